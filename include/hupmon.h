@@ -1,0 +1,399 @@
+/*
+ * hupmon: tell a Linux server, as fast as the kernel allows, that the peer of
+ * a TCP connection has gone (FIN, RST, half-close, error or silent death).
+ *
+ * Two detection paths watch each socket:
+ *   - the epoll path: the socket sits edge-triggered in the monitor's epoll
+ *     set for EPOLLRDHUP|EPOLLHUP|EPOLLERR (never EPOLLIN: no data is read);
+ *   - the sweep path: a timerfd in the same epoll set drives "deadline peek"
+ *     sweeps that probe every socket once per period, a slice per tick, with
+ *     recv(MSG_PEEK|MSG_DONTWAIT) or getsockopt(TCP_INFO).
+ * Compare mode keeps both paths on each socket and records which one saw
+ * each hangup first and by how much.
+ *
+ * Conventions
+ *   - Every function returns 0, a count, or a negative errno value; none
+ *     returns -1 with errno set.
+ *   - No global state: everything lives in a struct hupmon.
+ *   - hupmon never reads, writes, closes or shuts down a watched fd. It peeks
+ *     (PEEK method only), reads TCP_INFO and SO_COOKIE, and by default reads
+ *     SO_ERROR once the socket reports an error (see no_touch).
+ *   - The user unwatches a socket before closing it. A socket closed while
+ *     still watched is never reported as another connection that reuses its
+ *     fd number: see "fd reuse" at hupmon_watch().
+ *   - One thread dispatches (hupmon_dispatch or hupmon_run); any thread may
+ *     watch, unwatch, take stats and stop at the same time.
+ *   - Callbacks run on the dispatching thread with no internal lock held.
+ *     They may call hupmon_watch, hupmon_unwatch, hupmon_stats and
+ *     hupmon_stop, but not hupmon_free or hupmon_dispatch/hupmon_run.
+ *   - Every fd the library creates is close-on-exec.
+ *
+ * ABI: struct hupmon_config and struct hupmon_stats only ever grow at the
+ * end. hupmon_new() and hupmon_stats() are inline wrappers that pass the
+ * caller's sizeof, so a program built against an older header keeps working
+ * with a newer library (new config fields read as zero: their default).
+ */
+#ifndef HUPMON_H
+#define HUPMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define HUPMON_API __attribute__((visibility("default")))
+#else
+#define HUPMON_API
+#endif
+
+#define HUPMON_VERSION_MAJOR 0
+#define HUPMON_VERSION_MINOR 1
+#define HUPMON_VERSION_PATCH 0
+#define HUPMON_VERSION_STRING "0.1.0"
+/* One number that grows with every release: major * 10000 + minor * 100 + patch. */
+#define HUPMON_VERSION                                                         \
+	(HUPMON_VERSION_MAJOR * 10000 + HUPMON_VERSION_MINOR * 100 +           \
+	 HUPMON_VERSION_PATCH)
+
+/* The version of the library actually linked, as HUPMON_VERSION_STRING. */
+HUPMON_API const char *hupmon_version(void);
+
+typedef struct hupmon hupmon;
+
+/* Identifies one watch: generation << 32 | slot. 0 is never a valid id; an id
+ * whose socket was unwatched is stale and never becomes valid again (until
+ * its 32-bit generation wraps, 4 billion watches of the same slot later). */
+typedef uint64_t hupmon_id;
+
+enum hupmon_path {
+	HUPMON_PATH_EPOLL = 1,
+	HUPMON_PATH_SWEEP = 2,
+};
+/* struct hupmon_config.paths: a mask of hupmon_path bits; 0 means both. */
+#define HUPMON_PATHS_BOTH (HUPMON_PATH_EPOLL | HUPMON_PATH_SWEEP)
+
+/*
+ * Why the peer is gone, in ascending order. A socket reports each step up
+ * this order at most once: PEER_SHUTDOWN, then HANGUP, then one final cause
+ * (RESET, TIMEOUT or ERROR, whichever is known first). Never the same cause
+ * twice, never a lower cause after a higher one, nothing after a final one.
+ */
+enum hupmon_cause {
+	HUPMON_CAUSE_NONE = 0,
+	/* The peer shut down its write side: FIN (close or shutdown(SHUT_WR)).
+	 * The connection may still carry data towards the peer. */
+	HUPMON_PEER_SHUTDOWN = 1,
+	/* Both directions are shut down and no error is known (for example we
+	 * shut down our side too, or no_touch hid the error). */
+	HUPMON_HANGUP = 2,
+	/* The peer reset the connection: ECONNRESET, or EPIPE after a FIN
+	 * (the errno the kernel sets for an RST received in CLOSE_WAIT). */
+	HUPMON_RESET = 3,
+	/* The kernel gave up: keepalive or TCP_USER_TIMEOUT (ETIMEDOUT). */
+	HUPMON_TIMEOUT = 4,
+	/* Any other socket error (error holds it). */
+	HUPMON_ERROR = 5,
+};
+#define HUPMON_CAUSE_MAX 5
+
+/* Name of a cause ("peer_shutdown", "hangup", "reset", "timeout", "error"),
+ * or "none" for anything else. Never NULL. */
+HUPMON_API const char *hupmon_cause_name(enum hupmon_cause cause);
+/* Name of a path ("epoll", "sweep"), or "none". Never NULL. */
+HUPMON_API const char *hupmon_path_name(enum hupmon_path path);
+
+/* One hangup report, passed to on_hangup. Valid only during the callback. */
+struct hupmon_event {
+	hupmon_id id;            /* as returned by hupmon_watch */
+	int fd;                  /* the watched fd */
+	void *user;              /* as given to hupmon_watch */
+	enum hupmon_path path;   /* the path that saw it */
+	enum hupmon_cause cause; /* see enum hupmon_cause */
+	int error;               /* errno behind the cause, 0 if unknown */
+	bool escalation;         /* a higher cause after an earlier report */
+	uint64_t detected_ns;    /* CLOCK_MONOTONIC when the path saw it */
+};
+
+typedef void hupmon_callback(const struct hupmon_event *ev, void *arg);
+
+/* Compare mode: the outcome of one hangup seen (or missed) by both paths. */
+struct hupmon_compare {
+	hupmon_id id;
+	int fd;
+	void *user;
+	enum hupmon_cause cause;        /* the cause reported (first path) */
+	enum hupmon_cause second_cause; /* what the second path classified;
+					   NONE if it missed */
+	enum hupmon_path first;         /* the path that saw it first */
+	bool missed;                    /* the second path did not see it
+					   within compare_deadline_ms */
+	uint64_t first_ns;              /* CLOCK_MONOTONIC, first path */
+	uint64_t lag_ns;                /* second minus first; 0 if missed */
+};
+
+typedef void hupmon_compare_callback(const struct hupmon_compare *rec,
+				     void *arg);
+
+enum hupmon_sweep_method {
+	HUPMON_SWEEP_DEFAULT = 0, /* TCP_INFO */
+	/* getsockopt(TCP_INFO), tcpi_state. Sees data-then-FIN and an RST
+	 * after a FIN; changes nothing on a live socket. On state CLOSE it
+	 * reads SO_ERROR (unless no_touch) to tell RESET/TIMEOUT/ERROR. */
+	HUPMON_SWEEP_TCP_INFO = 1,
+	/* recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT): 0 is PEER_SHUTDOWN, an
+	 * error is classified like the epoll path, data or EAGAIN is alive.
+	 * Blind while unread data sits in the receive queue (a peer that sent
+	 * data and then closed looks alive forever), and blind to an RST after
+	 * a FIN (once a FIN has arrived recv returns 0 before it looks at the
+	 * error). A recv clears the socket's pending error, so this method is
+	 * refused (-EINVAL) together with no_touch. */
+	HUPMON_SWEEP_PEEK = 2,
+};
+
+/*
+ * Monitor configuration. A zero-initialised struct means every default.
+ * New fields are only ever added at the end, with 0 meaning "default".
+ */
+struct hupmon_config {
+	/* Called once per reported cause (see enum hupmon_cause), on the
+	 * dispatching thread without any internal lock. May be NULL (the
+	 * counters still move). */
+	hupmon_callback *on_hangup;
+	void *arg; /* passed to on_hangup and on_compare */
+	/* HUPMON_PATH_EPOLL, HUPMON_PATH_SWEEP or both (0: both). With both
+	 * and compare off, the first path to see a cause reports it and the
+	 * other path stays silent for that cause. */
+	unsigned paths;
+	enum hupmon_sweep_method sweep_method; /* default TCP_INFO */
+	/* Every socket under the sweep is probed once per lap; a lap takes
+	 * one period (default 1000 ms; 1..3600000). */
+	uint32_t sweep_period_ms;
+	/* A lap is cut into ticks of this length (default 10 ms, at most the
+	 * period). With fewer sockets than ticks per period the tick
+	 * stretches, so one socket costs one wakeup per period. */
+	uint32_t sweep_tick_ms;
+	/* Keep both paths on every socket until both saw each reported cause
+	 * or the compare deadline passed; needs both paths. */
+	bool compare;
+	/* Compare deadline (default 2 periods). */
+	uint32_t compare_deadline_ms;
+	/* Receives each compare outcome; may be NULL. Same thread and lock
+	 * rules as on_hangup. */
+	hupmon_compare_callback *on_compare;
+	/*
+	 * Default (false): when a socket reports an error, hupmon reads
+	 * SO_ERROR once and keeps the value, so it can tell RESET from TIMEOUT
+	 * from ERROR. getsockopt(SO_ERROR) clears the socket's pending error:
+	 * the application's own next read then returns 0 (end of file) instead
+	 * of failing with ECONNRESET; the error is in the hangup event instead.
+	 * true: hupmon never calls anything on a watched socket that changes
+	 * its state (no SO_ERROR, no recv); the cause is then HANGUP wherever
+	 * only SO_ERROR could tell RESET, TIMEOUT or ERROR apart, and the
+	 * PEEK sweep method is refused (-EINVAL).
+	 */
+	bool no_touch;
+};
+
+/* Creates a monitor. cfg may be NULL (all defaults). On success stores it in
+ * *out and returns 0. Errors: -EINVAL (out NULL, or an invalid config: paths
+ * outside HUPMON_PATHS_BOTH, unknown sweep method, period 0 or above one
+ * hour, tick above the period, compare without both paths, PEEK with
+ * no_touch), -ENOMEM, -EMFILE/-ENFILE (no fd for epoll, timerfd or
+ * eventfd). Nothing is leaked on failure. Any thread. */
+HUPMON_API int hupmon_new_sized(const struct hupmon_config *cfg,
+				size_t cfg_size, hupmon **out);
+static inline int hupmon_new(const struct hupmon_config *cfg, hupmon **out)
+{
+	return hupmon_new_sized(cfg, sizeof(*cfg), out);
+}
+
+/* Frees the monitor and closes the fds it created. Watched fds are left
+ * open and untouched (their epoll registrations go with the epoll fd).
+ * NULL is a no-op. No other thread may use m during or after the call, and
+ * it must not be called from a callback. */
+HUPMON_API void hupmon_free(hupmon *m);
+
+/*
+ * Starts watching the connected TCP socket fd (IPv4 or IPv6). The caller
+ * keeps ownership of fd: hupmon never closes it. user is handed back in
+ * events. On success stores the new id in *id (may be NULL) and returns 0.
+ *
+ * A socket whose peer has already gone (CLOSE_WAIT, or CLOSE: reset, or never
+ * connected, which the kernel cannot tell apart) is accepted and reported on
+ * the next dispatch (epoll path) or at its first probe (sweep only).
+ *
+ * Errors, with the monitor unchanged:
+ *   -EINVAL   m NULL; not a TCP stream socket over IPv4/IPv6; listening;
+ *             connection not yet established (SYN_SENT, SYN_RECV)
+ *   -EBADF    fd negative or not open
+ *   -ENOTSOCK fd is not a socket
+ *   -EEXIST   this socket is already watched (by this fd or a dup of it,
+ *             recognised by its SO_COOKIE)
+ *   -ENOMEM   out of memory
+ *   other     an unexpected error from epoll_ctl or getsockopt
+ * Any thread, including from a callback.
+ */
+HUPMON_API int hupmon_watch(hupmon *m, int fd, void *user, hupmon_id *id);
+
+/*
+ * Stops watching. Returns 0, or -ENOENT for 0, a stale or unknown id, or
+ * -EINVAL for a NULL monitor. After it returns, no callback for id runs:
+ * called from another thread while a callback for id is running, it waits
+ * for that callback to end; called from inside that callback, it returns at
+ * once. The fd is left open; unwatch before you close it.
+ * Any thread, including from a callback.
+ */
+HUPMON_API int hupmon_unwatch(hupmon *m, hupmon_id id);
+
+/*
+ * The monitor's epoll fd, to put in your own event loop (poll/epoll for
+ * readability), or -EINVAL for NULL. It is readable while work is pending:
+ * then call hupmon_dispatch(m, 0). With an edge-triggered outer loop, call
+ * hupmon_dispatch(m, 0) until it returns 0 each time the fd fires.
+ * Do not read from, close or add to this fd.
+ */
+HUPMON_API int hupmon_fd(const hupmon *m);
+
+/*
+ * Waits up to timeout_ms (-1: forever, 0: not at all) for kernel events,
+ * handles them (hangups, sweep ticks, stop requests) and runs the callbacks.
+ * Returns the number of kernel events handled (0 on timeout or when
+ * interrupted by a signal: EINTR is not an error), or -EINVAL (NULL),
+ * -EBUSY (another thread is dispatching), -EDEADLK (called from a callback).
+ * One thread at a time.
+ */
+HUPMON_API int hupmon_dispatch(hupmon *m, int timeout_ms);
+
+/* Dispatches on the calling thread until hupmon_stop(). Returns 0 after a
+ * stop, or a negative errno as hupmon_dispatch. A stop requested before the
+ * call makes it return at once; each stop ends one run. */
+HUPMON_API int hupmon_run(hupmon *m);
+
+/* Asks hupmon_run to return. Any thread, callbacks, and async-signal-safe
+ * (an atomic store and a write to an eventfd). NULL is a no-op. */
+HUPMON_API void hupmon_stop(hupmon *m);
+
+/*
+ * Histograms: fixed log2 buckets of nanoseconds. Bucket i counts values v
+ * with v <= 1024 << i ns (about 1 us, 2 us, 4 us, ... 1100 s) that no lower
+ * bucket counts; the last bucket counts everything above. sum_ns saturates.
+ */
+#define HUPMON_HIST_BUCKETS 32
+struct hupmon_hist {
+	uint64_t count;
+	uint64_t sum_ns;
+	uint64_t bucket[HUPMON_HIST_BUCKETS];
+};
+/* Upper bound (ns) of bucket i, or UINT64_MAX for the last one. */
+HUPMON_API uint64_t hupmon_hist_bound_ns(unsigned i);
+
+/* Reasons a watch was refused, indexing stats.watch_rejected. */
+enum hupmon_reject {
+	HUPMON_REJECT_EBADF = 0,
+	HUPMON_REJECT_ENOTSOCK,
+	HUPMON_REJECT_EINVAL,
+	HUPMON_REJECT_EEXIST,
+	HUPMON_REJECT_ENOMEM,
+	HUPMON_REJECT_OTHER,
+	HUPMON_REJECT_MAX
+};
+/* "ebadf", "enotsock", ... for a reject index; "unknown" otherwise. */
+HUPMON_API const char *hupmon_reject_name(unsigned reject);
+
+/*
+ * A consistent snapshot of the counters. Arrays indexed by path are
+ * [HUPMON_PATH_EPOLL] and [HUPMON_PATH_SWEEP] (index 0 unused), by cause
+ * [HUPMON_PEER_SHUTDOWN .. HUPMON_ERROR] (index 0 unused). All counters
+ * count up from hupmon_new; fields marked gauge go up and down.
+ */
+struct hupmon_stats {
+	/* gauges */
+	uint64_t watched;      /* sockets watched now */
+	uint64_t swept;        /* of which under the sweep now */
+	uint64_t memory_bytes; /* the library's own heap memory now */
+
+	/* registry */
+	uint64_t watches;   /* successful hupmon_watch calls */
+	uint64_t unwatches; /* successful hupmon_unwatch calls */
+	uint64_t watch_rejected[HUPMON_REJECT_MAX];
+	uint64_t unwatch_rejected; /* -ENOENT / -EINVAL */
+	uint64_t retired; /* slots retired because their fd no longer
+			     holds the watched socket (closed without
+			     unwatch, fd number reused) */
+
+	/* hangup reports, by path that reported them x cause */
+	uint64_t hangups[3][HUPMON_CAUSE_MAX + 1];
+	uint64_t escalations; /* reports that raised an earlier cause */
+	uint64_t callbacks;   /* on_hangup + on_compare calls */
+	struct hupmon_hist callback_duration;
+
+	/* epoll path */
+	uint64_t epoll_wakeups;  /* epoll_wait calls that returned events */
+	uint64_t epoll_events;   /* socket events received */
+	uint64_t stale_events;   /* events dropped: generation no longer
+				    matches (socket unwatched) */
+	uint64_t ignored_events; /* events that classify as nothing (for
+				    example EPOLLERR for a queued
+				    timestamp with no socket error) */
+
+	/* sweep path */
+	uint64_t sweep_ticks;      /* timer expirations handled */
+	uint64_t sweep_probes;     /* sockets probed */
+	uint64_t sweep_overruns;   /* slices longer than half a tick */
+	uint64_t sweep_piled_up;   /* expirations skipped (timerfd read > 1) */
+	uint64_t sweep_laps;       /* laps completed */
+	uint64_t sweep_lap_last_ns;  /* duration of the last lap */
+	uint64_t sweep_lap_worst_ns; /* longest lap */
+	uint64_t sweep_slice_worst_ns; /* longest slice */
+	uint64_t sweep_tick_ns;    /* gauge: current tick interval, 0 disarmed */
+
+	/* compare mode, by path x cause */
+	uint64_t cmp_first[3][HUPMON_CAUSE_MAX + 1];  /* path saw it first */
+	uint64_t cmp_second[3][HUPMON_CAUSE_MAX + 1]; /* path saw it second */
+	uint64_t cmp_missed[3][HUPMON_CAUSE_MAX + 1]; /* path missed it */
+	/* unwatched before the second path had its turn, by first path */
+	uint64_t cmp_cut_short[3][HUPMON_CAUSE_MAX + 1];
+	struct hupmon_hist cmp_lag; /* second minus first */
+};
+
+/* Fills *out with a consistent snapshot (taken under the monitor's lock; no
+ * per-socket walk). m NULL or out NULL: *out untouched (if not NULL, zeroed).
+ * Any thread, including callbacks. */
+HUPMON_API void hupmon_stats_sized(const hupmon *m, struct hupmon_stats *out,
+				   size_t out_size);
+static inline void hupmon_stats(const hupmon *m, struct hupmon_stats *out)
+{
+	hupmon_stats_sized(m, out, sizeof(*out));
+}
+
+enum hupmon_format {
+	HUPMON_FORMAT_TEXT = 1,       /* aligned, for a person */
+	HUPMON_FORMAT_JSON = 2,       /* one object, stable key names */
+	HUPMON_FORMAT_PROMETHEUS = 3, /* text exposition format 0.0.4 */
+};
+
+/*
+ * Formats a snapshot into buf with snprintf semantics: writes at most len
+ * bytes including a terminating NUL (nothing if len is 0; buf may then be
+ * NULL) and returns the length the whole output needs, excluding the NUL.
+ * Returns -EINVAL for a bad format, a NULL snapshot, or buf NULL with len
+ * > 0. Pure function; any thread.
+ */
+HUPMON_API int hupmon_stats_format_sized(const struct hupmon_stats *s,
+					 size_t s_size, enum hupmon_format f,
+					 char *buf, size_t len);
+static inline int hupmon_stats_format(const struct hupmon_stats *s,
+				      enum hupmon_format f, char *buf,
+				      size_t len)
+{
+	return hupmon_stats_format_sized(s, sizeof(*s), f, buf, len);
+}
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HUPMON_H */
