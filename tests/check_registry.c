@@ -1,0 +1,183 @@
+/*
+ * check_registry: the slot table: ids, generations, free list, growth and
+ * both lookup maps. No sockets.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "registry.h"
+
+static struct hupmon__mem mem;
+static struct hupmon__registry reg;
+
+static void setup(void)
+{
+	memset(&mem, 0, sizeof(mem));
+	hupmon__registry_init(&reg, &mem);
+}
+
+static void teardown(void)
+{
+	hupmon__registry_fini(&reg);
+	ck_assert_uint_eq(mem.bytes, 0);
+}
+
+static hupmon_id add(int fd, uint64_t cookie)
+{
+	uint32_t idx;
+
+	ck_assert_int_eq(hupmon__registry_reserve(&reg, fd), 0);
+	idx = hupmon__registry_insert(&reg, fd, cookie, (void *)(intptr_t)fd);
+	return hupmon__slot_id(&reg, idx);
+}
+
+START_TEST(test_ids_never_zero_and_lookup)
+{
+	hupmon_id a = add(3, 100), b = add(4, 200);
+
+	ck_assert_uint_ne(a, 0);
+	ck_assert_uint_ne(b, 0);
+	ck_assert_uint_ne(a, b);
+	ck_assert_ptr_nonnull(hupmon__registry_get(&reg, a));
+	ck_assert_int_eq(hupmon__registry_get(&reg, b)->fd, 4);
+	ck_assert_ptr_null(hupmon__registry_get(&reg, 0));
+	ck_assert_ptr_null(hupmon__registry_get(&reg, (uint32_t)a));
+	ck_assert_ptr_null(hupmon__registry_get(&reg, a + 1000));
+	ck_assert_uint_eq(hupmon__registry_find_cookie(&reg, 200), (uint32_t)b);
+	ck_assert_uint_eq(hupmon__registry_find_cookie(&reg, 300),
+			  HUPMON__NO_SLOT);
+	ck_assert_uint_eq(hupmon__registry_find_fd(&reg, 3), (uint32_t)a);
+	ck_assert_uint_eq(hupmon__registry_find_fd(&reg, 5), HUPMON__NO_SLOT);
+	ck_assert_uint_eq(hupmon__registry_find_fd(&reg, -1), HUPMON__NO_SLOT);
+	ck_assert_uint_eq(reg.live, 2);
+}
+END_TEST
+
+START_TEST(test_stale_after_remove_and_reuse)
+{
+	hupmon_id a = add(3, 100), b;
+
+	hupmon__registry_remove(&reg, (uint32_t)a);
+	ck_assert_ptr_null(hupmon__registry_get(&reg, a));
+	ck_assert_uint_eq(hupmon__registry_find_cookie(&reg, 100),
+			  HUPMON__NO_SLOT);
+	ck_assert_uint_eq(hupmon__registry_find_fd(&reg, 3), HUPMON__NO_SLOT);
+	b = add(3, 101); /* same fd number, new socket: reuses the slot */
+	ck_assert_uint_eq((uint32_t)b, (uint32_t)a);
+	ck_assert_uint_ne(b, a);
+	ck_assert_ptr_null(hupmon__registry_get(&reg, a));
+	ck_assert_ptr_nonnull(hupmon__registry_get(&reg, b));
+	ck_assert_uint_eq(reg.live, 1);
+}
+END_TEST
+
+START_TEST(test_generation_wraps_past_zero)
+{
+	hupmon_id a = add(3, 100), b;
+
+	reg.slots[(uint32_t)a].gen = UINT32_MAX;
+	a = hupmon__slot_id(&reg, (uint32_t)a);
+	hupmon__registry_remove(&reg, (uint32_t)a);
+	b = add(3, 101);
+	ck_assert_uint_eq(b >> 32, 1); /* skipped 0 */
+	ck_assert_uint_ne(b, 0);
+	ck_assert_ptr_null(hupmon__registry_get(&reg, a));
+	ck_assert_ptr_nonnull(hupmon__registry_get(&reg, b));
+}
+END_TEST
+
+START_TEST(test_growth_and_churn)
+{
+	enum { N = 5000 };
+	static hupmon_id ids[N];
+	unsigned seed = 12345;
+
+	for (int i = 0; i < N; i++)
+		ids[i] = add(i + 10, 1000 + (uint64_t)i * 7);
+	ck_assert_uint_ge(reg.cap, N);
+	ck_assert_uint_le(reg.cap, N + N / 2 + 16);
+	/* Remove a random half, then check every lookup. */
+	for (int i = 0; i < N; i++) {
+		if (rand_r(&seed) & 1) {
+			hupmon__registry_remove(&reg, (uint32_t)ids[i]);
+			ck_assert_ptr_null(hupmon__registry_get(&reg, ids[i]));
+			ids[i] = 0;
+		}
+	}
+	for (int i = 0; i < N; i++) {
+		uint32_t c = hupmon__registry_find_cookie(
+			&reg, 1000 + (uint64_t)i * 7);
+		uint32_t f = hupmon__registry_find_fd(&reg, i + 10);
+
+		if (ids[i]) {
+			ck_assert_uint_eq(c, (uint32_t)ids[i]);
+			ck_assert_uint_eq(f, (uint32_t)ids[i]);
+		} else {
+			ck_assert_uint_eq(c, HUPMON__NO_SLOT);
+			ck_assert_uint_eq(f, HUPMON__NO_SLOT);
+		}
+	}
+	/* Freed slots are reused before the table grows. */
+	{
+		uint32_t cap = reg.cap, used = reg.used;
+
+		for (int i = 0; i < N; i++)
+			if (!ids[i])
+				ids[i] = add(i + 10, 900000 + (uint64_t)i);
+		ck_assert_uint_eq(reg.cap, cap);
+		ck_assert_uint_eq(reg.used, used);
+		ck_assert_uint_eq(reg.live, N);
+	}
+	ck_assert_uint_eq(mem.bytes, hupmon__registry_bytes(&reg));
+}
+END_TEST
+
+START_TEST(test_reserve_fails_cleanly)
+{
+	hupmon_id a = add(3, 100);
+	uint32_t cap = reg.cap;
+	int err = 0;
+
+	/* Fill the slots, then make the next growth fail. */
+	for (uint32_t i = reg.used; i < cap; i++)
+		add((int)i + 10, 5000 + i);
+	mem.fail_after = 1;
+	err = hupmon__registry_reserve(&reg, 100000);
+	ck_assert_int_eq(err, -ENOMEM);
+	ck_assert_uint_eq(reg.cap, cap);
+	ck_assert_ptr_nonnull(hupmon__registry_get(&reg, a));
+	mem.fail_after = 0;
+	ck_assert_int_eq(hupmon__registry_reserve(&reg, 100000), 0);
+}
+END_TEST
+
+static Suite *registry_suite(void)
+{
+	Suite *s = suite_create("registry");
+	TCase *tc = tcase_create("ids");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_ids_never_zero_and_lookup);
+	tcase_add_test(tc, test_stale_after_remove_and_reuse);
+	tcase_add_test(tc, test_generation_wraps_past_zero);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("growth");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_growth_and_churn);
+	tcase_add_test(tc, test_reserve_fails_cleanly);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(registry_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
