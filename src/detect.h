@@ -1,0 +1,63 @@
+/*
+ * detect: pure classification. Kernel observations in, a hangup cause out.
+ * No syscalls, no state: the callers pass what they read.
+ *
+ * Kernel facts relied on (Linux 6.x, see DESIGN.md):
+ *   - A FIN sets RCV_SHUTDOWN: EPOLLRDHUP, a 0-byte peek, tcpi_state
+ *     CLOSE_WAIT. Half-close and close look the same from our side.
+ *   - An RST ends the connection (tcp_done): EPOLLRDHUP|EPOLLHUP|EPOLLERR,
+ *     SO_ERROR ECONNRESET, or EPIPE if it arrived in CLOSE_WAIT (tcp_reset),
+ *     tcpi_state CLOSE.
+ *   - Keepalive / TCP_USER_TIMEOUT give up with SO_ERROR ETIMEDOUT.
+ *   - EPOLLERR also fires for a non-empty error queue (timestamps, zerocopy)
+ *     with SO_ERROR 0: that is not a hangup.
+ */
+#ifndef HUPMON_DETECT_H
+#define HUPMON_DETECT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hupmon.h"
+
+/* Levels of the cause order: a socket reports each level at most once. */
+enum hupmon__level {
+	HUPMON__LEVEL_NONE = 0,
+	HUPMON__LEVEL_SHUTDOWN = 1, /* PEER_SHUTDOWN */
+	HUPMON__LEVEL_HANGUP = 2,   /* HANGUP */
+	HUPMON__LEVEL_FINAL = 3,    /* RESET, TIMEOUT, ERROR */
+};
+
+/* The level of a cause (NONE for HUPMON_CAUSE_NONE or junk). */
+int hupmon__cause_level(enum hupmon_cause cause);
+
+/* A socket error to a final cause: ECONNRESET -> RESET, EPIPE -> RESET if a
+ * FIN was seen (else ERROR), ETIMEDOUT -> TIMEOUT, other non-zero -> ERROR,
+ * 0 -> NONE. */
+enum hupmon_cause hupmon__classify_error(int err, bool fin_seen);
+
+/* An epoll event mask plus the socket's known error (SO_ERROR kept by either
+ * path, 0 if none or not read) to a cause, NONE if the event means nothing.
+ * fin_seen: a FIN is known from an earlier report. */
+enum hupmon_cause hupmon__classify_epoll(uint32_t events, int err,
+					 bool fin_seen);
+
+/* A 1-byte recv(MSG_PEEK|MSG_DONTWAIT) result: rc and its errno (when rc < 0)
+ * to a cause; NONE means alive (data, or EAGAIN). */
+enum hupmon_cause hupmon__classify_peek(long rc, int err, bool fin_seen);
+
+/* What a TCP_INFO probe should do with tcpi_state. */
+enum hupmon__state_verdict {
+	HUPMON__STATE_ALIVE = 0,    /* established, or we shut down first */
+	HUPMON__STATE_SHUTDOWN,     /* CLOSE_WAIT: the peer sent a FIN */
+	HUPMON__STATE_HANGUP,       /* LAST_ACK, CLOSING, TIME_WAIT */
+	HUPMON__STATE_CLOSED,       /* CLOSE: gone; the error tells why */
+	HUPMON__STATE_NOT_CONNECTED /* LISTEN, SYN_*, unknown: not a peer */
+};
+enum hupmon__state_verdict hupmon__tcp_state_verdict(unsigned state);
+
+/* tcpi_state plus the socket's known error (0 if none or unread) to a cause;
+ * NONE means alive. The error matters only in CLOSE (none: HANGUP). */
+enum hupmon_cause hupmon__classify_tcp_state(unsigned state, int err);
+
+#endif
