@@ -1,0 +1,789 @@
+/*
+ * monitor: hupmon_new/free, watch/unwatch, the reactor (epoll_wait and
+ * dispatch), run/stop, and the shared per-socket state both paths update.
+ *
+ * Kernel facts relied on:
+ *   - Edge-triggered EPOLLRDHUP|EPOLLHUP|EPOLLERR without EPOLLIN: one event
+ *     per state change, no data consumed; a later RST after a FIN gives a
+ *     second event. EPOLL_CTL_ADD of an already shut-down socket queues the
+ *     event at once.
+ *   - getsockopt(SO_ERROR) clears the pending error (sock_error()), so it is
+ *     read at most once per socket and kept in the slot for both paths.
+ *   - An epoll registration belongs to (file, fd): it survives in a dup and
+ *     dies with the last close, and the fd number may then be reused by an
+ *     unrelated socket. Generations in data.u64 drop the old file's events;
+ *     SO_COOKIE tells whether an fd still holds the watched socket.
+ */
+#include "monitor.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "detect.h"
+
+#define MAX_PERIOD_MS 3600000u
+#define DEFAULT_PERIOD_MS 1000u
+#define DEFAULT_TICK_MS 10u
+#define EVENTS_PER_WAIT 64
+/* An edge-triggered outer loop needs the ready list drained: dispatch keeps
+ * calling epoll_wait(0) while batches come back full, up to this many. */
+#define MAX_BATCHES 16
+
+const char *hupmon_version(void)
+{
+	return HUPMON_VERSION_STRING;
+}
+
+uint64_t hupmon__now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+static int normalize_config(struct hupmon_config *c)
+{
+	if (!c->paths)
+		c->paths = HUPMON_PATHS_BOTH;
+	if (c->paths & ~(unsigned)HUPMON_PATHS_BOTH)
+		return -EINVAL;
+	if (c->sweep_method == HUPMON_SWEEP_DEFAULT)
+		c->sweep_method = HUPMON_SWEEP_TCP_INFO;
+	if (c->sweep_method != HUPMON_SWEEP_TCP_INFO &&
+	    c->sweep_method != HUPMON_SWEEP_PEEK)
+		return -EINVAL;
+	if (!c->sweep_period_ms)
+		c->sweep_period_ms = DEFAULT_PERIOD_MS;
+	if (c->sweep_period_ms > MAX_PERIOD_MS)
+		return -EINVAL;
+	if (!c->sweep_tick_ms)
+		c->sweep_tick_ms = c->sweep_period_ms < DEFAULT_TICK_MS
+					   ? c->sweep_period_ms
+					   : DEFAULT_TICK_MS;
+	if (c->sweep_tick_ms > c->sweep_period_ms)
+		return -EINVAL;
+	if (c->compare && c->paths != HUPMON_PATHS_BOTH)
+		return -EINVAL;
+	if (!c->compare_deadline_ms)
+		c->compare_deadline_ms = 2 * c->sweep_period_ms;
+	/* A recv clears the pending error: PEEK cannot keep its promise. */
+	if (c->no_touch && c->sweep_method == HUPMON_SWEEP_PEEK &&
+	    (c->paths & HUPMON_PATH_SWEEP))
+		return -EINVAL;
+	return 0;
+}
+
+/* ---- new / free --------------------------------------------------------- */
+
+static int add_own_fd(int epfd, int fd, hupmon_id id)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = id};
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static void close_fds(struct hupmon *m)
+{
+	if (m->tfd >= 0)
+		close(m->tfd);
+	if (m->efd >= 0)
+		close(m->efd);
+	if (m->epfd >= 0)
+		close(m->epfd);
+}
+
+static int open_fds(struct hupmon *m)
+{
+	m->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (m->epfd < 0)
+		return -errno;
+	m->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (m->efd < 0)
+		return -errno;
+	if (m->paths & HUPMON_PATH_SWEEP) {
+		m->tfd = timerfd_create(CLOCK_MONOTONIC,
+					TFD_CLOEXEC | TFD_NONBLOCK);
+		if (m->tfd < 0)
+			return -errno;
+		if (add_own_fd(m->epfd, m->tfd, HUPMON__ID_TIMER) < 0)
+			return -errno;
+	}
+	return add_own_fd(m->epfd, m->efd, HUPMON__ID_WAKE);
+}
+
+int hupmon__new(const struct hupmon_config *ucfg, size_t cfg_size,
+		uint64_t fail_after, hupmon **out)
+{
+	struct hupmon_config cfg;
+	struct hupmon__mem mem = {.fail_after = fail_after};
+	struct hupmon *m;
+	int err;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	memset(&cfg, 0, sizeof(cfg));
+	if (ucfg)
+		memcpy(&cfg, ucfg,
+		       cfg_size < sizeof(cfg) ? cfg_size : sizeof(cfg));
+	err = normalize_config(&cfg);
+	if (err)
+		return err;
+
+	m = hupmon__mem_realloc(&mem, NULL, 0, sizeof(*m));
+	if (!m)
+		return -ENOMEM;
+	memset(m, 0, sizeof(*m));
+	m->mem = mem;
+	m->cfg = cfg;
+	m->paths = cfg.paths;
+	m->cmp_deadline_ns = (uint64_t)cfg.compare_deadline_ms * 1000000u;
+	m->epfd = m->tfd = m->efd = -1;
+	hupmon__registry_init(&m->reg, &m->mem);
+	m->sweep.period_ns = (uint64_t)cfg.sweep_period_ms * 1000000u;
+	m->sweep.tick_ns = (uint64_t)cfg.sweep_tick_ms * 1000000u;
+	atomic_init(&m->stop, 0);
+
+	err = open_fds(m);
+	if (err)
+		goto out_close;
+	err = -pthread_mutex_init(&m->lock, NULL);
+	if (err)
+		goto out_close;
+	err = -pthread_cond_init(&m->cb_done, NULL);
+	if (err)
+		goto out_mutex;
+	*out = m;
+	return 0;
+
+out_mutex:
+	pthread_mutex_destroy(&m->lock);
+out_close:
+	close_fds(m);
+	free(m);
+	return err;
+}
+
+int hupmon_new_sized(const struct hupmon_config *cfg, size_t cfg_size,
+		     hupmon **out)
+{
+	return hupmon__new(cfg, cfg_size, 0, out);
+}
+
+void hupmon_free(hupmon *m)
+{
+	if (!m)
+		return;
+	close_fds(m);
+	hupmon__sweep_fini(m);
+	hupmon__mem_realloc(&m->mem, m->cmp, (size_t)m->cmp_cap * sizeof(*m->cmp),
+			    0);
+	hupmon__registry_fini(&m->reg);
+	pthread_cond_destroy(&m->cb_done);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
+}
+
+/* ---- shared per-socket state -------------------------------------------- */
+
+bool hupmon__same_socket(const struct hupmon__slot *s)
+{
+	uint64_t cookie = 0;
+	socklen_t len = sizeof(cookie);
+
+	if (getsockopt(s->fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) < 0)
+		return false;
+	return cookie == s->cookie;
+}
+
+void hupmon__keep_error(struct hupmon *m, struct hupmon__slot *s)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (s->error || m->cfg.no_touch)
+		return;
+	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err > 0)
+		s->error = err > 255 ? 255 : (uint8_t)err;
+}
+
+void hupmon__orphan(struct hupmon *m, uint32_t idx)
+{
+	struct hupmon__slot *s = &m->reg.slots[idx];
+
+	if (s->flags & HUPMON__SLOT_ORPHAN)
+		return;
+	s->flags |= HUPMON__SLOT_ORPHAN;
+	if (s->link != HUPMON__NO_SLOT)
+		hupmon__sweep_remove(m, idx);
+	hupmon__registry_forget_fd(&m->reg, idx);
+	m->st.retired++;
+}
+
+bool hupmon__sweep_wanted(const struct hupmon *m, uint32_t idx)
+{
+	const struct hupmon__slot *s = &m->reg.slots[idx];
+
+	if (!(m->paths & HUPMON_PATH_SWEEP) || (s->flags & HUPMON__SLOT_ORPHAN))
+		return false;
+	return s->level < HUPMON__LEVEL_FINAL || (s->flags & HUPMON__SLOT_CMP);
+}
+
+/* ---- compare mode ------------------------------------------------------- */
+
+static enum hupmon_cause level_cause(const struct hupmon__cmp *c, int level,
+				     unsigned path)
+{
+	if (level == HUPMON__LEVEL_SHUTDOWN)
+		return HUPMON_PEER_SHUTDOWN;
+	if (level == HUPMON__LEVEL_HANGUP)
+		return HUPMON_HANGUP;
+	return (enum hupmon_cause)c->final[path - 1];
+}
+
+static void compare_saw(struct hupmon__cmp *c, enum hupmon_path path,
+			enum hupmon_cause cause, int level, uint64_t now)
+{
+	for (int l = 1; l <= level; l++)
+		if (!c->t[path - 1][l - 1])
+			c->t[path - 1][l - 1] = now;
+	if (level == HUPMON__LEVEL_FINAL && !c->final[path - 1])
+		c->final[path - 1] = (uint8_t)cause;
+}
+
+static void compare_record(struct hupmon *m, uint32_t idx, int level,
+			   uint64_t lag, bool missed, struct hupmon__outq *q)
+{
+	struct hupmon__slot *s = &m->reg.slots[idx];
+	struct hupmon__cmp *c = &m->cmp[idx];
+	unsigned first = c->first[level - 1];
+	unsigned other = first == HUPMON_PATH_EPOLL ? HUPMON_PATH_SWEEP
+						    : HUPMON_PATH_EPOLL;
+	enum hupmon_cause cause = level_cause(c, level, first);
+	struct hupmon__out *o;
+
+	c->resolved |= 1u << (level - 1);
+	m->st.cmp_first[first][cause]++;
+	if (missed) {
+		m->st.cmp_missed[other][cause]++;
+	} else {
+		m->st.cmp_second[other][cause]++;
+		hupmon__hist_add(&m->st.cmp_lag, lag);
+	}
+	if (!m->cfg.on_compare || q->n == HUPMON__OUT_MAX)
+		return;
+	o = &q->item[q->n++];
+	memset(o, 0, sizeof(*o));
+	o->compare = true;
+	o->rec.id = hupmon__slot_id(&m->reg, idx);
+	o->rec.fd = s->fd;
+	o->rec.user = s->user;
+	o->rec.cause = cause;
+	o->rec.second_cause =
+		missed ? HUPMON_CAUSE_NONE : level_cause(c, level, other);
+	o->rec.first = (enum hupmon_path)first;
+	o->rec.missed = missed;
+	o->rec.first_ns = c->t[first - 1][level - 1];
+	o->rec.lag_ns = missed ? 0 : lag;
+}
+
+void hupmon__compare_expire(struct hupmon *m, uint32_t idx, uint64_t now,
+			    struct hupmon__outq *q)
+{
+	struct hupmon__slot *s = &m->reg.slots[idx];
+	struct hupmon__cmp *c = &m->cmp[idx];
+
+	for (int l = 1; l <= HUPMON__LEVEL_FINAL; l++) {
+		unsigned bit = 1u << (l - 1);
+		unsigned first, other;
+		uint64_t t1, t2;
+
+		if (!(c->reported & bit) || (c->resolved & bit))
+			continue;
+		first = c->first[l - 1];
+		other = first == HUPMON_PATH_EPOLL ? HUPMON_PATH_SWEEP
+						   : HUPMON_PATH_EPOLL;
+		t1 = c->t[first - 1][l - 1];
+		t2 = c->t[other - 1][l - 1];
+		if (t2) {
+			uint64_t lag = t2 > t1 ? t2 - t1 : 0;
+
+			compare_record(m, idx, l, lag, lag > m->cmp_deadline_ns,
+				       q);
+		} else if (now - t1 > m->cmp_deadline_ns) {
+			compare_record(m, idx, l, 0, true, q);
+		}
+	}
+	if (c->resolved == c->reported)
+		s->flags &= (uint8_t)~HUPMON__SLOT_CMP;
+}
+
+/* Unwatch with outcomes pending: count them as cut short. */
+static void compare_cut_short(struct hupmon *m, uint32_t idx)
+{
+	struct hupmon__cmp *c = &m->cmp[idx];
+
+	for (int l = 1; l <= HUPMON__LEVEL_FINAL; l++) {
+		unsigned bit = 1u << (l - 1);
+		unsigned first = c->first[l - 1];
+
+		if ((c->reported & bit) && !(c->resolved & bit))
+			m->st.cmp_cut_short[first][level_cause(c, l, first)]++;
+	}
+}
+
+static int compare_reserve(struct hupmon *m)
+{
+	uint32_t old = m->cmp_cap;
+	int err;
+
+	if (!m->cfg.compare || m->cmp_cap >= m->reg.cap)
+		return 0;
+	err = hupmon__mem_grow(&m->mem, (void **)&m->cmp, &m->cmp_cap,
+			       m->reg.cap, sizeof(*m->cmp), 16);
+	if (err)
+		return err;
+	memset(m->cmp + old, 0, (size_t)(m->cmp_cap - old) * sizeof(*m->cmp));
+	return 0;
+}
+
+/* ---- observe and deliver ------------------------------------------------ */
+
+static void queue_event(struct hupmon *m, uint32_t idx, enum hupmon_path path,
+			bool escalation, uint64_t now, struct hupmon__outq *q)
+{
+	struct hupmon__slot *s = &m->reg.slots[idx];
+	struct hupmon__out *o;
+
+	if (!m->cfg.on_hangup || q->n == HUPMON__OUT_MAX)
+		return;
+	o = &q->item[q->n++];
+	o->compare = false;
+	o->ev.id = hupmon__slot_id(&m->reg, idx);
+	o->ev.fd = s->fd;
+	o->ev.user = s->user;
+	o->ev.path = path;
+	o->ev.cause = (enum hupmon_cause)s->cause;
+	o->ev.error = s->cause >= HUPMON_RESET ? s->error : 0;
+	o->ev.escalation = escalation;
+	o->ev.detected_ns = now;
+}
+
+void hupmon__observe(struct hupmon *m, uint32_t idx, enum hupmon_path path,
+		     enum hupmon_cause cause, uint64_t now,
+		     struct hupmon__outq *q)
+{
+	struct hupmon__slot *s = &m->reg.slots[idx];
+	int level = hupmon__cause_level(cause);
+	struct hupmon__cmp *c = m->cmp ? &m->cmp[idx] : NULL;
+
+	if (!level)
+		return;
+	if (cause == HUPMON_PEER_SHUTDOWN)
+		s->flags |= HUPMON__SLOT_FIN;
+	if (c)
+		compare_saw(c, path, cause, level, now);
+	if (level > s->level) {
+		bool escalation = s->level != HUPMON__LEVEL_NONE;
+
+		s->level = (uint8_t)level;
+		s->cause = (uint8_t)cause;
+		m->st.hangups[path][cause]++;
+		if (escalation)
+			m->st.escalations++;
+		if (c) {
+			c->reported |= 1u << (level - 1);
+			c->first[level - 1] = (uint8_t)path;
+			s->flags |= HUPMON__SLOT_CMP;
+		}
+		queue_event(m, idx, path, escalation, now, q);
+	}
+	if (c && (s->flags & HUPMON__SLOT_CMP))
+		hupmon__compare_expire(m, idx, now, q);
+	if (s->link != HUPMON__NO_SLOT && !hupmon__sweep_wanted(m, idx))
+		hupmon__sweep_remove(m, idx);
+}
+
+int hupmon__deliver(struct hupmon *m, struct hupmon__outq *q)
+{
+	int ran = 0;
+
+	for (unsigned i = 0; i < q->n; i++) {
+		struct hupmon__out *o = &q->item[i];
+		hupmon_id id = o->compare ? o->rec.id : o->ev.id;
+		uint64_t t0;
+
+		/* Unwatched by an earlier callback of this batch. */
+		if (!hupmon__registry_get(&m->reg, id))
+			continue;
+		m->inflight = id;
+		m->inflight_thread = pthread_self();
+		pthread_mutex_unlock(&m->lock);
+		t0 = hupmon__now_ns();
+		if (o->compare)
+			m->cfg.on_compare(&o->rec, m->cfg.arg);
+		else
+			m->cfg.on_hangup(&o->ev, m->cfg.arg);
+		t0 = hupmon__now_ns() - t0;
+		pthread_mutex_lock(&m->lock);
+		m->inflight = 0;
+		m->st.callbacks++;
+		hupmon__hist_add(&m->st.callback_duration, t0);
+		if (m->waiters)
+			pthread_cond_broadcast(&m->cb_done);
+		ran++;
+	}
+	q->n = 0;
+	return ran;
+}
+
+/* ---- watch / unwatch ---------------------------------------------------- */
+
+/* Checks that fd is a connected TCP socket and reads its identity. */
+static int check_socket(int fd, uint64_t *cookie)
+{
+	struct {
+		uint8_t state; /* first byte of struct tcp_info */
+		uint8_t rest[7];
+	} ti;
+	int v;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) < 0)
+		return -errno; /* EBADF, ENOTSOCK */
+	if (v != SOCK_STREAM)
+		return -EINVAL;
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0)
+		return -errno;
+	if (v != AF_INET && v != AF_INET6)
+		return -EINVAL;
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) < 0)
+		return -errno;
+	if (v != IPPROTO_TCP)
+		return -EINVAL;
+	len = sizeof(ti);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return -errno;
+	if (hupmon__tcp_state_verdict(ti.state) == HUPMON__STATE_NOT_CONNECTED)
+		return -EINVAL; /* listening, or connect still under way */
+	len = sizeof(*cookie);
+	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie, &len) < 0)
+		return -errno;
+	return 0;
+}
+
+static void count_reject(struct hupmon *m, int err)
+{
+	unsigned r;
+
+	switch (err) {
+	case -EBADF:
+		r = HUPMON_REJECT_EBADF;
+		break;
+	case -ENOTSOCK:
+		r = HUPMON_REJECT_ENOTSOCK;
+		break;
+	case -EINVAL:
+		r = HUPMON_REJECT_EINVAL;
+		break;
+	case -EEXIST:
+		r = HUPMON_REJECT_EEXIST;
+		break;
+	case -ENOMEM:
+		r = HUPMON_REJECT_ENOMEM;
+		break;
+	default:
+		r = HUPMON_REJECT_OTHER;
+		break;
+	}
+	m->st.watch_rejected[r]++;
+}
+
+/* The slot's fd number now holds another socket: drop the slot. Its epoll
+ * registration belongs to the old file, so no EPOLL_CTL_DEL by fd number
+ * here (that would remove the new socket's); events the old file may still
+ * raise carry the old generation and are dropped. */
+static void retire(struct hupmon *m, uint32_t idx)
+{
+	struct hupmon__slot *s = &m->reg.slots[idx];
+
+	if (s->link != HUPMON__NO_SLOT)
+		hupmon__sweep_remove(m, idx);
+	if (m->cmp && (s->flags & HUPMON__SLOT_CMP))
+		compare_cut_short(m, idx);
+	if (!(s->flags & HUPMON__SLOT_ORPHAN))
+		m->st.retired++;
+	hupmon__registry_remove(&m->reg, idx);
+}
+
+static int watch_locked(struct hupmon *m, int fd, void *user, uint64_t cookie,
+			hupmon_id *id)
+{
+	uint32_t idx;
+	int err;
+
+	if (hupmon__registry_find_cookie(&m->reg, cookie) != HUPMON__NO_SLOT)
+		return -EEXIST;
+	err = hupmon__registry_reserve(&m->reg, fd);
+	if (!err)
+		err = hupmon__sweep_reserve(m, m->reg.cap);
+	if (!err)
+		err = compare_reserve(m);
+	if (err)
+		return err;
+	idx = hupmon__registry_find_fd(&m->reg, fd);
+	if (idx != HUPMON__NO_SLOT)
+		retire(m, idx);
+
+	idx = hupmon__registry_insert(&m->reg, fd, cookie, user);
+	if (m->cmp)
+		memset(&m->cmp[idx], 0, sizeof(m->cmp[idx]));
+	if (m->paths & HUPMON_PATH_EPOLL) {
+		struct epoll_event ev = {
+			.events = EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLET,
+			.data.u64 = hupmon__slot_id(&m->reg, idx),
+		};
+
+		if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			err = -errno;
+			hupmon__registry_remove(&m->reg, idx);
+			return err;
+		}
+	}
+	if (m->paths & HUPMON_PATH_SWEEP)
+		hupmon__sweep_add(m, idx);
+	if (id)
+		*id = hupmon__slot_id(&m->reg, idx);
+	return 0;
+}
+
+int hupmon_watch(hupmon *m, int fd, void *user, hupmon_id *id)
+{
+	uint64_t cookie = 0;
+	int err;
+
+	if (!m)
+		return -EINVAL;
+	err = fd < 0 ? -EBADF : check_socket(fd, &cookie);
+	pthread_mutex_lock(&m->lock);
+	if (!err)
+		err = watch_locked(m, fd, user, cookie, id);
+	if (err)
+		count_reject(m, err);
+	else
+		m->st.watches++;
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
+
+int hupmon_unwatch(hupmon *m, hupmon_id id)
+{
+	struct hupmon__slot *s;
+	uint32_t idx = (uint32_t)id;
+
+	if (!m)
+		return -EINVAL;
+	pthread_mutex_lock(&m->lock);
+	s = hupmon__registry_get(&m->reg, id);
+	if (!s) {
+		m->st.unwatch_rejected++;
+		pthread_mutex_unlock(&m->lock);
+		return -ENOENT;
+	}
+	if (s->link != HUPMON__NO_SLOT)
+		hupmon__sweep_remove(m, idx);
+	if (m->cmp && (s->flags & HUPMON__SLOT_CMP))
+		compare_cut_short(m, idx);
+	/* Only delete the registration if the fd still holds our socket: if
+	 * the user closed it first, the number may belong to another. */
+	if ((m->paths & HUPMON_PATH_EPOLL) &&
+	    !(s->flags & HUPMON__SLOT_ORPHAN) && hupmon__same_socket(s))
+		epoll_ctl(m->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+	hupmon__registry_remove(&m->reg, idx);
+	m->st.unwatches++;
+	/* The callback for this id may be running on the dispatching thread:
+	 * wait for it, unless we are that callback. */
+	while (m->inflight == id &&
+	       !pthread_equal(m->inflight_thread, pthread_self())) {
+		m->waiters++;
+		pthread_cond_wait(&m->cb_done, &m->lock);
+		m->waiters--;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
+
+/* ---- the reactor -------------------------------------------------------- */
+
+int hupmon_fd(const hupmon *m)
+{
+	return m ? m->epfd : -EINVAL;
+}
+
+static int socket_event(struct hupmon *m, hupmon_id id, uint32_t events)
+{
+	struct hupmon__outq q = {0};
+	struct hupmon__slot *s = hupmon__registry_get(&m->reg, id);
+	uint32_t idx = (uint32_t)id;
+	enum hupmon_cause cause;
+	bool fin;
+
+	if (!s || (s->flags & HUPMON__SLOT_ORPHAN)) {
+		m->st.stale_events++;
+		return 0;
+	}
+	m->st.epoll_events++;
+	if ((events & EPOLLERR) && !s->error && !m->cfg.no_touch) {
+		/* SO_ERROR by fd number: make sure it is still our socket. */
+		if (!hupmon__same_socket(s)) {
+			hupmon__orphan(m, idx);
+			m->st.stale_events++;
+			return 0;
+		}
+		hupmon__keep_error(m, s);
+	}
+	fin = (s->flags & HUPMON__SLOT_FIN) != 0;
+	cause = hupmon__classify_epoll(events, s->error, fin);
+	if (!cause) {
+		m->st.ignored_events++;
+		return 0;
+	}
+	hupmon__observe(m, idx, HUPMON_PATH_EPOLL, cause, hupmon__now_ns(), &q);
+	return hupmon__deliver(m, &q);
+}
+
+static void drain_wake(struct hupmon *m)
+{
+	uint64_t v;
+
+	while (read(m->efd, &v, sizeof(v)) == (ssize_t)sizeof(v))
+		;
+}
+
+int hupmon_dispatch(hupmon *m, int timeout_ms)
+{
+	struct epoll_event evs[EVENTS_PER_WAIT];
+	int handled = 0;
+
+	if (!m)
+		return -EINVAL;
+	pthread_mutex_lock(&m->lock);
+	if (m->inflight && pthread_equal(m->inflight_thread, pthread_self())) {
+		pthread_mutex_unlock(&m->lock);
+		return -EDEADLK;
+	}
+	if (m->dispatching) {
+		pthread_mutex_unlock(&m->lock);
+		return -EBUSY;
+	}
+	m->dispatching = true;
+	pthread_mutex_unlock(&m->lock);
+
+	for (int batch = 0; batch < MAX_BATCHES; batch++) {
+		int n = epoll_wait(m->epfd, evs, EVENTS_PER_WAIT,
+				   batch ? 0 : timeout_ms);
+
+		if (n < 0) {
+			int err = errno;
+
+			if (err == EINTR)
+				break;
+			pthread_mutex_lock(&m->lock);
+			m->dispatching = false;
+			pthread_mutex_unlock(&m->lock);
+			return handled ? handled : -err;
+		}
+		pthread_mutex_lock(&m->lock);
+		if (n > 0)
+			m->st.epoll_wakeups++;
+		for (int i = 0; i < n; i++) {
+			hupmon_id id = evs[i].data.u64;
+
+			if (id == HUPMON__ID_TIMER)
+				hupmon__sweep_tick(m);
+			else if (id == HUPMON__ID_WAKE)
+				drain_wake(m);
+			else
+				socket_event(m, id, evs[i].events);
+		}
+		pthread_mutex_unlock(&m->lock);
+		handled += n;
+		if (n < EVENTS_PER_WAIT)
+			break;
+	}
+	pthread_mutex_lock(&m->lock);
+	m->dispatching = false;
+	pthread_mutex_unlock(&m->lock);
+	return handled;
+}
+
+int hupmon_run(hupmon *m)
+{
+	if (!m)
+		return -EINVAL;
+	for (;;) {
+		int rc;
+
+		if (atomic_exchange(&m->stop, 0))
+			return 0;
+		rc = hupmon_dispatch(m, -1);
+		if (rc < 0)
+			return rc;
+	}
+}
+
+void hupmon_stop(hupmon *m)
+{
+	uint64_t one = 1;
+	int saved = errno; /* async-signal-safe: leave errno as found */
+	ssize_t rc;
+
+	if (!m)
+		return;
+	atomic_store(&m->stop, 1);
+	rc = write(m->efd, &one, sizeof(one));
+	(void)rc; /* EAGAIN: the counter is already non-zero, fine */
+	errno = saved;
+}
+
+/* ---- stats -------------------------------------------------------------- */
+
+void hupmon_stats_sized(const hupmon *cm, struct hupmon_stats *out,
+			size_t out_size)
+{
+	struct hupmon *m = (struct hupmon *)cm;
+	struct hupmon_stats snap;
+
+	if (!out)
+		return;
+	if (!m) {
+		memset(out, 0, out_size);
+		return;
+	}
+	pthread_mutex_lock(&m->lock);
+	snap = m->st;
+	snap.watched = m->reg.live;
+	snap.swept = m->sweep.n;
+	snap.memory_bytes = m->mem.bytes;
+	snap.sweep_tick_ns = m->sweep.armed_ns;
+	pthread_mutex_unlock(&m->lock);
+	if (out_size > sizeof(snap)) {
+		memset((char *)out + sizeof(snap), 0, out_size - sizeof(snap));
+		out_size = sizeof(snap);
+	}
+	memcpy(out, &snap, out_size);
+}

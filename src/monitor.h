@@ -1,0 +1,109 @@
+/*
+ * monitor: struct hupmon and the pieces the modules share. Every field is
+ * tagged with who may touch it.
+ */
+#ifndef HUPMON_MONITOR_H
+#define HUPMON_MONITOR_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hupmon.h"
+#include "mem.h"
+#include "registry.h"
+#include "sweep.h"
+
+/* epoll_data ids of the monitor's own fds: generation 0 is never a socket. */
+#define HUPMON__ID_TIMER ((hupmon_id)1)
+#define HUPMON__ID_WAKE ((hupmon_id)2)
+
+/* Compare mode: what each path saw of one socket. */
+struct hupmon__cmp {
+	uint64_t t[2][3];    /* [path - 1][level - 1]: first time the path saw
+				that level or higher, 0: not yet */
+	uint8_t reported;    /* bit level - 1: level reported (callback) */
+	uint8_t resolved;    /* bit level - 1: outcome recorded */
+	uint8_t first[3];    /* [level - 1]: the path that reported it */
+	uint8_t final[2];    /* [path - 1]: final cause the path classified */
+};
+
+/* What a detection produces, delivered after the lock is dropped. */
+struct hupmon__out {
+	bool compare; /* else a hangup event */
+	struct hupmon_event ev;
+	struct hupmon_compare rec;
+};
+#define HUPMON__OUT_MAX 8
+struct hupmon__outq {
+	unsigned n;
+	struct hupmon__out item[HUPMON__OUT_MAX];
+};
+
+struct hupmon {
+	pthread_mutex_t lock;
+	pthread_cond_t cb_done; /* signalled when a callback ends */
+
+	/* read-only after new */
+	struct hupmon_config cfg; /* defaults filled in */
+	unsigned paths;
+	uint64_t cmp_deadline_ns;
+	int epfd;
+	int tfd; /* timerfd, -1 without the sweep path */
+	int efd; /* eventfd for hupmon_stop */
+
+	/* under lock */
+	struct hupmon__mem mem;
+	struct hupmon__registry reg;
+	struct hupmon__sweep sweep;
+	struct hupmon__cmp *cmp; /* [reg.cap] in compare mode, else NULL */
+	uint32_t cmp_cap;
+	struct hupmon_stats st;
+	hupmon_id inflight;        /* id whose callback runs now, 0: none */
+	pthread_t inflight_thread; /* valid while inflight != 0 */
+	unsigned waiters;          /* unwatchers waiting on cb_done */
+	bool dispatching;
+
+	/* any thread, signal handlers */
+	atomic_int stop;
+};
+
+uint64_t hupmon__now_ns(void);
+
+/* hupmon_new_sized with a test hook: the fail_after-th allocation (counting
+ * from 1) fails, 0: none does. */
+int hupmon__new(const struct hupmon_config *cfg, size_t cfg_size,
+		uint64_t fail_after, hupmon **out);
+
+/* A path saw cause (HUPMON_CAUSE_NONE: nothing) on a live slot at now.
+ * Updates the shared state and counters and queues the report and compare
+ * outcomes that follow. Under m->lock. */
+void hupmon__observe(struct hupmon *m, uint32_t idx, enum hupmon_path path,
+		     enum hupmon_cause cause, uint64_t now,
+		     struct hupmon__outq *q);
+
+/* Compare mode: records outcomes whose deadline passed. Under m->lock. */
+void hupmon__compare_expire(struct hupmon *m, uint32_t idx, uint64_t now,
+			    struct hupmon__outq *q);
+
+/* True while the sweep must keep probing the slot. Under m->lock. */
+bool hupmon__sweep_wanted(const struct hupmon *m, uint32_t idx);
+
+/* Runs the queued callbacks, dropping m->lock around each; skips those whose
+ * id was unwatched meanwhile. Empties q. Returns callbacks run. */
+int hupmon__deliver(struct hupmon *m, struct hupmon__outq *q);
+
+/* Reads SO_ERROR into the slot unless one is kept or no_touch. Under lock. */
+void hupmon__keep_error(struct hupmon *m, struct hupmon__slot *s);
+
+/* Compares the socket on s->fd with the one watched (SO_COOKIE). */
+bool hupmon__same_socket(const struct hupmon__slot *s);
+
+/* The slot's fd no longer holds its socket: stop probing, forget the fd.
+ * Under m->lock. */
+void hupmon__orphan(struct hupmon *m, uint32_t idx);
+
+void hupmon__hist_add(struct hupmon_hist *h, uint64_t ns);
+
+#endif
