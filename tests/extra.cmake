@@ -1,0 +1,15 @@
+# Tests that are not Check suites.
+
+# Install into a temporary prefix and build a consumer with find_package and
+# with pkg-config. Sanitizer builds skip it (the consumer is not sanitized).
+if(NOT HUPMON_SANITIZED)
+  add_test(NAME install_consumer
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/install_consumer.sh
+            ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR} ${CMAKE_C_COMPILER})
+endif()
+
+# The README's embedding example and tests/example_embed.c are one text.
+add_test(NAME readme_example_in_sync
+  COMMAND ${CMAKE_COMMAND} -DREADME=${PROJECT_SOURCE_DIR}/README.md
+          -DEXAMPLE=${CMAKE_CURRENT_SOURCE_DIR}/example_embed.c
+          -P ${CMAKE_CURRENT_SOURCE_DIR}/readme_sync.cmake)
