@@ -65,6 +65,10 @@ struct hupmon {
 	unsigned waiters;          /* unwatchers waiting on cb_done */
 	bool dispatching;
 
+	/* Test hook, called under the lock for every probe, 0: none. */
+	void (*probe_hook)(struct hupmon *m, uint32_t idx, void *arg);
+	void *probe_hook_arg;
+
 	/* any thread, signal handlers */
 	atomic_int stop;
 };

@@ -186,6 +186,8 @@ static int probe(struct hupmon *m, uint32_t idx)
 	uint64_t now = 0;
 
 	m->st.sweep_probes++;
+	if (m->probe_hook)
+		m->probe_hook(m, idx, m->probe_hook_arg);
 	if (m->cfg.sweep_method == HUPMON_SWEEP_PEEK)
 		cause = probe_peek(m, s);
 	else

@@ -1,0 +1,279 @@
+/*
+ * check_sweep: the sweep's schedule, seen from inside through a test-only
+ * probe hook: slice sizes, exactly one probe per socket per lap under churn,
+ * tick stretching, the disarmed timer, and overload accounting. Real
+ * loopback sockets, all alive: the probes find nothing to report.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "monitor.h"
+
+#define POOL 240
+
+struct probe_log {
+	unsigned this_call; /* probes during the current dispatch call */
+	unsigned max_call;
+	/* per watch instance: probes per lap */
+	struct inst {
+		hupmon_id id;
+		uint64_t lap_from, lap_to; /* laps counter at watch / unwatch */
+		bool open;
+		uint8_t probes[64];
+	} inst[4096];
+	unsigned ninst;
+	uint64_t busy_ns; /* burn this long in the next probe (overload) */
+};
+
+static int server[POOL], client[POOL];
+static int nfd_before;
+
+static void setup(void)
+{
+	int s, c;
+
+	/* The fixture's listener lives for the whole process: open it first. */
+	ck_assert_int_eq(fx_pair(AF_INET, &s, &c), 0);
+	close(s);
+	close(c);
+	nfd_before = fx_count_fds();
+	for (int i = 0; i < POOL; i++)
+		ck_assert_int_eq(fx_pair(AF_INET, &server[i], &client[i]), 0);
+}
+
+static void teardown(void)
+{
+	for (int i = 0; i < POOL; i++) {
+		close(server[i]);
+		close(client[i]);
+	}
+	ck_assert_int_eq(fx_count_fds(), nfd_before);
+}
+
+static struct inst *find_inst(struct probe_log *log, hupmon_id id)
+{
+	for (unsigned i = log->ninst; i-- > 0;)
+		if (log->inst[i].id == id && log->inst[i].open)
+			return &log->inst[i];
+	return NULL;
+}
+
+static void hook(struct hupmon *m, uint32_t idx, void *arg)
+{
+	struct probe_log *log = arg;
+	struct inst *in = find_inst(log, hupmon__slot_id(&m->reg, idx));
+
+	log->this_call++;
+	ck_assert_ptr_nonnull(in);
+	ck_assert_uint_lt(m->st.sweep_laps, 64);
+	in->probes[m->st.sweep_laps]++;
+	if (log->busy_ns) {
+		uint64_t end = hupmon__now_ns() + log->busy_ns;
+
+		log->busy_ns = 0;
+		while (hupmon__now_ns() < end)
+			;
+	}
+}
+
+static hupmon *new_monitor(struct probe_log *log, uint32_t period,
+			   uint32_t tick)
+{
+	struct hupmon_config cfg = {.paths = HUPMON_PATH_SWEEP,
+				    .sweep_period_ms = period,
+				    .sweep_tick_ms = tick};
+	hupmon *m;
+
+	ck_assert_int_eq(hupmon_new(&cfg, &m), 0);
+	m->probe_hook = hook;
+	m->probe_hook_arg = log;
+	return m;
+}
+
+static uint64_t laps(hupmon *m)
+{
+	struct hupmon_stats st;
+
+	hupmon_stats(m, &st);
+	return st.sweep_laps;
+}
+
+static void watch(hupmon *m, struct probe_log *log, int i)
+{
+	struct inst *in = &log->inst[log->ninst++];
+
+	ck_assert_uint_lt(log->ninst, 4096);
+	ck_assert_int_eq(hupmon_watch(m, server[i], NULL, &in->id), 0);
+	in->lap_from = laps(m);
+	in->open = true;
+}
+
+static void unwatch(hupmon *m, struct probe_log *log, hupmon_id id)
+{
+	struct inst *in = find_inst(log, id);
+
+	ck_assert_int_eq(hupmon_unwatch(m, id), 0);
+	in->lap_to = laps(m);
+	in->open = false;
+}
+
+static void dispatch_once(hupmon *m, struct probe_log *log)
+{
+	log->this_call = 0;
+	ck_assert_int_ge(hupmon_dispatch(m, 100), 0);
+	if (log->this_call > log->max_call)
+		log->max_call = log->this_call;
+}
+
+/* 200 sockets, period 200 ms, tick 10 ms: 20 ticks a lap, 10 a tick. */
+START_TEST(test_slices_stay_within_share)
+{
+	static struct probe_log log;
+	hupmon *m;
+
+	memset(&log, 0, sizeof(log));
+	m = new_monitor(&log, 200, 10);
+	for (int i = 0; i < 200; i++)
+		watch(m, &log, i);
+	for (uint64_t end = fx_now_ns() + 3000000000ull;
+	     laps(m) < 3 && fx_now_ns() < end;)
+		dispatch_once(m, &log);
+	ck_assert_uint_ge(laps(m), 3);
+	ck_assert_uint_le(log.max_call, 200 * 10 / 200 + 1);
+	ck_assert_uint_ge(log.max_call, 1);
+	hupmon_free(m);
+}
+END_TEST
+
+START_TEST(test_exactly_once_per_lap_under_churn)
+{
+	static struct probe_log log;
+	hupmon_id live[POOL];
+	bool watched[POOL] = {false};
+	unsigned seed = 4242;
+	hupmon *m;
+
+	memset(&log, 0, sizeof(log));
+	m = new_monitor(&log, 100, 5);
+	memset(live, 0, sizeof(live));
+	for (int i = 0; i < POOL / 2; i++) {
+		watch(m, &log, i);
+		live[i] = log.inst[log.ninst - 1].id;
+		watched[i] = true;
+	}
+	for (uint64_t end = fx_now_ns() + 5000000000ull;
+	     laps(m) < 12 && fx_now_ns() < end;) {
+		/* Churn between ticks: a few unwatches and watches. */
+		for (int k = 0; k < 3; k++) {
+			int i = (int)(rand_r(&seed) % POOL);
+
+			if (watched[i]) {
+				unwatch(m, &log, live[i]);
+				watched[i] = false;
+			} else {
+				watch(m, &log, i);
+				live[i] = log.inst[log.ninst - 1].id;
+				watched[i] = true;
+			}
+		}
+		dispatch_once(m, &log);
+	}
+	ck_assert_uint_ge(laps(m), 12);
+	for (unsigned i = 0; i < log.ninst; i++) {
+		struct inst *in = &log.inst[i];
+		uint64_t to = in->open ? laps(m) : in->lap_to;
+
+		for (uint64_t l = 0; l < 64; l++)
+			ck_assert_uint_le(in->probes[l], 1); /* never twice */
+		/* Watched for the whole of laps from+1 .. to-1: once each. */
+		for (uint64_t l = in->lap_from + 1; l < to; l++)
+			ck_assert_msg(in->probes[l] == 1,
+				      "watch %u missed lap %llu", i,
+				      (unsigned long long)l);
+	}
+	hupmon_free(m);
+}
+END_TEST
+
+START_TEST(test_tick_stretches_and_disarms)
+{
+	static struct probe_log log;
+	struct hupmon_stats st;
+	hupmon *m;
+	uint64_t ticks;
+
+	memset(&log, 0, sizeof(log));
+	m = new_monitor(&log, 200, 10);
+	hupmon_stats(m, &st);
+	ck_assert_uint_eq(st.sweep_tick_ns, 0); /* nothing watched */
+	watch(m, &log, 0);
+	hupmon_stats(m, &st);
+	ck_assert_uint_eq(st.sweep_tick_ns, 200000000ull); /* 1 socket */
+	for (int i = 1; i < 4; i++)
+		watch(m, &log, i);
+	dispatch_once(m, &log); /* a tick re-derives the interval */
+	dispatch_once(m, &log);
+	dispatch_once(m, &log);
+	hupmon_stats(m, &st);
+	ck_assert_uint_eq(st.sweep_tick_ns, 50000000ull); /* 4 ticks a lap */
+	for (unsigned i = 0; i < log.ninst; i++)
+		unwatch(m, &log, log.inst[i].id);
+	hupmon_stats(m, &st);
+	ck_assert_uint_eq(st.sweep_tick_ns, 0);
+	ticks = st.sweep_ticks;
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(hupmon_dispatch(m, 100), 0);
+	hupmon_stats(m, &st);
+	ck_assert_uint_eq(st.sweep_ticks, ticks);
+	hupmon_free(m);
+}
+END_TEST
+
+START_TEST(test_overload_counted_not_compounded)
+{
+	static struct probe_log log;
+	struct hupmon_stats st;
+	hupmon *m;
+
+	memset(&log, 0, sizeof(log));
+	m = new_monitor(&log, 100, 10); /* 100 sockets: 10 ticks, 10 each */
+	for (int i = 0; i < 100; i++)
+		watch(m, &log, i);
+	dispatch_once(m, &log);
+	log.busy_ns = 45000000ull; /* one probe stalls 4.5 ticks */
+	for (int i = 0; i < 12; i++)
+		dispatch_once(m, &log);
+	hupmon_stats(m, &st);
+	ck_assert_uint_ge(st.sweep_overruns, 1);
+	ck_assert_uint_ge(st.sweep_piled_up, 2);
+	ck_assert_uint_ge(st.sweep_slice_worst_ns, 45000000ull);
+	/* Piled-up expirations did not make bigger slices. */
+	ck_assert_uint_le(log.max_call, 11);
+	hupmon_free(m);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("sweep");
+	TCase *tc = tcase_create("schedule");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_slices_stay_within_share);
+	tcase_add_test(tc, test_exactly_once_per_lap_under_churn);
+	tcase_add_test(tc, test_tick_stretches_and_disarms);
+	tcase_add_test(tc, test_overload_counted_not_compounded);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
