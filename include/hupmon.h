@@ -50,11 +50,12 @@ extern "C" {
 #define HUPMON_API
 #endif
 
-#define HUPMON_VERSION_MAJOR 0
-#define HUPMON_VERSION_MINOR 1
-#define HUPMON_VERSION_PATCH 0
+#define HUPMON_VERSION_MAJOR  0
+#define HUPMON_VERSION_MINOR  1
+#define HUPMON_VERSION_PATCH  0
 #define HUPMON_VERSION_STRING "0.1.0"
-/* One number that grows with every release: major * 10000 + minor * 100 + patch. */
+/* One number that grows with every release: major * 10000 + minor * 100 +
+ * patch. */
 #define HUPMON_VERSION                                                         \
 	(HUPMON_VERSION_MAJOR * 10000 + HUPMON_VERSION_MINOR * 100 +           \
 	 HUPMON_VERSION_PATCH)
@@ -108,14 +109,14 @@ HUPMON_API const char *hupmon_path_name(enum hupmon_path path);
 
 /* One hangup report, passed to on_hangup. Valid only during the callback. */
 struct hupmon_event {
-	hupmon_id id;            /* as returned by hupmon_watch */
-	int fd;                  /* the watched fd */
-	void *user;              /* as given to hupmon_watch */
-	enum hupmon_path path;   /* the path that saw it */
+	hupmon_id id;		 /* as returned by hupmon_watch */
+	int fd;			 /* the watched fd */
+	void *user;		 /* as given to hupmon_watch */
+	enum hupmon_path path;	 /* the path that saw it */
 	enum hupmon_cause cause; /* see enum hupmon_cause */
-	int error;               /* errno behind the cause, 0 if unknown */
-	bool escalation;         /* a higher cause after an earlier report */
-	uint64_t detected_ns;    /* CLOCK_MONOTONIC when the path saw it */
+	int error;		 /* errno behind the cause, 0 if unknown */
+	bool escalation;	 /* a higher cause after an earlier report */
+	uint64_t detected_ns;	 /* CLOCK_MONOTONIC when the path saw it */
 };
 
 typedef void hupmon_callback(const struct hupmon_event *ev, void *arg);
@@ -125,14 +126,14 @@ struct hupmon_compare {
 	hupmon_id id;
 	int fd;
 	void *user;
-	enum hupmon_cause cause;        /* the cause reported (first path) */
+	enum hupmon_cause cause;	/* the cause reported (first path) */
 	enum hupmon_cause second_cause; /* what the second path classified;
 					   NONE if it missed */
-	enum hupmon_path first;         /* the path that saw it first */
-	bool missed;                    /* the second path did not see it
+	enum hupmon_path first;		/* the path that saw it first */
+	bool missed;			/* the second path did not see it
 					   within compare_deadline_ms */
-	uint64_t first_ns;              /* CLOCK_MONOTONIC, first path */
-	uint64_t lag_ns;                /* second minus first; 0 if missed */
+	uint64_t first_ns;		/* CLOCK_MONOTONIC, first path */
+	uint64_t lag_ns;		/* second minus first; 0 if missed */
 };
 
 typedef void hupmon_compare_callback(const struct hupmon_compare *rec,
@@ -152,6 +153,29 @@ enum hupmon_sweep_method {
 	 * error). A recv clears the socket's pending error, so this method is
 	 * refused (-EINVAL) together with no_touch. */
 	HUPMON_SWEEP_PEEK = 2,
+};
+
+/*
+ * Silent peer death. A peer whose host died or whose cable was cut sends
+ * nothing: no FIN, no RST. Neither epoll nor a sweep can ever see that; only
+ * the kernel's own probes can: TCP keepalive, and TCP_USER_TIMEOUT, which
+ * bounds how long sent data (or keepalive probes) may stay unacknowledged.
+ * When they give up, the socket gets ETIMEDOUT and hupmon reports TIMEOUT.
+ *
+ * Opt-in: these values are written to the socket with setsockopt() at watch
+ * time (SO_KEEPALIVE + TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, TCP_USER_TIMEOUT) and
+ * are NOT restored on unwatch. 0 leaves an option as the socket has it.
+ * A user timeout alone never fires on an idle connection: nothing is sent,
+ * so nothing goes unacknowledged. Pair it with keepalive, or rely on it for
+ * connections that have data in flight. Worst-case detection: idle +
+ * interval * count with keepalive alone; the user timeout when set (it also
+ * cuts keepalive probing short).
+ */
+struct hupmon_liveness {
+	uint32_t keepalive_idle_s;     /* 1..32767; 0: keepalive untouched */
+	uint32_t keepalive_interval_s; /* 1..32767; 0: kernel default (75 s) */
+	uint32_t keepalive_count;      /* 1..127; 0: kernel default (9) */
+	uint32_t user_timeout_ms;      /* 1..INT_MAX; 0: untouched */
 };
 
 /*
@@ -196,6 +220,10 @@ struct hupmon_config {
 	 * PEEK sweep method is refused (-EINVAL).
 	 */
 	bool no_touch;
+	/* Keepalive / user timeout applied to every watched socket (all 0:
+	 * none); hupmon_watch_ex() overrides it per socket. Invalid values
+	 * make hupmon_new fail with -EINVAL. */
+	struct hupmon_liveness liveness;
 };
 
 /* Creates a monitor. cfg may be NULL (all defaults). On success stores it in
@@ -238,6 +266,28 @@ HUPMON_API void hupmon_free(hupmon *m);
  * Any thread, including from a callback.
  */
 HUPMON_API int hupmon_watch(hupmon *m, int fd, void *user, hupmon_id *id);
+
+/* Per-watch options for hupmon_watch_ex(). Zero-initialise; new fields are
+ * only added at the end. */
+struct hupmon_watch_opts {
+	void *user; /* as for hupmon_watch */
+	/* Overrides the monitor's liveness for this socket; NULL: use the
+	 * monitor's. */
+	const struct hupmon_liveness *liveness;
+};
+
+/* hupmon_watch with options. Returns as hupmon_watch; also -EINVAL for an
+ * invalid liveness value, checked before any setsockopt (the socket is then
+ * untouched). opts NULL is hupmon_watch(m, fd, NULL, id). */
+HUPMON_API int hupmon_watch_ex_sized(hupmon *m, int fd,
+				     const struct hupmon_watch_opts *opts,
+				     size_t opts_size, hupmon_id *id);
+static inline int hupmon_watch_ex(hupmon *m, int fd,
+				  const struct hupmon_watch_opts *opts,
+				  hupmon_id *id)
+{
+	return hupmon_watch_ex_sized(m, fd, opts, sizeof(*opts), id);
+}
 
 /*
  * Stops watching. Returns 0, or -ENOENT for 0, a stale or unknown id, or
@@ -313,7 +363,7 @@ HUPMON_API const char *hupmon_reject_name(unsigned reject);
 struct hupmon_stats {
 	/* gauges */
 	uint64_t watched;      /* sockets watched now */
-	uint64_t swept;        /* of which under the sweep now */
+	uint64_t swept;	       /* of which under the sweep now */
 	uint64_t memory_bytes; /* the library's own heap memory now */
 
 	/* registry */
@@ -321,9 +371,9 @@ struct hupmon_stats {
 	uint64_t unwatches; /* successful hupmon_unwatch calls */
 	uint64_t watch_rejected[HUPMON_REJECT_MAX];
 	uint64_t unwatch_rejected; /* -ENOENT / -EINVAL */
-	uint64_t retired; /* slots retired because their fd no longer
-			     holds the watched socket (closed without
-			     unwatch, fd number reused) */
+	uint64_t retired;	   /* slots retired because their fd no longer
+				      holds the watched socket (closed without
+				      unwatch, fd number reused) */
 
 	/* hangup reports, by path that reported them x cause */
 	uint64_t hangups[3][HUPMON_CAUSE_MAX + 1];
@@ -332,24 +382,24 @@ struct hupmon_stats {
 	struct hupmon_hist callback_duration;
 
 	/* epoll path */
-	uint64_t epoll_wakeups;  /* epoll_wait calls that returned events */
-	uint64_t epoll_events;   /* socket events received */
-	uint64_t stale_events;   /* events dropped: generation no longer
+	uint64_t epoll_wakeups;	 /* epoll_wait calls that returned events */
+	uint64_t epoll_events;	 /* socket events received */
+	uint64_t stale_events;	 /* events dropped: generation no longer
 				    matches (socket unwatched) */
 	uint64_t ignored_events; /* events that classify as nothing (for
 				    example EPOLLERR for a queued
 				    timestamp with no socket error) */
 
 	/* sweep path */
-	uint64_t sweep_ticks;      /* timer expirations handled */
-	uint64_t sweep_probes;     /* sockets probed */
-	uint64_t sweep_overruns;   /* slices longer than half a tick */
-	uint64_t sweep_piled_up;   /* expirations skipped (timerfd read > 1) */
-	uint64_t sweep_laps;       /* laps completed */
-	uint64_t sweep_lap_last_ns;  /* duration of the last lap */
-	uint64_t sweep_lap_worst_ns; /* longest lap */
+	uint64_t sweep_ticks;	    /* timer expirations handled */
+	uint64_t sweep_probes;	    /* sockets probed */
+	uint64_t sweep_overruns;    /* slices longer than half a tick */
+	uint64_t sweep_piled_up;    /* expirations skipped (timerfd read > 1) */
+	uint64_t sweep_laps;	    /* laps completed */
+	uint64_t sweep_lap_last_ns; /* duration of the last lap */
+	uint64_t sweep_lap_worst_ns;   /* longest lap */
 	uint64_t sweep_slice_worst_ns; /* longest slice */
-	uint64_t sweep_tick_ns;    /* gauge: current tick interval, 0 disarmed */
+	uint64_t sweep_tick_ns; /* gauge: current tick interval, 0 disarmed */
 
 	/* compare mode, by path x cause */
 	uint64_t cmp_first[3][HUPMON_CAUSE_MAX + 1];  /* path saw it first */
@@ -371,8 +421,8 @@ static inline void hupmon_stats(const hupmon *m, struct hupmon_stats *out)
 }
 
 enum hupmon_format {
-	HUPMON_FORMAT_TEXT = 1,       /* aligned, for a person */
-	HUPMON_FORMAT_JSON = 2,       /* one object, stable key names */
+	HUPMON_FORMAT_TEXT = 1,	      /* aligned, for a person */
+	HUPMON_FORMAT_JSON = 2,	      /* one object, stable key names */
 	HUPMON_FORMAT_PROMETHEUS = 3, /* text exposition format 0.0.4 */
 };
 

@@ -17,6 +17,7 @@
 #include "monitor.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -30,10 +31,10 @@
 
 #include "detect.h"
 
-#define MAX_PERIOD_MS 3600000u
+#define MAX_PERIOD_MS	  3600000u
 #define DEFAULT_PERIOD_MS 1000u
-#define DEFAULT_TICK_MS 10u
-#define EVENTS_PER_WAIT 64
+#define DEFAULT_TICK_MS	  10u
+#define EVENTS_PER_WAIT	  64
 /* An edge-triggered outer loop needs the ready list drained: dispatch keeps
  * calling epoll_wait(0) while batches come back full, up to this many. */
 #define MAX_BATCHES 16
@@ -53,8 +54,50 @@ uint64_t hupmon__now_ns(void)
 
 /* ---- configuration ------------------------------------------------------ */
 
+static int check_liveness(const struct hupmon_liveness *l)
+{
+	if (l->keepalive_idle_s > 32767 || l->keepalive_interval_s > 32767 ||
+	    l->keepalive_count > 127 || l->user_timeout_ms > INT_MAX)
+		return -EINVAL;
+	/* Interval and count mean nothing without keepalive. */
+	if (!l->keepalive_idle_s &&
+	    (l->keepalive_interval_s || l->keepalive_count))
+		return -EINVAL;
+	return 0;
+}
+
+static int set_int(int fd, int level, int name, int v)
+{
+	return setsockopt(fd, level, name, &v, sizeof(v)) < 0 ? -errno : 0;
+}
+
+/* Writes the liveness options to the socket (values already checked). */
+static int apply_liveness(int fd, const struct hupmon_liveness *l)
+{
+	int err = 0;
+
+	if (l->keepalive_idle_s) {
+		err = set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE,
+			      (int)l->keepalive_idle_s);
+		if (!err && l->keepalive_interval_s)
+			err = set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL,
+				      (int)l->keepalive_interval_s);
+		if (!err && l->keepalive_count)
+			err = set_int(fd, IPPROTO_TCP, TCP_KEEPCNT,
+				      (int)l->keepalive_count);
+		if (!err)
+			err = set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
+	}
+	if (!err && l->user_timeout_ms)
+		err = set_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT,
+			      (int)l->user_timeout_ms);
+	return err;
+}
+
 static int normalize_config(struct hupmon_config *c)
 {
+	if (check_liveness(&c->liveness))
+		return -EINVAL;
 	if (!c->paths)
 		c->paths = HUPMON_PATHS_BOTH;
 	if (c->paths & ~(unsigned)HUPMON_PATHS_BOTH)
@@ -188,8 +231,8 @@ void hupmon_free(hupmon *m)
 		return;
 	close_fds(m);
 	hupmon__sweep_fini(m);
-	hupmon__mem_realloc(&m->mem, m->cmp, (size_t)m->cmp_cap * sizeof(*m->cmp),
-			    0);
+	hupmon__mem_realloc(&m->mem, m->cmp,
+			    (size_t)m->cmp_cap * sizeof(*m->cmp), 0);
 	hupmon__registry_fini(&m->reg);
 	pthread_cond_destroy(&m->cb_done);
 	pthread_mutex_destroy(&m->lock);
@@ -531,7 +574,7 @@ static void retire(struct hupmon *m, uint32_t idx)
 }
 
 static int watch_locked(struct hupmon *m, int fd, void *user, uint64_t cookie,
-			hupmon_id *id)
+			const struct hupmon_liveness *live, hupmon_id *id)
 {
 	uint32_t idx;
 	int err;
@@ -543,6 +586,8 @@ static int watch_locked(struct hupmon *m, int fd, void *user, uint64_t cookie,
 		err = hupmon__sweep_reserve(m, m->reg.cap);
 	if (!err)
 		err = compare_reserve(m);
+	if (!err)
+		err = apply_liveness(fd, live);
 	if (err)
 		return err;
 	idx = hupmon__registry_find_fd(&m->reg, fd);
@@ -571,23 +616,41 @@ static int watch_locked(struct hupmon *m, int fd, void *user, uint64_t cookie,
 	return 0;
 }
 
-int hupmon_watch(hupmon *m, int fd, void *user, hupmon_id *id)
+int hupmon_watch_ex_sized(hupmon *m, int fd,
+			  const struct hupmon_watch_opts *uopts,
+			  size_t opts_size, hupmon_id *id)
 {
+	struct hupmon_watch_opts opts;
+	struct hupmon_liveness live;
 	uint64_t cookie = 0;
 	int err;
 
 	if (!m)
 		return -EINVAL;
+	memset(&opts, 0, sizeof(opts));
+	if (uopts)
+		memcpy(&opts, uopts,
+		       opts_size < sizeof(opts) ? opts_size : sizeof(opts));
+	live = opts.liveness ? *opts.liveness : m->cfg.liveness;
 	err = fd < 0 ? -EBADF : check_socket(fd, &cookie);
+	if (!err)
+		err = check_liveness(&live);
 	pthread_mutex_lock(&m->lock);
 	if (!err)
-		err = watch_locked(m, fd, user, cookie, id);
+		err = watch_locked(m, fd, opts.user, cookie, &live, id);
 	if (err)
 		count_reject(m, err);
 	else
 		m->st.watches++;
 	pthread_mutex_unlock(&m->lock);
 	return err;
+}
+
+int hupmon_watch(hupmon *m, int fd, void *user, hupmon_id *id)
+{
+	struct hupmon_watch_opts opts = {.user = user};
+
+	return hupmon_watch_ex_sized(m, fd, &opts, sizeof(opts), id);
 }
 
 int hupmon_unwatch(hupmon *m, hupmon_id id)

@@ -1,0 +1,318 @@
+/*
+ * check_netns: silent peer death. Two network namespaces joined by a veth
+ * pair; the client's end of the link is taken down (in the client's
+ * namespace, so the server keeps its routes and sees no unreachable error)
+ * and the peer vanishes without a FIN or RST. Only keepalive and
+ * TCP_USER_TIMEOUT can turn that into an event: each configured connection
+ * must be reported as TIMEOUT within its bound plus a margin, and one with
+ * no options must not be reported at all in that time.
+ *
+ * Needs root (CAP_NET_ADMIN) and iproute2: otherwise prints why and exits 77
+ * (CTest SKIP_RETURN_CODE). The namespaces are removed at exit.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <netinet/tcp.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "fixture.h"
+#include "hupmon.h"
+
+#define SRV_ADDR  "10.213.0.1"
+#define CLI_ADDR  "10.213.0.2"
+#define MARGIN_NS 2000000000ull /* generous: timers fire on jiffies */
+
+static char ns_srv[64], ns_cli[64];
+static bool ns_made;
+static pid_t ns_owner; /* forked test children must not remove them */
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+static void ns_remove(void)
+{
+	if (!ns_made || getpid() != ns_owner)
+		return;
+	sh("ip netns del %s 2>/dev/null", ns_srv);
+	sh("ip netns del %s 2>/dev/null", ns_cli);
+	ns_made = false;
+}
+
+static int ns_create(void)
+{
+	snprintf(ns_srv, sizeof(ns_srv), "hupmon-srv-%d", (int)getpid());
+	snprintf(ns_cli, sizeof(ns_cli), "hupmon-cli-%d", (int)getpid());
+	ns_owner = getpid();
+	if (sh("ip netns add %s", ns_srv)) {
+		return -1;
+	}
+	ns_made = true;
+	if (sh("ip netns add %s", ns_cli))
+		goto fail;
+	ns_made = true;
+	ns_owner = getpid();
+	if (sh("ip link add hm0 netns %s type veth peer name hm1 netns %s",
+	       ns_srv, ns_cli) ||
+	    sh("ip -n %s addr add " SRV_ADDR "/24 dev hm0", ns_srv) ||
+	    sh("ip -n %s addr add " CLI_ADDR "/24 dev hm1", ns_cli) ||
+	    sh("ip -n %s link set hm0 up", ns_srv) ||
+	    sh("ip -n %s link set hm1 up", ns_cli))
+		goto fail;
+	return 0;
+fail:
+	ns_remove();
+	return -1;
+}
+
+/* socket() inside a namespace: a socket stays in the namespace it was
+ * created in, so switch this thread there and back. */
+static int socket_in(const char *ns)
+{
+	char path[128];
+	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	int target, fd = -1;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", ns);
+	target = open(path, O_RDONLY | O_CLOEXEC);
+	if (self >= 0 && target >= 0 && setns(target, CLONE_NEWNET) == 0) {
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ck_assert_int_eq(setns(self, CLONE_NEWNET), 0);
+	}
+	if (target >= 0)
+		close(target);
+	if (self >= 0)
+		close(self);
+	return fd;
+}
+
+/* One connection across the link: server end in ns_srv, client in ns_cli. */
+static void connect_across(int lfd, uint16_t port, int *srv, int *cli)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+
+	inet_pton(AF_INET, SRV_ADDR, &a.sin_addr);
+	*cli = socket_in(ns_cli);
+	ck_assert_int_ge(*cli, 0);
+	ck_assert_int_eq(connect(*cli, (struct sockaddr *)&a, sizeof(a)), 0);
+	*srv = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	ck_assert_int_ge(*srv, 0);
+}
+
+struct rec {
+	uint64_t at[8];
+	enum hupmon_cause cause[8];
+	int error[8];
+	int count;
+};
+
+static void on_hangup(const struct hupmon_event *ev, void *arg)
+{
+	struct rec *r = arg;
+	uintptr_t i = (uintptr_t)ev->user;
+
+	if (!r->at[i]) {
+		r->at[i] = ev->detected_ns;
+		r->cause[i] = ev->cause;
+		r->error[i] = ev->error;
+		r->count++;
+	}
+}
+
+enum { KA, KA_UT, UT_DATA, NONE, NCONN };
+
+START_TEST(test_silent_death_reported_as_timeout)
+{
+	static const char *name[NCONN] = {
+		"keepalive 1s/1s/2", "keepalive + user timeout 2s",
+		"data in flight + user timeout 2s", "no options"};
+	const struct hupmon_liveness live[NCONN] = {
+		[KA] = {.keepalive_idle_s = 1,
+			.keepalive_interval_s = 1,
+			.keepalive_count = 2},
+		[KA_UT] = {.keepalive_idle_s = 1,
+			   .keepalive_interval_s = 1,
+			   .keepalive_count = 2,
+			   .user_timeout_ms = 2000},
+		[UT_DATA] = {.user_timeout_ms = 2000},
+		[NONE] = {0},
+	};
+	/* Bounds from the moment the peer vanished (data: from the write). */
+	const uint64_t bound_ns[NCONN] = {3000000000ull, 2000000000ull,
+					  2000000000ull, 0};
+	struct rec r;
+	struct hupmon_config cfg = {.on_hangup = on_hangup, .arg = &r};
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t alen = sizeof(a);
+	int lfd, srv[NCONN], cli[NCONN];
+	uint64_t down, wrote, end;
+	hupmon *m;
+
+	memset(&r, 0, sizeof(r));
+	inet_pton(AF_INET, SRV_ADDR, &a.sin_addr);
+	lfd = socket_in(ns_srv);
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(lfd, 8), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
+	ck_assert_int_eq(hupmon_new(&cfg, &m), 0);
+	for (int i = 0; i < NCONN; i++) {
+		struct hupmon_watch_opts o = {.user = (void *)(uintptr_t)i,
+					      .liveness = &live[i]};
+
+		connect_across(lfd, ntohs(a.sin_port), &srv[i], &cli[i]);
+		ck_assert_int_eq(hupmon_watch_ex(m, srv[i], &o, NULL), 0);
+	}
+	/* Nothing while the link is up (keepalive probes are answered). */
+	for (end = fx_now_ns() + 1500000000ull; fx_now_ns() < end;)
+		hupmon_dispatch(m, 100);
+	ck_assert_int_eq(r.count, 0);
+
+	down = fx_now_ns();
+	ck_assert_int_eq(sh("ip -n %s link set hm1 down", ns_cli), 0);
+	wrote = fx_now_ns();
+	ck_assert_int_eq(send(srv[UT_DATA], "x", 1, MSG_NOSIGNAL), 1);
+	end = down + bound_ns[KA] + MARGIN_NS + 1000000000ull;
+	while (r.count < NCONN - 1 && fx_now_ns() < end)
+		hupmon_dispatch(m, 100);
+
+	for (int i = 0; i < NCONN; i++) {
+		uint64_t from = i == UT_DATA ? wrote : down;
+
+		if (r.at[i])
+			printf("netns: %-34s TIMEOUT after %4llu ms "
+			       "(bound %llu ms)\n",
+			       name[i],
+			       (unsigned long long)(r.at[i] - from) / 1000000,
+			       (unsigned long long)bound_ns[i] / 1000000);
+		else
+			printf("netns: %-34s not reported\n", name[i]);
+	}
+	for (int i = 0; i < NCONN; i++) {
+		uint64_t from = i == UT_DATA ? wrote : down;
+
+		if (i == NONE) {
+			ck_assert_msg(!r.at[i], "reported without options");
+			continue;
+		}
+		ck_assert_msg(r.at[i], "%s: not reported", name[i]);
+		ck_assert_int_eq(r.cause[i], HUPMON_TIMEOUT);
+		ck_assert_int_eq(r.error[i], ETIMEDOUT);
+		ck_assert_uint_le(r.at[i] - from, bound_ns[i] + MARGIN_NS);
+	}
+	hupmon_free(m);
+	for (int i = 0; i < NCONN; i++) {
+		close(srv[i]);
+		close(cli[i]);
+	}
+	close(lfd);
+}
+END_TEST
+
+START_TEST(test_invalid_liveness_leaves_socket_untouched)
+{
+	struct hupmon_liveness bad[] = {
+		{.keepalive_idle_s = 32768},
+		{.keepalive_idle_s = 1, .keepalive_interval_s = 40000},
+		{.keepalive_idle_s = 1, .keepalive_count = 128},
+		{.keepalive_interval_s = 5}, /* interval without keepalive */
+		{.user_timeout_ms = 0x80000000u},
+	};
+	struct hupmon_config cfg = {0};
+	int s, c, v;
+	socklen_t len = sizeof(v);
+	hupmon *m;
+
+	ck_assert_int_eq(fx_pair(AF_INET, &s, &c), 0);
+	ck_assert_int_eq(hupmon_new(NULL, &m), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct hupmon_watch_opts o = {.liveness = &bad[i]};
+		hupmon *m2 = NULL;
+
+		ck_assert_int_eq(hupmon_watch_ex(m, s, &o, NULL), -EINVAL);
+		cfg.liveness = bad[i];
+		ck_assert_int_eq(hupmon_new(&cfg, &m2), -EINVAL);
+		ck_assert_ptr_null(m2);
+	}
+	ck_assert_int_eq(getsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &v, &len), 0);
+	ck_assert_int_eq(v, 0);
+	len = sizeof(v);
+	ck_assert_int_eq(getsockopt(s, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, &len),
+			 0);
+	ck_assert_int_eq(v, 0);
+	/* A valid one is applied. */
+	{
+		struct hupmon_liveness ok = {.keepalive_idle_s = 7,
+					     .keepalive_interval_s = 3,
+					     .keepalive_count = 4,
+					     .user_timeout_ms = 1234};
+		struct hupmon_watch_opts o = {.liveness = &ok};
+
+		ck_assert_int_eq(hupmon_watch_ex(m, s, &o, NULL), 0);
+		len = sizeof(v);
+		getsockopt(s, IPPROTO_TCP, TCP_KEEPIDLE, &v, &len);
+		ck_assert_int_eq(v, 7);
+		len = sizeof(v);
+		getsockopt(s, IPPROTO_TCP, TCP_USER_TIMEOUT, &v, &len);
+		ck_assert_int_eq(v, 1234);
+		len = sizeof(v);
+		getsockopt(s, SOL_SOCKET, SO_KEEPALIVE, &v, &len);
+		ck_assert_int_eq(v, 1);
+	}
+	hupmon_free(m);
+	close(s);
+	close(c);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *su = suite_create("netns");
+	TCase *tc = tcase_create("silent");
+	SRunner *sr;
+	int failed;
+
+	if (geteuid() != 0) {
+		printf("SKIP: needs root (CAP_NET_ADMIN) to create network "
+		       "namespaces and a veth pair\n");
+		return 77;
+	}
+	if (system("ip -V >/dev/null 2>&1") != 0) {
+		printf("SKIP: iproute2 'ip' not found (apt-get install "
+		       "iproute2)\n");
+		return 77;
+	}
+	if (ns_create() != 0) {
+		printf("SKIP: could not create network namespaces / veth "
+		       "(no netns or veth support in this kernel?)\n");
+		return 77;
+	}
+	atexit(ns_remove);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_silent_death_reported_as_timeout);
+	tcase_add_test(tc, test_invalid_liveness_leaves_socket_untouched);
+	suite_add_tcase(su, tc);
+	sr = srunner_create(su);
+	srunner_run_all(sr, CK_VERBOSE);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	ns_remove();
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
