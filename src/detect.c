@@ -53,8 +53,8 @@ enum hupmon_cause hupmon__classify_epoll(uint32_t events, int err,
 	 * the socket. An RST always brings EPOLLHUP (tcp_done shuts down both
 	 * directions), so a bare EPOLLRDHUP is only ever a FIN. */
 	if (err && (events & (EPOLLHUP | EPOLLERR)))
-		return hupmon__classify_error(err,
-					      fin_seen || (events & EPOLLRDHUP));
+		return hupmon__classify_error(
+			err, fin_seen || (events & EPOLLRDHUP));
 	if (events & EPOLLHUP)
 		return HUPMON_HANGUP;
 	if (events & EPOLLRDHUP)

@@ -49,9 +49,9 @@ enum hupmon_cause hupmon__classify_peek(long rc, int err, bool fin_seen);
 /* What a TCP_INFO probe should do with tcpi_state. */
 enum hupmon__state_verdict {
 	HUPMON__STATE_ALIVE = 0,    /* established, or we shut down first */
-	HUPMON__STATE_SHUTDOWN,     /* CLOSE_WAIT: the peer sent a FIN */
-	HUPMON__STATE_HANGUP,       /* LAST_ACK, CLOSING, TIME_WAIT */
-	HUPMON__STATE_CLOSED,       /* CLOSE: gone; the error tells why */
+	HUPMON__STATE_SHUTDOWN,	    /* CLOSE_WAIT: the peer sent a FIN */
+	HUPMON__STATE_HANGUP,	    /* LAST_ACK, CLOSING, TIME_WAIT */
+	HUPMON__STATE_CLOSED,	    /* CLOSE: gone; the error tells why */
 	HUPMON__STATE_NOT_CONNECTED /* LISTEN, SYN_*, unknown: not a peer */
 };
 enum hupmon__state_verdict hupmon__tcp_state_verdict(unsigned state);

@@ -17,16 +17,16 @@
 
 /* epoll_data ids of the monitor's own fds: generation 0 is never a socket. */
 #define HUPMON__ID_TIMER ((hupmon_id)1)
-#define HUPMON__ID_WAKE ((hupmon_id)2)
+#define HUPMON__ID_WAKE	 ((hupmon_id)2)
 
 /* Compare mode: what each path saw of one socket. */
 struct hupmon__cmp {
-	uint64_t t[2][3];    /* [path - 1][level - 1]: first time the path saw
-				that level or higher, 0: not yet */
-	uint8_t reported;    /* bit level - 1: level reported (callback) */
-	uint8_t resolved;    /* bit level - 1: outcome recorded */
-	uint8_t first[3];    /* [level - 1]: the path that reported it */
-	uint8_t final[2];    /* [path - 1]: final cause the path classified */
+	uint64_t t[2][3]; /* [path - 1][level - 1]: first time the path saw
+			     that level or higher, 0: not yet */
+	uint8_t reported; /* bit level - 1: level reported (callback) */
+	uint8_t resolved; /* bit level - 1: outcome recorded */
+	uint8_t first[3]; /* [level - 1]: the path that reported it */
+	uint8_t final[2]; /* [path - 1]: final cause the path classified */
 };
 
 /* What a detection produces, delivered after the lock is dropped. */
@@ -60,9 +60,9 @@ struct hupmon {
 	struct hupmon__cmp *cmp; /* [reg.cap] in compare mode, else NULL */
 	uint32_t cmp_cap;
 	struct hupmon_stats st;
-	hupmon_id inflight;        /* id whose callback runs now, 0: none */
+	hupmon_id inflight;	   /* id whose callback runs now, 0: none */
 	pthread_t inflight_thread; /* valid while inflight != 0 */
-	unsigned waiters;          /* unwatchers waiting on cb_done */
+	unsigned waiters;	   /* unwatchers waiting on cb_done */
 	bool dispatching;
 
 	/* Test hook, called under the lock for every probe, 0: none. */

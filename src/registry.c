@@ -19,8 +19,7 @@ static uint32_t hash_cookie(uint64_t cookie, uint32_t mask)
 	return (uint32_t)cookie & mask;
 }
 
-void hupmon__registry_init(struct hupmon__registry *r,
-			   struct hupmon__mem *mem)
+void hupmon__registry_init(struct hupmon__registry *r, struct hupmon__mem *mem)
 {
 	memset(r, 0, sizeof(*r));
 	r->free_head = HUPMON__NO_SLOT;
@@ -29,8 +28,8 @@ void hupmon__registry_init(struct hupmon__registry *r,
 
 void hupmon__registry_fini(struct hupmon__registry *r)
 {
-	hupmon__mem_realloc(r->mem, r->slots, (size_t)r->cap * sizeof(*r->slots),
-			    0);
+	hupmon__mem_realloc(r->mem, r->slots,
+			    (size_t)r->cap * sizeof(*r->slots), 0);
 	hupmon__mem_realloc(r->mem, r->hash, (size_t)r->hcap * sizeof(*r->hash),
 			    0);
 	hupmon__mem_realloc(r->mem, r->fdmap,

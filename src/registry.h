@@ -32,34 +32,33 @@ enum {
 
 /* One watched socket; 32 bytes. All fields under the monitor's lock. */
 struct hupmon__slot {
-	uint32_t gen;    /* generation of the current (or next) id */
-	int32_t fd;      /* the watched fd, -1 when free */
-	uint32_t link;   /* free: next free slot; live: sweep position or
+	uint32_t gen;	 /* generation of the current (or next) id */
+	int32_t fd;	 /* the watched fd, -1 when free */
+	uint32_t link;	 /* free: next free slot; live: sweep position or
 			    HUPMON__NO_SLOT when not under the sweep */
-	uint8_t error;   /* SO_ERROR kept by either path, 0 if none */
-	uint8_t level;   /* highest level reported (enum hupmon__level) */
-	uint8_t cause;   /* highest cause reported */
-	uint8_t flags;   /* HUPMON__SLOT_* */
+	uint8_t error;	 /* SO_ERROR kept by either path, 0 if none */
+	uint8_t level;	 /* highest level reported (enum hupmon__level) */
+	uint8_t cause;	 /* highest cause reported */
+	uint8_t flags;	 /* HUPMON__SLOT_* */
 	uint64_t cookie; /* SO_COOKIE: the socket's identity */
-	void *user;      /* as given to hupmon_watch */
+	void *user;	 /* as given to hupmon_watch */
 };
 _Static_assert(sizeof(struct hupmon__slot) == 32, "slot stays 32 bytes");
 
 struct hupmon__registry {
 	struct hupmon__slot *slots;
-	uint32_t cap;       /* slots allocated */
-	uint32_t used;      /* slots ever handed out (high-water mark) */
-	uint32_t live;      /* slots watched now */
+	uint32_t cap;	    /* slots allocated */
+	uint32_t used;	    /* slots ever handed out (high-water mark) */
+	uint32_t live;	    /* slots watched now */
 	uint32_t free_head; /* first free slot below used, or NO_SLOT */
-	uint32_t *hash;     /* cookie -> slot + 1 (0: empty); power of 2 */
+	uint32_t *hash;	    /* cookie -> slot + 1 (0: empty); power of 2 */
 	uint32_t hcap;
 	uint32_t *fdmap; /* fd -> slot + 1 (0: none) */
 	uint32_t fdcap;
 	struct hupmon__mem *mem;
 };
 
-void hupmon__registry_init(struct hupmon__registry *r,
-			   struct hupmon__mem *mem);
+void hupmon__registry_init(struct hupmon__registry *r, struct hupmon__mem *mem);
 void hupmon__registry_fini(struct hupmon__registry *r);
 
 /* Makes room for one more socket with this fd, so that insert cannot fail.

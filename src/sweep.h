@@ -18,13 +18,13 @@
 struct hupmon;
 
 struct hupmon__sweep {
-	uint32_t *order;   /* slot indices; slot->link is the position */
-	uint32_t cap;      /* entries allocated */
-	uint32_t n;        /* sockets under the sweep */
-	uint32_t cursor;   /* next position to probe */
-	uint64_t period_ns;  /* read-only after new */
-	uint64_t tick_ns;    /* configured tick; read-only after new */
-	uint64_t armed_ns;   /* timer interval now, 0: disarmed */
+	uint32_t *order;       /* slot indices; slot->link is the position */
+	uint32_t cap;	       /* entries allocated */
+	uint32_t n;	       /* sockets under the sweep */
+	uint32_t cursor;       /* next position to probe */
+	uint64_t period_ns;    /* read-only after new */
+	uint64_t tick_ns;      /* configured tick; read-only after new */
+	uint64_t armed_ns;     /* timer interval now, 0: disarmed */
 	uint64_t lap_start_ns; /* when the lap under way began, 0: none */
 	uint64_t prev_lap_start_ns; /* when the previous lap began, 0: none */
 };

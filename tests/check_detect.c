@@ -20,17 +20,17 @@ static const struct {
 	enum hupmon_cause want;
 } epoll_rows[] = {
 	/* DESIGN.md kernel table */
-	{RD, 0, false, HUPMON_PEER_SHUTDOWN},        /* close() FIN */
+	{RD, 0, false, HUPMON_PEER_SHUTDOWN},		 /* close() FIN */
 	{RD | HU | ER, ECONNRESET, false, HUPMON_RESET}, /* RST */
-	{RD | HU | ER, EPIPE, false, HUPMON_RESET},  /* RST after FIN */
-	{HU | ER, EPIPE, true, HUPMON_RESET},        /* FIN seen earlier */
-	{HU | ER, EPIPE, false, HUPMON_ERROR},       /* EPIPE, no FIN known */
+	{RD | HU | ER, EPIPE, false, HUPMON_RESET},	 /* RST after FIN */
+	{HU | ER, EPIPE, true, HUPMON_RESET},		 /* FIN seen earlier */
+	{HU | ER, EPIPE, false, HUPMON_ERROR}, /* EPIPE, no FIN known */
 	{RD | HU | ER, ETIMEDOUT, false, HUPMON_TIMEOUT}, /* keepalive */
 	{RD | HU | ER, EHOSTUNREACH, false, HUPMON_ERROR},
 	{RD | HU | ER, 0, false, HUPMON_HANGUP}, /* no_touch: error unknown */
-	{RD | HU, 0, false, HUPMON_HANGUP},      /* both sides shut down */
-	{HU, 0, false, HUPMON_HANGUP},           /* never connected */
-	{ER, 0, false, HUPMON_CAUSE_NONE},       /* error queue only */
+	{RD | HU, 0, false, HUPMON_HANGUP},	 /* both sides shut down */
+	{HU, 0, false, HUPMON_HANGUP},		 /* never connected */
+	{ER, 0, false, HUPMON_CAUSE_NONE},	 /* error queue only */
 	{ER, ECONNRESET, false, HUPMON_RESET},
 	/* the other path read SO_ERROR first: ERR gone from the re-poll */
 	{RD | HU, ECONNRESET, false, HUPMON_RESET},
@@ -103,10 +103,9 @@ static const struct {
 
 START_TEST(test_state_table)
 {
-	ck_assert_int_eq(
-		hupmon__classify_tcp_state(state_rows[_i].state,
-					   state_rows[_i].err),
-		state_rows[_i].want);
+	ck_assert_int_eq(hupmon__classify_tcp_state(state_rows[_i].state,
+						    state_rows[_i].err),
+			 state_rows[_i].want);
 }
 END_TEST
 
