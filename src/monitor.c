@@ -271,7 +271,8 @@ void hupmon__orphan(struct hupmon *m, uint32_t idx)
 	s->flags |= HUPMON__SLOT_ORPHAN;
 	if (s->link != HUPMON__NO_SLOT)
 		hupmon__sweep_remove(m, idx);
-	hupmon__registry_forget_fd(&m->reg, idx);
+	/* The fd map keeps pointing here, so that a watch of whatever socket
+	 * now has this fd number frees the slot (retire). */
 	m->st.retired++;
 }
 

@@ -104,8 +104,8 @@ void hupmon__keep_error(struct hupmon *m, struct hupmon__slot *s);
 /* Compares the socket on s->fd with the one watched (SO_COOKIE). */
 bool hupmon__same_socket(const struct hupmon__slot *s);
 
-/* The slot's fd no longer holds its socket: stop probing, forget the fd.
- * Under m->lock. */
+/* The slot's fd no longer holds its socket: stop probing and drop its
+ * events; a later watch of that fd number frees the slot. Under m->lock. */
 void hupmon__orphan(struct hupmon *m, uint32_t idx);
 
 void hupmon__hist_add(struct hupmon_hist *h, uint64_t ns);
