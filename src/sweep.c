@@ -69,10 +69,15 @@ static uint64_t ticks_per_lap(const struct hupmon__sweep *sw)
 	return ticks;
 }
 
+static uint64_t wanted_interval(const struct hupmon__sweep *sw)
+{
+	return sw->n ? sw->period_ns / ticks_per_lap(sw) : 0;
+}
+
 void hupmon__sweep_rearm(struct hupmon *m)
 {
 	struct hupmon__sweep *sw = &m->sweep;
-	uint64_t want = sw->n ? sw->period_ns / ticks_per_lap(sw) : 0;
+	uint64_t want = wanted_interval(sw);
 
 	if (want == sw->armed_ns)
 		return;
@@ -90,10 +95,11 @@ void hupmon__sweep_add(struct hupmon *m, uint32_t idx)
 
 	sw->order[sw->n] = idx;
 	m->reg.slots[idx].link = sw->n++;
-	/* Only arm from idle here: re-arming on every watch would restart the
-	 * timer's phase and starve the sweep under steady churn. Ticks adjust
-	 * the interval. */
-	if (!sw->armed_ns)
+	/* Re-arming restarts the timer's phase, so a watch re-arms only from
+	 * idle or when the interval should at least halve (a few sockets
+	 * becoming many): at most log2(ticks) times in a row, never a
+	 * starved timer under steady churn. Ticks make finer adjustments. */
+	if (!sw->armed_ns || wanted_interval(sw) <= sw->armed_ns / 2)
 		hupmon__sweep_rearm(m);
 }
 
