@@ -338,7 +338,8 @@ struct hupmon_hist {
 	uint64_t sum_ns;
 	uint64_t bucket[HUPMON_HIST_BUCKETS];
 };
-/* Upper bound (ns) of bucket i, or UINT64_MAX for the last one. */
+/* Upper bound (ns) of bucket i, or UINT64_MAX for the last one and for
+ * any i >= HUPMON_HIST_BUCKETS. In a snapshot, count == sum of bucket[]. */
 HUPMON_API uint64_t hupmon_hist_bound_ns(unsigned i);
 
 /* Reasons a watch was refused, indexing stats.watch_rejected. */
@@ -370,7 +371,7 @@ struct hupmon_stats {
 	uint64_t watches;   /* successful hupmon_watch calls */
 	uint64_t unwatches; /* successful hupmon_unwatch calls */
 	uint64_t watch_rejected[HUPMON_REJECT_MAX];
-	uint64_t unwatch_rejected; /* -ENOENT / -EINVAL */
+	uint64_t unwatch_rejected; /* unwatch calls answered -ENOENT */
 	uint64_t retired;	   /* slots retired because their fd no longer
 				      holds the watched socket (closed without
 				      unwatch, fd number reused) */
@@ -379,7 +380,7 @@ struct hupmon_stats {
 	uint64_t hangups[3][HUPMON_CAUSE_MAX + 1];
 	uint64_t escalations; /* reports that raised an earlier cause */
 	uint64_t callbacks;   /* on_hangup + on_compare calls */
-	struct hupmon_hist callback_duration;
+	struct hupmon_hist callback_duration; /* of both kinds of callback */
 
 	/* epoll path */
 	uint64_t epoll_wakeups;	 /* epoll_wait calls that returned events */
@@ -404,14 +405,15 @@ struct hupmon_stats {
 	/* compare mode, by path x cause */
 	uint64_t cmp_first[3][HUPMON_CAUSE_MAX + 1];  /* path saw it first */
 	uint64_t cmp_second[3][HUPMON_CAUSE_MAX + 1]; /* path saw it second */
-	uint64_t cmp_missed[3][HUPMON_CAUSE_MAX + 1]; /* path missed it */
-	/* unwatched before the second path had its turn, by first path */
+	/* by the path that missed it (the second path) */
+	uint64_t cmp_missed[3][HUPMON_CAUSE_MAX + 1];
+	/* unwatched before the second path had its turn, by the FIRST path */
 	uint64_t cmp_cut_short[3][HUPMON_CAUSE_MAX + 1];
 	struct hupmon_hist cmp_lag; /* second minus first */
 };
 
 /* Fills *out with a consistent snapshot (taken under the monitor's lock; no
- * per-socket walk). m NULL or out NULL: *out untouched (if not NULL, zeroed).
+ * per-socket walk). out NULL: does nothing; m NULL: zeroes *out.
  * Any thread, including callbacks. */
 HUPMON_API void hupmon_stats_sized(const hupmon *m, struct hupmon_stats *out,
 				   size_t out_size);
@@ -430,8 +432,12 @@ enum hupmon_format {
  * Formats a snapshot into buf with snprintf semantics: writes at most len
  * bytes including a terminating NUL (nothing if len is 0; buf may then be
  * NULL) and returns the length the whole output needs, excluding the NUL.
- * Returns -EINVAL for a bad format, a NULL snapshot, or buf NULL with len
- * > 0. Pure function; any thread.
+ * Every format ends with a newline. A snapshot struct from an older header
+ * (smaller s_size) formats its missing fields as 0. The JSON keys and the
+ * Prometheus metric names are listed at the top of src/format.c and only
+ * ever added to. Returns -EINVAL for a bad format, a NULL snapshot, or buf
+ * NULL with len > 0; -EOVERFLOW if the output would exceed INT_MAX bytes.
+ * Pure function; any thread.
  */
 HUPMON_API int hupmon_stats_format_sized(const struct hupmon_stats *s,
 					 size_t s_size, enum hupmon_format f,
