@@ -1,0 +1,590 @@
+/*
+ * fixture: loopback pairs, client actions, an event recorder and bounded
+ * dispatch loops for the end-to-end suites. See fixture.h.
+ *
+ * On loopback a blocking connect() returns once the handshake is done and
+ * the connection sits in the listener's accept queue, so fx_pair() can
+ * accept right after it (with a bounded poll as a guard).
+ */
+#include "fixture.h"
+
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Upper bound on dispatch rounds in one fx_dispatch_* call, on top of the
+ * deadline, so no loop can run unbounded even if time stood still. */
+#define FX_MAX_ROUNDS 1000000
+#define FX_SLICE_MS   50
+
+/* --- environment ------------------------------------------------------- */
+
+double fx_scale(void)
+{
+	const char *s = getenv("HUPMON_TEST_SCALE");
+
+	if (s && strcmp(s, "small") == 0)
+		return 0.2;
+	return 1.0;
+}
+
+int fx_scaled(int n)
+{
+	int v = (int)(n * fx_scale());
+
+	return v < 1 ? 1 : v;
+}
+
+uint64_t fx_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int fx_count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_msg(d != NULL, "opendir /proc/self/fd: %s", strerror(errno));
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.')
+			n++;
+	}
+	closedir(d);
+	return n - 1; /* the directory stream's own fd */
+}
+
+static int fds_at_setup = -1;
+
+void fx_setup(void)
+{
+	fds_at_setup = fx_count_fds();
+}
+
+void fx_teardown(void)
+{
+	int now;
+
+	fx_listeners_close();
+	now = fx_count_fds();
+	ck_assert_msg(now == fds_at_setup,
+		      "fd leak: %d fds open before the test, %d after",
+		      fds_at_setup, now);
+}
+
+/* --- loopback pairs ---------------------------------------------------- */
+
+static int listeners[2] = {-1, -1}; /* [0] IPv4, [1] IPv6 */
+static int family_state[2];	    /* 0 unknown, 1 usable, -1 not */
+
+static int fam_index(int family)
+{
+	ck_assert_msg(family == AF_INET || family == AF_INET6, "bad family %d",
+		      family);
+	return family == AF_INET ? 0 : 1;
+}
+
+const char *fx_family_name(int family)
+{
+	return family == AF_INET6 ? "ipv6" : "ipv4";
+}
+
+static socklen_t loopback_addr(int family, struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		return sizeof(*sin);
+	} else {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_addr = in6addr_loopback;
+		return sizeof(*sin6);
+	}
+}
+
+/* Opens (or returns the cached) listener; 0 or -errno. */
+static int listener_get(int family, int *out)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = loopback_addr(family, &ss);
+	int i = fam_index(family);
+	int one = 1;
+	int fd, err;
+
+	if (listeners[i] >= 0) {
+		*out = listeners[i];
+		return 0;
+	}
+	fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) < 0)
+		goto fail;
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0)
+		goto fail;
+	if (listen(fd, 4096) < 0)
+		goto fail;
+	listeners[i] = fd;
+	*out = fd;
+	return 0;
+fail:
+	err = -errno;
+	close(fd);
+	return err;
+}
+
+void fx_listeners_close(void)
+{
+	for (int i = 0; i < 2; i++) {
+		if (listeners[i] >= 0)
+			close(listeners[i]);
+		listeners[i] = -1;
+	}
+}
+
+bool fx_family_available(int family)
+{
+	int i = fam_index(family);
+	int fd, rc;
+
+	if (family_state[i] == 0) {
+		rc = listener_get(family, &fd);
+		family_state[i] = rc == 0 ? 1 : -1;
+		if (rc < 0)
+			printf("note: %s loopback unavailable (%s): "
+			       "skipping its cases\n",
+			       fx_family_name(family), strerror(-rc));
+	}
+	return family_state[i] == 1;
+}
+
+static uint16_t port_of(const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)ss)->sin_port;
+	return ((const struct sockaddr_in6 *)ss)->sin6_port;
+}
+
+int fx_pair(int family, int *server_fd, int *client_fd)
+{
+	struct sockaddr_storage laddr, caddr, peer;
+	socklen_t llen = sizeof(laddr), clen = sizeof(caddr);
+	socklen_t plen = sizeof(peer);
+	struct pollfd pfd;
+	int lfd, cfd, sfd, rc;
+
+	rc = listener_get(family, &lfd);
+	if (rc < 0)
+		return rc;
+	if (getsockname(lfd, (struct sockaddr *)&laddr, &llen) < 0)
+		return -errno;
+	cfd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (cfd < 0)
+		return -errno;
+	if (connect(cfd, (struct sockaddr *)&laddr, llen) < 0)
+		goto fail_client;
+	if (getsockname(cfd, (struct sockaddr *)&caddr, &clen) < 0)
+		goto fail_client;
+	pfd.fd = lfd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	rc = poll(&pfd, 1, 2000);
+	if (rc < 0)
+		goto fail_client;
+	if (rc == 0) {
+		close(cfd);
+		return -ETIMEDOUT;
+	}
+	sfd = accept4(lfd, (struct sockaddr *)&peer, &plen, SOCK_CLOEXEC);
+	if (sfd < 0)
+		goto fail_client;
+	/* One connect at a time, so the accepted end must be ours. */
+	if (port_of(&peer) != port_of(&caddr)) {
+		close(sfd);
+		close(cfd);
+		return -EPROTO;
+	}
+	*server_fd = sfd;
+	*client_fd = cfd;
+	return 0;
+fail_client:
+	rc = -errno;
+	close(cfd);
+	return rc;
+}
+
+uint64_t fx_close_fin(int fd)
+{
+	uint64_t t = fx_now_ns();
+
+	ck_assert_msg(close(fd) == 0, "close: %s", strerror(errno));
+	return t;
+}
+
+uint64_t fx_close_rst(int fd)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+	uint64_t t;
+
+	ck_assert_msg(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)) ==
+			      0,
+		      "SO_LINGER: %s", strerror(errno));
+	t = fx_now_ns();
+	ck_assert_msg(close(fd) == 0, "close: %s", strerror(errno));
+	return t;
+}
+
+uint64_t fx_half_close(int fd)
+{
+	uint64_t t = fx_now_ns();
+
+	ck_assert_msg(shutdown(fd, SHUT_WR) == 0, "shutdown: %s",
+		      strerror(errno));
+	return t;
+}
+
+uint64_t fx_data_then_fin(int fd)
+{
+	static const char data[] = "bye!";
+	uint64_t t = fx_now_ns();
+	ssize_t n = send(fd, data, sizeof(data) - 1, MSG_NOSIGNAL);
+
+	ck_assert_msg(n == (ssize_t)sizeof(data) - 1, "send: %zd (%s)", n,
+		      strerror(errno));
+	ck_assert_msg(close(fd) == 0, "close: %s", strerror(errno));
+	return t;
+}
+
+short fx_wait_fd(int fd, short events, int timeout_ms)
+{
+	struct pollfd pfd = {.fd = fd, .events = events};
+	uint64_t end = fx_now_ns() + (uint64_t)timeout_ms * 1000000u;
+
+	for (int i = 0; i < 1000; i++) {
+		uint64_t now = fx_now_ns();
+		int rc;
+
+		if (now >= end)
+			break;
+		rc = poll(&pfd, 1, (int)((end - now) / 1000000u) + 1);
+		if (rc > 0)
+			return pfd.revents;
+		ck_assert_msg(rc == 0 || errno == EINTR, "poll: %s",
+			      strerror(errno));
+	}
+	return 0;
+}
+
+uint64_t fx_rand(uint64_t *state)
+{
+	uint64_t x = *state ? *state : 0x9e3779b97f4a7c15u;
+
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return x * 0x2545f4914f6cdd1du;
+}
+
+uint64_t fx_seed(const char *what)
+{
+	const char *s = getenv("HUPMON_TEST_SEED");
+	uint64_t seed;
+
+	if (s && *s)
+		seed = strtoull(s, NULL, 0);
+	else
+		seed = fx_now_ns() ^ ((uint64_t)getpid() << 32);
+	if (seed == 0)
+		seed = 1;
+	printf("%s: seed %llu (set HUPMON_TEST_SEED to replay)\n", what,
+	       (unsigned long long)seed);
+	fflush(stdout);
+	return seed;
+}
+
+/* --- event recorder ---------------------------------------------------- */
+
+void fx_rec_init(struct fx_rec *rec)
+{
+	memset(rec, 0, sizeof(*rec));
+	ck_assert_int_eq(pthread_mutex_init(&rec->lock, NULL), 0);
+}
+
+void fx_rec_destroy(struct fx_rec *rec)
+{
+	pthread_mutex_destroy(&rec->lock);
+	free(rec->ev);
+	free(rec->cmp);
+	memset(rec, 0, sizeof(*rec));
+}
+
+/* Grows *arr to hold one more element of size sz; aborts on ENOMEM since a
+ * callback has no way to fail. */
+static void *grow(void *arr, size_t *cap, size_t n, size_t sz)
+{
+	void *p;
+
+	if (n < *cap)
+		return arr;
+	*cap = *cap ? *cap * 2 : 64;
+	p = realloc(arr, *cap * sz);
+	if (!p) {
+		fprintf(stderr, "fixture: out of memory\n");
+		abort();
+	}
+	return p;
+}
+
+void fx_rec_on_hangup(const struct hupmon_event *ev, void *arg)
+{
+	struct fx_rec *rec = arg;
+
+	pthread_mutex_lock(&rec->lock);
+	rec->ev = grow(rec->ev, &rec->cap_ev, rec->n_ev, sizeof(*rec->ev));
+	rec->ev[rec->n_ev++] = *ev;
+	pthread_mutex_unlock(&rec->lock);
+	if (rec->on_event)
+		rec->on_event(rec, ev);
+}
+
+void fx_rec_on_compare(const struct hupmon_compare *cmp, void *arg)
+{
+	struct fx_rec *rec = arg;
+
+	pthread_mutex_lock(&rec->lock);
+	rec->cmp = grow(rec->cmp, &rec->cap_cmp, rec->n_cmp, sizeof(*rec->cmp));
+	rec->cmp[rec->n_cmp++] = *cmp;
+	pthread_mutex_unlock(&rec->lock);
+	if (rec->on_compare)
+		rec->on_compare(rec, cmp);
+}
+
+/* Counts events matching id (0: any) and cause (NONE: any). */
+static size_t count_match(struct fx_rec *rec, hupmon_id id,
+			  enum hupmon_cause cause)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&rec->lock);
+	for (size_t i = 0; i < rec->n_ev; i++) {
+		if (id && rec->ev[i].id != id)
+			continue;
+		if (cause != HUPMON_CAUSE_NONE && rec->ev[i].cause != cause)
+			continue;
+		n++;
+	}
+	pthread_mutex_unlock(&rec->lock);
+	return n;
+}
+
+size_t fx_rec_count(struct fx_rec *rec)
+{
+	return count_match(rec, 0, HUPMON_CAUSE_NONE);
+}
+
+size_t fx_rec_count_id(struct fx_rec *rec, hupmon_id id)
+{
+	ck_assert(id != 0);
+	return count_match(rec, id, HUPMON_CAUSE_NONE);
+}
+
+size_t fx_rec_count_cause(struct fx_rec *rec, enum hupmon_cause cause)
+{
+	ck_assert(cause != HUPMON_CAUSE_NONE);
+	return count_match(rec, 0, cause);
+}
+
+size_t fx_rec_count_id_cause(struct fx_rec *rec, hupmon_id id,
+			     enum hupmon_cause cause)
+{
+	ck_assert(id != 0 && cause != HUPMON_CAUSE_NONE);
+	return count_match(rec, id, cause);
+}
+
+bool fx_rec_event(struct fx_rec *rec, size_t i, struct hupmon_event *out)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&rec->lock);
+	if (i < rec->n_ev) {
+		*out = rec->ev[i];
+		found = true;
+	}
+	pthread_mutex_unlock(&rec->lock);
+	return found;
+}
+
+bool fx_rec_find(struct fx_rec *rec, hupmon_id id, size_t nth,
+		 struct hupmon_event *out)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&rec->lock);
+	for (size_t i = 0; i < rec->n_ev && !found; i++) {
+		if (rec->ev[i].id != id)
+			continue;
+		if (nth-- == 0) {
+			*out = rec->ev[i];
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&rec->lock);
+	return found;
+}
+
+size_t fx_rec_count_cmp(struct fx_rec *rec)
+{
+	size_t n;
+
+	pthread_mutex_lock(&rec->lock);
+	n = rec->n_cmp;
+	pthread_mutex_unlock(&rec->lock);
+	return n;
+}
+
+size_t fx_rec_count_cmp_id(struct fx_rec *rec, hupmon_id id)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&rec->lock);
+	for (size_t i = 0; i < rec->n_cmp; i++)
+		n += rec->cmp[i].id == id;
+	pthread_mutex_unlock(&rec->lock);
+	return n;
+}
+
+bool fx_rec_cmp(struct fx_rec *rec, size_t i, struct hupmon_compare *out)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&rec->lock);
+	if (i < rec->n_cmp) {
+		*out = rec->cmp[i];
+		found = true;
+	}
+	pthread_mutex_unlock(&rec->lock);
+	return found;
+}
+
+bool fx_rec_find_cmp(struct fx_rec *rec, hupmon_id id,
+		     struct hupmon_compare *out)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&rec->lock);
+	for (size_t i = 0; i < rec->n_cmp && !found; i++) {
+		if (rec->cmp[i].id == id) {
+			*out = rec->cmp[i];
+			found = true;
+		}
+	}
+	pthread_mutex_unlock(&rec->lock);
+	return found;
+}
+
+/* --- dispatching ------------------------------------------------------- */
+
+static int dispatch_once(hupmon *m, int timeout_ms)
+{
+	int rc = hupmon_dispatch(m, timeout_ms);
+
+	ck_assert_msg(rc >= 0, "hupmon_dispatch: %d (%s)", rc, strerror(-rc));
+	return rc;
+}
+
+bool fx_dispatch_until(hupmon *m, struct fx_rec *rec, fx_pred *pred, void *arg,
+		       int deadline_ms)
+{
+	uint64_t end = fx_now_ns() + (uint64_t)deadline_ms * 1000000u;
+
+	for (long i = 0; i < FX_MAX_ROUNDS; i++) {
+		if (pred(m, rec, arg))
+			return true;
+		if (fx_now_ns() >= end)
+			break;
+		dispatch_once(m, FX_SLICE_MS);
+	}
+	return pred(m, rec, arg);
+}
+
+static bool pred_count(hupmon *m, struct fx_rec *rec, void *arg)
+{
+	(void)m;
+	return fx_rec_count(rec) >= *(const size_t *)arg;
+}
+
+bool fx_dispatch_until_count(hupmon *m, struct fx_rec *rec, size_t n,
+			     int deadline_ms)
+{
+	return fx_dispatch_until(m, rec, pred_count, &n, deadline_ms);
+}
+
+struct want_event {
+	hupmon_id id;
+	enum hupmon_cause cause;
+};
+
+static bool pred_event(hupmon *m, struct fx_rec *rec, void *arg)
+{
+	const struct want_event *w = arg;
+
+	(void)m;
+	return fx_rec_count_id_cause(rec, w->id, w->cause) > 0;
+}
+
+bool fx_dispatch_until_event(hupmon *m, struct fx_rec *rec, hupmon_id id,
+			     enum hupmon_cause cause, int deadline_ms)
+{
+	struct want_event w = {.id = id, .cause = cause};
+
+	return fx_dispatch_until(m, rec, pred_event, &w, deadline_ms);
+}
+
+static bool pred_cmp(hupmon *m, struct fx_rec *rec, void *arg)
+{
+	(void)m;
+	return fx_rec_count_cmp(rec) >= *(const size_t *)arg;
+}
+
+bool fx_dispatch_until_cmp(hupmon *m, struct fx_rec *rec, size_t n,
+			   int deadline_ms)
+{
+	return fx_dispatch_until(m, rec, pred_cmp, &n, deadline_ms);
+}
+
+long fx_dispatch_for(hupmon *m, int ms)
+{
+	uint64_t end = fx_now_ns() + (uint64_t)ms * 1000000u;
+	long sum = 0;
+
+	for (long i = 0; i < FX_MAX_ROUNDS; i++) {
+		uint64_t now = fx_now_ns();
+		uint64_t left_ms;
+
+		if (now >= end)
+			break;
+		left_ms = (end - now) / 1000000u + 1;
+		sum += dispatch_once(m, left_ms < FX_SLICE_MS ? (int)left_ms
+							      : FX_SLICE_MS);
+	}
+	return sum;
+}

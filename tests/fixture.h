@@ -1,0 +1,140 @@
+/*
+ * fixture: loopback helpers shared by the end-to-end suites (check_e2e_*).
+ *
+ * Real sockets only: fx_pair() connects a client to a listener on 127.0.0.1
+ * or ::1 and hands back both ends; the server end is the one hupmon watches.
+ * The client actions (FIN, RST, half-close, data-then-FIN) return the
+ * CLOCK_MONOTONIC time taken just before the action, for latency checks.
+ *
+ * An event recorder (struct fx_rec) collects copies of every hangup and
+ * compare record; fx_dispatch_*() dispatch in short slices until a condition
+ * holds or a deadline passes, never sleeping as synchronisation.
+ *
+ * Helpers that cannot go on (a failed socket call) fail the running Check
+ * test with ck_assert, so callers need not check their results.
+ */
+#ifndef HUPMON_TEST_FIXTURE_H
+#define HUPMON_TEST_FIXTURE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hupmon.h"
+
+/* --- environment ------------------------------------------------------- */
+
+/* 1.0 normally, 0.2 with HUPMON_TEST_SCALE=small (sanitizer presets). */
+double fx_scale(void);
+/* n scaled by fx_scale(), at least 1. */
+int fx_scaled(int n);
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t fx_now_ns(void);
+/* Entries in /proc/self/fd (the directory's own fd not counted). */
+int fx_count_fds(void);
+
+/* Checked fixture: setup records the fd count, teardown closes the cached
+ * listeners and fails the test if the count changed. */
+void fx_setup(void);
+void fx_teardown(void);
+
+/* --- loopback pairs ---------------------------------------------------- */
+
+/* True if a loopback listener of this family (AF_INET, AF_INET6) can be
+ * opened; otherwise prints why once and returns false. */
+bool fx_family_available(int family);
+/* "ipv4" / "ipv6". */
+const char *fx_family_name(int family);
+
+/* A connected pair over loopback: *server_fd is the accepted end, *client_fd
+ * the connecting end; both blocking and close-on-exec. Returns 0 or -errno.
+ * The listener of each family is opened on first use and kept until
+ * fx_listeners_close() (called by fx_teardown). */
+int fx_pair(int family, int *server_fd, int *client_fd);
+void fx_listeners_close(void);
+
+/* Client actions; each returns CLOCK_MONOTONIC ns taken just before it.
+ * fx_close_fin, fx_close_rst and fx_data_then_fin close fd; fx_half_close
+ * leaves it open (the caller closes it later). */
+uint64_t fx_close_fin(int fd);
+uint64_t fx_close_rst(int fd);	/* SO_LINGER {1, 0} then close: RST */
+uint64_t fx_half_close(int fd); /* shutdown(SHUT_WR): FIN, fd stays open */
+uint64_t fx_data_then_fin(int fd);
+
+/* poll() fd until one of events (POLLHUP/POLLERR always count) is reported
+ * or timeout_ms passes; returns the revents seen (0 on timeout). Used to
+ * know a FIN or RST has reached a socket before watching it. */
+short fx_wait_fd(int fd, short events, int timeout_ms);
+
+/* xorshift64* generator for seeded, reproducible random choices. */
+uint64_t fx_rand(uint64_t *state);
+/* A seed from HUPMON_TEST_SEED if set, else from the clock; printed. */
+uint64_t fx_seed(const char *what);
+
+/* --- event recorder ---------------------------------------------------- */
+
+struct fx_rec;
+/* Optional hooks run on the dispatching thread after the record is stored,
+ * outside the recorder lock (so they may block or call hupmon). */
+typedef void fx_event_hook(struct fx_rec *rec, const struct hupmon_event *ev);
+typedef void fx_compare_hook(struct fx_rec *rec,
+			     const struct hupmon_compare *cmp);
+
+struct fx_rec {
+	pthread_mutex_t lock;
+	struct hupmon_event *ev; /* under lock */
+	size_t n_ev, cap_ev;
+	struct hupmon_compare *cmp; /* under lock */
+	size_t n_cmp, cap_cmp;
+	/* set before the monitor dispatches, read-only afterwards */
+	fx_event_hook *on_event;
+	fx_compare_hook *on_compare;
+	void *hook_arg;
+};
+
+void fx_rec_init(struct fx_rec *rec);
+void fx_rec_destroy(struct fx_rec *rec);
+/* Pass as config.on_hangup / config.on_compare with the recorder as arg. */
+void fx_rec_on_hangup(const struct hupmon_event *ev, void *arg);
+void fx_rec_on_compare(const struct hupmon_compare *cmp, void *arg);
+
+size_t fx_rec_count(struct fx_rec *rec);
+size_t fx_rec_count_id(struct fx_rec *rec, hupmon_id id);
+size_t fx_rec_count_cause(struct fx_rec *rec, enum hupmon_cause cause);
+size_t fx_rec_count_id_cause(struct fx_rec *rec, hupmon_id id,
+			     enum hupmon_cause cause);
+/* Copies the i-th event overall; false if there is none. */
+bool fx_rec_event(struct fx_rec *rec, size_t i, struct hupmon_event *out);
+/* Copies the nth (0-based) event for id; false if there is none. */
+bool fx_rec_find(struct fx_rec *rec, hupmon_id id, size_t nth,
+		 struct hupmon_event *out);
+
+size_t fx_rec_count_cmp(struct fx_rec *rec);
+size_t fx_rec_count_cmp_id(struct fx_rec *rec, hupmon_id id);
+bool fx_rec_cmp(struct fx_rec *rec, size_t i, struct hupmon_compare *out);
+bool fx_rec_find_cmp(struct fx_rec *rec, hupmon_id id,
+		     struct hupmon_compare *out);
+
+/* --- dispatching ------------------------------------------------------- */
+
+typedef bool fx_pred(hupmon *m, struct fx_rec *rec, void *arg);
+
+/* Dispatches (hupmon_dispatch(m, 50)) until pred holds or deadline_ms
+ * passes; returns whether pred holds. Fails the test if dispatch fails. */
+bool fx_dispatch_until(hupmon *m, struct fx_rec *rec, fx_pred *pred, void *arg,
+		       int deadline_ms);
+/* ... until the recorder holds at least n hangup events. */
+bool fx_dispatch_until_count(hupmon *m, struct fx_rec *rec, size_t n,
+			     int deadline_ms);
+/* ... until an event for id with cause has been recorded. */
+bool fx_dispatch_until_event(hupmon *m, struct fx_rec *rec, hupmon_id id,
+			     enum hupmon_cause cause, int deadline_ms);
+/* ... until the recorder holds at least n compare records. */
+bool fx_dispatch_until_cmp(hupmon *m, struct fx_rec *rec, size_t n,
+			   int deadline_ms);
+/* Dispatches for ms milliseconds whatever happens (for "nothing is
+ * reported" checks); returns the sum of dispatch results. */
+long fx_dispatch_for(hupmon *m, int ms);
+
+#endif
