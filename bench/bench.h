@@ -1,0 +1,286 @@
+/*
+ * hupmon-bench: shared types.
+ *
+ * A "path" is one way of detecting hangups: a hupmon monitor configured one
+ * way (epoll, sweep-peek, sweep-tcpinfo, compare) or a raw, hand-written loop
+ * that does the minimum any correct monitor must (raw-epoll, raw-peek,
+ * raw-tcpinfo). Every library path is measured beside its raw baseline, on
+ * fresh loopback connections of its own, round after round.
+ *
+ * A "scenario" is what the client side does: a kind of closure (fin, rst,
+ * half, datafin, escalate), or a load (burst, idle, interference, scale).
+ */
+#ifndef HUPMON_BENCH_H
+#define HUPMON_BENCH_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "hupmon.h"
+
+#define BENCH_MAX_ROUNDS 64
+#define BENCH_STAGES	 2 /* escalate: the FIN, then the RST it provokes */
+/* Bit in conn.seen for "a compare record arrived" (causes use bits 1..5). */
+#define SEEN_CMP (1u << 7)
+
+enum scen {
+	SC_FIN,
+	SC_RST,
+	SC_HALF,
+	SC_DATAFIN,
+	SC_ESCALATE,
+	SC_BURST,
+	SC_IDLE,
+	SC_INTERF,
+	SC_SCALE,
+	SC_COUNT
+};
+
+enum bpath_id {
+	BP_EPOLL,
+	BP_PEEK,
+	BP_TCPINFO,
+	BP_COMPARE,
+	BP_RAW_EPOLL,
+	BP_RAW_PEEK,
+	BP_RAW_TCPINFO,
+	/* interference only: both paths, latency of the epoll path */
+	BP_EPOLL_UNDER_TCPINFO,
+	BP_EPOLL_UNDER_PEEK,
+	BP_COUNT
+};
+
+enum raw_kind { RAW_NONE, RAW_EPOLL, RAW_PEEK, RAW_TCPINFO };
+
+/* Which row of the expected-visibility table a path follows. */
+enum vis { VIS_EPOLL, VIS_PEEK };
+
+struct bpath {
+	const char *name;
+	const char *what;  /* one line for the legend */
+	enum raw_kind raw; /* RAW_NONE: a hupmon monitor */
+	unsigned paths;	   /* hupmon config.paths */
+	enum hupmon_sweep_method method;
+	bool compare;
+	enum bpath_id baseline; /* latency floor; itself for raw paths */
+	/* CPU floor: baseline + cpu_floor2 (BP_COUNT: none); per-probe
+	 * floor: probe_floor. Compare mode sweeps too, so its CPU is set
+	 * against raw-epoll + raw-tcpinfo and its probes against
+	 * raw-tcpinfo. */
+	enum bpath_id cpu_floor2, probe_floor;
+	enum vis vis;
+	bool sweeps;	 /* probes sockets: report ns per probe */
+	bool epoll_time; /* latency = the epoll path's time (compare recs) */
+};
+
+extern const struct bpath bench_paths[BP_COUNT];
+
+struct bopts {
+	size_t n;	 /* connections per run */
+	bool n_set;	 /* --n given */
+	unsigned closes; /* closures per scenario and path, over all rounds */
+	unsigned rounds; /* rounds per scenario */
+	uint32_t period_ms;
+	uint32_t tick_ms;
+	uint32_t pace_us; /* mean gap between two closures */
+	uint32_t idle_ms; /* length of one idle round */
+	/* after watching, before the first act: 0 means 2 periods + 2 ms
+	 * for paths that sweep, 2 ms for the others */
+	uint32_t settle_ms;
+	uint64_t seed;
+	bool quick;
+	bool scen[SC_COUNT];
+	bool path[BP_COUNT];
+	const char *json, *svg, *metrics;
+	unsigned fd_hard; /* RLIMIT_NOFILE hard limit */
+};
+
+/* One loopback connection: the client end acts, the server end is watched. */
+struct conn {
+	int cfd;       /* client end; -1 once closed or held by the child */
+	int sfd;       /* server end (watched) */
+	uint16_t port; /* client's port, names the connection to the child */
+	bool acted;    /* the client acted (set before t_act, main thread) */
+	hupmon_id id;
+	uint64_t t_act[BENCH_STAGES]; /* CLOCK_MONOTONIC just before the act */
+	_Atomic unsigned seen;	      /* bit per cause reported, SEEN_CMP */
+	/* written by the loop thread, read after it is joined */
+	uint32_t nrep[HUPMON_CAUSE_MAX + 1];
+	uint64_t t_cb[HUPMON_CAUSE_MAX + 1];	/* clock at the callback */
+	uint64_t t_det[HUPMON_CAUSE_MAX + 1];	/* ev->detected_ns */
+	uint64_t t_epoll[HUPMON_CAUSE_MAX + 1]; /* epoll path (compare) */
+	uint8_t top;				/* highest cause reported */
+	bool order_bad;	   /* a lower cause after a higher one */
+	uint32_t misattr;  /* event whose id or fd is not this conn's */
+	uint8_t raw_level; /* raw loops: ladder level reported so far */
+};
+
+/* A growable array of nanosecond samples. */
+struct vec {
+	uint64_t *v;
+	size_t n, cap;
+};
+
+/* Figures of one round of one path (NAN where not applicable). */
+struct rv {
+	double p50[BENCH_STAGES], p99[BENCH_STAGES];
+	double cpu_ms;		     /* RUSAGE_SELF delta */
+	double ns_probe;	     /* loop thread CPU / probes */
+	double span_ms;		     /* burst: first action to last detection */
+	double cpu_per_s;	     /* idle: CPU ms per second */
+	double wake_s;		     /* idle: loop wakeups per second */
+	double watch_ns, unwatch_ns; /* scale: per socket */
+};
+
+/* Everything measured for one scenario x path, summed over rounds. */
+struct cell {
+	bool ran;
+	unsigned rounds;
+	uint64_t acted;
+	uint64_t seen[BENCH_STAGES], miss[BENCH_STAGES], xmiss[BENCH_STAGES];
+	uint64_t fals, dup, wrong;
+	uint64_t errors;	      /* watch or loop failures */
+	struct vec lat[BENCH_STAGES]; /* action to callback */
+	struct vec det[BENCH_STAGES]; /* action to ev->detected_ns */
+	struct rv rv[BENCH_MAX_ROUNDS];
+	double cpu_ms, loop_cpu_ms, wall_ms;
+	uint64_t probes, wakeups, overruns, lap_worst_ns;
+	/* compare records, by first path x cause */
+	uint64_t cmp_first[3][HUPMON_CAUSE_MAX + 1];
+	uint64_t cmp_missed[HUPMON_CAUSE_MAX + 1];
+	uint64_t cmp_disagree;
+	struct vec cmp_lag;
+	/* scale */
+	size_t n;
+	double bytes_per_sock;
+	bool have_stats;
+	struct hupmon_stats stats; /* the last round's monitor */
+};
+
+struct results {
+	struct cell c[SC_COUNT][BP_COUNT];
+	unsigned failures;
+};
+
+/* One run: one path on fresh connections for one round of one scenario. */
+struct run {
+	const struct bopts *o;
+	const struct bpath *p;
+	enum scen sc;
+	struct conn *c;
+	size_t n;
+	pthread_t thr;
+	atomic_bool stop;
+	hupmon *m;
+	struct raw *raw;
+	/* the loop thread counts; others may read (idle snapshots) */
+	_Atomic uint64_t wakeups, probes;
+	uint64_t loop_cpu_ns; /* the loop thread's CPU, set when it ends */
+	uint64_t raw_overruns, raw_lap_worst_ns; /* raw sweeps */
+	/* what was counted before the measured window (idle) */
+	uint64_t wakeups0, probes0, cpu0_ns;
+	int loop_err;
+	uint64_t stray; /* reports whose user is none of this run's conns */
+	/* compare records, written by the loop thread */
+	uint64_t cmp_first[3][HUPMON_CAUSE_MAX + 1];
+	uint64_t cmp_missed[HUPMON_CAUSE_MAX + 1];
+	uint64_t cmp_disagree;
+	struct vec cmp_lag;
+};
+
+/* util.c */
+uint64_t now_ns(void);
+uint64_t thread_cpu_ns(void);
+double self_cpu_ms(void);
+void sleep_ns(uint64_t ns);
+uint64_t rng_next(uint64_t *state);
+void shuffle(size_t *v, size_t n, uint64_t *state);
+int vec_push(struct vec *v, uint64_t x);
+void vec_free(struct vec *v);
+int vec_append(struct vec *dst, const struct vec *src);
+/* Nearest-rank percentile of v (sorted in place), NAN if empty. */
+double vec_pct(struct vec *v, double pct);
+double median(double *v, size_t n);
+/* Median over rounds of a[r] / b[r], skipping rounds where either is not a
+ * positive finite number; NAN if none is left. */
+double ratio_median(const double *a, const double *b, size_t stride,
+		    unsigned rounds);
+/* Every figure of a round to NAN: not measured (yet). */
+void rv_reset(struct rv *v);
+void die(const char *what, int err) __attribute__((noreturn));
+
+/* conn.c */
+int listener_open(uint16_t *port);
+int conns_open(int lfd, uint16_t port, struct conn *c, size_t n);
+void conns_close(struct conn *c, size_t n);
+void conn_act(struct conn *c, enum scen sc);
+void conn_escalate(struct conn *c, uint64_t wait_ns, uint64_t delay_ns);
+struct child;
+struct child *child_start(uint16_t port);
+size_t child_connect(struct child *ch, int lfd, struct conn *c, size_t n,
+		     int *err);
+int child_close(struct child *ch, struct conn *c);
+void child_end(struct child *ch);
+
+/* raw.c */
+int raw_open(struct run *r);
+void *raw_loop(void *arg);
+void raw_stop(struct run *r);
+int raw_unwatch_all(struct run *r);
+void raw_close(struct run *r);
+
+/* run.c */
+void bench_record(struct conn *c, enum hupmon_cause cause, uint64_t det_ns);
+int path_watch(struct run *r);
+int path_unwatch(struct run *r);
+void path_close(struct run *r);
+void loop_start(struct run *r);
+void loop_snapshot(struct run *r);
+void loop_stop(struct run *r);
+void run_settle(const struct run *r);
+void run_wait(struct run *r, const size_t *idx, size_t k, uint64_t last_act);
+void run_collect(struct run *r, struct cell *cell, unsigned round);
+void run_order(enum scen sc, const struct bopts *o, unsigned round,
+	       enum bpath_id *out, size_t *n);
+size_t conns_for(const struct bopts *o, enum scen sc);
+void run_scenario(const struct bopts *o, struct results *res, enum scen sc,
+		  int lfd, uint16_t port);
+
+/* scale.c */
+void run_scale(const struct bopts *o, struct results *res, int lfd,
+	       uint16_t port);
+
+/* expect.c */
+struct expect {
+	enum hupmon_cause cause[BENCH_STAGES]; /* NONE: no such stage */
+	bool miss_ok[BENCH_STAGES];	       /* a miss is expected */
+};
+struct expect expect_of(enum scen sc, enum vis v);
+bool scen_closes(enum scen sc);
+const char *scen_name(enum scen sc);
+const char *stage_name(enum scen sc, unsigned stage);
+void explain(FILE *f);
+void eval_run(const struct run *r, struct cell *cell, unsigned round);
+/* Connections still owed a visible report (or a compare record). */
+size_t pending(const struct run *r, const size_t *idx, size_t k);
+
+/* report.c */
+void report_header(FILE *f, const struct bopts *o);
+void report_tables(FILE *f, const struct bopts *o, struct results *res);
+int write_json(const char *file, const struct bopts *o, struct results *res);
+int write_svg(const char *file, const struct bopts *o, struct results *res);
+int write_metrics(const char *file, struct results *res);
+double ratio_of(const struct results *res, enum scen sc, enum bpath_id p,
+		enum bpath_id base, size_t off);
+double ratio_cpu(const struct results *res, enum scen sc, enum bpath_id p,
+		 size_t off);
+double ratio_probe(const struct results *res, enum scen sc, enum bpath_id p);
+double cell_pct(struct cell *c, unsigned stage, double pct);
+double cell_ns_probe(const struct cell *c);
+bool cell_failed(const struct cell *c);
+
+#endif

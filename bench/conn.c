@@ -1,0 +1,325 @@
+/*
+ * conn: loopback fixtures. Pairs of connected sockets on 127.0.0.1, the
+ * client's acts (FIN, RST, half-close, data-then-FIN, escalation), and the
+ * child process that holds the client ends for the scale scenario.
+ *
+ * Teardown closes the server end first with SO_LINGER {1,0}: the RST kills
+ * the client end too (even an orphan in FIN_WAIT2), so no run leaves
+ * TIME_WAIT sockets behind to eat the ephemeral ports of the next one.
+ */
+#include "bench.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define ACCEPT_BATCH 512 /* well below the listen backlog */
+
+int listener_open(uint16_t *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 4096) ||
+	    getsockname(fd, (struct sockaddr *)&a, &len)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+static int client_connect(uint16_t port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -errno;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons(port);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+/* Accepts one queued connection; *peer_port gets the client's port. */
+static int server_accept(int lfd, uint16_t *peer_port)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int fd = accept4(lfd, (struct sockaddr *)&a, &len, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	*peer_port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* A blocking connect returns once the handshake is done and the connection
+ * waits in the accept queue, so a batch connects first and accepts after. */
+static int open_batch(int lfd, uint16_t port, struct conn *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		c[i].cfd = client_connect(port);
+		if (c[i].cfd < 0)
+			return c[i].cfd;
+	}
+	for (size_t i = 0; i < n; i++) {
+		c[i].sfd = server_accept(lfd, &c[i].port);
+		if (c[i].sfd < 0)
+			return c[i].sfd;
+	}
+	return 0;
+}
+
+int conns_open(int lfd, uint16_t port, struct conn *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		memset(&c[i], 0, sizeof(c[i]));
+		c[i].cfd = c[i].sfd = -1;
+	}
+	for (size_t i = 0; i < n; i += ACCEPT_BATCH) {
+		size_t k = n - i < ACCEPT_BATCH ? n - i : ACCEPT_BATCH;
+		int rc = open_batch(lfd, port, c + i, k);
+
+		if (rc) {
+			conns_close(c, n);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+static void close_rst(int fd)
+{
+	struct linger l = {.l_onoff = 1, .l_linger = 0};
+
+	if (fd < 0)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(fd);
+}
+
+void conns_close(struct conn *c, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		close_rst(c[i].sfd);
+		c[i].sfd = -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (c[i].cfd >= 0)
+			close(c[i].cfd);
+		c[i].cfd = -1;
+	}
+}
+
+/* The client's act for a closure scenario. The clock is read just before
+ * the call that sends the FIN or RST; setup (linger, data) comes first. */
+void conn_act(struct conn *c, enum scen sc)
+{
+	static const char data[16] = "never read here";
+	struct linger l = {.l_onoff = 1, .l_linger = 0};
+
+	if (sc == SC_RST)
+		setsockopt(c->cfd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	if (sc == SC_DATAFIN &&
+	    send(c->cfd, data, sizeof(data), MSG_NOSIGNAL) < 0)
+		die("datafin send", errno);
+	c->acted = true;
+	c->t_act[0] = now_ns();
+	if (sc == SC_HALF) {
+		shutdown(c->cfd, SHUT_WR);
+		return;
+	}
+	close(c->cfd);
+	c->cfd = -1;
+}
+
+/*
+ * Second stage of escalate: once the FIN is reported (or wait_ns passed),
+ * and delay_ns later, the server writes one byte; the client, closed,
+ * answers with an RST that lands in CLOSE_WAIT (SO_ERROR EPIPE). A sweep
+ * reports the FIN at a probe: without the random delay the write would
+ * always come just after that probe, and the RST would wait a full period.
+ */
+void conn_escalate(struct conn *c, uint64_t wait_ns, uint64_t delay_ns)
+{
+	uint64_t end = now_ns() + wait_ns;
+
+	while (!(atomic_load(&c->seen) & (1u << HUPMON_PEER_SHUTDOWN)) &&
+	       now_ns() < end)
+		sleep_ns(50000);
+	if (delay_ns)
+		sleep_ns(delay_ns);
+	c->t_act[1] = now_ns();
+	send(c->sfd, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+/* ---- the child process of the scale scenario ----------------------------
+ * The child holds the client ends so that the parent's fd table has room for
+ * about one server end per fd. Control messages go over a SEQPACKET pair.
+ */
+enum { OP_CONNECT = 1, OP_CLOSE, OP_EXIT, OP_DONE };
+
+struct ctlmsg {
+	uint32_t op;
+	uint32_t arg; /* CONNECT/DONE: count; CLOSE: port */
+	int32_t err;
+	uint32_t pad;
+	uint64_t t; /* CLOSE reply: clock just before close() */
+};
+
+struct child {
+	pid_t pid;
+	int fd;
+};
+
+static int ctl_send(int fd, uint32_t op, uint32_t arg, int err, uint64_t t)
+{
+	struct ctlmsg m = {.op = op, .arg = arg, .err = err, .t = t};
+
+	return send(fd, &m, sizeof(m), MSG_NOSIGNAL) == sizeof(m) ? 0 : -EIO;
+}
+
+static int ctl_recv(int fd, struct ctlmsg *m)
+{
+	ssize_t n;
+
+	do
+		n = recv(fd, m, sizeof(*m), 0);
+	while (n < 0 && errno == EINTR);
+	return n == sizeof(*m) ? 0 : -EIO;
+}
+
+static void child_connect_batch(int ctl, uint16_t port, int *byport, uint32_t n)
+{
+	uint32_t i;
+	int err = 0;
+
+	for (i = 0; i < n; i++) {
+		struct sockaddr_in a;
+		socklen_t len = sizeof(a);
+		int fd = client_connect(port);
+
+		if (fd < 0) {
+			err = -fd;
+			break;
+		}
+		getsockname(fd, (struct sockaddr *)&a, &len);
+		byport[ntohs(a.sin_port)] = fd;
+	}
+	ctl_send(ctl, OP_DONE, i, err, 0);
+}
+
+static void child_main(int ctl, uint16_t port)
+{
+	int *byport = calloc(65536, sizeof(int));
+	struct ctlmsg m;
+
+	if (!byport)
+		_exit(3);
+	while (ctl_recv(ctl, &m) == 0 && m.op != OP_EXIT) {
+		if (m.op == OP_CONNECT) {
+			child_connect_batch(ctl, port, byport, m.arg);
+		} else if (m.op == OP_CLOSE) {
+			uint64_t t = now_ns();
+
+			close(byport[m.arg & 0xffff]);
+			ctl_send(ctl, OP_DONE, m.arg, 0, t);
+		}
+	}
+	_exit(0);
+}
+
+/* Forks the child. Call before any thread is started. */
+struct child *child_start(uint16_t port)
+{
+	struct child *ch = calloc(1, sizeof(*ch));
+	int sv[2];
+
+	if (!ch || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+		die("child socketpair", errno);
+	fflush(NULL);
+	ch->pid = fork();
+	if (ch->pid < 0)
+		die("fork", errno);
+	if (ch->pid == 0) {
+		close(sv[0]);
+		child_main(sv[1], port);
+	}
+	close(sv[1]);
+	ch->fd = sv[0];
+	return ch;
+}
+
+/* The child connects up to n clients; the parent accepts them into c[].
+ * Returns how many connections were made (fewer than n on an error, which
+ * is left in *err as a negative errno). */
+size_t child_connect(struct child *ch, int lfd, struct conn *c, size_t n,
+		     int *err)
+{
+	size_t got = 0;
+
+	*err = 0;
+	while (got < n && !*err) {
+		uint32_t k = (uint32_t)(n - got < ACCEPT_BATCH ? n - got
+							       : ACCEPT_BATCH);
+		struct ctlmsg m;
+
+		if (ctl_send(ch->fd, OP_CONNECT, k, 0, 0) ||
+		    ctl_recv(ch->fd, &m)) {
+			*err = -EIO;
+			break;
+		}
+		for (uint32_t j = 0; j < m.arg && !*err; j++) {
+			struct conn *x = &c[got];
+
+			memset(x, 0, sizeof(*x));
+			x->cfd = -1;
+			x->sfd = server_accept(lfd, &x->port);
+			if (x->sfd < 0)
+				*err = x->sfd;
+			else
+				got++;
+		}
+		if (m.err && !*err)
+			*err = -m.err;
+	}
+	return got;
+}
+
+/* The child closes c's client end (FIN) and tells when it did. */
+int child_close(struct child *ch, struct conn *c)
+{
+	struct ctlmsg m;
+
+	if (ctl_send(ch->fd, OP_CLOSE, c->port, 0, 0) || ctl_recv(ch->fd, &m))
+		return -EIO;
+	c->acted = true;
+	c->t_act[0] = m.t;
+	return 0;
+}
+
+void child_end(struct child *ch)
+{
+	ctl_send(ch->fd, OP_EXIT, 0, 0, 0);
+	close(ch->fd);
+	waitpid(ch->pid, NULL, 0);
+	free(ch);
+}

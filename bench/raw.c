@@ -1,0 +1,323 @@
+/*
+ * raw: the floors. Minimal hand-written loops that do what any correct
+ * hangup monitor must, and nothing more, for hupmon's figures to be read
+ * against:
+ *   - raw-epoll: every server end edge-triggered in one epoll set for
+ *     EPOLLRDHUP|EPOLLHUP|EPOLLERR; SO_ERROR read on an EPOLLERR (it is the
+ *     only way to tell an RST from a timeout).
+ *   - raw-peek / raw-tcpinfo: a timerfd in an epoll set ticks every tick;
+ *     each tick probes the next N*tick/period sockets round-robin with
+ *     recv(MSG_PEEK|MSG_DONTWAIT) or getsockopt(TCP_INFO), so every socket is
+ *     probed once per period. Fewer sockets than ticks per period stretch the
+ *     tick, as hupmon's sweep does. A tick that finds the timer expired more
+ *     than once still probes one slice.
+ * Each socket reports each level of the cause ladder once (shutdown, hangup,
+ * final), like hupmon; a socket with a final cause leaves the sweep.
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#define TAG_STOP    UINT64_MAX
+#define TAG_TIMER   (UINT64_MAX - 1)
+#define LEVEL_FINAL 3
+
+struct raw {
+	int ep, evfd, tfd;
+	enum raw_kind kind;
+	size_t cursor, slice;
+	uint64_t tick_ns, lap_start_ns;
+};
+
+static int level_of(enum hupmon_cause cause)
+{
+	switch (cause) {
+	case HUPMON_CAUSE_NONE:
+		return 0;
+	case HUPMON_PEER_SHUTDOWN:
+		return 1;
+	case HUPMON_HANGUP:
+		return 2;
+	default:
+		return LEVEL_FINAL;
+	}
+}
+
+static void raw_report(struct conn *c, enum hupmon_cause cause)
+{
+	int lv = level_of(cause);
+
+	if (lv <= c->raw_level)
+		return;
+	c->raw_level = (uint8_t)lv;
+	bench_record(c, cause, now_ns());
+}
+
+static enum hupmon_cause err_cause(int err)
+{
+	switch (err) {
+	case ECONNRESET:
+	case EPIPE: /* an RST received in CLOSE_WAIT */
+		return HUPMON_RESET;
+	case ETIMEDOUT:
+		return HUPMON_TIMEOUT;
+	case ENOTCONN:
+		return HUPMON_HANGUP;
+	default:
+		return HUPMON_ERROR;
+	}
+}
+
+static int so_error(int fd)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
+		return errno;
+	return err;
+}
+
+static void on_epoll(struct conn *c, uint32_t events)
+{
+	if (events & EPOLLERR) {
+		int err = so_error(c->sfd);
+
+		if (err) {
+			raw_report(c, err_cause(err));
+			return;
+		}
+	}
+	if (events & EPOLLHUP)
+		raw_report(c, HUPMON_HANGUP);
+	else if (events & EPOLLRDHUP)
+		raw_report(c, HUPMON_PEER_SHUTDOWN);
+}
+
+static void probe_peek(struct conn *c)
+{
+	char b;
+	ssize_t k = recv(c->sfd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+
+	if (k == 0)
+		raw_report(c, HUPMON_PEER_SHUTDOWN);
+	else if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		 errno != EINTR)
+		raw_report(c, err_cause(errno));
+}
+
+/* tcpi_state is the first byte of struct tcp_info: asking for 8 bytes is
+ * enough, and copies less than the whole struct. */
+static void probe_tcpinfo(struct conn *c)
+{
+	uint8_t ti[8];
+	socklen_t len = sizeof(ti);
+	int err;
+
+	if (getsockopt(c->sfd, IPPROTO_TCP, TCP_INFO, ti, &len))
+		return;
+	switch (ti[0]) {
+	case TCP_CLOSE_WAIT:
+		raw_report(c, HUPMON_PEER_SHUTDOWN);
+		break;
+	case TCP_LAST_ACK:
+	case TCP_CLOSING:
+	case TCP_TIME_WAIT:
+		raw_report(c, HUPMON_HANGUP);
+		break;
+	case TCP_CLOSE:
+		err = so_error(c->sfd);
+		raw_report(c, err ? err_cause(err) : HUPMON_HANGUP);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Lap and slice figures, measured as hupmon measures its own. */
+static void tick_stats(struct run *r, uint64_t start, bool wrapped)
+{
+	struct raw *w = r->raw;
+	uint64_t end = now_ns();
+
+	if (end - start > w->tick_ns / 2)
+		r->raw_overruns++;
+	if (!wrapped)
+		return;
+	if (w->lap_start_ns && start - w->lap_start_ns > r->raw_lap_worst_ns)
+		r->raw_lap_worst_ns = start - w->lap_start_ns;
+	w->lap_start_ns = start;
+}
+
+static void on_tick(struct run *r)
+{
+	struct raw *w = r->raw;
+	uint64_t expirations, start = now_ns();
+	size_t done = 0;
+	bool wrapped = false;
+
+	if (read(w->tfd, &expirations, sizeof(expirations)) < 0)
+		return;
+	for (size_t seen = 0; done < w->slice && seen < r->n; seen++) {
+		struct conn *c = &r->c[w->cursor];
+
+		if (w->cursor == 0)
+			wrapped = true;
+		w->cursor = (w->cursor + 1) % r->n;
+		if (c->raw_level >= LEVEL_FINAL)
+			continue;
+		if (w->kind == RAW_PEEK)
+			probe_peek(c);
+		else
+			probe_tcpinfo(c);
+		done++;
+	}
+	r->probes += done;
+	tick_stats(r, start, wrapped);
+}
+
+/* Returns true when the stop event came. */
+static bool on_events(struct run *r, const struct epoll_event *ev, int k)
+{
+	bool stop = false;
+
+	for (int i = 0; i < k; i++) {
+		if (ev[i].data.u64 == TAG_STOP)
+			stop = true;
+		else if (ev[i].data.u64 == TAG_TIMER)
+			on_tick(r);
+		else
+			on_epoll(&r->c[ev[i].data.u64], ev[i].events);
+	}
+	return stop;
+}
+
+void *raw_loop(void *arg)
+{
+	struct run *r = arg;
+	struct epoll_event ev[256];
+	uint64_t cpu0 = thread_cpu_ns();
+
+	for (;;) {
+		int k = epoll_wait(r->raw->ep, ev, 256, -1);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0) {
+			r->loop_err = -errno;
+			break;
+		}
+		if (on_events(r, ev, k))
+			break; /* the stop wakeup is not counted */
+		r->wakeups++;
+	}
+	r->loop_cpu_ns = thread_cpu_ns() - cpu0;
+	return NULL;
+}
+
+static int add_fd(int ep, int fd, uint32_t events, uint64_t tag)
+{
+	struct epoll_event ev = {.events = events, .data.u64 = tag};
+
+	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+static int arm_timer(struct run *r)
+{
+	struct raw *w = r->raw;
+	uint64_t period = (uint64_t)r->o->period_ms * 1000000u;
+	uint64_t tick = (uint64_t)r->o->tick_ms * 1000000u;
+	struct itimerspec its;
+
+	if (!r->n)
+		return 0;
+	if (r->n * tick < period)
+		tick = period / r->n; /* one wakeup per socket per period */
+	w->slice = (size_t)((r->n * tick + period - 1) / period);
+	w->tick_ns = tick;
+	its.it_interval.tv_sec = (time_t)(tick / 1000000000u);
+	its.it_interval.tv_nsec = (long)(tick % 1000000000u);
+	its.it_value = its.it_interval;
+	w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (w->tfd < 0)
+		return -errno;
+	if (timerfd_settime(w->tfd, 0, &its, NULL))
+		return -errno;
+	return add_fd(w->ep, w->tfd, EPOLLIN, TAG_TIMER);
+}
+
+static int watch_all(struct run *r)
+{
+	const uint32_t ev = EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLET;
+
+	for (size_t i = 0; i < r->n; i++) {
+		int rc = add_fd(r->raw->ep, r->c[i].sfd, ev, i);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Sets up the loop's epoll set (and watches the sockets) in r->raw. */
+int raw_open(struct run *r)
+{
+	struct raw *w = calloc(1, sizeof(*w));
+	int rc;
+
+	if (!w)
+		return -ENOMEM;
+	r->raw = w;
+	w->kind = r->p->raw;
+	w->tfd = -1;
+	w->ep = epoll_create1(EPOLL_CLOEXEC);
+	w->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (w->ep < 0 || w->evfd < 0)
+		return -errno;
+	rc = add_fd(w->ep, w->evfd, EPOLLIN, TAG_STOP);
+	if (rc)
+		return rc;
+	return w->kind == RAW_EPOLL ? watch_all(r) : arm_timer(r);
+}
+
+int raw_unwatch_all(struct run *r)
+{
+	if (r->raw->kind != RAW_EPOLL)
+		return 0;
+	for (size_t i = 0; i < r->n; i++)
+		if (epoll_ctl(r->raw->ep, EPOLL_CTL_DEL, r->c[i].sfd, NULL))
+			return -errno;
+	return 0;
+}
+
+void raw_stop(struct run *r)
+{
+	uint64_t one = 1;
+
+	if (write(r->raw->evfd, &one, sizeof(one)) < 0)
+		die("raw stop", errno);
+}
+
+void raw_close(struct run *r)
+{
+	struct raw *w = r->raw;
+
+	if (!w)
+		return;
+	if (w->tfd >= 0)
+		close(w->tfd);
+	if (w->evfd >= 0)
+		close(w->evfd);
+	if (w->ep >= 0)
+		close(w->ep);
+	free(w);
+	r->raw = NULL;
+}

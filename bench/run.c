@@ -1,0 +1,489 @@
+/*
+ * run: one path, one round, fresh connections. The detection loop (hupmon
+ * dispatch or a raw loop) runs on its own thread; the main thread acts as
+ * the client (paced closures in a seeded random order, each timestamped just
+ * before the call), then waits until every expected report is in and a quiet
+ * spell has passed (to catch late duplicates), or a hard deadline.
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MS 1000000ull
+
+struct bctx {
+	const struct bopts *o;
+	struct results *res;
+	enum scen sc;
+	int lfd;
+	uint16_t port;
+};
+
+void bench_record(struct conn *c, enum hupmon_cause cause, uint64_t det_ns)
+{
+	uint64_t t = now_ns();
+
+	if (cause < HUPMON_PEER_SHUTDOWN || cause > HUPMON_CAUSE_MAX) {
+		c->order_bad = true; /* not a cause at all: wrong */
+		return;
+	}
+	if (c->nrep[cause]++ == 0) {
+		c->t_cb[cause] = t;
+		c->t_det[cause] = det_ns;
+	}
+	if (cause < c->top)
+		c->order_bad = true;
+	else
+		c->top = (uint8_t)cause;
+	atomic_fetch_or(&c->seen, 1u << cause);
+}
+
+/* The conn behind a report, or NULL if user is not one of this run's. */
+static struct conn *conn_of(struct run *r, void *user)
+{
+	struct conn *c = user;
+
+	if (c < r->c || c >= r->c + r->n) {
+		r->stray++;
+		return NULL;
+	}
+	return c;
+}
+
+static void on_hangup(const struct hupmon_event *ev, void *arg)
+{
+	struct run *r = arg;
+	struct conn *c = conn_of(r, ev->user);
+
+	if (!c)
+		return;
+	if (ev->id != c->id || ev->fd != c->sfd) {
+		c->misattr++;
+		return;
+	}
+	bench_record(c, ev->cause, ev->detected_ns);
+}
+
+static void on_compare(const struct hupmon_compare *rec, void *arg)
+{
+	struct run *r = arg;
+	struct conn *c = conn_of(r, rec->user);
+	enum hupmon_cause k = rec->cause;
+
+	if (!c || k < HUPMON_PEER_SHUTDOWN || k > HUPMON_CAUSE_MAX ||
+	    (rec->first != HUPMON_PATH_EPOLL &&
+	     rec->first != HUPMON_PATH_SWEEP))
+		return;
+	r->cmp_first[rec->first][k]++;
+	if (rec->missed) {
+		r->cmp_missed[k]++;
+	} else {
+		vec_push(&r->cmp_lag, rec->lag_ns);
+		if (rec->second_cause != k)
+			r->cmp_disagree++;
+	}
+	if (rec->first == HUPMON_PATH_EPOLL)
+		c->t_epoll[k] = rec->first_ns;
+	else if (!rec->missed)
+		c->t_epoll[k] = rec->first_ns + rec->lag_ns;
+	atomic_fetch_or(&c->seen, SEEN_CMP);
+}
+
+static int lib_watch(struct run *r)
+{
+	struct hupmon_config cfg = {
+		.on_hangup = on_hangup,
+		.arg = r,
+		.paths = r->p->paths,
+		.sweep_method = r->p->method,
+		.sweep_period_ms = r->o->period_ms,
+		.sweep_tick_ms = r->o->tick_ms,
+		.compare = r->p->compare,
+		.on_compare = r->p->compare ? on_compare : NULL,
+	};
+	int rc = hupmon_new(&cfg, &r->m);
+
+	for (size_t i = 0; !rc && i < r->n; i++)
+		rc = hupmon_watch(r->m, r->c[i].sfd, &r->c[i], &r->c[i].id);
+	return rc;
+}
+
+/* Creates the monitor (or raw loop) and watches every server end. */
+int path_watch(struct run *r)
+{
+	return r->p->raw ? raw_open(r) : lib_watch(r);
+}
+
+int path_unwatch(struct run *r)
+{
+	if (r->p->raw)
+		return raw_unwatch_all(r);
+	for (size_t i = 0; i < r->n; i++) {
+		int rc = hupmon_unwatch(r->m, r->c[i].id);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+void path_close(struct run *r)
+{
+	if (r->p->raw)
+		raw_close(r);
+	else
+		hupmon_free(r->m);
+	r->m = NULL;
+	vec_free(&r->cmp_lag);
+}
+
+static void *lib_loop(void *arg)
+{
+	struct run *r = arg;
+	uint64_t cpu0 = thread_cpu_ns();
+
+	while (!atomic_load(&r->stop)) {
+		int rc = hupmon_dispatch(r->m, 1000);
+
+		/* the wakeup that brings the stop request is not counted */
+		if (rc > 0 && !atomic_load(&r->stop))
+			r->wakeups++;
+		else if (rc < 0) {
+			r->loop_err = rc;
+			break;
+		}
+	}
+	r->loop_cpu_ns = thread_cpu_ns() - cpu0;
+	return NULL;
+}
+
+void loop_start(struct run *r)
+{
+	int rc;
+
+	atomic_store(&r->stop, false);
+	rc = pthread_create(&r->thr, NULL, r->p->raw ? raw_loop : lib_loop, r);
+	if (rc)
+		die("pthread_create", rc);
+}
+
+/* Marks the start of the measured window: what the loop counted so far is
+ * subtracted by run_collect. */
+void loop_snapshot(struct run *r)
+{
+	struct hupmon_stats st;
+	clockid_t cid;
+	struct timespec ts;
+
+	r->wakeups0 = r->wakeups;
+	if (r->p->raw) {
+		r->probes0 = r->probes;
+	} else {
+		hupmon_stats(r->m, &st);
+		r->probes0 = st.sweep_probes;
+	}
+	if (!pthread_getcpuclockid(r->thr, &cid) && !clock_gettime(cid, &ts))
+		r->cpu0_ns = (uint64_t)ts.tv_sec * 1000000000u +
+			     (uint64_t)ts.tv_nsec;
+}
+
+void loop_stop(struct run *r)
+{
+	atomic_store(&r->stop, true);
+	if (r->p->raw)
+		raw_stop(r);
+	else
+		hupmon_stop(r->m);
+	pthread_join(r->thr, NULL);
+}
+
+/* Waits, once the loop runs, until the path is in its steady state: a sweep
+ * has its timer at the tick rate and has probed every socket. */
+void run_settle(const struct run *r)
+{
+	uint64_t ms = r->o->settle_ms;
+
+	if (!ms)
+		ms = r->p->sweeps ? 2 * r->o->period_ms + 2 : 2;
+	sleep_ns(ms * MS);
+}
+
+void run_wait(struct run *r, const size_t *idx, size_t k, uint64_t last_act)
+{
+	uint64_t period = (uint64_t)r->o->period_ms * MS;
+	/* a sweep's duplicate would come a lap after the first report; an
+	 * event-driven path's at once */
+	uint64_t quiet = r->p->sweeps ? period * 3 / 2 + 5 * MS : 5 * MS;
+	uint64_t hard = last_act + 2000 * MS + 3 * period;
+	uint64_t settled = 0;
+
+	for (;;) {
+		uint64_t t = now_ns();
+
+		if (t >= hard)
+			return;
+		if (pending(r, idx, k)) {
+			settled = 0;
+		} else if (!settled) {
+			settled = t;
+		} else if (t - settled >= quiet) {
+			return;
+		}
+		sleep_ns(MS);
+	}
+}
+
+/* Adds what the finished (joined) run saw to cell->rv[round] and totals. */
+void run_collect(struct run *r, struct cell *cell, unsigned round)
+{
+	struct rv *v = &cell->rv[round];
+
+	eval_run(r, cell, round);
+	cell->ran = true;
+	cell->rounds = round + 1 > cell->rounds ? round + 1 : cell->rounds;
+	cell->fals += r->stray;
+	cell->errors += r->loop_err ? 1 : 0;
+	if (!r->p->raw) {
+		hupmon_stats(r->m, &cell->stats);
+		cell->have_stats = true;
+		r->probes = cell->stats.sweep_probes;
+		cell->overruns += cell->stats.sweep_overruns;
+		if (cell->stats.sweep_lap_worst_ns > cell->lap_worst_ns)
+			cell->lap_worst_ns = cell->stats.sweep_lap_worst_ns;
+	} else {
+		cell->overruns += r->raw_overruns;
+		if (r->raw_lap_worst_ns > cell->lap_worst_ns)
+			cell->lap_worst_ns = r->raw_lap_worst_ns;
+	}
+	r->probes -= r->probes0;
+	r->wakeups -= r->wakeups0;
+	r->loop_cpu_ns -= r->cpu0_ns;
+	cell->probes += r->probes;
+	cell->wakeups += r->wakeups;
+	cell->loop_cpu_ms += (double)r->loop_cpu_ns / 1e6;
+	v->ns_probe =
+		r->probes ? (double)r->loop_cpu_ns / (double)r->probes : NAN;
+	for (int f = 1; f <= 2; f++)
+		for (int k = 0; k <= HUPMON_CAUSE_MAX; k++)
+			cell->cmp_first[f][k] += r->cmp_first[f][k];
+	for (int k = 0; k <= HUPMON_CAUSE_MAX; k++)
+		cell->cmp_missed[k] += r->cmp_missed[k];
+	cell->cmp_disagree += r->cmp_disagree;
+	vec_append(&cell->cmp_lag, &r->cmp_lag);
+}
+
+size_t conns_for(const struct bopts *o, enum scen sc)
+{
+	size_t n = o->n;
+	size_t cap = o->fd_hard > 200 ? (o->fd_hard - 100) / 2 : 50;
+
+	if (sc == SC_INTERF && !o->n_set)
+		n = o->quick ? 500 : 4000;
+	return n < cap ? n : cap;
+}
+
+/* Paths run in this scenario: the chosen ones and their baselines, in
+ * forward order on even rounds and reversed on odd ones, so each path and
+ * its floor alternate. */
+void run_order(enum scen sc, const struct bopts *o, unsigned round,
+	       enum bpath_id *out, size_t *n)
+{
+	bool on[BP_COUNT] = {false};
+
+	for (int p = 0; p <= BP_RAW_TCPINFO; p++)
+		if (o->path[p])
+			on[p] = on[bench_paths[p].baseline] = true;
+	if (sc == SC_INTERF) {
+		bool tcpinfo = on[BP_TCPINFO] || on[BP_COMPARE];
+
+		memset(on, 0, sizeof(on));
+		on[BP_EPOLL] = on[BP_RAW_EPOLL] = true;
+		on[BP_EPOLL_UNDER_TCPINFO] = tcpinfo;
+		on[BP_EPOLL_UNDER_PEEK] = o->path[BP_PEEK];
+	}
+	*n = 0;
+	for (int p = 0; p < BP_COUNT; p++)
+		if (on[p])
+			out[(*n)++] = (enum bpath_id)p;
+	for (size_t i = 0; round % 2 && i < *n / 2; i++) {
+		enum bpath_id t = out[i];
+
+		out[i] = out[*n - 1 - i];
+		out[*n - 1 - i] = t;
+	}
+}
+
+static uint64_t act_all(struct run *r, const size_t *idx, size_t k,
+			uint64_t *rng)
+{
+	uint64_t pace = (uint64_t)r->o->pace_us * 1000u;
+	uint64_t period = (uint64_t)r->o->period_ms * MS;
+	uint64_t wait = 3 * period + 50 * MS;
+
+	for (size_t j = 0; j < k; j++) {
+		struct conn *c = &r->c[idx[j]];
+
+		/* uniform in [pace/2, 3*pace/2): no phase lock with ticks */
+		if (r->sc != SC_BURST)
+			sleep_ns(pace / 2 + rng_next(rng) % (pace + 1));
+		conn_act(c, r->sc);
+		/* every path gets the same delays: how long the machine
+		 * sat idle changes how fast it wakes up */
+		if (r->sc == SC_ESCALATE)
+			conn_escalate(c, wait, rng_next(rng) % period);
+	}
+	return now_ns();
+}
+
+static size_t *victims(const struct bctx *x, size_t n, unsigned round,
+		       uint64_t *rng)
+{
+	size_t *idx = malloc(n * sizeof(*idx));
+
+	if (!idx)
+		die("malloc", ENOMEM);
+	*rng = x->o->seed ^ ((uint64_t)x->sc << 40) ^ ((uint64_t)round << 20);
+	for (size_t i = 0; i < n; i++)
+		idx[i] = i;
+	shuffle(idx, n, rng);
+	return idx;
+}
+
+static size_t closes_per_round(const struct bctx *x, size_t n)
+{
+	size_t k = (x->o->closes + x->o->rounds - 1) / x->o->rounds;
+
+	if (x->sc == SC_BURST || k > n)
+		k = n;
+	return k;
+}
+
+static void burst_span(struct run *r, struct rv *v)
+{
+	uint64_t first = UINT64_MAX, last = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		struct conn *c = &r->c[i];
+
+		if (c->acted && c->t_act[0] < first)
+			first = c->t_act[0];
+		if (c->nrep[HUPMON_PEER_SHUTDOWN] &&
+		    c->t_cb[HUPMON_PEER_SHUTDOWN] > last)
+			last = c->t_cb[HUPMON_PEER_SHUTDOWN];
+	}
+	v->span_ms = last > first ? (double)(last - first) / 1e6 : NAN;
+}
+
+/* One round of one path in a closure, burst or interference scenario. */
+static void closure_round(const struct bctx *x, enum bpath_id pid,
+			  unsigned round, struct run *r)
+{
+	struct cell *cell = &x->res->c[x->sc][pid];
+	uint64_t rng, t0, last;
+	size_t *idx = victims(x, r->n, round, &rng);
+	size_t k = closes_per_round(x, r->n);
+	double cpu0;
+
+	if (path_watch(r)) {
+		cell->errors++;
+		free(idx);
+		return;
+	}
+	cpu0 = self_cpu_ms();
+	t0 = now_ns();
+	loop_start(r);
+	/* steady state: the sweep's timer runs at its tick and every socket
+	 * has been probed at least once */
+	run_settle(r);
+	last = act_all(r, idx, k, &rng);
+	run_wait(r, idx, k, last);
+	loop_stop(r);
+	cell->rv[round].cpu_ms = self_cpu_ms() - cpu0;
+	cell->cpu_ms += cell->rv[round].cpu_ms;
+	cell->wall_ms += (double)(now_ns() - t0) / 1e6;
+	run_collect(r, cell, round);
+	if (x->sc == SC_BURST)
+		burst_span(r, &cell->rv[round]);
+	free(idx);
+}
+
+static void idle_round(const struct bctx *x, enum bpath_id pid, unsigned round,
+		       struct run *r)
+{
+	struct cell *cell = &x->res->c[x->sc][pid];
+	struct rv *v = &cell->rv[round];
+	double cpu0, secs;
+	uint64_t t0;
+
+	if (path_watch(r)) {
+		cell->errors++;
+		return;
+	}
+	loop_start(r);
+	run_settle(r);
+	loop_snapshot(r);
+	cpu0 = self_cpu_ms();
+	t0 = now_ns();
+	sleep_ns((uint64_t)x->o->idle_ms * MS);
+	loop_stop(r);
+	secs = (double)(now_ns() - t0) / 1e9;
+	v->cpu_ms = self_cpu_ms() - cpu0;
+	cell->cpu_ms += v->cpu_ms;
+	cell->wall_ms += secs * 1e3;
+	run_collect(r, cell, round);
+	v->cpu_per_s = v->cpu_ms / secs;
+	v->wake_s = (double)r->wakeups / secs;
+	cell->n = r->n;
+}
+
+static void one_round(const struct bctx *x, enum bpath_id pid, unsigned round)
+{
+	struct run r = {.o = x->o, .p = &bench_paths[pid], .sc = x->sc};
+	int rc;
+
+	r.n = conns_for(x->o, x->sc);
+	r.c = calloc(r.n, sizeof(*r.c));
+	if (!r.c)
+		die("calloc", ENOMEM);
+	rc = conns_open(x->lfd, x->port, r.c, r.n);
+	if (rc)
+		die("opening loopback connections", -rc);
+	rv_reset(&x->res->c[x->sc][pid].rv[round]);
+	if (x->sc == SC_IDLE)
+		idle_round(x, pid, round, &r);
+	else
+		closure_round(x, pid, round, &r);
+	x->res->c[x->sc][pid].n = r.n;
+	path_close(&r);
+	conns_close(r.c, r.n);
+	free(r.c);
+}
+
+static void progress(enum scen sc, unsigned round, unsigned rounds, uint64_t t0)
+{
+	fprintf(stderr, "hupmon-bench: %-12s round %u/%u done (%.1f s)\n",
+		scen_name(sc), round + 1, rounds,
+		(double)(now_ns() - t0) / 1e9);
+}
+
+/* Every round of one scenario (not scale) over the chosen paths. */
+void run_scenario(const struct bopts *o, struct results *res, enum scen sc,
+		  int lfd, uint16_t port)
+{
+	struct bctx x = {o, res, sc, lfd, port};
+	uint64_t t0 = now_ns();
+
+	for (unsigned round = 0; round < o->rounds; round++) {
+		enum bpath_id order[BP_COUNT];
+		size_t n;
+
+		run_order(sc, o, round, order, &n);
+		for (size_t i = 0; i < n; i++)
+			one_round(&x, order[i], round);
+		progress(sc, round, o->rounds, t0);
+	}
+}

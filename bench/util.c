@@ -1,0 +1,173 @@
+/*
+ * util: clocks, a seeded RNG, sample vectors and their order statistics.
+ */
+#include "bench.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* User + system CPU of the whole process (every thread), in ms. */
+double self_cpu_ms(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
+void sleep_ns(uint64_t ns)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(ns / 1000000000u),
+		.tv_nsec = (long)(ns % 1000000000u),
+	};
+
+	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) == EINTR)
+		;
+}
+
+/* splitmix64: small, seedable, good enough to shuffle and jitter. */
+uint64_t rng_next(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15u);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+	return z ^ (z >> 31);
+}
+
+void shuffle(size_t *v, size_t n, uint64_t *state)
+{
+	for (size_t i = n; i > 1; i--) {
+		size_t j = (size_t)(rng_next(state) % i);
+		size_t t = v[i - 1];
+
+		v[i - 1] = v[j];
+		v[j] = t;
+	}
+}
+
+int vec_push(struct vec *v, uint64_t x)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 64;
+		uint64_t *p = realloc(v->v, cap * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		v->v = p;
+		v->cap = cap;
+	}
+	v->v[v->n++] = x;
+	return 0;
+}
+
+int vec_append(struct vec *dst, const struct vec *src)
+{
+	for (size_t i = 0; i < src->n; i++) {
+		int rc = vec_push(dst, src->v[i]);
+
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+void vec_free(struct vec *v)
+{
+	free(v->v);
+	memset(v, 0, sizeof(*v));
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+double vec_pct(struct vec *v, double pct)
+{
+	size_t rank;
+
+	if (!v->n)
+		return NAN;
+	qsort(v->v, v->n, sizeof(*v->v), cmp_u64);
+	rank = (size_t)ceil(pct / 100.0 * (double)v->n);
+	if (rank < 1)
+		rank = 1;
+	if (rank > v->n)
+		rank = v->n;
+	return (double)v->v[rank - 1];
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+double median(double *v, size_t n)
+{
+	if (!n)
+		return NAN;
+	qsort(v, n, sizeof(*v), cmp_dbl);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static bool positive(double x)
+{
+	return isfinite(x) && x > 0;
+}
+
+double ratio_median(const double *a, const double *b, size_t stride,
+		    unsigned rounds)
+{
+	double r[BENCH_MAX_ROUNDS];
+	size_t n = 0;
+	const char *pa = (const char *)a, *pb = (const char *)b;
+
+	for (unsigned i = 0; i < rounds; i++) {
+		double x = *(const double *)(const void *)(pa + i * stride);
+		double y = *(const double *)(const void *)(pb + i * stride);
+
+		if (positive(x) && positive(y))
+			r[n++] = x / y;
+	}
+	return median(r, n);
+}
+
+void rv_reset(struct rv *v)
+{
+	v->p50[0] = v->p50[1] = v->p99[0] = v->p99[1] = NAN;
+	v->cpu_ms = v->ns_probe = v->span_ms = v->cpu_per_s = NAN;
+	v->wake_s = v->watch_ns = v->unwatch_ns = NAN;
+}
+
+void die(const char *what, int err)
+{
+	fprintf(stderr, "hupmon-bench: %s: %s\n", what, strerror(err));
+	exit(2);
+}
