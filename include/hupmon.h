@@ -121,7 +121,9 @@ struct hupmon_event {
 
 typedef void hupmon_callback(const struct hupmon_event *ev, void *arg);
 
-/* Compare mode: the outcome of one hangup seen (or missed) by both paths. */
+/* Compare mode: the outcome of one hangup seen (or missed) by both paths.
+ * An outcome cut short by an unwatch is only counted (stats.cmp_cut_short),
+ * never passed to on_compare. */
 struct hupmon_compare {
 	hupmon_id id;
 	int fd;
@@ -227,11 +229,12 @@ struct hupmon_config {
 };
 
 /* Creates a monitor. cfg may be NULL (all defaults). On success stores it in
- * *out and returns 0. Errors: -EINVAL (out NULL, or an invalid config: paths
- * outside HUPMON_PATHS_BOTH, unknown sweep method, period 0 or above one
- * hour, tick above the period, compare without both paths, PEEK with
- * no_touch), -ENOMEM, -EMFILE/-ENFILE (no fd for epoll, timerfd or
- * eventfd). Nothing is leaked on failure. Any thread. */
+ * *out and returns 0; on failure *out is set to NULL (if out is not NULL).
+ * Errors: -EINVAL (out NULL, or an invalid config: paths outside
+ * HUPMON_PATHS_BOTH, unknown sweep method, period above one hour, tick
+ * above the period, compare without both paths, PEEK with no_touch, an
+ * invalid liveness value), -ENOMEM, -EMFILE/-ENFILE (no fd for epoll,
+ * timerfd or eventfd). Nothing is leaked on failure. Any thread. */
 HUPMON_API int hupmon_new_sized(const struct hupmon_config *cfg,
 				size_t cfg_size, hupmon **out);
 static inline int hupmon_new(const struct hupmon_config *cfg, hupmon **out)
@@ -248,7 +251,18 @@ HUPMON_API void hupmon_free(hupmon *m);
 /*
  * Starts watching the connected TCP socket fd (IPv4 or IPv6). The caller
  * keeps ownership of fd: hupmon never closes it. user is handed back in
- * events. On success stores the new id in *id (may be NULL) and returns 0.
+ * events. On success stores the new id in *id (may be NULL) and returns 0;
+ * on failure *id is left untouched.
+ *
+ * fd reuse. Unwatch before close. If a watched fd is closed anyway and its
+ * number reused by another socket, hupmon never reports the new socket as
+ * the old connection: epoll events of the old socket carry the old id's
+ * generation; the sweep checks the socket's identity (SO_COOKIE, recorded
+ * here) before reporting anything but "alive" and stops probing a slot
+ * whose fd holds another socket; no EPOLL_CTL_DEL is issued by fd number
+ * for a socket whose identity no longer matches. A watch of the new socket
+ * retires the old slot (counted in stats.retired) and the old id becomes
+ * stale (-ENOENT).
  *
  * A socket whose peer has already gone (CLOSE_WAIT, or CLOSE: reset, or never
  * connected, which the kernel cannot tell apart) is accepted and reported on
@@ -363,8 +377,11 @@ HUPMON_API const char *hupmon_reject_name(unsigned reject);
  */
 struct hupmon_stats {
 	/* gauges */
-	uint64_t watched;      /* sockets watched now */
-	uint64_t swept;	       /* of which under the sweep now */
+	uint64_t watched; /* sockets watched now */
+	/* of which under the sweep now: a socket leaves the sweep once it
+	 * reported a final cause (in compare mode, once both paths had their
+	 * say); with none left the timer is disarmed and laps stop. */
+	uint64_t swept;
 	uint64_t memory_bytes; /* the library's own heap memory now */
 
 	/* registry */

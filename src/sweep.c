@@ -228,35 +228,39 @@ static void lap_begin(struct hupmon__sweep *sw, struct hupmon_stats *st,
 	sw->lap_start_ns = now;
 }
 
-int hupmon__sweep_tick(struct hupmon *m)
+void hupmon__sweep_tick(struct hupmon *m)
 {
 	struct hupmon__sweep *sw = &m->sweep;
-	uint64_t expirations, start, dur, slice;
-	uint32_t done;
-	int ran = 0;
+	uint64_t expirations, ticks;
 
 	if (read(m->tfd, &expirations, sizeof(expirations)) !=
 	    (ssize_t)sizeof(expirations))
-		return 0; /* re-armed or disarmed since it fired */
+		return; /* re-armed or disarmed since it fired */
 	m->st.sweep_ticks++;
 	if (expirations > 1)
 		m->st.sweep_piled_up += expirations - 1;
 	if (!sw->n) {
 		hupmon__sweep_rearm(m);
-		return 0;
+		return;
 	}
-	start = hupmon__now_ns();
+	sw->slice_start_ns = hupmon__now_ns();
+	sw->slice_busy_ns = 0;
 	if (sw->cursor == 0 && !sw->lap_start_ns)
-		lap_begin(sw, &m->st, start);
+		lap_begin(sw, &m->st, sw->slice_start_ns);
 	/* One slice per tick, whatever piled up: an overloaded sweep
-	 * stretches its lap instead of stalling the epoll path. */
-	slice = (sw->n + ticks_per_lap(sw) - 1) / ticks_per_lap(sw);
-	for (done = 0; done < slice && sw->cursor < sw->n; done++)
-		ran += probe(m, sw->order[sw->cursor++]);
-	dur = hupmon__now_ns() - start;
-	if (dur > m->st.sweep_slice_worst_ns)
-		m->st.sweep_slice_worst_ns = dur;
-	if (dur > sw->armed_ns / 2)
+	 * stretches its lap instead of compounding its work. */
+	ticks = ticks_per_lap(sw);
+	sw->owed = (uint32_t)((sw->n + ticks - 1) / ticks);
+}
+
+static void slice_end(struct hupmon *m)
+{
+	struct hupmon__sweep *sw = &m->sweep;
+
+	sw->owed = 0;
+	if (sw->slice_busy_ns > m->st.sweep_slice_worst_ns)
+		m->st.sweep_slice_worst_ns = sw->slice_busy_ns;
+	if (sw->slice_busy_ns > sw->armed_ns / 2)
 		m->st.sweep_overruns++;
 	if (sw->cursor >= sw->n && sw->lap_start_ns) {
 		m->st.sweep_laps++;
@@ -265,5 +269,21 @@ int hupmon__sweep_tick(struct hupmon *m)
 		sw->cursor = 0;
 	}
 	hupmon__sweep_rearm(m);
+}
+
+int hupmon__sweep_work(struct hupmon *m, uint32_t max)
+{
+	struct hupmon__sweep *sw = &m->sweep;
+	uint64_t start = hupmon__now_ns();
+	int ran = 0;
+
+	for (uint32_t done = 0; sw->owed && done < max && sw->cursor < sw->n;
+	     done++) {
+		sw->owed--;
+		ran += probe(m, sw->order[sw->cursor++]);
+	}
+	sw->slice_busy_ns += hupmon__now_ns() - start;
+	if (!sw->owed || sw->cursor >= sw->n)
+		slice_end(m);
 	return ran;
 }

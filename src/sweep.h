@@ -27,6 +27,9 @@ struct hupmon__sweep {
 	uint64_t armed_ns;     /* timer interval now, 0: disarmed */
 	uint64_t lap_start_ns; /* when the lap under way began, 0: none */
 	uint64_t prev_lap_start_ns; /* when the previous lap began, 0: none */
+	uint32_t owed;		    /* probes the current slice still owes */
+	uint64_t slice_start_ns;    /* when the current slice's tick came */
+	uint64_t slice_busy_ns;	    /* time spent probing in this slice */
 };
 
 /* Makes room for the registry's capacity (called before an insert).
@@ -38,10 +41,14 @@ void hupmon__sweep_remove(struct hupmon *m, uint32_t idx);
 /* Re-arms the timer for the current number of sockets (disarms at 0).
  * Under m->lock. */
 void hupmon__sweep_rearm(struct hupmon *m);
-/* Handles a timer expiration: probes one slice and delivers what it finds.
- * Called by the dispatching thread with m->lock held; drops it around
- * callbacks. Returns the number of callbacks run. */
-int hupmon__sweep_tick(struct hupmon *m);
+/* Handles a timer expiration: reads it and owes one slice of probes.
+ * Dispatching thread, under m->lock. */
+void hupmon__sweep_tick(struct hupmon *m);
+/* Probes up to max of the sockets the current slice still owes, delivering
+ * what it finds (drops m->lock around callbacks). The dispatcher serves
+ * epoll events between such chunks, so a large slice never holds up the
+ * epoll path for longer than one chunk. Returns callbacks run. */
+int hupmon__sweep_work(struct hupmon *m, uint32_t max);
 void hupmon__sweep_fini(struct hupmon *m);
 
 #endif
