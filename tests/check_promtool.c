@@ -393,7 +393,7 @@ static bool lint_bucket(struct lint *l, const char *le, const char *value)
 
 static bool lint_sample(struct lint *l, char *line)
 {
-	size_t n = name_len(line, false), lablen;
+	size_t n = name_len(line, false), lablen = 0;
 	char name[128], le[64], *value;
 	const char *suffix = "";
 	struct family *f = l->cur;
