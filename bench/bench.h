@@ -157,6 +157,7 @@ struct cell {
 	/* scale */
 	size_t n;
 	double bytes_per_sock;
+	double stats_ns; /* scale: median hupmon_stats + Prometheus format */
 	bool have_stats;
 	struct hupmon_stats stats; /* the last round's monitor */
 };

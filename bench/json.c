@@ -170,6 +170,8 @@ static void totals(FILE *f, const struct results *res, struct cell *c,
 	fputs(", ", f);
 	jnum(f, "sweep_lap_worst_ms", (double)c->lap_worst_ns / 1e6);
 	fputs(", ", f);
+	jnum(f, "stats_format_ns",
+	     c->have_stats && sc == SC_SCALE ? c->stats_ns : NAN);
 	jnum(f, "bytes_per_socket",
 	     c->have_stats && sc == SC_SCALE ? c->bytes_per_sock : NAN);
 }
@@ -246,7 +248,7 @@ static int metrics_one(FILE *f, const struct cell *c, enum scen sc,
 	if (len >= 0) {
 		fprintf(f,
 			"# hupmon-bench: scenario=%s path=%s N=%zu "
-			"(the monitor of the last round)\n",
+			"(the monitor of its last round)\n",
 			scen_name(sc), bench_paths[p].name, c->n);
 		fputs(buf, f);
 	}
@@ -254,19 +256,31 @@ static int metrics_one(FILE *f, const struct cell *c, enum scen sc,
 	return len < 0 ? len : 0;
 }
 
-/* Prometheus text of every library monitor (the last round of each
- * scenario x path), concatenated, each after a comment naming it. */
+/* Prometheus text of one monitor, so that the file is one valid
+ * exposition (promtool check metrics): the compare monitor of the last
+ * scenario that ran compare, else the last library monitor that ran. */
 int write_metrics(const char *file, struct results *res)
 {
-	FILE *f = fopen(file, "w");
-	int rc = 0;
+	int best_sc = -1, best_p = -1, rc;
+	FILE *f;
 
+	for (int sc = 0; sc < SC_COUNT; sc++)
+		for (int p = 0; p < BP_COUNT; p++) {
+			if (!res->c[sc][p].have_stats)
+				continue;
+			if (best_p >= 0 &&
+			    !strcmp(bench_paths[best_p].name, "compare") &&
+			    strcmp(bench_paths[p].name, "compare"))
+				continue;
+			best_sc = sc;
+			best_p = p;
+		}
+	f = fopen(file, "w");
 	if (!f)
 		return -errno;
-	for (int sc = 0; sc < SC_COUNT && !rc; sc++)
-		for (int p = 0; p < BP_COUNT && !rc; p++)
-			if (res->c[sc][p].have_stats)
-				rc = metrics_one(f, &res->c[sc][p], sc, p);
+	rc = best_p < 0 ? 0
+			: metrics_one(f, &res->c[best_sc][best_p], best_sc,
+				      best_p);
 	if (fclose(f) && !rc)
 		rc = -errno;
 	return rc;

@@ -62,8 +62,10 @@ static void usage(FILE *f)
 		"as JSON\n"
 		"  --svg FILE       write the latency CDFs (log x) as an SVG "
 		"chart\n"
-		"  --metrics FILE   write each monitor's counters in "
-		"Prometheus text format\n"
+		"  --metrics FILE   write one monitor's counters (the last "
+		"compare run, else\n"
+		"                   the last library run) in Prometheus text "
+		"format\n"
 		"  --help           this text\n\n"
 		"Exit status: 0 all paths behaved as --explain says, 1 a "
 		"path did not, 2 error.\n");

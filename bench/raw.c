@@ -204,7 +204,6 @@ void *raw_loop(void *arg)
 {
 	struct run *r = arg;
 	struct epoll_event ev[256];
-	uint64_t cpu0 = thread_cpu_ns();
 
 	for (;;) {
 		int k = epoll_wait(r->raw->ep, ev, 256, -1);
@@ -219,7 +218,8 @@ void *raw_loop(void *arg)
 			break; /* the stop wakeup is not counted */
 		r->wakeups++;
 	}
-	r->loop_cpu_ns = thread_cpu_ns() - cpu0;
+	/* absolute: loop_snapshot read the same clock at the window start */
+	r->loop_cpu_ns = thread_cpu_ns();
 	return NULL;
 }
 

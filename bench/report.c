@@ -272,13 +272,15 @@ static void interference_table(FILE *f, struct results *res)
 static void scale_table(FILE *f, struct results *res)
 {
 	fprintf(f, "\n== scale: N up to the fd ceiling, client ends in a "
-		   "child process; w/fl: / raw-epoll (epoll_ctl ADD/DEL) ==\n");
+		   "child process; w/fl: / raw-epoll (epoll_ctl ADD/DEL); "
+		   "stats-us: median of 1001 hupmon_stats + Prometheus "
+		   "format calls at N ==\n");
 	fprintf(f,
 		"%-14s %6s %8s %6s %8s %6s %7s %5s %4s %5s %3s %5s %8s "
-		"%8s %8s %8s %6s %8s %8s %7s\n",
+		"%8s %8s %8s %6s %8s %8s %7s %8s\n",
 		"path", "N", "watch-us", "w/fl", "unw-us", "uw/fl", "B/sock",
 		"seen", "miss", "false", "dup", "wrong", "p50", "p90", "p99",
-		"max", "p50/fl", "lap-ms", "overruns", "cpu-ms");
+		"max", "p50/fl", "lap-ms", "overruns", "cpu-ms", "stats-us");
 	for (int p = 0; p <= BP_RAW_TCPINFO; p++) {
 		struct cell *c = &res->c[SC_SCALE][p];
 		bool raw = bench_paths[p].raw != RAW_NONE;
@@ -309,6 +311,7 @@ static void scale_table(FILE *f, struct results *res)
 		num(f, 8, 2, (double)c->lap_worst_ns / 1e6);
 		fprintf(f, " %8llu", (unsigned long long)c->overruns);
 		num(f, 7, 1, c->cpu_ms);
+		num(f, 8, 2, c->have_stats ? c->stats_ns / 1e3 : NAN);
 		flags(f, c, 0);
 	}
 }

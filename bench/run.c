@@ -144,7 +144,6 @@ void path_close(struct run *r)
 static void *lib_loop(void *arg)
 {
 	struct run *r = arg;
-	uint64_t cpu0 = thread_cpu_ns();
 
 	while (!atomic_load(&r->stop)) {
 		int rc = hupmon_dispatch(r->m, 1000);
@@ -157,7 +156,8 @@ static void *lib_loop(void *arg)
 			break;
 		}
 	}
-	r->loop_cpu_ns = thread_cpu_ns() - cpu0;
+	/* absolute: loop_snapshot read the same clock at the window start */
+	r->loop_cpu_ns = thread_cpu_ns();
 	return NULL;
 }
 

@@ -10,6 +10,7 @@
 #include "bench.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -61,6 +62,27 @@ static void measure(struct run *r, struct cell *cell, struct child *ch,
 	free(idx);
 }
 
+/* The cost an operator's /metrics handler pays: one snapshot plus its
+ * Prometheus text, on a monitor holding all N sockets. Median of 1001. */
+static double stats_cost_ns(hupmon *m)
+{
+	enum { REPS = 1001 };
+	static char buf[1 << 16];
+	static double t[REPS];
+	struct hupmon_stats st;
+
+	for (int i = 0; i < REPS; i++) {
+		uint64_t t0 = now_ns();
+
+		hupmon_stats(m, &st);
+		if (hupmon_stats_format(&st, HUPMON_FORMAT_PROMETHEUS, buf,
+					sizeof(buf)) < 0)
+			return NAN;
+		t[i] = (double)(now_ns() - t0);
+	}
+	return median(t, REPS);
+}
+
 static void scale_round(const struct bopts *o, struct results *res,
 			enum bpath_id pid, unsigned round, int lfd,
 			uint16_t port)
@@ -89,6 +111,8 @@ static void scale_round(const struct bopts *o, struct results *res,
 		goto out;
 	}
 	cell->rv[round].watch_ns = (double)(now_ns() - t) / (double)r.n;
+	if (!r.p->raw)
+		cell->stats_ns = stats_cost_ns(r.m);
 	measure(&r, cell, ch, round);
 	run_collect(&r, cell, round);
 	t = now_ns();
