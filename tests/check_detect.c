@@ -2,6 +2,8 @@
  * check_detect: the classification tables, row by row. No sockets.
  */
 #include <check.h>
+
+#include "fixture.h"
 #include <errno.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -161,11 +163,5 @@ static Suite *detect_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(detect_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fx_run_suite(detect_suite());
 }

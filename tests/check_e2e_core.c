@@ -814,7 +814,7 @@ START_TEST(test_many_random_closures)
 	const int n = fx_scaled(1000), k = fx_scaled(200);
 	struct fx_rec rec;
 	struct hupmon_stats st;
-	int *s, *c, *order;
+	int *s, *c;
 	hupmon_id *id;
 	enum hupmon_cause *want;
 	uint64_t seed;
@@ -826,40 +826,19 @@ START_TEST(test_many_random_closures)
 	seed = fx_seed("many_random_closures");
 	s = calloc(n, sizeof(*s));
 	c = calloc(n, sizeof(*c));
-	order = calloc(n, sizeof(*order));
 	id = calloc(n, sizeof(*id));
 	want = calloc(n, sizeof(*want));
-	ck_assert(s && c && order && id && want);
+	ck_assert(s && c && id && want);
 	fx_rec_init(&rec);
 	m = new_monitor(&rec, false);
 	for (int i = 0; i < n; i++) {
 		pair(family, &s[i], &c[i]);
 		id[i] = watch_ok(m, s[i], &s[i]);
-		order[i] = i;
 	}
 	get_stats(m, &st);
 	ck_assert_uint_eq(st.watched, (uint64_t)n);
 
-	/* Partial Fisher-Yates: order[0..k) are the sockets to close. */
-	for (int i = 0; i < k; i++) {
-		int j = i + (int)(fx_rand(&seed) % (uint64_t)(n - i));
-		int tmp = order[i];
-
-		order[i] = order[j];
-		order[j] = tmp;
-	}
-	for (int i = 0; i < k; i++) {
-		int x = order[i];
-
-		if (fx_rand(&seed) & 1) {
-			fx_close_rst(c[x]);
-			want[x] = HUPMON_RESET;
-		} else {
-			fx_close_fin(c[x]);
-			want[x] = HUPMON_PEER_SHUTDOWN;
-		}
-		c[x] = -1;
-	}
+	fx_close_random(c, want, n, k, &seed);
 
 	ck_assert_msg(fx_dispatch_until_count(m, &rec, k, 2 * DEADLINE_MS),
 		      "only %zu of %d closures reported", fx_rec_count(&rec),
@@ -898,7 +877,6 @@ START_TEST(test_many_random_closures)
 	fx_rec_destroy(&rec);
 	free(s);
 	free(c);
-	free(order);
 	free(id);
 	free(want);
 }
@@ -1569,11 +1547,5 @@ static Suite *core_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(core_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fx_run_suite(core_suite());
 }

@@ -35,15 +35,9 @@ int main(void)
 {
 	Suite *s = suite_create("example");
 	TCase *tc = tcase_create("example");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_example_sees_fin_and_rst);
 	tcase_add_test(tc, test_example_rejects_non_socket);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fx_run_suite(s);
 }

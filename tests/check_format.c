@@ -9,6 +9,8 @@
  * samples here (check_promtool lints its structure).
  */
 #include <check.h>
+
+#include "fixture.h"
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -1483,11 +1485,5 @@ static Suite *format_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(format_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fx_run_suite(format_suite());
 }

@@ -206,8 +206,6 @@ int main(void)
 {
 	Suite *s = suite_create("mass");
 	TCase *tc = tcase_create("mass");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
 	tcase_set_timeout(tc, 120);
@@ -215,9 +213,5 @@ int main(void)
 	tcase_add_test(tc, test_mass_sweep);
 	tcase_add_test(tc, test_mass_both);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fx_run_suite(s);
 }

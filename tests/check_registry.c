@@ -3,6 +3,8 @@
  * both lookup maps. No sockets.
  */
 #include <check.h>
+
+#include "fixture.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,11 +175,5 @@ static Suite *registry_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(registry_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fx_run_suite(registry_suite());
 }

@@ -261,8 +261,6 @@ int main(void)
 {
 	Suite *s = suite_create("sweep");
 	TCase *tc = tcase_create("schedule");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
@@ -271,9 +269,5 @@ int main(void)
 	tcase_add_test(tc, test_tick_stretches_and_disarms);
 	tcase_add_test(tc, test_overload_counted_not_compounded);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return fx_run_suite(s);
 }

@@ -588,3 +588,46 @@ long fx_dispatch_for(hupmon *m, int ms)
 	}
 	return sum;
 }
+
+void fx_close_random(int *c, enum hupmon_cause *want, int n, int k,
+		     uint64_t *seed)
+{
+	int *order = calloc((size_t)n, sizeof(*order));
+
+	ck_assert_ptr_nonnull(order);
+	ck_assert_int_le(k, n);
+	for (int i = 0; i < n; i++)
+		order[i] = i;
+	/* Partial Fisher-Yates: order[0..k) are the sockets to close. */
+	for (int i = 0; i < k; i++) {
+		int j = i + (int)(fx_rand(seed) % (uint64_t)(n - i));
+		int tmp = order[i];
+
+		order[i] = order[j];
+		order[j] = tmp;
+	}
+	for (int i = 0; i < k; i++) {
+		int x = order[i];
+
+		if (fx_rand(seed) & 1) {
+			fx_close_rst(c[x]);
+			want[x] = HUPMON_RESET;
+		} else {
+			fx_close_fin(c[x]);
+			want[x] = HUPMON_PEER_SHUTDOWN;
+		}
+		c[x] = -1;
+	}
+	free(order);
+}
+
+int fx_run_suite(struct Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

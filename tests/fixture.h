@@ -62,6 +62,13 @@ uint64_t fx_close_rst(int fd);	/* SO_LINGER {1, 0} then close: RST */
 uint64_t fx_half_close(int fd); /* shutdown(SHUT_WR): FIN, fd stays open */
 uint64_t fx_data_then_fin(int fd);
 
+/* Closes k of the n client fds c[], chosen at random (seeded), each by FIN
+ * or RST at random: sets want[x] to the cause the server end must report
+ * (PEER_SHUTDOWN or RESET) and c[x] to -1 for each one closed; want[] of
+ * the others is left as it was. */
+void fx_close_random(int *c, enum hupmon_cause *want, int n, int k,
+		     uint64_t *seed);
+
 /* poll() fd until one of events (POLLHUP/POLLERR always count) is reported
  * or timeout_ms passes; returns the revents seen (0 on timeout). Used to
  * know a FIN or RST has reached a socket before watching it. */
@@ -136,5 +143,12 @@ bool fx_dispatch_until_cmp(hupmon *m, struct fx_rec *rec, size_t n,
 /* Dispatches for ms milliseconds whatever happens (for "nothing is
  * reported" checks); returns the sum of dispatch results. */
 long fx_dispatch_for(hupmon *m, int ms);
+
+/* --- running a suite --------------------------------------------------- */
+
+struct Suite;
+/* Runs every test of the suite (CK_NORMAL output) and frees it; returns
+ * the process exit status: EXIT_SUCCESS if all passed. */
+int fx_run_suite(struct Suite *s);
 
 #endif
