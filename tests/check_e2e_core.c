@@ -60,37 +60,6 @@ static void pair(int family, int *s, int *c)
 		      strerror(-rc));
 }
 
-static hupmon_id watch_ok(hupmon *m, int fd, void *user)
-{
-	hupmon_id id = 0;
-	int rc = hupmon_watch(m, fd, user, &id);
-
-	ck_assert_msg(rc == 0, "hupmon_watch(%d): %d (%s)", fd, rc,
-		      strerror(-rc));
-	ck_assert_msg(id != 0, "hupmon_watch gave id 0");
-	return id;
-}
-
-static void unwatch_ok(hupmon *m, hupmon_id id)
-{
-	int rc = hupmon_unwatch(m, id);
-
-	ck_assert_msg(rc == 0, "hupmon_unwatch: %d", rc);
-}
-
-static void close_ok(int fd)
-{
-	if (fd >= 0)
-		ck_assert_msg(close(fd) == 0, "close(%d): %s", fd,
-			      strerror(errno));
-}
-
-static void get_stats(hupmon *m, struct hupmon_stats *st)
-{
-	memset(st, 0xa5, sizeof(*st));
-	hupmon_stats(m, st);
-}
-
 /* Checks the fields every report must carry. */
 static void check_event(const struct hupmon_event *ev, hupmon_id id, int fd,
 			void *user, enum hupmon_cause cause, int error,
@@ -155,7 +124,7 @@ static void single_closure(int family, enum action a, enum hupmon_cause want,
 	fx_rec_init(&rec);
 	m = new_monitor(&rec, false);
 	pair(family, &s, &c);
-	id = watch_ok(m, s, &tag);
+	id = fx_watch_ok(m, s, &tag);
 
 	/* Alive so far: a dispatch reports nothing. */
 	ck_assert_int_eq(hupmon_dispatch(m, 0), 0);
@@ -171,16 +140,16 @@ static void single_closure(int family, enum action a, enum hupmon_cause want,
 	fx_dispatch_for(m, QUIET_MS);
 	ck_assert_uint_eq(fx_rec_count(&rec), 1);
 
-	get_stats(m, &st);
+	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.hangups[HUPMON_PATH_EPOLL][want], 1);
 	ck_assert_uint_eq(st.hangups[HUPMON_PATH_SWEEP][want], 0);
 	ck_assert_uint_eq(st.escalations, 0);
 	ck_assert_uint_eq(st.callbacks, 1);
 	ck_assert_uint_ge(st.epoll_events, 1);
 
-	unwatch_ok(m, id);
-	close_ok(s);
-	close_ok(c);
+	fx_unwatch_ok(m, id);
+	fx_close_ok(s);
+	fx_close_ok(c);
 	hupmon_free(m);
 	fx_rec_destroy(&rec);
 }
@@ -227,7 +196,7 @@ START_TEST(test_fin_then_write)
 	fx_rec_init(&rec);
 	m = new_monitor(&rec, false);
 	pair(family, &s, &c);
-	id = watch_ok(m, s, &tag);
+	id = fx_watch_ok(m, s, &tag);
 
 	t = fx_close_fin(c);
 	ck_assert(fx_dispatch_until_count(m, &rec, 1, DEADLINE_MS));
@@ -247,14 +216,14 @@ START_TEST(test_fin_then_write)
 	/* RESET is final. */
 	fx_dispatch_for(m, QUIET_MS);
 	ck_assert_uint_eq(fx_rec_count(&rec), 2);
-	get_stats(m, &st);
+	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.escalations, 1);
 	ck_assert_uint_eq(st.hangups[HUPMON_PATH_EPOLL][HUPMON_PEER_SHUTDOWN],
 			  1);
 	ck_assert_uint_eq(st.hangups[HUPMON_PATH_EPOLL][HUPMON_RESET], 1);
 
-	unwatch_ok(m, id);
-	close_ok(s);
+	fx_unwatch_ok(m, id);
+	fx_close_ok(s);
 	hupmon_free(m);
 	fx_rec_destroy(&rec);
 }
@@ -285,7 +254,7 @@ static void watch_after(int family, bool rst)
 	ck_assert_msg(seen & want_bits, "the %s never arrived (revents %#x)",
 		      rst ? "RST" : "FIN", (unsigned)seen);
 
-	id = watch_ok(m, s, &tag);
+	id = fx_watch_ok(m, s, &tag);
 	/* Reported on the very next dispatch: the event is already queued. */
 	rc = hupmon_dispatch(m, DEADLINE_MS);
 	ck_assert_int_ge(rc, 1);
@@ -301,8 +270,8 @@ static void watch_after(int family, bool rst)
 	fx_dispatch_for(m, QUIET_MS);
 	ck_assert_uint_eq(fx_rec_count(&rec), 1);
 
-	unwatch_ok(m, id);
-	close_ok(s);
+	fx_unwatch_ok(m, id);
+	fx_close_ok(s);
 	hupmon_free(m);
 	fx_rec_destroy(&rec);
 }
@@ -336,13 +305,13 @@ START_TEST(test_dup_eexist)
 	fx_rec_init(&rec);
 	m = new_monitor(&rec, false);
 	pair(family, &s, &c);
-	id = watch_ok(m, s, &tag);
+	id = fx_watch_ok(m, s, &tag);
 
 	d = fcntl(s, F_DUPFD_CLOEXEC, 0);
 	ck_assert_int_ge(d, 0);
 	ck_assert_int_eq(hupmon_watch(m, d, NULL, &other), -EEXIST);
 	ck_assert_int_eq(hupmon_watch(m, s, NULL, &other), -EEXIST);
-	get_stats(m, &st);
+	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.watch_rejected[HUPMON_REJECT_EEXIST], 2);
 	ck_assert_uint_eq(st.watches, 1);
 	ck_assert_uint_eq(st.watched, 1);
@@ -356,9 +325,9 @@ START_TEST(test_dup_eexist)
 	ck_assert_uint_eq(ev.id, id);
 	ck_assert_int_eq(ev.cause, HUPMON_PEER_SHUTDOWN);
 
-	unwatch_ok(m, id);
-	close_ok(d);
-	close_ok(s);
+	fx_unwatch_ok(m, id);
+	fx_close_ok(d);
+	fx_close_ok(s);
 	hupmon_free(m);
 	fx_rec_destroy(&rec);
 }
@@ -384,7 +353,7 @@ START_TEST(test_alive_never_reported)
 		if (!fx_family_available(family))
 			continue;
 		pair(family, &s[n], &c[n]);
-		id[n] = watch_ok(m, s[n], NULL);
+		id[n] = fx_watch_ok(m, s[n], NULL);
 		/* Traffic both ways changes nothing: EPOLLIN is not
 		 * watched and the connection is still up. */
 		if (i % 4 == 1)
@@ -397,7 +366,7 @@ START_TEST(test_alive_never_reported)
 	}
 	fx_dispatch_for(m, QUIET_MS);
 	ck_assert_uint_eq(fx_rec_count(&rec), 0);
-	get_stats(m, &st);
+	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.watched, (uint64_t)n);
 	ck_assert_uint_eq(st.swept, 0);
 	for (int p = 0; p < 3; p++)
@@ -405,9 +374,9 @@ START_TEST(test_alive_never_reported)
 			ck_assert_uint_eq(st.hangups[p][k], 0);
 
 	for (int i = 0; i < n; i++) {
-		unwatch_ok(m, id[i]);
-		close_ok(s[i]);
-		close_ok(c[i]);
+		fx_unwatch_ok(m, id[i]);
+		fx_close_ok(s[i]);
+		fx_close_ok(c[i]);
 	}
 	hupmon_free(m);
 	fx_rec_destroy(&rec);
@@ -434,7 +403,7 @@ START_TEST(test_no_touch)
 	fx_rec_init(&rec);
 	m = new_monitor(&rec, no_touch);
 	pair(family, &s, &c);
-	id = watch_ok(m, s, &tag);
+	id = fx_watch_ok(m, s, &tag);
 
 	t = fx_close_rst(c);
 	ck_assert(fx_dispatch_until_count(m, &rec, 1, DEADLINE_MS));
@@ -463,8 +432,8 @@ START_TEST(test_no_touch)
 			      n, n < 0 ? strerror(err) : "data");
 	}
 
-	unwatch_ok(m, id);
-	close_ok(s);
+	fx_unwatch_ok(m, id);
+	fx_close_ok(s);
 	hupmon_free(m);
 	fx_rec_destroy(&rec);
 }
@@ -481,11 +450,11 @@ static void move_to(int *s, int *c, int want)
 		int moved = fcntl(*c, F_DUPFD_CLOEXEC, want + 1);
 
 		ck_assert_int_ge(moved, 0);
-		close_ok(*c);
+		fx_close_ok(*c);
 		*c = moved;
 	}
 	ck_assert_int_eq(dup3(*s, want, O_CLOEXEC), want);
-	close_ok(*s);
+	fx_close_ok(*s);
 	*s = want;
 }
 
@@ -503,16 +472,16 @@ START_TEST(test_fd_reuse)
 	fx_rec_init(&rec);
 	m = new_monitor(&rec, false);
 	pair(family, &s1, &c1);
-	id1 = watch_ok(m, s1, &tag1);
+	id1 = fx_watch_ok(m, s1, &tag1);
 	fdnum = s1;
-	unwatch_ok(m, id1);
-	close_ok(s1);
-	close_ok(c1);
+	fx_unwatch_ok(m, id1);
+	fx_close_ok(s1);
+	fx_close_ok(c1);
 
 	pair(family, &s2, &c2);
 	move_to(&s2, &c2, fdnum);
 	ck_assert_int_eq(s2, fdnum);
-	id2 = watch_ok(m, s2, &tag2);
+	id2 = fx_watch_ok(m, s2, &tag2);
 	ck_assert_msg(id2 != id1, "a new watch reused a stale id");
 
 	ck_assert_int_eq(hupmon_unwatch(m, id1), -ENOENT);
@@ -529,8 +498,8 @@ START_TEST(test_fd_reuse)
 
 	/* The stale id stays stale. */
 	ck_assert_int_eq(hupmon_unwatch(m, id1), -ENOENT);
-	unwatch_ok(m, id2);
-	close_ok(s2);
+	fx_unwatch_ok(m, id2);
+	fx_close_ok(s2);
 	hupmon_free(m);
 	fx_rec_destroy(&rec);
 }
@@ -553,17 +522,17 @@ START_TEST(test_fd_reuse_closed_while_watched)
 	fx_rec_init(&rec);
 	m = new_monitor(&rec, false);
 	pair(family, &s1, &c1);
-	id1 = watch_ok(m, s1, &tag1);
+	id1 = fx_watch_ok(m, s1, &tag1);
 	fdnum = s1;
-	close_ok(s1); /* no unwatch */
-	close_ok(c1);
+	fx_close_ok(s1); /* no unwatch */
+	fx_close_ok(c1);
 	fx_dispatch_for(m, QUIET_MS / 3);
 
 	pair(family, &s2, &c2);
 	move_to(&s2, &c2, fdnum);
-	id2 = watch_ok(m, s2, &tag2); /* a different socket: no -EEXIST */
+	id2 = fx_watch_ok(m, s2, &tag2); /* a different socket: no -EEXIST */
 	ck_assert_msg(id2 != id1, "a new watch reused the old id");
-	get_stats(m, &st);
+	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.retired, 1);
 	ck_assert_uint_eq(st.watched, 1);
 
@@ -579,8 +548,8 @@ START_TEST(test_fd_reuse_closed_while_watched)
 	/* The retired id is stale. */
 	rc = hupmon_unwatch(m, id1);
 	ck_assert_int_eq(rc, -ENOENT);
-	unwatch_ok(m, id2);
-	close_ok(s2);
+	fx_unwatch_ok(m, id2);
+	fx_close_ok(s2);
 	hupmon_free(m);
 	fx_rec_destroy(&rec);
 }
@@ -712,7 +681,7 @@ START_TEST(test_unwatch_races_callback)
 		m = new_monitor(&rec, false);
 		pair(family, &r.server_fd, &c);
 		r.m = m;
-		r.id = watch_ok(m, r.server_fd, NULL);
+		r.id = fx_watch_ok(m, r.server_fd, NULL);
 		ck_assert_int_eq(pthread_create(&th, NULL, race_unwatcher, &r),
 				 0);
 
@@ -738,7 +707,7 @@ START_TEST(test_unwatch_races_callback)
 			fx_rec_count_id_cause(&rec, r.id, HUPMON_PEER_SHUTDOWN),
 			1);
 
-		close_ok(r.server_fd);
+		fx_close_ok(r.server_fd);
 		hupmon_free(m);
 		pthread_cond_destroy(&r.cond);
 		pthread_mutex_destroy(&r.lock);
@@ -789,7 +758,7 @@ START_TEST(test_unwatch_in_callback)
 	m = new_monitor(&rec, false);
 	su.m = m;
 	pair(family, &su.server_fd, &c);
-	watch_ok(m, su.server_fd, NULL);
+	fx_watch_ok(m, su.server_fd, NULL);
 
 	fx_close_fin(c);
 	ck_assert(fx_dispatch_until_count(m, &rec, 1, DEADLINE_MS));
@@ -800,7 +769,7 @@ START_TEST(test_unwatch_in_callback)
 	ck_assert_uint_eq(su.watched_after, 0);
 	ck_assert_uint_eq(fx_rec_count(&rec), 1);
 
-	close_ok(su.server_fd);
+	fx_close_ok(su.server_fd);
 	hupmon_free(m);
 	fx_rec_destroy(&rec);
 }
@@ -833,9 +802,9 @@ START_TEST(test_many_random_closures)
 	m = new_monitor(&rec, false);
 	for (int i = 0; i < n; i++) {
 		pair(family, &s[i], &c[i]);
-		id[i] = watch_ok(m, s[i], &s[i]);
+		id[i] = fx_watch_ok(m, s[i], &s[i]);
 	}
-	get_stats(m, &st);
+	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.watched, (uint64_t)n);
 
 	fx_close_random(c, want, n, k, &seed);
@@ -867,11 +836,11 @@ START_TEST(test_many_random_closures)
 	}
 
 	for (int i = 0; i < n; i++) {
-		unwatch_ok(m, id[i]);
-		close_ok(s[i]);
-		close_ok(c[i]);
+		fx_unwatch_ok(m, id[i]);
+		fx_close_ok(s[i]);
+		fx_close_ok(c[i]);
 	}
-	get_stats(m, &st);
+	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.watched, 0);
 	hupmon_free(m);
 	fx_rec_destroy(&rec);
@@ -928,7 +897,7 @@ static int syn_sent_socket(int family, int *lfd, int *queued)
 not_reached:
 	printf("note: could not hold a %s socket in SYN_SENT: row skipped\n",
 	       fx_family_name(family));
-	close_ok(fd);
+	fx_close_ok(fd);
 	return -1;
 }
 
@@ -1036,7 +1005,7 @@ START_TEST(test_bad_input)
 	ebadf++;
 	closed = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(closed, 0);
-	close_ok(closed);
+	fx_close_ok(closed);
 	ck_assert_int_eq(hupmon_watch(m, closed, NULL, &id), -EBADF);
 	ebadf++;
 
@@ -1081,7 +1050,7 @@ START_TEST(test_bad_input)
 					 -EINVAL);
 			einval++;
 		}
-		close_ok(udp);
+		fx_close_ok(udp);
 
 		/* a listening socket */
 		lsn = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -1089,20 +1058,20 @@ START_TEST(test_bad_input)
 		ck_assert_int_eq(listen(lsn, 8), 0); /* autobinds */
 		ck_assert_int_eq(hupmon_watch(m, lsn, NULL, &id), -EINVAL);
 		einval++;
-		close_ok(lsn);
+		fx_close_ok(lsn);
 
 		syn = syn_sent_socket(family, &lfd, &queued);
 		if (syn >= 0) {
 			ck_assert_int_eq(hupmon_watch(m, syn, NULL, &id),
 					 -EINVAL);
 			einval++;
-			close_ok(syn);
+			fx_close_ok(syn);
 		}
-		close_ok(queued);
-		close_ok(lfd);
+		fx_close_ok(queued);
+		fx_close_ok(lfd);
 	}
 
-	get_stats(m, &st);
+	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.watch_rejected[HUPMON_REJECT_EBADF], ebadf);
 	ck_assert_uint_eq(st.watch_rejected[HUPMON_REJECT_ENOTSOCK], enotsock);
 	ck_assert_uint_eq(st.watch_rejected[HUPMON_REJECT_EINVAL], einval);
@@ -1114,16 +1083,16 @@ START_TEST(test_bad_input)
 	ck_assert_int_eq(hupmon_unwatch(m, 0), -ENOENT);
 	ck_assert_int_eq(hupmon_unwatch(m, ((hupmon_id)77 << 32) | 12345),
 			 -ENOENT);
-	stale = watch_ok(m, s, NULL);
-	unwatch_ok(m, stale);
+	stale = fx_watch_ok(m, s, NULL);
+	fx_unwatch_ok(m, stale);
 	ck_assert_int_eq(hupmon_unwatch(m, stale), -ENOENT);
-	get_stats(m, &st);
+	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.unwatch_rejected, 3);
 
 	/* A never-connected TCP socket: accepted, reported at once. */
 	unconn = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(unconn, 0);
-	unconn_id = watch_ok(m, unconn, NULL);
+	unconn_id = fx_watch_ok(m, unconn, NULL);
 	ck_assert_int_ge(hupmon_dispatch(m, DEADLINE_MS), 1);
 	ck_assert_uint_eq(fx_rec_count(&rec), 1);
 	ck_assert(fx_rec_event(&rec, 0, &ev));
@@ -1131,26 +1100,26 @@ START_TEST(test_bad_input)
 	ck_assert_msg(ev.cause == HUPMON_HANGUP, "never connected: %s",
 		      hupmon_cause_name(ev.cause));
 	ck_assert_int_eq(ev.error, 0);
-	unwatch_ok(m, unconn_id);
-	close_ok(unconn);
+	fx_unwatch_ok(m, unconn_id);
+	fx_close_ok(unconn);
 
 	/* After all that the monitor still works. */
-	id = watch_ok(m, s, NULL);
+	id = fx_watch_ok(m, s, NULL);
 	ck_assert_uint_ne(id, stale);
 	fx_close_fin(c);
 	ck_assert(fx_dispatch_until_event(m, &rec, id, HUPMON_PEER_SHUTDOWN,
 					  DEADLINE_MS));
 	fx_dispatch_for(m, QUIET_MS);
 	ck_assert_uint_eq(fx_rec_count(&rec), 2);
-	unwatch_ok(m, id);
+	fx_unwatch_ok(m, id);
 
-	close_ok(s);
-	close_ok(pfd[0]);
-	close_ok(pfd[1]);
-	close_ok(memfd);
-	close_ok(devnull);
-	close_ok(usp[0]);
-	close_ok(usp[1]);
+	fx_close_ok(s);
+	fx_close_ok(pfd[0]);
+	fx_close_ok(pfd[1]);
+	fx_close_ok(memfd);
+	fx_close_ok(devnull);
+	fx_close_ok(usp[0]);
+	fx_close_ok(usp[1]);
 	hupmon_free(m);
 	fx_rec_destroy(&rec);
 }
@@ -1241,7 +1210,7 @@ static void stop_run(bool by_signal)
 		ck_assert_int_eq(sigaction(SIGUSR1, &sa, &old), 0);
 	}
 	pair(AF_INET, &s, &c);
-	id = watch_ok(m, s, NULL);
+	id = fx_watch_ok(m, s, NULL);
 	ck_assert_int_eq(pthread_create(&th, NULL, stopper_main, &sp), 0);
 	/* The closure's callback tells the other thread run is running;
 	 * the earlier stop must not end this run. */
@@ -1258,8 +1227,8 @@ static void stop_run(bool by_signal)
 		sig_monitor = NULL;
 	}
 
-	unwatch_ok(m, id);
-	close_ok(s);
+	fx_unwatch_ok(m, id);
+	fx_close_ok(s);
 	hupmon_free(m);
 	pthread_cond_destroy(&sp.cond);
 	pthread_mutex_destroy(&sp.lock);
@@ -1298,7 +1267,7 @@ START_TEST(test_fd_pollable)
 	ck_assert_int_eq(hupmon_fd(m), fd);
 	ck_assert_int_eq(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
 	pair(family, &s, &c);
-	id = watch_ok(m, s, NULL);
+	id = fx_watch_ok(m, s, NULL);
 
 	/* Nothing pending: not readable. */
 	p.fd = fd;
@@ -1326,8 +1295,8 @@ START_TEST(test_fd_pollable)
 	ck_assert_int_eq(fx_wait_fd(fd, POLLIN, DEADLINE_MS) & POLLIN, POLLIN);
 	ck_assert_int_eq(hupmon_run(m), 0);
 
-	unwatch_ok(m, id);
-	close_ok(s);
+	fx_unwatch_ok(m, id);
+	fx_close_ok(s);
 	hupmon_free(m);
 	fx_rec_destroy(&rec);
 }
@@ -1348,20 +1317,20 @@ START_TEST(test_stats_gauges)
 		return;
 	fx_rec_init(&rec);
 	m = new_monitor(&rec, false);
-	get_stats(m, &st);
+	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.watched, 0);
 	ck_assert_uint_eq(st.watches, 0);
 	for (int i = 0; i < 3; i++) {
 		pair(family, &s[i], &c[i]);
-		id[i] = watch_ok(m, s[i], NULL);
-		get_stats(m, &st);
+		id[i] = fx_watch_ok(m, s[i], NULL);
+		fx_get_stats(m, &st);
 		ck_assert_uint_eq(st.watched, (uint64_t)i + 1);
 		ck_assert_uint_eq(st.watches, (uint64_t)i + 1);
 	}
 	ck_assert_uint_eq(st.swept, 0); /* epoll path only */
 
-	unwatch_ok(m, id[0]);
-	get_stats(m, &st);
+	fx_unwatch_ok(m, id[0]);
+	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.watched, 2);
 	ck_assert_uint_eq(st.unwatches, 1);
 	ck_assert_uint_eq(st.watches, 3);
@@ -1372,7 +1341,7 @@ START_TEST(test_stats_gauges)
 	c[2] = -1;
 	ck_assert(fx_dispatch_until_count(m, &rec, 2, DEADLINE_MS));
 	fx_dispatch_for(m, QUIET_MS / 3);
-	get_stats(m, &st);
+	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.hangups[HUPMON_PATH_EPOLL][HUPMON_RESET], 1);
 	ck_assert_uint_eq(st.hangups[HUPMON_PATH_EPOLL][HUPMON_PEER_SHUTDOWN],
 			  1);
@@ -1388,11 +1357,11 @@ START_TEST(test_stats_gauges)
 
 	for (int i = 0; i < 3; i++) {
 		if (i > 0)
-			unwatch_ok(m, id[i]);
-		close_ok(s[i]);
-		close_ok(c[i]);
+			fx_unwatch_ok(m, id[i]);
+		fx_close_ok(s[i]);
+		fx_close_ok(c[i]);
 	}
-	get_stats(m, &st);
+	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.watched, 0);
 	ck_assert_uint_eq(st.unwatches, 3);
 	hupmon_free(m);
@@ -1415,19 +1384,19 @@ START_TEST(test_unwatch_before_dispatch)
 	fx_rec_init(&rec);
 	m = new_monitor(&rec, false);
 	pair(family, &s, &c);
-	id = watch_ok(m, s, NULL);
+	id = fx_watch_ok(m, s, NULL);
 	fx_close_fin(c);
 	ck_assert(fx_wait_fd(s, POLLRDHUP, DEADLINE_MS) & POLLRDHUP);
-	unwatch_ok(m, id);
+	fx_unwatch_ok(m, id);
 	fx_dispatch_for(m, QUIET_MS);
 	ck_assert_uint_eq(fx_rec_count(&rec), 0);
-	get_stats(m, &st);
+	fx_get_stats(m, &st);
 	/* Dropped as stale, or removed from the ready list by EPOLL_CTL_DEL
 	 * before epoll_wait saw it: either way at most one, never reported. */
 	ck_assert_uint_le(st.stale_events, 1);
 	ck_assert_uint_eq(st.hangups[HUPMON_PATH_EPOLL][HUPMON_PEER_SHUTDOWN],
 			  0);
-	close_ok(s);
+	fx_close_ok(s);
 	hupmon_free(m);
 	fx_rec_destroy(&rec);
 }
@@ -1473,7 +1442,7 @@ START_TEST(test_stale_event_dropped)
 	x.m = m;
 	for (int i = 0; i < 2; i++) {
 		pair(family, &s[i], &c[i]);
-		x.id[i] = watch_ok(m, s[i], NULL);
+		x.id[i] = fx_watch_ok(m, s[i], NULL);
 	}
 	fx_close_fin(c[0]);
 	fx_close_rst(c[1]);
@@ -1486,13 +1455,13 @@ START_TEST(test_stale_event_dropped)
 	ck_assert_int_eq(x.rc, 0);
 	ck_assert_uint_eq(fx_rec_count(&rec), 1);
 	ck_assert_uint_eq(fx_rec_count_id(&rec, x.id[x.unwatched]), 0);
-	get_stats(m, &st);
+	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.stale_events, 1);
 	ck_assert_uint_eq(st.watched, 1);
 
-	unwatch_ok(m, x.id[1 - x.unwatched]);
+	fx_unwatch_ok(m, x.id[1 - x.unwatched]);
 	for (int i = 0; i < 2; i++)
-		close_ok(s[i]);
+		fx_close_ok(s[i]);
 	hupmon_free(m);
 	fx_rec_destroy(&rec);
 }

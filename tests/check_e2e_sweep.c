@@ -73,36 +73,6 @@ static void pair(int family, int *s, int *c)
 		      strerror(-rc));
 }
 
-static hupmon_id watch_ok(hupmon *m, int fd, void *user)
-{
-	hupmon_id id = 0;
-	int rc = hupmon_watch(m, fd, user, &id);
-
-	ck_assert_msg(rc == 0, "hupmon_watch(%d): %d", fd, rc);
-	ck_assert(id != 0);
-	return id;
-}
-
-static void unwatch_ok(hupmon *m, hupmon_id id)
-{
-	int rc = hupmon_unwatch(m, id);
-
-	ck_assert_msg(rc == 0, "hupmon_unwatch: %d", rc);
-}
-
-static void close_ok(int fd)
-{
-	if (fd >= 0)
-		ck_assert_msg(close(fd) == 0, "close(%d): %s", fd,
-			      strerror(errno));
-}
-
-static void get_stats(hupmon *m, struct hupmon_stats *st)
-{
-	memset(st, 0xa5, sizeof(*st));
-	hupmon_stats(m, st);
-}
-
 static uint64_t sum_cells(const uint64_t a[3][HUPMON_CAUSE_MAX + 1])
 {
 	uint64_t n = 0;
@@ -215,18 +185,18 @@ static void sweep_single(int i, enum action a, enum hupmon_cause want,
 	fx_rec_init(&rec);
 	m = new_sweep_monitor(&rec, method, HUPMON_PATH_SWEEP, false, false);
 	pair(family, &s, &c);
-	id = watch_ok(m, s, &tag);
+	id = fx_watch_ok(m, s, &tag);
 	wait_laps(m, &rec, 1); /* the sweep is running; alive so far */
 	ck_assert_uint_eq(fx_rec_count(&rec), 0);
 
-	get_stats(m, &st0);
+	fx_get_stats(m, &st0);
 	t = act(a, &c);
 	if (want == HUPMON_CAUSE_NONE) {
 		wait_laps(m, &rec, 5);
 		ck_assert_msg(fx_rec_count(&rec) == 0,
 			      "%s reported a closure it cannot see",
 			      method_name(method));
-		get_stats(m, &st);
+		fx_get_stats(m, &st);
 		ck_assert_uint_ge(st.sweep_probes, st0.sweep_probes + 4);
 	} else {
 		ck_assert_msg(
@@ -237,15 +207,15 @@ static void sweep_single(int i, enum action a, enum hupmon_cause want,
 		check_sweep_event(&ev, id, s, &tag, want, want_err, false, t);
 		quiet_laps(m, &rec, 3);
 		ck_assert_uint_eq(fx_rec_count(&rec), 1);
-		get_stats(m, &st);
+		fx_get_stats(m, &st);
 		ck_assert_uint_eq(st.hangups[HUPMON_PATH_SWEEP][want], 1);
 	}
 	for (int k = 0; k <= HUPMON_CAUSE_MAX; k++)
 		ck_assert_uint_eq(st.hangups[HUPMON_PATH_EPOLL][k], 0);
 
-	unwatch_ok(m, id);
-	close_ok(s);
-	close_ok(c);
+	fx_unwatch_ok(m, id);
+	fx_close_ok(s);
+	fx_close_ok(c);
 	hupmon_free(m);
 	fx_rec_destroy(&rec);
 }
@@ -297,7 +267,7 @@ START_TEST(test_sweep_rst_after_fin)
 	fx_rec_init(&rec);
 	m = new_sweep_monitor(&rec, method, HUPMON_PATH_SWEEP, false, false);
 	pair(family, &s, &c);
-	id = watch_ok(m, s, &tag);
+	id = fx_watch_ok(m, s, &tag);
 
 	t = fx_close_fin(c);
 	ck_assert(fx_dispatch_until_count(m, &rec, 1, REPORT_DEADLINE_MS));
@@ -315,19 +285,19 @@ START_TEST(test_sweep_rst_after_fin)
 				  t);
 		quiet_laps(m, &rec, 3);
 		ck_assert_uint_eq(fx_rec_count(&rec), 2);
-		get_stats(m, &st);
+		fx_get_stats(m, &st);
 		ck_assert_uint_eq(st.escalations, 1);
 	} else {
 		/* recv returns 0 once a FIN has arrived, before it looks at
 		 * the error: PEEK cannot see this RST. */
 		wait_laps(m, &rec, 5);
 		ck_assert_uint_eq(fx_rec_count(&rec), 1);
-		get_stats(m, &st);
+		fx_get_stats(m, &st);
 		ck_assert_uint_eq(st.escalations, 0);
 	}
 
-	unwatch_ok(m, id);
-	close_ok(s);
+	fx_unwatch_ok(m, id);
+	fx_close_ok(s);
 	hupmon_free(m);
 	fx_rec_destroy(&rec);
 }
@@ -354,7 +324,7 @@ START_TEST(test_sweep_alive)
 		if (!fx_family_available(family))
 			continue;
 		pair(family, &s[n], &c[n]);
-		id[n] = watch_ok(m, s[n], NULL);
+		id[n] = fx_watch_ok(m, s[n], NULL);
 		/* Unread data, and data in flight the other way: alive. */
 		if (i % 3 == 1)
 			ck_assert_int_eq(send(c[n], "ping", 4, MSG_NOSIGNAL),
@@ -364,19 +334,19 @@ START_TEST(test_sweep_alive)
 					 4);
 		n++;
 	}
-	get_stats(m, &st0);
+	fx_get_stats(m, &st0);
 	ck_assert_uint_eq(st0.swept, (uint64_t)n);
 	wait_laps(m, &rec, 5);
 	ck_assert_uint_eq(fx_rec_count(&rec), 0);
-	get_stats(m, &st);
+	fx_get_stats(m, &st);
 	/* 5 completed laps hold at least 4 whole ones. */
 	ck_assert_uint_ge(st.sweep_probes, st0.sweep_probes + 4 * (uint64_t)n);
 	ck_assert_uint_eq(sum_cells(st.hangups), 0);
 
 	for (int i = 0; i < n; i++) {
-		unwatch_ok(m, id[i]);
-		close_ok(s[i]);
-		close_ok(c[i]);
+		fx_unwatch_ok(m, id[i]);
+		fx_close_ok(s[i]);
+		fx_close_ok(c[i]);
 	}
 	hupmon_free(m);
 	fx_rec_destroy(&rec);
@@ -404,7 +374,7 @@ START_TEST(test_sweep_no_touch)
 			      false, true);
 	for (int i = 0; i < 2; i++) {
 		pair(family, &s[i], &c[i]);
-		id[i] = watch_ok(m, s[i], &tag[i]);
+		id[i] = fx_watch_ok(m, s[i], &tag[i]);
 	}
 	t[0] = fx_close_rst(c[0]);
 	t[1] = fx_close_fin(c[1]);
@@ -426,8 +396,8 @@ START_TEST(test_sweep_no_touch)
 		      strerror(err));
 
 	for (int i = 0; i < 2; i++) {
-		unwatch_ok(m, id[i]);
-		close_ok(s[i]);
+		fx_unwatch_ok(m, id[i]);
+		fx_close_ok(s[i]);
 	}
 	hupmon_free(m);
 	fx_rec_destroy(&rec);
@@ -470,29 +440,29 @@ START_TEST(test_sweep_stats_idle)
 	m = new_sweep_monitor(&rec, method, HUPMON_PATH_SWEEP, false, false);
 
 	/* Nothing watched: no timer, no wakeups. */
-	get_stats(m, &st0);
+	fx_get_stats(m, &st0);
 	ck_assert_uint_eq(st0.sweep_tick_ns, 0);
 	ck_assert_uint_eq(st0.swept, 0);
 	handled = fx_dispatch_for(m, 3 * PERIOD_MS);
 	ck_assert_int_eq(handled, 0);
-	get_stats(m, &st);
+	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.sweep_ticks, st0.sweep_ticks);
 
 	pair(AF_INET, &s, &c);
-	id = watch_ok(m, s, NULL);
-	get_stats(m, &st0);
+	id = fx_watch_ok(m, s, NULL);
+	fx_get_stats(m, &st0);
 	ck_assert_uint_eq(st0.swept, 1);
 	target = st0.sweep_ticks + 3;
 	ck_assert_msg(fx_dispatch_until(m, &rec, pred_ticks, &target,
 					LAP_DEADLINE_MS(3)),
 		      "the sweep timer does not tick");
-	get_stats(m, &st);
+	fx_get_stats(m, &st);
 	ck_assert_uint_gt(st.sweep_tick_ns, 0);
 	/* one socket: the tick stretches, but never beyond the period */
 	ck_assert_uint_le(st.sweep_tick_ns, (uint64_t)PERIOD_MS * NS_PER_MS);
 	ck_assert_uint_gt(st.sweep_probes, st0.sweep_probes);
 	wait_laps(m, &rec, 2);
-	get_stats(m, &st);
+	fx_get_stats(m, &st);
 	ck_assert_uint_ge(st.sweep_laps, 2);
 	ck_assert_uint_gt(st.sweep_lap_last_ns, 0);
 	ck_assert_uint_ge(st.sweep_lap_worst_ns, st.sweep_lap_last_ns);
@@ -500,22 +470,22 @@ START_TEST(test_sweep_stats_idle)
 
 	/* Unwatched: the timer is disarmed (at once, or at the next tick
 	 * that finds nothing), then nothing wakes us up any more. */
-	unwatch_ok(m, id);
+	fx_unwatch_ok(m, id);
 	ck_assert_msg(fx_dispatch_until(m, &rec, pred_disarmed, NULL,
 					LAP_DEADLINE_MS(2)),
 		      "the sweep timer stays armed with nothing watched");
-	get_stats(m, &st0);
+	fx_get_stats(m, &st0);
 	ck_assert_uint_eq(st0.swept, 0);
 	ck_assert_uint_eq(st0.watched, 0);
 	handled = fx_dispatch_for(m, 3 * PERIOD_MS);
 	ck_assert_int_eq(handled, 0);
-	get_stats(m, &st);
+	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.sweep_ticks, st0.sweep_ticks);
 	ck_assert_uint_eq(st.sweep_probes, st0.sweep_probes);
 	ck_assert_uint_eq(st.sweep_tick_ns, 0);
 
-	close_ok(s);
-	close_ok(c);
+	fx_close_ok(s);
+	fx_close_ok(c);
 	hupmon_free(m);
 	fx_rec_destroy(&rec);
 }
@@ -555,9 +525,9 @@ START_TEST(test_compare_many)
 	m = new_sweep_monitor(&rec, method, 0, true, false);
 	for (int i = 0; i < n; i++) {
 		pair(family, &s[i], &c[i]);
-		id[i] = watch_ok(m, s[i], &s[i]);
+		id[i] = fx_watch_ok(m, s[i], &s[i]);
 	}
-	get_stats(m, &st);
+	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.watched, (uint64_t)n);
 	ck_assert_uint_eq(st.swept, (uint64_t)n);
 
@@ -616,7 +586,7 @@ START_TEST(test_compare_many)
 		}
 	}
 
-	get_stats(m, &st);
+	fx_get_stats(m, &st);
 	for (int p = 1; p < 3; p++) {
 		for (int q = 1; q <= HUPMON_CAUSE_MAX; q++) {
 			ck_assert_uint_eq(st.cmp_first[p][q], first[p][q]);
@@ -631,9 +601,9 @@ START_TEST(test_compare_many)
 	       (unsigned long long)n_second, k);
 
 	for (int i = 0; i < n; i++) {
-		unwatch_ok(m, id[i]);
-		close_ok(s[i]);
-		close_ok(c[i]);
+		fx_unwatch_ok(m, id[i]);
+		fx_close_ok(s[i]);
+		fx_close_ok(c[i]);
 	}
 	hupmon_free(m);
 	fx_rec_destroy(&rec);
@@ -663,7 +633,7 @@ START_TEST(test_compare_peek_data_then_fin)
 	fx_rec_init(&rec);
 	m = new_sweep_monitor(&rec, HUPMON_SWEEP_PEEK, 0, true, false);
 	pair(family, &s, &c);
-	id = watch_ok(m, s, NULL);
+	id = fx_watch_ok(m, s, NULL);
 
 	t = fx_data_then_fin(c);
 	ck_assert_msg(fx_dispatch_until_cmp(m, &rec, 1, REPORT_DEADLINE_MS),
@@ -683,7 +653,7 @@ START_TEST(test_compare_peek_data_then_fin)
 	ck_assert_int_eq(cr.second_cause, HUPMON_CAUSE_NONE);
 	ck_assert_uint_eq(cr.lag_ns, 0);
 
-	get_stats(m, &st);
+	fx_get_stats(m, &st);
 	ck_assert_uint_eq(
 		st.cmp_missed[HUPMON_PATH_SWEEP][HUPMON_PEER_SHUTDOWN], 1);
 	ck_assert_uint_eq(st.cmp_first[HUPMON_PATH_EPOLL][HUPMON_PEER_SHUTDOWN],
@@ -691,8 +661,8 @@ START_TEST(test_compare_peek_data_then_fin)
 	ck_assert_uint_eq(sum_cells(st.cmp_second), 0);
 	ck_assert_uint_eq(st.cmp_lag.count, 0);
 
-	unwatch_ok(m, id);
-	close_ok(s);
+	fx_unwatch_ok(m, id);
+	fx_close_ok(s);
 	hupmon_free(m);
 	fx_rec_destroy(&rec);
 }
@@ -746,7 +716,7 @@ START_TEST(test_compare_cut_short)
 	m = new_sweep_monitor(&rec, method, 0, true, false);
 	x.m = m;
 	pair(AF_INET, &s, &c);
-	x.id = watch_ok(m, s, NULL);
+	x.id = fx_watch_ok(m, s, NULL);
 
 	if (rst)
 		fx_close_rst(c);
@@ -763,7 +733,7 @@ START_TEST(test_compare_cut_short)
 	ck_assert_int_eq(ev.cause, rst ? HUPMON_RESET : HUPMON_PEER_SHUTDOWN);
 	ck_assert_msg(x.late_compares == 0,
 		      "on_compare ran for an id after its unwatch returned");
-	get_stats(m, &st);
+	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.cmp_cut_short[ev.path][ev.cause], 1);
 	ck_assert_uint_eq(sum_cells(st.cmp_cut_short), 1);
 	ck_assert_uint_eq(st.watched, 0);
@@ -771,15 +741,15 @@ START_TEST(test_compare_cut_short)
 
 	/* The monitor carries on: a later closure is compared normally. */
 	pair(AF_INET, &s2, &c2);
-	id2 = watch_ok(m, s2, NULL);
+	id2 = fx_watch_ok(m, s2, NULL);
 	fx_close_fin(c2);
 	ck_assert(fx_dispatch_until_cmp(m, &rec, 1, REPORT_DEADLINE_MS));
 	ck_assert_uint_eq(fx_rec_count_id(&rec, id2), 1);
 	ck_assert_uint_eq(fx_rec_count_cmp_id(&rec, id2), 1);
 
-	unwatch_ok(m, id2);
-	close_ok(s2);
-	close_ok(s);
+	fx_unwatch_ok(m, id2);
+	fx_close_ok(s2);
+	fx_close_ok(s);
 	hupmon_free(m);
 	fx_rec_destroy(&rec);
 }

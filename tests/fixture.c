@@ -631,3 +631,34 @@ int fx_run_suite(struct Suite *s)
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
+
+hupmon_id fx_watch_ok(hupmon *m, int fd, void *user)
+{
+	hupmon_id id = 0;
+	int rc = hupmon_watch(m, fd, user, &id);
+
+	ck_assert_msg(rc == 0, "hupmon_watch(%d): %d (%s)", fd, rc,
+		      strerror(-rc));
+	ck_assert_msg(id != 0, "hupmon_watch gave id 0");
+	return id;
+}
+
+void fx_unwatch_ok(hupmon *m, hupmon_id id)
+{
+	int rc = hupmon_unwatch(m, id);
+
+	ck_assert_msg(rc == 0, "hupmon_unwatch: %d", rc);
+}
+
+void fx_close_ok(int fd)
+{
+	if (fd >= 0)
+		ck_assert_msg(close(fd) == 0, "close(%d): %s", fd,
+			      strerror(errno));
+}
+
+void fx_get_stats(hupmon *m, struct hupmon_stats *st)
+{
+	memset(st, 0xa5, sizeof(*st));
+	hupmon_stats(m, st);
+}

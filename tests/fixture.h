@@ -144,6 +144,17 @@ bool fx_dispatch_until_cmp(hupmon *m, struct fx_rec *rec, size_t n,
  * reported" checks); returns the sum of dispatch results. */
 long fx_dispatch_for(hupmon *m, int ms);
 
+/* --- checked calls ---------------------------------------------------- */
+
+/* hupmon_watch that must succeed with a non-zero id. */
+hupmon_id fx_watch_ok(hupmon *m, int fd, void *user);
+/* hupmon_unwatch that must succeed. */
+void fx_unwatch_ok(hupmon *m, hupmon_id id);
+/* close() that must succeed; fd < 0 is skipped. */
+void fx_close_ok(int fd);
+/* hupmon_stats into a poisoned struct, so an unset field shows. */
+void fx_get_stats(hupmon *m, struct hupmon_stats *st);
+
 /* --- running a suite --------------------------------------------------- */
 
 struct Suite;

@@ -12,7 +12,8 @@ int main(void)
 		fprintf(stderr, "hupmon_new: %d\n", rc);
 		return 1;
 	}
-	if (hupmon_fd(m) < 0 || strcmp(hupmon_version(), HUPMON_VERSION_STRING)) {
+	if (hupmon_fd(m) < 0 ||
+	    strcmp(hupmon_version(), HUPMON_VERSION_STRING)) {
 		hupmon_free(m);
 		return 1;
 	}
