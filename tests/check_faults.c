@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,15 +226,15 @@ static void on_usr1(int sig)
 
 struct pelter {
 	pthread_t target;
-	volatile int stop;
-	unsigned sent;
+	atomic_int stop;
+	unsigned sent; /* read after join */
 };
 
 static void *pelt(void *arg)
 {
 	struct pelter *p = arg;
 
-	while (!p->stop && p->sent < 200000) {
+	while (!atomic_load(&p->stop) && p->sent < 200000) {
 		pthread_kill(p->target, SIGUSR1);
 		p->sent++;
 		sched_yield();
@@ -276,7 +277,7 @@ START_TEST(test_signals_lose_no_events)
 			ck_assert_int_ge(hupmon_dispatch(m, 2), 0);
 	}
 	ck_assert(fx_dispatch_until_count(m, &rec, NSOCK, 5000));
-	p.stop = 1;
+	atomic_store(&p.stop, 1);
 	pthread_join(th, NULL);
 	fx_dispatch_for(m, 100);
 	ck_assert_uint_eq(fx_rec_count(&rec), NSOCK);
