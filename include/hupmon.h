@@ -86,7 +86,11 @@ enum hupmon_path {
 enum hupmon_cause {
 	HUPMON_CAUSE_NONE = 0,
 	/* The peer shut down its write side: FIN (close or shutdown(SHUT_WR)).
-	 * The connection may still carry data towards the peer. */
+	 * The connection may still carry data towards the peer. The epoll
+	 * path cannot tell this from the application's own shutdown(SHUT_RD)
+	 * (both raise EPOLLRDHUP): do not shut down reading on a watched
+	 * socket. A socket error without the end of the connection (a soft
+	 * ICMP error queued with IP_RECVERR) is not a hangup at all. */
 	HUPMON_PEER_SHUTDOWN = 1,
 	/* Both directions are shut down and no error is known (for example we
 	 * shut down our side too, or no_touch hid the error). */
@@ -173,6 +177,8 @@ enum hupmon_sweep_method {
  * interval * count with keepalive alone; the user timeout when set (it also
  * cuts keepalive probing short).
  */
+/* keepalive_interval_s and keepalive_count need keepalive_idle_s (else
+ * -EINVAL). */
 struct hupmon_liveness {
 	uint32_t keepalive_idle_s;     /* 1..32767; 0: keepalive untouched */
 	uint32_t keepalive_interval_s; /* 1..32767; 0: kernel default (75 s) */
@@ -334,11 +340,12 @@ HUPMON_API int hupmon_dispatch(hupmon *m, int timeout_ms);
 
 /* Dispatches on the calling thread until hupmon_stop(). Returns 0 after a
  * stop, or a negative errno as hupmon_dispatch. A stop requested before the
- * call makes it return at once; each stop ends one run. */
+ * call makes it return at once (and is then used up). */
 HUPMON_API int hupmon_run(hupmon *m);
 
 /* Asks hupmon_run to return. Any thread, callbacks, and async-signal-safe
- * (an atomic store and a write to an eventfd). NULL is a no-op. */
+ * (an atomic store and a write to an eventfd). NULL is a no-op. Stops are
+ * not counted: several before a run make that one run return at once. */
 HUPMON_API void hupmon_stop(hupmon *m);
 
 /*

@@ -48,20 +48,21 @@ enum hupmon_cause hupmon__classify_epoll(uint32_t events, int err,
 
 	if (!(events & any))
 		return HUPMON_CAUSE_NONE;
-	/* A kept error wins even if this event lacks EPOLLERR: the other path
-	 * may have read (and so cleared) SO_ERROR before epoll_wait re-polled
-	 * the socket. An RST always brings EPOLLHUP (tcp_done shuts down both
-	 * directions), so a bare EPOLLRDHUP is only ever a FIN. */
-	if (err && (events & (EPOLLHUP | EPOLLERR)))
+	/* Every error that ends a connection goes through tcp_done(), which
+	 * shuts down both directions: EPOLLHUP. An error without it is a
+	 * soft one on a live connection (an ICMP unreachable queued with
+	 * IP_RECVERR) and is not a hangup. A kept error wins even if this
+	 * event lacks EPOLLERR: the other path may have read (and so
+	 * cleared) SO_ERROR before epoll_wait re-polled the socket. */
+	if (err && (events & EPOLLHUP))
 		return hupmon__classify_error(
 			err, fin_seen || (events & EPOLLRDHUP));
 	if (events & EPOLLHUP)
 		return HUPMON_HANGUP;
 	if (events & EPOLLRDHUP)
 		return HUPMON_PEER_SHUTDOWN;
-	/* EPOLLERR alone with no socket error: a queued error-queue message
-	 * (timestamps, zerocopy), or an error hidden by no_touch on a socket
-	 * that is not shut down. Neither is a hangup. */
+	/* EPOLLERR alone: a queued error-queue message (timestamps,
+	 * zerocopy) or a soft error on a live connection. Not a hangup. */
 	return HUPMON_CAUSE_NONE;
 }
 

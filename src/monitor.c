@@ -285,7 +285,10 @@ bool hupmon__sweep_wanted(const struct hupmon *m, uint32_t idx)
 
 	if (!(m->paths & HUPMON_PATH_SWEEP) || (s->flags & HUPMON__SLOT_ORPHAN))
 		return false;
-	return s->level < HUPMON__LEVEL_FINAL || (s->flags & HUPMON__SLOT_CMP);
+	if (s->flags & HUPMON__SLOT_CMP)
+		return true;
+	return s->level < HUPMON__LEVEL_FINAL &&
+	       !(s->flags & HUPMON__SLOT_CLOSED);
 }
 
 /* ---- compare mode ------------------------------------------------------- */
@@ -580,7 +583,10 @@ static void retire(struct hupmon *m, uint32_t idx)
 static int watch_locked(struct hupmon *m, int fd, void *user, uint64_t cookie,
 			const struct hupmon_liveness *live, hupmon_id *id)
 {
-	uint32_t idx;
+	struct epoll_event ev = {
+		.events = EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLET,
+	};
+	uint32_t idx, old;
 	int err;
 
 	if (hupmon__registry_find_cookie(&m->reg, cookie) != HUPMON__NO_SLOT)
@@ -594,25 +600,34 @@ static int watch_locked(struct hupmon *m, int fd, void *user, uint64_t cookie,
 		err = apply_liveness(fd, live);
 	if (err)
 		return err;
-	idx = hupmon__registry_find_fd(&m->reg, fd);
-	if (idx != HUPMON__NO_SLOT)
-		retire(m, idx);
 
+	/* Everything that can fail comes before anything that changes the
+	 * monitor: insert, register, and only then retire a slot whose fd
+	 * number this socket now holds. */
+	old = hupmon__registry_find_fd(&m->reg, fd);
 	idx = hupmon__registry_insert(&m->reg, fd, cookie, user);
-	if (m->cmp)
-		memset(&m->cmp[idx], 0, sizeof(m->cmp[idx]));
 	if (m->paths & HUPMON_PATH_EPOLL) {
-		struct epoll_event ev = {
-			.events = EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLET,
-			.data.u64 = hupmon__slot_id(&m->reg, idx),
-		};
-
-		if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			err = -errno;
+		ev.data.u64 = hupmon__slot_id(&m->reg, idx);
+		err = epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno
+								     : 0;
+		/* EEXIST: this very (file, fd) is still registered from a
+		 * retired watch (closed while a dup lived on, then put back
+		 * on the same number). Take the registration over. */
+		if (err == -EEXIST)
+			err = epoll_ctl(m->epfd, EPOLL_CTL_MOD, fd, &ev) < 0
+				      ? -errno
+				      : 0;
+		if (err) {
 			hupmon__registry_remove(&m->reg, idx);
+			if (old != HUPMON__NO_SLOT)
+				m->reg.fdmap[fd] = old + 1;
 			return err;
 		}
 	}
+	if (old != HUPMON__NO_SLOT)
+		retire(m, old);
+	if (m->cmp)
+		memset(&m->cmp[idx], 0, sizeof(m->cmp[idx]));
 	if (m->paths & HUPMON_PATH_SWEEP)
 		hupmon__sweep_add(m, idx);
 	if (id)
@@ -650,6 +665,18 @@ int hupmon_watch_ex_sized(hupmon *m, int fd,
 	return err;
 }
 
+/* The callback for this id may be running on the dispatching thread: wait
+ * for it to end, unless we are that callback. Under m->lock. */
+static void wait_callback(struct hupmon *m, hupmon_id id)
+{
+	while (id && m->inflight == id &&
+	       !pthread_equal(m->inflight_thread, pthread_self())) {
+		m->waiters++;
+		pthread_cond_wait(&m->cb_done, &m->lock);
+		m->waiters--;
+	}
+}
+
 int hupmon_watch(hupmon *m, int fd, void *user, hupmon_id *id)
 {
 	struct hupmon_watch_opts opts = {.user = user};
@@ -667,7 +694,11 @@ int hupmon_unwatch(hupmon *m, hupmon_id id)
 	pthread_mutex_lock(&m->lock);
 	s = hupmon__registry_get(&m->reg, id);
 	if (!s) {
+		/* Already unwatched (by its own callback, say, or retired by
+		 * a watch), but a callback for it may still be running: the
+		 * contract holds for this caller too. */
 		m->st.unwatch_rejected++;
+		wait_callback(m, id);
 		pthread_mutex_unlock(&m->lock);
 		return -ENOENT;
 	}
@@ -682,14 +713,7 @@ int hupmon_unwatch(hupmon *m, hupmon_id id)
 		epoll_ctl(m->epfd, EPOLL_CTL_DEL, s->fd, NULL);
 	hupmon__registry_remove(&m->reg, idx);
 	m->st.unwatches++;
-	/* The callback for this id may be running on the dispatching thread:
-	 * wait for it, unless we are that callback. */
-	while (m->inflight == id &&
-	       !pthread_equal(m->inflight_thread, pthread_self())) {
-		m->waiters++;
-		pthread_cond_wait(&m->cb_done, &m->lock);
-		m->waiters--;
-	}
+	wait_callback(m, id);
 	pthread_mutex_unlock(&m->lock);
 	return 0;
 }
@@ -714,7 +738,10 @@ static int socket_event(struct hupmon *m, hupmon_id id, uint32_t events)
 		return 0;
 	}
 	m->st.epoll_events++;
-	if ((events & EPOLLERR) && !s->error && !m->cfg.no_touch) {
+	/* SO_ERROR only once the connection is over (EPOLLHUP): reading it
+	 * on a bare EPOLLERR would steal a soft error from a live socket. */
+	if ((events & EPOLLERR) && (events & EPOLLHUP) && !s->error &&
+	    !m->cfg.no_touch) {
 		/* SO_ERROR by fd number: make sure it is still our socket. */
 		if (!hupmon__same_socket(s)) {
 			hupmon__orphan(m, idx);

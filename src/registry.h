@@ -28,6 +28,7 @@ enum {
 	HUPMON__SLOT_FIN = 1u << 1,    /* a path saw the peer's FIN itself */
 	HUPMON__SLOT_ORPHAN = 1u << 2, /* fd no longer holds this socket */
 	HUPMON__SLOT_CMP = 1u << 3,    /* compare outcome(s) pending */
+	HUPMON__SLOT_CLOSED = 1u << 4, /* TCP_INFO saw CLOSE: terminal */
 };
 
 /* One watched socket; 32 bytes. All fields under the monitor's lock. */

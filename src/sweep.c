@@ -83,6 +83,10 @@ void hupmon__sweep_rearm(struct hupmon *m)
 		return;
 	arm(m, want);
 	if (!want) {
+		/* Idle: forget the slice and lap under way, or a socket
+		 * watched before the slice ends would be probed against a
+		 * stale cursor and no lap would ever start again. */
+		sw->owed = 0;
 		sw->cursor = 0;
 		sw->lap_start_ns = 0;
 		sw->prev_lap_start_ns = 0;
@@ -136,6 +140,25 @@ void hupmon__sweep_remove(struct hupmon *m, uint32_t idx)
 		hupmon__sweep_rearm(m);
 }
 
+/* tcpi_state of the socket, or -1. */
+static int tcp_state(const struct hupmon__slot *s)
+{
+	struct {
+		uint8_t state; /* first byte of struct tcp_info */
+		uint8_t rest[7];
+	} ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(s->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return -1;
+	return ti.state;
+}
+
+static bool connection_closed(const struct hupmon__slot *s)
+{
+	return tcp_state(s) == TCP_CLOSE;
+}
+
 /* recv(MSG_PEEK): a cause, NONE for alive, or PROBE_ORPHAN. */
 static int probe_peek(struct hupmon *m, struct hupmon__slot *s)
 {
@@ -151,6 +174,12 @@ static int probe_peek(struct hupmon *m, struct hupmon__slot *s)
 	 * watched socket (it may have been closed and its number reused). */
 	if (!hupmon__same_socket(s))
 		return PROBE_ORPHAN;
+	/* A live socket can return an error too: a soft error queued with
+	 * IP_RECVERR (an ICMP unreachable). Only a connection the kernel
+	 * has ended (CLOSE) is a hangup; the recv consumed the soft error,
+	 * which PEEK cannot avoid. */
+	if (rc < 0 && err != ENOTCONN && !connection_closed(s))
+		return HUPMON_CAUSE_NONE;
 	if (rc < 0 && err != ENOTCONN && !s->error)
 		s->error = err > 255 ? 255 : (uint8_t)err;
 	/* The epoll path may have consumed the error an RST left (SO_ERROR),
@@ -165,23 +194,22 @@ static int probe_peek(struct hupmon *m, struct hupmon__slot *s)
 /* getsockopt(TCP_INFO): a cause, NONE for alive, or PROBE_ORPHAN. */
 static int probe_tcp_info(struct hupmon *m, struct hupmon__slot *s)
 {
-	struct {
-		uint8_t state; /* first byte of struct tcp_info */
-		uint8_t rest[7];
-	} ti;
-	socklen_t len = sizeof(ti);
+	int state = tcp_state(s);
 	enum hupmon__state_verdict v;
 
-	if (getsockopt(s->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+	if (state < 0)
 		return PROBE_ORPHAN; /* EBADF, ENOTSOCK, EOPNOTSUPP */
-	v = hupmon__tcp_state_verdict(ti.state);
+	v = hupmon__tcp_state_verdict((unsigned)state);
 	if (v == HUPMON__STATE_ALIVE)
 		return HUPMON_CAUSE_NONE;
 	if (!hupmon__same_socket(s))
 		return PROBE_ORPHAN;
-	if (v == HUPMON__STATE_CLOSED)
+	if (v == HUPMON__STATE_CLOSED) {
+		/* Terminal: nothing can follow, so no further probes. */
 		hupmon__keep_error(m, s);
-	return hupmon__classify_tcp_state(ti.state, s->error);
+		s->flags |= HUPMON__SLOT_CLOSED;
+	}
+	return hupmon__classify_tcp_state((unsigned)state, s->error);
 }
 
 static int probe(struct hupmon *m, uint32_t idx)
@@ -260,11 +288,14 @@ static void slice_end(struct hupmon *m)
 	sw->owed = 0;
 	if (sw->slice_busy_ns > m->st.sweep_slice_worst_ns)
 		m->st.sweep_slice_worst_ns = sw->slice_busy_ns;
-	if (sw->slice_busy_ns > sw->armed_ns / 2)
+	if (sw->armed_ns && sw->slice_busy_ns > sw->armed_ns / 2)
 		m->st.sweep_overruns++;
-	if (sw->cursor >= sw->n && sw->lap_start_ns) {
-		m->st.sweep_laps++;
-		sw->prev_lap_start_ns = sw->lap_start_ns;
+	if (sw->cursor >= sw->n) {
+		/* Lap done (counted only if it was timed from its start). */
+		if (sw->lap_start_ns) {
+			m->st.sweep_laps++;
+			sw->prev_lap_start_ns = sw->lap_start_ns;
+		}
 		sw->lap_start_ns = 0;
 		sw->cursor = 0;
 	}

@@ -33,7 +33,9 @@ static const struct {
 	{RD | HU, 0, false, HUPMON_HANGUP},	 /* both sides shut down */
 	{HU, 0, false, HUPMON_HANGUP},		 /* never connected */
 	{ER, 0, false, HUPMON_CAUSE_NONE},	 /* error queue only */
-	{ER, ECONNRESET, false, HUPMON_RESET},
+	/* an error without HUP: a soft error, the connection lives on */
+	{ER, EHOSTUNREACH, false, HUPMON_CAUSE_NONE},
+	{RD | ER, EHOSTUNREACH, false, HUPMON_PEER_SHUTDOWN},
 	/* the other path read SO_ERROR first: ERR gone from the re-poll */
 	{RD | HU, ECONNRESET, false, HUPMON_RESET},
 	/* a bare RDHUP is a FIN, whatever error is kept */

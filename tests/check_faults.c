@@ -169,6 +169,55 @@ START_TEST(test_watch_alloc_failures_compare)
 }
 END_TEST
 
+/* A watched fd is closed while a dup keeps its socket alive, the number is
+ * reused and watched (retiring the first watch, whose epoll registration
+ * lives on in the dup), then the first socket is put back on that number
+ * and watched again. epoll_ctl(ADD) finds the old (file, fd) registration:
+ * the watch must take it over, and report that socket's closure under the
+ * new id only. */
+START_TEST(test_rewatch_socket_back_on_its_number)
+{
+	struct fx_rec rec;
+	struct hupmon_config cfg = {.on_hangup = fx_rec_on_hangup,
+				    .arg = &rec,
+				    .paths = HUPMON_PATH_EPOLL};
+	int n = srv[0], keep = dup(srv[0]), t_srv, t_cli;
+	hupmon_id first, second, third;
+	struct hupmon_stats st;
+	hupmon *m;
+
+	fx_rec_init(&rec);
+	ck_assert_int_ge(keep, 0);
+	ck_assert_int_eq(hupmon_new(&cfg, &m), 0);
+	ck_assert_int_eq(hupmon_watch(m, n, NULL, &first), 0);
+	close(n); /* the user's bug: closed while watched; the dup lives */
+	ck_assert_int_eq(fx_pair(AF_INET, &t_srv, &t_cli), 0);
+	if (t_srv != n) { /* make the reuse happen on that number */
+		ck_assert_int_eq(dup2(t_srv, n), n);
+		close(t_srv);
+	}
+	ck_assert_int_eq(hupmon_watch(m, n, NULL, &second), 0);
+	hupmon_stats(m, &st);
+	ck_assert_uint_eq(st.retired, 1);
+	ck_assert_int_eq(hupmon_unwatch(m, first), -ENOENT);
+	ck_assert_int_eq(hupmon_unwatch(m, second), 0);
+	ck_assert_int_eq(dup2(keep, n), n); /* the first socket, back on n */
+	ck_assert_int_eq(hupmon_watch(m, n, NULL, &third), 0);
+	fx_close_rst(cli[0]);
+	cli[0] = -1;
+	ck_assert(fx_dispatch_until_event(m, &rec, third, HUPMON_RESET, 3000));
+	fx_dispatch_for(m, 100);
+	ck_assert_uint_eq(fx_rec_count(&rec), 1);
+	ck_assert_int_eq(hupmon_unwatch(m, third), 0);
+	hupmon_free(m);
+	fx_rec_destroy(&rec);
+	close(keep);
+	close(t_cli);
+	/* srv[0] is n, which now holds the first socket again (closed by the
+	 * teardown). */
+}
+END_TEST
+
 /* The RLIMIT_NOFILE value below which exactly n fd numbers are free. */
 static int limit_with_free(int n)
 {
@@ -337,6 +386,7 @@ int main(void)
 	tc = tcase_create("fds");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_new_emfile);
+	tcase_add_test(tc, test_rewatch_socket_back_on_its_number);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("signals");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -270,6 +270,91 @@ START_TEST(test_four_threads_and_a_dispatcher)
 }
 END_TEST
 
+/* A callback unwatches its own id and goes on working; meanwhile another
+ * thread unwatches the same id. That second unwatch answers -ENOENT, and
+ * must still not return before the callback ends (the caller may free
+ * what the callback uses). */
+struct selfun {
+	hupmon *m;
+	hupmon_id id;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool in_callback, callback_done, other_returned;
+	int other_rc;
+};
+
+static void selfun_cb(const struct hupmon_event *ev, void *arg)
+{
+	struct selfun *u = arg;
+	struct timespec ts;
+
+	ck_assert_int_eq(hupmon_unwatch(u->m, ev->id), 0);
+	pthread_mutex_lock(&u->lock);
+	u->in_callback = true;
+	pthread_cond_broadcast(&u->cond);
+	/* Give the other thread every chance to return early: wait until it
+	 * returns (a bug) or 300 ms pass (it is correctly blocked). */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 300000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	while (!u->other_returned)
+		if (pthread_cond_timedwait(&u->cond, &u->lock, &ts))
+			break;
+	u->callback_done = true;
+	pthread_mutex_unlock(&u->lock);
+}
+
+static void *selfun_other(void *arg)
+{
+	struct selfun *u = arg;
+	bool done_at_return;
+	int rc;
+
+	pthread_mutex_lock(&u->lock);
+	while (!u->in_callback)
+		pthread_cond_wait(&u->cond, &u->lock);
+	pthread_mutex_unlock(&u->lock);
+	rc = hupmon_unwatch(u->m, u->id);
+	pthread_mutex_lock(&u->lock);
+	done_at_return = u->callback_done;
+	u->other_rc = rc;
+	u->other_returned = true;
+	pthread_cond_broadcast(&u->cond);
+	pthread_mutex_unlock(&u->lock);
+	return done_at_return ? (void *)1 : NULL;
+}
+
+START_TEST(test_enoent_unwatch_waits_for_running_callback)
+{
+	struct selfun u = {.lock = PTHREAD_MUTEX_INITIALIZER,
+			   .cond = PTHREAD_COND_INITIALIZER};
+	struct hupmon_config cfg = {
+		.on_hangup = selfun_cb, .arg = &u, .paths = HUPMON_PATH_EPOLL};
+	pthread_t th;
+	void *done_at_return;
+	int s, c;
+
+	ck_assert_int_eq(fx_pair(AF_INET, &s, &c), 0);
+	ck_assert_int_eq(hupmon_new(&cfg, &u.m), 0);
+	ck_assert_int_eq(hupmon_watch(u.m, s, NULL, &u.id), 0);
+	ck_assert_int_eq(pthread_create(&th, NULL, selfun_other, &u), 0);
+	fx_close_fin(c);
+	for (uint64_t end = fx_now_ns() + 3000000000ull;
+	     !u.callback_done && fx_now_ns() < end;)
+		ck_assert_int_ge(hupmon_dispatch(u.m, 50), 0);
+	pthread_join(th, &done_at_return);
+	ck_assert(u.callback_done);
+	ck_assert_int_eq(u.other_rc, -ENOENT);
+	ck_assert_msg(done_at_return != NULL,
+		      "unwatch returned -ENOENT while the callback ran");
+	hupmon_free(u.m);
+	close(s);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("stress");
@@ -278,6 +363,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, test_four_threads_and_a_dispatcher);
+	tcase_add_test(tc, test_enoent_unwatch_waits_for_running_callback);
 	suite_add_tcase(s, tc);
 	return fx_run_suite(s);
 }

@@ -49,7 +49,8 @@ static void teardown(void)
 {
 	for (int i = 0; i < POOL; i++) {
 		close(server[i]);
-		close(client[i]);
+		if (client[i] >= 0)
+			close(client[i]);
 	}
 	ck_assert_int_eq(fx_count_fds(), nfd_before);
 }
@@ -257,6 +258,95 @@ START_TEST(test_overload_counted_not_compounded)
 }
 END_TEST
 
+/* The sweep empties and refills inside one slice (a callback unwatches
+ * every socket and watches a new one): the new socket must still be swept
+ * lap after lap. Used to stall: the disarm kept the slice's debt, the new
+ * socket was probed against a stale cursor and no lap started again. */
+struct refill {
+	hupmon *m;
+	hupmon_id a, b, c;
+	int fd_c;
+	int c_reports;
+};
+
+static void refill_cb(const struct hupmon_event *ev, void *arg)
+{
+	struct refill *r = arg;
+
+	if (ev->id == r->a) {
+		ck_assert_int_eq(hupmon_unwatch(r->m, r->a), 0);
+		ck_assert_int_eq(hupmon_unwatch(r->m, r->b), 0);
+		ck_assert_int_eq(hupmon_watch(r->m, r->fd_c, NULL, &r->c), 0);
+	} else if (ev->id == r->c) {
+		r->c_reports++;
+	}
+}
+
+START_TEST(test_empty_and_refill_inside_a_slice)
+{
+	struct refill r = {.fd_c = server[2]};
+	struct hupmon_config cfg = {.on_hangup = refill_cb,
+				    .arg = &r,
+				    .paths = HUPMON_PATH_SWEEP,
+				    .sweep_period_ms = 20,
+				    .sweep_tick_ms = 20};
+	struct hupmon_stats st;
+	uint64_t probes;
+
+	ck_assert_int_eq(hupmon_new(&cfg, &r.m), 0);
+	ck_assert_int_eq(hupmon_watch(r.m, server[0], NULL, &r.a), 0);
+	ck_assert_int_eq(hupmon_watch(r.m, server[1], NULL, &r.b), 0);
+	fx_close_fin(client[0]);
+	client[0] = -1;
+	for (uint64_t end = fx_now_ns() + 2000000000ull;
+	     !r.c && fx_now_ns() < end;)
+		ck_assert_int_ge(hupmon_dispatch(r.m, 50), 0);
+	ck_assert_uint_ne(r.c, 0);
+	hupmon_stats(r.m, &st);
+	probes = st.sweep_probes;
+	fx_close_fin(client[2]);
+	client[2] = -1;
+	for (uint64_t end = fx_now_ns() + 2000000000ull;
+	     !r.c_reports && fx_now_ns() < end;)
+		ck_assert_int_ge(hupmon_dispatch(r.m, 50), 0);
+	hupmon_stats(r.m, &st);
+	ck_assert_uint_gt(st.sweep_probes, probes);
+	ck_assert_int_eq(r.c_reports, 1);
+	ck_assert_int_eq(hupmon_unwatch(r.m, r.c), 0);
+	hupmon_free(r.m);
+}
+END_TEST
+
+/* A socket in CLOSE without an error (here: never connected) reports
+ * HANGUP and, CLOSE being terminal, leaves the sweep: nothing can follow. */
+START_TEST(test_close_state_leaves_the_sweep)
+{
+	static struct probe_log log;
+	struct hupmon_stats st;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	hupmon *m;
+
+	memset(&log, 0, sizeof(log));
+	m = new_monitor(&log, 20, 10);
+	ck_assert_int_ge(fd, 0);
+	watch(m, &log, 0); /* a live one, so the timer stays armed */
+	log.inst[log.ninst].id = 0;
+	ck_assert_int_eq(hupmon_watch(m, fd, NULL, &log.inst[log.ninst].id), 0);
+	log.inst[log.ninst++].open = true;
+	for (uint64_t end = fx_now_ns() + 2000000000ull; fx_now_ns() < end;) {
+		dispatch_once(m, &log);
+		hupmon_stats(m, &st);
+		if (st.hangups[HUPMON_PATH_SWEEP][HUPMON_HANGUP])
+			break;
+	}
+	ck_assert_uint_eq(st.hangups[HUPMON_PATH_SWEEP][HUPMON_HANGUP], 1);
+	ck_assert_uint_eq(st.watched, 2);
+	ck_assert_uint_eq(st.swept, 1);
+	hupmon_free(m);
+	close(fd);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sweep");
@@ -268,6 +358,8 @@ int main(void)
 	tcase_add_test(tc, test_exactly_once_per_lap_under_churn);
 	tcase_add_test(tc, test_tick_stretches_and_disarms);
 	tcase_add_test(tc, test_overload_counted_not_compounded);
+	tcase_add_test(tc, test_empty_and_refill_inside_a_slice);
+	tcase_add_test(tc, test_close_state_leaves_the_sweep);
 	suite_add_tcase(s, tc);
 	return fx_run_suite(s);
 }
