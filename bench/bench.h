@@ -9,6 +9,9 @@
  *
  * A "scenario" is what the client side does: a kind of closure (fin, rst,
  * half, datafin, escalate), or a load (burst, idle, interference, scale).
+ * silent (root only) is apart: the client's link goes down in a network
+ * namespace, and the library's own paths are timed against the bound that
+ * keepalive / TCP_USER_TIMEOUT set (silent.c).
  */
 #ifndef HUPMON_BENCH_H
 #define HUPMON_BENCH_H
@@ -37,6 +40,7 @@ enum scen {
 	SC_IDLE,
 	SC_INTERF,
 	SC_SCALE,
+	SC_SILENT,
 	SC_COUNT
 };
 
@@ -83,6 +87,7 @@ struct bopts {
 	size_t n;	 /* connections per run */
 	bool n_set;	 /* --n given */
 	unsigned closes; /* closures per scenario and path, over all rounds */
+	bool closes_set; /* --closes given (silent: connections per case) */
 	unsigned rounds; /* rounds per scenario */
 	uint32_t period_ms;
 	uint32_t tick_ms;
@@ -162,8 +167,44 @@ struct cell {
 	struct hupmon_stats stats; /* the last round's monitor */
 };
 
+/* silent: cases x its own paths (epoll, sweep-tcpinfo, both). */
+#define SILENT_CASES	 4
+#define SILENT_PATHS	 3
+#define SILENT_CONNS	 8  /* connections per case and path by default */
+#define SILENT_MAX_CONNS 32 /* --closes is capped at this */
+
+struct silent_cell {
+	bool ran;
+	unsigned conns;	     /* watched */
+	unsigned seen;	     /* reported (first report) within the window */
+	unsigned missed;     /* a case with a bound: not reported */
+	unsigned late;	     /* reported after bound + margin */
+	unsigned wrong;	     /* connections with a report other than
+				TIMEOUT / ETIMEDOUT */
+	unsigned dup;	     /* reports after the first */
+	unsigned early;	     /* reported while the link was still up */
+	unsigned by_path[3]; /* first report by HUPMON_PATH_EPOLL / SWEEP */
+	enum hupmon_cause bad_cause; /* the last wrong report, for the FAIL */
+	int bad_error;		     /* line */
+	struct vec det; /* ns from the link going down (data: the write) to
+			   ev->detected_ns of the first report */
+};
+
+struct silent_res {
+	bool requested;	    /* named in --scenarios */
+	bool ran;	    /* namespaces made, runs attempted */
+	char skipped[192];  /* why not, when requested and not ran */
+	unsigned conns;	    /* per case and path */
+	uint64_t window_ns; /* how long after the link went down we waited */
+	unsigned errors[SILENT_PATHS]; /* setup / watch / ip failures */
+	uint64_t stray[SILENT_PATHS];  /* reports naming no connection */
+	double wall_ms[SILENT_PATHS];
+	struct silent_cell c[SILENT_CASES][SILENT_PATHS];
+};
+
 struct results {
 	struct cell c[SC_COUNT][BP_COUNT];
+	struct silent_res silent;
 	unsigned failures;
 };
 
@@ -254,6 +295,17 @@ void run_scenario(const struct bopts *o, struct results *res, enum scen sc,
 /* scale.c */
 void run_scale(const struct bopts *o, struct results *res, int lfd,
 	       uint16_t port);
+
+/* silent.c */
+void run_silent(const struct bopts *o, struct results *res);
+void silent_table(FILE *f, struct results *res);
+/* FAIL lines for silent; returns how many. */
+unsigned silent_verdict(FILE *f, struct results *res);
+/* Appends silent's rows to the JSON results array; *first as cell rows. */
+void silent_json_rows(FILE *f, struct results *res, bool *first);
+/* The "silent" summary object (skip reason, window), without a comma. */
+void silent_json_summary(FILE *f, const struct results *res);
+void silent_free(struct results *res);
 
 /* expect.c */
 struct expect {

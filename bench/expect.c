@@ -75,7 +75,7 @@ const struct bpath bench_paths[BP_COUNT] = {
 
 static const char *const names[SC_COUNT] = {
 	"fin",	 "rst",	 "half",	 "datafin", "escalate",
-	"burst", "idle", "interference", "scale",
+	"burst", "idle", "interference", "scale",   "silent",
 };
 
 static const char *const acts[SC_COUNT] = {
@@ -88,6 +88,7 @@ static const char *const acts[SC_COUNT] = {
 	"nothing: CPU and wakeups of watching N live sockets",
 	"close() paced, N large, sweep on vs off",
 	"close() paced; clients in a child, N to the fd limit",
+	"client's link down in its netns: no FIN/RST (root)",
 };
 
 const char *scen_name(enum scen sc)
@@ -125,6 +126,9 @@ struct expect expect_of(enum scen sc, enum vis v)
 	case SC_IDLE:
 		e.cause[0] = HUPMON_CAUSE_NONE;
 		break;
+	case SC_SILENT: /* with keepalive or a user timeout; else nothing */
+		e.cause[0] = HUPMON_TIMEOUT;
+		break;
 	default:
 		break;
 	}
@@ -161,6 +165,13 @@ void explain(FILE *f)
 	fprintf(f, "%-13s %-52s  %s\n", "", "", "raw-epoll, raw-tcpinfo");
 	for (int sc = 0; sc < SC_COUNT; sc++) {
 		fprintf(f, "%-13s %-52s", names[sc], acts[sc]);
+		if (sc == SC_SILENT) {
+			/* runs epoll, the TCP_INFO sweep and both */
+			fprintf(f, "  %-44s  %s\n",
+				"timeout if keepalive/user timeout, else none",
+				"(not run)");
+			continue;
+		}
 		explain_cell(f, sc, VIS_EPOLL, false);
 		explain_cell(f, sc, VIS_PEEK, true);
 		fputc('\n', f);
@@ -176,6 +187,21 @@ void explain(FILE *f)
 		   "touched (or with\nanother connection's id/fd) is FALSE, an "
 		   "expected report that does not come within\n2 s + 3 periods "
 		   "is MISS. Any of these makes the exit status 1.\n");
+	fprintf(f, "\nsilent (root only, run only when named): the peer "
+		   "vanishes without a FIN or RST.\nepoll and the sweep see "
+		   "nothing until the kernel gives up, which only keepalive\n"
+		   "or TCP_USER_TIMEOUT make it do; then both see TIMEOUT "
+		   "(ETIMEDOUT). It runs hupmon's\nepoll path, TCP_INFO "
+		   "sweep and both (compare off), each on fresh connections, "
+		   "for\nfour cases: keepalive 1s/1s/2 (bound idle + "
+		   "interval x count = 3 s); keepalive\n1s/1s/2 + user "
+		   "timeout 2 s (bound 2 s); no keepalive, the server writes "
+		   "data never\nacknowledged, user timeout 2 s (bound 2 s "
+		   "from the write); no options (never\nreported). A wrong "
+		   "cause, a report with no options, or no report within "
+		   "bound +\n2 s makes the exit status 1. Not root, no "
+		   "iproute2 or no netns/veth support:\n\"silent: skipped: "
+		   "<why>\", exit status unaffected.\n");
 }
 
 static void eval_stage(const struct run *r, const struct conn *c,

@@ -172,6 +172,7 @@ static void totals(FILE *f, const struct results *res, struct cell *c,
 	fputs(", ", f);
 	jnum(f, "stats_format_ns",
 	     c->have_stats && sc == SC_SCALE ? c->stats_ns : NAN);
+	fputs(", ", f);
 	jnum(f, "bytes_per_socket",
 	     c->have_stats && sc == SC_SCALE ? c->bytes_per_sock : NAN);
 }
@@ -226,8 +227,11 @@ int write_json(const char *file, const struct bopts *o, struct results *res)
 			cell_json(f, res, &res->c[sc][p], sc, p, first);
 			first = false;
 		}
-	fprintf(f, "\n  ],\n  \"failures\": %u, \"pass\": %s\n}\n",
-		res->failures, res->failures ? "false" : "true");
+	silent_json_rows(f, res, &first);
+	fputs("\n  ],\n", f);
+	silent_json_summary(f, res);
+	fprintf(f, ",\n  \"failures\": %u, \"pass\": %s\n}\n", res->failures,
+		res->failures ? "false" : "true");
 	return fclose(f) ? -errno : 0;
 }
 

@@ -27,7 +27,9 @@ static void usage(FILE *f)
 		"interference 4000,\n"
 		"                   scale: the fd ceiling minus 100)\n"
 		"  --closes K       closures per scenario and path, over all "
-		"rounds (default 200)\n"
+		"rounds (default 200;\n"
+		"                   silent: connections per case and path, "
+		"default 8, at most 32)\n"
 		"  --rounds R       rounds per scenario, paths alternating "
 		"with "
 		"their floors (default 5)\n"
@@ -44,9 +46,17 @@ static void usage(FILE *f)
 		"the steady state;\n"
 		"                   others 2 ms)\n"
 		"  --scenarios LIST fin,rst,half,datafin,escalate,burst,idle,"
-		"interference,scale\n"
-		"                   or all (default: all but interference and "
-		"scale)\n"
+		"interference,scale,\n"
+		"                   silent or all (default: all but "
+		"interference, scale and silent)\n"
+		"                   silent: root only (else skipped, exit "
+		"status unaffected); two\n"
+		"                   network namespaces and a veth pair, the "
+		"client's link taken\n"
+		"                   down: keepalive / TCP_USER_TIMEOUT "
+		"detection time vs its bound\n"
+		"                   for the epoll path, the TCP_INFO sweep and "
+		"both (~25 s)\n"
 		"  --paths LIST     epoll,sweep-peek,sweep-tcpinfo,compare,"
 		"raw-epoll,raw-peek,\n"
 		"                   raw-tcpinfo or all (default all; floors "
@@ -142,7 +152,8 @@ static void defaults(struct bopts *o)
 	o->idle_ms = 300;
 	o->seed = 1;
 	for (int sc = 0; sc < SC_COUNT; sc++)
-		o->scen[sc] = sc != SC_INTERF && sc != SC_SCALE;
+		o->scen[sc] =
+			sc != SC_INTERF && sc != SC_SCALE && sc != SC_SILENT;
 	for (int p = 0; p <= BP_RAW_TCPINFO; p++)
 		o->path[p] = true;
 }
@@ -297,6 +308,7 @@ static void parse(struct bopts *o, int argc, char **argv, bool *explain)
 		o->pace_us = g.pace ? o->pace_us : 1000;
 		o->scen[SC_IDLE] = g.scen ? o->scen[SC_IDLE] : false;
 	}
+	o->closes_set = g.closes;
 	if (check(o))
 		exit(2);
 }
@@ -340,6 +352,7 @@ static void results_free(struct results *res)
 			}
 			vec_free(&c->cmp_lag);
 		}
+	silent_free(res);
 	free(res);
 }
 
@@ -372,6 +385,8 @@ int main(int argc, char **argv)
 			continue;
 		if (sc == SC_SCALE)
 			run_scale(&o, res, lfd, port);
+		else if (sc == SC_SILENT)
+			run_silent(&o, res);
 		else
 			run_scenario(&o, res, sc, lfd, port);
 	}

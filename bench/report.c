@@ -380,6 +380,7 @@ static void verdict(FILE *f, struct results *res)
 				(unsigned long long)c->wrong,
 				(unsigned long long)c->errors);
 		}
+	res->failures += silent_verdict(f, res);
 	fprintf(f, "\nvisibility check: %s\n",
 		res->failures ? "FAIL (see FAIL lines; exit status 1)"
 			      : "PASS (every path saw what it should, no "
@@ -401,6 +402,7 @@ void report_tables(FILE *f, const struct bopts *o, struct results *res)
 		interference_table(f, res);
 	if (any_ran(res, SC_SCALE))
 		scale_table(f, res);
+	silent_table(f, res);
 	for (int sc = 0; sc < SC_COUNT; sc++)
 		if (res->c[sc][BP_COMPARE].ran ||
 		    res->c[sc][BP_EPOLL_UNDER_TCPINFO].ran ||
@@ -414,6 +416,22 @@ void report_tables(FILE *f, const struct bopts *o, struct results *res)
 
 void report_header(FILE *f, const struct bopts *o)
 {
+	bool loopback = false;
+
+	for (int sc = 0; sc < SC_COUNT; sc++)
+		loopback |= o->scen[sc] && sc != SC_SILENT;
+	if (!loopback) {
+		fprintf(f,
+			"hupmon-bench %s: silent only (root): how long "
+			"keepalive / TCP_USER_TIMEOUT take to\nturn a vanished "
+			"peer into a TIMEOUT report, against the configured "
+			"bound. Sweep\nperiod %u ms cut in %u ms ticks, seed "
+			"%llu. See --explain.\n",
+			hupmon_version(), o->period_ms, o->tick_ms,
+			(unsigned long long)o->seed);
+		fflush(f);
+		return;
+	}
 	fprintf(f,
 		"hupmon-bench %s: how fast each detection path reports a TCP "
 		"peer's hangup on loopback,\nbeside a minimal hand-written "
