@@ -101,7 +101,8 @@ struct bopts {
 	bool scen[SC_COUNT];
 	bool path[BP_COUNT];
 	const char *json, *svg, *metrics;
-	unsigned fd_hard; /* RLIMIT_NOFILE hard limit */
+	enum hupmon_format metrics_format; /* 0: Prometheus */
+	unsigned fd_hard;		   /* RLIMIT_NOFILE hard limit */
 };
 
 /* One loopback connection: the client end acts, the server end is watched. */
@@ -326,7 +327,8 @@ void report_header(FILE *f, const struct bopts *o);
 void report_tables(FILE *f, const struct bopts *o, struct results *res);
 int write_json(const char *file, const struct bopts *o, struct results *res);
 int write_svg(const char *file, const struct bopts *o, struct results *res);
-int write_metrics(const char *file, struct results *res);
+int write_metrics(const char *file, enum hupmon_format fmt,
+		  struct results *res);
 double ratio_of(const struct results *res, enum scen sc, enum bpath_id p,
 		enum bpath_id base, size_t off);
 double ratio_cpu(const struct results *res, enum scen sc, enum bpath_id p,

@@ -235,11 +235,10 @@ int write_json(const char *file, const struct bopts *o, struct results *res)
 	return fclose(f) ? -errno : 0;
 }
 
-static int metrics_one(FILE *f, const struct cell *c, enum scen sc,
-		       enum bpath_id p)
+static int metrics_one(FILE *f, enum hupmon_format fmt, const struct cell *c,
+		       enum scen sc, enum bpath_id p)
 {
-	int len = hupmon_stats_format(&c->stats, HUPMON_FORMAT_PROMETHEUS, NULL,
-				      0);
+	int len = hupmon_stats_format(&c->stats, fmt, NULL, 0);
 	char *buf;
 
 	if (len < 0)
@@ -247,13 +246,13 @@ static int metrics_one(FILE *f, const struct cell *c, enum scen sc,
 	buf = malloc((size_t)len + 1);
 	if (!buf)
 		return -ENOMEM;
-	len = hupmon_stats_format(&c->stats, HUPMON_FORMAT_PROMETHEUS, buf,
-				  (size_t)len + 1);
+	len = hupmon_stats_format(&c->stats, fmt, buf, (size_t)len + 1);
 	if (len >= 0) {
-		fprintf(f,
-			"# hupmon-bench: scenario=%s path=%s N=%zu "
-			"(the monitor of its last round)\n",
-			scen_name(sc), bench_paths[p].name, c->n);
+		if (fmt != HUPMON_FORMAT_JSON) /* JSON has no comments */
+			fprintf(f,
+				"# hupmon-bench: scenario=%s path=%s N=%zu "
+				"(the monitor of its last round)\n",
+				scen_name(sc), bench_paths[p].name, c->n);
 		fputs(buf, f);
 	}
 	free(buf);
@@ -263,7 +262,7 @@ static int metrics_one(FILE *f, const struct cell *c, enum scen sc,
 /* Prometheus text of one monitor, so that the file is one valid
  * exposition (promtool check metrics): the compare monitor of the last
  * scenario that ran compare, else the last library monitor that ran. */
-int write_metrics(const char *file, struct results *res)
+int write_metrics(const char *file, enum hupmon_format fmt, struct results *res)
 {
 	int best_sc = -1, best_p = -1, rc;
 	FILE *f;
@@ -283,7 +282,7 @@ int write_metrics(const char *file, struct results *res)
 	if (!f)
 		return -errno;
 	rc = best_p < 0 ? 0
-			: metrics_one(f, &res->c[best_sc][best_p], best_sc,
+			: metrics_one(f, fmt, &res->c[best_sc][best_p], best_sc,
 				      best_p);
 	if (fclose(f) && !rc)
 		rc = -errno;

@@ -76,6 +76,9 @@ static void usage(FILE *f)
 		"compare run, else\n"
 		"                   the last library run) in Prometheus text "
 		"format\n"
+		"  --metrics-format F  prometheus (default), json or text: "
+		"hupmon_stats_format's\n"
+		"                   formats, for --metrics\n"
 		"  --help           this text\n\n"
 		"Exit status: 0 all paths behaved as --explain says, 1 a "
 		"path did not, 2 error.\n");
@@ -175,6 +178,7 @@ enum {
 	O_JSON,
 	O_SVG,
 	O_METRICS,
+	O_METRICS_FORMAT,
 	O_HELP
 };
 
@@ -195,6 +199,7 @@ static const struct option longopts[] = {
 	{"json", required_argument, NULL, O_JSON},
 	{"svg", required_argument, NULL, O_SVG},
 	{"metrics", required_argument, NULL, O_METRICS},
+	{"metrics-format", required_argument, NULL, O_METRICS_FORMAT},
 	{"help", no_argument, NULL, O_HELP},
 	{NULL, 0, NULL, 0},
 };
@@ -261,6 +266,16 @@ static int one_opt(struct bopts *o, struct given *g, int c, bool *explain)
 		return 0;
 	case O_METRICS:
 		o->metrics = a;
+		return 0;
+	case O_METRICS_FORMAT:
+		if (!strcmp(a, "prometheus"))
+			o->metrics_format = HUPMON_FORMAT_PROMETHEUS;
+		else if (!strcmp(a, "json"))
+			o->metrics_format = HUPMON_FORMAT_JSON;
+		else if (!strcmp(a, "text"))
+			o->metrics_format = HUPMON_FORMAT_TEXT;
+		else
+			return -EINVAL;
 		return 0;
 	case O_HELP:
 		usage(stdout);
@@ -336,7 +351,11 @@ static void write_outputs(const struct bopts *o, struct results *res)
 		die(o->json, -rc);
 	if (o->svg && (rc = write_svg(o->svg, o, res)))
 		die(o->svg, -rc);
-	if (o->metrics && (rc = write_metrics(o->metrics, res)))
+	if (o->metrics &&
+	    (rc = write_metrics(o->metrics,
+				o->metrics_format ? o->metrics_format
+						  : HUPMON_FORMAT_PROMETHEUS,
+				res)))
 		die(o->metrics, -rc);
 }
 
