@@ -170,6 +170,9 @@ static void totals(FILE *f, const struct results *res, struct cell *c,
 	fputs(", ", f);
 	jnum(f, "sweep_lap_worst_ms", (double)c->lap_worst_ns / 1e6);
 	fputs(", ", f);
+	jnum(f, "sweep_slice_worst_ms",
+	     c->have_stats ? (double)c->stats.sweep_slice_worst_ns / 1e6 : NAN);
+	fputs(", ", f);
 	jnum(f, "stats_format_ns",
 	     c->have_stats && sc == SC_SCALE ? c->stats_ns : NAN);
 	fputs(", ", f);
