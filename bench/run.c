@@ -146,7 +146,7 @@ static void *lib_loop(void *arg)
 	struct run *r = arg;
 
 	while (!atomic_load(&r->stop)) {
-		int rc = hupmon_dispatch(r->m, 1000);
+		int rc = hupmon_dispatch(r->m, -1);
 
 		/* the wakeup that brings the stop request is not counted */
 		if (rc > 0 && !atomic_load(&r->stop))
