@@ -84,31 +84,7 @@ static void check_event(const struct hupmon_event *ev, hupmon_id id, int fd,
 
 /* --- one closure, one report ------------------------------------------- */
 
-enum action { ACT_FIN, ACT_RST, ACT_HALF, ACT_DATA_FIN };
-
-static uint64_t act(enum action a, int *c)
-{
-	uint64_t t;
-
-	switch (a) {
-	case ACT_FIN:
-		t = fx_close_fin(*c);
-		break;
-	case ACT_RST:
-		t = fx_close_rst(*c);
-		break;
-	case ACT_DATA_FIN:
-		t = fx_data_then_fin(*c);
-		break;
-	case ACT_HALF:
-	default:
-		return fx_half_close(*c); /* the client end stays open */
-	}
-	*c = -1;
-	return t;
-}
-
-static void single_closure(int family, enum action a, enum hupmon_cause want,
+static void single_closure(int family, enum fx_action a, enum hupmon_cause want,
 			   int want_err)
 {
 	struct fx_rec rec;
@@ -130,7 +106,7 @@ static void single_closure(int family, enum action a, enum hupmon_cause want,
 	ck_assert_int_eq(hupmon_dispatch(m, 0), 0);
 	ck_assert_uint_eq(fx_rec_count(&rec), 0);
 
-	t = act(a, &c);
+	t = fx_act(a, &c);
 	ck_assert_msg(fx_dispatch_until_count(m, &rec, 1, DEADLINE_MS),
 		      "no report within %d ms", DEADLINE_MS);
 	ck_assert(fx_rec_event(&rec, 0, &ev));
@@ -156,25 +132,25 @@ static void single_closure(int family, enum action a, enum hupmon_cause want,
 
 START_TEST(test_fin)
 {
-	single_closure(family_of(_i), ACT_FIN, HUPMON_PEER_SHUTDOWN, 0);
+	single_closure(family_of(_i), FX_FIN, HUPMON_PEER_SHUTDOWN, 0);
 }
 END_TEST
 
 START_TEST(test_half_close)
 {
-	single_closure(family_of(_i), ACT_HALF, HUPMON_PEER_SHUTDOWN, 0);
+	single_closure(family_of(_i), FX_HALF, HUPMON_PEER_SHUTDOWN, 0);
 }
 END_TEST
 
 START_TEST(test_data_then_fin)
 {
-	single_closure(family_of(_i), ACT_DATA_FIN, HUPMON_PEER_SHUTDOWN, 0);
+	single_closure(family_of(_i), FX_DATA_FIN, HUPMON_PEER_SHUTDOWN, 0);
 }
 END_TEST
 
 START_TEST(test_rst)
 {
-	single_closure(family_of(_i), ACT_RST, HUPMON_RESET, ECONNRESET);
+	single_closure(family_of(_i), FX_RST, HUPMON_RESET, ECONNRESET);
 }
 END_TEST
 

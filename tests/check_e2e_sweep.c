@@ -142,32 +142,8 @@ static void check_sweep_event(const struct hupmon_event *ev, hupmon_id id,
 
 /* --- one closure, seen by the sweep alone ------------------------------- */
 
-enum action { ACT_FIN, ACT_RST, ACT_HALF, ACT_DATA_FIN };
-
-static uint64_t act(enum action a, int *c)
-{
-	uint64_t t;
-
-	switch (a) {
-	case ACT_FIN:
-		t = fx_close_fin(*c);
-		break;
-	case ACT_RST:
-		t = fx_close_rst(*c);
-		break;
-	case ACT_DATA_FIN:
-		t = fx_data_then_fin(*c);
-		break;
-	case ACT_HALF:
-	default:
-		return fx_half_close(*c);
-	}
-	*c = -1;
-	return t;
-}
-
 /* want NONE: the method must stay blind for 5 laps. */
-static void sweep_single(int i, enum action a, enum hupmon_cause want,
+static void sweep_single(int i, enum fx_action a, enum hupmon_cause want,
 			 int want_err)
 {
 	int family = family_of(i);
@@ -190,7 +166,7 @@ static void sweep_single(int i, enum action a, enum hupmon_cause want,
 	ck_assert_uint_eq(fx_rec_count(&rec), 0);
 
 	fx_get_stats(m, &st0);
-	t = act(a, &c);
+	t = fx_act(a, &c);
 	if (want == HUPMON_CAUSE_NONE) {
 		wait_laps(m, &rec, 5);
 		ck_assert_msg(fx_rec_count(&rec) == 0,
@@ -222,19 +198,19 @@ static void sweep_single(int i, enum action a, enum hupmon_cause want,
 
 START_TEST(test_sweep_fin)
 {
-	sweep_single(_i, ACT_FIN, HUPMON_PEER_SHUTDOWN, 0);
+	sweep_single(_i, FX_FIN, HUPMON_PEER_SHUTDOWN, 0);
 }
 END_TEST
 
 START_TEST(test_sweep_half_close)
 {
-	sweep_single(_i, ACT_HALF, HUPMON_PEER_SHUTDOWN, 0);
+	sweep_single(_i, FX_HALF, HUPMON_PEER_SHUTDOWN, 0);
 }
 END_TEST
 
 START_TEST(test_sweep_rst)
 {
-	sweep_single(_i, ACT_RST, HUPMON_RESET, ECONNRESET);
+	sweep_single(_i, FX_RST, HUPMON_RESET, ECONNRESET);
 }
 END_TEST
 
@@ -242,9 +218,9 @@ START_TEST(test_sweep_data_then_fin)
 {
 	/* PEEK sees the unread data and takes the socket for alive. */
 	if (method_of(_i) == HUPMON_SWEEP_PEEK)
-		sweep_single(_i, ACT_DATA_FIN, HUPMON_CAUSE_NONE, 0);
+		sweep_single(_i, FX_DATA_FIN, HUPMON_CAUSE_NONE, 0);
 	else
-		sweep_single(_i, ACT_DATA_FIN, HUPMON_PEER_SHUTDOWN, 0);
+		sweep_single(_i, FX_DATA_FIN, HUPMON_PEER_SHUTDOWN, 0);
 }
 END_TEST
 

@@ -662,3 +662,25 @@ void fx_get_stats(hupmon *m, struct hupmon_stats *st)
 	memset(st, 0xa5, sizeof(*st));
 	hupmon_stats(m, st);
 }
+
+uint64_t fx_act(enum fx_action a, int *c)
+{
+	uint64_t t;
+
+	switch (a) {
+	case FX_FIN:
+		t = fx_close_fin(*c);
+		break;
+	case FX_RST:
+		t = fx_close_rst(*c);
+		break;
+	case FX_DATA_FIN:
+		t = fx_data_then_fin(*c);
+		break;
+	case FX_HALF:
+	default:
+		return fx_half_close(*c); /* the client end stays open */
+	}
+	*c = -1;
+	return t;
+}

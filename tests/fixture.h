@@ -62,6 +62,11 @@ uint64_t fx_close_rst(int fd);	/* SO_LINGER {1, 0} then close: RST */
 uint64_t fx_half_close(int fd); /* shutdown(SHUT_WR): FIN, fd stays open */
 uint64_t fx_data_then_fin(int fd);
 
+/* One of the client actions above on *c, which is then -1 (closed) except
+ * after a half-close; returns the time taken just before it. */
+enum fx_action { FX_FIN, FX_RST, FX_HALF, FX_DATA_FIN };
+uint64_t fx_act(enum fx_action a, int *c);
+
 /* Closes k of the n client fds c[], chosen at random (seeded), each by FIN
  * or RST at random: sets want[x] to the cause the server end must report
  * (PEER_SHUTDOWN or RESET) and c[x] to -1 for each one closed; want[] of
