@@ -135,6 +135,7 @@ struct vec {
 struct rv {
 	double p50[BENCH_STAGES], p99[BENCH_STAGES];
 	double cpu_ms;		     /* RUSAGE_SELF delta */
+	double loop_ms;		     /* the loop thread's CPU in the window */
 	double ns_probe;	     /* loop thread CPU / probes */
 	double span_ms;		     /* burst: first action to last detection */
 	double cpu_per_s;	     /* idle: CPU ms per second */
@@ -159,6 +160,7 @@ struct cell {
 	uint64_t cmp_first[3][HUPMON_CAUSE_MAX + 1];
 	uint64_t cmp_missed[HUPMON_CAUSE_MAX + 1];
 	uint64_t cmp_disagree;
+	uint64_t cmp_norecord; /* reported connections without a record */
 	struct vec cmp_lag;
 	/* scale */
 	size_t n;
@@ -331,6 +333,8 @@ int write_metrics(const char *file, enum hupmon_format fmt,
 		  struct results *res);
 double ratio_of(const struct results *res, enum scen sc, enum bpath_id p,
 		enum bpath_id base, size_t off);
+double ratio_p99(const struct results *res, enum scen sc, enum bpath_id p,
+		 enum bpath_id b, unsigned s);
 double ratio_cpu(const struct results *res, enum scen sc, enum bpath_id p,
 		 size_t off);
 double ratio_probe(const struct results *res, enum scen sc, enum bpath_id p);

@@ -219,6 +219,12 @@ static void eval_stage(const struct run *r, const struct conn *c,
 			cell->miss[s]++;
 		return;
 	}
+	/* Reported before the act (t_act is taken before the syscall, so a
+	 * true report cannot precede it): a false report. */
+	if (c->t_det[cause] && c->t_det[cause] < c->t_act[s]) {
+		cell->fals += n;
+		return;
+	}
 	cell->seen[s]++;
 	cell->dup += n - 1;
 	/* interference compares the epoll path's own detection times */
@@ -250,6 +256,10 @@ static void eval_conn(const struct run *r, const struct conn *c,
 		return;
 	}
 	cell->acted++;
+	/* compare: every reported connection gets a record (a lag, or a
+	 * miss at the deadline). */
+	if (r->p->compare && total && !(atomic_load(&c->seen) & SEEN_CMP))
+		cell->cmp_norecord++;
 	for (unsigned s = 0; s < BENCH_STAGES; s++) {
 		if (!e.cause[s])
 			continue;

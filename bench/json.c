@@ -87,8 +87,7 @@ static void stage(FILE *f, const struct results *res, struct cell *c,
 	jnum(f, "ratio_p50",
 	     ratio_of(res, sc, p, b, RV_OFF(p50) + s * sizeof(double)));
 	fputs(", ", f);
-	jnum(f, "ratio_p99",
-	     ratio_of(res, sc, p, b, RV_OFF(p99) + s * sizeof(double)));
+	jnum(f, "ratio_p99", ratio_p99(res, sc, p, b, s));
 	fputs(", \"rounds\": [", f);
 	for (unsigned r = 0; r < c->rounds; r++) {
 		fputs(r ? ", {" : "{", f);
@@ -152,7 +151,9 @@ static void totals(FILE *f, const struct results *res, struct cell *c,
 		cell_failed(c) ? "true" : "false");
 	jnum(f, "cpu_ms", c->cpu_ms);
 	fputs(", ", f);
-	jnum(f, "cpu_ratio", ratio_cpu(res, sc, p, RV_OFF(cpu_ms)));
+	jnum(f, "cpu_ratio",
+	     ratio_cpu(res, sc, p,
+		       sc == SC_IDLE ? RV_OFF(cpu_per_s) : RV_OFF(loop_ms)));
 	fputs(", ", f);
 	jnum(f, "loop_cpu_ms", c->loop_cpu_ms);
 	fputs(", ", f);

@@ -49,6 +49,11 @@ double ratio_of(const struct results *res, enum scen sc, enum bpath_id p,
 double ratio_cpu(const struct results *res, enum scen sc, enum bpath_id p,
 		 size_t off)
 {
+	/* compare's two floors run rounds of other lengths (escalate waits
+	 * for each path's own report), so their CPU only adds up to a fair
+	 * floor over the fixed-length idle windows. */
+	if (bench_paths[p].cpu_floor2 != BP_COUNT && sc != SC_IDLE)
+		return NAN;
 	return ratio_sum(res, sc, p, bench_paths[p].baseline,
 			 bench_paths[p].cpu_floor2, off);
 }
@@ -60,6 +65,24 @@ double ratio_probe(const struct results *res, enum scen sc, enum bpath_id p)
 			RV_OFF(ns_probe));
 }
 
+/* p99 against the floor: median of per-round ratios when rounds hold 100
+ * samples or more, else the ratio of the pooled p99s (with fewer samples a
+ * round's p99 is its maximum). */
+double ratio_p99(const struct results *res, enum scen sc, enum bpath_id p,
+		 enum bpath_id b, unsigned s)
+{
+	/* vec_pct sorts the samples in place: harmless, hence the cast */
+	struct cell *c = (struct cell *)&res->c[sc][p];
+
+	if (b >= BP_COUNT || b == p || !res->c[sc][b].ran)
+		return NAN;
+	if (c->rounds && c->seen[s] / c->rounds >= 100)
+		return ratio_of(res, sc, p, b,
+				RV_OFF(p99) + s * sizeof(double));
+	return cell_pct(c, s, 99) /
+	       cell_pct((struct cell *)&res->c[sc][b], s, 99);
+}
+
 double cell_pct(struct cell *c, unsigned stage, double pct)
 {
 	return vec_pct(&c->lat[stage], pct) / 1e3;
@@ -68,6 +91,25 @@ double cell_pct(struct cell *c, unsigned stage, double pct)
 double cell_ns_probe(const struct cell *c)
 {
 	return c->probes ? c->loop_cpu_ms * 1e6 / (double)c->probes : NAN;
+}
+
+static double rv_median(const struct cell *c, size_t off)
+{
+	double v[BENCH_MAX_ROUNDS];
+
+	for (unsigned r = 0; r < c->rounds; r++)
+		v[r] = *(const double *)(const void *)((const char *)&c->rv[r] +
+						       off);
+	return median(v, c->rounds);
+}
+
+/* The idle CPU (ms/s) of p's floor (of p itself for a floor). */
+static double idle_floor_ms(struct results *res, enum bpath_id p)
+{
+	enum bpath_id b = bench_paths[p].baseline;
+
+	return rv_median(&res->c[SC_IDLE][b < BP_COUNT ? b : p],
+			 RV_OFF(cpu_per_s));
 }
 
 static void num(FILE *f, int w, int prec, double x)
@@ -94,7 +136,7 @@ static void counts(FILE *f, const struct cell *c, unsigned s, bool all)
 bool cell_failed(const struct cell *c)
 {
 	return c->miss[0] || c->miss[1] || c->fals || c->dup || c->wrong ||
-	       c->errors;
+	       c->errors || c->cmp_disagree || c->cmp_norecord;
 }
 
 static void flags(FILE *f, const struct cell *c, unsigned s)
@@ -102,6 +144,12 @@ static void flags(FILE *f, const struct cell *c, unsigned s)
 	if (s == 0 && c->errors)
 		fprintf(f, "  FAIL (%llu errors)",
 			(unsigned long long)c->errors);
+	else if (s == 0 && (c->cmp_disagree || c->cmp_norecord))
+		fprintf(f,
+			"  FAIL (compare: %llu disagree, %llu without "
+			"record)",
+			(unsigned long long)c->cmp_disagree,
+			(unsigned long long)c->cmp_norecord);
 	else if (c->miss[s] || (s == 0 && (c->fals || c->dup || c->wrong)))
 		fprintf(f, "  FAIL");
 	if (c->xmiss[s])
@@ -135,10 +183,10 @@ static void closure_row(FILE *f, struct results *res, enum scen sc,
 	counts(f, c, s, s == 0);
 	lat4(f, c, s);
 	num(f, 6, 2, ratio_of(res, sc, p, b, RV_OFF(p50) + s * sizeof(double)));
-	num(f, 6, 2, ratio_of(res, sc, p, b, RV_OFF(p99) + s * sizeof(double)));
+	num(f, 6, 2, ratio_p99(res, sc, p, b, s));
 	if (s == 0) {
-		num(f, 7, 1, c->cpu_ms);
-		num(f, 6, 2, ratio_cpu(res, sc, p, RV_OFF(cpu_ms)));
+		num(f, 7, 1, c->loop_cpu_ms);
+		num(f, 6, 2, ratio_cpu(res, sc, p, RV_OFF(loop_ms)));
 		num(f, 8, 0, cell_ns_probe(c));
 		num(f, 6, 2, ratio_probe(res, sc, p));
 	} else {
@@ -194,20 +242,10 @@ static void burst_table(FILE *f, struct results *res)
 		num(f, 7, 2,
 		    ratio_of(res, SC_BURST, p, bench_paths[p].baseline,
 			     RV_OFF(span_ms)));
-		num(f, 7, 1, c->cpu_ms);
-		num(f, 6, 2, ratio_cpu(res, SC_BURST, p, RV_OFF(cpu_ms)));
+		num(f, 7, 1, c->loop_cpu_ms);
+		num(f, 6, 2, ratio_cpu(res, SC_BURST, p, RV_OFF(loop_ms)));
 		flags(f, c, 0);
 	}
-}
-
-static double rv_median(const struct cell *c, size_t off)
-{
-	double v[BENCH_MAX_ROUNDS];
-
-	for (unsigned r = 0; r < c->rounds; r++)
-		v[r] = *(const double *)(const void *)((const char *)&c->rv[r] +
-						       off);
-	return median(v, c->rounds);
 }
 
 static void idle_table(FILE *f, struct results *res)
@@ -225,7 +263,12 @@ static void idle_table(FILE *f, struct results *res)
 		fprintf(f, "%-14s %-11s %6zu", bench_paths[p].name,
 			base_name(p), c->n);
 		num(f, 9, 2, rv_median(c, RV_OFF(cpu_per_s)));
-		num(f, 7, 2, ratio_cpu(res, SC_IDLE, p, RV_OFF(cpu_per_s)));
+		/* Both sleeping loops cost ~0.5 ms/s: no ratio worth printing
+		 * below 1 ms/s of floor. */
+		num(f, 7, 2,
+		    idle_floor_ms(res, p) < 1.0
+			    ? NAN
+			    : ratio_cpu(res, SC_IDLE, p, RV_OFF(cpu_per_s)));
 		num(f, 10, 1, rv_median(c, RV_OFF(wake_s)));
 		num(f, 10, 0, (double)c->probes / (c->wall_ms / 1e3));
 		num(f, 8, 0, cell_ns_probe(c));
@@ -260,7 +303,7 @@ static void interference_table(FILE *f, struct results *res)
 			(unsigned long long)c->wrong);
 		lat4(f, c, 0);
 		num(f, 6, 2, ratio_of(res, SC_INTERF, p, b, RV_OFF(p50)));
-		num(f, 6, 2, ratio_of(res, SC_INTERF, p, b, RV_OFF(p99)));
+		num(f, 6, 2, ratio_p99(res, SC_INTERF, p, b, 0));
 		num(f, 10, 0, (double)c->probes / (c->wall_ms / 1e3));
 		fprintf(f, " %8llu", (unsigned long long)c->overruns);
 		num(f, 8, 2, (double)c->lap_worst_ns / 1e6);
@@ -453,12 +496,16 @@ void report_header(FILE *f, const struct bopts *o)
 		"come; xmiss = misses the\nvisibility table expects (--explain)"
 		"; false = reports on untouched connections; dup =\nrepeated "
 		"reports; wrong = unexpected cause or order; p50..max in us; "
-		"x/fl = ratio to\nthe floor; cpu-ms = process CPU "
-		"(RUSAGE_SELF) while the path ran; ns/probe = the loop\n"
-		"thread's CPU per socket probed (sweep paths). compare's "
-		"floors: raw-epoll for latency,\nraw-epoll + raw-tcpinfo for "
-		"CPU, raw-tcpinfo per probe. FAIL marks a row that broke\n"
-		"the visibility table (see --explain).\n");
+		"x/fl = ratio to\nthe floor (p50/fl: median of per-round "
+		"ratios; "
+		"p99/fl: the same with 100+ samples a\nround, else pooled p99 "
+		"over pooled p99); cpu-ms = the loop thread's CPU (dispatch\n"
+		"thread or raw loop) while the path ran; ns/probe = that CPU "
+		"per socket probed (sweeps).\ncompare's floors: raw-epoll for "
+		"latency, raw-tcpinfo per probe, none for cpu/fl outside\n"
+		"idle (its floors' rounds differ in length). FAIL marks a row "
+		"that broke the visibility\ntable (see --explain), or compare "
+		"records that disagree or never came.\n");
 	fprintf(f, "Paths:");
 	for (int p = 0; p < BP_COUNT; p++)
 		if (o->path[p] || (p > BP_RAW_TCPINFO && o->scen[SC_INTERF]))

@@ -267,6 +267,7 @@ void run_collect(struct run *r, struct cell *cell, unsigned round)
 	cell->loop_cpu_ms += (double)r->loop_cpu_ns / 1e6;
 	v->ns_probe =
 		r->probes ? (double)r->loop_cpu_ns / (double)r->probes : NAN;
+	v->loop_ms = (double)r->loop_cpu_ns / 1e6;
 	for (int f = 1; f <= 2; f++)
 		for (int k = 0; k <= HUPMON_CAUSE_MAX; k++)
 			cell->cmp_first[f][k] += r->cmp_first[f][k];
