@@ -16,6 +16,7 @@
  */
 #include "monitor.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -332,8 +333,10 @@ static void compare_record(struct hupmon *m, uint32_t idx, int level,
 		m->st.cmp_second[other][cause]++;
 		hupmon__hist_add(&m->st.cmp_lag, lag);
 	}
-	if (!m->cfg.on_compare || q->n == HUPMON__OUT_MAX)
+	if (!m->cfg.on_compare)
 		return;
+	/* One event and at most one record per level per observe. */
+	assert(q->n < HUPMON__OUT_MAX);
 	o = &q->item[q->n++];
 	memset(o, 0, sizeof(*o));
 	o->compare = true;
@@ -417,8 +420,9 @@ static void queue_event(struct hupmon *m, uint32_t idx, enum hupmon_path path,
 	struct hupmon__slot *s = &m->reg.slots[idx];
 	struct hupmon__out *o;
 
-	if (!m->cfg.on_hangup || q->n == HUPMON__OUT_MAX)
+	if (!m->cfg.on_hangup)
 		return;
+	assert(q->n < HUPMON__OUT_MAX);
 	o = &q->item[q->n++];
 	o->compare = false;
 	o->ev.id = hupmon__slot_id(&m->reg, idx);
@@ -429,6 +433,19 @@ static void queue_event(struct hupmon *m, uint32_t idx, enum hupmon_path path,
 	o->ev.error = s->cause >= HUPMON_RESET ? s->error : 0;
 	o->ev.escalation = escalation;
 	o->ev.detected_ns = now;
+}
+
+bool hupmon__is_news(const struct hupmon *m, uint32_t idx,
+		     enum hupmon_path path, enum hupmon_cause cause)
+{
+	const struct hupmon__slot *s = &m->reg.slots[idx];
+	int level = hupmon__cause_level(cause);
+
+	if (level > s->level)
+		return true;
+	/* compare: a level this path has not seen yet is news to it */
+	return level && m->cmp && (s->flags & HUPMON__SLOT_CMP) &&
+	       !m->cmp[idx].t[path - 1][level - 1];
 }
 
 void hupmon__observe(struct hupmon *m, uint32_t idx, enum hupmon_path path,
@@ -727,12 +744,13 @@ int hupmon_fd(const hupmon *m)
 
 static int socket_event(struct hupmon *m, hupmon_id id, uint32_t events)
 {
-	struct hupmon__outq q = {0};
+	struct hupmon__outq q; /* only q.n needs a value: not 900 bytes */
 	struct hupmon__slot *s = hupmon__registry_get(&m->reg, id);
 	uint32_t idx = (uint32_t)id;
 	enum hupmon_cause cause;
 	bool fin;
 
+	q.n = 0;
 	if (!s || (s->flags & HUPMON__SLOT_ORPHAN)) {
 		m->st.stale_events++;
 		return 0;

@@ -87,6 +87,11 @@ void hupmon__observe(struct hupmon *m, uint32_t idx, enum hupmon_path path,
 		     enum hupmon_cause cause, uint64_t now,
 		     struct hupmon__outq *q);
 
+/* Would observing cause on this path change anything (a report, or a
+ * compare time)? Under m->lock. */
+bool hupmon__is_news(const struct hupmon *m, uint32_t idx,
+		     enum hupmon_path path, enum hupmon_cause cause);
+
 /* Compare mode: records outcomes whose deadline passed. Under m->lock. */
 void hupmon__compare_expire(struct hupmon *m, uint32_t idx, uint64_t now,
 			    struct hupmon__outq *q);

@@ -159,29 +159,38 @@ static bool connection_closed(const struct hupmon__slot *s)
 	return tcp_state(s) == TCP_CLOSE;
 }
 
+/*
+ * The probes say what the state of the socket on s->fd means. Before that
+ * may be reported, the fd must be shown to still hold the watched socket
+ * (it may have been closed and its number reused): *verified tells whether
+ * the probe already did (it must, before it reads or stores an error);
+ * otherwise probe() checks, but only when the result is news. A socket in
+ * CLOSE_WAIT is probed every lap and costs one syscall, not two.
+ */
+
 /* recv(MSG_PEEK): a cause, NONE for alive, or PROBE_ORPHAN. */
-static int probe_peek(struct hupmon *m, struct hupmon__slot *s)
+static int probe_peek(struct hupmon__slot *s, bool *verified)
 {
 	char b;
 	ssize_t rc = recv(s->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 	int err = rc < 0 ? errno : 0;
 	bool fin = (s->flags & HUPMON__SLOT_FIN) != 0;
 
-	(void)m;
 	if (rc > 0 || err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
 		return HUPMON_CAUSE_NONE;
-	/* Not alive: before reporting, make sure the fd still holds the
-	 * watched socket (it may have been closed and its number reused). */
-	if (!hupmon__same_socket(s))
-		return PROBE_ORPHAN;
-	/* A live socket can return an error too: a soft error queued with
-	 * IP_RECVERR (an ICMP unreachable). Only a connection the kernel
-	 * has ended (CLOSE) is a hangup; the recv consumed the soft error,
-	 * which PEEK cannot avoid. */
-	if (rc < 0 && err != ENOTCONN && !connection_closed(s))
-		return HUPMON_CAUSE_NONE;
-	if (rc < 0 && err != ENOTCONN && !s->error)
-		s->error = err > 255 ? 255 : (uint8_t)err;
+	if (rc < 0 && err != ENOTCONN) {
+		if (!hupmon__same_socket(s))
+			return PROBE_ORPHAN;
+		*verified = true;
+		/* A live socket can return an error too: a soft error
+		 * queued with IP_RECVERR (an ICMP unreachable). Only a
+		 * connection the kernel has ended (CLOSE) is a hangup; the
+		 * recv consumed the soft error, which PEEK cannot avoid. */
+		if (!connection_closed(s))
+			return HUPMON_CAUSE_NONE;
+		if (!s->error)
+			s->error = err > 255 ? 255 : (uint8_t)err;
+	}
 	/* The epoll path may have consumed the error an RST left (SO_ERROR),
 	 * so the peek now reads 0 where, alone, it would have read the error.
 	 * Alone it reads the error unless a FIN came first (then 0: blind):
@@ -192,19 +201,18 @@ static int probe_peek(struct hupmon *m, struct hupmon__slot *s)
 }
 
 /* getsockopt(TCP_INFO): a cause, NONE for alive, or PROBE_ORPHAN. */
-static int probe_tcp_info(struct hupmon *m, struct hupmon__slot *s)
+static int probe_tcp_info(struct hupmon *m, struct hupmon__slot *s,
+			  bool *verified)
 {
 	int state = tcp_state(s);
-	enum hupmon__state_verdict v;
 
 	if (state < 0)
 		return PROBE_ORPHAN; /* EBADF, ENOTSOCK, EOPNOTSUPP */
-	v = hupmon__tcp_state_verdict((unsigned)state);
-	if (v == HUPMON__STATE_ALIVE)
-		return HUPMON_CAUSE_NONE;
-	if (!hupmon__same_socket(s))
-		return PROBE_ORPHAN;
-	if (v == HUPMON__STATE_CLOSED) {
+	if (hupmon__tcp_state_verdict((unsigned)state) ==
+	    HUPMON__STATE_CLOSED) {
+		if (!hupmon__same_socket(s))
+			return PROBE_ORPHAN;
+		*verified = true;
 		/* Terminal: nothing can follow, so no further probes. */
 		hupmon__keep_error(m, s);
 		s->flags |= HUPMON__SLOT_CLOSED;
@@ -214,18 +222,25 @@ static int probe_tcp_info(struct hupmon *m, struct hupmon__slot *s)
 
 static int probe(struct hupmon *m, uint32_t idx)
 {
-	struct hupmon__outq q = {.n = 0};
+	struct hupmon__outq q; /* only q.n needs a value */
 	struct hupmon__slot *s = &m->reg.slots[idx];
-	int cause;
+	bool verified = false;
 	uint64_t now = 0;
+	int cause;
 
+	q.n = 0;
 	m->st.sweep_probes++;
 	if (m->probe_hook)
 		m->probe_hook(m, idx, m->probe_hook_arg);
 	if (m->cfg.sweep_method == HUPMON_SWEEP_PEEK)
-		cause = probe_peek(m, s);
+		cause = probe_peek(s, &verified);
 	else
-		cause = probe_tcp_info(m, s);
+		cause = probe_tcp_info(m, s, &verified);
+	if (cause > HUPMON_CAUSE_NONE &&
+	    hupmon__is_news(m, idx, HUPMON_PATH_SWEEP,
+			    (enum hupmon_cause)cause) &&
+	    !verified && !hupmon__same_socket(s))
+		cause = PROBE_ORPHAN;
 	if (cause == PROBE_ORPHAN) {
 		hupmon__orphan(m, idx);
 		return 0;
