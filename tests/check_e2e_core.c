@@ -52,14 +52,6 @@ static hupmon *new_monitor(struct fx_rec *rec, bool no_touch)
 	return m;
 }
 
-static void pair(int family, int *s, int *c)
-{
-	int rc = fx_pair(family, s, c);
-
-	ck_assert_msg(rc == 0, "fx_pair(%s): %s", fx_family_name(family),
-		      strerror(-rc));
-}
-
 /* Checks the fields every report must carry. */
 static void check_event(const struct hupmon_event *ev, hupmon_id id, int fd,
 			void *user, enum hupmon_cause cause, int error,
@@ -99,7 +91,7 @@ static void single_closure(int family, enum fx_action a, enum hupmon_cause want,
 		return;
 	fx_rec_init(&rec);
 	m = new_monitor(&rec, false);
-	pair(family, &s, &c);
+	fx_pair_ok(family, &s, &c);
 	id = fx_watch_ok(m, s, &tag);
 
 	/* Alive so far: a dispatch reports nothing. */
@@ -171,7 +163,7 @@ START_TEST(test_fin_then_write)
 		return;
 	fx_rec_init(&rec);
 	m = new_monitor(&rec, false);
-	pair(family, &s, &c);
+	fx_pair_ok(family, &s, &c);
 	id = fx_watch_ok(m, s, &tag);
 
 	t = fx_close_fin(c);
@@ -221,7 +213,7 @@ static void watch_after(int family, bool rst)
 		return;
 	fx_rec_init(&rec);
 	m = new_monitor(&rec, false);
-	pair(family, &s, &c);
+	fx_pair_ok(family, &s, &c);
 
 	t = rst ? fx_close_rst(c) : fx_close_fin(c);
 	/* poll() reads no error and consumes nothing: it only tells us the
@@ -280,7 +272,7 @@ START_TEST(test_dup_eexist)
 		return;
 	fx_rec_init(&rec);
 	m = new_monitor(&rec, false);
-	pair(family, &s, &c);
+	fx_pair_ok(family, &s, &c);
 	id = fx_watch_ok(m, s, &tag);
 
 	d = fcntl(s, F_DUPFD_CLOEXEC, 0);
@@ -328,7 +320,7 @@ START_TEST(test_alive_never_reported)
 
 		if (!fx_family_available(family))
 			continue;
-		pair(family, &s[n], &c[n]);
+		fx_pair_ok(family, &s[n], &c[n]);
 		id[n] = fx_watch_ok(m, s[n], NULL);
 		/* Traffic both ways changes nothing: EPOLLIN is not
 		 * watched and the connection is still up. */
@@ -378,7 +370,7 @@ START_TEST(test_no_touch)
 		return;
 	fx_rec_init(&rec);
 	m = new_monitor(&rec, no_touch);
-	pair(family, &s, &c);
+	fx_pair_ok(family, &s, &c);
 	id = fx_watch_ok(m, s, &tag);
 
 	t = fx_close_rst(c);
@@ -447,14 +439,14 @@ START_TEST(test_fd_reuse)
 		return;
 	fx_rec_init(&rec);
 	m = new_monitor(&rec, false);
-	pair(family, &s1, &c1);
+	fx_pair_ok(family, &s1, &c1);
 	id1 = fx_watch_ok(m, s1, &tag1);
 	fdnum = s1;
 	fx_unwatch_ok(m, id1);
 	fx_close_ok(s1);
 	fx_close_ok(c1);
 
-	pair(family, &s2, &c2);
+	fx_pair_ok(family, &s2, &c2);
 	move_to(&s2, &c2, fdnum);
 	ck_assert_int_eq(s2, fdnum);
 	id2 = fx_watch_ok(m, s2, &tag2);
@@ -497,14 +489,14 @@ START_TEST(test_fd_reuse_closed_while_watched)
 		return;
 	fx_rec_init(&rec);
 	m = new_monitor(&rec, false);
-	pair(family, &s1, &c1);
+	fx_pair_ok(family, &s1, &c1);
 	id1 = fx_watch_ok(m, s1, &tag1);
 	fdnum = s1;
 	fx_close_ok(s1); /* no unwatch */
 	fx_close_ok(c1);
 	fx_dispatch_for(m, QUIET_MS / 3);
 
-	pair(family, &s2, &c2);
+	fx_pair_ok(family, &s2, &c2);
 	move_to(&s2, &c2, fdnum);
 	id2 = fx_watch_ok(m, s2, &tag2); /* a different socket: no -EEXIST */
 	ck_assert_msg(id2 != id1, "a new watch reused the old id");
@@ -655,7 +647,7 @@ START_TEST(test_unwatch_races_callback)
 		rec.on_event = race_hook;
 		rec.hook_arg = &r;
 		m = new_monitor(&rec, false);
-		pair(family, &r.server_fd, &c);
+		fx_pair_ok(family, &r.server_fd, &c);
 		r.m = m;
 		r.id = fx_watch_ok(m, r.server_fd, NULL);
 		ck_assert_int_eq(pthread_create(&th, NULL, race_unwatcher, &r),
@@ -733,7 +725,7 @@ START_TEST(test_unwatch_in_callback)
 	rec.hook_arg = &su;
 	m = new_monitor(&rec, false);
 	su.m = m;
-	pair(family, &su.server_fd, &c);
+	fx_pair_ok(family, &su.server_fd, &c);
 	fx_watch_ok(m, su.server_fd, NULL);
 
 	fx_close_fin(c);
@@ -777,7 +769,7 @@ START_TEST(test_many_random_closures)
 	fx_rec_init(&rec);
 	m = new_monitor(&rec, false);
 	for (int i = 0; i < n; i++) {
-		pair(family, &s[i], &c[i]);
+		fx_pair_ok(family, &s[i], &c[i]);
 		id[i] = fx_watch_ok(m, s[i], &s[i]);
 	}
 	fx_get_stats(m, &st);
@@ -968,7 +960,7 @@ START_TEST(test_bad_input)
 	m = new_monitor(&rec, false);
 
 	/* NULL monitor */
-	pair(AF_INET, &s, &c);
+	fx_pair_ok(AF_INET, &s, &c);
 	ck_assert_int_eq(hupmon_watch(NULL, s, NULL, &id), -EINVAL);
 	ck_assert_int_eq(hupmon_unwatch(NULL, 1), -EINVAL);
 	ck_assert_int_eq(hupmon_dispatch(NULL, 0), -EINVAL);
@@ -1185,7 +1177,7 @@ static void stop_run(bool by_signal)
 		sa.sa_flags = 0; /* no SA_RESTART: epoll_wait sees EINTR */
 		ck_assert_int_eq(sigaction(SIGUSR1, &sa, &old), 0);
 	}
-	pair(AF_INET, &s, &c);
+	fx_pair_ok(AF_INET, &s, &c);
 	id = fx_watch_ok(m, s, NULL);
 	ck_assert_int_eq(pthread_create(&th, NULL, stopper_main, &sp), 0);
 	/* The closure's callback tells the other thread run is running;
@@ -1242,7 +1234,7 @@ START_TEST(test_fd_pollable)
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(hupmon_fd(m), fd);
 	ck_assert_int_eq(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
-	pair(family, &s, &c);
+	fx_pair_ok(family, &s, &c);
 	id = fx_watch_ok(m, s, NULL);
 
 	/* Nothing pending: not readable. */
@@ -1297,7 +1289,7 @@ START_TEST(test_stats_gauges)
 	ck_assert_uint_eq(st.watched, 0);
 	ck_assert_uint_eq(st.watches, 0);
 	for (int i = 0; i < 3; i++) {
-		pair(family, &s[i], &c[i]);
+		fx_pair_ok(family, &s[i], &c[i]);
 		id[i] = fx_watch_ok(m, s[i], NULL);
 		fx_get_stats(m, &st);
 		ck_assert_uint_eq(st.watched, (uint64_t)i + 1);
@@ -1359,7 +1351,7 @@ START_TEST(test_unwatch_before_dispatch)
 		return;
 	fx_rec_init(&rec);
 	m = new_monitor(&rec, false);
-	pair(family, &s, &c);
+	fx_pair_ok(family, &s, &c);
 	id = fx_watch_ok(m, s, NULL);
 	fx_close_fin(c);
 	ck_assert(fx_wait_fd(s, POLLRDHUP, DEADLINE_MS) & POLLRDHUP);
@@ -1417,7 +1409,7 @@ START_TEST(test_stale_event_dropped)
 	m = new_monitor(&rec, false);
 	x.m = m;
 	for (int i = 0; i < 2; i++) {
-		pair(family, &s[i], &c[i]);
+		fx_pair_ok(family, &s[i], &c[i]);
 		x.id[i] = fx_watch_ok(m, s[i], NULL);
 	}
 	fx_close_fin(c[0]);

@@ -65,14 +65,6 @@ static hupmon *new_sweep_monitor(struct fx_rec *rec,
 	return m;
 }
 
-static void pair(int family, int *s, int *c)
-{
-	int rc = fx_pair(family, s, c);
-
-	ck_assert_msg(rc == 0, "fx_pair(%s): %s", fx_family_name(family),
-		      strerror(-rc));
-}
-
 static uint64_t sum_cells(const uint64_t a[3][HUPMON_CAUSE_MAX + 1])
 {
 	uint64_t n = 0;
@@ -160,7 +152,7 @@ static void sweep_single(int i, enum fx_action a, enum hupmon_cause want,
 		return;
 	fx_rec_init(&rec);
 	m = new_sweep_monitor(&rec, method, HUPMON_PATH_SWEEP, false, false);
-	pair(family, &s, &c);
+	fx_pair_ok(family, &s, &c);
 	id = fx_watch_ok(m, s, &tag);
 	wait_laps(m, &rec, 1); /* the sweep is running; alive so far */
 	ck_assert_uint_eq(fx_rec_count(&rec), 0);
@@ -242,7 +234,7 @@ START_TEST(test_sweep_rst_after_fin)
 		return;
 	fx_rec_init(&rec);
 	m = new_sweep_monitor(&rec, method, HUPMON_PATH_SWEEP, false, false);
-	pair(family, &s, &c);
+	fx_pair_ok(family, &s, &c);
 	id = fx_watch_ok(m, s, &tag);
 
 	t = fx_close_fin(c);
@@ -299,7 +291,7 @@ START_TEST(test_sweep_alive)
 
 		if (!fx_family_available(family))
 			continue;
-		pair(family, &s[n], &c[n]);
+		fx_pair_ok(family, &s[n], &c[n]);
 		id[n] = fx_watch_ok(m, s[n], NULL);
 		/* Unread data, and data in flight the other way: alive. */
 		if (i % 3 == 1)
@@ -349,7 +341,7 @@ START_TEST(test_sweep_no_touch)
 	m = new_sweep_monitor(&rec, HUPMON_SWEEP_TCP_INFO, HUPMON_PATH_SWEEP,
 			      false, true);
 	for (int i = 0; i < 2; i++) {
-		pair(family, &s[i], &c[i]);
+		fx_pair_ok(family, &s[i], &c[i]);
 		id[i] = fx_watch_ok(m, s[i], &tag[i]);
 	}
 	t[0] = fx_close_rst(c[0]);
@@ -424,7 +416,7 @@ START_TEST(test_sweep_stats_idle)
 	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.sweep_ticks, st0.sweep_ticks);
 
-	pair(AF_INET, &s, &c);
+	fx_pair_ok(AF_INET, &s, &c);
 	id = fx_watch_ok(m, s, NULL);
 	fx_get_stats(m, &st0);
 	ck_assert_uint_eq(st0.swept, 1);
@@ -500,7 +492,7 @@ START_TEST(test_compare_many)
 	fx_rec_init(&rec);
 	m = new_sweep_monitor(&rec, method, 0, true, false);
 	for (int i = 0; i < n; i++) {
-		pair(family, &s[i], &c[i]);
+		fx_pair_ok(family, &s[i], &c[i]);
 		id[i] = fx_watch_ok(m, s[i], &s[i]);
 	}
 	fx_get_stats(m, &st);
@@ -608,7 +600,7 @@ START_TEST(test_compare_peek_data_then_fin)
 		return;
 	fx_rec_init(&rec);
 	m = new_sweep_monitor(&rec, HUPMON_SWEEP_PEEK, 0, true, false);
-	pair(family, &s, &c);
+	fx_pair_ok(family, &s, &c);
 	id = fx_watch_ok(m, s, NULL);
 
 	t = fx_data_then_fin(c);
@@ -691,7 +683,7 @@ START_TEST(test_compare_cut_short)
 	rec.hook_arg = &x;
 	m = new_sweep_monitor(&rec, method, 0, true, false);
 	x.m = m;
-	pair(AF_INET, &s, &c);
+	fx_pair_ok(AF_INET, &s, &c);
 	x.id = fx_watch_ok(m, s, NULL);
 
 	if (rst)
@@ -716,7 +708,7 @@ START_TEST(test_compare_cut_short)
 	ck_assert_uint_eq(st.swept, 0);
 
 	/* The monitor carries on: a later closure is compared normally. */
-	pair(AF_INET, &s2, &c2);
+	fx_pair_ok(AF_INET, &s2, &c2);
 	id2 = fx_watch_ok(m, s2, NULL);
 	fx_close_fin(c2);
 	ck_assert(fx_dispatch_until_cmp(m, &rec, 1, REPORT_DEADLINE_MS));

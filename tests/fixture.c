@@ -684,3 +684,11 @@ uint64_t fx_act(enum fx_action a, int *c)
 	*c = -1;
 	return t;
 }
+
+void fx_pair_ok(int family, int *server_fd, int *client_fd)
+{
+	int rc = fx_pair(family, server_fd, client_fd);
+
+	ck_assert_msg(rc == 0, "fx_pair(%s): %s", fx_family_name(family),
+		      strerror(-rc));
+}

@@ -53,6 +53,8 @@ const char *fx_family_name(int family);
  * fx_listeners_close() (called by fx_teardown). */
 int fx_pair(int family, int *server_fd, int *client_fd);
 void fx_listeners_close(void);
+/* fx_pair that must succeed (fails the test otherwise). */
+void fx_pair_ok(int family, int *server_fd, int *client_fd);
 
 /* Client actions; each returns CLOCK_MONOTONIC ns taken just before it.
  * fx_close_fin, fx_close_rst and fx_data_then_fin close fd; fx_half_close
