@@ -16,7 +16,6 @@ void *hupmon__mem_realloc(struct hupmon__mem *mem, void *p, size_t old,
 		mem->bytes -= old;
 		return NULL;
 	}
-	mem->allocations++;
 	if (mem->fail_after && --mem->fail_after == 0)
 		return NULL;
 	q = realloc(p, new_size);

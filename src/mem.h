@@ -14,7 +14,6 @@ struct hupmon__mem {
 	/* Test hook: when non-zero, counts down on each allocation; the
 	 * allocation that brings it to zero fails. */
 	uint64_t fail_after;
-	uint64_t allocations; /* attempts, for tests enumerating failures */
 };
 
 /* realloc with accounting: old is the current size of p (0 if p is NULL).

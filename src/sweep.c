@@ -286,10 +286,9 @@ void hupmon__sweep_tick(struct hupmon *m)
 		hupmon__sweep_rearm(m);
 		return;
 	}
-	sw->slice_start_ns = hupmon__now_ns();
 	sw->slice_busy_ns = 0;
 	if (sw->cursor == 0 && !sw->lap_start_ns)
-		lap_begin(sw, &m->st, sw->slice_start_ns);
+		lap_begin(sw, &m->st, hupmon__now_ns());
 	/* One slice per tick, whatever piled up: an overloaded sweep
 	 * stretches its lap instead of compounding its work. */
 	ticks = ticks_per_lap(sw);

@@ -28,7 +28,6 @@ struct hupmon__sweep {
 	uint64_t lap_start_ns; /* when the lap under way began, 0: none */
 	uint64_t prev_lap_start_ns; /* when the previous lap began, 0: none */
 	uint32_t owed;		    /* probes the current slice still owes */
-	uint64_t slice_start_ns;    /* when the current slice's tick came */
 	uint64_t slice_busy_ns;	    /* time spent probing in this slice */
 };
 
