@@ -137,7 +137,7 @@ struct hupmon_compare {
 					   NONE if it missed */
 	enum hupmon_path first;		/* the path that saw it first */
 	bool missed;			/* the second path did not see it
-					   within compare_deadline_ms */
+					   by the compare deadline */
 	uint64_t first_ns;		/* CLOCK_MONOTONIC, first path */
 	uint64_t lag_ns;		/* second minus first; 0 if missed */
 };
@@ -201,8 +201,21 @@ struct hupmon_config {
 	 * other path stays silent for that cause. */
 	unsigned paths;
 	enum hupmon_sweep_method sweep_method; /* default TCP_INFO */
-	/* Every socket under the sweep is probed once per lap; a lap takes
-	 * one period (default 1000 ms; 1..3600000). */
+	/*
+	 * Sweep period (default 1000 ms; 1..3600000). The sockets under the
+	 * sweep are probed in a fixed round-robin order that churn cannot
+	 * reorder: a newly watched socket joins behind every socket already
+	 * there, and a slice probes at least its even share of the sockets
+	 * plus every socket whose last probe is a period old. Hence the
+	 * probe-gap bound: a watched socket waits at most one period plus one
+	 * tick interval (stats.sweep_gap_bound_ns) between two probes, and
+	 * between its watch and its first probe, whatever the churn, as long
+	 * as the dispatching thread keeps up (dispatches when hupmon_fd() is
+	 * readable; slices shorter than a tick). A lap, every socket present
+	 * at its start probed once, then takes about one period. When the
+	 * thread cannot keep up, laps and gaps stretch: stats.sweep_overruns,
+	 * sweep_piled_up, sweep_lap_worst_ns and sweep_gap_worst_ns show it.
+	 */
 	uint32_t sweep_period_ms;
 	/* A lap is cut into ticks of this length (default 10 ms, at most the
 	 * period). With fewer sockets than ticks per period the tick
@@ -211,7 +224,11 @@ struct hupmon_config {
 	/* Keep both paths on every socket until both saw each reported cause
 	 * or the compare deadline passed; needs both paths. */
 	bool compare;
-	/* Compare deadline (default 2 periods). */
+	/* Compare deadline. 0 (default): counted in sweep laps, not time: an
+	 * outcome is "missed" once the sweep has completed two full laps
+	 * after the one under way when the first path reported, without the
+	 * second path seeing it, however long laps take (churn, overload).
+	 * Otherwise: this many ms after the first path's report. */
 	uint32_t compare_deadline_ms;
 	/* Receives each compare outcome; may be NULL. Same thread and lock
 	 * rules as on_hangup. */
@@ -422,7 +439,9 @@ struct hupmon_stats {
 	uint64_t sweep_piled_up;    /* expirations skipped (timerfd read > 1) */
 	uint64_t sweep_laps;	    /* laps completed */
 	uint64_t sweep_lap_last_ns; /* duration of the last lap */
-	uint64_t sweep_lap_worst_ns;   /* longest lap */
+	uint64_t sweep_lap_worst_ns;   /* longest lap, the one under way
+					  included (a lap that never ends
+					  shows here) */
 	uint64_t sweep_slice_worst_ns; /* longest slice */
 	uint64_t sweep_tick_ns; /* gauge: current tick interval, 0 disarmed */
 
@@ -434,6 +453,15 @@ struct hupmon_stats {
 	/* unwatched before the second path had its turn, by the FIRST path */
 	uint64_t cmp_cut_short[3][HUPMON_CAUSE_MAX + 1];
 	struct hupmon_hist cmp_lag; /* second minus first */
+
+	/* sweep path: probe gaps */
+	/* Longest time a socket waited for a probe: between two probes, or
+	 * from its watch to its first probe (to 16 us). Stays within
+	 * sweep_gap_bound_ns while the dispatching thread keeps up. */
+	uint64_t sweep_gap_worst_ns;
+	/* gauge: the probe-gap bound now, sweep period + tick interval;
+	 * 0 while disarmed. See sweep_period_ms. */
+	uint64_t sweep_gap_bound_ns;
 };
 
 /* Fills *out with a consistent snapshot (taken under the monitor's lock; no

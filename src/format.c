@@ -28,6 +28,7 @@
  *     ticks, probes, overruns, piled_up, laps,
  *     lap_last_seconds, lap_worst_seconds, slice_worst_seconds,
  *     tick_seconds                        0 while the timer is disarmed
+ *     gap_worst_seconds, gap_bound_seconds  (bound: 0 while disarmed)
  *   }
  *   compare: {
  *     first: <paths>, second: <paths>, missed: <paths>,
@@ -299,6 +300,13 @@ static const struct scalar sweep[] = {
 	{"tick_seconds", "tick interval", "sweep_tick_seconds",
 	 "Current sweep tick interval, 0 while disarmed.", FIELD(sweep_tick_ns),
 	 true, UNIT_NS_OR_OFF},
+	{"gap_worst_seconds", "worst probe gap", "sweep_gap_worst_seconds",
+	 "Longest time a socket waited for a sweep probe.",
+	 FIELD(sweep_gap_worst_ns), true, UNIT_NS},
+	{"gap_bound_seconds", "probe-gap bound", "sweep_gap_bound_seconds",
+	 "Probe-gap bound now: sweep period plus tick interval, 0 while "
+	 "disarmed.",
+	 FIELD(sweep_gap_bound_ns), true, UNIT_NS_OR_OFF},
 };
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -56,6 +56,12 @@ uint64_t hupmon__now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t hupmon__clock(const struct hupmon *m)
+{
+	return m->clock_hook ? m->clock_hook(m->clock_hook_arg)
+			     : hupmon__now_ns();
+}
+
 /* ---- configuration ------------------------------------------------------ */
 
 static int check_liveness(const struct hupmon_liveness *l)
@@ -123,8 +129,6 @@ static int normalize_config(struct hupmon_config *c)
 		return -EINVAL;
 	if (c->compare && c->paths != HUPMON_PATHS_BOTH)
 		return -EINVAL;
-	if (!c->compare_deadline_ms)
-		c->compare_deadline_ms = 2 * c->sweep_period_ms;
 	/* A recv clears the pending error: PEEK cannot keep its promise. */
 	if (c->no_touch && c->sweep_method == HUPMON_SWEEP_PEEK &&
 	    (c->paths & HUPMON_PATH_SWEEP))
@@ -199,8 +203,9 @@ int hupmon__new(const struct hupmon_config *ucfg, size_t cfg_size,
 	m->cmp_deadline_ns = (uint64_t)cfg.compare_deadline_ms * 1000000u;
 	m->epfd = m->tfd = m->efd = -1;
 	hupmon__registry_init(&m->reg, &m->mem);
-	m->sweep.period_ns = (uint64_t)cfg.sweep_period_ms * 1000000u;
-	m->sweep.tick_ns = (uint64_t)cfg.sweep_tick_ms * 1000000u;
+	hupmon__sweep_init(m);
+	m->cmp_pend_head = HUPMON__NO_SLOT;
+	m->cmp_scan = HUPMON__NO_SLOT;
 	atomic_init(&m->stop, 0);
 
 	err = open_fds(m);
@@ -266,6 +271,8 @@ void hupmon__keep_error(struct hupmon *m, struct hupmon__slot *s)
 		s->error = err > 255 ? 255 : (uint8_t)err;
 }
 
+static void pending_remove(struct hupmon *m, uint32_t idx);
+
 void hupmon__orphan(struct hupmon *m, uint32_t idx)
 {
 	struct hupmon__slot *s = &m->reg.slots[idx];
@@ -273,8 +280,12 @@ void hupmon__orphan(struct hupmon *m, uint32_t idx)
 	if (s->flags & HUPMON__SLOT_ORPHAN)
 		return;
 	s->flags |= HUPMON__SLOT_ORPHAN;
-	if (s->link != HUPMON__NO_SLOT)
+	if (hupmon__sweep_has(m, idx))
 		hupmon__sweep_remove(m, idx);
+	/* Nobody can see its socket now: its outcomes wait for the unwatch
+	 * or retire that counts them as cut short. */
+	if (m->cmp)
+		pending_remove(m, idx);
 	/* The fd map keeps pointing here, so that a watch of whatever socket
 	 * now has this fd number frees the slot (retire). */
 	m->st.retired++;
@@ -352,6 +363,55 @@ static void compare_record(struct hupmon *m, uint32_t idx, int level,
 	o->rec.lag_ns = missed ? 0 : lag;
 }
 
+/* The pending list: slots with compare outcomes still to record. */
+static void pending_add(struct hupmon *m, uint32_t idx)
+{
+	struct hupmon__cmp *c = &m->cmp[idx];
+
+	if (c->pend_prev != HUPMON__SWEEP_OUT)
+		return;
+	c->pend_prev = HUPMON__NO_SLOT;
+	c->pend_next = m->cmp_pend_head;
+	if (m->cmp_pend_head != HUPMON__NO_SLOT)
+		m->cmp[m->cmp_pend_head].pend_prev = idx;
+	m->cmp_pend_head = idx;
+}
+
+static void pending_remove(struct hupmon *m, uint32_t idx)
+{
+	struct hupmon__cmp *c = &m->cmp[idx];
+
+	if (c->pend_prev == HUPMON__SWEEP_OUT)
+		return;
+	if (m->cmp_scan == idx) /* a scan is under way: step over it */
+		m->cmp_scan = c->pend_next;
+	if (c->pend_prev != HUPMON__NO_SLOT)
+		m->cmp[c->pend_prev].pend_next = c->pend_next;
+	else
+		m->cmp_pend_head = c->pend_next;
+	if (c->pend_next != HUPMON__NO_SLOT)
+		m->cmp[c->pend_next].pend_prev = c->pend_prev;
+	c->pend_prev = HUPMON__SWEEP_OUT;
+}
+
+static void compare_reset(struct hupmon__cmp *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->pend_prev = HUPMON__SWEEP_OUT;
+}
+
+/* Has the second path had its chance at level l, seen first at t1? By
+ * default: once the sweep completed two full laps after the lap under way
+ * when it was reported (3 completions), however long laps take (churn,
+ * overload); with compare_deadline_ms set: once that much time passed. */
+static bool compare_due(const struct hupmon *m, const struct hupmon__cmp *c,
+			int l, uint64_t t1, uint64_t now)
+{
+	if (m->cmp_deadline_ns)
+		return now - t1 > m->cmp_deadline_ns;
+	return (uint16_t)((uint16_t)m->st.sweep_laps - c->lap[l - 1]) >= 3;
+}
+
 void hupmon__compare_expire(struct hupmon *m, uint32_t idx, uint64_t now,
 			    struct hupmon__outq *q)
 {
@@ -372,15 +432,45 @@ void hupmon__compare_expire(struct hupmon *m, uint32_t idx, uint64_t now,
 		t2 = c->t[other - 1][l - 1];
 		if (t2) {
 			uint64_t lag = t2 > t1 ? t2 - t1 : 0;
+			bool late =
+				m->cmp_deadline_ns && lag > m->cmp_deadline_ns;
 
-			compare_record(m, idx, l, lag, lag > m->cmp_deadline_ns,
-				       q);
-		} else if (now - t1 > m->cmp_deadline_ns) {
+			compare_record(m, idx, l, lag, late, q);
+		} else if (compare_due(m, c, l, t1, now)) {
 			compare_record(m, idx, l, 0, true, q);
 		}
 	}
-	if (c->resolved == c->reported)
+	if (c->resolved == c->reported) {
 		s->flags &= (uint8_t)~HUPMON__SLOT_CMP;
+		pending_remove(m, idx);
+	}
+}
+
+int hupmon__compare_poll(struct hupmon *m)
+{
+	struct hupmon__outq q; /* only q.n needs a value */
+	uint64_t now;
+	int ran = 0;
+
+	if (!m->cmp || m->cmp_scan_laps == m->st.sweep_laps)
+		return 0;
+	m->cmp_scan_laps = m->st.sweep_laps;
+	now = hupmon__clock(m);
+	q.n = 0;
+	/* Callbacks may unwatch any socket: pending_remove() moves the scan
+	 * past a slot that leaves the list. */
+	m->cmp_scan = m->cmp_pend_head;
+	while (m->cmp_scan != HUPMON__NO_SLOT) {
+		uint32_t idx = m->cmp_scan;
+
+		m->cmp_scan = m->cmp[idx].pend_next;
+		hupmon__compare_expire(m, idx, now, &q);
+		if (hupmon__sweep_has(m, idx) && !hupmon__sweep_wanted(m, idx))
+			hupmon__sweep_remove(m, idx);
+		if (q.n)
+			ran += hupmon__deliver(m, &q);
+	}
+	return ran;
 }
 
 /* Unwatch with outcomes pending: count them as cut short. */
@@ -395,6 +485,7 @@ static void compare_cut_short(struct hupmon *m, uint32_t idx)
 		if ((c->reported & bit) && !(c->resolved & bit))
 			m->st.cmp_cut_short[first][level_cause(c, l, first)]++;
 	}
+	pending_remove(m, idx);
 }
 
 static int compare_reserve(struct hupmon *m)
@@ -408,7 +499,8 @@ static int compare_reserve(struct hupmon *m)
 			       m->reg.cap, sizeof(*m->cmp), 16);
 	if (err)
 		return err;
-	memset(m->cmp + old, 0, (size_t)(m->cmp_cap - old) * sizeof(*m->cmp));
+	for (uint32_t i = old; i < m->cmp_cap; i++)
+		compare_reset(&m->cmp[i]);
 	return 0;
 }
 
@@ -473,13 +565,15 @@ void hupmon__observe(struct hupmon *m, uint32_t idx, enum hupmon_path path,
 		if (c) {
 			c->reported |= 1u << (level - 1);
 			c->first[level - 1] = (uint8_t)path;
+			c->lap[level - 1] = (uint16_t)m->st.sweep_laps;
 			s->flags |= HUPMON__SLOT_CMP;
+			pending_add(m, idx);
 		}
 		queue_event(m, idx, path, escalation, now, q);
 	}
 	if (c && (s->flags & HUPMON__SLOT_CMP))
 		hupmon__compare_expire(m, idx, now, q);
-	if (s->link != HUPMON__NO_SLOT && !hupmon__sweep_wanted(m, idx))
+	if (hupmon__sweep_has(m, idx) && !hupmon__sweep_wanted(m, idx))
 		hupmon__sweep_remove(m, idx);
 }
 
@@ -588,7 +682,7 @@ static void retire(struct hupmon *m, uint32_t idx)
 {
 	struct hupmon__slot *s = &m->reg.slots[idx];
 
-	if (s->link != HUPMON__NO_SLOT)
+	if (hupmon__sweep_has(m, idx))
 		hupmon__sweep_remove(m, idx);
 	if (m->cmp && (s->flags & HUPMON__SLOT_CMP))
 		compare_cut_short(m, idx);
@@ -644,7 +738,7 @@ static int watch_locked(struct hupmon *m, int fd, void *user, uint64_t cookie,
 	if (old != HUPMON__NO_SLOT)
 		retire(m, old);
 	if (m->cmp)
-		memset(&m->cmp[idx], 0, sizeof(m->cmp[idx]));
+		compare_reset(&m->cmp[idx]);
 	if (m->paths & HUPMON_PATH_SWEEP)
 		hupmon__sweep_add(m, idx);
 	if (id)
@@ -719,7 +813,7 @@ int hupmon_unwatch(hupmon *m, hupmon_id id)
 		pthread_mutex_unlock(&m->lock);
 		return -ENOENT;
 	}
-	if (s->link != HUPMON__NO_SLOT)
+	if (hupmon__sweep_has(m, idx))
 		hupmon__sweep_remove(m, idx);
 	if (m->cmp && (s->flags & HUPMON__SLOT_CMP))
 		compare_cut_short(m, idx);
@@ -774,7 +868,7 @@ static int socket_event(struct hupmon *m, hupmon_id id, uint32_t events)
 		m->st.ignored_events++;
 		return 0;
 	}
-	hupmon__observe(m, idx, HUPMON_PATH_EPOLL, cause, hupmon__now_ns(), &q);
+	hupmon__observe(m, idx, HUPMON_PATH_EPOLL, cause, hupmon__clock(m), &q);
 	return hupmon__deliver(m, &q);
 }
 
@@ -847,9 +941,10 @@ int hupmon_dispatch(hupmon *m, int timeout_ms)
 		pthread_mutex_lock(&m->lock);
 		if (n > 0)
 			handled += handle_batch(m, evs, n, &ticked);
-		if (m->sweep.owed)
+		if (m->sweep.slice_open)
 			hupmon__sweep_work(m, SWEEP_CHUNK);
-		owed = m->sweep.owed != 0;
+		hupmon__compare_poll(m);
+		owed = m->sweep.slice_open;
 		if (n < 0 && err != EINTR && !owed) {
 			m->dispatching = false;
 			pthread_mutex_unlock(&m->lock);
@@ -903,6 +998,7 @@ void hupmon_stats_sized(const hupmon *cm, struct hupmon_stats *out,
 {
 	struct hupmon *m = (struct hupmon *)cm;
 	struct hupmon_stats snap;
+	uint64_t lap_age;
 
 	if (!out)
 		return;
@@ -916,6 +1012,11 @@ void hupmon_stats_sized(const hupmon *cm, struct hupmon_stats *out,
 	snap.swept = m->sweep.n;
 	snap.memory_bytes = m->mem.bytes;
 	snap.sweep_tick_ns = m->sweep.armed_ns;
+	snap.sweep_gap_bound_ns = hupmon__sweep_gap_bound(m);
+	/* A lap that never ends must show: count the one under way. */
+	lap_age = hupmon__sweep_lap_age(m, hupmon__clock(m));
+	if (lap_age > snap.sweep_lap_worst_ns)
+		snap.sweep_lap_worst_ns = lap_age;
 	pthread_mutex_unlock(&m->lock);
 	if (out_size > sizeof(snap)) {
 		memset((char *)out + sizeof(snap), 0, out_size - sizeof(snap));

@@ -21,8 +21,13 @@
 
 /* Compare mode: what each path saw of one socket. */
 struct hupmon__cmp {
-	uint64_t t[2][3]; /* [path - 1][level - 1]: first time the path saw
-			     that level or higher, 0: not yet */
+	uint64_t t[2][3];   /* [path - 1][level - 1]: first time the path saw
+			       that level or higher, 0: not yet */
+	uint32_t pend_prev; /* list of slots with outcomes pending:
+			       HUPMON__SWEEP_OUT when not on it */
+	uint32_t pend_next;
+	uint16_t lap[3];  /* [level - 1]: sweep laps completed when the level
+			     was reported (its outcome waits two more) */
 	uint8_t reported; /* bit level - 1: level reported (callback) */
 	uint8_t resolved; /* bit level - 1: outcome recorded */
 	uint8_t first[3]; /* [level - 1]: the path that reported it */
@@ -59,6 +64,9 @@ struct hupmon {
 	struct hupmon__sweep sweep;
 	struct hupmon__cmp *cmp; /* [reg.cap] in compare mode, else NULL */
 	uint32_t cmp_cap;
+	uint32_t cmp_pend_head; /* slots with outcomes pending (SLOT_CMP) */
+	uint32_t cmp_scan;	/* next slot of a pending scan, or NO_SLOT */
+	uint64_t cmp_scan_laps; /* st.sweep_laps at the last scan */
 	struct hupmon_stats st;
 	hupmon_id inflight;	   /* id whose callback runs now, 0: none */
 	pthread_t inflight_thread; /* valid while inflight != 0 */
@@ -68,12 +76,18 @@ struct hupmon {
 	/* Test hook, called under the lock for every probe, 0: none. */
 	void (*probe_hook)(struct hupmon *m, uint32_t idx, void *arg);
 	void *probe_hook_arg;
+	/* Test hook: the clock of the sweep and of detection times, 0: the
+	 * CLOCK_MONOTONIC. Set before the first watch. */
+	uint64_t (*clock_hook)(void *arg);
+	void *clock_hook_arg;
 
 	/* any thread, signal handlers */
 	atomic_int stop;
 };
 
 uint64_t hupmon__now_ns(void);
+/* The monitor's clock: hupmon__now_ns() unless a test set clock_hook. */
+uint64_t hupmon__clock(const struct hupmon *m);
 
 /* hupmon_new_sized with a test hook: the fail_after-th allocation (counting
  * from 1) fails, 0: none does. */
@@ -95,6 +109,11 @@ bool hupmon__is_news(const struct hupmon *m, uint32_t idx,
 /* Compare mode: records outcomes whose deadline passed. Under m->lock. */
 void hupmon__compare_expire(struct hupmon *m, uint32_t idx, uint64_t now,
 			    struct hupmon__outq *q);
+
+/* Compare mode: once per completed sweep lap, records the outcomes of every
+ * socket whose deadline passed, probed or not, and delivers them (drops
+ * m->lock around callbacks). Returns callbacks run. Under m->lock. */
+int hupmon__compare_poll(struct hupmon *m);
 
 /* True while the sweep must keep probing the slot. Under m->lock. */
 bool hupmon__sweep_wanted(const struct hupmon *m, uint32_t idx);

@@ -26,21 +26,76 @@
 #include "monitor.h"
 
 #define PROBE_ORPHAN (-1)
+#define NONE	     HUPMON__NO_SLOT
+
+void hupmon__sweep_init(struct hupmon *m)
+{
+	struct hupmon__sweep *sw = &m->sweep;
+
+	sw->period_ns = (uint64_t)m->cfg.sweep_period_ms * 1000000u;
+	sw->tick_ns = (uint64_t)m->cfg.sweep_tick_ms * 1000000u;
+	sw->head = sw->tail = sw->lap_last = NONE;
+}
 
 int hupmon__sweep_reserve(struct hupmon *m, uint32_t slots)
 {
+	struct hupmon__sweep *sw = &m->sweep;
+	uint32_t old = sw->cap;
+	int err;
+
 	if (!(m->paths & HUPMON_PATH_SWEEP))
 		return 0;
-	return hupmon__mem_grow(&m->mem, (void **)&m->sweep.order,
-				&m->sweep.cap, slots, sizeof(uint32_t), 16);
+	err = hupmon__mem_grow(&m->mem, (void **)&sw->node, &sw->cap, slots,
+			       sizeof(*sw->node), 16);
+	for (uint32_t i = old; !err && i < sw->cap; i++)
+		sw->node[i].prev = HUPMON__SWEEP_OUT;
+	return err;
 }
 
 void hupmon__sweep_fini(struct hupmon *m)
 {
-	hupmon__mem_realloc(&m->mem, m->sweep.order,
-			    (size_t)m->sweep.cap * sizeof(uint32_t), 0);
-	m->sweep.order = NULL;
-	m->sweep.cap = m->sweep.n = m->sweep.cursor = 0;
+	struct hupmon__sweep *sw = &m->sweep;
+
+	hupmon__mem_realloc(&m->mem, sw->node,
+			    (size_t)sw->cap * sizeof(*sw->node), 0);
+	sw->node = NULL;
+	sw->cap = sw->n = 0;
+	sw->head = sw->tail = sw->lap_last = NONE;
+}
+
+bool hupmon__sweep_has(const struct hupmon *m, uint32_t idx)
+{
+	const struct hupmon__sweep *sw = &m->sweep;
+
+	return idx < sw->cap && sw->node[idx].prev != HUPMON__SWEEP_OUT;
+}
+
+static void push_tail(struct hupmon__sweep *sw, uint32_t idx)
+{
+	struct hupmon__sweep_node *x = &sw->node[idx];
+
+	x->prev = sw->tail;
+	x->next = NONE;
+	if (sw->tail != NONE)
+		sw->node[sw->tail].next = idx;
+	else
+		sw->head = idx;
+	sw->tail = idx;
+}
+
+static void unlink_node(struct hupmon__sweep *sw, uint32_t idx)
+{
+	struct hupmon__sweep_node *x = &sw->node[idx];
+
+	if (x->prev != NONE)
+		sw->node[x->prev].next = x->next;
+	else
+		sw->head = x->next;
+	if (x->next != NONE)
+		sw->node[x->next].prev = x->prev;
+	else
+		sw->tail = x->prev;
+	x->prev = HUPMON__SWEEP_OUT;
 }
 
 static void arm(struct hupmon *m, uint64_t interval_ns)
@@ -74,6 +129,27 @@ static uint64_t wanted_interval(const struct hupmon__sweep *sw)
 	return sw->n ? sw->period_ns / ticks_per_lap(sw) : 0;
 }
 
+/* The lap under way takes in every socket in the queue now. */
+static void lap_begin(struct hupmon__sweep *sw, uint64_t now)
+{
+	sw->lap_last = sw->tail;
+	sw->lap_start_ns = sw->tail != NONE ? now : 0;
+}
+
+/* Every socket of the lap was probed (or left): count it, begin the next. */
+static void lap_end(struct hupmon *m, uint64_t now)
+{
+	struct hupmon__sweep *sw = &m->sweep;
+
+	if (sw->lap_start_ns) {
+		m->st.sweep_laps++;
+		m->st.sweep_lap_last_ns = now - sw->lap_start_ns;
+		if (m->st.sweep_lap_last_ns > m->st.sweep_lap_worst_ns)
+			m->st.sweep_lap_worst_ns = m->st.sweep_lap_last_ns;
+	}
+	lap_begin(sw, now);
+}
+
 void hupmon__sweep_rearm(struct hupmon *m)
 {
 	struct hupmon__sweep *sw = &m->sweep;
@@ -83,13 +159,12 @@ void hupmon__sweep_rearm(struct hupmon *m)
 		return;
 	arm(m, want);
 	if (!want) {
-		/* Idle: forget the slice and lap under way, or a socket
-		 * watched before the slice ends would be probed against a
-		 * stale cursor and no lap would ever start again. */
+		/* Idle: forget the slice and lap under way, so a socket
+		 * watched next starts from a clean state. */
 		sw->owed = 0;
-		sw->cursor = 0;
+		sw->slice_open = false;
+		sw->lap_last = NONE;
 		sw->lap_start_ns = 0;
-		sw->prev_lap_start_ns = 0;
 	}
 }
 
@@ -97,8 +172,9 @@ void hupmon__sweep_add(struct hupmon *m, uint32_t idx)
 {
 	struct hupmon__sweep *sw = &m->sweep;
 
-	sw->order[sw->n] = idx;
-	m->reg.slots[idx].link = sw->n++;
+	sw->node[idx].last = hupmon__sweep_clock(hupmon__clock(m));
+	push_tail(sw, idx);
+	sw->n++;
 	/* Re-arming restarts the timer's phase, so a watch re-arms only from
 	 * idle or when the interval should at least halve (a few sockets
 	 * becoming many): at most log2(ticks) times in a row, never a
@@ -107,37 +183,42 @@ void hupmon__sweep_add(struct hupmon *m, uint32_t idx)
 		hupmon__sweep_rearm(m);
 }
 
-static void move(struct hupmon *m, uint32_t from, uint32_t to)
-{
-	struct hupmon__sweep *sw = &m->sweep;
-
-	if (from == to)
-		return;
-	sw->order[to] = sw->order[from];
-	m->reg.slots[sw->order[to]].link = to;
-}
-
 void hupmon__sweep_remove(struct hupmon *m, uint32_t idx)
 {
 	struct hupmon__sweep *sw = &m->sweep;
-	uint32_t pos = m->reg.slots[idx].link;
-	uint32_t last = sw->n - 1;
+	bool lap_done = false;
 
-	if (pos < sw->cursor) {
-		/* Hole among the probed: fill it with the last probed one,
-		 * whose place takes the last unprobed one. */
-		uint32_t c1 = sw->cursor - 1;
-
-		move(m, c1, pos);
-		move(m, last, c1);
-		sw->cursor--;
-	} else {
-		move(m, last, pos);
+	if (idx == sw->lap_last) {
+		/* The lap's unprobed sockets run from the head to lap_last:
+		 * without lap_last, the one before it ends the lap, and if
+		 * there is none the lap is over. */
+		if (sw->node[idx].prev == NONE)
+			lap_done = true;
+		else
+			sw->lap_last = sw->node[idx].prev;
 	}
+	unlink_node(sw, idx);
 	sw->n--;
-	m->reg.slots[idx].link = HUPMON__NO_SLOT;
+	if (lap_done)
+		lap_end(m, hupmon__clock(m));
 	if (!sw->n)
 		hupmon__sweep_rearm(m);
+}
+
+uint64_t hupmon__sweep_lap_age(const struct hupmon *m, uint64_t now)
+{
+	const struct hupmon__sweep *sw = &m->sweep;
+
+	if (sw->lap_last == NONE || !sw->lap_start_ns || now < sw->lap_start_ns)
+		return 0;
+	return now - sw->lap_start_ns;
+}
+
+uint64_t hupmon__sweep_gap_bound(const struct hupmon *m)
+{
+	const struct hupmon__sweep *sw = &m->sweep;
+
+	return sw->armed_ns ? sw->period_ns + sw->armed_ns : 0;
 }
 
 /* tcpi_state of the socket, or -1. */
@@ -246,35 +327,38 @@ static int probe(struct hupmon *m, uint32_t idx)
 		return 0;
 	}
 	if (cause != HUPMON_CAUSE_NONE) {
-		now = hupmon__now_ns();
+		now = hupmon__clock(m);
 		hupmon__observe(m, idx, HUPMON_PATH_SWEEP,
 				(enum hupmon_cause)cause, now, &q);
 	}
 	if (m->cmp && (s->flags & HUPMON__SLOT_CMP)) {
-		hupmon__compare_expire(m, idx, now ? now : hupmon__now_ns(),
+		hupmon__compare_expire(m, idx, now ? now : hupmon__clock(m),
 				       &q);
-		if (s->link != HUPMON__NO_SLOT && !hupmon__sweep_wanted(m, idx))
+		if (hupmon__sweep_has(m, idx) && !hupmon__sweep_wanted(m, idx))
 			hupmon__sweep_remove(m, idx);
 	}
 	return q.n ? hupmon__deliver(m, &q) : 0;
 }
 
-static void lap_begin(struct hupmon__sweep *sw, struct hupmon_stats *st,
-		      uint64_t now)
+void hupmon__sweep_slice_begin(struct hupmon *m, uint64_t now)
 {
-	/* A lap lasts from its first slice to the next lap's first slice. */
-	if (sw->prev_lap_start_ns) {
-		st->sweep_lap_last_ns = now - sw->prev_lap_start_ns;
-		if (st->sweep_lap_last_ns > st->sweep_lap_worst_ns)
-			st->sweep_lap_worst_ns = st->sweep_lap_last_ns;
-	}
-	sw->lap_start_ns = now;
+	struct hupmon__sweep *sw = &m->sweep;
+	uint64_t ticks = ticks_per_lap(sw);
+
+	if (!sw->n)
+		return;
+	if (sw->lap_last == NONE)
+		lap_begin(sw, now);
+	sw->slice_busy_ns = 0;
+	sw->slice_now = hupmon__sweep_clock(now);
+	sw->owed = (uint32_t)((sw->n + ticks - 1) / ticks);
+	sw->slice_open = true;
 }
 
 void hupmon__sweep_tick(struct hupmon *m)
 {
 	struct hupmon__sweep *sw = &m->sweep;
-	uint64_t expirations, ticks;
+	uint64_t expirations;
 
 	if (read(m->tfd, &expirations, sizeof(expirations)) !=
 	    (ssize_t)sizeof(expirations))
@@ -286,13 +370,9 @@ void hupmon__sweep_tick(struct hupmon *m)
 		hupmon__sweep_rearm(m);
 		return;
 	}
-	sw->slice_busy_ns = 0;
-	if (sw->cursor == 0 && !sw->lap_start_ns)
-		lap_begin(sw, &m->st, hupmon__now_ns());
-	/* One slice per tick, whatever piled up: an overloaded sweep
-	 * stretches its lap instead of compounding its work. */
-	ticks = ticks_per_lap(sw);
-	sw->owed = (uint32_t)((sw->n + ticks - 1) / ticks);
+	/* One slice per tick, whatever piled up: a slice probes what is
+	 * owed and what is due, never a socket twice. */
+	hupmon__sweep_slice_begin(m, hupmon__clock(m));
 }
 
 static void slice_end(struct hupmon *m)
@@ -300,35 +380,72 @@ static void slice_end(struct hupmon *m)
 	struct hupmon__sweep *sw = &m->sweep;
 
 	sw->owed = 0;
+	sw->slice_open = false;
 	if (sw->slice_busy_ns > m->st.sweep_slice_worst_ns)
 		m->st.sweep_slice_worst_ns = sw->slice_busy_ns;
 	if (sw->armed_ns && sw->slice_busy_ns > sw->armed_ns / 2)
 		m->st.sweep_overruns++;
-	if (sw->cursor >= sw->n) {
-		/* Lap done (counted only if it was timed from its start). */
-		if (sw->lap_start_ns) {
-			m->st.sweep_laps++;
-			sw->prev_lap_start_ns = sw->lap_start_ns;
-		}
-		sw->lap_start_ns = 0;
-		sw->cursor = 0;
-	}
 	hupmon__sweep_rearm(m);
+}
+
+/* The next socket the open slice must probe, or NONE: the slice is done.
+ * Beyond what it owes, a slice takes every socket whose last probe will be
+ * a period old before the next tick's midpoint; half a tick of slack keeps
+ * a socket probed on schedule from being pulled a tick early (a drift that
+ * would shorten laps for good). */
+static uint32_t slice_next(const struct hupmon__sweep *sw)
+{
+	uint32_t h = sw->head;
+	uint32_t period = (uint32_t)(sw->period_ns >> HUPMON__SWEEP_SHIFT);
+	uint32_t slack = (uint32_t)((sw->armed_ns / 2) >> HUPMON__SWEEP_SHIFT);
+	int32_t age;
+
+	if (!sw->slice_open || h == NONE)
+		return NONE;
+	age = (int32_t)(sw->slice_now - sw->node[h].last);
+	if (age <= 0) /* probed in this slice: every socket has been */
+		return NONE;
+	if (!sw->owed && (uint32_t)age + slack < period)
+		return NONE;
+	return h;
 }
 
 int hupmon__sweep_work(struct hupmon *m, uint32_t max)
 {
 	struct hupmon__sweep *sw = &m->sweep;
 	uint64_t start = hupmon__now_ns();
+	uint32_t h = NONE;
 	int ran = 0;
 
-	for (uint32_t done = 0; sw->owed && done < max && sw->cursor < sw->n;
-	     done++) {
-		sw->owed--;
-		ran += probe(m, sw->order[sw->cursor++]);
+	for (uint32_t done = 0; done < max; done++) {
+		struct hupmon__sweep_node *x;
+		uint64_t gap;
+		bool lap_done;
+
+		h = slice_next(sw);
+		if (h == NONE)
+			break;
+		x = &sw->node[h];
+		if (sw->owed)
+			sw->owed--;
+		gap = (uint64_t)(uint32_t)(sw->slice_now - x->last)
+		      << HUPMON__SWEEP_SHIFT;
+		if (gap > m->st.sweep_gap_worst_ns)
+			m->st.sweep_gap_worst_ns = gap;
+		x->last = sw->slice_now;
+		/* Back to the tail before the probe, which may take it off
+		 * the sweep (or drop the lock for callbacks that do). */
+		lap_done = h == sw->lap_last;
+		if (lap_done)
+			sw->lap_last = NONE;
+		unlink_node(sw, h);
+		push_tail(sw, h);
+		ran += probe(m, h);
+		if (lap_done)
+			lap_end(m, hupmon__clock(m));
 	}
 	sw->slice_busy_ns += hupmon__now_ns() - start;
-	if (!sw->owed || sw->cursor >= sw->n)
+	if (sw->slice_open && h == NONE)
 		slice_end(m);
 	return ran;
 }

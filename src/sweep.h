@@ -1,53 +1,98 @@
 /*
  * sweep: the deadline-peek path. A timerfd (CLOCK_MONOTONIC) in the
  * monitor's epoll set fires once per tick; each tick probes one slice of the
- * sockets under the sweep, so every socket is probed once per lap and a lap
- * takes one period.
+ * sockets under the sweep.
  *
- * The sockets under the sweep sit in a dense array, order[0..n), split by
- * the cursor: order[0..cursor) were probed this lap, order[cursor..n) not
- * yet. New sockets join the unprobed end; a removal refills its hole from
- * the same side of the cursor, so a socket watched for a whole lap is
- * probed exactly once in it, whatever the churn around it.
+ * The sockets under the sweep form one FIFO queue, a doubly linked list
+ * through per-slot nodes: a slice probes from the head and puts each probed
+ * socket back at the tail; a new socket joins at the tail. Nobody ever
+ * overtakes anybody, so churn around a socket cannot delay it: everything
+ * ahead of it when it was last probed is probed before it again.
+ *
+ * A slice probes at least ceil(n / ticks per lap) sockets (that spreads the
+ * work evenly over the period) and, beyond that, every socket whose last
+ * probe (or watch) is a period old. So, while the dispatching thread keeps
+ * up, no socket waits more than the probe-gap bound, period + tick interval,
+ * between two probes, or between its watch and its first probe.
+ *
+ * A lap is counted over the sockets in the queue when it begins, up to the
+ * one at the tail then (lap_last): it ends when that one is probed, or
+ * unwatched with nothing of the lap left before it. A socket watched during
+ * a lap joins behind lap_last and so waits for the next lap; a socket
+ * watched for a whole lap is probed exactly once in it.
  */
 #ifndef HUPMON_SWEEP_H
 #define HUPMON_SWEEP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct hupmon;
 
-struct hupmon__sweep {
-	uint32_t *order;       /* slot indices; slot->link is the position */
-	uint32_t cap;	       /* entries allocated */
-	uint32_t n;	       /* sockets under the sweep */
-	uint32_t cursor;       /* next position to probe */
-	uint64_t period_ns;    /* read-only after new */
-	uint64_t tick_ns;      /* configured tick; read-only after new */
-	uint64_t armed_ns;     /* timer interval now, 0: disarmed */
-	uint64_t lap_start_ns; /* when the lap under way began, 0: none */
-	uint64_t prev_lap_start_ns; /* when the previous lap began, 0: none */
-	uint32_t owed;		    /* probes the current slice still owes */
-	uint64_t slice_busy_ns;	    /* time spent probing in this slice */
+/* One per registry slot. */
+struct hupmon__sweep_node {
+	uint32_t prev, next; /* FIFO neighbours, HUPMON__NO_SLOT at the ends;
+				prev == HUPMON__SWEEP_OUT: not in the queue */
+	uint32_t last;	     /* sweep clock at the last probe (or the watch) */
 };
 
+/* Sweep clock: CLOCK_MONOTONIC ns >> HUPMON__SWEEP_SHIFT (16.4 us units) in
+ * 32 bits, compared by signed difference: valid across 9.7 hours, many times
+ * the longest period. */
+#define HUPMON__SWEEP_SHIFT 14
+#define HUPMON__SWEEP_OUT   (UINT32_MAX - 1)
+
+struct hupmon__sweep {
+	struct hupmon__sweep_node *node; /* [cap], by slot index */
+	uint32_t cap;			 /* nodes allocated */
+	uint32_t n;			 /* sockets under the sweep */
+	uint32_t head, tail;		 /* HUPMON__NO_SLOT when empty */
+	uint32_t lap_last;		 /* last socket of the lap under way, or
+					    HUPMON__NO_SLOT: no lap under way */
+	uint64_t period_ns;		 /* read-only after new */
+	uint64_t tick_ns;	/* configured tick; read-only after new */
+	uint64_t armed_ns;	/* timer interval now, 0: disarmed */
+	uint64_t lap_start_ns;	/* when the lap under way began */
+	uint32_t owed;		/* probes the slice owes whatever is due */
+	bool slice_open;	/* a slice is being worked off */
+	uint32_t slice_now;	/* sweep clock when the slice began */
+	uint64_t slice_busy_ns; /* time spent probing in this slice */
+};
+
+/* Sweep clock of a CLOCK_MONOTONIC time. */
+static inline uint32_t hupmon__sweep_clock(uint64_t ns)
+{
+	return (uint32_t)(ns >> HUPMON__SWEEP_SHIFT);
+}
+
+/* Sets the sweep up from m->cfg (empty, disarmed). */
+void hupmon__sweep_init(struct hupmon *m);
 /* Makes room for the registry's capacity (called before an insert).
  * 0 or -ENOMEM. Under m->lock. */
 int hupmon__sweep_reserve(struct hupmon *m, uint32_t slots);
 /* Puts a live slot under the sweep / takes it off. Under m->lock. */
 void hupmon__sweep_add(struct hupmon *m, uint32_t idx);
 void hupmon__sweep_remove(struct hupmon *m, uint32_t idx);
+/* Whether the slot is under the sweep. Under m->lock. */
+bool hupmon__sweep_has(const struct hupmon *m, uint32_t idx);
 /* Re-arms the timer for the current number of sockets (disarms at 0).
  * Under m->lock. */
 void hupmon__sweep_rearm(struct hupmon *m);
-/* Handles a timer expiration: reads it and owes one slice of probes.
- * Dispatching thread, under m->lock. */
+/* Handles a timer expiration: reads it and opens a slice. Dispatching
+ * thread, under m->lock. */
 void hupmon__sweep_tick(struct hupmon *m);
-/* Probes up to max of the sockets the current slice still owes, delivering
+/* Opens a slice at time now (the tick without the timerfd: tests drive the
+ * sweep's clock through this). Under m->lock. */
+void hupmon__sweep_slice_begin(struct hupmon *m, uint64_t now);
+/* Probes up to max of the sockets the open slice still owes, delivering
  * what it finds (drops m->lock around callbacks). The dispatcher serves
  * epoll events between such chunks, so a large slice never holds up the
  * epoll path for longer than one chunk. Returns callbacks run. */
 int hupmon__sweep_work(struct hupmon *m, uint32_t max);
+/* The duration of the lap under way so far, 0: none. Under m->lock. */
+uint64_t hupmon__sweep_lap_age(const struct hupmon *m, uint64_t now);
+/* The probe-gap bound now (period + tick interval), 0 while disarmed. */
+uint64_t hupmon__sweep_gap_bound(const struct hupmon *m);
 void hupmon__sweep_fini(struct hupmon *m);
 
 #endif

@@ -82,6 +82,8 @@ static void fill(struct hupmon_stats *s)
 	s->sweep_lap_worst_ns = 23456789;
 	s->sweep_slice_worst_ns = 3456789;
 	s->sweep_tick_ns = 10000000;
+	s->sweep_gap_worst_ns = 34567890;
+	s->sweep_gap_bound_ns = 45678901;
 	fill_matrix(s->cmp_first, 2000);
 	fill_matrix(s->cmp_second, 3000);
 	fill_matrix(s->cmp_missed, 4000);
@@ -550,6 +552,10 @@ static const struct {
 	 OFF(sweep_slice_worst_ns), true},
 	{"sweep.tick_seconds", "hupmon_sweep_tick_seconds", OFF(sweep_tick_ns),
 	 true},
+	{"sweep.gap_worst_seconds", "hupmon_sweep_gap_worst_seconds",
+	 OFF(sweep_gap_worst_ns), true},
+	{"sweep.gap_bound_seconds", "hupmon_sweep_gap_bound_seconds",
+	 OFF(sweep_gap_bound_ns), true},
 };
 
 static const struct {
@@ -1366,6 +1372,7 @@ static const size_t old_sizes[] = {
 	OFF(callback_duration) + 8,
 	OFF(cmp_first),
 	OFF(cmp_lag),
+	OFF(sweep_gap_worst_ns), /* version 0.1's struct */
 	sizeof(struct hupmon_stats) - 8,
 };
 

@@ -98,6 +98,8 @@ static void snap_filled(struct hupmon_stats *s)
 	s->sweep_lap_worst_ns = v++ * 1000001;
 	s->sweep_slice_worst_ns = v++ * 1001;
 	s->sweep_tick_ns = 10000000;
+	s->sweep_gap_worst_ns = v++ * 1000003;
+	s->sweep_gap_bound_ns = 110000000;
 	fill_matrix(s->cmp_first, &v);
 	fill_matrix(s->cmp_second, &v);
 	fill_matrix(s->cmp_missed, &v);
