@@ -207,8 +207,10 @@ static void m_unwatch(struct model *md, int s)
 {
 	struct m_inst *in = &md->inst[md->cur[s]];
 
-	ck_assert_int_eq(hupmon_unwatch(md->m, in->id), 0);
+	/* The lap under way when it left: if it was the lap's last socket
+	 * to probe, its unwatch ends that lap. */
 	in->lap_to = m_laps(md);
+	ck_assert_int_eq(hupmon_unwatch(md->m, in->id), 0);
 	in->open = false;
 	md->cur[s] = -1;
 }
@@ -399,10 +401,16 @@ START_TEST(test_model_probe_gaps_under_churn)
 		for (uint64_t l = in->lap_from + 1; l < to && l < M_LAPS; l++)
 			ck_assert_msg(in->probes[l] == 1,
 				      "watch %d (laps %llu..%llu) missed lap "
-				      "%llu",
+				      "%llu (probes per lap %u %u %u %u, "
+				      "watched at %llu ms)",
 				      i, (unsigned long long)in->lap_from,
 				      (unsigned long long)to,
-				      (unsigned long long)l);
+				      (unsigned long long)l, in->probes[0],
+				      in->probes[1], in->probes[2],
+				      in->probes[3],
+				      (unsigned long long)(in->watched_at -
+							   1000000000ull) /
+					      1000000);
 	}
 	/* The long-lived sockets' closes, by the sweep alone, once each. */
 	for (int s = 0; s < M_LONG; s++)
