@@ -23,28 +23,24 @@
  * during the scenario, and by an atexit guard (parent process only).
  */
 #include "bench.h"
+#include "netns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define MS	   1000000ull
 #define MARGIN_NS  (2000 * MS) /* timers fire on jiffies; sweeps lag */
 #define STAGGER_NS (1000 * MS) /* opening spread: one keepalive interval */
 #define SETTLE_NS  (1200 * MS) /* then idle: every keepalive answered once */
-#define SRV_ADDR   "10.214.0.1"
-#define CLI_ADDR   "10.214.0.2"
 
 enum { SK_KA, SK_KA_UT, SK_UT_DATA, SK_NONE };
 
@@ -88,212 +84,11 @@ static const struct {
 	{"both", HUPMON_PATHS_BOTH},
 };
 
-/* The namespaces: file scope for the atexit guard. */
-static struct {
-	char srv[32], cli[32];	 /* namespace names */
-	char dsrv[16], dcli[16]; /* veth ends */
-	int self, fsrv, fcli;	 /* netns fds, -1 when closed */
-	bool made;		 /* a namespace may exist */
-	bool guard;		 /* atexit registered */
-	pid_t owner;		 /* the process that made them */
-} ns = {.self = -1, .fsrv = -1, .fcli = -1};
-
 static volatile sig_atomic_t stop_sig;
 
 static void on_signal(int sig)
 {
 	stop_sig = sig;
-}
-
-/* Runs a shell command; returns its exit status (0: success). On failure
- * the first line it printed (stdout or stderr) is left in why. */
-static int sh(char *why, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int sh(char *why, size_t len, const char *fmt, ...)
-{
-	char cmd[512], line[256];
-	size_t n;
-	va_list ap;
-	FILE *p;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	n = strlen(cmd);
-	snprintf(cmd + n, sizeof(cmd) - n, " 2>&1");
-	if (why && len)
-		why[0] = 0;
-	fflush(NULL);
-	p = popen(cmd, "r");
-	if (!p) {
-		if (why && len)
-			snprintf(why, len, "popen: %s", strerror(errno));
-		return -1;
-	}
-	while (fgets(line, sizeof(line), p))
-		if (why && len && !why[0]) {
-			size_t l = strcspn(line, "\n");
-
-			l = l < len ? l : len - 1;
-			memcpy(why, line, l);
-			why[l] = 0;
-		}
-	st = pclose(p);
-	if (st == -1)
-		return -1;
-	if (!WIFEXITED(st))
-		return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-	if (WEXITSTATUS(st) && why && len && !why[0])
-		snprintf(why, len, "exit status %d", WEXITSTATUS(st));
-	return WEXITSTATUS(st);
-}
-
-static void fd_close(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
-/* Removes the namespaces (and with them the veth pair); idempotent, and a
- * no-op in any process but the one that made them. */
-static void ns_remove(void)
-{
-	if (getpid() != ns.owner)
-		return;
-	fd_close(&ns.fsrv);
-	fd_close(&ns.fcli);
-	fd_close(&ns.self);
-	if (!ns.made)
-		return;
-	sh(NULL, 0, "ip netns del %s", ns.srv);
-	sh(NULL, 0, "ip netns del %s", ns.cli);
-	ns.made = false;
-}
-
-static int ns_enter(int fd)
-{
-	return setns(fd, CLONE_NEWNET) ? -errno : 0;
-}
-
-/* Back to our own namespace: staying in another would be worse than dying. */
-static void ns_leave(void)
-{
-	if (setns(ns.self, CLONE_NEWNET))
-		die("setns back to the bench's network namespace", errno);
-}
-
-/* The sysctl net.ipv6.conf.{all,default}.disable_ipv6=1 in a namespace
- * (/proc/sys/net resolves to the opener's namespace): no IPv6 on the link,
- * no autoconfiguration chatter beside the keepalive probes. No IPv6 in the
- * kernel at all is fine too. */
-static int ns_no_ipv6(int fd)
-{
-	static const char *const knob[] = {
-		"/proc/sys/net/ipv6/conf/all/disable_ipv6",
-		"/proc/sys/net/ipv6/conf/default/disable_ipv6",
-	};
-	int rc = ns_enter(fd);
-
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < sizeof(knob) / sizeof(knob[0]) && !rc; i++) {
-		int k = open(knob[i], O_WRONLY | O_CLOEXEC);
-
-		if (k < 0) {
-			rc = errno == ENOENT ? 0 : -errno;
-			continue;
-		}
-		if (write(k, "1", 1) != 1)
-			rc = -errno;
-		close(k);
-	}
-	ns_leave();
-	return rc;
-}
-
-static int ns_open(const char *name)
-{
-	char path[96];
-
-	snprintf(path, sizeof(path), "/run/netns/%s", name);
-	return open(path, O_RDONLY | O_CLOEXEC);
-}
-
-/* Two namespaces, a veth pair between them, addresses, links up. On
- * failure everything made is removed and why says what failed. */
-static int ns_create(char *why, size_t len)
-{
-	char out[160];
-	int rc;
-
-	snprintf(ns.srv, sizeof(ns.srv), "hmbench-srv-%d", (int)getpid());
-	snprintf(ns.cli, sizeof(ns.cli), "hmbench-cli-%d", (int)getpid());
-	snprintf(ns.dsrv, sizeof(ns.dsrv), "hms%d", (int)getpid());
-	snprintf(ns.dcli, sizeof(ns.dcli), "hmc%d", (int)getpid());
-	ns.owner = getpid();
-	if (!ns.guard) {
-		atexit(ns_remove);
-		ns.guard = true;
-	}
-	ns.made = true; /* from here on, ns_remove tries */
-	if (sh(out, sizeof(out), "ip netns add %s", ns.srv) ||
-	    sh(out, sizeof(out), "ip netns add %s", ns.cli)) {
-		snprintf(why, len, "ip netns add: %s", out);
-		goto fail;
-	}
-	ns.self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	ns.fsrv = ns_open(ns.srv);
-	ns.fcli = ns_open(ns.cli);
-	if (ns.self < 0 || ns.fsrv < 0 || ns.fcli < 0) {
-		snprintf(why, len, "opening the namespaces: %s",
-			 strerror(errno));
-		goto fail;
-	}
-	if ((rc = ns_no_ipv6(ns.fsrv)) || (rc = ns_no_ipv6(ns.fcli))) {
-		snprintf(why, len, "disable_ipv6 in the namespaces: %s",
-			 strerror(-rc));
-		goto fail;
-	}
-	if (sh(out, sizeof(out),
-	       "ip link add %s netns %s type veth peer name %s netns %s",
-	       ns.dsrv, ns.srv, ns.dcli, ns.cli)) {
-		snprintf(why, len, "veth pair: %s", out);
-		goto fail;
-	}
-	if (sh(out, sizeof(out), "ip -n %s addr add " SRV_ADDR "/24 dev %s",
-	       ns.srv, ns.dsrv) ||
-	    sh(out, sizeof(out), "ip -n %s addr add " CLI_ADDR "/24 dev %s",
-	       ns.cli, ns.dcli) ||
-	    sh(out, sizeof(out), "ip -n %s link set %s up", ns.srv, ns.dsrv) ||
-	    sh(out, sizeof(out), "ip -n %s link set %s up", ns.cli, ns.dcli)) {
-		snprintf(why, len, "configuring the veth pair: %s", out);
-		goto fail;
-	}
-	return 0;
-fail:
-	ns_remove();
-	return -1;
-}
-
-static int link_set(bool up, char *why, size_t len)
-{
-	return sh(why, len, "ip -n %s link set %s %s", ns.cli, ns.dcli,
-		  up ? "up" : "down");
-}
-
-/* A socket made in a namespace stays there: switch, make it, switch back. */
-static int socket_in(int nsfd)
-{
-	int fd, rc = ns_enter(nsfd);
-
-	if (rc)
-		return rc;
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	rc = fd < 0 ? -errno : fd;
-	ns_leave();
-	return rc;
 }
 
 /* Blocking calls on a link that is down must not hang the bench. */
@@ -308,11 +103,11 @@ static int listener_in_srv(uint16_t *port)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t alen = sizeof(a);
-	int fd = socket_in(ns.fsrv), err;
+	int fd = netns_socket(NETNS_SRV), err;
 
 	if (fd < 0)
 		return fd;
-	inet_pton(AF_INET, SRV_ADDR, &a.sin_addr);
+	inet_pton(AF_INET, NETNS_SRV_ADDR, &a.sin_addr);
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 256) ||
 	    getsockname(fd, (struct sockaddr *)&a, &alen)) {
 		err = -errno;
@@ -402,8 +197,8 @@ static int open_one(struct srun *r, struct sconn *c, int lfd, uint16_t port)
 				       .liveness = &cases[c->kase].live};
 	int rc;
 
-	inet_pton(AF_INET, SRV_ADDR, &a.sin_addr);
-	c->cfd = socket_in(ns.fcli);
+	inet_pton(AF_INET, NETNS_SRV_ADDR, &a.sin_addr);
+	c->cfd = netns_socket(NETNS_CLI);
 	if (c->cfd < 0)
 		return c->cfd;
 	timeouts(c->cfd, SO_SNDTIMEO); /* connect */
@@ -422,9 +217,11 @@ static void close_rst(int *fd)
 {
 	struct linger l = {.l_onoff = 1, .l_linger = 0};
 
-	if (*fd >= 0)
+	if (*fd >= 0) {
 		setsockopt(*fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-	fd_close(fd);
+		close(*fd);
+	}
+	*fd = -1;
 }
 
 static uint64_t longest_bound_ns(void)
@@ -486,7 +283,7 @@ static bool vanish(struct srun *r, bool *link_down)
 
 	r->down = true;
 	t_down = now_ns();
-	if (link_set(false, why, sizeof(why))) {
+	if (netns_link(false, why, sizeof(why))) {
 		fprintf(stderr, "hupmon-bench: silent: link down: %s\n", why);
 		r->errors++;
 		return false;
@@ -562,7 +359,7 @@ static bool run_end(struct srun *r, bool link_down)
 		}
 	hupmon_free(r->m);
 	r->m = NULL;
-	if (link_down && link_set(true, why, sizeof(why))) {
+	if (link_down && netns_link(true, why, sizeof(why))) {
 		fprintf(stderr, "hupmon-bench: silent: link up: %s\n", why);
 		r->errors++;
 		ok = false;
@@ -638,21 +435,10 @@ void run_silent(const struct bopts *o, struct results *res)
 	for (unsigned p = 0; p < SILENT_PATHS; p++)
 		s->wall_ms[p] = NAN;
 	s->window_ns = longest_bound_ns() + MARGIN_NS;
-	if (geteuid() != 0) {
-		snprintf(s->skipped, sizeof(s->skipped),
-			 "needs root (CAP_NET_ADMIN) to create network "
-			 "namespaces and a veth pair");
-		return;
-	}
-	if (sh(NULL, 0, "ip -V")) {
-		snprintf(s->skipped, sizeof(s->skipped),
-			 "iproute2 'ip' not found (apt-get install iproute2)");
-		return;
-	}
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
-	if (ns_create(s->skipped, sizeof(s->skipped)))
+	if (netns_up("hmbench", s->skipped, sizeof(s->skipped)))
 		goto out;
 	s->skipped[0] = 0;
 	s->ran = true;
@@ -667,12 +453,12 @@ void run_silent(const struct bopts *o, struct results *res)
 			break;
 	if (lfd >= 0)
 		close(lfd);
-	ns_remove();
+	netns_down();
 out:
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	if (stop_sig) {
-		ns_remove();
+		netns_down();
 		signal(stop_sig, SIG_DFL);
 		raise(stop_sig);
 	}

@@ -13,3 +13,10 @@ add_test(NAME readme_example_in_sync
   COMMAND ${CMAKE_COMMAND} -DREADME=${PROJECT_SOURCE_DIR}/README.md
           -DEXAMPLE=${CMAKE_CURRENT_SOURCE_DIR}/example_embed.c
           -P ${CMAKE_CURRENT_SOURCE_DIR}/readme_sync.cmake)
+
+# The two-namespace lab of the silent-death test is one source with
+# hupmon-bench's silent scenario.
+if(TARGET check_netns)
+  target_sources(check_netns PRIVATE ${PROJECT_SOURCE_DIR}/bench/netns.c)
+  target_include_directories(check_netns PRIVATE ${PROJECT_SOURCE_DIR}/bench)
+endif()
