@@ -58,27 +58,51 @@ enum bpath_id {
 	BP_COUNT
 };
 
-enum raw_kind { RAW_NONE, RAW_EPOLL, RAW_PEEK, RAW_TCPINFO };
-
 /* Which row of the expected-visibility table a path follows. */
-enum vis { VIS_EPOLL, VIS_PEEK };
+enum vis { VIS_EPOLL, VIS_PEEK, VIS_COUNT };
+
+#define PATH_BIT(p) (1u << (p))
+
+struct run;
+
+/* What a path does on one run: a hupmon monitor (lib_ops) or a raw loop
+ * (the floors). open and watch are timed together (scale). */
+struct path_ops {
+	int (*open)(struct run *r);    /* the monitor or the loop's sets */
+	int (*watch)(struct run *r);   /* every server end */
+	int (*unwatch)(struct run *r); /* every server end */
+	void *(*loop)(void *run);      /* the loop thread */
+	void (*stop)(struct run *r);   /* makes the loop thread return */
+	/* The loop's counters so far (sweep_probes, sweep_overruns,
+	 * sweep_lap_worst_ns); true when st is a monitor's own snapshot. */
+	bool (*counters)(struct run *r, struct hupmon_stats *st);
+	void (*close)(struct run *r);
+};
+
+extern const struct path_ops lib_ops, raw_epoll_ops, raw_peek_ops,
+	raw_tcpinfo_ops;
 
 struct bpath {
 	const char *name;
-	const char *what;  /* one line for the legend */
-	enum raw_kind raw; /* RAW_NONE: a hupmon monitor */
-	unsigned paths;	   /* hupmon config.paths */
+	const char *what;   /* one line for the legend */
+	const char *colour; /* its curves (a floor's dashed) */
+	const struct path_ops *ops;
+	/* a monitor's configuration (lib_ops) */
+	unsigned paths; /* hupmon config.paths */
 	enum hupmon_sweep_method method;
 	bool compare;
-	enum bpath_id baseline; /* latency floor; itself for raw paths */
-	/* CPU floor: baseline + cpu_floor2 (BP_COUNT: none); per-probe
-	 * floor: probe_floor. Compare mode sweeps too, so its CPU is set
-	 * against raw-epoll + raw-tcpinfo and its probes against
+	enum bpath_id floor; /* latency floor; itself for a floor */
+	/* CPU floor: the sum of cpu_floors (PATH_BITs; 0: the floor);
+	 * per-probe floor: probe_floor. Compare mode sweeps too, so its CPU
+	 * is set against raw-epoll + raw-tcpinfo and its probes against
 	 * raw-tcpinfo. */
-	enum bpath_id cpu_floor2, probe_floor;
+	unsigned cpu_floors;
+	enum bpath_id probe_floor;
 	enum vis vis;
 	bool sweeps;	 /* probes sockets: report ns per probe */
 	bool epoll_time; /* latency = the epoll path's time (compare recs) */
+	bool option;	 /* named in --paths; else it runs ... */
+	unsigned with;	 /* ... when one of these PATH_BITs is chosen */
 };
 
 extern const struct bpath bench_paths[BP_COUNT];
@@ -225,7 +249,7 @@ struct run {
 	/* the loop thread counts; others may read (idle snapshots) */
 	_Atomic uint64_t wakeups, probes;
 	uint64_t loop_cpu_ns; /* the loop thread's CPU, set when it ends */
-	uint64_t raw_overruns, raw_lap_worst_ns; /* raw sweeps */
+	_Atomic uint64_t raw_overruns, raw_lap_worst_ns; /* raw sweeps */
 	/* what was counted before the measured window (idle) */
 	uint64_t wakeups0, probes0, cpu0_ns;
 	int loop_err;
@@ -258,12 +282,64 @@ double ratio_median(const double *a, const double *b, size_t stride,
 void rv_reset(struct rv *v);
 void die(const char *what, int err) __attribute__((noreturn));
 
+/* What every round of one scenario shares. */
+struct bctx {
+	const struct bopts *o;
+	struct results *res;
+	enum scen sc;
+	int lfd; /* loopback listener */
+	uint16_t port;
+};
+
+struct expect {
+	enum hupmon_cause cause[BENCH_STAGES]; /* NONE: no such stage */
+	bool miss_ok[BENCH_STAGES];	       /* a miss is expected */
+};
+
+/* The tables of the text report, in the order they are printed. */
+enum table { TB_CLOSURES, TB_BURST, TB_IDLE, TB_INTERF, TB_SCALE, TB_SILENT };
+
+struct scenario {
+	const char *name;
+	const char *does;   /* what the client does (--explain) */
+	const char *stage2; /* the second stage's row name */
+	void (*run)(const struct bctx *x); /* every round, every path */
+	/* run_rounds: one round of one path on fresh connections */
+	void (*round)(const struct bctx *x, enum bpath_id p, unsigned round,
+		      struct run *r);
+	void (*act)(struct conn *c); /* the client's act */
+	/* the second stage, once the first is seen or wait_ns passed */
+	void (*then)(struct conn *c, uint64_t wait_ns, uint64_t delay_ns);
+	enum table table;
+	unsigned paths;	 /* PATH_BITs that can run in it */
+	unsigned always; /* PATH_BITs that run whatever --paths says */
+	struct expect expect[VIS_COUNT];
+	const char *expect_text[VIS_COUNT]; /* --explain, if not expect */
+	size_t n, n_quick; /* connections when --n is not given (0: --n) */
+	bool optional;	   /* runs only when named */
+	bool quick_off;	   /* --quick leaves it out unless named */
+	bool burst;	   /* all N acted back to back, unpaced */
+	bool window;	   /* measures a fixed-length window (idle) */
+	bool det_latency;  /* latency to ev->detected_ns, not the callback */
+	bool netns;	   /* not on loopback: namespaces (root) */
+};
+
+extern const struct bpath bench_paths[BP_COUNT];
+extern const struct scenario scenarios[SC_COUNT];
+
+/* tables.c */
+bool is_floor(enum bpath_id p);
+const char *stage_name(enum scen sc, unsigned stage);
+
 /* conn.c */
 int listener_open(uint16_t *port);
 int conns_open(int lfd, uint16_t port, struct conn *c, size_t n);
 void conns_close(struct conn *c, size_t n);
-void conn_act(struct conn *c, enum scen sc);
-void conn_escalate(struct conn *c, uint64_t wait_ns, uint64_t delay_ns);
+void act_close(struct conn *c);
+void act_rst(struct conn *c);
+void act_half(struct conn *c);
+void act_datafin(struct conn *c);
+void act_escalate(struct conn *c, uint64_t wait_ns, uint64_t delay_ns);
 struct child;
 struct child *child_start(uint16_t port);
 size_t child_connect(struct child *ch, int lfd, struct conn *c, size_t n,
@@ -271,18 +347,9 @@ size_t child_connect(struct child *ch, int lfd, struct conn *c, size_t n,
 int child_close(struct child *ch, struct conn *c);
 void child_end(struct child *ch);
 
-/* raw.c */
-int raw_open(struct run *r);
-void *raw_loop(void *arg);
-void raw_stop(struct run *r);
-int raw_unwatch_all(struct run *r);
-void raw_close(struct run *r);
-
 /* run.c */
 void bench_record(struct conn *c, enum hupmon_cause cause, uint64_t det_ns);
 int path_watch(struct run *r);
-int path_unwatch(struct run *r);
-void path_close(struct run *r);
 void loop_start(struct run *r);
 void loop_snapshot(struct run *r);
 void loop_stop(struct run *r);
@@ -292,15 +359,17 @@ void run_collect(struct run *r, struct cell *cell, unsigned round);
 void run_order(enum scen sc, const struct bopts *o, unsigned round,
 	       enum bpath_id *out, size_t *n);
 size_t conns_for(const struct bopts *o, enum scen sc);
-void run_scenario(const struct bopts *o, struct results *res, enum scen sc,
-		  int lfd, uint16_t port);
+void run_rounds(const struct bctx *x);
+void closure_round(const struct bctx *x, enum bpath_id p, unsigned round,
+		   struct run *r);
+void idle_round(const struct bctx *x, enum bpath_id p, unsigned round,
+		struct run *r);
 
 /* scale.c */
-void run_scale(const struct bopts *o, struct results *res, int lfd,
-	       uint16_t port);
+void run_scale(const struct bctx *x);
 
 /* silent.c */
-void run_silent(const struct bopts *o, struct results *res);
+void run_silent(const struct bctx *x);
 void silent_table(FILE *f, struct results *res);
 /* FAIL lines for silent; returns how many. */
 unsigned silent_verdict(FILE *f, struct results *res);
@@ -311,14 +380,6 @@ void silent_json_summary(FILE *f, const struct results *res);
 void silent_free(struct results *res);
 
 /* expect.c */
-struct expect {
-	enum hupmon_cause cause[BENCH_STAGES]; /* NONE: no such stage */
-	bool miss_ok[BENCH_STAGES];	       /* a miss is expected */
-};
-struct expect expect_of(enum scen sc, enum vis v);
-bool scen_closes(enum scen sc);
-const char *scen_name(enum scen sc);
-const char *stage_name(enum scen sc, unsigned stage);
 void explain(FILE *f);
 void eval_run(const struct run *r, struct cell *cell, unsigned round);
 /* Connections still owed a visible report (or a compare record). */

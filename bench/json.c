@@ -69,11 +69,11 @@ static void dist(FILE *f, const char *key, struct vec *v)
 static void stage(FILE *f, const struct results *res, struct cell *c,
 		  enum scen sc, enum bpath_id p, unsigned s)
 {
-	enum bpath_id b = bench_paths[p].baseline;
-	struct expect e = expect_of(sc, bench_paths[p].vis);
+	enum bpath_id b = bench_paths[p].floor;
+	const struct expect *e = &scenarios[sc].expect[bench_paths[p].vis];
 
 	fprintf(f, "      {\"name\": \"%s\", \"cause\": \"%s\", ",
-		stage_name(sc, s), hupmon_cause_name(e.cause[s]));
+		stage_name(sc, s), hupmon_cause_name(e->cause[s]));
 	ju64(f, "seen", c->seen[s]);
 	fputs(", ", f);
 	ju64(f, "missed", c->miss[s]);
@@ -153,7 +153,8 @@ static void totals(FILE *f, const struct results *res, struct cell *c,
 	fputs(", ", f);
 	jnum(f, "cpu_ratio",
 	     ratio_cpu(res, sc, p,
-		       sc == SC_IDLE ? RV_OFF(cpu_per_s) : RV_OFF(loop_ms)));
+		       scenarios[sc].window ? RV_OFF(cpu_per_s)
+					    : RV_OFF(loop_ms)));
 	fputs(", ", f);
 	jnum(f, "loop_cpu_ms", c->loop_cpu_ms);
 	fputs(", ", f);
@@ -184,17 +185,17 @@ static void totals(FILE *f, const struct results *res, struct cell *c,
 static void cell_json(FILE *f, const struct results *res, struct cell *c,
 		      enum scen sc, enum bpath_id p, bool first)
 {
-	enum bpath_id b = bench_paths[p].baseline;
+	enum bpath_id b = bench_paths[p].floor;
 
 	fprintf(f,
 		"%s    {\"scenario\": \"%s\", \"path\": \"%s\", \"floor\": "
 		"\"%s\", \"n\": %zu, \"rounds\": %u, \"closures\": %llu,\n",
-		first ? "" : ",\n", scen_name(sc), bench_paths[p].name,
+		first ? "" : ",\n", scenarios[sc].name, bench_paths[p].name,
 		b == p ? "" : bench_paths[b].name, c->n, c->rounds,
 		(unsigned long long)c->acted);
 	fputs("     \"stages\": [\n", f);
 	for (unsigned s = 0; s < BENCH_STAGES; s++) {
-		if (!expect_of(sc, bench_paths[p].vis).cause[s])
+		if (!scenarios[sc].expect[bench_paths[p].vis].cause[s])
 			continue;
 		fputs(s ? ",\n" : "", f);
 		stage(f, res, c, sc, p, s);
@@ -256,7 +257,7 @@ static int metrics_one(FILE *f, enum hupmon_format fmt, const struct cell *c,
 			fprintf(f,
 				"# hupmon-bench: scenario=%s path=%s N=%zu "
 				"(the monitor of its last round)\n",
-				scen_name(sc), bench_paths[p].name, c->n);
+				scenarios[sc].name, bench_paths[p].name, c->n);
 		fputs(buf, f);
 	}
 	free(buf);
@@ -275,9 +276,7 @@ int write_metrics(const char *file, enum hupmon_format fmt, struct results *res)
 		for (int p = 0; p < BP_COUNT; p++) {
 			if (!res->c[sc][p].have_stats)
 				continue;
-			if (best_p >= 0 &&
-			    !strcmp(bench_paths[best_p].name, "compare") &&
-			    strcmp(bench_paths[p].name, "compare"))
+			if (best_p == BP_COMPARE && p != BP_COMPARE)
 				continue;
 			best_sc = sc;
 			best_p = p;

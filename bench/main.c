@@ -95,9 +95,11 @@ static int pick(const char *list, const char *const *names, int count, bool *on)
 		int i;
 
 		for (i = 0; i < count; i++)
-			if (!strcmp(t, names[i]) || !strcmp(t, "all"))
+			if (names[i] &&
+			    (!strcmp(t, names[i]) || !strcmp(t, "all")))
 				on[i] = true;
-		for (i = 0; i < count && strcmp(t, names[i]); i++)
+		for (i = 0; i < count && (!names[i] || strcmp(t, names[i]));
+		     i++)
 			;
 		if (i == count && strcmp(t, "all")) {
 			fprintf(stderr, "hupmon-bench: unknown name '%s'\n", t);
@@ -114,19 +116,19 @@ static int pick_scenarios(struct bopts *o, const char *list)
 	const char *names[SC_COUNT];
 
 	for (int i = 0; i < SC_COUNT; i++)
-		names[i] = scen_name(i);
+		names[i] = scenarios[i].name;
 	memset(o->scen, 0, sizeof(o->scen));
 	return pick(list, names, SC_COUNT, o->scen);
 }
 
 static int pick_paths(struct bopts *o, const char *list)
 {
-	const char *names[BP_RAW_TCPINFO + 1];
+	const char *names[BP_COUNT];
 
-	for (int i = 0; i <= BP_RAW_TCPINFO; i++)
-		names[i] = bench_paths[i].name;
+	for (int i = 0; i < BP_COUNT; i++)
+		names[i] = bench_paths[i].option ? bench_paths[i].name : NULL;
 	memset(o->path, 0, sizeof(o->path));
-	return pick(list, names, BP_RAW_TCPINFO + 1, o->path);
+	return pick(list, names, BP_COUNT, o->path);
 }
 
 static unsigned long long number(const char *s, const char *opt)
@@ -155,10 +157,9 @@ static void defaults(struct bopts *o)
 	o->idle_ms = 300;
 	o->seed = 1;
 	for (int sc = 0; sc < SC_COUNT; sc++)
-		o->scen[sc] =
-			sc != SC_INTERF && sc != SC_SCALE && sc != SC_SILENT;
-	for (int p = 0; p <= BP_RAW_TCPINFO; p++)
-		o->path[p] = true;
+		o->scen[sc] = !scenarios[sc].optional;
+	for (int p = 0; p < BP_COUNT; p++)
+		o->path[p] = bench_paths[p].option;
 }
 
 enum {
@@ -321,7 +322,8 @@ static void parse(struct bopts *o, int argc, char **argv, bool *explain)
 		o->rounds = g.rounds ? o->rounds : 2;
 		o->idle_ms = g.idle ? o->idle_ms : 50;
 		o->pace_us = g.pace ? o->pace_us : 1000;
-		o->scen[SC_IDLE] = g.scen ? o->scen[SC_IDLE] : false;
+		for (int sc = 0; sc < SC_COUNT && !g.scen; sc++)
+			o->scen[sc] &= !scenarios[sc].quick_off;
 	}
 	o->closes_set = g.closes;
 	if (check(o))
@@ -400,14 +402,10 @@ int main(int argc, char **argv)
 		die("calloc", ENOMEM);
 	report_header(stdout, &o);
 	for (int sc = 0; sc < SC_COUNT; sc++) {
-		if (!o.scen[sc])
-			continue;
-		if (sc == SC_SCALE)
-			run_scale(&o, res, lfd, port);
-		else if (sc == SC_SILENT)
-			run_silent(&o, res);
-		else
-			run_scenario(&o, res, sc, lfd, port);
+		struct bctx x = {&o, res, sc, lfd, port};
+
+		if (o.scen[sc])
+			scenarios[sc].run(&x);
 	}
 	report_tables(stdout, &o, res);
 	write_outputs(&o, res);

@@ -17,23 +17,28 @@ static double rv_at(const struct cell *c, unsigned round, size_t off)
 }
 
 /* Median over rounds of a figure of p divided by the sum of the same figure
- * of b1 and b2 (BP_COUNT: no b2) in the same round. */
+ * of the floors (PATH_BITs) in the same round. */
 static double ratio_sum(const struct results *res, enum scen sc,
-			enum bpath_id p, enum bpath_id b1, enum bpath_id b2,
-			size_t off)
+			enum bpath_id p, unsigned floors, size_t off)
 {
-	const struct cell *a = &res->c[sc][p], *b = &res->c[sc][b1];
-	const struct cell *b2c = b2 < BP_COUNT ? &res->c[sc][b2] : NULL;
-	double x[BENCH_MAX_ROUNDS], y[BENCH_MAX_ROUNDS];
-	unsigned rounds = a->rounds < b->rounds ? a->rounds : b->rounds;
+	const struct cell *a = &res->c[sc][p];
+	double x[BENCH_MAX_ROUNDS], y[BENCH_MAX_ROUNDS] = {0};
+	unsigned rounds = a->rounds;
 
-	if (!a->ran || !b->ran || p == b1 || (b2c && !b2c->ran))
+	if (!a->ran || (floors & PATH_BIT(p)))
 		return NAN;
-	if (b2c && b2c->rounds < rounds)
-		rounds = b2c->rounds;
+	for (int b = 0; b < BP_COUNT; b++)
+		if (floors & PATH_BIT(b)) {
+			if (!res->c[sc][b].ran)
+				return NAN;
+			if (res->c[sc][b].rounds < rounds)
+				rounds = res->c[sc][b].rounds;
+		}
 	for (unsigned r = 0; r < rounds; r++) {
 		x[r] = rv_at(a, r, off);
-		y[r] = rv_at(b, r, off) + (b2c ? rv_at(b2c, r, off) : 0);
+		for (int b = 0; b < BP_COUNT; b++)
+			if (floors & PATH_BIT(b))
+				y[r] += rv_at(&res->c[sc][b], r, off);
 	}
 	return ratio_median(x, y, sizeof(double), rounds);
 }
@@ -42,20 +47,22 @@ static double ratio_sum(const struct results *res, enum scen sc,
 double ratio_of(const struct results *res, enum scen sc, enum bpath_id p,
 		enum bpath_id base, size_t off)
 {
-	return ratio_sum(res, sc, p, base, BP_COUNT, off);
+	return ratio_sum(res, sc, p, PATH_BIT(base), off);
 }
 
 /* CPU against the path's CPU floor (compare: raw-epoll + raw-tcpinfo). */
 double ratio_cpu(const struct results *res, enum scen sc, enum bpath_id p,
 		 size_t off)
 {
+	unsigned floors = bench_paths[p].cpu_floors;
+
 	/* compare's two floors run rounds of other lengths (escalate waits
 	 * for each path's own report), so their CPU only adds up to a fair
 	 * floor over the fixed-length idle windows. */
-	if (bench_paths[p].cpu_floor2 != BP_COUNT && sc != SC_IDLE)
+	if (floors && !scenarios[sc].window)
 		return NAN;
-	return ratio_sum(res, sc, p, bench_paths[p].baseline,
-			 bench_paths[p].cpu_floor2, off);
+	return ratio_sum(res, sc, p,
+			 floors ? floors : PATH_BIT(bench_paths[p].floor), off);
 }
 
 /* CPU per probe against the raw sweep of the same method. */
@@ -106,9 +113,7 @@ static double rv_median(const struct cell *c, size_t off)
 /* The idle CPU (ms/s) of p's floor (of p itself for a floor). */
 static double idle_floor_ms(struct results *res, enum bpath_id p)
 {
-	enum bpath_id b = bench_paths[p].baseline;
-
-	return rv_median(&res->c[SC_IDLE][b < BP_COUNT ? b : p],
+	return rv_median(&res->c[SC_IDLE][bench_paths[p].floor],
 			 RV_OFF(cpu_per_s));
 }
 
@@ -167,16 +172,14 @@ static void lat4(FILE *f, struct cell *c, unsigned s)
 
 static const char *base_name(enum bpath_id p)
 {
-	enum bpath_id b = bench_paths[p].baseline;
-
-	return b == p ? "-" : bench_paths[b].name;
+	return is_floor(p) ? "-" : bench_paths[bench_paths[p].floor].name;
 }
 
 static void closure_row(FILE *f, struct results *res, enum scen sc,
 			enum bpath_id p, unsigned s)
 {
 	struct cell *c = &res->c[sc][p];
-	enum bpath_id b = bench_paths[p].baseline;
+	enum bpath_id b = bench_paths[p].floor;
 
 	fprintf(f, "%-13s %-14s %-11s", stage_name(sc, s), bench_paths[p].name,
 		base_name(p));
@@ -206,11 +209,12 @@ static void closures_table(FILE *f, struct results *res)
 		"scenario", "path", "floor", "seen", "miss", "xmiss", "false",
 		"dup", "wrong", "p50", "p90", "p99", "max", "p50/fl", "p99/fl",
 		"cpu-ms", "cpu/fl", "ns/probe", "pr/fl");
-	for (int sc = SC_FIN; sc <= SC_ESCALATE; sc++)
+	for (int sc = 0; sc < SC_COUNT; sc++)
 		for (unsigned s = 0; s < BENCH_STAGES; s++) {
-			if (!expect_of(sc, VIS_EPOLL).cause[s])
+			if (scenarios[sc].table != TB_CLOSURES ||
+			    !scenarios[sc].expect[VIS_EPOLL].cause[s])
 				continue;
-			for (int p = 0; p <= BP_RAW_TCPINFO; p++)
+			for (int p = 0; p < BP_COUNT; p++)
 				if (res->c[sc][p].ran)
 					closure_row(f, res, sc, p, s);
 		}
@@ -226,7 +230,7 @@ static void burst_table(FILE *f, struct results *res)
 		"path", "floor", "N", "seen", "miss", "xmiss", "false", "dup",
 		"wrong", "p50", "p90", "p99", "max", "span-ms", "span/fl",
 		"cpu-ms", "cpu/fl");
-	for (int p = 0; p <= BP_RAW_TCPINFO; p++) {
+	for (int p = 0; p < BP_COUNT; p++) {
 		struct cell *c = &res->c[SC_BURST][p];
 		double span[BENCH_MAX_ROUNDS];
 
@@ -240,7 +244,7 @@ static void burst_table(FILE *f, struct results *res)
 		lat4(f, c, 0);
 		num(f, 8, 2, median(span, c->rounds));
 		num(f, 7, 2,
-		    ratio_of(res, SC_BURST, p, bench_paths[p].baseline,
+		    ratio_of(res, SC_BURST, p, bench_paths[p].floor,
 			     RV_OFF(span_ms)));
 		num(f, 7, 1, c->loop_cpu_ms);
 		num(f, 6, 2, ratio_cpu(res, SC_BURST, p, RV_OFF(loop_ms)));
@@ -255,7 +259,7 @@ static void idle_table(FILE *f, struct results *res)
 	fprintf(f, "%-14s %-11s %6s %9s %7s %10s %10s %8s %6s %7s\n", "path",
 		"floor", "N", "cpu-ms/s", "cpu/fl", "wakeups/s", "probes/s",
 		"ns/probe", "pr/fl", "wall-s");
-	for (int p = 0; p <= BP_RAW_TCPINFO; p++) {
+	for (int p = 0; p < BP_COUNT; p++) {
 		struct cell *c = &res->c[SC_IDLE][p];
 
 		if (!c->ran)
@@ -291,7 +295,7 @@ static void interference_table(FILE *f, struct results *res)
 		"overruns", "lap-ms", "cpu-ms");
 	for (int p = 0; p < BP_COUNT; p++) {
 		struct cell *c = &res->c[SC_INTERF][p];
-		enum bpath_id b = bench_paths[p].baseline;
+		enum bpath_id b = bench_paths[p].floor;
 
 		if (!c->ran)
 			continue;
@@ -324,9 +328,9 @@ static void scale_table(FILE *f, struct results *res)
 		"path", "N", "watch-us", "w/fl", "unw-us", "uw/fl", "B/sock",
 		"seen", "miss", "false", "dup", "wrong", "p50", "p90", "p99",
 		"max", "p50/fl", "lap-ms", "overruns", "cpu-ms", "stats-us");
-	for (int p = 0; p <= BP_RAW_TCPINFO; p++) {
+	for (int p = 0; p < BP_COUNT; p++) {
 		struct cell *c = &res->c[SC_SCALE][p];
-		bool raw = bench_paths[p].raw != RAW_NONE;
+		bool raw = is_floor(p);
 
 		if (!c->ran)
 			continue;
@@ -349,7 +353,7 @@ static void scale_table(FILE *f, struct results *res)
 			(unsigned long long)c->wrong);
 		lat4(f, c, 0);
 		num(f, 6, 2,
-		    ratio_of(res, SC_SCALE, p, bench_paths[p].baseline,
+		    ratio_of(res, SC_SCALE, p, bench_paths[p].floor,
 			     RV_OFF(p50)));
 		num(f, 8, 2, (double)c->lap_worst_ns / 1e6);
 		fprintf(f, " %8llu", (unsigned long long)c->overruns);
@@ -382,7 +386,7 @@ static void compare_table(FILE *f, struct results *res)
 				continue;
 			fprintf(f,
 				"%-13s %-14s %8llu %11llu %11llu %10llu %9llu",
-				scen_name(sc), bench_paths[p].name,
+				scenarios[sc].name, bench_paths[p].name,
 				(unsigned long long)(ep + sw),
 				(unsigned long long)ep, (unsigned long long)sw,
 				(unsigned long long)mi,
@@ -416,7 +420,7 @@ static void verdict(FILE *f, struct results *res)
 			fprintf(f,
 				"FAIL %s/%s: %llu missed, %llu false, %llu "
 				"duplicate, %llu wrong-cause, %llu errors\n",
-				scen_name(sc), bench_paths[p].name,
+				scenarios[sc].name, bench_paths[p].name,
 				(unsigned long long)(c->miss[0] + c->miss[1]),
 				(unsigned long long)c->fals,
 				(unsigned long long)c->dup,
@@ -432,10 +436,13 @@ static void verdict(FILE *f, struct results *res)
 
 void report_tables(FILE *f, const struct bopts *o, struct results *res)
 {
+	bool closures = false;
+
 	(void)o;
-	if (any_ran(res, SC_FIN) || any_ran(res, SC_RST) ||
-	    any_ran(res, SC_HALF) || any_ran(res, SC_DATAFIN) ||
-	    any_ran(res, SC_ESCALATE))
+	for (int sc = 0; sc < SC_COUNT; sc++)
+		closures |=
+			scenarios[sc].table == TB_CLOSURES && any_ran(res, sc);
+	if (closures)
 		closures_table(f, res);
 	if (any_ran(res, SC_BURST))
 		burst_table(f, res);
@@ -446,10 +453,9 @@ void report_tables(FILE *f, const struct bopts *o, struct results *res)
 	if (any_ran(res, SC_SCALE))
 		scale_table(f, res);
 	silent_table(f, res);
-	for (int sc = 0; sc < SC_COUNT; sc++)
-		if (res->c[sc][BP_COMPARE].ran ||
-		    res->c[sc][BP_EPOLL_UNDER_TCPINFO].ran ||
-		    res->c[sc][BP_EPOLL_UNDER_PEEK].ran) {
+	for (int i = 0; i < SC_COUNT * BP_COUNT; i++)
+		if (res->c[i / BP_COUNT][i % BP_COUNT].ran &&
+		    bench_paths[i % BP_COUNT].compare) {
 			compare_table(f, res);
 			break;
 		}
@@ -461,8 +467,13 @@ void report_header(FILE *f, const struct bopts *o)
 {
 	bool loopback = false;
 
+	unsigned shown = 0; /* paths of the chosen loopback scenarios */
+
 	for (int sc = 0; sc < SC_COUNT; sc++)
-		loopback |= o->scen[sc] && sc != SC_SILENT;
+		if (o->scen[sc] && !scenarios[sc].netns) {
+			loopback = true;
+			shown |= scenarios[sc].paths;
+		}
 	if (!loopback) {
 		fprintf(f,
 			"hupmon-bench %s: silent only (root): how long "
@@ -508,7 +519,8 @@ void report_header(FILE *f, const struct bopts *o)
 		"records that disagree or never came.\n");
 	fprintf(f, "Paths:");
 	for (int p = 0; p < BP_COUNT; p++)
-		if (o->path[p] || (p > BP_RAW_TCPINFO && o->scen[SC_INTERF]))
+		if (o->path[p] ||
+		    (!bench_paths[p].option && (shown & PATH_BIT(p))))
 			fprintf(f, "\n  %-14s %s", bench_paths[p].name,
 				bench_paths[p].what);
 	fprintf(f, "\n  (each chosen path runs beside its floor)\n");

@@ -15,14 +15,6 @@
 
 #define MS 1000000ull
 
-struct bctx {
-	const struct bopts *o;
-	struct results *res;
-	enum scen sc;
-	int lfd;
-	uint16_t port;
-};
-
 void bench_record(struct conn *c, enum hupmon_cause cause, uint64_t det_ns)
 {
 	uint64_t t = now_ns();
@@ -93,7 +85,7 @@ static void on_compare(const struct hupmon_compare *rec, void *arg)
 	atomic_fetch_or(&c->seen, SEEN_CMP);
 }
 
-static int lib_watch(struct run *r)
+static int lib_open(struct run *r)
 {
 	struct hupmon_config cfg = {
 		.on_hangup = on_hangup,
@@ -105,23 +97,21 @@ static int lib_watch(struct run *r)
 		.compare = r->p->compare,
 		.on_compare = r->p->compare ? on_compare : NULL,
 	};
-	int rc = hupmon_new(&cfg, &r->m);
+
+	return hupmon_new(&cfg, &r->m);
+}
+
+static int lib_watch(struct run *r)
+{
+	int rc = 0;
 
 	for (size_t i = 0; !rc && i < r->n; i++)
 		rc = hupmon_watch(r->m, r->c[i].sfd, &r->c[i], &r->c[i].id);
 	return rc;
 }
 
-/* Creates the monitor (or raw loop) and watches every server end. */
-int path_watch(struct run *r)
+static int lib_unwatch(struct run *r)
 {
-	return r->p->raw ? raw_open(r) : lib_watch(r);
-}
-
-int path_unwatch(struct run *r)
-{
-	if (r->p->raw)
-		return raw_unwatch_all(r);
 	for (size_t i = 0; i < r->n; i++) {
 		int rc = hupmon_unwatch(r->m, r->c[i].id);
 
@@ -129,16 +119,6 @@ int path_unwatch(struct run *r)
 			return rc;
 	}
 	return 0;
-}
-
-void path_close(struct run *r)
-{
-	if (r->p->raw)
-		raw_close(r);
-	else
-		hupmon_free(r->m);
-	r->m = NULL;
-	vec_free(&r->cmp_lag);
 }
 
 static void *lib_loop(void *arg)
@@ -161,12 +141,47 @@ static void *lib_loop(void *arg)
 	return NULL;
 }
 
+static void lib_stop(struct run *r)
+{
+	hupmon_stop(r->m);
+}
+
+static bool lib_counters(struct run *r, struct hupmon_stats *st)
+{
+	hupmon_stats(r->m, st);
+	return true;
+}
+
+static void lib_close(struct run *r)
+{
+	hupmon_free(r->m);
+	r->m = NULL;
+}
+
+const struct path_ops lib_ops = {
+	.open = lib_open,
+	.watch = lib_watch,
+	.unwatch = lib_unwatch,
+	.loop = lib_loop,
+	.stop = lib_stop,
+	.counters = lib_counters,
+	.close = lib_close,
+};
+
+/* Creates the monitor (or raw loop) and watches every server end. */
+int path_watch(struct run *r)
+{
+	int rc = r->p->ops->open(r);
+
+	return rc ? rc : r->p->ops->watch(r);
+}
+
 void loop_start(struct run *r)
 {
 	int rc;
 
 	atomic_store(&r->stop, false);
-	rc = pthread_create(&r->thr, NULL, r->p->raw ? raw_loop : lib_loop, r);
+	rc = pthread_create(&r->thr, NULL, r->p->ops->loop, r);
 	if (rc)
 		die("pthread_create", rc);
 }
@@ -180,12 +195,8 @@ void loop_snapshot(struct run *r)
 	struct timespec ts;
 
 	r->wakeups0 = r->wakeups;
-	if (r->p->raw) {
-		r->probes0 = r->probes;
-	} else {
-		hupmon_stats(r->m, &st);
-		r->probes0 = st.sweep_probes;
-	}
+	r->p->ops->counters(r, &st);
+	r->probes0 = st.sweep_probes;
 	if (!pthread_getcpuclockid(r->thr, &cid) && !clock_gettime(cid, &ts))
 		r->cpu0_ns = (uint64_t)ts.tv_sec * 1000000000u +
 			     (uint64_t)ts.tv_nsec;
@@ -194,10 +205,7 @@ void loop_snapshot(struct run *r)
 void loop_stop(struct run *r)
 {
 	atomic_store(&r->stop, true);
-	if (r->p->raw)
-		raw_stop(r);
-	else
-		hupmon_stop(r->m);
+	r->p->ops->stop(r);
 	pthread_join(r->thr, NULL);
 }
 
@@ -241,24 +249,21 @@ void run_wait(struct run *r, const size_t *idx, size_t k, uint64_t last_act)
 void run_collect(struct run *r, struct cell *cell, unsigned round)
 {
 	struct rv *v = &cell->rv[round];
+	struct hupmon_stats st;
 
 	eval_run(r, cell, round);
 	cell->ran = true;
 	cell->rounds = round + 1 > cell->rounds ? round + 1 : cell->rounds;
 	cell->fals += r->stray;
 	cell->errors += r->loop_err ? 1 : 0;
-	if (!r->p->raw) {
-		hupmon_stats(r->m, &cell->stats);
+	if (r->p->ops->counters(r, &st)) {
+		cell->stats = st;
 		cell->have_stats = true;
-		r->probes = cell->stats.sweep_probes;
-		cell->overruns += cell->stats.sweep_overruns;
-		if (cell->stats.sweep_lap_worst_ns > cell->lap_worst_ns)
-			cell->lap_worst_ns = cell->stats.sweep_lap_worst_ns;
-	} else {
-		cell->overruns += r->raw_overruns;
-		if (r->raw_lap_worst_ns > cell->lap_worst_ns)
-			cell->lap_worst_ns = r->raw_lap_worst_ns;
 	}
+	r->probes = st.sweep_probes;
+	cell->overruns += st.sweep_overruns;
+	if (st.sweep_lap_worst_ns > cell->lap_worst_ns)
+		cell->lap_worst_ns = st.sweep_lap_worst_ns;
 	r->probes -= r->probes0;
 	r->wakeups -= r->wakeups0;
 	r->loop_cpu_ns -= r->cpu0_ns;
@@ -279,36 +284,37 @@ void run_collect(struct run *r, struct cell *cell, unsigned round)
 
 size_t conns_for(const struct bopts *o, enum scen sc)
 {
+	const struct scenario *s = &scenarios[sc];
 	size_t n = o->n;
 	size_t cap = o->fd_hard > 200 ? (o->fd_hard - 100) / 2 : 50;
 
-	if (sc == SC_INTERF && !o->n_set)
-		n = o->quick ? 500 : 4000;
+	if (s->n && !o->n_set)
+		n = o->quick ? s->n_quick : s->n;
 	return n < cap ? n : cap;
 }
 
-/* Paths run in this scenario: the chosen ones and their baselines, in
+/* Paths run in this scenario: of those it can run, the chosen ones, those
+ * it always runs, those a chosen one brings in, and their floors; in
  * forward order on even rounds and reversed on odd ones, so each path and
  * its floor alternate. */
 void run_order(enum scen sc, const struct bopts *o, unsigned round,
 	       enum bpath_id *out, size_t *n)
 {
-	bool on[BP_COUNT] = {false};
+	const struct scenario *s = &scenarios[sc];
+	unsigned chosen = s->always, on = 0;
 
-	for (int p = 0; p <= BP_RAW_TCPINFO; p++)
+	for (int p = 0; p < BP_COUNT; p++)
 		if (o->path[p])
-			on[p] = on[bench_paths[p].baseline] = true;
-	if (sc == SC_INTERF) {
-		bool tcpinfo = on[BP_TCPINFO] || on[BP_COMPARE];
-
-		memset(on, 0, sizeof(on));
-		on[BP_EPOLL] = on[BP_RAW_EPOLL] = true;
-		on[BP_EPOLL_UNDER_TCPINFO] = tcpinfo;
-		on[BP_EPOLL_UNDER_PEEK] = o->path[BP_PEEK];
-	}
+			chosen |= PATH_BIT(p);
+	for (int p = 0; p < BP_COUNT; p++)
+		if ((s->paths & PATH_BIT(p)) &&
+		    ((chosen & PATH_BIT(p)) || (bench_paths[p].with & chosen)))
+			for (int q = p; !(on & PATH_BIT(q));
+			     q = bench_paths[q].floor)
+				on |= PATH_BIT(q);
 	*n = 0;
 	for (int p = 0; p < BP_COUNT; p++)
-		if (on[p])
+		if (on & PATH_BIT(p))
 			out[(*n)++] = (enum bpath_id)p;
 	for (size_t i = 0; round % 2 && i < *n / 2; i++) {
 		enum bpath_id t = out[i];
@@ -321,6 +327,7 @@ void run_order(enum scen sc, const struct bopts *o, unsigned round,
 static uint64_t act_all(struct run *r, const size_t *idx, size_t k,
 			uint64_t *rng)
 {
+	const struct scenario *s = &scenarios[r->sc];
 	uint64_t pace = (uint64_t)r->o->pace_us * 1000u;
 	uint64_t period = (uint64_t)r->o->period_ms * MS;
 	uint64_t wait = 3 * period + 50 * MS;
@@ -329,13 +336,13 @@ static uint64_t act_all(struct run *r, const size_t *idx, size_t k,
 		struct conn *c = &r->c[idx[j]];
 
 		/* uniform in [pace/2, 3*pace/2): no phase lock with ticks */
-		if (r->sc != SC_BURST)
+		if (!s->burst)
 			sleep_ns(pace / 2 + rng_next(rng) % (pace + 1));
-		conn_act(c, r->sc);
+		s->act(c);
 		/* every path gets the same delays: how long the machine
 		 * sat idle changes how fast it wakes up */
-		if (r->sc == SC_ESCALATE)
-			conn_escalate(c, wait, rng_next(rng) % period);
+		if (s->then)
+			s->then(c, wait, rng_next(rng) % period);
 	}
 	return now_ns();
 }
@@ -358,7 +365,7 @@ static size_t closes_per_round(const struct bctx *x, size_t n)
 {
 	size_t k = (x->o->closes + x->o->rounds - 1) / x->o->rounds;
 
-	if (x->sc == SC_BURST || k > n)
+	if (scenarios[x->sc].burst || k > n)
 		k = n;
 	return k;
 }
@@ -380,8 +387,8 @@ static void burst_span(struct run *r, struct rv *v)
 }
 
 /* One round of one path in a closure, burst or interference scenario. */
-static void closure_round(const struct bctx *x, enum bpath_id pid,
-			  unsigned round, struct run *r)
+void closure_round(const struct bctx *x, enum bpath_id pid, unsigned round,
+		   struct run *r)
 {
 	struct cell *cell = &x->res->c[x->sc][pid];
 	uint64_t rng, t0, last;
@@ -407,13 +414,13 @@ static void closure_round(const struct bctx *x, enum bpath_id pid,
 	cell->cpu_ms += cell->rv[round].cpu_ms;
 	cell->wall_ms += (double)(now_ns() - t0) / 1e6;
 	run_collect(r, cell, round);
-	if (x->sc == SC_BURST)
+	if (scenarios[x->sc].burst)
 		burst_span(r, &cell->rv[round]);
 	free(idx);
 }
 
-static void idle_round(const struct bctx *x, enum bpath_id pid, unsigned round,
-		       struct run *r)
+void idle_round(const struct bctx *x, enum bpath_id pid, unsigned round,
+		struct run *r)
 {
 	struct cell *cell = &x->res->c[x->sc][pid];
 	struct rv *v = &cell->rv[round];
@@ -454,12 +461,10 @@ static void one_round(const struct bctx *x, enum bpath_id pid, unsigned round)
 	if (rc)
 		die("opening loopback connections", -rc);
 	rv_reset(&x->res->c[x->sc][pid].rv[round]);
-	if (x->sc == SC_IDLE)
-		idle_round(x, pid, round, &r);
-	else
-		closure_round(x, pid, round, &r);
+	scenarios[x->sc].round(x, pid, round, &r);
 	x->res->c[x->sc][pid].n = r.n;
-	path_close(&r);
+	r.p->ops->close(&r);
+	vec_free(&r.cmp_lag);
 	conns_close(r.c, r.n);
 	free(r.c);
 }
@@ -467,24 +472,22 @@ static void one_round(const struct bctx *x, enum bpath_id pid, unsigned round)
 static void progress(enum scen sc, unsigned round, unsigned rounds, uint64_t t0)
 {
 	fprintf(stderr, "hupmon-bench: %-12s round %u/%u done (%.1f s)\n",
-		scen_name(sc), round + 1, rounds,
+		scenarios[sc].name, round + 1, rounds,
 		(double)(now_ns() - t0) / 1e9);
 }
 
-/* Every round of one scenario (not scale) over the chosen paths. */
-void run_scenario(const struct bopts *o, struct results *res, enum scen sc,
-		  int lfd, uint16_t port)
+/* Every round of one scenario over its paths. */
+void run_rounds(const struct bctx *x)
 {
-	struct bctx x = {o, res, sc, lfd, port};
 	uint64_t t0 = now_ns();
 
-	for (unsigned round = 0; round < o->rounds; round++) {
+	for (unsigned round = 0; round < x->o->rounds; round++) {
 		enum bpath_id order[BP_COUNT];
 		size_t n;
 
-		run_order(sc, o, round, order, &n);
+		run_order(x->sc, x->o, round, order, &n);
 		for (size_t i = 0; i < n; i++)
-			one_round(&x, order[i], round);
-		progress(sc, round, o->rounds, t0);
+			one_round(x, order[i], round);
+		progress(x->sc, round, x->o->rounds, t0);
 	}
 }

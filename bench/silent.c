@@ -423,9 +423,10 @@ static unsigned conns_per_case(const struct bopts *o)
 	return o->closes < SILENT_MAX_CONNS ? o->closes : SILENT_MAX_CONNS;
 }
 
-void run_silent(const struct bopts *o, struct results *res)
+void run_silent(const struct bctx *x)
 {
-	struct silent_res *s = &res->silent;
+	const struct bopts *o = x->o;
+	struct silent_res *s = &x->res->silent;
 	struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
 	uint16_t port = 0;
 	int lfd;
