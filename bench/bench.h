@@ -12,6 +12,11 @@
  * silent (root only) is apart: the client's link goes down in a network
  * namespace, and the library's own paths are timed against the bound that
  * keepalive / TCP_USER_TIMEOUT set (silent.c).
+ *
+ * Both are tables (tables.c). A run fills cells (struct cell) with what it
+ * measured; analyse() turns them into rows (struct row: ratios, medians,
+ * verdicts) and the failure count that is the exit status; the text
+ * tables, the JSON, the SVG and the metrics only print rows.
  */
 #ifndef HUPMON_BENCH_H
 #define HUPMON_BENCH_H
@@ -55,6 +60,8 @@ enum bpath_id {
 	/* interference only: both paths, latency of the epoll path */
 	BP_EPOLL_UNDER_TCPINFO,
 	BP_EPOLL_UNDER_PEEK,
+	/* silent only: both paths, compare off */
+	BP_BOTH,
 	BP_COUNT
 };
 
@@ -155,29 +162,43 @@ struct vec {
 	size_t n, cap;
 };
 
-/* Figures of one round of one path (NAN where not applicable). */
-struct rv {
-	double p50[BENCH_STAGES], p99[BENCH_STAGES];
-	double cpu_ms;		     /* RUSAGE_SELF delta */
-	double loop_ms;		     /* the loop thread's CPU in the window */
-	double ns_probe;	     /* loop thread CPU / probes */
-	double span_ms;		     /* burst: first action to last detection */
-	double cpu_per_s;	     /* idle: CPU ms per second */
-	double wake_s;		     /* idle: loop wakeups per second */
-	double watch_ns, unwatch_ns; /* scale: per socket */
+/* The figures of one round of one path, by name (NAN: not measured). The
+ * latency figures come in pairs, one per stage: fig_stage(FIG_P50, s). */
+enum fig {
+	FIG_P50,	/* latency, ns, first stage */
+	FIG_P50_STAGE2, /* second stage */
+	FIG_P99,
+	FIG_P99_STAGE2,
+	FIG_CPU_MS,    /* RUSAGE_SELF delta */
+	FIG_LOOP_MS,   /* the loop thread's CPU in the window */
+	FIG_NS_PROBE,  /* loop thread CPU / probes */
+	FIG_SPAN_MS,   /* burst: first action to last detection */
+	FIG_CPU_PER_S, /* idle: CPU ms per second */
+	FIG_WAKE_S,    /* idle: loop wakeups per second */
+	FIG_WATCH_NS,  /* scale: per socket */
+	FIG_UNWATCH_NS,
+	FIG_STATS_NS,	/* scale: median hupmon_stats + Prometheus format */
+	FIG_BYTES_SOCK, /* scale: the monitor's heap bytes per socket */
+	FIG_COUNT
 };
+
+static inline enum fig fig_stage(enum fig f, unsigned stage)
+{
+	return (enum fig)(f + stage);
+}
 
 /* Everything measured for one scenario x path, summed over rounds. */
 struct cell {
 	bool ran;
 	unsigned rounds;
+	size_t n; /* connections of a run */
 	uint64_t acted;
 	uint64_t seen[BENCH_STAGES], miss[BENCH_STAGES], xmiss[BENCH_STAGES];
 	uint64_t fals, dup, wrong;
 	uint64_t errors;	      /* watch or loop failures */
 	struct vec lat[BENCH_STAGES]; /* action to callback */
 	struct vec det[BENCH_STAGES]; /* action to ev->detected_ns */
-	struct rv rv[BENCH_MAX_ROUNDS];
+	double fig[BENCH_MAX_ROUNDS][FIG_COUNT];
 	double cpu_ms, loop_cpu_ms, wall_ms;
 	uint64_t probes, wakeups, overruns, lap_worst_ns;
 	/* compare records, by first path x cause */
@@ -186,53 +207,40 @@ struct cell {
 	uint64_t cmp_disagree;
 	uint64_t cmp_norecord; /* reported connections without a record */
 	struct vec cmp_lag;
-	/* scale */
-	size_t n;
-	double bytes_per_sock;
-	double stats_ns; /* scale: median hupmon_stats + Prometheus format */
 	bool have_stats;
 	struct hupmon_stats stats; /* the last round's monitor */
 };
 
-/* silent: cases x its own paths (epoll, sweep-tcpinfo, both). */
-#define SILENT_CASES	 4
-#define SILENT_PATHS	 3
-#define SILENT_CONNS	 8  /* connections per case and path by default */
-#define SILENT_MAX_CONNS 32 /* --closes is capped at this */
-
-struct silent_cell {
-	bool ran;
-	unsigned conns;	     /* watched */
-	unsigned seen;	     /* reported (first report) within the window */
-	unsigned missed;     /* a case with a bound: not reported */
-	unsigned late;	     /* reported after bound + margin */
-	unsigned wrong;	     /* connections with a report other than
-				TIMEOUT / ETIMEDOUT */
-	unsigned dup;	     /* reports after the first */
-	unsigned early;	     /* reported while the link was still up */
-	unsigned by_path[3]; /* first report by HUPMON_PATH_EPOLL / SWEEP */
-	enum hupmon_cause bad_cause; /* the last wrong report, for the FAIL */
-	int bad_error;		     /* line */
-	struct vec det; /* ns from the link going down (data: the write) to
-			   ev->detected_ns of the first report */
+/* A distribution of samples, in the unit asked for (NAN: no sample). */
+struct dist {
+	size_t n;
+	double min, p50, p90, p99, max;
 };
 
-struct silent_res {
-	bool requested;	    /* named in --scenarios */
-	bool ran;	    /* namespaces made, runs attempted */
-	char skipped[192];  /* why not, when requested and not ran */
-	unsigned conns;	    /* per case and path */
-	uint64_t window_ns; /* how long after the link went down we waited */
-	unsigned errors[SILENT_PATHS]; /* setup / watch / ip failures */
-	uint64_t stray[SILENT_PATHS];  /* reports naming no connection */
-	double wall_ms[SILENT_PATHS];
-	struct silent_cell c[SILENT_CASES][SILENT_PATHS];
+/* What analysis made of one scenario x path; every output reads it. */
+struct row {
+	bool failed;
+	struct dist lat[BENCH_STAGES], det[BENCH_STAGES]; /* µs */
+	double r_p50[BENCH_STAGES], r_p99[BENCH_STAGES];  /* over the floor */
+	double r_cpu;	  /* loop CPU (window: CPU per s) over the CPU floor */
+	bool r_cpu_noise; /* window: floor under 1 ms/s, no ratio to show */
+	double ns_probe, r_probe;
+	double span_ms, r_span;	   /* burst: medians over rounds */
+	double cpu_per_s, wake_s;  /* window: medians over rounds */
+	double probes_per_s;	   /* over the wall time */
+	double r_watch, r_unwatch; /* scale: over raw-epoll */
+	uint64_t cmp_epoll, cmp_sweep, cmp_missed; /* compare records */
+	struct dist lag;			   /* µs */
 };
+
+struct silent_res; /* silent.c */
 
 struct results {
 	struct cell c[SC_COUNT][BP_COUNT];
-	struct silent_res silent;
-	unsigned failures;
+	struct row an[SC_COUNT][BP_COUNT]; /* analyse() */
+	struct silent_res *silent;	   /* NULL: not requested */
+	unsigned failures;		   /* analyse(): the exit status */
+	int metrics_sc, metrics_p;	   /* --metrics: which monitor */
 };
 
 /* One run: one path on fresh connections for one round of one scenario. */
@@ -274,12 +282,11 @@ int vec_append(struct vec *dst, const struct vec *src);
 /* Nearest-rank percentile of v (sorted in place), NAN if empty. */
 double vec_pct(struct vec *v, double pct);
 double median(double *v, size_t n);
-/* Median over rounds of a[r] / b[r], skipping rounds where either is not a
- * positive finite number; NAN if none is left. */
-double ratio_median(const double *a, const double *b, size_t stride,
-		    unsigned rounds);
+/* Median of a[i] / b[i], skipping those where either is not a positive
+ * finite number; NAN if none is left. */
+double ratio_median(const double *a, const double *b, unsigned n);
 /* Every figure of a round to NAN: not measured (yet). */
-void rv_reset(struct rv *v);
+void figs_reset(double *fig);
 void die(const char *what, int err) __attribute__((noreturn));
 
 /* What every round of one scenario shares. */
@@ -335,6 +342,8 @@ const char *stage_name(enum scen sc, unsigned stage);
 int listener_open(uint16_t *port);
 int conns_open(int lfd, uint16_t port, struct conn *c, size_t n);
 void conns_close(struct conn *c, size_t n);
+/* Closes *fd (if open) with an RST, so no TIME_WAIT is left; *fd = -1. */
+void fd_close_rst(int *fd);
 void act_close(struct conn *c);
 void act_rst(struct conn *c);
 void act_half(struct conn *c);
@@ -370,11 +379,12 @@ void run_scale(const struct bctx *x);
 
 /* silent.c */
 void run_silent(const struct bctx *x);
-void silent_table(FILE *f, struct results *res);
-/* FAIL lines for silent; returns how many. */
-unsigned silent_verdict(FILE *f, struct results *res);
+/* Its verdicts; returns how many failed. */
+unsigned silent_analyse(struct results *res);
+void silent_table(FILE *f, const struct results *res);
+void silent_fail_lines(FILE *f, const struct results *res);
 /* Appends silent's rows to the JSON results array; *first as cell rows. */
-void silent_json_rows(FILE *f, struct results *res, bool *first);
+void silent_json_rows(FILE *f, const struct results *res, bool *first);
 /* The "silent" summary object (skip reason, window), without a comma. */
 void silent_json_summary(FILE *f, const struct results *res);
 void silent_free(struct results *res);
@@ -385,22 +395,44 @@ void eval_run(const struct run *r, struct cell *cell, unsigned round);
 /* Connections still owed a visible report (or a compare record). */
 size_t pending(const struct run *r, const size_t *idx, size_t k);
 
-/* report.c */
-void report_header(FILE *f, const struct bopts *o);
-void report_tables(FILE *f, const struct bopts *o, struct results *res);
-int write_json(const char *file, const struct bopts *o, struct results *res);
-int write_svg(const char *file, const struct bopts *o, struct results *res);
-int write_metrics(const char *file, enum hupmon_format fmt,
-		  struct results *res);
-double ratio_of(const struct results *res, enum scen sc, enum bpath_id p,
-		enum bpath_id base, size_t off);
-double ratio_p99(const struct results *res, enum scen sc, enum bpath_id p,
-		 enum bpath_id b, unsigned s);
-double ratio_cpu(const struct results *res, enum scen sc, enum bpath_id p,
-		 size_t off);
-double ratio_probe(const struct results *res, enum scen sc, enum bpath_id p);
-double cell_pct(struct cell *c, unsigned stage, double pct);
-double cell_ns_probe(const struct cell *c);
+/* analyse.c */
+void analyse(struct results *res);
 bool cell_failed(const struct cell *c);
+/* The distribution of v (sorted in place), each sample divided by unit. */
+struct dist dist_of(struct vec *v, double unit);
+
+/* report.c: the text, and the table printer it shares with silent.c */
+struct col {
+	const char *head;
+	int w;	  /* width; < 0: text, left-aligned */
+	int prec; /* digits after the point */
+};
+struct tab {
+	FILE *f;
+	const struct col *first, *col; /* columns: the first, the next */
+};
+void tab_head(FILE *f, const struct col *cols, const char *tail);
+void tab_start(struct tab *t, FILE *f, const struct col *cols);
+void tab_s(struct tab *t, const char *s);
+void tab_n(struct tab *t, double x); /* "-" when not finite */
+void tab_u(struct tab *t, uint64_t x);
+void tab_skip(struct tab *t, int n); /* n blank columns */
+void tab_end(struct tab *t, const char *tail);
+void report_header(FILE *f, const struct bopts *o);
+void report_tables(FILE *f, const struct results *res);
+
+/* json.c: the JSON, and the writers it shares with silent.c */
+void jnum(FILE *f, const char *key, double x); /* null when not finite */
+void ju64(FILE *f, const char *key, uint64_t x);
+void jstr(FILE *f, const char *s);
+void jdist(FILE *f, const char *key, const struct dist *d, bool p99);
+int write_json(const char *file, const struct bopts *o,
+	       const struct results *res);
+int write_metrics(const char *file, enum hupmon_format fmt,
+		  const struct results *res);
+
+/* svg.c */
+int write_svg(const char *file, const struct bopts *o,
+	      const struct results *res);
 
 #endif

@@ -106,22 +106,21 @@ int conns_open(int lfd, uint16_t port, struct conn *c, size_t n)
 	return 0;
 }
 
-static void close_rst(int fd)
+void fd_close_rst(int *fd)
 {
 	struct linger l = {.l_onoff = 1, .l_linger = 0};
 
-	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-	close(fd);
+	if (*fd >= 0) {
+		setsockopt(*fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		close(*fd);
+	}
+	*fd = -1;
 }
 
 void conns_close(struct conn *c, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		close_rst(c[i].sfd);
-		c[i].sfd = -1;
-	}
+	for (size_t i = 0; i < n; i++)
+		fd_close_rst(&c[i].sfd);
 	for (size_t i = 0; i < n; i++) {
 		if (c[i].cfd >= 0)
 			close(c[i].cfd);

@@ -141,7 +141,7 @@ static void eval_conn(const struct run *r, const struct conn *c,
 	cell->wrong += total + (c->order_bad ? 1 : 0);
 }
 
-/* Adds one run's outcome to cell; round figures go to cell->rv[round]. */
+/* Adds one run's outcome to cell; round figures go to cell->fig[round]. */
 void eval_run(const struct run *r, struct cell *cell, unsigned round)
 {
 	struct vec lat[BENCH_STAGES] = {{0}};
@@ -149,8 +149,8 @@ void eval_run(const struct run *r, struct cell *cell, unsigned round)
 	for (size_t i = 0; i < r->n; i++)
 		eval_conn(r, &r->c[i], cell, lat);
 	for (unsigned s = 0; s < BENCH_STAGES; s++) {
-		cell->rv[round].p50[s] = vec_pct(&lat[s], 50);
-		cell->rv[round].p99[s] = vec_pct(&lat[s], 99);
+		cell->fig[round][fig_stage(FIG_P50, s)] = vec_pct(&lat[s], 50);
+		cell->fig[round][fig_stage(FIG_P99, s)] = vec_pct(&lat[s], 99);
 		vec_free(&lat[s]);
 	}
 }

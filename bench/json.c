@@ -13,9 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RV_OFF(field) offsetof(struct rv, field)
-
-static void jnum(FILE *f, const char *key, double x)
+void jnum(FILE *f, const char *key, double x)
 {
 	if (isfinite(x))
 		fprintf(f, "\"%s\": %.3f", key, x);
@@ -23,9 +21,40 @@ static void jnum(FILE *f, const char *key, double x)
 		fprintf(f, "\"%s\": null", key);
 }
 
-static void ju64(FILE *f, const char *key, uint64_t x)
+void ju64(FILE *f, const char *key, uint64_t x)
 {
 	fprintf(f, "\"%s\": %llu", key, (unsigned long long)x);
+}
+
+void jstr(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+void jdist(FILE *f, const char *key, const struct dist *d, bool p99)
+{
+	fprintf(f, "\"%s\": {\"count\": %zu, ", key, d->n);
+	jnum(f, "p50", d->p50);
+	fputs(", ", f);
+	jnum(f, "p90", d->p90);
+	fputs(", ", f);
+	if (p99) {
+		jnum(f, "p99", d->p99);
+		fputs(", ", f);
+	}
+	jnum(f, "max", d->max);
+	fputs("}", f);
 }
 
 static void machine(FILE *f, const struct bopts *o)
@@ -53,23 +82,11 @@ static void machine(FILE *f, const struct bopts *o)
 		o->quick ? "true" : "false");
 }
 
-static void dist(FILE *f, const char *key, struct vec *v)
+static void stage(FILE *f, const struct results *res, enum scen sc,
+		  enum bpath_id p, unsigned s)
 {
-	fprintf(f, "\"%s\": {\"count\": %zu, ", key, v->n);
-	jnum(f, "p50", vec_pct(v, 50) / 1e3);
-	fputs(", ", f);
-	jnum(f, "p90", vec_pct(v, 90) / 1e3);
-	fputs(", ", f);
-	jnum(f, "p99", vec_pct(v, 99) / 1e3);
-	fputs(", ", f);
-	jnum(f, "max", vec_pct(v, 100) / 1e3);
-	fputs("}", f);
-}
-
-static void stage(FILE *f, const struct results *res, struct cell *c,
-		  enum scen sc, enum bpath_id p, unsigned s)
-{
-	enum bpath_id b = bench_paths[p].floor;
+	const struct cell *c = &res->c[sc][p];
+	const struct row *a = &res->an[sc][p];
 	const struct expect *e = &scenarios[sc].expect[bench_paths[p].vis];
 
 	fprintf(f, "      {\"name\": \"%s\", \"cause\": \"%s\", ",
@@ -80,64 +97,62 @@ static void stage(FILE *f, const struct results *res, struct cell *c,
 	fputs(", ", f);
 	ju64(f, "expected_missed", c->xmiss[s]);
 	fputs(",\n       ", f);
-	dist(f, "latency_us", &c->lat[s]);
+	jdist(f, "latency_us", &a->lat[s], true);
 	fputs(",\n       ", f);
-	dist(f, "detected_us", &c->det[s]);
+	jdist(f, "detected_us", &a->det[s], true);
 	fputs(",\n       ", f);
-	jnum(f, "ratio_p50",
-	     ratio_of(res, sc, p, b, RV_OFF(p50) + s * sizeof(double)));
+	jnum(f, "ratio_p50", a->r_p50[s]);
 	fputs(", ", f);
-	jnum(f, "ratio_p99", ratio_p99(res, sc, p, b, s));
+	jnum(f, "ratio_p99", a->r_p99[s]);
 	fputs(", \"rounds\": [", f);
 	for (unsigned r = 0; r < c->rounds; r++) {
 		fputs(r ? ", {" : "{", f);
-		jnum(f, "p50_us", c->rv[r].p50[s] / 1e3);
+		jnum(f, "p50_us", c->fig[r][fig_stage(FIG_P50, s)] / 1e3);
 		fputs(", ", f);
-		jnum(f, "p99_us", c->rv[r].p99[s] / 1e3);
+		jnum(f, "p99_us", c->fig[r][fig_stage(FIG_P99, s)] / 1e3);
 		fputs("}", f);
 	}
 	fputs("]}", f);
 }
 
-static void round_figures(FILE *f, const struct rv *v)
+/* The figures of a round that "per_round" shows, by their keys. */
+static const char *const round_key[FIG_COUNT] = {
+	[FIG_CPU_MS] = "cpu_ms",
+	[FIG_NS_PROBE] = "ns_per_probe",
+	[FIG_SPAN_MS] = "burst_span_ms",
+	[FIG_CPU_PER_S] = "idle_cpu_ms_per_s",
+	[FIG_WAKE_S] = "idle_wakeups_per_s",
+	[FIG_WATCH_NS] = "watch_ns",
+	[FIG_UNWATCH_NS] = "unwatch_ns",
+};
+
+static void round_figures(FILE *f, const double *fig)
 {
-	fputs("{", f);
-	jnum(f, "cpu_ms", v->cpu_ms);
-	fputs(", ", f);
-	jnum(f, "ns_per_probe", v->ns_probe);
-	fputs(", ", f);
-	jnum(f, "burst_span_ms", v->span_ms);
-	fputs(", ", f);
-	jnum(f, "idle_cpu_ms_per_s", v->cpu_per_s);
-	fputs(", ", f);
-	jnum(f, "idle_wakeups_per_s", v->wake_s);
-	fputs(", ", f);
-	jnum(f, "watch_ns", v->watch_ns);
-	fputs(", ", f);
-	jnum(f, "unwatch_ns", v->unwatch_ns);
+	const char *sep = "{";
+
+	for (int i = 0; i < FIG_COUNT; i++)
+		if (round_key[i]) {
+			fputs(sep, f);
+			jnum(f, round_key[i], fig[i]);
+			sep = ", ";
+		}
 	fputs("}", f);
 }
 
-static void compare_figures(FILE *f, struct cell *c)
+static void compare_figures(FILE *f, const struct cell *c, const struct row *a)
 {
-	uint64_t ep = 0, sw = 0, mi = 0;
-
-	for (int k = 0; k <= HUPMON_CAUSE_MAX; k++) {
-		ep += c->cmp_first[HUPMON_PATH_EPOLL][k];
-		sw += c->cmp_first[HUPMON_PATH_SWEEP][k];
-		mi += c->cmp_missed[k];
-	}
 	fprintf(f,
 		",\n     \"compare\": {\"epoll_first\": %llu, \"sweep_first\": "
 		"%llu, \"second_missed\": %llu, \"disagree\": %llu, ",
-		(unsigned long long)ep, (unsigned long long)sw,
-		(unsigned long long)mi, (unsigned long long)c->cmp_disagree);
-	dist(f, "lag_us", &c->cmp_lag);
+		(unsigned long long)a->cmp_epoll,
+		(unsigned long long)a->cmp_sweep,
+		(unsigned long long)a->cmp_missed,
+		(unsigned long long)c->cmp_disagree);
+	jdist(f, "lag_us", &a->lag, true);
 	fputs("}", f);
 }
 
-static void totals(FILE *f, const struct results *res, struct cell *c,
-		   enum scen sc, enum bpath_id p)
+static void totals(FILE *f, const struct cell *c, const struct row *a)
 {
 	fprintf(f, "     ");
 	ju64(f, "false", c->fals);
@@ -147,14 +162,10 @@ static void totals(FILE *f, const struct results *res, struct cell *c,
 	ju64(f, "wrong_cause", c->wrong);
 	fputs(", ", f);
 	ju64(f, "errors", c->errors);
-	fprintf(f, ", \"failed\": %s,\n     ",
-		cell_failed(c) ? "true" : "false");
+	fprintf(f, ", \"failed\": %s,\n     ", a->failed ? "true" : "false");
 	jnum(f, "cpu_ms", c->cpu_ms);
 	fputs(", ", f);
-	jnum(f, "cpu_ratio",
-	     ratio_cpu(res, sc, p,
-		       scenarios[sc].window ? RV_OFF(cpu_per_s)
-					    : RV_OFF(loop_ms)));
+	jnum(f, "cpu_ratio", a->r_cpu);
 	fputs(", ", f);
 	jnum(f, "loop_cpu_ms", c->loop_cpu_ms);
 	fputs(", ", f);
@@ -162,9 +173,9 @@ static void totals(FILE *f, const struct results *res, struct cell *c,
 	fputs(", ", f);
 	ju64(f, "probes", c->probes);
 	fputs(", ", f);
-	jnum(f, "ns_per_probe", cell_ns_probe(c));
+	jnum(f, "ns_per_probe", a->ns_probe);
 	fputs(", ", f);
-	jnum(f, "probe_ratio", ratio_probe(res, sc, p));
+	jnum(f, "probe_ratio", a->r_probe);
 	fputs(",\n     ", f);
 	ju64(f, "wakeups", c->wakeups);
 	fputs(", ", f);
@@ -175,44 +186,45 @@ static void totals(FILE *f, const struct results *res, struct cell *c,
 	jnum(f, "sweep_slice_worst_ms",
 	     c->have_stats ? (double)c->stats.sweep_slice_worst_ns / 1e6 : NAN);
 	fputs(", ", f);
-	jnum(f, "stats_format_ns",
-	     c->have_stats && sc == SC_SCALE ? c->stats_ns : NAN);
+	jnum(f, "stats_format_ns", c->fig[0][FIG_STATS_NS]);
 	fputs(", ", f);
-	jnum(f, "bytes_per_socket",
-	     c->have_stats && sc == SC_SCALE ? c->bytes_per_sock : NAN);
+	jnum(f, "bytes_per_socket", c->fig[0][FIG_BYTES_SOCK]);
 }
 
-static void cell_json(FILE *f, const struct results *res, struct cell *c,
-		      enum scen sc, enum bpath_id p, bool first)
+static void cell_json(FILE *f, const struct results *res, enum scen sc,
+		      enum bpath_id p)
 {
-	enum bpath_id b = bench_paths[p].floor;
+	const struct cell *c = &res->c[sc][p];
+	const char *sep = "";
 
 	fprintf(f,
-		"%s    {\"scenario\": \"%s\", \"path\": \"%s\", \"floor\": "
+		"    {\"scenario\": \"%s\", \"path\": \"%s\", \"floor\": "
 		"\"%s\", \"n\": %zu, \"rounds\": %u, \"closures\": %llu,\n",
-		first ? "" : ",\n", scenarios[sc].name, bench_paths[p].name,
-		b == p ? "" : bench_paths[b].name, c->n, c->rounds,
-		(unsigned long long)c->acted);
+		scenarios[sc].name, bench_paths[p].name,
+		is_floor(p) ? "" : bench_paths[bench_paths[p].floor].name, c->n,
+		c->rounds, (unsigned long long)c->acted);
 	fputs("     \"stages\": [\n", f);
 	for (unsigned s = 0; s < BENCH_STAGES; s++) {
 		if (!scenarios[sc].expect[bench_paths[p].vis].cause[s])
 			continue;
-		fputs(s ? ",\n" : "", f);
-		stage(f, res, c, sc, p, s);
+		fputs(sep, f);
+		stage(f, res, sc, p, s);
+		sep = ",\n";
 	}
 	fputs("],\n", f);
-	totals(f, res, c, sc, p);
+	totals(f, c, &res->an[sc][p]);
 	if (bench_paths[p].compare)
-		compare_figures(f, c);
+		compare_figures(f, c, &res->an[sc][p]);
 	fputs(",\n     \"per_round\": [", f);
 	for (unsigned r = 0; r < c->rounds; r++) {
 		fputs(r ? ", " : "", f);
-		round_figures(f, &c->rv[r]);
+		round_figures(f, c->fig[r]);
 	}
 	fputs("]}", f);
 }
 
-int write_json(const char *file, const struct bopts *o, struct results *res)
+int write_json(const char *file, const struct bopts *o,
+	       const struct results *res)
 {
 	FILE *f = fopen(file, "w");
 	bool first = true;
@@ -229,7 +241,8 @@ int write_json(const char *file, const struct bopts *o, struct results *res)
 		for (int p = 0; p < BP_COUNT; p++) {
 			if (!res->c[sc][p].ran)
 				continue;
-			cell_json(f, res, &res->c[sc][p], sc, p, first);
+			fputs(first ? "" : ",\n", f);
+			cell_json(f, res, sc, p);
 			first = false;
 		}
 	silent_json_rows(f, res, &first);
@@ -265,28 +278,19 @@ static int metrics_one(FILE *f, enum hupmon_format fmt, const struct cell *c,
 }
 
 /* Prometheus text of one monitor, so that the file is one valid
- * exposition (promtool check metrics): the compare monitor of the last
- * scenario that ran compare, else the last library monitor that ran. */
-int write_metrics(const char *file, enum hupmon_format fmt, struct results *res)
+ * exposition (promtool check metrics): the one analyse() chose. */
+int write_metrics(const char *file, enum hupmon_format fmt,
+		  const struct results *res)
 {
-	int best_sc = -1, best_p = -1, rc;
-	FILE *f;
+	int rc = 0;
+	FILE *f = fopen(file, "w");
 
-	for (int sc = 0; sc < SC_COUNT; sc++)
-		for (int p = 0; p < BP_COUNT; p++) {
-			if (!res->c[sc][p].have_stats)
-				continue;
-			if (best_p == BP_COMPARE && p != BP_COMPARE)
-				continue;
-			best_sc = sc;
-			best_p = p;
-		}
-	f = fopen(file, "w");
 	if (!f)
 		return -errno;
-	rc = best_p < 0 ? 0
-			: metrics_one(f, fmt, &res->c[best_sc][best_p], best_sc,
-				      best_p);
+	if (res->metrics_p >= 0)
+		rc = metrics_one(f, fmt,
+				 &res->c[res->metrics_sc][res->metrics_p],
+				 res->metrics_sc, res->metrics_p);
 	if (fclose(f) && !rc)
 		rc = -errno;
 	return rc;

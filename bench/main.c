@@ -345,7 +345,7 @@ static void raise_nofile(struct bopts *o)
 	o->fd_hard = rl.rlim_cur > 1000000 ? 1000000 : (unsigned)rl.rlim_cur;
 }
 
-static void write_outputs(const struct bopts *o, struct results *res)
+static void write_outputs(const struct bopts *o, const struct results *res)
 {
 	int rc;
 
@@ -407,7 +407,8 @@ int main(int argc, char **argv)
 		if (o.scen[sc])
 			scenarios[sc].run(&x);
 	}
-	report_tables(stdout, &o, res);
+	analyse(res);
+	report_tables(stdout, res);
 	write_outputs(&o, res);
 	close(lfd);
 	failed = res->failures != 0;

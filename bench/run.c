@@ -245,10 +245,10 @@ void run_wait(struct run *r, const size_t *idx, size_t k, uint64_t last_act)
 	}
 }
 
-/* Adds what the finished (joined) run saw to cell->rv[round] and totals. */
+/* Adds what the finished (joined) run saw to cell->fig[round] and totals. */
 void run_collect(struct run *r, struct cell *cell, unsigned round)
 {
-	struct rv *v = &cell->rv[round];
+	double *v = cell->fig[round];
 	struct hupmon_stats st;
 
 	eval_run(r, cell, round);
@@ -270,9 +270,9 @@ void run_collect(struct run *r, struct cell *cell, unsigned round)
 	cell->probes += r->probes;
 	cell->wakeups += r->wakeups;
 	cell->loop_cpu_ms += (double)r->loop_cpu_ns / 1e6;
-	v->ns_probe =
+	v[FIG_NS_PROBE] =
 		r->probes ? (double)r->loop_cpu_ns / (double)r->probes : NAN;
-	v->loop_ms = (double)r->loop_cpu_ns / 1e6;
+	v[FIG_LOOP_MS] = (double)r->loop_cpu_ns / 1e6;
 	for (int f = 1; f <= 2; f++)
 		for (int k = 0; k <= HUPMON_CAUSE_MAX; k++)
 			cell->cmp_first[f][k] += r->cmp_first[f][k];
@@ -370,7 +370,7 @@ static size_t closes_per_round(const struct bctx *x, size_t n)
 	return k;
 }
 
-static void burst_span(struct run *r, struct rv *v)
+static void burst_span(struct run *r, double *v)
 {
 	uint64_t first = UINT64_MAX, last = 0;
 
@@ -383,7 +383,7 @@ static void burst_span(struct run *r, struct rv *v)
 		    c->t_cb[HUPMON_PEER_SHUTDOWN] > last)
 			last = c->t_cb[HUPMON_PEER_SHUTDOWN];
 	}
-	v->span_ms = last > first ? (double)(last - first) / 1e6 : NAN;
+	v[FIG_SPAN_MS] = last > first ? (double)(last - first) / 1e6 : NAN;
 }
 
 /* One round of one path in a closure, burst or interference scenario. */
@@ -410,12 +410,12 @@ void closure_round(const struct bctx *x, enum bpath_id pid, unsigned round,
 	last = act_all(r, idx, k, &rng);
 	run_wait(r, idx, k, last);
 	loop_stop(r);
-	cell->rv[round].cpu_ms = self_cpu_ms() - cpu0;
-	cell->cpu_ms += cell->rv[round].cpu_ms;
+	cell->fig[round][FIG_CPU_MS] = self_cpu_ms() - cpu0;
+	cell->cpu_ms += cell->fig[round][FIG_CPU_MS];
 	cell->wall_ms += (double)(now_ns() - t0) / 1e6;
 	run_collect(r, cell, round);
 	if (scenarios[x->sc].burst)
-		burst_span(r, &cell->rv[round]);
+		burst_span(r, cell->fig[round]);
 	free(idx);
 }
 
@@ -423,7 +423,7 @@ void idle_round(const struct bctx *x, enum bpath_id pid, unsigned round,
 		struct run *r)
 {
 	struct cell *cell = &x->res->c[x->sc][pid];
-	struct rv *v = &cell->rv[round];
+	double *v = cell->fig[round];
 	double cpu0, secs;
 	uint64_t t0;
 
@@ -439,12 +439,12 @@ void idle_round(const struct bctx *x, enum bpath_id pid, unsigned round,
 	sleep_ns((uint64_t)x->o->idle_ms * MS);
 	loop_stop(r);
 	secs = (double)(now_ns() - t0) / 1e9;
-	v->cpu_ms = self_cpu_ms() - cpu0;
-	cell->cpu_ms += v->cpu_ms;
+	v[FIG_CPU_MS] = self_cpu_ms() - cpu0;
+	cell->cpu_ms += v[FIG_CPU_MS];
 	cell->wall_ms += secs * 1e3;
 	run_collect(r, cell, round);
-	v->cpu_per_s = v->cpu_ms / secs;
-	v->wake_s = (double)r->wakeups / secs;
+	v[FIG_CPU_PER_S] = v[FIG_CPU_MS] / secs;
+	v[FIG_WAKE_S] = (double)r->wakeups / secs;
 	cell->n = r->n;
 }
 
@@ -460,7 +460,7 @@ static void one_round(const struct bctx *x, enum bpath_id pid, unsigned round)
 	rc = conns_open(x->lfd, x->port, r.c, r.n);
 	if (rc)
 		die("opening loopback connections", -rc);
-	rv_reset(&x->res->c[x->sc][pid].rv[round]);
+	figs_reset(x->res->c[x->sc][pid].fig[round]);
 	scenarios[x->sc].round(x, pid, round, &r);
 	x->res->c[x->sc][pid].n = r.n;
 	r.p->ops->close(&r);

@@ -56,8 +56,8 @@ static void measure(struct run *r, struct cell *cell, struct child *ch,
 	last = close_paced(r, ch, idx, k, &rng);
 	run_wait(r, idx, k, last);
 	loop_stop(r);
-	cell->rv[round].cpu_ms = self_cpu_ms() - cpu0;
-	cell->cpu_ms += cell->rv[round].cpu_ms;
+	cell->fig[round][FIG_CPU_MS] = self_cpu_ms() - cpu0;
+	cell->cpu_ms += cell->fig[round][FIG_CPU_MS];
 	cell->wall_ms += (double)(now_ns() - t0) / 1e6;
 	free(idx);
 }
@@ -92,7 +92,7 @@ static void scale_round(const struct bctx *x, enum bpath_id pid, unsigned round)
 	uint64_t t;
 	int err;
 
-	rv_reset(&cell->rv[round]);
+	figs_reset(cell->fig[round]);
 	r.c = calloc(want, sizeof(*r.c));
 	if (!r.c)
 		die("calloc", ENOMEM);
@@ -108,18 +108,19 @@ static void scale_round(const struct bctx *x, enum bpath_id pid, unsigned round)
 		cell->errors++;
 		goto out;
 	}
-	cell->rv[round].watch_ns = (double)(now_ns() - t) / (double)r.n;
+	cell->fig[round][FIG_WATCH_NS] = (double)(now_ns() - t) / (double)r.n;
 	if (r.m) /* a monitor's, not a floor's */
-		cell->stats_ns = stats_cost_ns(r.m);
+		cell->fig[round][FIG_STATS_NS] = stats_cost_ns(r.m);
 	measure(&r, cell, ch, round);
 	run_collect(&r, cell, round);
 	t = now_ns();
 	if (r.p->ops->unwatch(&r))
 		cell->errors++;
-	cell->rv[round].unwatch_ns = (double)(now_ns() - t) / (double)r.n;
+	cell->fig[round][FIG_UNWATCH_NS] = (double)(now_ns() - t) / (double)r.n;
 	if (cell->have_stats && cell->stats.watched)
-		cell->bytes_per_sock = (double)cell->stats.memory_bytes /
-				       (double)cell->stats.watched;
+		cell->fig[round][FIG_BYTES_SOCK] =
+			(double)cell->stats.memory_bytes /
+			(double)cell->stats.watched;
 	cell->n = r.n;
 out:
 	r.p->ops->close(&r);

@@ -41,6 +41,9 @@
 #define MARGIN_NS  (2000 * MS) /* timers fire on jiffies; sweeps lag */
 #define STAGGER_NS (1000 * MS) /* opening spread: one keepalive interval */
 #define SETTLE_NS  (1200 * MS) /* then idle: every keepalive answered once */
+#define CASES	   4
+#define CONNS	   8  /* connections per case and path by default */
+#define MAX_CONNS  32 /* --closes is capped at this */
 
 enum { SK_KA, SK_KA_UT, SK_UT_DATA, SK_NONE };
 
@@ -51,37 +54,61 @@ static const struct {
 	uint64_t bound_ms; /* 0: must not be reported */
 	bool data; /* the server writes once the link is down; timed from the
 		      write */
-} cases[SILENT_CASES] = {
-	[SK_KA] = {"keepalive 1s/1s/2",
-		   "keepalive",
-		   {.keepalive_idle_s = 1,
-		    .keepalive_interval_s = 1,
-		    .keepalive_count = 2},
-		   3000,
-		   false},
-	[SK_KA_UT] = {"keepalive + user-timeout 2s",
-		      "keepalive_user_timeout",
-		      {.keepalive_idle_s = 1,
-		       .keepalive_interval_s = 1,
-		       .keepalive_count = 2,
-		       .user_timeout_ms = 2000},
-		      2000,
-		      false},
-	[SK_UT_DATA] = {"data + user-timeout 2s",
-			"data_user_timeout",
-			{.user_timeout_ms = 2000},
-			2000,
-			true},
-	[SK_NONE] = {"no options", "none", {0}, 0, false},
+} cases[CASES] = {
+	[SK_KA] = {.name = "keepalive 1s/1s/2",
+		   .key = "keepalive",
+		   .live = {.keepalive_idle_s = 1,
+			    .keepalive_interval_s = 1,
+			    .keepalive_count = 2},
+		   .bound_ms = 3000},
+	[SK_KA_UT] = {.name = "keepalive + user-timeout 2s",
+		      .key = "keepalive_user_timeout",
+		      .live = {.keepalive_idle_s = 1,
+			       .keepalive_interval_s = 1,
+			       .keepalive_count = 2,
+			       .user_timeout_ms = 2000},
+		      .bound_ms = 2000},
+	[SK_UT_DATA] = {.name = "data + user-timeout 2s",
+			.key = "data_user_timeout",
+			.live = {.user_timeout_ms = 2000},
+			.bound_ms = 2000,
+			.data = true},
+	[SK_NONE] = {.name = "no options", .key = "none"},
 };
 
-static const struct {
-	const char *name;
-	unsigned paths;
-} spaths[SILENT_PATHS] = {
-	{"epoll", HUPMON_PATH_EPOLL},
-	{"sweep-tcpinfo", HUPMON_PATH_SWEEP},
-	{"both", HUPMON_PATHS_BOTH},
+/* One case on one path. */
+struct silent_cell {
+	bool ran;
+	unsigned conns;	     /* watched */
+	unsigned seen;	     /* reported (first report) within the window */
+	unsigned missed;     /* a case with a bound: not reported */
+	unsigned late;	     /* reported after bound + margin */
+	unsigned wrong;	     /* connections with a report other than
+				TIMEOUT / ETIMEDOUT */
+	unsigned dup;	     /* reports after the first */
+	unsigned early;	     /* reported while the link was still up */
+	unsigned by_path[3]; /* first report by HUPMON_PATH_EPOLL / SWEEP */
+	enum hupmon_cause bad_cause; /* the last wrong report, for the FAIL */
+	int bad_error;		     /* line */
+	struct vec det; /* ns from the link going down (data: the write) to
+			   ev->detected_ns of the first report */
+	/* silent_analyse */
+	bool failed;
+	struct dist ms; /* det in ms */
+	char verdict[160];
+};
+
+struct silent_res {
+	bool ran;	    /* namespaces made, runs attempted */
+	char skipped[192];  /* why not, when not ran */
+	unsigned conns;	    /* per case and path */
+	uint64_t window_ns; /* how long after the link went down we waited */
+	/* by path: setup / watch / ip failures, reports naming no
+	 * connection */
+	unsigned errors[BP_COUNT];
+	uint64_t stray[BP_COUNT];
+	double wall_ms[BP_COUNT];
+	struct silent_cell c[CASES][BP_COUNT];
 };
 
 static volatile sig_atomic_t stop_sig;
@@ -132,7 +159,7 @@ struct sconn {
 };
 
 struct srun {
-	unsigned path; /* index into spaths */
+	enum bpath_id path;
 	struct sconn *c;
 	size_t n;
 	hupmon *m;
@@ -213,22 +240,11 @@ static int open_one(struct srun *r, struct sconn *c, int lfd, uint16_t port)
 	return rc;
 }
 
-static void close_rst(int *fd)
-{
-	struct linger l = {.l_onoff = 1, .l_linger = 0};
-
-	if (*fd >= 0) {
-		setsockopt(*fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-		close(*fd);
-	}
-	*fd = -1;
-}
-
 static uint64_t longest_bound_ns(void)
 {
 	uint64_t b = 0;
 
-	for (int k = 0; k < SILENT_CASES; k++)
+	for (int k = 0; k < CASES; k++)
 		if (cases[k].bound_ms * MS > b)
 			b = cases[k].bound_ms * MS;
 	return b;
@@ -243,7 +259,8 @@ static uint64_t allowed_ns(unsigned kase)
 	return (b ? b : longest_bound_ns()) + MARGIN_NS;
 }
 
-static void eval_conn(struct silent_res *s, const struct sconn *c, unsigned p)
+static void eval_conn(struct silent_res *s, const struct sconn *c,
+		      enum bpath_id p)
 {
 	struct silent_cell *cell = &s->c[c->kase][p];
 	uint64_t det;
@@ -334,7 +351,7 @@ static bool open_all(struct srun *r, int lfd, uint16_t port, uint64_t seed)
 			fprintf(stderr,
 				"hupmon-bench: silent: %s: connection %zu: "
 				"%s\n",
-				spaths[r->path].name, j, strerror(-rc));
+				bench_paths[r->path].name, j, strerror(-rc));
 			r->errors++;
 			ok = false;
 		}
@@ -365,23 +382,23 @@ static bool run_end(struct srun *r, bool link_down)
 		ok = false;
 	}
 	for (size_t i = 0; i < r->n; i++) {
-		close_rst(&r->c[i].sfd);
-		close_rst(&r->c[i].cfd);
+		fd_close_rst(&r->c[i].sfd);
+		fd_close_rst(&r->c[i].cfd);
 	}
 	return ok;
 }
 
 /* One path on fresh connections. false: the namespaces are no longer
  * usable (or a signal came): stop. */
-static bool run_path(const struct bopts *o, struct silent_res *s, unsigned p,
-		     int lfd, uint16_t port)
+static bool run_path(const struct bopts *o, struct silent_res *s,
+		     enum bpath_id p, int lfd, uint16_t port)
 {
-	struct srun r = {.path = p, .n = (size_t)s->conns * SILENT_CASES};
+	struct srun r = {.path = p, .n = (size_t)s->conns * CASES};
 	struct hupmon_config cfg = {
 		.on_hangup = on_hangup,
 		.arg = &r,
-		.paths = spaths[p].paths,
-		.sweep_method = HUPMON_SWEEP_TCP_INFO,
+		.paths = bench_paths[p].paths,
+		.sweep_method = bench_paths[p].method,
 		.sweep_period_ms = o->period_ms,
 		.sweep_tick_ms = o->tick_ms,
 	};
@@ -411,7 +428,7 @@ static bool run_path(const struct bopts *o, struct silent_res *s, unsigned p,
 	s->wall_ms[p] = (double)(now_ns() - t0) / 1e6;
 	free(r.c);
 	fprintf(stderr, "hupmon-bench: silent       %-13s %s (%.1f s)\n",
-		spaths[p].name, stop_sig ? "interrupted" : "done",
+		bench_paths[p].name, stop_sig ? "interrupted" : "done",
 		s->wall_ms[p] / 1e3);
 	return ok && !stop_sig;
 }
@@ -419,21 +436,27 @@ static bool run_path(const struct bopts *o, struct silent_res *s, unsigned p,
 static unsigned conns_per_case(const struct bopts *o)
 {
 	if (!o->closes_set)
-		return SILENT_CONNS;
-	return o->closes < SILENT_MAX_CONNS ? o->closes : SILENT_MAX_CONNS;
+		return CONNS;
+	return o->closes < MAX_CONNS ? o->closes : MAX_CONNS;
+}
+
+static bool runs(enum bpath_id p)
+{
+	return scenarios[SC_SILENT].paths & PATH_BIT(p);
 }
 
 void run_silent(const struct bctx *x)
 {
-	const struct bopts *o = x->o;
-	struct silent_res *s = &x->res->silent;
+	struct silent_res *s = calloc(1, sizeof(*s));
 	struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
 	uint16_t port = 0;
 	int lfd;
 
-	s->requested = true;
-	s->conns = conns_per_case(o);
-	for (unsigned p = 0; p < SILENT_PATHS; p++)
+	if (!s)
+		die("calloc", ENOMEM);
+	x->res->silent = s;
+	s->conns = conns_per_case(x->o);
+	for (int p = 0; p < BP_COUNT; p++)
 		s->wall_ms[p] = NAN;
 	s->window_ns = longest_bound_ns() + MARGIN_NS;
 	sigemptyset(&sa.sa_mask);
@@ -447,10 +470,10 @@ void run_silent(const struct bctx *x)
 	if (lfd < 0) {
 		fprintf(stderr, "hupmon-bench: silent: listen: %s\n",
 			strerror(-lfd));
-		s->errors[0]++;
+		s->errors[BP_EPOLL]++;
 	}
-	for (unsigned p = 0; lfd >= 0 && p < SILENT_PATHS; p++)
-		if (!run_path(o, s, p, lfd, port))
+	for (int p = 0; lfd >= 0 && p < BP_COUNT; p++)
+		if (runs(p) && !run_path(x->o, s, p, lfd, port))
 			break;
 	if (lfd >= 0)
 		close(lfd);
@@ -465,12 +488,7 @@ out:
 	}
 }
 
-/* ---- report ------------------------------------------------------------ */
-
-static double pct_ms(struct vec *v, double pct)
-{
-	return vec_pct(v, pct) / 1e6;
-}
+/* ---- analysis ---------------------------------------------------------- */
 
 static bool cell_bad(const struct silent_cell *c, unsigned kase)
 {
@@ -496,22 +514,21 @@ static size_t add(char *buf, size_t len, size_t n, const char *fmt, ...)
 	return w < 0 ? n : n + (size_t)w;
 }
 
-/* The verdict column: "ok", "ok: not seen ..., as expected", or FAIL: why. */
-static void verdict_text(char *buf, size_t len, const struct silent_res *s,
-			 struct silent_cell *c, unsigned kase)
+/* The verdict: "ok", "ok: not seen ..., as expected", or FAIL: why. */
+static void verdict(const struct silent_res *s, struct silent_cell *c,
+		    unsigned kase)
 {
-	size_t n;
+	char *buf = c->verdict;
+	size_t len = sizeof(c->verdict), n;
 
-	if (!cell_bad(c, kase)) {
+	if (!c->failed) {
 		if (!cases[kase].bound_ms)
 			snprintf(buf, len,
 				 "ok: not seen in %.0f ms, as expected",
 				 (double)s->window_ns / 1e6);
-		else if (vec_pct(&c->det, 100) >
-			 (double)(cases[kase].bound_ms * MS))
+		else if (c->ms.max > (double)cases[kase].bound_ms)
 			snprintf(buf, len,
-				 "ok (over the bound, within the "
-				 "margin)");
+				 "ok (over the bound, within the margin)");
 		else
 			snprintf(buf, len, "ok");
 		return;
@@ -533,141 +550,121 @@ static void verdict_text(char *buf, size_t len, const struct silent_res *s,
 		add(buf, len, n, " %u while the link was up", c->early);
 }
 
-void silent_table(FILE *f, struct results *res)
+unsigned silent_analyse(struct results *res)
 {
-	struct silent_res *s = &res->silent;
+	struct silent_res *s = res->silent;
+	unsigned fails = 0;
 
-	if (!s->requested)
+	for (int p = 0; s && s->ran && p < BP_COUNT; p++) {
+		fails += s->errors[p] || s->stray[p];
+		for (unsigned k = 0; k < CASES; k++) {
+			struct silent_cell *c = &s->c[k][p];
+
+			if (!c->ran)
+				continue;
+			c->ms = dist_of(&c->det, 1e6);
+			c->failed = cell_bad(c, k);
+			fails += c->failed;
+			verdict(s, c, k);
+		}
+	}
+	return fails;
+}
+
+/* ---- output ------------------------------------------------------------ */
+
+static const struct col cols[] = {
+	{"case", -27, 0},   {"path", -14, 0},	 {"conns", 5, 0},
+	{"seen", 4, 0},	    {"p50-ms", 8, 1},	 {"max-ms", 8, 1},
+	{"bound-ms", 8, 0}, {"max/bound", 9, 2}, {NULL, 0, 0},
+};
+
+void silent_table(FILE *f, const struct results *res)
+{
+	const struct silent_res *s = res->silent;
+	unsigned ep = 0, sw = 0;
+
+	if (!s)
 		return;
 	if (!s->ran) {
 		fprintf(f, "\nsilent: skipped: %s\n", s->skipped);
 		return;
 	}
-	fprintf(f, "\n== silent: peer vanished (client's link down in its "
-		   "namespace); detection time vs the configured bound ==\n");
 	fprintf(f,
+		"\n== silent: peer vanished (client's link down in its "
+		"namespace); detection time vs the configured bound ==\n"
 		"ms from just before `ip link set down` (data case: from the "
 		"server's write) to\nthe report's detected_ns; %u connections "
 		"per case and path, keepalive phases spread\nover the "
 		"interval; expected: TIMEOUT (ETIMEDOUT) within bound + %llu "
 		"ms, or nothing\n",
 		s->conns, (unsigned long long)(MARGIN_NS / MS));
-	fprintf(f, "%-27s %-14s %5s %4s %8s %8s %8s %9s  %s\n", "case", "path",
-		"conns", "seen", "p50-ms", "max-ms", "bound-ms", "max/bound",
-		"verdict");
-	for (unsigned k = 0; k < SILENT_CASES; k++)
-		for (unsigned p = 0; p < SILENT_PATHS; p++) {
-			struct silent_cell *c = &s->c[k][p];
-			double max = pct_ms(&c->det, 100);
-			double bound = (double)cases[k].bound_ms;
-			char v[160];
+	tab_head(f, cols, "  verdict");
+	for (unsigned k = 0; k < CASES; k++)
+		for (int p = 0; p < BP_COUNT; p++) {
+			const struct silent_cell *c = &s->c[k][p];
+			double bound =
+				cases[k].bound_ms ? cases[k].bound_ms : NAN;
+			char tail[170];
+			struct tab t;
 
 			if (!c->ran)
 				continue;
-			verdict_text(v, sizeof(v), s, c, k);
-			fprintf(f, "%-27s %-14s %5u %4u", cases[k].name,
-				spaths[p].name, c->conns, c->seen);
-			if (c->det.n)
-				fprintf(f, " %8.1f %8.1f", pct_ms(&c->det, 50),
-					max);
-			else
-				fprintf(f, " %8s %8s", "-", "-");
-			if (bound > 0)
-				fprintf(f, " %8.0f", bound);
-			else
-				fprintf(f, " %8s", "-");
-			if (bound > 0 && c->det.n)
-				fprintf(f, " %9.2f", max / bound);
-			else
-				fprintf(f, " %9s", "-");
-			fprintf(f, "  %s\n", v);
+			tab_start(&t, f, cols);
+			tab_s(&t, cases[k].name);
+			tab_s(&t, bench_paths[p].name);
+			tab_u(&t, c->conns);
+			tab_u(&t, c->seen);
+			tab_n(&t, c->ms.p50);
+			tab_n(&t, c->ms.max);
+			tab_n(&t, bound);
+			tab_n(&t, c->ms.max / bound);
+			snprintf(tail, sizeof(tail), "  %s", c->verdict);
+			tab_end(&t, tail);
 		}
-	if (s->c[SK_KA][SILENT_PATHS - 1].ran) {
-		unsigned ep = 0, sw = 0;
-
-		for (unsigned k = 0; k < SILENT_CASES; k++) {
-			ep += s->c[k][SILENT_PATHS - 1]
-				      .by_path[HUPMON_PATH_EPOLL];
-			sw += s->c[k][SILENT_PATHS - 1]
-				      .by_path[HUPMON_PATH_SWEEP];
-		}
-		fprintf(f,
-			"both (compare off): first report by the epoll path "
-			"%u, by the sweep %u\n",
-			ep, sw);
+	if (!s->c[SK_KA][BP_BOTH].ran)
+		return;
+	for (unsigned k = 0; k < CASES; k++) {
+		ep += s->c[k][BP_BOTH].by_path[HUPMON_PATH_EPOLL];
+		sw += s->c[k][BP_BOTH].by_path[HUPMON_PATH_SWEEP];
 	}
+	fprintf(f,
+		"both (compare off): first report by the epoll path %u, by "
+		"the sweep %u\n",
+		ep, sw);
 }
 
-unsigned silent_verdict(FILE *f, struct results *res)
+void silent_fail_lines(FILE *f, const struct results *res)
 {
-	struct silent_res *s = &res->silent;
-	unsigned fails = 0;
+	const struct silent_res *s = res->silent;
 
-	if (!s->ran)
-		return 0;
-	for (unsigned p = 0; p < SILENT_PATHS; p++) {
-		if (s->errors[p] || s->stray[p]) {
-			fails++;
+	for (int p = 0; s && s->ran && p < BP_COUNT; p++) {
+		if (s->errors[p] || s->stray[p])
 			fprintf(f,
 				"FAIL silent/%s: %u errors, %llu reports "
 				"naming no connection\n",
-				spaths[p].name, s->errors[p],
+				bench_paths[p].name, s->errors[p],
 				(unsigned long long)s->stray[p]);
-		}
-		for (unsigned k = 0; k < SILENT_CASES; k++) {
-			struct silent_cell *c = &s->c[k][p];
-			char v[160];
-
-			if (!c->ran || !cell_bad(c, k))
-				continue;
-			fails++;
-			verdict_text(v, sizeof(v), s, c, k);
-			/* v is "FAIL: why" */
-			fprintf(f, "FAIL silent/%s/%s:%s\n", cases[k].key,
-				spaths[p].name, v + strlen("FAIL:"));
-		}
+		for (unsigned k = 0; k < CASES; k++)
+			if (s->c[k][p].ran && s->c[k][p].failed)
+				/* the verdict is "FAIL: why" */
+				fprintf(f, "FAIL silent/%s/%s:%s\n",
+					cases[k].key, bench_paths[p].name,
+					s->c[k][p].verdict + strlen("FAIL:"));
 	}
-	return fails;
 }
 
-/* ---- JSON -------------------------------------------------------------- */
-
-static void jnum(FILE *f, const char *key, double x)
+static void json_row(FILE *f, const struct silent_res *s, unsigned k,
+		     enum bpath_id p)
 {
-	if (isfinite(x))
-		fprintf(f, "\"%s\": %.3f", key, x);
-	else
-		fprintf(f, "\"%s\": null", key);
-}
-
-static void jstr(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
-static void json_row(FILE *f, struct silent_res *s, unsigned k, unsigned p,
-		     bool first)
-{
-	struct silent_cell *c = &s->c[k][p];
+	const struct silent_cell *c = &s->c[k][p];
 	const struct hupmon_liveness *l = &cases[k].live;
-	char v[160];
+	double bound = cases[k].bound_ms ? cases[k].bound_ms : NAN;
 
-	verdict_text(v, sizeof(v), s, c, k);
 	fprintf(f,
-		"%s    {\"scenario\": \"silent\", \"case\": \"%s\", "
+		"    {\"scenario\": \"silent\", \"case\": \"%s\", "
 		"\"path\": \"%s\", \"n\": %u,\n",
-		first ? "" : ",\n", cases[k].key, spaths[p].name, c->conns);
+		cases[k].key, bench_paths[p].name, c->conns);
 	fprintf(f,
 		"     \"liveness\": {\"keepalive_idle_s\": %u, "
 		"\"keepalive_interval_s\": %u, \"keepalive_count\": %u, "
@@ -678,55 +675,48 @@ static void json_row(FILE *f, struct silent_res *s, unsigned k, unsigned p,
 	fprintf(f,
 		"     \"expected_cause\": \"%s\", \"seen\": %u, \"missed\": "
 		"%u, \"late\": %u, \"wrong_cause\": %u, \"duplicate\": %u, "
-		"\"early\": %u,\n",
+		"\"early\": %u,\n     ",
 		hupmon_cause_name(cases[k].bound_ms ? HUPMON_TIMEOUT
 						    : HUPMON_CAUSE_NONE),
 		c->seen, c->missed, c->late, c->wrong, c->dup, c->early);
-	fprintf(f, "     \"detected_ms\": {\"count\": %zu, ", c->det.n);
-	jnum(f, "p50", pct_ms(&c->det, 50));
-	fputs(", ", f);
-	jnum(f, "p90", pct_ms(&c->det, 90));
-	fputs(", ", f);
-	jnum(f, "max", pct_ms(&c->det, 100));
-	fputs("},\n     ", f);
-	jnum(f, "bound_ms",
-	     cases[k].bound_ms ? (double)cases[k].bound_ms : NAN);
+	jdist(f, "detected_ms", &c->ms, false);
+	fputs(",\n     ", f);
+	jnum(f, "bound_ms", bound);
 	fputs(", ", f);
 	jnum(f, "margin_ms", (double)(MARGIN_NS / MS));
 	fputs(", ", f);
-	jnum(f, "max_over_bound",
-	     cases[k].bound_ms
-		     ? pct_ms(&c->det, 100) / (double)cases[k].bound_ms
-		     : NAN);
+	jnum(f, "max_over_bound", c->ms.max / bound);
 	fprintf(f,
 		", \"first_report_by\": {\"epoll\": %u, \"sweep\": %u}, "
 		"\"verdict\": ",
 		c->by_path[HUPMON_PATH_EPOLL], c->by_path[HUPMON_PATH_SWEEP]);
-	jstr(f, v);
-	fprintf(f, ", \"failed\": %s}", cell_bad(c, k) ? "true" : "false");
+	jstr(f, c->verdict);
+	fprintf(f, ", \"failed\": %s}", c->failed ? "true" : "false");
 }
 
-void silent_json_rows(FILE *f, struct results *res, bool *first)
+void silent_json_rows(FILE *f, const struct results *res, bool *first)
 {
-	struct silent_res *s = &res->silent;
+	const struct silent_res *s = res->silent;
 
-	for (unsigned k = 0; s->ran && k < SILENT_CASES; k++)
-		for (unsigned p = 0; p < SILENT_PATHS; p++) {
+	for (unsigned k = 0; s && s->ran && k < CASES; k++)
+		for (int p = 0; p < BP_COUNT; p++) {
 			if (!s->c[k][p].ran)
 				continue;
-			json_row(f, s, k, p, *first);
+			fputs(*first ? "" : ",\n", f);
+			json_row(f, s, k, p);
 			*first = false;
 		}
 }
 
 void silent_json_summary(FILE *f, const struct results *res)
 {
-	const struct silent_res *s = &res->silent;
+	static const struct silent_res none;
+	const struct silent_res *s = res->silent ? res->silent : &none;
 
 	fprintf(f, "  \"silent\": {\"requested\": %s, \"ran\": %s, ",
-		s->requested ? "true" : "false", s->ran ? "true" : "false");
+		res->silent ? "true" : "false", s->ran ? "true" : "false");
 	fputs("\"skipped\": ", f);
-	if (s->requested && !s->ran)
+	if (res->silent && !s->ran)
 		jstr(f, s->skipped);
 	else
 		fputs("null", f);
@@ -734,11 +724,13 @@ void silent_json_summary(FILE *f, const struct results *res)
 		", \"conns_per_case\": %u, \"window_ms\": %llu, "
 		"\"paths\": [",
 		s->conns, (unsigned long long)(s->window_ns / MS));
-	for (unsigned p = 0; p < SILENT_PATHS; p++) {
+	for (int p = 0, n = 0; p < BP_COUNT; p++) {
+		if (!runs(p))
+			continue;
 		fprintf(f,
 			"%s{\"path\": \"%s\", \"errors\": %u, \"stray\": "
 			"%llu, ",
-			p ? ", " : "", spaths[p].name, s->errors[p],
+			n++ ? ", " : "", bench_paths[p].name, s->errors[p],
 			(unsigned long long)s->stray[p]);
 		jnum(f, "wall_ms", s->ran ? s->wall_ms[p] : NAN);
 		fputs("}", f);
@@ -748,7 +740,11 @@ void silent_json_summary(FILE *f, const struct results *res)
 
 void silent_free(struct results *res)
 {
-	for (unsigned k = 0; k < SILENT_CASES; k++)
-		for (unsigned p = 0; p < SILENT_PATHS; p++)
-			vec_free(&res->silent.c[k][p].det);
+	if (!res->silent)
+		return;
+	for (unsigned k = 0; k < CASES; k++)
+		for (int p = 0; p < BP_COUNT; p++)
+			vec_free(&res->silent->c[k][p].det);
+	free(res->silent);
+	res->silent = NULL;
 }

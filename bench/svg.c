@@ -139,18 +139,18 @@ static void legend(FILE *f, const struct axis *a, enum bpath_id p, int row,
 }
 
 /* The x range of a chart: whole decades around every sample. */
-static bool range(struct results *res, enum scen sc, unsigned s, struct axis *a)
+static bool range(const struct results *res, enum scen sc, unsigned s,
+		  struct axis *a)
 {
 	double lo = INFINITY, hi = 0;
 
 	for (int p = 0; p < BP_COUNT; p++) {
-		struct vec *v = &res->c[sc][p].lat[s];
+		const struct dist *d = &res->an[sc][p].lat[s];
 
-		if (!res->c[sc][p].ran || !v->n)
+		if (!res->c[sc][p].ran || !d->n)
 			continue;
-		vec_pct(v, 0); /* sorts */
-		lo = fmin(lo, (double)v->v[0] / 1e3);
-		hi = fmax(hi, (double)v->v[v->n - 1] / 1e3);
+		lo = fmin(lo, d->min);
+		hi = fmax(hi, d->max);
 	}
 	if (hi <= 0)
 		return false;
@@ -161,7 +161,7 @@ static bool range(struct results *res, enum scen sc, unsigned s, struct axis *a)
 	return true;
 }
 
-static void chart(FILE *f, const struct bopts *o, struct results *res,
+static void chart(FILE *f, const struct bopts *o, const struct results *res,
 		  enum scen sc, unsigned s, struct axis *a)
 {
 	int row = 0;
@@ -175,7 +175,8 @@ static void chart(FILE *f, const struct bopts *o, struct results *res,
 	x_axis(f, a);
 	y_axis(f, a);
 	for (int p = 0; p < BP_COUNT; p++) {
-		struct vec *v = &res->c[sc][p].lat[s];
+		/* sorted by analyse() */
+		const struct vec *v = &res->c[sc][p].lat[s];
 
 		if (!res->c[sc][p].ran || !v->n)
 			continue;
@@ -184,7 +185,8 @@ static void chart(FILE *f, const struct bopts *o, struct results *res,
 	}
 }
 
-int write_svg(const char *file, const struct bopts *o, struct results *res)
+int write_svg(const char *file, const struct bopts *o,
+	      const struct results *res)
 {
 	struct axis ax[SC_COUNT * BENCH_STAGES];
 	int sel[SC_COUNT * BENCH_STAGES], n = 0;

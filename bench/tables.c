@@ -121,6 +121,18 @@ const struct bpath bench_paths[BP_COUNT] = {
 				 .sweeps = true,
 				 .epoll_time = true,
 				 .with = PATH_BIT(BP_PEEK)},
+	[BP_BOTH] = {.name = "both",
+		     .what = "hupmon, both paths (TCP_INFO sweep), compare off",
+		     .colour = "#17becf",
+		     .ops = &lib_ops,
+		     .paths = HUPMON_PATHS_BOTH,
+		     .method = HUPMON_SWEEP_TCP_INFO,
+		     .floor = BP_RAW_EPOLL,
+		     .cpu_floors =
+			     PATH_BIT(BP_RAW_EPOLL) | PATH_BIT(BP_RAW_TCPINFO),
+		     .probe_floor = BP_RAW_TCPINFO,
+		     .vis = VIS_EPOLL,
+		     .sweeps = true},
 };
 
 /* The paths --paths names: each beside its floor in every loopback
@@ -238,6 +250,8 @@ const struct scenario scenarios[SC_COUNT] = {
 			       "(root)",
 		       .run = run_silent,
 		       .table = TB_SILENT,
+		       .paths = PATH_BIT(BP_EPOLL) | PATH_BIT(BP_TCPINFO) |
+				PATH_BIT(BP_BOTH),
 		       .expect = {SEES(HUPMON_TIMEOUT)},
 		       .expect_text = {"timeout if keepalive/user timeout, "
 				       "else none",

@@ -142,28 +142,21 @@ static bool positive(double x)
 	return isfinite(x) && x > 0;
 }
 
-double ratio_median(const double *a, const double *b, size_t stride,
-		    unsigned rounds)
+double ratio_median(const double *a, const double *b, unsigned n)
 {
 	double r[BENCH_MAX_ROUNDS];
-	size_t n = 0;
-	const char *pa = (const char *)a, *pb = (const char *)b;
+	size_t k = 0;
 
-	for (unsigned i = 0; i < rounds; i++) {
-		double x = *(const double *)(const void *)(pa + i * stride);
-		double y = *(const double *)(const void *)(pb + i * stride);
-
-		if (positive(x) && positive(y))
-			r[n++] = x / y;
-	}
-	return median(r, n);
+	for (unsigned i = 0; i < n; i++)
+		if (positive(a[i]) && positive(b[i]))
+			r[k++] = a[i] / b[i];
+	return median(r, k);
 }
 
-void rv_reset(struct rv *v)
+void figs_reset(double *fig)
 {
-	v->p50[0] = v->p50[1] = v->p99[0] = v->p99[1] = NAN;
-	v->cpu_ms = v->ns_probe = v->span_ms = v->cpu_per_s = NAN;
-	v->wake_s = v->watch_ns = v->unwatch_ns = NAN;
+	for (int i = 0; i < FIG_COUNT; i++)
+		fig[i] = NAN;
 }
 
 void die(const char *what, int err)
