@@ -86,18 +86,17 @@ struct path_ops {
 	void (*close)(struct run *r);
 };
 
-extern const struct path_ops lib_ops, raw_epoll_ops, raw_peek_ops,
-	raw_tcpinfo_ops;
+extern const struct path_ops lib_ops, raw_epoll_ops, raw_sweep_ops;
 
 struct bpath {
 	const char *name;
 	const char *what;   /* one line for the legend */
 	const char *colour; /* its curves (a floor's dashed) */
 	const struct path_ops *ops;
-	/* a monitor's configuration (lib_ops) */
-	unsigned paths; /* hupmon config.paths */
+	unsigned paths; /* a monitor's config.paths */
+	/* how a sweep probes; HUPMON_SWEEP_DEFAULT: it does not sweep */
 	enum hupmon_sweep_method method;
-	bool compare;
+	bool compare;	     /* a monitor's compare mode */
 	enum bpath_id floor; /* latency floor; itself for a floor */
 	/* CPU floor: the sum of cpu_floors (PATH_BITs; 0: the floor);
 	 * per-probe floor: probe_floor. Compare mode sweeps too, so its CPU
@@ -106,13 +105,17 @@ struct bpath {
 	unsigned cpu_floors;
 	enum bpath_id probe_floor;
 	enum vis vis;
-	bool sweeps;	 /* probes sockets: report ns per probe */
 	bool epoll_time; /* latency = the epoll path's time (compare recs) */
 	bool option;	 /* named in --paths; else it runs ... */
 	unsigned with;	 /* ... when one of these PATH_BITs is chosen */
 };
 
 extern const struct bpath bench_paths[BP_COUNT];
+
+static inline bool sweeps(const struct bpath *p)
+{
+	return p->method != HUPMON_SWEEP_DEFAULT;
+}
 
 struct bopts {
 	size_t n;	 /* connections per run */
@@ -151,7 +154,10 @@ struct conn {
 	uint64_t t_det[HUPMON_CAUSE_MAX + 1];	/* ev->detected_ns */
 	uint64_t t_epoll[HUPMON_CAUSE_MAX + 1]; /* epoll path (compare) */
 	uint8_t top;				/* highest cause reported */
-	bool order_bad;	   /* a lower cause after a higher one */
+	uint8_t by;	   /* lib: the path of the first report */
+	int error;	   /* lib: the error of the last report */
+	bool order_bad;	   /* a report no kernel sends: a lower cause after a
+			     higher one, no cause, a timeout but not ETIMEDOUT */
 	uint32_t misattr;  /* event whose id or fd is not this conn's */
 	uint8_t raw_level; /* raw loops: ladder level reported so far */
 };
@@ -331,7 +337,6 @@ struct scenario {
 	bool netns;	   /* not on loopback: namespaces (root) */
 };
 
-extern const struct bpath bench_paths[BP_COUNT];
 extern const struct scenario scenarios[SC_COUNT];
 
 /* tables.c */
@@ -422,8 +427,8 @@ void report_header(FILE *f, const struct bopts *o);
 void report_tables(FILE *f, const struct results *res);
 
 /* json.c: the JSON, and the writers it shares with silent.c */
-void jnum(FILE *f, const char *key, double x); /* null when not finite */
-void ju64(FILE *f, const char *key, uint64_t x);
+/* A number as JSON (null when not finite), valid for the next 23 calls. */
+const char *jv(double x);
 void jstr(FILE *f, const char *s);
 void jdist(FILE *f, const char *key, const struct dist *d, bool p99);
 int write_json(const char *file, const struct bopts *o,

@@ -13,17 +13,19 @@
 #include <time.h>
 #include <unistd.h>
 
-void jnum(FILE *f, const char *key, double x)
+/* A JSON number, null when not finite, from a ring of buffers so that one
+ * printf can take several. */
+const char *jv(double x)
 {
-	if (isfinite(x))
-		fprintf(f, "\"%s\": %.3f", key, x);
-	else
-		fprintf(f, "\"%s\": null", key);
-}
+	static char ring[24][32];
+	static unsigned next;
+	char *b = ring[next++ % 24];
 
-void ju64(FILE *f, const char *key, uint64_t x)
-{
-	fprintf(f, "\"%s\": %llu", key, (unsigned long long)x);
+	if (isfinite(x))
+		snprintf(b, sizeof(ring[0]), "%.3f", x);
+	else
+		snprintf(b, sizeof(ring[0]), "null");
+	return b;
 }
 
 void jstr(FILE *f, const char *s)
@@ -44,17 +46,11 @@ void jstr(FILE *f, const char *s)
 
 void jdist(FILE *f, const char *key, const struct dist *d, bool p99)
 {
-	fprintf(f, "\"%s\": {\"count\": %zu, ", key, d->n);
-	jnum(f, "p50", d->p50);
-	fputs(", ", f);
-	jnum(f, "p90", d->p90);
-	fputs(", ", f);
-	if (p99) {
-		jnum(f, "p99", d->p99);
-		fputs(", ", f);
-	}
-	jnum(f, "max", d->max);
-	fputs("}", f);
+	fprintf(f, "\"%s\": {\"count\": %zu, \"p50\": %s, \"p90\": %s, ", key,
+		d->n, jv(d->p50), jv(d->p90));
+	if (p99)
+		fprintf(f, "\"p99\": %s, ", jv(d->p99));
+	fprintf(f, "\"max\": %s}", jv(d->max));
 }
 
 static void machine(FILE *f, const struct bopts *o)
@@ -89,29 +85,22 @@ static void stage(FILE *f, const struct results *res, enum scen sc,
 	const struct row *a = &res->an[sc][p];
 	const struct expect *e = &scenarios[sc].expect[bench_paths[p].vis];
 
-	fprintf(f, "      {\"name\": \"%s\", \"cause\": \"%s\", ",
-		stage_name(sc, s), hupmon_cause_name(e->cause[s]));
-	ju64(f, "seen", c->seen[s]);
-	fputs(", ", f);
-	ju64(f, "missed", c->miss[s]);
-	fputs(", ", f);
-	ju64(f, "expected_missed", c->xmiss[s]);
-	fputs(",\n       ", f);
+	fprintf(f,
+		"      {\"name\": \"%s\", \"cause\": \"%s\", \"seen\": %llu, "
+		"\"missed\": %llu, \"expected_missed\": %llu,\n       ",
+		stage_name(sc, s), hupmon_cause_name(e->cause[s]),
+		(unsigned long long)c->seen[s], (unsigned long long)c->miss[s],
+		(unsigned long long)c->xmiss[s]);
 	jdist(f, "latency_us", &a->lat[s], true);
 	fputs(",\n       ", f);
 	jdist(f, "detected_us", &a->det[s], true);
-	fputs(",\n       ", f);
-	jnum(f, "ratio_p50", a->r_p50[s]);
-	fputs(", ", f);
-	jnum(f, "ratio_p99", a->r_p99[s]);
-	fputs(", \"rounds\": [", f);
-	for (unsigned r = 0; r < c->rounds; r++) {
-		fputs(r ? ", {" : "{", f);
-		jnum(f, "p50_us", c->fig[r][fig_stage(FIG_P50, s)] / 1e3);
-		fputs(", ", f);
-		jnum(f, "p99_us", c->fig[r][fig_stage(FIG_P99, s)] / 1e3);
-		fputs("}", f);
-	}
+	fprintf(f,
+		",\n       \"ratio_p50\": %s, \"ratio_p99\": %s, \"rounds\": [",
+		jv(a->r_p50[s]), jv(a->r_p99[s]));
+	for (unsigned r = 0; r < c->rounds; r++)
+		fprintf(f, "%s{\"p50_us\": %s, \"p99_us\": %s}", r ? ", " : "",
+			jv(c->fig[r][fig_stage(FIG_P50, s)] / 1e3),
+			jv(c->fig[r][fig_stage(FIG_P99, s)] / 1e3));
 	fputs("]}", f);
 }
 
@@ -132,11 +121,36 @@ static void round_figures(FILE *f, const double *fig)
 
 	for (int i = 0; i < FIG_COUNT; i++)
 		if (round_key[i]) {
-			fputs(sep, f);
-			jnum(f, round_key[i], fig[i]);
+			fprintf(f, "%s\"%s\": %s", sep, round_key[i],
+				jv(fig[i]));
 			sep = ", ";
 		}
 	fputs("}", f);
+}
+
+static void totals(FILE *f, const struct cell *c, const struct row *a)
+{
+	fprintf(f,
+		"     \"false\": %llu, \"duplicate\": %llu, \"wrong_cause\": "
+		"%llu, \"errors\": %llu, \"failed\": %s,\n",
+		(unsigned long long)c->fals, (unsigned long long)c->dup,
+		(unsigned long long)c->wrong, (unsigned long long)c->errors,
+		a->failed ? "true" : "false");
+	fprintf(f,
+		"     \"cpu_ms\": %s, \"cpu_ratio\": %s, \"loop_cpu_ms\": %s, "
+		"\"wall_ms\": %s, \"probes\": %llu, \"ns_per_probe\": %s, "
+		"\"probe_ratio\": %s,\n",
+		jv(c->cpu_ms), jv(a->r_cpu), jv(c->loop_cpu_ms), jv(c->wall_ms),
+		(unsigned long long)c->probes, jv(a->ns_probe), jv(a->r_probe));
+	fprintf(f,
+		"     \"wakeups\": %llu, \"sweep_overruns\": %llu, "
+		"\"sweep_lap_worst_ms\": %s, \"sweep_slice_worst_ms\": %s, "
+		"\"stats_format_ns\": %s, \"bytes_per_socket\": %s",
+		(unsigned long long)c->wakeups, (unsigned long long)c->overruns,
+		jv((double)c->lap_worst_ns / 1e6),
+		jv(c->have_stats ? (double)c->stats.sweep_slice_worst_ns / 1e6
+				 : NAN),
+		jv(c->fig[0][FIG_STATS_NS]), jv(c->fig[0][FIG_BYTES_SOCK]));
 }
 
 static void compare_figures(FILE *f, const struct cell *c, const struct row *a)
@@ -150,45 +164,6 @@ static void compare_figures(FILE *f, const struct cell *c, const struct row *a)
 		(unsigned long long)c->cmp_disagree);
 	jdist(f, "lag_us", &a->lag, true);
 	fputs("}", f);
-}
-
-static void totals(FILE *f, const struct cell *c, const struct row *a)
-{
-	fprintf(f, "     ");
-	ju64(f, "false", c->fals);
-	fputs(", ", f);
-	ju64(f, "duplicate", c->dup);
-	fputs(", ", f);
-	ju64(f, "wrong_cause", c->wrong);
-	fputs(", ", f);
-	ju64(f, "errors", c->errors);
-	fprintf(f, ", \"failed\": %s,\n     ", a->failed ? "true" : "false");
-	jnum(f, "cpu_ms", c->cpu_ms);
-	fputs(", ", f);
-	jnum(f, "cpu_ratio", a->r_cpu);
-	fputs(", ", f);
-	jnum(f, "loop_cpu_ms", c->loop_cpu_ms);
-	fputs(", ", f);
-	jnum(f, "wall_ms", c->wall_ms);
-	fputs(", ", f);
-	ju64(f, "probes", c->probes);
-	fputs(", ", f);
-	jnum(f, "ns_per_probe", a->ns_probe);
-	fputs(", ", f);
-	jnum(f, "probe_ratio", a->r_probe);
-	fputs(",\n     ", f);
-	ju64(f, "wakeups", c->wakeups);
-	fputs(", ", f);
-	ju64(f, "sweep_overruns", c->overruns);
-	fputs(", ", f);
-	jnum(f, "sweep_lap_worst_ms", (double)c->lap_worst_ns / 1e6);
-	fputs(", ", f);
-	jnum(f, "sweep_slice_worst_ms",
-	     c->have_stats ? (double)c->stats.sweep_slice_worst_ns / 1e6 : NAN);
-	fputs(", ", f);
-	jnum(f, "stats_format_ns", c->fig[0][FIG_STATS_NS]);
-	fputs(", ", f);
-	jnum(f, "bytes_per_socket", c->fig[0][FIG_BYTES_SOCK]);
 }
 
 static void cell_json(FILE *f, const struct results *res, enum scen sc,

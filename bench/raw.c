@@ -276,27 +276,11 @@ static int raw_open(struct run *r)
 	w->tfd = -1;
 	w->ep = epoll_create1(EPOLL_CLOEXEC);
 	w->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	w->probe =
+		r->p->method == HUPMON_SWEEP_PEEK ? probe_peek : probe_tcpinfo;
 	if (w->ep < 0 || w->evfd < 0)
 		return -errno;
 	return add_fd(w->ep, w->evfd, EPOLLIN, TAG_STOP);
-}
-
-static int peek_open(struct run *r)
-{
-	int rc = raw_open(r);
-
-	if (!rc)
-		r->raw->probe = probe_peek;
-	return rc;
-}
-
-static int tcpinfo_open(struct run *r)
-{
-	int rc = raw_open(r);
-
-	if (!rc)
-		r->raw->probe = probe_tcpinfo;
-	return rc;
 }
 
 static int epoll_unwatch(struct run *r)
@@ -357,18 +341,8 @@ const struct path_ops raw_epoll_ops = {
 	.close = raw_close,
 };
 
-const struct path_ops raw_peek_ops = {
-	.open = peek_open,
-	.watch = arm_timer,
-	.unwatch = sweep_unwatch,
-	.loop = raw_loop,
-	.stop = raw_stop,
-	.counters = raw_counters,
-	.close = raw_close,
-};
-
-const struct path_ops raw_tcpinfo_ops = {
-	.open = tcpinfo_open,
+const struct path_ops raw_sweep_ops = {
+	.open = raw_open,
 	.watch = arm_timer,
 	.unwatch = sweep_unwatch,
 	.loop = raw_loop,

@@ -57,6 +57,12 @@ static void on_hangup(const struct hupmon_event *ev, void *arg)
 		c->misattr++;
 		return;
 	}
+	if (!atomic_load(&c->seen))
+		c->by = ev->path;
+	c->error = ev->error;
+	/* a timeout is the kernel giving up: ETIMEDOUT, nothing else */
+	if (ev->cause == HUPMON_TIMEOUT && ev->error != ETIMEDOUT)
+		c->order_bad = true;
 	bench_record(c, ev->cause, ev->detected_ns);
 }
 
@@ -113,7 +119,7 @@ static int lib_watch(struct run *r)
 static int lib_unwatch(struct run *r)
 {
 	for (size_t i = 0; i < r->n; i++) {
-		int rc = hupmon_unwatch(r->m, r->c[i].id);
+		int rc = r->c[i].id ? hupmon_unwatch(r->m, r->c[i].id) : 0;
 
 		if (rc)
 			return rc;
@@ -216,7 +222,7 @@ void run_settle(const struct run *r)
 	uint64_t ms = r->o->settle_ms;
 
 	if (!ms)
-		ms = r->p->sweeps ? 2 * r->o->period_ms + 2 : 2;
+		ms = sweeps(r->p) ? 2 * r->o->period_ms + 2 : 2;
 	sleep_ns(ms * MS);
 }
 
@@ -225,7 +231,7 @@ void run_wait(struct run *r, const size_t *idx, size_t k, uint64_t last_act)
 	uint64_t period = (uint64_t)r->o->period_ms * MS;
 	/* a sweep's duplicate would come a lap after the first report; an
 	 * event-driven path's at once */
-	uint64_t quiet = r->p->sweeps ? period * 3 / 2 + 5 * MS : 5 * MS;
+	uint64_t quiet = sweeps(r->p) ? period * 3 / 2 + 5 * MS : 5 * MS;
 	uint64_t hard = last_act + 2000 * MS + 3 * period;
 	uint64_t settled = 0;
 

@@ -146,82 +146,14 @@ static int listener_in_srv(uint16_t *port)
 	return fd;
 }
 
-struct sconn {
-	int cfd, sfd;
-	unsigned kase;
-	hupmon_id id;
-	uint64_t t_from; /* just before the link went down (data: the write) */
-	uint64_t t_det;	 /* ev->detected_ns of the first report */
-	unsigned nrep, bad, early;
-	enum hupmon_path by; /* path of the first report */
-	enum hupmon_cause bad_cause;
-	int bad_error;
-};
-
-struct srun {
-	enum bpath_id path;
-	struct sconn *c;
-	size_t n;
-	hupmon *m;
-	bool down; /* the link went down */
-	uint64_t stray;
-	unsigned errors;
-};
-
-static void on_hangup(const struct hupmon_event *ev, void *arg)
-{
-	struct srun *r = arg;
-	struct sconn *c = ev->user;
-
-	if (c < r->c || c >= r->c + r->n || ev->id != c->id ||
-	    ev->fd != c->sfd) {
-		r->stray++;
-		return;
-	}
-	if (!r->down)
-		c->early++;
-	if (c->nrep++ == 0) {
-		c->t_det = ev->detected_ns;
-		c->by = ev->path;
-	}
-	if (ev->cause != HUPMON_TIMEOUT || ev->error != ETIMEDOUT) {
-		c->bad++;
-		c->bad_cause = ev->cause;
-		c->bad_error = ev->error;
-	}
-}
-
-/* Dispatches until the clock reaches until. false: stopped by a signal or a
- * dispatch error. */
-static bool pump(struct srun *r, uint64_t until)
-{
-	for (;;) {
-		uint64_t t = now_ns();
-		uint64_t left;
-		int rc;
-
-		if (stop_sig)
-			return false;
-		if (t >= until)
-			return true;
-		left = (until - t + MS - 1) / MS;
-		rc = hupmon_dispatch(r->m, left > 100 ? 100 : (int)left);
-		if (rc < 0) {
-			fprintf(stderr, "hupmon-bench: silent: dispatch: %s\n",
-				strerror(-rc));
-			r->errors++;
-			return false;
-		}
-	}
-}
-
 /* One connection across the link, its server end watched with its case's
- * liveness. */
-static int open_one(struct srun *r, struct sconn *c, int lfd, uint16_t port)
+ * liveness (while the loop thread dispatches). */
+static int open_one(struct run *r, struct conn *c, unsigned kase, int lfd,
+		    uint16_t port)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
 	struct hupmon_watch_opts wo = {.user = c,
-				       .liveness = &cases[c->kase].live};
+				       .liveness = &cases[kase].live};
 	int rc;
 
 	inet_pton(AF_INET, NETNS_SRV_ADDR, &a.sin_addr);
@@ -250,7 +182,7 @@ static uint64_t longest_bound_ns(void)
 	return b;
 }
 
-/* How long a connection is given, from its t_from: its bound, or the
+/* How long a connection is given, from its t_act: its bound, or the
  * longest one for a case that must stay silent; plus the margin. */
 static uint64_t allowed_ns(unsigned kase)
 {
@@ -259,78 +191,67 @@ static uint64_t allowed_ns(unsigned kase)
 	return (b ? b : longest_bound_ns()) + MARGIN_NS;
 }
 
-static void eval_conn(struct silent_res *s, const struct sconn *c,
-		      enum bpath_id p)
+/* What one connection saw: its first report, timed from its t_act (just
+ * before the link went down; data: the write). */
+static void eval_conn(struct silent_res *s, const struct run *r,
+		      const struct conn *c, uint64_t t_down)
 {
-	struct silent_cell *cell = &s->c[c->kase][p];
-	uint64_t det;
+	unsigned kase = (unsigned)(c - r->c) / s->conns;
+	struct silent_cell *cell = &s->c[kase][r->p - bench_paths];
+	uint64_t first = UINT64_MAX, det;
+	uint32_t total = 0;
 
 	if (c->sfd < 0 || !c->id)
 		return;
 	cell->ran = true;
 	cell->conns++;
-	cell->early += c->early ? 1 : 0;
-	if (!c->nrep) {
-		cell->missed += cases[c->kase].bound_ms ? 1 : 0;
+	s->stray[r->p - bench_paths] += c->misattr;
+	for (int k = 1; k <= HUPMON_CAUSE_MAX; k++)
+		if (c->nrep[k]) {
+			total += c->nrep[k];
+			first = c->t_det[k] < first ? c->t_det[k] : first;
+		}
+	if (!total) {
+		cell->missed += cases[kase].bound_ms ? 1 : 0;
 		return;
 	}
 	cell->seen++;
-	cell->dup += c->nrep - 1;
+	cell->dup += total - 1;
 	if (c->by == HUPMON_PATH_EPOLL || c->by == HUPMON_PATH_SWEEP)
 		cell->by_path[c->by]++;
-	if (c->bad) {
+	if (total != c->nrep[HUPMON_TIMEOUT] || c->order_bad) {
 		cell->wrong++;
-		cell->bad_cause = c->bad_cause;
-		cell->bad_error = c->bad_error;
+		cell->bad_cause = c->top;
+		cell->bad_error = c->error;
 	}
-	if (c->early) /* no detection time: the link was still up */
+	if (first < t_down) { /* no detection time: the link was up */
+		cell->early++;
 		return;
-	det = c->t_det > c->t_from ? c->t_det - c->t_from : 0;
+	}
+	det = first > c->t_act[0] ? first - c->t_act[0] : 0;
 	vec_push(&cell->det, det);
-	if (cases[c->kase].bound_ms && det > allowed_ns(c->kase))
+	if (cases[kase].bound_ms && det > allowed_ns(kase))
 		cell->late++;
 }
 
-/* Link down, the data case's writes, then dispatch until every connection
- * had its bound plus the margin. */
-static bool vanish(struct srun *r, bool *link_down)
+/* Sleeps until the clock reaches until; false if a signal came first. */
+static bool wait_until(uint64_t until)
 {
-	char why[160];
-	uint64_t t_down, end = 0;
-
-	r->down = true;
-	t_down = now_ns();
-	if (netns_link(false, why, sizeof(why))) {
-		fprintf(stderr, "hupmon-bench: silent: link down: %s\n", why);
-		r->errors++;
-		return false;
-	}
-	*link_down = true;
-	for (size_t i = 0; i < r->n; i++) {
-		struct sconn *c = &r->c[i];
-
-		if (c->sfd < 0)
-			continue;
-		c->t_from = cases[c->kase].data ? now_ns() : t_down;
-		if (cases[c->kase].data &&
-		    send(c->sfd, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1) {
-			fprintf(stderr, "hupmon-bench: silent: write: %s\n",
-				strerror(errno));
-			r->errors++;
-		}
-		if (c->t_from + allowed_ns(c->kase) > end)
-			end = c->t_from + allowed_ns(c->kase);
-	}
-	return pump(r, end);
+	for (uint64_t t; !stop_sig && (t = now_ns()) < until;)
+		sleep_ns(until - t < 100 * MS ? until - t : 100 * MS);
+	return !stop_sig;
 }
 
 /* Opens the connections one by one over STAGGER_NS, in a seeded random
- * order (so the cases interleave and keepalive phases spread), dispatching
- * in between, then lets the link idle for SETTLE_NS. */
-static bool open_all(struct srun *r, int lfd, uint16_t port, uint64_t seed)
+ * order (so the cases interleave and keepalive phases spread), then lets
+ * the link idle for SETTLE_NS. */
+static bool open_all(struct run *r, unsigned conns, int lfd, uint16_t port,
+		     unsigned *errors)
 {
 	size_t *order = malloc(r->n * sizeof(*order));
-	uint64_t rng = seed ^ ((uint64_t)SC_SILENT << 40) ^ r->path, t0;
+	uint64_t rng = r->o->seed ^ ((uint64_t)SC_SILENT << 40) ^
+		       (uint64_t)(r->p - bench_paths);
+	uint64_t t0 = now_ns();
 	bool ok = true;
 
 	if (!order)
@@ -338,97 +259,107 @@ static bool open_all(struct srun *r, int lfd, uint16_t port, uint64_t seed)
 	for (size_t i = 0; i < r->n; i++)
 		order[i] = i;
 	shuffle(order, r->n, &rng);
-	t0 = now_ns();
 	for (size_t j = 0; ok && j < r->n; j++) {
-		struct sconn *c = &r->c[order[j]];
 		int rc;
 
-		ok = pump(r, t0 + STAGGER_NS * j / r->n);
-		if (!ok)
-			break;
-		rc = open_one(r, c, lfd, port);
+		ok = wait_until(t0 + STAGGER_NS * j / r->n);
+		rc = ok ? open_one(r, &r->c[order[j]],
+				   (unsigned)order[j] / conns, lfd, port)
+			: 0;
 		if (rc) {
 			fprintf(stderr,
 				"hupmon-bench: silent: %s: connection %zu: "
 				"%s\n",
-				bench_paths[r->path].name, j, strerror(-rc));
-			r->errors++;
+				r->p->name, j, strerror(-rc));
+			(*errors)++;
 			ok = false;
 		}
 	}
 	free(order);
-	return ok && pump(r, now_ns() + SETTLE_NS);
+	return ok && wait_until(now_ns() + SETTLE_NS);
 }
 
-/* Unwatches, frees the monitor, brings the link back up, closes every
- * connection (server ends with an RST, once the link can carry it). false:
- * the link could not be brought back up. */
-static bool run_end(struct srun *r, bool link_down)
+/* Link down, the data case's writes, then wait until every connection had
+ * its bound plus the margin. */
+static bool vanish(struct run *r, unsigned conns, uint64_t *t_down,
+		   bool *link_down, unsigned *errors)
 {
 	char why[160];
-	bool ok = true;
+	uint64_t end = 0;
 
-	for (size_t i = 0; r->m && i < r->n; i++)
-		if (r->c[i].id && hupmon_unwatch(r->m, r->c[i].id)) {
-			r->errors++;
-			fprintf(stderr,
-				"hupmon-bench: silent: unwatch failed\n");
-		}
-	hupmon_free(r->m);
-	r->m = NULL;
-	if (link_down && netns_link(true, why, sizeof(why))) {
-		fprintf(stderr, "hupmon-bench: silent: link up: %s\n", why);
-		r->errors++;
-		ok = false;
+	*t_down = now_ns();
+	if (netns_link(false, why, sizeof(why))) {
+		fprintf(stderr, "hupmon-bench: silent: link down: %s\n", why);
+		(*errors)++;
+		return false;
 	}
+	*link_down = true;
 	for (size_t i = 0; i < r->n; i++) {
-		fd_close_rst(&r->c[i].sfd);
-		fd_close_rst(&r->c[i].cfd);
+		struct conn *c = &r->c[i];
+		unsigned kase = (unsigned)i / conns;
+
+		if (c->sfd < 0)
+			continue;
+		c->t_act[0] = cases[kase].data ? now_ns() : *t_down;
+		if (cases[kase].data &&
+		    send(c->sfd, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1) {
+			fprintf(stderr, "hupmon-bench: silent: write: %s\n",
+				strerror(errno));
+			(*errors)++;
+		}
+		if (c->t_act[0] + allowed_ns(kase) > end)
+			end = c->t_act[0] + allowed_ns(kase);
 	}
-	return ok;
+	return wait_until(end);
 }
 
-/* One path on fresh connections. false: the namespaces are no longer
- * usable (or a signal came): stop. */
-static bool run_path(const struct bopts *o, struct silent_res *s,
+/* One path on fresh connections, the loop thread dispatching. false: the
+ * namespaces are no longer usable (or a signal came): stop. */
+static bool run_path(const struct bctx *x, struct silent_res *s,
 		     enum bpath_id p, int lfd, uint16_t port)
 {
-	struct srun r = {.path = p, .n = (size_t)s->conns * CASES};
-	struct hupmon_config cfg = {
-		.on_hangup = on_hangup,
-		.arg = &r,
-		.paths = bench_paths[p].paths,
-		.sweep_method = bench_paths[p].method,
-		.sweep_period_ms = o->period_ms,
-		.sweep_tick_ms = o->tick_ms,
-	};
-	bool link_down = false, ok;
-	uint64_t t0 = now_ns();
+	struct run r = {.o = x->o, .p = &bench_paths[p], .sc = x->sc};
+	uint64_t t0 = now_ns(), t_down = 0;
+	unsigned errors = 0;
+	bool ok = true, down = false, done;
+	char why[160];
 	int rc;
 
+	r.n = (size_t)s->conns * CASES;
 	r.c = calloc(r.n, sizeof(*r.c));
 	if (!r.c)
 		die("calloc", ENOMEM);
-	for (size_t i = 0; i < r.n; i++) {
+	for (size_t i = 0; i < r.n; i++)
 		r.c[i].cfd = r.c[i].sfd = -1;
-		r.c[i].kase = (unsigned)(i / s->conns);
-	}
-	rc = hupmon_new(&cfg, &r.m);
+	rc = r.p->ops->open(&r);
 	if (rc) {
 		fprintf(stderr, "hupmon-bench: silent: hupmon_new: %s\n",
 			strerror(-rc));
-		r.errors++;
-	} else if (open_all(&r, lfd, port, o->seed) && vanish(&r, &link_down)) {
-		for (size_t i = 0; i < r.n; i++)
-			eval_conn(s, &r.c[i], p);
+		errors++;
+	} else {
+		loop_start(&r);
+		done = open_all(&r, s->conns, lfd, port, &errors) &&
+		       vanish(&r, s->conns, &t_down, &down, &errors);
+		loop_stop(&r);
+		errors += r.loop_err ? 1 : 0;
+		for (size_t i = 0; done && i < r.n; i++)
+			eval_conn(s, &r, &r.c[i], t_down);
+		if (r.p->ops->unwatch(&r))
+			errors++;
 	}
-	ok = run_end(&r, link_down);
-	s->errors[p] += r.errors;
+	r.p->ops->close(&r);
+	if (down && netns_link(true, why, sizeof(why))) {
+		fprintf(stderr, "hupmon-bench: silent: link up: %s\n", why);
+		errors++;
+		ok = false;
+	}
+	conns_close(r.c, r.n);
+	free(r.c);
+	s->errors[p] += errors;
 	s->stray[p] += r.stray;
 	s->wall_ms[p] = (double)(now_ns() - t0) / 1e6;
-	free(r.c);
 	fprintf(stderr, "hupmon-bench: silent       %-13s %s (%.1f s)\n",
-		bench_paths[p].name, stop_sig ? "interrupted" : "done",
+		r.p->name, stop_sig ? "interrupted" : "done",
 		s->wall_ms[p] / 1e3);
 	return ok && !stop_sig;
 }
@@ -473,7 +404,7 @@ void run_silent(const struct bctx *x)
 		s->errors[BP_EPOLL]++;
 	}
 	for (int p = 0; lfd >= 0 && p < BP_COUNT; p++)
-		if (runs(p) && !run_path(x->o, s, p, lfd, port))
+		if (runs(p) && !run_path(x, s, p, lfd, port))
 			break;
 	if (lfd >= 0)
 		close(lfd);
@@ -662,13 +593,11 @@ static void json_row(FILE *f, const struct silent_res *s, unsigned k,
 	double bound = cases[k].bound_ms ? cases[k].bound_ms : NAN;
 
 	fprintf(f,
-		"    {\"scenario\": \"silent\", \"case\": \"%s\", "
-		"\"path\": \"%s\", \"n\": %u,\n",
-		cases[k].key, bench_paths[p].name, c->conns);
-	fprintf(f,
-		"     \"liveness\": {\"keepalive_idle_s\": %u, "
-		"\"keepalive_interval_s\": %u, \"keepalive_count\": %u, "
+		"    {\"scenario\": \"silent\", \"case\": \"%s\", \"path\": "
+		"\"%s\", \"n\": %u,\n     \"liveness\": {\"keepalive_idle_s\": "
+		"%u, \"keepalive_interval_s\": %u, \"keepalive_count\": %u, "
 		"\"user_timeout_ms\": %u}, \"timed_from\": \"%s\",\n",
+		cases[k].key, bench_paths[p].name, c->conns,
 		l->keepalive_idle_s, l->keepalive_interval_s,
 		l->keepalive_count, l->user_timeout_ms,
 		cases[k].data ? "write" : "link_down");
@@ -680,15 +609,11 @@ static void json_row(FILE *f, const struct silent_res *s, unsigned k,
 						    : HUPMON_CAUSE_NONE),
 		c->seen, c->missed, c->late, c->wrong, c->dup, c->early);
 	jdist(f, "detected_ms", &c->ms, false);
-	fputs(",\n     ", f);
-	jnum(f, "bound_ms", bound);
-	fputs(", ", f);
-	jnum(f, "margin_ms", (double)(MARGIN_NS / MS));
-	fputs(", ", f);
-	jnum(f, "max_over_bound", c->ms.max / bound);
 	fprintf(f,
-		", \"first_report_by\": {\"epoll\": %u, \"sweep\": %u}, "
-		"\"verdict\": ",
+		",\n     \"bound_ms\": %s, \"margin_ms\": %s, "
+		"\"max_over_bound\": %s, \"first_report_by\": {\"epoll\": "
+		"%u, \"sweep\": %u}, \"verdict\": ",
+		jv(bound), jv((double)(MARGIN_NS / MS)), jv(c->ms.max / bound),
 		c->by_path[HUPMON_PATH_EPOLL], c->by_path[HUPMON_PATH_SWEEP]);
 	jstr(f, c->verdict);
 	fprintf(f, ", \"failed\": %s}", c->failed ? "true" : "false");
@@ -729,11 +654,10 @@ void silent_json_summary(FILE *f, const struct results *res)
 			continue;
 		fprintf(f,
 			"%s{\"path\": \"%s\", \"errors\": %u, \"stray\": "
-			"%llu, ",
+			"%llu, \"wall_ms\": %s}",
 			n++ ? ", " : "", bench_paths[p].name, s->errors[p],
-			(unsigned long long)s->stray[p]);
-		jnum(f, "wall_ms", s->ran ? s->wall_ms[p] : NAN);
-		fputs("}", f);
+			(unsigned long long)s->stray[p],
+			jv(s->ran ? s->wall_ms[p] : NAN));
 	}
 	fputs("]}", f);
 }
