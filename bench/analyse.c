@@ -58,20 +58,25 @@ static double ratio_of(const struct results *res, enum scen sc, enum bpath_id p,
 	return ratio_sum(res, sc, p, PATH_BIT(floor), fig);
 }
 
+/* A path's floors for a figure: mask (PATH_BITs), or its latency floor. */
+static unsigned floors(unsigned mask, enum bpath_id p)
+{
+	return mask ? mask : PATH_BIT(bench_paths[p].floor);
+}
+
 /* CPU against the path's CPU floor (compare: raw-epoll + raw-tcpinfo). */
 static double ratio_cpu(const struct results *res, enum scen sc,
 			enum bpath_id p)
 {
-	unsigned floors = bench_paths[p].cpu_floors;
+	unsigned mask = bench_paths[p].cpu_floors;
 	bool window = scenarios[sc].window;
 
 	/* compare's two floors run rounds of other lengths (escalate waits
 	 * for each path's own report), so their CPU only adds up to a fair
 	 * floor over fixed-length windows. */
-	if (floors && !window)
+	if (mask && !window)
 		return NAN;
-	return ratio_sum(res, sc, p,
-			 floors ? floors : PATH_BIT(bench_paths[p].floor),
+	return ratio_sum(res, sc, p, floors(mask, p),
 			 window ? FIG_CPU_PER_S : FIG_LOOP_MS);
 }
 
@@ -100,7 +105,7 @@ static double round_median(const struct cell *c, enum fig fig)
 	return median(v, c->rounds);
 }
 
-bool cell_failed(const struct cell *c)
+static bool cell_failed(const struct cell *c)
 {
 	return c->miss[0] || c->miss[1] || c->fals || c->dup || c->wrong ||
 	       c->errors || c->cmp_disagree || c->cmp_norecord;
@@ -139,7 +144,8 @@ static void figures(const struct results *res, enum scen sc, enum bpath_id p,
 	a->ns_probe =
 		c->probes ? c->loop_cpu_ms * 1e6 / (double)c->probes : NAN;
 	a->r_probe =
-		ratio_of(res, sc, p, bench_paths[p].probe_floor, FIG_NS_PROBE);
+		ratio_sum(res, sc, p, floors(bench_paths[p].probe_floors, p),
+			  FIG_NS_PROBE);
 	a->span_ms = round_median(c, FIG_SPAN_MS);
 	a->r_span = ratio_of(res, sc, p, fl, FIG_SPAN_MS);
 	a->cpu_per_s = round_median(c, FIG_CPU_PER_S);

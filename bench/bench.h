@@ -98,15 +98,13 @@ struct bpath {
 	enum hupmon_sweep_method method;
 	bool compare;	     /* a monitor's compare mode */
 	enum bpath_id floor; /* latency floor; itself for a floor */
-	/* CPU floor: the sum of cpu_floors (PATH_BITs; 0: the floor);
-	 * per-probe floor: probe_floor. Compare mode sweeps too, so its CPU
-	 * is set against raw-epoll + raw-tcpinfo and its probes against
-	 * raw-tcpinfo. */
-	unsigned cpu_floors;
-	enum bpath_id probe_floor;
+	/* CPU and per-probe floors, PATH_BITs (0: the floor). Compare mode
+	 * sweeps too, so its CPU is set against raw-epoll + raw-tcpinfo and
+	 * its probes against raw-tcpinfo. */
+	unsigned cpu_floors, probe_floors;
 	enum vis vis;
 	bool epoll_time; /* latency = the epoll path's time (compare recs) */
-	bool option;	 /* named in --paths; else it runs ... */
+	bool hidden;	 /* not named in --paths: it runs ... */
 	unsigned with;	 /* ... when one of these PATH_BITs is chosen */
 };
 
@@ -239,7 +237,55 @@ struct row {
 	struct dist lag;			   /* µs */
 };
 
-struct silent_res; /* silent.c */
+/* silent: a case is how the connections are configured and what they must
+ * then see; each runs on each of silent's paths (silent.c). */
+#define SILENT_CASES	 4
+#define SILENT_MARGIN_MS 2000 /* timers fire on jiffies; sweeps lag */
+
+struct silent_case {
+	const char *name; /* table */
+	const char *key;  /* JSON */
+	struct hupmon_liveness live;
+	uint64_t bound_ms; /* 0: must not be reported */
+	bool data; /* the server writes once the link is down; timed from the
+		      write */
+};
+
+extern const struct silent_case silent_cases[SILENT_CASES];
+
+/* What one case saw on one path (silent_analyse: its verdict). */
+struct silent_cell {
+	bool ran;
+	unsigned conns;	     /* watched */
+	unsigned seen;	     /* reported (first report) within the window */
+	unsigned missed;     /* a case with a bound: not reported */
+	unsigned late;	     /* reported after bound + margin */
+	unsigned wrong;	     /* connections with a report other than
+				TIMEOUT / ETIMEDOUT */
+	unsigned dup;	     /* reports after the first */
+	unsigned early;	     /* reported while the link was still up */
+	unsigned by_path[3]; /* first report by HUPMON_PATH_EPOLL / SWEEP */
+	enum hupmon_cause bad_cause; /* the last wrong report, for the FAIL */
+	int bad_error;		     /* line */
+	struct vec det; /* ns from the link going down (data: the write) to
+			   ev->detected_ns of the first report */
+	bool failed;
+	struct dist ms; /* det in ms */
+	char verdict[160];
+};
+
+struct silent_res {
+	bool ran;	    /* namespaces made, runs attempted */
+	char skipped[192];  /* why not, when not ran */
+	unsigned conns;	    /* per case and path */
+	uint64_t window_ns; /* how long after the link went down we waited */
+	/* by path: setup / watch / ip failures, reports naming no
+	 * connection */
+	unsigned errors[BP_COUNT];
+	uint64_t stray[BP_COUNT];
+	double wall_ms[BP_COUNT];
+	struct silent_cell c[SILENT_CASES][BP_COUNT];
+};
 
 struct results {
 	struct cell c[SC_COUNT][BP_COUNT];
@@ -295,6 +341,24 @@ double ratio_median(const double *a, const double *b, unsigned n);
 void figs_reset(double *fig);
 void die(const char *what, int err) __attribute__((noreturn));
 
+/* util.c: the column printer of the text tables */
+struct col {
+	const char *head;
+	int w;	  /* width; < 0: text, left-aligned */
+	int prec; /* digits after the point */
+};
+struct tab {
+	FILE *f;
+	const struct col *first, *col; /* columns: the first, the next */
+};
+void tab_head(FILE *f, const struct col *cols, const char *tail);
+void tab_start(struct tab *t, FILE *f, const struct col *cols);
+void tab_s(struct tab *t, const char *s);
+void tab_n(struct tab *t, double x); /* "-" when not finite */
+void tab_u(struct tab *t, uint64_t x);
+void tab_skip(struct tab *t, int n); /* n blank columns */
+void tab_end(struct tab *t, const char *tail);
+
 /* What every round of one scenario shares. */
 struct bctx {
 	const struct bopts *o;
@@ -344,7 +408,9 @@ bool is_floor(enum bpath_id p);
 const char *stage_name(enum scen sc, unsigned stage);
 
 /* conn.c */
-int listener_open(uint16_t *port);
+/* Binds fd (or returns it: < 0, -errno) to addr, any port, and listens;
+ * the fd, or -errno with fd closed. */
+int listener_open(int fd, const char *addr, int backlog, uint16_t *port);
 int conns_open(int lfd, uint16_t port, struct conn *c, size_t n);
 void conns_close(struct conn *c, size_t n);
 /* Closes *fd (if open) with an RST, so no TIME_WAIT is left; *fd = -1. */
@@ -365,14 +431,12 @@ void child_end(struct child *ch);
 void bench_record(struct conn *c, enum hupmon_cause cause, uint64_t det_ns);
 int path_watch(struct run *r);
 void loop_start(struct run *r);
-void loop_snapshot(struct run *r);
 void loop_stop(struct run *r);
 void run_settle(const struct run *r);
 void run_wait(struct run *r, const size_t *idx, size_t k, uint64_t last_act);
 void run_collect(struct run *r, struct cell *cell, unsigned round);
 void run_order(enum scen sc, const struct bopts *o, unsigned round,
 	       enum bpath_id *out, size_t *n);
-size_t conns_for(const struct bopts *o, enum scen sc);
 void run_rounds(const struct bctx *x);
 void closure_round(const struct bctx *x, enum bpath_id p, unsigned round,
 		   struct run *r);
@@ -386,12 +450,6 @@ void run_scale(const struct bctx *x);
 void run_silent(const struct bctx *x);
 /* Its verdicts; returns how many failed. */
 unsigned silent_analyse(struct results *res);
-void silent_table(FILE *f, const struct results *res);
-void silent_fail_lines(FILE *f, const struct results *res);
-/* Appends silent's rows to the JSON results array; *first as cell rows. */
-void silent_json_rows(FILE *f, const struct results *res, bool *first);
-/* The "silent" summary object (skip reason, window), without a comma. */
-void silent_json_summary(FILE *f, const struct results *res);
 void silent_free(struct results *res);
 
 /* expect.c */
@@ -402,35 +460,13 @@ size_t pending(const struct run *r, const size_t *idx, size_t k);
 
 /* analyse.c */
 void analyse(struct results *res);
-bool cell_failed(const struct cell *c);
 /* The distribution of v (sorted in place), each sample divided by unit. */
 struct dist dist_of(struct vec *v, double unit);
 
-/* report.c: the text, and the table printer it shares with silent.c */
-struct col {
-	const char *head;
-	int w;	  /* width; < 0: text, left-aligned */
-	int prec; /* digits after the point */
-};
-struct tab {
-	FILE *f;
-	const struct col *first, *col; /* columns: the first, the next */
-};
-void tab_head(FILE *f, const struct col *cols, const char *tail);
-void tab_start(struct tab *t, FILE *f, const struct col *cols);
-void tab_s(struct tab *t, const char *s);
-void tab_n(struct tab *t, double x); /* "-" when not finite */
-void tab_u(struct tab *t, uint64_t x);
-void tab_skip(struct tab *t, int n); /* n blank columns */
-void tab_end(struct tab *t, const char *tail);
-void report_header(FILE *f, const struct bopts *o);
+/* report.c */
 void report_tables(FILE *f, const struct results *res);
 
-/* json.c: the JSON, and the writers it shares with silent.c */
-/* A number as JSON (null when not finite), valid for the next 23 calls. */
-const char *jv(double x);
-void jstr(FILE *f, const char *s);
-void jdist(FILE *f, const char *key, const struct dist *d, bool p99);
+/* json.c */
 int write_json(const char *file, const struct bopts *o,
 	       const struct results *res);
 int write_metrics(const char *file, enum hupmon_format fmt,

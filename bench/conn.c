@@ -20,16 +20,15 @@
 
 #define ACCEPT_BATCH 512 /* well below the listen backlog */
 
-int listener_open(uint16_t *port)
+int listener_open(int fd, const char *addr, int backlog, uint16_t *port)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
-		return -errno;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 4096) ||
+		return fd;
+	inet_pton(AF_INET, addr, &a.sin_addr);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, backlog) ||
 	    getsockname(fd, (struct sockaddr *)&a, &len)) {
 		int err = -errno;
 

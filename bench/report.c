@@ -1,68 +1,12 @@
 /*
- * report: the header, the aligned tables on stdout (one per kind of
- * scenario, see enum table), the FAIL lines and the verdict, all printed
- * from the analysed rows; and the column printer the tables share.
+ * report: the aligned tables on stdout (one per kind of scenario, see enum
+ * table; silent's; compare mode's), the FAIL lines and the verdict, all
+ * printed from what analyse() made of the cells.
  */
 #include "bench.h"
 
 #include <math.h>
 #include <string.h>
-
-/* ---- the column printer ------------------------------------------------ */
-
-void tab_head(FILE *f, const struct col *cols, const char *tail)
-{
-	for (const struct col *c = cols; c->head; c++)
-		fprintf(f, "%s%*s", c == cols ? "" : " ", c->w, c->head);
-	fprintf(f, "%s\n", tail ? tail : "");
-}
-
-void tab_start(struct tab *t, FILE *f, const struct col *cols)
-{
-	t->f = f;
-	t->first = t->col = cols;
-}
-
-/* The separator before a column, and the column, which is then done. */
-static const struct col *next(struct tab *t)
-{
-	if (t->col != t->first)
-		fputc(' ', t->f);
-	return t->col++;
-}
-
-void tab_s(struct tab *t, const char *s)
-{
-	fprintf(t->f, "%*s", next(t)->w, s);
-}
-
-void tab_n(struct tab *t, double x)
-{
-	const struct col *c = next(t);
-
-	if (isfinite(x))
-		fprintf(t->f, "%*.*f", c->w, c->prec, x);
-	else
-		fprintf(t->f, "%*s", c->w, "-");
-}
-
-void tab_u(struct tab *t, uint64_t x)
-{
-	fprintf(t->f, "%*llu", next(t)->w, (unsigned long long)x);
-}
-
-void tab_skip(struct tab *t, int n)
-{
-	while (n-- > 0)
-		tab_s(t, "");
-}
-
-void tab_end(struct tab *t, const char *tail)
-{
-	fprintf(t->f, "%s\n", tail ? tail : "");
-}
-
-/* ---- the tables -------------------------------------------------------- */
 
 static const char *floor_name(enum bpath_id p)
 {
@@ -355,6 +299,90 @@ static const struct {
 		      scale_cols, scale_rows},
 };
 
+/* silent: one row per case and path, with its verdict. */
+static const struct col silent_cols[] = {
+	{"case", -27, 0},   {"path", -14, 0},	 {"conns", 5, 0},
+	{"seen", 4, 0},	    {"p50-ms", 8, 1},	 {"max-ms", 8, 1},
+	{"bound-ms", 8, 0}, {"max/bound", 9, 2}, {NULL, 0, 0},
+};
+
+static void silent_table(FILE *f, const struct results *res)
+{
+	const struct silent_res *s = res->silent;
+	unsigned ep = 0, sw = 0;
+
+	if (!s)
+		return;
+	if (!s->ran) {
+		fprintf(f, "\nsilent: skipped: %s\n", s->skipped);
+		return;
+	}
+	fprintf(f,
+		"\n== silent: peer vanished (client's link down in its "
+		"namespace); detection time vs the configured bound ==\n"
+		"ms from just before `ip link set down` (data case: from the "
+		"server's write) to\nthe report's detected_ns; %u connections "
+		"per case and path, keepalive phases spread\nover the "
+		"interval; expected: TIMEOUT (ETIMEDOUT) within bound + %llu "
+		"ms, or nothing\n",
+		s->conns, (unsigned long long)SILENT_MARGIN_MS);
+	tab_head(f, silent_cols, "  verdict");
+	for (unsigned k = 0; k < SILENT_CASES; k++)
+		for (int p = 0; p < BP_COUNT; p++) {
+			const struct silent_cell *c = &s->c[k][p];
+			double bound = silent_cases[k].bound_ms
+					       ? silent_cases[k].bound_ms
+					       : NAN;
+			char tail[170];
+			struct tab t;
+
+			if (!c->ran)
+				continue;
+			tab_start(&t, f, silent_cols);
+			tab_s(&t, silent_cases[k].name);
+			tab_s(&t, bench_paths[p].name);
+			tab_u(&t, c->conns);
+			tab_u(&t, c->seen);
+			tab_n(&t, c->ms.p50);
+			tab_n(&t, c->ms.max);
+			tab_n(&t, bound);
+			tab_n(&t, c->ms.max / bound);
+			snprintf(tail, sizeof(tail), "  %s", c->verdict);
+			tab_end(&t, tail);
+		}
+	if (!s->c[0][BP_BOTH].ran)
+		return;
+	for (unsigned k = 0; k < SILENT_CASES; k++) {
+		ep += s->c[k][BP_BOTH].by_path[HUPMON_PATH_EPOLL];
+		sw += s->c[k][BP_BOTH].by_path[HUPMON_PATH_SWEEP];
+	}
+	fprintf(f,
+		"both (compare off): first report by the epoll path %u, by "
+		"the sweep %u\n",
+		ep, sw);
+}
+
+static void silent_fail_lines(FILE *f, const struct results *res)
+{
+	const struct silent_res *s = res->silent;
+
+	for (int p = 0; s && s->ran && p < BP_COUNT; p++) {
+		if (s->errors[p] || s->stray[p])
+			fprintf(f,
+				"FAIL silent/%s: %u errors, %llu reports "
+				"naming no connection\n",
+				bench_paths[p].name, s->errors[p],
+				(unsigned long long)s->stray[p]);
+		for (unsigned k = 0; k < SILENT_CASES; k++)
+			if (s->c[k][p].ran && s->c[k][p].failed)
+				/* the verdict is "FAIL: why" */
+				fprintf(f, "FAIL silent/%s/%s:%s\n",
+					silent_cases[k].key,
+					bench_paths[p].name,
+					s->c[k][p].verdict + strlen("FAIL:"));
+	}
+}
+
 static bool any_ran(const struct results *res, enum scen sc)
 {
 	for (int p = 0; p < BP_COUNT; p++)
@@ -419,67 +447,4 @@ void report_tables(FILE *f, const struct results *res)
 		}
 	fputc('\n', f);
 	verdict(f, res);
-}
-
-void report_header(FILE *f, const struct bopts *o)
-{
-	bool loopback = false;
-	unsigned shown = 0; /* paths of the chosen loopback scenarios */
-
-	for (int sc = 0; sc < SC_COUNT; sc++)
-		if (o->scen[sc] && !scenarios[sc].netns) {
-			loopback = true;
-			shown |= scenarios[sc].paths;
-		}
-	if (!loopback) {
-		fprintf(f,
-			"hupmon-bench %s: silent only (root): how long "
-			"keepalive / TCP_USER_TIMEOUT take to\nturn a vanished "
-			"peer into a TIMEOUT report, against the configured "
-			"bound. Sweep\nperiod %u ms cut in %u ms ticks, seed "
-			"%llu. See --explain.\n",
-			hupmon_version(), o->period_ms, o->tick_ms,
-			(unsigned long long)o->seed);
-		fflush(f);
-		return;
-	}
-	fprintf(f,
-		"hupmon-bench %s: how fast each detection path reports a TCP "
-		"peer's hangup on loopback,\nbeside a minimal hand-written "
-		"loop (the floor). Latency = CLOCK_MONOTONIC just before the\n"
-		"client's close/shutdown/write to hupmon's callback on the "
-		"dispatch thread. Each path runs\non fresh connections of its "
-		"own; paths and floors alternate round by round, and every\n"
-		"ratio is the median over rounds of (path / floor) measured in "
-		"the same round.\n",
-		hupmon_version());
-	fprintf(f,
-		"N=%zu connections per run, %u closures per scenario and path "
-		"(%u rounds), sweep period\n%u ms cut in %u ms ticks, "
-		"closures paced %u us apart on average, seed %llu.\n",
-		o->n, o->closes, o->rounds, o->period_ms, o->tick_ms,
-		o->pace_us, (unsigned long long)o->seed);
-	fprintf(f,
-		"Columns: seen/miss = expected reports that came / did not "
-		"come; xmiss = misses the\nvisibility table expects (--explain)"
-		"; false = reports on untouched connections; dup =\nrepeated "
-		"reports; wrong = unexpected cause or order; p50..max in us; "
-		"x/fl = ratio to\nthe floor (p50/fl: median of per-round "
-		"ratios; "
-		"p99/fl: the same with 100+ samples a\nround, else pooled p99 "
-		"over pooled p99); cpu-ms = the loop thread's CPU (dispatch\n"
-		"thread or raw loop) while the path ran; ns/probe = that CPU "
-		"per socket probed (sweeps).\ncompare's floors: raw-epoll for "
-		"latency, raw-tcpinfo per probe, none for cpu/fl outside\n"
-		"idle (its floors' rounds differ in length). FAIL marks a row "
-		"that broke the visibility\ntable (see --explain), or compare "
-		"records that disagree or never came.\n");
-	fprintf(f, "Paths:");
-	for (int p = 0; p < BP_COUNT; p++)
-		if (o->path[p] ||
-		    (!bench_paths[p].option && (shown & PATH_BIT(p))))
-			fprintf(f, "\n  %-14s %s", bench_paths[p].name,
-				bench_paths[p].what);
-	fprintf(f, "\n  (each chosen path runs beside its floor)\n");
-	fflush(f);
 }

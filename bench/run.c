@@ -194,7 +194,7 @@ void loop_start(struct run *r)
 
 /* Marks the start of the measured window: what the loop counted so far is
  * subtracted by run_collect. */
-void loop_snapshot(struct run *r)
+static void loop_snapshot(struct run *r)
 {
 	struct hupmon_stats st;
 	clockid_t cid;
@@ -288,7 +288,7 @@ void run_collect(struct run *r, struct cell *cell, unsigned round)
 	vec_append(&cell->cmp_lag, &r->cmp_lag);
 }
 
-size_t conns_for(const struct bopts *o, enum scen sc)
+static size_t conns_for(const struct bopts *o, enum scen sc)
 {
 	const struct scenario *s = &scenarios[sc];
 	size_t n = o->n;

@@ -30,7 +30,6 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -38,23 +37,15 @@
 #include <unistd.h>
 
 #define MS	   1000000ull
-#define MARGIN_NS  (2000 * MS) /* timers fire on jiffies; sweeps lag */
+#define MARGIN_NS  (SILENT_MARGIN_MS * MS)
 #define STAGGER_NS (1000 * MS) /* opening spread: one keepalive interval */
 #define SETTLE_NS  (1200 * MS) /* then idle: every keepalive answered once */
-#define CASES	   4
-#define CONNS	   8  /* connections per case and path by default */
-#define MAX_CONNS  32 /* --closes is capped at this */
+#define CONNS	   8	       /* connections per case and path by default */
+#define MAX_CONNS  32	       /* --closes is capped at this */
 
 enum { SK_KA, SK_KA_UT, SK_UT_DATA, SK_NONE };
 
-static const struct {
-	const char *name; /* table */
-	const char *key;  /* JSON */
-	struct hupmon_liveness live;
-	uint64_t bound_ms; /* 0: must not be reported */
-	bool data; /* the server writes once the link is down; timed from the
-		      write */
-} cases[CASES] = {
+const struct silent_case silent_cases[SILENT_CASES] = {
 	[SK_KA] = {.name = "keepalive 1s/1s/2",
 		   .key = "keepalive",
 		   .live = {.keepalive_idle_s = 1,
@@ -76,41 +67,6 @@ static const struct {
 	[SK_NONE] = {.name = "no options", .key = "none"},
 };
 
-/* One case on one path. */
-struct silent_cell {
-	bool ran;
-	unsigned conns;	     /* watched */
-	unsigned seen;	     /* reported (first report) within the window */
-	unsigned missed;     /* a case with a bound: not reported */
-	unsigned late;	     /* reported after bound + margin */
-	unsigned wrong;	     /* connections with a report other than
-				TIMEOUT / ETIMEDOUT */
-	unsigned dup;	     /* reports after the first */
-	unsigned early;	     /* reported while the link was still up */
-	unsigned by_path[3]; /* first report by HUPMON_PATH_EPOLL / SWEEP */
-	enum hupmon_cause bad_cause; /* the last wrong report, for the FAIL */
-	int bad_error;		     /* line */
-	struct vec det; /* ns from the link going down (data: the write) to
-			   ev->detected_ns of the first report */
-	/* silent_analyse */
-	bool failed;
-	struct dist ms; /* det in ms */
-	char verdict[160];
-};
-
-struct silent_res {
-	bool ran;	    /* namespaces made, runs attempted */
-	char skipped[192];  /* why not, when not ran */
-	unsigned conns;	    /* per case and path */
-	uint64_t window_ns; /* how long after the link went down we waited */
-	/* by path: setup / watch / ip failures, reports naming no
-	 * connection */
-	unsigned errors[BP_COUNT];
-	uint64_t stray[BP_COUNT];
-	double wall_ms[BP_COUNT];
-	struct silent_cell c[CASES][BP_COUNT];
-};
-
 static volatile sig_atomic_t stop_sig;
 
 static void on_signal(int sig)
@@ -126,26 +82,6 @@ static void timeouts(int fd, int opt)
 	setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv));
 }
 
-static int listener_in_srv(uint16_t *port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t alen = sizeof(a);
-	int fd = netns_socket(NETNS_SRV), err;
-
-	if (fd < 0)
-		return fd;
-	inet_pton(AF_INET, NETNS_SRV_ADDR, &a.sin_addr);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 256) ||
-	    getsockname(fd, (struct sockaddr *)&a, &alen)) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	timeouts(fd, SO_RCVTIMEO); /* accept */
-	*port = ntohs(a.sin_port);
-	return fd;
-}
-
 /* One connection across the link, its server end watched with its case's
  * liveness (while the loop thread dispatches). */
 static int open_one(struct run *r, struct conn *c, unsigned kase, int lfd,
@@ -153,7 +89,7 @@ static int open_one(struct run *r, struct conn *c, unsigned kase, int lfd,
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
 	struct hupmon_watch_opts wo = {.user = c,
-				       .liveness = &cases[kase].live};
+				       .liveness = &silent_cases[kase].live};
 	int rc;
 
 	inet_pton(AF_INET, NETNS_SRV_ADDR, &a.sin_addr);
@@ -176,9 +112,9 @@ static uint64_t longest_bound_ns(void)
 {
 	uint64_t b = 0;
 
-	for (int k = 0; k < CASES; k++)
-		if (cases[k].bound_ms * MS > b)
-			b = cases[k].bound_ms * MS;
+	for (int k = 0; k < SILENT_CASES; k++)
+		if (silent_cases[k].bound_ms * MS > b)
+			b = silent_cases[k].bound_ms * MS;
 	return b;
 }
 
@@ -186,7 +122,7 @@ static uint64_t longest_bound_ns(void)
  * longest one for a case that must stay silent; plus the margin. */
 static uint64_t allowed_ns(unsigned kase)
 {
-	uint64_t b = cases[kase].bound_ms * MS;
+	uint64_t b = silent_cases[kase].bound_ms * MS;
 
 	return (b ? b : longest_bound_ns()) + MARGIN_NS;
 }
@@ -212,7 +148,7 @@ static void eval_conn(struct silent_res *s, const struct run *r,
 			first = c->t_det[k] < first ? c->t_det[k] : first;
 		}
 	if (!total) {
-		cell->missed += cases[kase].bound_ms ? 1 : 0;
+		cell->missed += silent_cases[kase].bound_ms ? 1 : 0;
 		return;
 	}
 	cell->seen++;
@@ -230,7 +166,7 @@ static void eval_conn(struct silent_res *s, const struct run *r,
 	}
 	det = first > c->t_act[0] ? first - c->t_act[0] : 0;
 	vec_push(&cell->det, det);
-	if (cases[kase].bound_ms && det > allowed_ns(kase))
+	if (silent_cases[kase].bound_ms && det > allowed_ns(kase))
 		cell->late++;
 }
 
@@ -300,8 +236,8 @@ static bool vanish(struct run *r, unsigned conns, uint64_t *t_down,
 
 		if (c->sfd < 0)
 			continue;
-		c->t_act[0] = cases[kase].data ? now_ns() : *t_down;
-		if (cases[kase].data &&
+		c->t_act[0] = silent_cases[kase].data ? now_ns() : *t_down;
+		if (silent_cases[kase].data &&
 		    send(c->sfd, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1) {
 			fprintf(stderr, "hupmon-bench: silent: write: %s\n",
 				strerror(errno));
@@ -325,7 +261,7 @@ static bool run_path(const struct bctx *x, struct silent_res *s,
 	char why[160];
 	int rc;
 
-	r.n = (size_t)s->conns * CASES;
+	r.n = (size_t)s->conns * SILENT_CASES;
 	r.c = calloc(r.n, sizeof(*r.c));
 	if (!r.c)
 		die("calloc", ENOMEM);
@@ -397,7 +333,10 @@ void run_silent(const struct bctx *x)
 		goto out;
 	s->skipped[0] = 0;
 	s->ran = true;
-	lfd = listener_in_srv(&port);
+	lfd = listener_open(netns_socket(NETNS_SRV), NETNS_SRV_ADDR, 256,
+			    &port);
+	if (lfd >= 0)
+		timeouts(lfd, SO_RCVTIMEO); /* accept */
 	if (lfd < 0) {
 		fprintf(stderr, "hupmon-bench: silent: listen: %s\n",
 			strerror(-lfd));
@@ -425,60 +364,43 @@ static bool cell_bad(const struct silent_cell *c, unsigned kase)
 {
 	if (c->early || c->wrong || c->dup)
 		return true;
-	if (cases[kase].bound_ms)
+	if (silent_cases[kase].bound_ms)
 		return c->missed || c->late;
 	return c->seen != 0;
-}
-
-static size_t add(char *buf, size_t len, size_t n, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static size_t add(char *buf, size_t len, size_t n, const char *fmt, ...)
-{
-	va_list ap;
-	int w;
-
-	if (n >= len)
-		return n;
-	va_start(ap, fmt);
-	w = vsnprintf(buf + n, len - n, fmt, ap);
-	va_end(ap);
-	return w < 0 ? n : n + (size_t)w;
 }
 
 /* The verdict: "ok", "ok: not seen ..., as expected", or FAIL: why. */
 static void verdict(const struct silent_res *s, struct silent_cell *c,
 		    unsigned kase)
 {
-	char *buf = c->verdict;
-	size_t len = sizeof(c->verdict), n;
+	FILE *f = fmemopen(c->verdict, sizeof(c->verdict), "w");
 
-	if (!c->failed) {
-		if (!cases[kase].bound_ms)
-			snprintf(buf, len,
-				 "ok: not seen in %.0f ms, as expected",
-				 (double)s->window_ns / 1e6);
-		else if (c->ms.max > (double)cases[kase].bound_ms)
-			snprintf(buf, len,
-				 "ok (over the bound, within the margin)");
-		else
-			snprintf(buf, len, "ok");
-		return;
-	}
-	n = add(buf, len, 0, "FAIL:");
-	if (!cases[kase].bound_ms && c->seen)
-		n = add(buf, len, n, " %u reported", c->seen);
-	if (cases[kase].bound_ms && c->missed)
-		n = add(buf, len, n, " %u not seen", c->missed);
+	if (!f)
+		die("fmemopen", errno);
+	if (c->failed)
+		fputs("FAIL:", f);
+	else if (!silent_cases[kase].bound_ms)
+		fprintf(f, "ok: not seen in %.0f ms, as expected",
+			(double)s->window_ns / 1e6);
+	else if (c->ms.max > (double)silent_cases[kase].bound_ms)
+		fputs("ok (over the bound, within the margin)", f);
+	else
+		fputs("ok", f);
+	if (!silent_cases[kase].bound_ms && c->seen)
+		fprintf(f, " %u reported", c->seen);
+	if (silent_cases[kase].bound_ms && c->missed)
+		fprintf(f, " %u not seen", c->missed);
 	if (c->late)
-		n = add(buf, len, n, " %u over bound+margin", c->late);
+		fprintf(f, " %u over bound+margin", c->late);
 	if (c->wrong)
-		n = add(buf, len, n, " %u wrong cause (%s, %s)", c->wrong,
+		fprintf(f, " %u wrong cause (%s, %s)", c->wrong,
 			hupmon_cause_name(c->bad_cause),
 			c->bad_error ? strerror(c->bad_error) : "no error");
 	if (c->dup)
-		n = add(buf, len, n, " %u duplicate", c->dup);
+		fprintf(f, " %u duplicate", c->dup);
 	if (c->early)
-		add(buf, len, n, " %u while the link was up", c->early);
+		fprintf(f, " %u while the link was up", c->early);
+	fclose(f);
 }
 
 unsigned silent_analyse(struct results *res)
@@ -488,7 +410,7 @@ unsigned silent_analyse(struct results *res)
 
 	for (int p = 0; s && s->ran && p < BP_COUNT; p++) {
 		fails += s->errors[p] || s->stray[p];
-		for (unsigned k = 0; k < CASES; k++) {
+		for (unsigned k = 0; k < SILENT_CASES; k++) {
 			struct silent_cell *c = &s->c[k][p];
 
 			if (!c->ran)
@@ -502,171 +424,11 @@ unsigned silent_analyse(struct results *res)
 	return fails;
 }
 
-/* ---- output ------------------------------------------------------------ */
-
-static const struct col cols[] = {
-	{"case", -27, 0},   {"path", -14, 0},	 {"conns", 5, 0},
-	{"seen", 4, 0},	    {"p50-ms", 8, 1},	 {"max-ms", 8, 1},
-	{"bound-ms", 8, 0}, {"max/bound", 9, 2}, {NULL, 0, 0},
-};
-
-void silent_table(FILE *f, const struct results *res)
-{
-	const struct silent_res *s = res->silent;
-	unsigned ep = 0, sw = 0;
-
-	if (!s)
-		return;
-	if (!s->ran) {
-		fprintf(f, "\nsilent: skipped: %s\n", s->skipped);
-		return;
-	}
-	fprintf(f,
-		"\n== silent: peer vanished (client's link down in its "
-		"namespace); detection time vs the configured bound ==\n"
-		"ms from just before `ip link set down` (data case: from the "
-		"server's write) to\nthe report's detected_ns; %u connections "
-		"per case and path, keepalive phases spread\nover the "
-		"interval; expected: TIMEOUT (ETIMEDOUT) within bound + %llu "
-		"ms, or nothing\n",
-		s->conns, (unsigned long long)(MARGIN_NS / MS));
-	tab_head(f, cols, "  verdict");
-	for (unsigned k = 0; k < CASES; k++)
-		for (int p = 0; p < BP_COUNT; p++) {
-			const struct silent_cell *c = &s->c[k][p];
-			double bound =
-				cases[k].bound_ms ? cases[k].bound_ms : NAN;
-			char tail[170];
-			struct tab t;
-
-			if (!c->ran)
-				continue;
-			tab_start(&t, f, cols);
-			tab_s(&t, cases[k].name);
-			tab_s(&t, bench_paths[p].name);
-			tab_u(&t, c->conns);
-			tab_u(&t, c->seen);
-			tab_n(&t, c->ms.p50);
-			tab_n(&t, c->ms.max);
-			tab_n(&t, bound);
-			tab_n(&t, c->ms.max / bound);
-			snprintf(tail, sizeof(tail), "  %s", c->verdict);
-			tab_end(&t, tail);
-		}
-	if (!s->c[SK_KA][BP_BOTH].ran)
-		return;
-	for (unsigned k = 0; k < CASES; k++) {
-		ep += s->c[k][BP_BOTH].by_path[HUPMON_PATH_EPOLL];
-		sw += s->c[k][BP_BOTH].by_path[HUPMON_PATH_SWEEP];
-	}
-	fprintf(f,
-		"both (compare off): first report by the epoll path %u, by "
-		"the sweep %u\n",
-		ep, sw);
-}
-
-void silent_fail_lines(FILE *f, const struct results *res)
-{
-	const struct silent_res *s = res->silent;
-
-	for (int p = 0; s && s->ran && p < BP_COUNT; p++) {
-		if (s->errors[p] || s->stray[p])
-			fprintf(f,
-				"FAIL silent/%s: %u errors, %llu reports "
-				"naming no connection\n",
-				bench_paths[p].name, s->errors[p],
-				(unsigned long long)s->stray[p]);
-		for (unsigned k = 0; k < CASES; k++)
-			if (s->c[k][p].ran && s->c[k][p].failed)
-				/* the verdict is "FAIL: why" */
-				fprintf(f, "FAIL silent/%s/%s:%s\n",
-					cases[k].key, bench_paths[p].name,
-					s->c[k][p].verdict + strlen("FAIL:"));
-	}
-}
-
-static void json_row(FILE *f, const struct silent_res *s, unsigned k,
-		     enum bpath_id p)
-{
-	const struct silent_cell *c = &s->c[k][p];
-	const struct hupmon_liveness *l = &cases[k].live;
-	double bound = cases[k].bound_ms ? cases[k].bound_ms : NAN;
-
-	fprintf(f,
-		"    {\"scenario\": \"silent\", \"case\": \"%s\", \"path\": "
-		"\"%s\", \"n\": %u,\n     \"liveness\": {\"keepalive_idle_s\": "
-		"%u, \"keepalive_interval_s\": %u, \"keepalive_count\": %u, "
-		"\"user_timeout_ms\": %u}, \"timed_from\": \"%s\",\n",
-		cases[k].key, bench_paths[p].name, c->conns,
-		l->keepalive_idle_s, l->keepalive_interval_s,
-		l->keepalive_count, l->user_timeout_ms,
-		cases[k].data ? "write" : "link_down");
-	fprintf(f,
-		"     \"expected_cause\": \"%s\", \"seen\": %u, \"missed\": "
-		"%u, \"late\": %u, \"wrong_cause\": %u, \"duplicate\": %u, "
-		"\"early\": %u,\n     ",
-		hupmon_cause_name(cases[k].bound_ms ? HUPMON_TIMEOUT
-						    : HUPMON_CAUSE_NONE),
-		c->seen, c->missed, c->late, c->wrong, c->dup, c->early);
-	jdist(f, "detected_ms", &c->ms, false);
-	fprintf(f,
-		",\n     \"bound_ms\": %s, \"margin_ms\": %s, "
-		"\"max_over_bound\": %s, \"first_report_by\": {\"epoll\": "
-		"%u, \"sweep\": %u}, \"verdict\": ",
-		jv(bound), jv((double)(MARGIN_NS / MS)), jv(c->ms.max / bound),
-		c->by_path[HUPMON_PATH_EPOLL], c->by_path[HUPMON_PATH_SWEEP]);
-	jstr(f, c->verdict);
-	fprintf(f, ", \"failed\": %s}", c->failed ? "true" : "false");
-}
-
-void silent_json_rows(FILE *f, const struct results *res, bool *first)
-{
-	const struct silent_res *s = res->silent;
-
-	for (unsigned k = 0; s && s->ran && k < CASES; k++)
-		for (int p = 0; p < BP_COUNT; p++) {
-			if (!s->c[k][p].ran)
-				continue;
-			fputs(*first ? "" : ",\n", f);
-			json_row(f, s, k, p);
-			*first = false;
-		}
-}
-
-void silent_json_summary(FILE *f, const struct results *res)
-{
-	static const struct silent_res none;
-	const struct silent_res *s = res->silent ? res->silent : &none;
-
-	fprintf(f, "  \"silent\": {\"requested\": %s, \"ran\": %s, ",
-		res->silent ? "true" : "false", s->ran ? "true" : "false");
-	fputs("\"skipped\": ", f);
-	if (res->silent && !s->ran)
-		jstr(f, s->skipped);
-	else
-		fputs("null", f);
-	fprintf(f,
-		", \"conns_per_case\": %u, \"window_ms\": %llu, "
-		"\"paths\": [",
-		s->conns, (unsigned long long)(s->window_ns / MS));
-	for (int p = 0, n = 0; p < BP_COUNT; p++) {
-		if (!runs(p))
-			continue;
-		fprintf(f,
-			"%s{\"path\": \"%s\", \"errors\": %u, \"stray\": "
-			"%llu, \"wall_ms\": %s}",
-			n++ ? ", " : "", bench_paths[p].name, s->errors[p],
-			(unsigned long long)s->stray[p],
-			jv(s->ran ? s->wall_ms[p] : NAN));
-	}
-	fputs("]}", f);
-}
-
 void silent_free(struct results *res)
 {
 	if (!res->silent)
 		return;
-	for (unsigned k = 0; k < CASES; k++)
+	for (unsigned k = 0; k < SILENT_CASES; k++)
 		for (int p = 0; p < BP_COUNT; p++)
 			vec_free(&res->silent->c[k][p].det);
 	free(res->silent);

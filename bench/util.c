@@ -159,6 +159,60 @@ void figs_reset(double *fig)
 		fig[i] = NAN;
 }
 
+/* ---- the column printer of the text tables ---------------------------- */
+
+void tab_head(FILE *f, const struct col *cols, const char *tail)
+{
+	for (const struct col *c = cols; c->head; c++)
+		fprintf(f, "%s%*s", c == cols ? "" : " ", c->w, c->head);
+	fprintf(f, "%s\n", tail ? tail : "");
+}
+
+void tab_start(struct tab *t, FILE *f, const struct col *cols)
+{
+	t->f = f;
+	t->first = t->col = cols;
+}
+
+/* The separator before a column, and the column, which is then done. */
+static const struct col *next(struct tab *t)
+{
+	if (t->col != t->first)
+		fputc(' ', t->f);
+	return t->col++;
+}
+
+void tab_s(struct tab *t, const char *s)
+{
+	fprintf(t->f, "%*s", next(t)->w, s);
+}
+
+void tab_n(struct tab *t, double x)
+{
+	const struct col *c = next(t);
+
+	if (isfinite(x))
+		fprintf(t->f, "%*.*f", c->w, c->prec, x);
+	else
+		fprintf(t->f, "%*s", c->w, "-");
+}
+
+void tab_u(struct tab *t, uint64_t x)
+{
+	fprintf(t->f, "%*llu", next(t)->w, (unsigned long long)x);
+}
+
+void tab_skip(struct tab *t, int n)
+{
+	while (n-- > 0)
+		tab_s(t, "");
+}
+
+void tab_end(struct tab *t, const char *tail)
+{
+	fprintf(t->f, "%s\n", tail ? tail : "");
+}
+
 void die(const char *what, int err)
 {
 	fprintf(stderr, "hupmon-bench: %s: %s\n", what, strerror(err));

@@ -7,7 +7,7 @@
  * must be reported as TIMEOUT within its bound plus a margin, and one with
  * no options must not be reported at all in that time.
  *
- * The lab (namespaces, veth pair) is bench/netns.c, shared with hupmon-bench's
+ * The lab (namespaces, veth pair) is netns.c, shared with hupmon-bench's
  * silent scenario. Needs root (CAP_NET_ADMIN) and iproute2: otherwise prints
  * why and exits 77 (CTest SKIP_RETURN_CODE). The namespaces are removed at
  * exit.

@@ -1,10 +1,10 @@
 /*
  * netns: a two-host lab for silent peer death (root only), shared by
- * hupmon-bench's silent scenario and tests/check_netns.c. Two network
- * namespaces joined by a veth pair, IPv6 off on both (no autoconfiguration
- * chatter beside the keepalive probes); the client's end of the link can be
- * taken down inside the client's namespace, so the server keeps its route
- * and sees no unreachable error, only silence.
+ * check_netns.c and hupmon-bench's silent scenario (bench/silent.c). Two
+ * network namespaces joined by a veth pair, IPv6 off on both (no
+ * autoconfiguration chatter beside the keepalive probes); the client's end of
+ * the link can be taken down inside the client's namespace, so the server keeps
+ * its route and sees no unreachable error, only silence.
  *
  * One lab per process. It is removed by netns_down, and at exit by a guard
  * that acts only in the process that made it (forked children leave it).
