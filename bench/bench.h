@@ -86,7 +86,7 @@ struct path_ops {
 	void (*close)(struct run *r);
 };
 
-extern const struct path_ops lib_ops, raw_epoll_ops, raw_sweep_ops;
+extern const struct path_ops lib_ops, raw_ops;
 
 struct bpath {
 	const char *name;

@@ -28,19 +28,15 @@ static const char *jv(double x)
 	return b;
 }
 
+/* A JSON string: quotes and backslashes escaped, control bytes as \u. */
 static void jstr(FILE *f, const char *s)
 {
 	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", (unsigned)(unsigned char)*s);
 		else
-			fputc(ch, f);
-	}
+			fprintf(f, "%s%c", strchr("\"\\", *s) ? "\\" : "", *s);
 	fputc('"', f);
 }
 

@@ -283,18 +283,18 @@ static int raw_open(struct run *r)
 	return add_fd(w->ep, w->evfd, EPOLLIN, TAG_STOP);
 }
 
-static int epoll_unwatch(struct run *r)
+/* raw-epoll watches every server end; a sweep arms its timer. */
+static int raw_watch(struct run *r)
 {
-	for (size_t i = 0; i < r->n; i++)
-		if (epoll_ctl(r->raw->ep, EPOLL_CTL_DEL, r->c[i].sfd, NULL))
-			return -errno;
-	return 0;
+	return sweeps(r->p) ? arm_timer(r) : watch_all(r);
 }
 
-/* A sweep watches nothing: it stops probing when it stops. */
-static int sweep_unwatch(struct run *r)
+/* A sweep has nothing to unwatch: it stops probing when it stops. */
+static int raw_unwatch(struct run *r)
 {
-	(void)r;
+	for (size_t i = 0; !sweeps(r->p) && i < r->n; i++)
+		if (epoll_ctl(r->raw->ep, EPOLL_CTL_DEL, r->c[i].sfd, NULL))
+			return -errno;
 	return 0;
 }
 
@@ -331,20 +331,10 @@ static void raw_close(struct run *r)
 	r->raw = NULL;
 }
 
-const struct path_ops raw_epoll_ops = {
+const struct path_ops raw_ops = {
 	.open = raw_open,
-	.watch = watch_all,
-	.unwatch = epoll_unwatch,
-	.loop = raw_loop,
-	.stop = raw_stop,
-	.counters = raw_counters,
-	.close = raw_close,
-};
-
-const struct path_ops raw_sweep_ops = {
-	.open = raw_open,
-	.watch = arm_timer,
-	.unwatch = sweep_unwatch,
+	.watch = raw_watch,
+	.unwatch = raw_unwatch,
 	.loop = raw_loop,
 	.stop = raw_stop,
 	.counters = raw_counters,

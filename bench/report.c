@@ -58,15 +58,17 @@ static void end_row(struct tab *t, const struct cell *c, unsigned s)
 	tab_end(t, buf);
 }
 
-/* The name, floor and N columns, then a row. */
-static void path_cols(struct tab *t, FILE *f, const struct col *cols,
-		      const struct cell *c, enum bpath_id p)
+/* The path, its floor and N. */
+static void path_floor_n(struct tab *t, enum bpath_id p, const struct cell *c)
 {
-	tab_start(t, f, cols);
 	tab_s(t, bench_paths[p].name);
 	tab_s(t, floor_name(p));
 	tab_u(t, c->n);
 }
+
+/* The columns of each kind of table, and how one row fills them. */
+typedef void fill_fn(struct tab *t, enum scen sc, enum bpath_id p, unsigned s,
+		     const struct cell *c, const struct row *a);
 
 static const struct col closure_cols[] = {
 	{"scenario", -13, 0}, {"path", -14, 0}, {"floor", -11, 0},
@@ -78,35 +80,24 @@ static const struct col closure_cols[] = {
 	{"pr/fl", 6, 2},      {NULL, 0, 0},
 };
 
-static void closure_rows(FILE *f, const struct results *res, enum scen sc)
+static void closure_fill(struct tab *t, enum scen sc, enum bpath_id p,
+			 unsigned s, const struct cell *c, const struct row *a)
 {
-	for (unsigned s = 0; s < BENCH_STAGES; s++)
-		for (int p = 0; p < BP_COUNT; p++) {
-			const struct cell *c = &res->c[sc][p];
-			const struct row *a = &res->an[sc][p];
-			struct tab t;
-
-			if (!c->ran ||
-			    !scenarios[sc].expect[VIS_EPOLL].cause[s])
-				continue;
-			tab_start(&t, f, closure_cols);
-			tab_s(&t, stage_name(sc, s));
-			tab_s(&t, bench_paths[p].name);
-			tab_s(&t, floor_name(p));
-			counts(&t, c, s, true);
-			lat4(&t, &a->lat[s]);
-			tab_n(&t, a->r_p50[s]);
-			tab_n(&t, a->r_p99[s]);
-			if (s) {
-				tab_skip(&t, 4);
-			} else {
-				tab_n(&t, c->loop_cpu_ms);
-				tab_n(&t, a->r_cpu);
-				tab_n(&t, a->ns_probe);
-				tab_n(&t, a->r_probe);
-			}
-			end_row(&t, c, s);
-		}
+	tab_s(t, stage_name(sc, s));
+	tab_s(t, bench_paths[p].name);
+	tab_s(t, floor_name(p));
+	counts(t, c, s, true);
+	lat4(t, &a->lat[s]);
+	tab_n(t, a->r_p50[s]);
+	tab_n(t, a->r_p99[s]);
+	if (s) {
+		tab_skip(t, 4);
+		return;
+	}
+	tab_n(t, c->loop_cpu_ms);
+	tab_n(t, a->r_cpu);
+	tab_n(t, a->ns_probe);
+	tab_n(t, a->r_probe);
 }
 
 static const struct col burst_cols[] = {
@@ -118,24 +109,17 @@ static const struct col burst_cols[] = {
 	{"cpu-ms", 7, 1}, {"cpu/fl", 6, 2},  {NULL, 0, 0},
 };
 
-static void burst_rows(FILE *f, const struct results *res, enum scen sc)
+static void burst_fill(struct tab *t, enum scen sc, enum bpath_id p, unsigned s,
+		       const struct cell *c, const struct row *a)
 {
-	for (int p = 0; p < BP_COUNT; p++) {
-		const struct cell *c = &res->c[sc][p];
-		const struct row *a = &res->an[sc][p];
-		struct tab t;
-
-		if (!c->ran)
-			continue;
-		path_cols(&t, f, burst_cols, c, p);
-		counts(&t, c, 0, true);
-		lat4(&t, &a->lat[0]);
-		tab_n(&t, a->span_ms);
-		tab_n(&t, a->r_span);
-		tab_n(&t, c->loop_cpu_ms);
-		tab_n(&t, a->r_cpu);
-		end_row(&t, c, 0);
-	}
+	(void)sc;
+	path_floor_n(t, p, c);
+	counts(t, c, s, true);
+	lat4(t, &a->lat[s]);
+	tab_n(t, a->span_ms);
+	tab_n(t, a->r_span);
+	tab_n(t, c->loop_cpu_ms);
+	tab_n(t, a->r_cpu);
 }
 
 static const struct col idle_cols[] = {
@@ -145,25 +129,19 @@ static const struct col idle_cols[] = {
 	{"wall-s", 7, 2},    {NULL, 0, 0},
 };
 
-static void idle_rows(FILE *f, const struct results *res, enum scen sc)
+static void idle_fill(struct tab *t, enum scen sc, enum bpath_id p, unsigned s,
+		      const struct cell *c, const struct row *a)
 {
-	for (int p = 0; p < BP_COUNT; p++) {
-		const struct cell *c = &res->c[sc][p];
-		const struct row *a = &res->an[sc][p];
-		struct tab t;
-
-		if (!c->ran)
-			continue;
-		path_cols(&t, f, idle_cols, c, p);
-		tab_n(&t, a->cpu_per_s);
-		tab_n(&t, a->r_cpu_noise ? NAN : a->r_cpu);
-		tab_n(&t, a->wake_s);
-		tab_n(&t, a->probes_per_s);
-		tab_n(&t, a->ns_probe);
-		tab_n(&t, a->r_probe);
-		tab_n(&t, c->wall_ms / 1e3);
-		end_row(&t, c, 0);
-	}
+	(void)sc;
+	(void)s;
+	path_floor_n(t, p, c);
+	tab_n(t, a->cpu_per_s);
+	tab_n(t, a->r_cpu_noise ? NAN : a->r_cpu);
+	tab_n(t, a->wake_s);
+	tab_n(t, a->probes_per_s);
+	tab_n(t, a->ns_probe);
+	tab_n(t, a->r_probe);
+	tab_n(t, c->wall_ms / 1e3);
 }
 
 static const struct col interf_cols[] = {
@@ -176,26 +154,19 @@ static const struct col interf_cols[] = {
 	{NULL, 0, 0},
 };
 
-static void interf_rows(FILE *f, const struct results *res, enum scen sc)
+static void interf_fill(struct tab *t, enum scen sc, enum bpath_id p,
+			unsigned s, const struct cell *c, const struct row *a)
 {
-	for (int p = 0; p < BP_COUNT; p++) {
-		const struct cell *c = &res->c[sc][p];
-		const struct row *a = &res->an[sc][p];
-		struct tab t;
-
-		if (!c->ran)
-			continue;
-		path_cols(&t, f, interf_cols, c, p);
-		counts(&t, c, 0, false);
-		lat4(&t, &a->lat[0]);
-		tab_n(&t, a->r_p50[0]);
-		tab_n(&t, a->r_p99[0]);
-		tab_n(&t, a->probes_per_s);
-		tab_u(&t, c->overruns);
-		tab_n(&t, (double)c->lap_worst_ns / 1e6);
-		tab_n(&t, c->cpu_ms);
-		end_row(&t, c, 0);
-	}
+	(void)sc;
+	path_floor_n(t, p, c);
+	counts(t, c, s, false);
+	lat4(t, &a->lat[s]);
+	tab_n(t, a->r_p50[s]);
+	tab_n(t, a->r_p99[s]);
+	tab_n(t, a->probes_per_s);
+	tab_u(t, c->overruns);
+	tab_n(t, (double)c->lap_worst_ns / 1e6);
+	tab_n(t, c->cpu_ms);
 }
 
 static const struct col scale_cols[] = {
@@ -209,33 +180,25 @@ static const struct col scale_cols[] = {
 	{NULL, 0, 0},
 };
 
-static void scale_rows(FILE *f, const struct results *res, enum scen sc)
+/* One round: its figures are the scale figures. */
+static void scale_fill(struct tab *t, enum scen sc, enum bpath_id p, unsigned s,
+		       const struct cell *c, const struct row *a)
 {
-	for (int p = 0; p < BP_COUNT; p++) {
-		const struct cell *c = &res->c[sc][p];
-		const struct row *a = &res->an[sc][p];
-		const double *fig = c->fig[0]; /* one round */
-		struct tab t;
-
-		if (!c->ran)
-			continue;
-		tab_start(&t, f, scale_cols);
-		tab_s(&t, bench_paths[p].name);
-		tab_u(&t, c->n);
-		tab_n(&t, fig[FIG_WATCH_NS] / 1e3);
-		tab_n(&t, a->r_watch);
-		tab_n(&t, fig[FIG_UNWATCH_NS] / 1e3);
-		tab_n(&t, a->r_unwatch);
-		tab_n(&t, fig[FIG_BYTES_SOCK]);
-		counts(&t, c, 0, false);
-		lat4(&t, &a->lat[0]);
-		tab_n(&t, a->r_p50[0]);
-		tab_n(&t, (double)c->lap_worst_ns / 1e6);
-		tab_u(&t, c->overruns);
-		tab_n(&t, c->cpu_ms);
-		tab_n(&t, fig[FIG_STATS_NS] / 1e3);
-		end_row(&t, c, 0);
-	}
+	(void)sc;
+	tab_s(t, bench_paths[p].name);
+	tab_u(t, c->n);
+	tab_n(t, c->fig[0][FIG_WATCH_NS] / 1e3);
+	tab_n(t, a->r_watch);
+	tab_n(t, c->fig[0][FIG_UNWATCH_NS] / 1e3);
+	tab_n(t, a->r_unwatch);
+	tab_n(t, c->fig[0][FIG_BYTES_SOCK]);
+	counts(t, c, s, false);
+	lat4(t, &a->lat[s]);
+	tab_n(t, a->r_p50[s]);
+	tab_n(t, (double)c->lap_worst_ns / 1e6);
+	tab_u(t, c->overruns);
+	tab_n(t, c->cpu_ms);
+	tab_n(t, c->fig[0][FIG_STATS_NS] / 1e3);
 }
 
 static const struct col compare_cols[] = {
@@ -272,31 +235,31 @@ static void compare_table(FILE *f, const struct results *res)
 		}
 }
 
-/* By enum table: its title, its columns, its rows for one scenario. */
+/* By enum table: its title, its columns, how a row fills them. */
 static const struct {
 	const char *title;
 	const struct col *cols;
-	void (*rows)(FILE *f, const struct results *res, enum scen sc);
+	fill_fn *fill;
 } tables[] = {
 	[TB_CLOSURES] = {"closures: µs from the client's act to the callback, "
 			 "all rounds pooled; x/fl = median over rounds of "
 			 "(path / its floor)",
-			 closure_cols, closure_rows},
+			 closure_cols, closure_fill},
 	[TB_BURST] = {"burst: all N closed back to back (FIN); span = first "
 		      "close to last callback",
-		      burst_cols, burst_rows},
+		      burst_cols, burst_fill},
 	[TB_IDLE] = {"idle: N live sockets, nothing happens (medians over "
 		     "rounds, per second of idle)",
-		     idle_cols, idle_rows},
+		     idle_cols, idle_fill},
 	[TB_INTERF] = {"interference: epoll-path latency (µs to the epoll "
 		       "path's detected_ns) with a sweep walking all N, vs "
 		       "without (x/vs: ratio to the row named in vs)",
-		       interf_cols, interf_rows},
+		       interf_cols, interf_fill},
 	[TB_SCALE] = {"scale: N up to the fd ceiling, client ends in a child "
 		      "process; w/fl: / raw-epoll (epoll_ctl ADD/DEL); "
 		      "stats-us: median of 1001 hupmon_stats + Prometheus "
 		      "format calls at N",
-		      scale_cols, scale_rows},
+		      scale_cols, scale_fill},
 };
 
 /* silent: one row per case and path, with its verdict. */
@@ -383,6 +346,23 @@ static void silent_fail_lines(FILE *f, const struct results *res)
 	}
 }
 
+/* A row per path that ran in sc, per stage it has. */
+static void rows(FILE *f, const struct results *res, enum scen sc, int tb)
+{
+	for (unsigned s = 0; s < BENCH_STAGES; s++)
+		for (int p = 0; p < BP_COUNT; p++) {
+			const struct cell *c = &res->c[sc][p];
+			struct tab t;
+
+			if (!c->ran ||
+			    (s && !scenarios[sc].expect[VIS_EPOLL].cause[s]))
+				continue;
+			tab_start(&t, f, tables[tb].cols);
+			tables[tb].fill(&t, sc, p, s, c, &res->an[sc][p]);
+			end_row(&t, c, s);
+		}
+}
+
 static bool any_ran(const struct results *res, enum scen sc)
 {
 	for (int p = 0; p < BP_COUNT; p++)
@@ -405,7 +385,7 @@ static void loopback_tables(FILE *f, const struct results *res)
 				tab_head(f, tables[tb].cols, NULL);
 				head = true;
 			}
-			tables[tb].rows(f, res, sc);
+			rows(f, res, sc, tb);
 		}
 	}
 }

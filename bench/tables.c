@@ -55,19 +55,19 @@ const struct bpath bench_paths[BP_COUNT] = {
 	[BP_RAW_EPOLL] = {.name = "raw-epoll",
 			  .what = "floor: minimal epoll-ET loop",
 			  .colour = "#1f77b4",
-			  .ops = &raw_epoll_ops,
+			  .ops = &raw_ops,
 			  .floor = BP_RAW_EPOLL},
 	[BP_RAW_PEEK] = {.name = "raw-peek",
 			 .what = "floor: minimal timerfd peek sweep",
 			 .colour = "#d62728",
-			 .ops = &raw_sweep_ops,
+			 .ops = &raw_ops,
 			 .method = HUPMON_SWEEP_PEEK,
 			 .floor = BP_RAW_PEEK,
 			 .vis = VIS_PEEK},
 	[BP_RAW_TCPINFO] = {.name = "raw-tcpinfo",
 			    .what = "floor: minimal timerfd TCP_INFO sweep",
 			    .colour = "#2ca02c",
-			    .ops = &raw_sweep_ops,
+			    .ops = &raw_ops,
 			    .method = HUPMON_SWEEP_TCP_INFO,
 			    .floor = BP_RAW_TCPINFO},
 	[BP_EPOLL_UNDER_TCPINFO] = {.name = "epoll+tcpinfo",
@@ -116,24 +116,8 @@ const struct bpath bench_paths[BP_COUNT] = {
 	 PATH_BIT(BP_COMPARE) | PATH_BIT(BP_RAW_EPOLL) |                       \
 	 PATH_BIT(BP_RAW_PEEK) | PATH_BIT(BP_RAW_TCPINFO))
 
-/* Every path sees the one cause; a peek sweep may miss a stage. */
-#define SEES(c)                                                                \
-	{                                                                      \
-		.cause = { c }                                                 \
-	}
-#define SEES2(c1, c2)                                                          \
-	{                                                                      \
-		.cause = { c1, c2 }                                            \
-	}
-#define MISSES(c)                                                              \
-	{                                                                      \
-		.cause = {c}, .miss_ok = { true }                              \
-	}
-#define MISSES2(c1, c2)                                                        \
-	{                                                                      \
-		.cause = {c1, c2}, .miss_ok = { false, true }                  \
-	}
-
+/* What each row of the visibility table must see (enum vis): the causes of
+ * the stages, in order, and those a peek sweep misses by design. */
 const struct scenario scenarios[SC_COUNT] = {
 	[SC_FIN] = {.name = "fin",
 		    .does = "close()",
@@ -141,28 +125,29 @@ const struct scenario scenarios[SC_COUNT] = {
 		    .round = closure_round,
 		    .act = act_close,
 		    .paths = MAIN_PATHS,
-		    .expect = {SEES(PS), SEES(PS)}},
+		    .expect = {{.cause = {PS}}, {.cause = {PS}}}},
 	[SC_RST] = {.name = "rst",
 		    .does = "SO_LINGER {1,0} + close() (RST)",
 		    .run = run_rounds,
 		    .round = closure_round,
 		    .act = act_rst,
 		    .paths = MAIN_PATHS,
-		    .expect = {SEES(RESET), SEES(RESET)}},
+		    .expect = {{.cause = {RESET}}, {.cause = {RESET}}}},
 	[SC_HALF] = {.name = "half",
 		     .does = "shutdown(SHUT_WR)",
 		     .run = run_rounds,
 		     .round = closure_round,
 		     .act = act_half,
 		     .paths = MAIN_PATHS,
-		     .expect = {SEES(PS), SEES(PS)}},
+		     .expect = {{.cause = {PS}}, {.cause = {PS}}}},
 	[SC_DATAFIN] = {.name = "datafin",
 			.does = "send 16 B never read, then close()",
 			.run = run_rounds,
 			.round = closure_round,
 			.act = act_datafin,
 			.paths = MAIN_PATHS,
-			.expect = {SEES(PS), MISSES(PS)}},
+			.expect = {{.cause = {PS}},
+				   {.cause = {PS}, .miss_ok = {true}}}},
 	[SC_ESCALATE] = {.name = "escalate",
 			 .does = "close(); server sends 1 B; client answers "
 				 "RST",
@@ -172,7 +157,9 @@ const struct scenario scenarios[SC_COUNT] = {
 			 .act = act_close,
 			 .then = act_escalate,
 			 .paths = MAIN_PATHS,
-			 .expect = {SEES2(PS, RESET), MISSES2(PS, RESET)}},
+			 .expect = {{.cause = {PS, RESET}},
+				    {.cause = {PS, RESET},
+				     .miss_ok = {false, true}}}},
 	[SC_BURST] = {.name = "burst",
 		      .does = "close() all N back to back",
 		      .run = run_rounds,
@@ -180,7 +167,7 @@ const struct scenario scenarios[SC_COUNT] = {
 		      .act = act_close,
 		      .table = TB_BURST,
 		      .paths = MAIN_PATHS,
-		      .expect = {SEES(PS), SEES(PS)},
+		      .expect = {{.cause = {PS}}, {.cause = {PS}}},
 		      .burst = true},
 	[SC_IDLE] = {.name = "idle",
 		     .does = "nothing: CPU and wakeups of watching N live "
@@ -201,7 +188,7 @@ const struct scenario scenarios[SC_COUNT] = {
 				PATH_BIT(BP_EPOLL_UNDER_TCPINFO) |
 				PATH_BIT(BP_EPOLL_UNDER_PEEK),
 		       .always = PATH_BIT(BP_EPOLL) | PATH_BIT(BP_RAW_EPOLL),
-		       .expect = {SEES(PS), SEES(PS)},
+		       .expect = {{.cause = {PS}}, {.cause = {PS}}},
 		       .n = 4000,
 		       .n_quick = 500,
 		       .optional = true,
@@ -212,7 +199,7 @@ const struct scenario scenarios[SC_COUNT] = {
 		      .run = run_scale,
 		      .table = TB_SCALE,
 		      .paths = MAIN_PATHS,
-		      .expect = {SEES(PS), SEES(PS)},
+		      .expect = {{.cause = {PS}}, {.cause = {PS}}},
 		      .optional = true},
 	[SC_SILENT] = {.name = "silent",
 		       .does = "client's link down in its netns: no FIN/RST "
@@ -221,7 +208,7 @@ const struct scenario scenarios[SC_COUNT] = {
 		       .table = TB_SILENT,
 		       .paths = PATH_BIT(BP_EPOLL) | PATH_BIT(BP_TCPINFO) |
 				PATH_BIT(BP_BOTH),
-		       .expect = {SEES(HUPMON_TIMEOUT)},
+		       .expect = {{.cause = {HUPMON_TIMEOUT}}},
 		       .expect_text = {"timeout if keepalive/user timeout, "
 				       "else none",
 				       "(not run)"},
