@@ -313,12 +313,8 @@ struct run {
 	/* what was counted before the measured window (idle) */
 	uint64_t wakeups0, probes0, cpu0_ns;
 	int loop_err;
-	uint64_t stray; /* reports whose user is none of this run's conns */
-	/* compare records, written by the loop thread */
-	uint64_t cmp_first[3][HUPMON_CAUSE_MAX + 1];
-	uint64_t cmp_missed[HUPMON_CAUSE_MAX + 1];
-	uint64_t cmp_disagree;
-	struct vec cmp_lag;
+	uint64_t stray;	   /* reports whose user is none of this run's conns */
+	struct cell *cell; /* the loop thread adds compare records to it */
 };
 
 /* util.c */
@@ -330,7 +326,6 @@ uint64_t rng_next(uint64_t *state);
 void shuffle(size_t *v, size_t n, uint64_t *state);
 int vec_push(struct vec *v, uint64_t x);
 void vec_free(struct vec *v);
-int vec_append(struct vec *dst, const struct vec *src);
 /* Nearest-rank percentile of v (sorted in place), NAN if empty. */
 double vec_pct(struct vec *v, double pct);
 double median(double *v, size_t n);

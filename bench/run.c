@@ -76,13 +76,13 @@ static void on_compare(const struct hupmon_compare *rec, void *arg)
 	    (rec->first != HUPMON_PATH_EPOLL &&
 	     rec->first != HUPMON_PATH_SWEEP))
 		return;
-	r->cmp_first[rec->first][k]++;
+	r->cell->cmp_first[rec->first][k]++;
 	if (rec->missed) {
-		r->cmp_missed[k]++;
+		r->cell->cmp_missed[k]++;
 	} else {
-		vec_push(&r->cmp_lag, rec->lag_ns);
+		vec_push(&r->cell->cmp_lag, rec->lag_ns);
 		if (rec->second_cause != k)
-			r->cmp_disagree++;
+			r->cell->cmp_disagree++;
 	}
 	if (rec->first == HUPMON_PATH_EPOLL)
 		c->t_epoll[k] = rec->first_ns;
@@ -279,13 +279,6 @@ void run_collect(struct run *r, struct cell *cell, unsigned round)
 	v[FIG_NS_PROBE] =
 		r->probes ? (double)r->loop_cpu_ns / (double)r->probes : NAN;
 	v[FIG_LOOP_MS] = (double)r->loop_cpu_ns / 1e6;
-	for (int f = 1; f <= 2; f++)
-		for (int k = 0; k <= HUPMON_CAUSE_MAX; k++)
-			cell->cmp_first[f][k] += r->cmp_first[f][k];
-	for (int k = 0; k <= HUPMON_CAUSE_MAX; k++)
-		cell->cmp_missed[k] += r->cmp_missed[k];
-	cell->cmp_disagree += r->cmp_disagree;
-	vec_append(&cell->cmp_lag, &r->cmp_lag);
 }
 
 static size_t conns_for(const struct bopts *o, enum scen sc)
@@ -456,7 +449,10 @@ void idle_round(const struct bctx *x, enum bpath_id pid, unsigned round,
 
 static void one_round(const struct bctx *x, enum bpath_id pid, unsigned round)
 {
-	struct run r = {.o = x->o, .p = &bench_paths[pid], .sc = x->sc};
+	struct run r = {.o = x->o,
+			.p = &bench_paths[pid],
+			.sc = x->sc,
+			.cell = &x->res->c[x->sc][pid]};
 	int rc;
 
 	r.n = conns_for(x->o, x->sc);
@@ -470,7 +466,6 @@ static void one_round(const struct bctx *x, enum bpath_id pid, unsigned round)
 	scenarios[x->sc].round(x, pid, round, &r);
 	x->res->c[x->sc][pid].n = r.n;
 	r.p->ops->close(&r);
-	vec_free(&r.cmp_lag);
 	conns_close(r.c, r.n);
 	free(r.c);
 }

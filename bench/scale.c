@@ -86,7 +86,8 @@ static double stats_cost_ns(hupmon *m)
 static void scale_round(const struct bctx *x, enum bpath_id pid, unsigned round)
 {
 	struct cell *cell = &x->res->c[x->sc][pid];
-	struct run r = {.o = x->o, .p = &bench_paths[pid], .sc = x->sc};
+	struct run r = {
+		.o = x->o, .p = &bench_paths[pid], .sc = x->sc, .cell = cell};
 	size_t want = scale_n(x->o);
 	struct child *ch;
 	uint64_t t;
@@ -124,7 +125,6 @@ static void scale_round(const struct bctx *x, enum bpath_id pid, unsigned round)
 	cell->n = r.n;
 out:
 	r.p->ops->close(&r);
-	vec_free(&r.cmp_lag);
 	conns_close(r.c, r.n);
 	child_end(ch);
 	free(r.c);

@@ -14,13 +14,16 @@
  * keepalive interval), in a seeded random order, so their keepalive phases
  * spread over the interval and the detection times sample the whole range
  * up to the bound rather than one point of it. The link comes back up
- * between runs. One thread: the main thread dispatches.
+ * between runs. As on loopback, a struct run on the path's lib_ops: the
+ * loop thread dispatches while the main thread acts.
  *
  * Skipped, with a "silent: skipped: <why>" line on stdout and no effect on
  * the exit status, when not root, without iproute2, or when the namespaces
  * or the veth pair cannot be made. The namespaces carry the pid in their
  * names and are removed at the end, on error paths, on SIGINT/SIGTERM
- * during the scenario, and by an atexit guard (parent process only).
+ * during the scenario, and by an atexit guard (parent process only). The
+ * lab is tests/netns.c, shared with tests/check_netns.c. Its table and JSON
+ * rows are printed by report.c and json.c.
  */
 #include "bench.h"
 #include "netns.h"

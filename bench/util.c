@@ -83,17 +83,6 @@ int vec_push(struct vec *v, uint64_t x)
 	return 0;
 }
 
-int vec_append(struct vec *dst, const struct vec *src)
-{
-	for (size_t i = 0; i < src->n; i++) {
-		int rc = vec_push(dst, src->v[i]);
-
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
 void vec_free(struct vec *v)
 {
 	free(v->v);
