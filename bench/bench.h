@@ -12,6 +12,11 @@
  * silent (root only) is apart: the client's link goes down in a network
  * namespace, and the library's own paths are timed against the bound that
  * keepalive / TCP_USER_TIMEOUT set (silent.c).
+ *
+ * Both are tables (tables.c). A run fills cells (struct cell) with what it
+ * measured; analyse() turns them into rows (struct row: ratios, medians,
+ * verdicts) and the failure count that is the exit status; the text
+ * tables, the JSON, the SVG and the metrics only print rows.
  */
 #ifndef HUPMON_BENCH_H
 #define HUPMON_BENCH_H
@@ -55,33 +60,60 @@ enum bpath_id {
 	/* interference only: both paths, latency of the epoll path */
 	BP_EPOLL_UNDER_TCPINFO,
 	BP_EPOLL_UNDER_PEEK,
+	/* silent only: both paths, compare off */
+	BP_BOTH,
 	BP_COUNT
 };
 
-enum raw_kind { RAW_NONE, RAW_EPOLL, RAW_PEEK, RAW_TCPINFO };
-
 /* Which row of the expected-visibility table a path follows. */
-enum vis { VIS_EPOLL, VIS_PEEK };
+enum vis { VIS_EPOLL, VIS_PEEK, VIS_COUNT };
+
+#define PATH_BIT(p) (1u << (p))
+
+struct run;
+
+/* What a path does on one run: a hupmon monitor (lib_ops) or a raw loop
+ * (the floors). open and watch are timed together (scale). */
+struct path_ops {
+	int (*open)(struct run *r);    /* the monitor or the loop's sets */
+	int (*watch)(struct run *r);   /* every server end */
+	int (*unwatch)(struct run *r); /* every server end */
+	void *(*loop)(void *run);      /* the loop thread */
+	void (*stop)(struct run *r);   /* makes the loop thread return */
+	/* The loop's counters so far (sweep_probes, sweep_overruns,
+	 * sweep_lap_worst_ns); true when st is a monitor's own snapshot. */
+	bool (*counters)(struct run *r, struct hupmon_stats *st);
+	void (*close)(struct run *r);
+};
+
+extern const struct path_ops lib_ops, raw_ops;
 
 struct bpath {
 	const char *name;
-	const char *what;  /* one line for the legend */
-	enum raw_kind raw; /* RAW_NONE: a hupmon monitor */
-	unsigned paths;	   /* hupmon config.paths */
+	const char *what;   /* one line for the legend */
+	const char *colour; /* its curves (a floor's dashed) */
+	const struct path_ops *ops;
+	unsigned paths; /* a monitor's config.paths */
+	/* how a sweep probes; HUPMON_SWEEP_DEFAULT: it does not sweep */
 	enum hupmon_sweep_method method;
-	bool compare;
-	enum bpath_id baseline; /* latency floor; itself for raw paths */
-	/* CPU floor: baseline + cpu_floor2 (BP_COUNT: none); per-probe
-	 * floor: probe_floor. Compare mode sweeps too, so its CPU is set
-	 * against raw-epoll + raw-tcpinfo and its probes against
-	 * raw-tcpinfo. */
-	enum bpath_id cpu_floor2, probe_floor;
+	bool compare;	     /* a monitor's compare mode */
+	enum bpath_id floor; /* latency floor; itself for a floor */
+	/* CPU and per-probe floors, PATH_BITs (0: the floor). Compare mode
+	 * sweeps too, so its CPU is set against raw-epoll + raw-tcpinfo and
+	 * its probes against raw-tcpinfo. */
+	unsigned cpu_floors, probe_floors;
 	enum vis vis;
-	bool sweeps;	 /* probes sockets: report ns per probe */
 	bool epoll_time; /* latency = the epoll path's time (compare recs) */
+	bool hidden;	 /* not named in --paths: it runs ... */
+	unsigned with;	 /* ... when one of these PATH_BITs is chosen */
 };
 
 extern const struct bpath bench_paths[BP_COUNT];
+
+static inline bool sweeps(const struct bpath *p)
+{
+	return p->method != HUPMON_SWEEP_DEFAULT;
+}
 
 struct bopts {
 	size_t n;	 /* connections per run */
@@ -120,7 +152,10 @@ struct conn {
 	uint64_t t_det[HUPMON_CAUSE_MAX + 1];	/* ev->detected_ns */
 	uint64_t t_epoll[HUPMON_CAUSE_MAX + 1]; /* epoll path (compare) */
 	uint8_t top;				/* highest cause reported */
-	bool order_bad;	   /* a lower cause after a higher one */
+	uint8_t by;	   /* lib: the path of the first report */
+	int error;	   /* lib: the error of the last report */
+	bool order_bad;	   /* a report no kernel sends: a lower cause after a
+			     higher one, no cause, a timeout but not ETIMEDOUT */
 	uint32_t misattr;  /* event whose id or fd is not this conn's */
 	uint8_t raw_level; /* raw loops: ladder level reported so far */
 };
@@ -131,29 +166,43 @@ struct vec {
 	size_t n, cap;
 };
 
-/* Figures of one round of one path (NAN where not applicable). */
-struct rv {
-	double p50[BENCH_STAGES], p99[BENCH_STAGES];
-	double cpu_ms;		     /* RUSAGE_SELF delta */
-	double loop_ms;		     /* the loop thread's CPU in the window */
-	double ns_probe;	     /* loop thread CPU / probes */
-	double span_ms;		     /* burst: first action to last detection */
-	double cpu_per_s;	     /* idle: CPU ms per second */
-	double wake_s;		     /* idle: loop wakeups per second */
-	double watch_ns, unwatch_ns; /* scale: per socket */
+/* The figures of one round of one path, by name (NAN: not measured). The
+ * latency figures come in pairs, one per stage: fig_stage(FIG_P50, s). */
+enum fig {
+	FIG_P50,	/* latency, ns, first stage */
+	FIG_P50_STAGE2, /* second stage */
+	FIG_P99,
+	FIG_P99_STAGE2,
+	FIG_CPU_MS,    /* RUSAGE_SELF delta */
+	FIG_LOOP_MS,   /* the loop thread's CPU in the window */
+	FIG_NS_PROBE,  /* loop thread CPU / probes */
+	FIG_SPAN_MS,   /* burst: first action to last detection */
+	FIG_CPU_PER_S, /* idle: CPU ms per second */
+	FIG_WAKE_S,    /* idle: loop wakeups per second */
+	FIG_WATCH_NS,  /* scale: per socket */
+	FIG_UNWATCH_NS,
+	FIG_STATS_NS,	/* scale: median hupmon_stats + Prometheus format */
+	FIG_BYTES_SOCK, /* scale: the monitor's heap bytes per socket */
+	FIG_COUNT
 };
+
+static inline enum fig fig_stage(enum fig f, unsigned stage)
+{
+	return (enum fig)(f + stage);
+}
 
 /* Everything measured for one scenario x path, summed over rounds. */
 struct cell {
 	bool ran;
 	unsigned rounds;
+	size_t n; /* connections of a run */
 	uint64_t acted;
 	uint64_t seen[BENCH_STAGES], miss[BENCH_STAGES], xmiss[BENCH_STAGES];
 	uint64_t fals, dup, wrong;
 	uint64_t errors;	      /* watch or loop failures */
 	struct vec lat[BENCH_STAGES]; /* action to callback */
 	struct vec det[BENCH_STAGES]; /* action to ev->detected_ns */
-	struct rv rv[BENCH_MAX_ROUNDS];
+	double fig[BENCH_MAX_ROUNDS][FIG_COUNT];
 	double cpu_ms, loop_cpu_ms, wall_ms;
 	uint64_t probes, wakeups, overruns, lap_worst_ns;
 	/* compare records, by first path x cause */
@@ -162,20 +211,49 @@ struct cell {
 	uint64_t cmp_disagree;
 	uint64_t cmp_norecord; /* reported connections without a record */
 	struct vec cmp_lag;
-	/* scale */
-	size_t n;
-	double bytes_per_sock;
-	double stats_ns; /* scale: median hupmon_stats + Prometheus format */
 	bool have_stats;
 	struct hupmon_stats stats; /* the last round's monitor */
 };
 
-/* silent: cases x its own paths (epoll, sweep-tcpinfo, both). */
-#define SILENT_CASES	 4
-#define SILENT_PATHS	 3
-#define SILENT_CONNS	 8  /* connections per case and path by default */
-#define SILENT_MAX_CONNS 32 /* --closes is capped at this */
+/* A distribution of samples, in the unit asked for (NAN: no sample). */
+struct dist {
+	size_t n;
+	double min, p50, p90, p99, max;
+};
 
+/* What analysis made of one scenario x path; every output reads it. */
+struct row {
+	bool failed;
+	struct dist lat[BENCH_STAGES], det[BENCH_STAGES]; /* µs */
+	double r_p50[BENCH_STAGES], r_p99[BENCH_STAGES];  /* over the floor */
+	double r_cpu;	  /* loop CPU (window: CPU per s) over the CPU floor */
+	bool r_cpu_noise; /* window: floor under 1 ms/s, no ratio to show */
+	double ns_probe, r_probe;
+	double span_ms, r_span;	   /* burst: medians over rounds */
+	double cpu_per_s, wake_s;  /* window: medians over rounds */
+	double probes_per_s;	   /* over the wall time */
+	double r_watch, r_unwatch; /* scale: over raw-epoll */
+	uint64_t cmp_epoll, cmp_sweep, cmp_missed; /* compare records */
+	struct dist lag;			   /* µs */
+};
+
+/* silent: a case is how the connections are configured and what they must
+ * then see; each runs on each of silent's paths (silent.c). */
+#define SILENT_CASES	 4
+#define SILENT_MARGIN_MS 2000 /* timers fire on jiffies; sweeps lag */
+
+struct silent_case {
+	const char *name; /* table */
+	const char *key;  /* JSON */
+	struct hupmon_liveness live;
+	uint64_t bound_ms; /* 0: must not be reported */
+	bool data; /* the server writes once the link is down; timed from the
+		      write */
+};
+
+extern const struct silent_case silent_cases[SILENT_CASES];
+
+/* What one case saw on one path (silent_analyse: its verdict). */
 struct silent_cell {
 	bool ran;
 	unsigned conns;	     /* watched */
@@ -191,24 +269,30 @@ struct silent_cell {
 	int bad_error;		     /* line */
 	struct vec det; /* ns from the link going down (data: the write) to
 			   ev->detected_ns of the first report */
+	bool failed;
+	struct dist ms; /* det in ms */
+	char verdict[160];
 };
 
 struct silent_res {
-	bool requested;	    /* named in --scenarios */
 	bool ran;	    /* namespaces made, runs attempted */
-	char skipped[192];  /* why not, when requested and not ran */
+	char skipped[192];  /* why not, when not ran */
 	unsigned conns;	    /* per case and path */
 	uint64_t window_ns; /* how long after the link went down we waited */
-	unsigned errors[SILENT_PATHS]; /* setup / watch / ip failures */
-	uint64_t stray[SILENT_PATHS];  /* reports naming no connection */
-	double wall_ms[SILENT_PATHS];
-	struct silent_cell c[SILENT_CASES][SILENT_PATHS];
+	/* by path: setup / watch / ip failures, reports naming no
+	 * connection */
+	unsigned errors[BP_COUNT];
+	uint64_t stray[BP_COUNT];
+	double wall_ms[BP_COUNT];
+	struct silent_cell c[SILENT_CASES][BP_COUNT];
 };
 
 struct results {
 	struct cell c[SC_COUNT][BP_COUNT];
-	struct silent_res silent;
-	unsigned failures;
+	struct row an[SC_COUNT][BP_COUNT]; /* analyse() */
+	struct silent_res *silent;	   /* NULL: not requested */
+	unsigned failures;		   /* analyse(): the exit status */
+	int metrics_sc, metrics_p;	   /* --metrics: which monitor */
 };
 
 /* One run: one path on fresh connections for one round of one scenario. */
@@ -225,16 +309,12 @@ struct run {
 	/* the loop thread counts; others may read (idle snapshots) */
 	_Atomic uint64_t wakeups, probes;
 	uint64_t loop_cpu_ns; /* the loop thread's CPU, set when it ends */
-	uint64_t raw_overruns, raw_lap_worst_ns; /* raw sweeps */
+	_Atomic uint64_t raw_overruns, raw_lap_worst_ns; /* raw sweeps */
 	/* what was counted before the measured window (idle) */
 	uint64_t wakeups0, probes0, cpu0_ns;
 	int loop_err;
-	uint64_t stray; /* reports whose user is none of this run's conns */
-	/* compare records, written by the loop thread */
-	uint64_t cmp_first[3][HUPMON_CAUSE_MAX + 1];
-	uint64_t cmp_missed[HUPMON_CAUSE_MAX + 1];
-	uint64_t cmp_disagree;
-	struct vec cmp_lag;
+	uint64_t stray;	   /* reports whose user is none of this run's conns */
+	struct cell *cell; /* the loop thread adds compare records to it */
 };
 
 /* util.c */
@@ -246,24 +326,95 @@ uint64_t rng_next(uint64_t *state);
 void shuffle(size_t *v, size_t n, uint64_t *state);
 int vec_push(struct vec *v, uint64_t x);
 void vec_free(struct vec *v);
-int vec_append(struct vec *dst, const struct vec *src);
 /* Nearest-rank percentile of v (sorted in place), NAN if empty. */
 double vec_pct(struct vec *v, double pct);
 double median(double *v, size_t n);
-/* Median over rounds of a[r] / b[r], skipping rounds where either is not a
- * positive finite number; NAN if none is left. */
-double ratio_median(const double *a, const double *b, size_t stride,
-		    unsigned rounds);
+/* Median of a[i] / b[i], skipping those where either is not a positive
+ * finite number; NAN if none is left. */
+double ratio_median(const double *a, const double *b, unsigned n);
 /* Every figure of a round to NAN: not measured (yet). */
-void rv_reset(struct rv *v);
+void figs_reset(double *fig);
 void die(const char *what, int err) __attribute__((noreturn));
 
+/* util.c: the column printer of the text tables */
+struct col {
+	const char *head;
+	int w;	  /* width; < 0: text, left-aligned */
+	int prec; /* digits after the point */
+};
+struct tab {
+	FILE *f;
+	const struct col *first, *col; /* columns: the first, the next */
+};
+void tab_head(FILE *f, const struct col *cols, const char *tail);
+void tab_start(struct tab *t, FILE *f, const struct col *cols);
+void tab_s(struct tab *t, const char *s);
+void tab_n(struct tab *t, double x); /* "-" when not finite */
+void tab_u(struct tab *t, uint64_t x);
+void tab_skip(struct tab *t, int n); /* n blank columns */
+void tab_end(struct tab *t, const char *tail);
+
+/* What every round of one scenario shares. */
+struct bctx {
+	const struct bopts *o;
+	struct results *res;
+	enum scen sc;
+	int lfd; /* loopback listener */
+	uint16_t port;
+};
+
+struct expect {
+	enum hupmon_cause cause[BENCH_STAGES]; /* NONE: no such stage */
+	bool miss_ok[BENCH_STAGES];	       /* a miss is expected */
+};
+
+/* The tables of the text report, in the order they are printed. */
+enum table { TB_CLOSURES, TB_BURST, TB_IDLE, TB_INTERF, TB_SCALE, TB_SILENT };
+
+struct scenario {
+	const char *name;
+	const char *does;   /* what the client does (--explain) */
+	const char *stage2; /* the second stage's row name */
+	void (*run)(const struct bctx *x); /* every round, every path */
+	/* run_rounds: one round of one path on fresh connections */
+	void (*round)(const struct bctx *x, enum bpath_id p, unsigned round,
+		      struct run *r);
+	void (*act)(struct conn *c); /* the client's act */
+	/* the second stage, once the first is seen or wait_ns passed */
+	void (*then)(struct conn *c, uint64_t wait_ns, uint64_t delay_ns);
+	enum table table;
+	unsigned paths;	 /* PATH_BITs that can run in it */
+	unsigned always; /* PATH_BITs that run whatever --paths says */
+	struct expect expect[VIS_COUNT];
+	const char *expect_text[VIS_COUNT]; /* --explain, if not expect */
+	size_t n, n_quick; /* connections when --n is not given (0: --n) */
+	bool optional;	   /* runs only when named */
+	bool quick_off;	   /* --quick leaves it out unless named */
+	bool burst;	   /* all N acted back to back, unpaced */
+	bool window;	   /* measures a fixed-length window (idle) */
+	bool det_latency;  /* latency to ev->detected_ns, not the callback */
+	bool netns;	   /* not on loopback: namespaces (root) */
+};
+
+extern const struct scenario scenarios[SC_COUNT];
+
+/* tables.c */
+bool is_floor(enum bpath_id p);
+const char *stage_name(enum scen sc, unsigned stage);
+
 /* conn.c */
-int listener_open(uint16_t *port);
+/* Binds fd (or returns it: < 0, -errno) to addr, any port, and listens;
+ * the fd, or -errno with fd closed. */
+int listener_open(int fd, const char *addr, int backlog, uint16_t *port);
 int conns_open(int lfd, uint16_t port, struct conn *c, size_t n);
 void conns_close(struct conn *c, size_t n);
-void conn_act(struct conn *c, enum scen sc);
-void conn_escalate(struct conn *c, uint64_t wait_ns, uint64_t delay_ns);
+/* Closes *fd (if open) with an RST, so no TIME_WAIT is left; *fd = -1. */
+void fd_close_rst(int *fd);
+void act_close(struct conn *c);
+void act_rst(struct conn *c);
+void act_half(struct conn *c);
+void act_datafin(struct conn *c);
+void act_escalate(struct conn *c, uint64_t wait_ns, uint64_t delay_ns);
 struct child;
 struct child *child_start(uint16_t port);
 size_t child_connect(struct child *ch, int lfd, struct conn *c, size_t n,
@@ -271,75 +422,53 @@ size_t child_connect(struct child *ch, int lfd, struct conn *c, size_t n,
 int child_close(struct child *ch, struct conn *c);
 void child_end(struct child *ch);
 
-/* raw.c */
-int raw_open(struct run *r);
-void *raw_loop(void *arg);
-void raw_stop(struct run *r);
-int raw_unwatch_all(struct run *r);
-void raw_close(struct run *r);
-
 /* run.c */
 void bench_record(struct conn *c, enum hupmon_cause cause, uint64_t det_ns);
 int path_watch(struct run *r);
-int path_unwatch(struct run *r);
-void path_close(struct run *r);
 void loop_start(struct run *r);
-void loop_snapshot(struct run *r);
 void loop_stop(struct run *r);
 void run_settle(const struct run *r);
 void run_wait(struct run *r, const size_t *idx, size_t k, uint64_t last_act);
 void run_collect(struct run *r, struct cell *cell, unsigned round);
 void run_order(enum scen sc, const struct bopts *o, unsigned round,
 	       enum bpath_id *out, size_t *n);
-size_t conns_for(const struct bopts *o, enum scen sc);
-void run_scenario(const struct bopts *o, struct results *res, enum scen sc,
-		  int lfd, uint16_t port);
+void run_rounds(const struct bctx *x);
+void closure_round(const struct bctx *x, enum bpath_id p, unsigned round,
+		   struct run *r);
+void idle_round(const struct bctx *x, enum bpath_id p, unsigned round,
+		struct run *r);
 
 /* scale.c */
-void run_scale(const struct bopts *o, struct results *res, int lfd,
-	       uint16_t port);
+void run_scale(const struct bctx *x);
 
 /* silent.c */
-void run_silent(const struct bopts *o, struct results *res);
-void silent_table(FILE *f, struct results *res);
-/* FAIL lines for silent; returns how many. */
-unsigned silent_verdict(FILE *f, struct results *res);
-/* Appends silent's rows to the JSON results array; *first as cell rows. */
-void silent_json_rows(FILE *f, struct results *res, bool *first);
-/* The "silent" summary object (skip reason, window), without a comma. */
-void silent_json_summary(FILE *f, const struct results *res);
+void run_silent(const struct bctx *x);
+/* Its verdicts; returns how many failed. */
+unsigned silent_analyse(struct results *res);
 void silent_free(struct results *res);
 
 /* expect.c */
-struct expect {
-	enum hupmon_cause cause[BENCH_STAGES]; /* NONE: no such stage */
-	bool miss_ok[BENCH_STAGES];	       /* a miss is expected */
-};
-struct expect expect_of(enum scen sc, enum vis v);
-bool scen_closes(enum scen sc);
-const char *scen_name(enum scen sc);
-const char *stage_name(enum scen sc, unsigned stage);
 void explain(FILE *f);
 void eval_run(const struct run *r, struct cell *cell, unsigned round);
 /* Connections still owed a visible report (or a compare record). */
 size_t pending(const struct run *r, const size_t *idx, size_t k);
 
+/* analyse.c */
+void analyse(struct results *res);
+/* The distribution of v (sorted in place), each sample divided by unit. */
+struct dist dist_of(struct vec *v, double unit);
+
 /* report.c */
-void report_header(FILE *f, const struct bopts *o);
-void report_tables(FILE *f, const struct bopts *o, struct results *res);
-int write_json(const char *file, const struct bopts *o, struct results *res);
-int write_svg(const char *file, const struct bopts *o, struct results *res);
+void report_tables(FILE *f, const struct results *res);
+
+/* json.c */
+int write_json(const char *file, const struct bopts *o,
+	       const struct results *res);
 int write_metrics(const char *file, enum hupmon_format fmt,
-		  struct results *res);
-double ratio_of(const struct results *res, enum scen sc, enum bpath_id p,
-		enum bpath_id base, size_t off);
-double ratio_p99(const struct results *res, enum scen sc, enum bpath_id p,
-		 enum bpath_id b, unsigned s);
-double ratio_cpu(const struct results *res, enum scen sc, enum bpath_id p,
-		 size_t off);
-double ratio_probe(const struct results *res, enum scen sc, enum bpath_id p);
-double cell_pct(struct cell *c, unsigned stage, double pct);
-double cell_ns_probe(const struct cell *c);
-bool cell_failed(const struct cell *c);
+		  const struct results *res);
+
+/* svg.c */
+int write_svg(const char *file, const struct bopts *o,
+	      const struct results *res);
 
 #endif

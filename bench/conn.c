@@ -20,16 +20,15 @@
 
 #define ACCEPT_BATCH 512 /* well below the listen backlog */
 
-int listener_open(uint16_t *port)
+int listener_open(int fd, const char *addr, int backlog, uint16_t *port)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET};
 	socklen_t len = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
-		return -errno;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 4096) ||
+		return fd;
+	inet_pton(AF_INET, addr, &a.sin_addr);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, backlog) ||
 	    getsockname(fd, (struct sockaddr *)&a, &len)) {
 		int err = -errno;
 
@@ -106,22 +105,21 @@ int conns_open(int lfd, uint16_t port, struct conn *c, size_t n)
 	return 0;
 }
 
-static void close_rst(int fd)
+void fd_close_rst(int *fd)
 {
 	struct linger l = {.l_onoff = 1, .l_linger = 0};
 
-	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-	close(fd);
+	if (*fd >= 0) {
+		setsockopt(*fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+		close(*fd);
+	}
+	*fd = -1;
 }
 
 void conns_close(struct conn *c, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		close_rst(c[i].sfd);
-		c[i].sfd = -1;
-	}
+	for (size_t i = 0; i < n; i++)
+		fd_close_rst(&c[i].sfd);
 	for (size_t i = 0; i < n; i++) {
 		if (c[i].cfd >= 0)
 			close(c[i].cfd);
@@ -129,26 +127,42 @@ void conns_close(struct conn *c, size_t n)
 	}
 }
 
-/* The client's act for a closure scenario. The clock is read just before
- * the call that sends the FIN or RST; setup (linger, data) comes first. */
-void conn_act(struct conn *c, enum scen sc)
+/* The client's acts. The clock is read just before the call that sends the
+ * FIN or RST; setup (linger, data) comes first. */
+static void acted(struct conn *c)
 {
-	static const char data[16] = "never read here";
-	struct linger l = {.l_onoff = 1, .l_linger = 0};
-
-	if (sc == SC_RST)
-		setsockopt(c->cfd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-	if (sc == SC_DATAFIN &&
-	    send(c->cfd, data, sizeof(data), MSG_NOSIGNAL) < 0)
-		die("datafin send", errno);
 	c->acted = true;
 	c->t_act[0] = now_ns();
-	if (sc == SC_HALF) {
-		shutdown(c->cfd, SHUT_WR);
-		return;
-	}
+}
+
+void act_close(struct conn *c)
+{
+	acted(c);
 	close(c->cfd);
 	c->cfd = -1;
+}
+
+void act_rst(struct conn *c)
+{
+	struct linger l = {.l_onoff = 1, .l_linger = 0};
+
+	setsockopt(c->cfd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	act_close(c);
+}
+
+void act_half(struct conn *c)
+{
+	acted(c);
+	shutdown(c->cfd, SHUT_WR);
+}
+
+void act_datafin(struct conn *c)
+{
+	static const char data[16] = "never read here";
+
+	if (send(c->cfd, data, sizeof(data), MSG_NOSIGNAL) < 0)
+		die("datafin send", errno);
+	act_close(c);
 }
 
 /*
@@ -158,7 +172,7 @@ void conn_act(struct conn *c, enum scen sc)
  * reports the FIN at a probe: without the random delay the write would
  * always come just after that probe, and the RST would wait a full period.
  */
-void conn_escalate(struct conn *c, uint64_t wait_ns, uint64_t delay_ns)
+void act_escalate(struct conn *c, uint64_t wait_ns, uint64_t delay_ns)
 {
 	uint64_t end = now_ns() + wait_ns;
 

@@ -1,154 +1,30 @@
 /*
- * expect: the paths, the scenarios, and what each path must see in each
- * scenario (derived from DESIGN.md's kernel table), and the check of every
- * run against it.
- *
- * Kernel facts behind the table (Linux 6.x, loopback):
- *   - FIN (close or SHUT_WR): EPOLLRDHUP, a 0-byte peek, tcpi_state
- *     CLOSE_WAIT. Data queued before the FIN makes the peek return 1: a peek
- *     sweep sees a live socket for as long as nobody reads.
- *   - RST: EPOLLRDHUP|EPOLLHUP|EPOLLERR, SO_ERROR ECONNRESET, state CLOSE.
- *   - RST after a FIN (our write reaches a closed peer): a second edge
- *     EPOLLHUP|EPOLLERR, SO_ERROR EPIPE, state CLOSE; a peek keeps returning
- *     0 because recv reports the FIN before it looks at the error.
+ * expect: --explain (what each path must see in each scenario, from the
+ * scenario table) and the check of every run against it.
  */
 #include "bench.h"
 
 #include <string.h>
 
-#define PS    HUPMON_PEER_SHUTDOWN
-#define RESET HUPMON_RESET
-
-#define LIB(id, nm, wh, pa, me, cmp, base, v, sw, et)                          \
-	[id] = {.name = nm,                                                    \
-		.what = wh,                                                    \
-		.raw = RAW_NONE,                                               \
-		.paths = pa,                                                   \
-		.method = me,                                                  \
-		.compare = cmp,                                                \
-		.baseline = base,                                              \
-		.cpu_floor2 = (cmp) && !(et) ? BP_RAW_TCPINFO : BP_COUNT,      \
-		.probe_floor = (cmp) && !(et) ? BP_RAW_TCPINFO : base,         \
-		.vis = v,                                                      \
-		.sweeps = sw,                                                  \
-		.epoll_time = et}
-#define RAW(id, nm, wh, kind, v, sw)                                           \
-	[id] = {.name = nm,                                                    \
-		.what = wh,                                                    \
-		.raw = kind,                                                   \
-		.baseline = id,                                                \
-		.cpu_floor2 = BP_COUNT,                                        \
-		.probe_floor = id,                                             \
-		.vis = v,                                                      \
-		.sweeps = sw}
-
-const struct bpath bench_paths[BP_COUNT] = {
-	LIB(BP_EPOLL, "epoll", "hupmon, epoll path only", HUPMON_PATH_EPOLL,
-	    HUPMON_SWEEP_DEFAULT, false, BP_RAW_EPOLL, VIS_EPOLL, false, false),
-	LIB(BP_PEEK, "sweep-peek", "hupmon, sweep path, MSG_PEEK probes",
-	    HUPMON_PATH_SWEEP, HUPMON_SWEEP_PEEK, false, BP_RAW_PEEK, VIS_PEEK,
-	    true, false),
-	LIB(BP_TCPINFO, "sweep-tcpinfo", "hupmon, sweep path, TCP_INFO probes",
-	    HUPMON_PATH_SWEEP, HUPMON_SWEEP_TCP_INFO, false, BP_RAW_TCPINFO,
-	    VIS_EPOLL, true, false),
-	LIB(BP_COMPARE, "compare",
-	    "hupmon, both paths (TCP_INFO sweep), compare mode",
-	    HUPMON_PATHS_BOTH, HUPMON_SWEEP_TCP_INFO, true, BP_RAW_EPOLL,
-	    VIS_EPOLL, true, false),
-	RAW(BP_RAW_EPOLL, "raw-epoll", "floor: minimal epoll-ET loop",
-	    RAW_EPOLL, VIS_EPOLL, false),
-	RAW(BP_RAW_PEEK, "raw-peek", "floor: minimal timerfd peek sweep",
-	    RAW_PEEK, VIS_PEEK, true),
-	RAW(BP_RAW_TCPINFO, "raw-tcpinfo",
-	    "floor: minimal timerfd TCP_INFO sweep", RAW_TCPINFO, VIS_EPOLL,
-	    true),
-	LIB(BP_EPOLL_UNDER_TCPINFO, "epoll+tcpinfo",
-	    "epoll path's time while a TCP_INFO sweep walks all N (compare "
-	    "mode)",
-	    HUPMON_PATHS_BOTH, HUPMON_SWEEP_TCP_INFO, true, BP_EPOLL, VIS_EPOLL,
-	    true, true),
-	LIB(BP_EPOLL_UNDER_PEEK, "epoll+peek",
-	    "epoll path's time while a peek sweep walks all N (compare mode)",
-	    HUPMON_PATHS_BOTH, HUPMON_SWEEP_PEEK, true, BP_EPOLL, VIS_EPOLL,
-	    true, true),
-};
-
-static const char *const names[SC_COUNT] = {
-	"fin",	 "rst",	 "half",	 "datafin", "escalate",
-	"burst", "idle", "interference", "scale",   "silent",
-};
-
-static const char *const acts[SC_COUNT] = {
-	"close()",
-	"SO_LINGER {1,0} + close() (RST)",
-	"shutdown(SHUT_WR)",
-	"send 16 B never read, then close()",
-	"close(); server sends 1 B; client answers RST",
-	"close() all N back to back",
-	"nothing: CPU and wakeups of watching N live sockets",
-	"close() paced, N large, sweep on vs off",
-	"close() paced; clients in a child, N to the fd limit",
-	"client's link down in its netns: no FIN/RST (root)",
-};
-
-const char *scen_name(enum scen sc)
-{
-	return sc < SC_COUNT ? names[sc] : "?";
-}
-
-const char *stage_name(enum scen sc, unsigned stage)
-{
-	if (sc == SC_ESCALATE && stage == 1)
-		return "escalate:rst";
-	return scen_name(sc);
-}
-
-bool scen_closes(enum scen sc)
-{
-	return sc != SC_IDLE;
-}
-
-struct expect expect_of(enum scen sc, enum vis v)
-{
-	struct expect e = {{PS, HUPMON_CAUSE_NONE}, {false, false}};
-
-	switch (sc) {
-	case SC_RST:
-		e.cause[0] = RESET;
-		break;
-	case SC_DATAFIN:
-		e.miss_ok[0] = v == VIS_PEEK;
-		break;
-	case SC_ESCALATE:
-		e.cause[1] = RESET;
-		e.miss_ok[1] = v == VIS_PEEK;
-		break;
-	case SC_IDLE:
-		e.cause[0] = HUPMON_CAUSE_NONE;
-		break;
-	case SC_SILENT: /* with keepalive or a user timeout; else nothing */
-		e.cause[0] = HUPMON_TIMEOUT;
-		break;
-	default:
-		break;
-	}
-	return e;
-}
-
 static void explain_cell(FILE *f, enum scen sc, enum vis v, bool last)
 {
-	struct expect e = expect_of(sc, v);
+	const struct expect *e = &scenarios[sc].expect[v];
 	char buf[96] = "";
 
+	if (scenarios[sc].expect_text[v]) {
+		fprintf(f, last ? "  %s" : "  %-44s",
+			scenarios[sc].expect_text[v]);
+		return;
+	}
 	for (unsigned s = 0; s < BENCH_STAGES; s++) {
-		if (!e.cause[s])
+		if (!e->cause[s])
 			continue;
 		if (*buf)
 			strcat(buf, " then ");
-		if (e.miss_ok[s])
+		if (e->miss_ok[s])
 			strcat(buf, "(miss ");
-		strcat(buf, hupmon_cause_name(e.cause[s]));
-		if (e.miss_ok[s])
+		strcat(buf, hupmon_cause_name(e->cause[s]));
+		if (e->miss_ok[s])
 			strcat(buf, ")");
 	}
 	fprintf(f, last ? "  %s" : "  %-44s", *buf ? buf : "nothing");
@@ -164,14 +40,8 @@ void explain(FILE *f)
 		"epoll, sweep-tcpinfo, compare,", "sweep-peek, raw-peek");
 	fprintf(f, "%-13s %-52s  %s\n", "", "", "raw-epoll, raw-tcpinfo");
 	for (int sc = 0; sc < SC_COUNT; sc++) {
-		fprintf(f, "%-13s %-52s", names[sc], acts[sc]);
-		if (sc == SC_SILENT) {
-			/* runs epoll, the TCP_INFO sweep and both */
-			fprintf(f, "  %-44s  %s\n",
-				"timeout if keepalive/user timeout, else none",
-				"(not run)");
-			continue;
-		}
+		fprintf(f, "%-13s %-52s", scenarios[sc].name,
+			scenarios[sc].does);
 		explain_cell(f, sc, VIS_EPOLL, false);
 		explain_cell(f, sc, VIS_PEEK, true);
 		fputc('\n', f);
@@ -230,8 +100,10 @@ static void eval_stage(const struct run *r, const struct conn *c,
 	/* interference compares the epoll path's own detection times */
 	if (r->p->epoll_time)
 		t = c->t_epoll[cause];
+	else if (scenarios[r->sc].det_latency)
+		t = c->t_det[cause];
 	else
-		t = r->sc == SC_INTERF ? c->t_det[cause] : c->t_cb[cause];
+		t = c->t_cb[cause];
 	if (t) {
 		t = t > c->t_act[s] ? t - c->t_act[s] : 0;
 		vec_push(&cell->lat[s], t);
@@ -245,7 +117,7 @@ static void eval_stage(const struct run *r, const struct conn *c,
 static void eval_conn(const struct run *r, const struct conn *c,
 		      struct cell *cell, struct vec *lat)
 {
-	struct expect e = expect_of(r->sc, r->p->vis);
+	const struct expect *e = &scenarios[r->sc].expect[r->p->vis];
 	uint32_t total = 0;
 
 	for (int k = 1; k <= HUPMON_CAUSE_MAX; k++)
@@ -261,15 +133,15 @@ static void eval_conn(const struct run *r, const struct conn *c,
 	if (r->p->compare && total && !(atomic_load(&c->seen) & SEEN_CMP))
 		cell->cmp_norecord++;
 	for (unsigned s = 0; s < BENCH_STAGES; s++) {
-		if (!e.cause[s])
+		if (!e->cause[s])
 			continue;
-		eval_stage(r, c, &e, s, cell, lat);
-		total -= c->nrep[e.cause[s]];
+		eval_stage(r, c, e, s, cell, lat);
+		total -= c->nrep[e->cause[s]];
 	}
 	cell->wrong += total + (c->order_bad ? 1 : 0);
 }
 
-/* Adds one run's outcome to cell; round figures go to cell->rv[round]. */
+/* Adds one run's outcome to cell; round figures go to cell->fig[round]. */
 void eval_run(const struct run *r, struct cell *cell, unsigned round)
 {
 	struct vec lat[BENCH_STAGES] = {{0}};
@@ -277,23 +149,23 @@ void eval_run(const struct run *r, struct cell *cell, unsigned round)
 	for (size_t i = 0; i < r->n; i++)
 		eval_conn(r, &r->c[i], cell, lat);
 	for (unsigned s = 0; s < BENCH_STAGES; s++) {
-		cell->rv[round].p50[s] = vec_pct(&lat[s], 50);
-		cell->rv[round].p99[s] = vec_pct(&lat[s], 99);
+		cell->fig[round][fig_stage(FIG_P50, s)] = vec_pct(&lat[s], 50);
+		cell->fig[round][fig_stage(FIG_P99, s)] = vec_pct(&lat[s], 99);
 		vec_free(&lat[s]);
 	}
 }
 
 size_t pending(const struct run *r, const size_t *idx, size_t k)
 {
-	struct expect e = expect_of(r->sc, r->p->vis);
+	const struct expect *e = &scenarios[r->sc].expect[r->p->vis];
 	size_t left = 0;
 
 	for (size_t j = 0; j < k; j++) {
 		unsigned seen = atomic_load(&r->c[idx[j]].seen);
 
 		for (unsigned s = 0; s < BENCH_STAGES; s++)
-			if (e.cause[s] && !e.miss_ok[s] &&
-			    !(seen & (1u << e.cause[s])))
+			if (e->cause[s] && !e->miss_ok[s] &&
+			    !(seen & (1u << e->cause[s])))
 				left++;
 		if (r->p->compare && !(seen & SEEN_CMP))
 			left++;

@@ -13,19 +13,40 @@
 #include <time.h>
 #include <unistd.h>
 
-#define RV_OFF(field) offsetof(struct rv, field)
-
-static void jnum(FILE *f, const char *key, double x)
+/* A JSON number, null when not finite, from a ring of buffers so that one
+ * printf can take several. */
+static const char *jv(double x)
 {
+	static char ring[24][32];
+	static unsigned next;
+	char *b = ring[next++ % 24];
+
 	if (isfinite(x))
-		fprintf(f, "\"%s\": %.3f", key, x);
+		snprintf(b, sizeof(ring[0]), "%.3f", x);
 	else
-		fprintf(f, "\"%s\": null", key);
+		snprintf(b, sizeof(ring[0]), "null");
+	return b;
 }
 
-static void ju64(FILE *f, const char *key, uint64_t x)
+/* A JSON string: quotes and backslashes escaped, control bytes as \u. */
+static void jstr(FILE *f, const char *s)
 {
-	fprintf(f, "\"%s\": %llu", key, (unsigned long long)x);
+	fputc('"', f);
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", (unsigned)(unsigned char)*s);
+		else
+			fprintf(f, "%s%c", strchr("\"\\", *s) ? "\\" : "", *s);
+	fputc('"', f);
+}
+
+static void jdist(FILE *f, const char *key, const struct dist *d, bool p99)
+{
+	fprintf(f, "\"%s\": {\"count\": %zu, \"p50\": %s, \"p90\": %s, ", key,
+		d->n, jv(d->p50), jv(d->p90));
+	if (p99)
+		fprintf(f, "\"p99\": %s, ", jv(d->p99));
+	fprintf(f, "\"max\": %s}", jv(d->max));
 }
 
 static void machine(FILE *f, const struct bopts *o)
@@ -53,165 +74,206 @@ static void machine(FILE *f, const struct bopts *o)
 		o->quick ? "true" : "false");
 }
 
-static void dist(FILE *f, const char *key, struct vec *v)
+static void stage(FILE *f, const struct results *res, enum scen sc,
+		  enum bpath_id p, unsigned s)
 {
-	fprintf(f, "\"%s\": {\"count\": %zu, ", key, v->n);
-	jnum(f, "p50", vec_pct(v, 50) / 1e3);
-	fputs(", ", f);
-	jnum(f, "p90", vec_pct(v, 90) / 1e3);
-	fputs(", ", f);
-	jnum(f, "p99", vec_pct(v, 99) / 1e3);
-	fputs(", ", f);
-	jnum(f, "max", vec_pct(v, 100) / 1e3);
-	fputs("}", f);
-}
+	const struct cell *c = &res->c[sc][p];
+	const struct row *a = &res->an[sc][p];
+	const struct expect *e = &scenarios[sc].expect[bench_paths[p].vis];
 
-static void stage(FILE *f, const struct results *res, struct cell *c,
-		  enum scen sc, enum bpath_id p, unsigned s)
-{
-	enum bpath_id b = bench_paths[p].baseline;
-	struct expect e = expect_of(sc, bench_paths[p].vis);
-
-	fprintf(f, "      {\"name\": \"%s\", \"cause\": \"%s\", ",
-		stage_name(sc, s), hupmon_cause_name(e.cause[s]));
-	ju64(f, "seen", c->seen[s]);
-	fputs(", ", f);
-	ju64(f, "missed", c->miss[s]);
-	fputs(", ", f);
-	ju64(f, "expected_missed", c->xmiss[s]);
+	fprintf(f,
+		"      {\"name\": \"%s\", \"cause\": \"%s\", \"seen\": %llu, "
+		"\"missed\": %llu, \"expected_missed\": %llu,\n       ",
+		stage_name(sc, s), hupmon_cause_name(e->cause[s]),
+		(unsigned long long)c->seen[s], (unsigned long long)c->miss[s],
+		(unsigned long long)c->xmiss[s]);
+	jdist(f, "latency_us", &a->lat[s], true);
 	fputs(",\n       ", f);
-	dist(f, "latency_us", &c->lat[s]);
-	fputs(",\n       ", f);
-	dist(f, "detected_us", &c->det[s]);
-	fputs(",\n       ", f);
-	jnum(f, "ratio_p50",
-	     ratio_of(res, sc, p, b, RV_OFF(p50) + s * sizeof(double)));
-	fputs(", ", f);
-	jnum(f, "ratio_p99", ratio_p99(res, sc, p, b, s));
-	fputs(", \"rounds\": [", f);
-	for (unsigned r = 0; r < c->rounds; r++) {
-		fputs(r ? ", {" : "{", f);
-		jnum(f, "p50_us", c->rv[r].p50[s] / 1e3);
-		fputs(", ", f);
-		jnum(f, "p99_us", c->rv[r].p99[s] / 1e3);
-		fputs("}", f);
-	}
+	jdist(f, "detected_us", &a->det[s], true);
+	fprintf(f,
+		",\n       \"ratio_p50\": %s, \"ratio_p99\": %s, \"rounds\": [",
+		jv(a->r_p50[s]), jv(a->r_p99[s]));
+	for (unsigned r = 0; r < c->rounds; r++)
+		fprintf(f, "%s{\"p50_us\": %s, \"p99_us\": %s}", r ? ", " : "",
+			jv(c->fig[r][fig_stage(FIG_P50, s)] / 1e3),
+			jv(c->fig[r][fig_stage(FIG_P99, s)] / 1e3));
 	fputs("]}", f);
 }
 
-static void round_figures(FILE *f, const struct rv *v)
+/* The figures of a round that "per_round" shows, by their keys. */
+static const char *const round_key[FIG_COUNT] = {
+	[FIG_CPU_MS] = "cpu_ms",
+	[FIG_NS_PROBE] = "ns_per_probe",
+	[FIG_SPAN_MS] = "burst_span_ms",
+	[FIG_CPU_PER_S] = "idle_cpu_ms_per_s",
+	[FIG_WAKE_S] = "idle_wakeups_per_s",
+	[FIG_WATCH_NS] = "watch_ns",
+	[FIG_UNWATCH_NS] = "unwatch_ns",
+};
+
+static void round_figures(FILE *f, const double *fig)
 {
-	fputs("{", f);
-	jnum(f, "cpu_ms", v->cpu_ms);
-	fputs(", ", f);
-	jnum(f, "ns_per_probe", v->ns_probe);
-	fputs(", ", f);
-	jnum(f, "burst_span_ms", v->span_ms);
-	fputs(", ", f);
-	jnum(f, "idle_cpu_ms_per_s", v->cpu_per_s);
-	fputs(", ", f);
-	jnum(f, "idle_wakeups_per_s", v->wake_s);
-	fputs(", ", f);
-	jnum(f, "watch_ns", v->watch_ns);
-	fputs(", ", f);
-	jnum(f, "unwatch_ns", v->unwatch_ns);
+	const char *sep = "{";
+
+	for (int i = 0; i < FIG_COUNT; i++)
+		if (round_key[i]) {
+			fprintf(f, "%s\"%s\": %s", sep, round_key[i],
+				jv(fig[i]));
+			sep = ", ";
+		}
 	fputs("}", f);
 }
 
-static void compare_figures(FILE *f, struct cell *c)
+static void totals(FILE *f, const struct cell *c, const struct row *a)
 {
-	uint64_t ep = 0, sw = 0, mi = 0;
+	fprintf(f,
+		"     \"false\": %llu, \"duplicate\": %llu, \"wrong_cause\": "
+		"%llu, \"errors\": %llu, \"failed\": %s,\n",
+		(unsigned long long)c->fals, (unsigned long long)c->dup,
+		(unsigned long long)c->wrong, (unsigned long long)c->errors,
+		a->failed ? "true" : "false");
+	fprintf(f,
+		"     \"cpu_ms\": %s, \"cpu_ratio\": %s, \"loop_cpu_ms\": %s, "
+		"\"wall_ms\": %s, \"probes\": %llu, \"ns_per_probe\": %s, "
+		"\"probe_ratio\": %s,\n",
+		jv(c->cpu_ms), jv(a->r_cpu), jv(c->loop_cpu_ms), jv(c->wall_ms),
+		(unsigned long long)c->probes, jv(a->ns_probe), jv(a->r_probe));
+	fprintf(f,
+		"     \"wakeups\": %llu, \"sweep_overruns\": %llu, "
+		"\"sweep_lap_worst_ms\": %s, \"sweep_slice_worst_ms\": %s, "
+		"\"stats_format_ns\": %s, \"bytes_per_socket\": %s",
+		(unsigned long long)c->wakeups, (unsigned long long)c->overruns,
+		jv((double)c->lap_worst_ns / 1e6),
+		jv(c->have_stats ? (double)c->stats.sweep_slice_worst_ns / 1e6
+				 : NAN),
+		jv(c->fig[0][FIG_STATS_NS]), jv(c->fig[0][FIG_BYTES_SOCK]));
+}
 
-	for (int k = 0; k <= HUPMON_CAUSE_MAX; k++) {
-		ep += c->cmp_first[HUPMON_PATH_EPOLL][k];
-		sw += c->cmp_first[HUPMON_PATH_SWEEP][k];
-		mi += c->cmp_missed[k];
-	}
+static void compare_figures(FILE *f, const struct cell *c, const struct row *a)
+{
 	fprintf(f,
 		",\n     \"compare\": {\"epoll_first\": %llu, \"sweep_first\": "
 		"%llu, \"second_missed\": %llu, \"disagree\": %llu, ",
-		(unsigned long long)ep, (unsigned long long)sw,
-		(unsigned long long)mi, (unsigned long long)c->cmp_disagree);
-	dist(f, "lag_us", &c->cmp_lag);
+		(unsigned long long)a->cmp_epoll,
+		(unsigned long long)a->cmp_sweep,
+		(unsigned long long)a->cmp_missed,
+		(unsigned long long)c->cmp_disagree);
+	jdist(f, "lag_us", &a->lag, true);
 	fputs("}", f);
 }
 
-static void totals(FILE *f, const struct results *res, struct cell *c,
-		   enum scen sc, enum bpath_id p)
+static void cell_json(FILE *f, const struct results *res, enum scen sc,
+		      enum bpath_id p)
 {
-	fprintf(f, "     ");
-	ju64(f, "false", c->fals);
-	fputs(", ", f);
-	ju64(f, "duplicate", c->dup);
-	fputs(", ", f);
-	ju64(f, "wrong_cause", c->wrong);
-	fputs(", ", f);
-	ju64(f, "errors", c->errors);
-	fprintf(f, ", \"failed\": %s,\n     ",
-		cell_failed(c) ? "true" : "false");
-	jnum(f, "cpu_ms", c->cpu_ms);
-	fputs(", ", f);
-	jnum(f, "cpu_ratio",
-	     ratio_cpu(res, sc, p,
-		       sc == SC_IDLE ? RV_OFF(cpu_per_s) : RV_OFF(loop_ms)));
-	fputs(", ", f);
-	jnum(f, "loop_cpu_ms", c->loop_cpu_ms);
-	fputs(", ", f);
-	jnum(f, "wall_ms", c->wall_ms);
-	fputs(", ", f);
-	ju64(f, "probes", c->probes);
-	fputs(", ", f);
-	jnum(f, "ns_per_probe", cell_ns_probe(c));
-	fputs(", ", f);
-	jnum(f, "probe_ratio", ratio_probe(res, sc, p));
-	fputs(",\n     ", f);
-	ju64(f, "wakeups", c->wakeups);
-	fputs(", ", f);
-	ju64(f, "sweep_overruns", c->overruns);
-	fputs(", ", f);
-	jnum(f, "sweep_lap_worst_ms", (double)c->lap_worst_ns / 1e6);
-	fputs(", ", f);
-	jnum(f, "sweep_slice_worst_ms",
-	     c->have_stats ? (double)c->stats.sweep_slice_worst_ns / 1e6 : NAN);
-	fputs(", ", f);
-	jnum(f, "stats_format_ns",
-	     c->have_stats && sc == SC_SCALE ? c->stats_ns : NAN);
-	fputs(", ", f);
-	jnum(f, "bytes_per_socket",
-	     c->have_stats && sc == SC_SCALE ? c->bytes_per_sock : NAN);
-}
-
-static void cell_json(FILE *f, const struct results *res, struct cell *c,
-		      enum scen sc, enum bpath_id p, bool first)
-{
-	enum bpath_id b = bench_paths[p].baseline;
+	const struct cell *c = &res->c[sc][p];
+	const char *sep = "";
 
 	fprintf(f,
-		"%s    {\"scenario\": \"%s\", \"path\": \"%s\", \"floor\": "
+		"    {\"scenario\": \"%s\", \"path\": \"%s\", \"floor\": "
 		"\"%s\", \"n\": %zu, \"rounds\": %u, \"closures\": %llu,\n",
-		first ? "" : ",\n", scen_name(sc), bench_paths[p].name,
-		b == p ? "" : bench_paths[b].name, c->n, c->rounds,
-		(unsigned long long)c->acted);
+		scenarios[sc].name, bench_paths[p].name,
+		is_floor(p) ? "" : bench_paths[bench_paths[p].floor].name, c->n,
+		c->rounds, (unsigned long long)c->acted);
 	fputs("     \"stages\": [\n", f);
 	for (unsigned s = 0; s < BENCH_STAGES; s++) {
-		if (!expect_of(sc, bench_paths[p].vis).cause[s])
+		if (!scenarios[sc].expect[bench_paths[p].vis].cause[s])
 			continue;
-		fputs(s ? ",\n" : "", f);
-		stage(f, res, c, sc, p, s);
+		fputs(sep, f);
+		stage(f, res, sc, p, s);
+		sep = ",\n";
 	}
 	fputs("],\n", f);
-	totals(f, res, c, sc, p);
+	totals(f, c, &res->an[sc][p]);
 	if (bench_paths[p].compare)
-		compare_figures(f, c);
+		compare_figures(f, c, &res->an[sc][p]);
 	fputs(",\n     \"per_round\": [", f);
 	for (unsigned r = 0; r < c->rounds; r++) {
 		fputs(r ? ", " : "", f);
-		round_figures(f, &c->rv[r]);
+		round_figures(f, c->fig[r]);
 	}
 	fputs("]}", f);
 }
 
-int write_json(const char *file, const struct bopts *o, struct results *res)
+static void json_row(FILE *f, const struct silent_res *s, unsigned k,
+		     enum bpath_id p)
+{
+	const struct silent_cell *c = &s->c[k][p];
+	const struct hupmon_liveness *l = &silent_cases[k].live;
+	double bound =
+		silent_cases[k].bound_ms ? silent_cases[k].bound_ms : NAN;
+
+	fprintf(f,
+		"    {\"scenario\": \"silent\", \"case\": \"%s\", \"path\": "
+		"\"%s\", \"n\": %u,\n     \"liveness\": {\"keepalive_idle_s\": "
+		"%u, \"keepalive_interval_s\": %u, \"keepalive_count\": %u, "
+		"\"user_timeout_ms\": %u}, \"timed_from\": \"%s\",\n",
+		silent_cases[k].key, bench_paths[p].name, c->conns,
+		l->keepalive_idle_s, l->keepalive_interval_s,
+		l->keepalive_count, l->user_timeout_ms,
+		silent_cases[k].data ? "write" : "link_down");
+	fprintf(f,
+		"     \"expected_cause\": \"%s\", \"seen\": %u, \"missed\": "
+		"%u, \"late\": %u, \"wrong_cause\": %u, \"duplicate\": %u, "
+		"\"early\": %u,\n     ",
+		hupmon_cause_name(silent_cases[k].bound_ms ? HUPMON_TIMEOUT
+							   : HUPMON_CAUSE_NONE),
+		c->seen, c->missed, c->late, c->wrong, c->dup, c->early);
+	jdist(f, "detected_ms", &c->ms, false);
+	fprintf(f,
+		",\n     \"bound_ms\": %s, \"margin_ms\": %s, "
+		"\"max_over_bound\": %s, \"first_report_by\": {\"epoll\": "
+		"%u, \"sweep\": %u}, \"verdict\": ",
+		jv(bound), jv(SILENT_MARGIN_MS), jv(c->ms.max / bound),
+		c->by_path[HUPMON_PATH_EPOLL], c->by_path[HUPMON_PATH_SWEEP]);
+	jstr(f, c->verdict);
+	fprintf(f, ", \"failed\": %s}", c->failed ? "true" : "false");
+}
+
+static void silent_json_rows(FILE *f, const struct results *res, bool *first)
+{
+	const struct silent_res *s = res->silent;
+
+	for (unsigned k = 0; s && s->ran && k < SILENT_CASES; k++)
+		for (int p = 0; p < BP_COUNT; p++) {
+			if (!s->c[k][p].ran)
+				continue;
+			fputs(*first ? "" : ",\n", f);
+			json_row(f, s, k, p);
+			*first = false;
+		}
+}
+
+static void silent_json_summary(FILE *f, const struct results *res)
+{
+	static const struct silent_res none;
+	const struct silent_res *s = res->silent ? res->silent : &none;
+
+	fprintf(f, "  \"silent\": {\"requested\": %s, \"ran\": %s, ",
+		res->silent ? "true" : "false", s->ran ? "true" : "false");
+	fputs("\"skipped\": ", f);
+	if (res->silent && !s->ran)
+		jstr(f, s->skipped);
+	else
+		fputs("null", f);
+	fprintf(f,
+		", \"conns_per_case\": %u, \"window_ms\": %llu, "
+		"\"paths\": [",
+		s->conns, (unsigned long long)(s->window_ns / 1000000));
+	for (int p = 0, n = 0; p < BP_COUNT; p++) {
+		if (!(scenarios[SC_SILENT].paths & PATH_BIT(p)))
+			continue;
+		fprintf(f,
+			"%s{\"path\": \"%s\", \"errors\": %u, \"stray\": "
+			"%llu, \"wall_ms\": %s}",
+			n++ ? ", " : "", bench_paths[p].name, s->errors[p],
+			(unsigned long long)s->stray[p],
+			jv(s->ran ? s->wall_ms[p] : NAN));
+	}
+	fputs("]}", f);
+}
+
+int write_json(const char *file, const struct bopts *o,
+	       const struct results *res)
 {
 	FILE *f = fopen(file, "w");
 	bool first = true;
@@ -228,7 +290,8 @@ int write_json(const char *file, const struct bopts *o, struct results *res)
 		for (int p = 0; p < BP_COUNT; p++) {
 			if (!res->c[sc][p].ran)
 				continue;
-			cell_json(f, res, &res->c[sc][p], sc, p, first);
+			fputs(first ? "" : ",\n", f);
+			cell_json(f, res, sc, p);
 			first = false;
 		}
 	silent_json_rows(f, res, &first);
@@ -256,7 +319,7 @@ static int metrics_one(FILE *f, enum hupmon_format fmt, const struct cell *c,
 			fprintf(f,
 				"# hupmon-bench: scenario=%s path=%s N=%zu "
 				"(the monitor of its last round)\n",
-				scen_name(sc), bench_paths[p].name, c->n);
+				scenarios[sc].name, bench_paths[p].name, c->n);
 		fputs(buf, f);
 	}
 	free(buf);
@@ -264,30 +327,19 @@ static int metrics_one(FILE *f, enum hupmon_format fmt, const struct cell *c,
 }
 
 /* Prometheus text of one monitor, so that the file is one valid
- * exposition (promtool check metrics): the compare monitor of the last
- * scenario that ran compare, else the last library monitor that ran. */
-int write_metrics(const char *file, enum hupmon_format fmt, struct results *res)
+ * exposition (promtool check metrics): the one analyse() chose. */
+int write_metrics(const char *file, enum hupmon_format fmt,
+		  const struct results *res)
 {
-	int best_sc = -1, best_p = -1, rc;
-	FILE *f;
+	int rc = 0;
+	FILE *f = fopen(file, "w");
 
-	for (int sc = 0; sc < SC_COUNT; sc++)
-		for (int p = 0; p < BP_COUNT; p++) {
-			if (!res->c[sc][p].have_stats)
-				continue;
-			if (best_p >= 0 &&
-			    !strcmp(bench_paths[best_p].name, "compare") &&
-			    strcmp(bench_paths[p].name, "compare"))
-				continue;
-			best_sc = sc;
-			best_p = p;
-		}
-	f = fopen(file, "w");
 	if (!f)
 		return -errno;
-	rc = best_p < 0 ? 0
-			: metrics_one(f, fmt, &res->c[best_sc][best_p], best_sc,
-				      best_p);
+	if (res->metrics_p >= 0)
+		rc = metrics_one(f, fmt,
+				 &res->c[res->metrics_sc][res->metrics_p],
+				 res->metrics_sc, res->metrics_p);
 	if (fclose(f) && !rc)
 		rc = -errno;
 	return rc;

@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -32,7 +33,7 @@
 
 struct raw {
 	int ep, evfd, tfd;
-	enum raw_kind kind;
+	void (*probe)(struct conn *c); /* sweeps */
 	size_t cursor, slice;
 	uint64_t tick_ns, lap_start_ns;
 };
@@ -174,10 +175,7 @@ static void on_tick(struct run *r)
 		w->cursor = (w->cursor + 1) % r->n;
 		if (c->raw_level >= LEVEL_FINAL)
 			continue;
-		if (w->kind == RAW_PEEK)
-			probe_peek(c);
-		else
-			probe_tcpinfo(c);
+		w->probe(c);
 		done++;
 	}
 	r->probes += done;
@@ -200,7 +198,7 @@ static bool on_events(struct run *r, const struct epoll_event *ev, int k)
 	return stop;
 }
 
-void *raw_loop(void *arg)
+static void *raw_loop(void *arg)
 {
 	struct run *r = arg;
 	struct epoll_event ev[256];
@@ -267,38 +265,40 @@ static int watch_all(struct run *r)
 	return 0;
 }
 
-/* Sets up the loop's epoll set (and watches the sockets) in r->raw. */
-int raw_open(struct run *r)
+/* Sets up the loop's epoll set, with its stop event, in r->raw. */
+static int raw_open(struct run *r)
 {
 	struct raw *w = calloc(1, sizeof(*w));
-	int rc;
 
 	if (!w)
 		return -ENOMEM;
 	r->raw = w;
-	w->kind = r->p->raw;
 	w->tfd = -1;
 	w->ep = epoll_create1(EPOLL_CLOEXEC);
 	w->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	w->probe =
+		r->p->method == HUPMON_SWEEP_PEEK ? probe_peek : probe_tcpinfo;
 	if (w->ep < 0 || w->evfd < 0)
 		return -errno;
-	rc = add_fd(w->ep, w->evfd, EPOLLIN, TAG_STOP);
-	if (rc)
-		return rc;
-	return w->kind == RAW_EPOLL ? watch_all(r) : arm_timer(r);
+	return add_fd(w->ep, w->evfd, EPOLLIN, TAG_STOP);
 }
 
-int raw_unwatch_all(struct run *r)
+/* raw-epoll watches every server end; a sweep arms its timer. */
+static int raw_watch(struct run *r)
 {
-	if (r->raw->kind != RAW_EPOLL)
-		return 0;
-	for (size_t i = 0; i < r->n; i++)
+	return sweeps(r->p) ? arm_timer(r) : watch_all(r);
+}
+
+/* A sweep has nothing to unwatch: it stops probing when it stops. */
+static int raw_unwatch(struct run *r)
+{
+	for (size_t i = 0; !sweeps(r->p) && i < r->n; i++)
 		if (epoll_ctl(r->raw->ep, EPOLL_CTL_DEL, r->c[i].sfd, NULL))
 			return -errno;
 	return 0;
 }
 
-void raw_stop(struct run *r)
+static void raw_stop(struct run *r)
 {
 	uint64_t one = 1;
 
@@ -306,7 +306,16 @@ void raw_stop(struct run *r)
 		die("raw stop", errno);
 }
 
-void raw_close(struct run *r)
+static bool raw_counters(struct run *r, struct hupmon_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->sweep_probes = r->probes;
+	st->sweep_overruns = r->raw_overruns;
+	st->sweep_lap_worst_ns = r->raw_lap_worst_ns;
+	return false;
+}
+
+static void raw_close(struct run *r)
 {
 	struct raw *w = r->raw;
 
@@ -321,3 +330,13 @@ void raw_close(struct run *r)
 	free(w);
 	r->raw = NULL;
 }
+
+const struct path_ops raw_ops = {
+	.open = raw_open,
+	.watch = raw_watch,
+	.unwatch = raw_unwatch,
+	.loop = raw_loop,
+	.stop = raw_stop,
+	.counters = raw_counters,
+	.close = raw_close,
+};

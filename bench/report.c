@@ -1,395 +1,365 @@
 /*
- * report: the aligned tables on stdout, one per kind of scenario, and the
- * verdict of the visibility check.
+ * report: the aligned tables on stdout (one per kind of scenario, see enum
+ * table; silent's; compare mode's), the FAIL lines and the verdict, all
+ * printed from what analyse() made of the cells.
  */
 #include "bench.h"
 
 #include <math.h>
-#include <stddef.h>
 #include <string.h>
 
-#define RV_OFF(field) offsetof(struct rv, field)
-
-static double rv_at(const struct cell *c, unsigned round, size_t off)
+static const char *floor_name(enum bpath_id p)
 {
-	return *(const double *)(const void *)((const char *)&c->rv[round] +
-					       off);
+	return is_floor(p) ? "-" : bench_paths[bench_paths[p].floor].name;
 }
 
-/* Median over rounds of a figure of p divided by the sum of the same figure
- * of b1 and b2 (BP_COUNT: no b2) in the same round. */
-static double ratio_sum(const struct results *res, enum scen sc,
-			enum bpath_id p, enum bpath_id b1, enum bpath_id b2,
-			size_t off)
+/* seen miss [xmiss] false dup wrong; a later stage has no totals */
+static void counts(struct tab *t, const struct cell *c, unsigned s, bool xmiss)
 {
-	const struct cell *a = &res->c[sc][p], *b = &res->c[sc][b1];
-	const struct cell *b2c = b2 < BP_COUNT ? &res->c[sc][b2] : NULL;
-	double x[BENCH_MAX_ROUNDS], y[BENCH_MAX_ROUNDS];
-	unsigned rounds = a->rounds < b->rounds ? a->rounds : b->rounds;
-
-	if (!a->ran || !b->ran || p == b1 || (b2c && !b2c->ran))
-		return NAN;
-	if (b2c && b2c->rounds < rounds)
-		rounds = b2c->rounds;
-	for (unsigned r = 0; r < rounds; r++) {
-		x[r] = rv_at(a, r, off);
-		y[r] = rv_at(b, r, off) + (b2c ? rv_at(b2c, r, off) : 0);
+	tab_u(t, c->seen[s]);
+	tab_u(t, c->miss[s]);
+	if (xmiss)
+		tab_u(t, c->xmiss[s]);
+	if (s) {
+		tab_skip(t, 3);
+		return;
 	}
-	return ratio_median(x, y, sizeof(double), rounds);
+	tab_u(t, c->fals);
+	tab_u(t, c->dup);
+	tab_u(t, c->wrong);
 }
 
-/* Median over rounds of a figure of p divided by the same figure of base. */
-double ratio_of(const struct results *res, enum scen sc, enum bpath_id p,
-		enum bpath_id base, size_t off)
+static void lat4(struct tab *t, const struct dist *d)
 {
-	return ratio_sum(res, sc, p, base, BP_COUNT, off);
+	tab_n(t, d->p50);
+	tab_n(t, d->p90);
+	tab_n(t, d->p99);
+	tab_n(t, d->max);
 }
 
-/* CPU against the path's CPU floor (compare: raw-epoll + raw-tcpinfo). */
-double ratio_cpu(const struct results *res, enum scen sc, enum bpath_id p,
-		 size_t off)
+/* The tail of a row: FAIL and why, and expected misses. */
+static void end_row(struct tab *t, const struct cell *c, unsigned s)
 {
-	/* compare's two floors run rounds of other lengths (escalate waits
-	 * for each path's own report), so their CPU only adds up to a fair
-	 * floor over the fixed-length idle windows. */
-	if (bench_paths[p].cpu_floor2 != BP_COUNT && sc != SC_IDLE)
-		return NAN;
-	return ratio_sum(res, sc, p, bench_paths[p].baseline,
-			 bench_paths[p].cpu_floor2, off);
-}
+	char buf[96] = "";
 
-/* CPU per probe against the raw sweep of the same method. */
-double ratio_probe(const struct results *res, enum scen sc, enum bpath_id p)
-{
-	return ratio_of(res, sc, p, bench_paths[p].probe_floor,
-			RV_OFF(ns_probe));
-}
-
-/* p99 against the floor: median of per-round ratios when rounds hold 100
- * samples or more, else the ratio of the pooled p99s (with fewer samples a
- * round's p99 is its maximum). */
-double ratio_p99(const struct results *res, enum scen sc, enum bpath_id p,
-		 enum bpath_id b, unsigned s)
-{
-	/* vec_pct sorts the samples in place: harmless, hence the cast */
-	struct cell *c = (struct cell *)&res->c[sc][p];
-
-	if (b >= BP_COUNT || b == p || !res->c[sc][b].ran)
-		return NAN;
-	if (c->rounds && c->seen[s] / c->rounds >= 100)
-		return ratio_of(res, sc, p, b,
-				RV_OFF(p99) + s * sizeof(double));
-	return cell_pct(c, s, 99) /
-	       cell_pct((struct cell *)&res->c[sc][b], s, 99);
-}
-
-double cell_pct(struct cell *c, unsigned stage, double pct)
-{
-	return vec_pct(&c->lat[stage], pct) / 1e3;
-}
-
-double cell_ns_probe(const struct cell *c)
-{
-	return c->probes ? c->loop_cpu_ms * 1e6 / (double)c->probes : NAN;
-}
-
-static double rv_median(const struct cell *c, size_t off)
-{
-	double v[BENCH_MAX_ROUNDS];
-
-	for (unsigned r = 0; r < c->rounds; r++)
-		v[r] = *(const double *)(const void *)((const char *)&c->rv[r] +
-						       off);
-	return median(v, c->rounds);
-}
-
-/* The idle CPU (ms/s) of p's floor (of p itself for a floor). */
-static double idle_floor_ms(struct results *res, enum bpath_id p)
-{
-	enum bpath_id b = bench_paths[p].baseline;
-
-	return rv_median(&res->c[SC_IDLE][b < BP_COUNT ? b : p],
-			 RV_OFF(cpu_per_s));
-}
-
-static void num(FILE *f, int w, int prec, double x)
-{
-	if (isfinite(x))
-		fprintf(f, " %*.*f", w, prec, x);
-	else
-		fprintf(f, " %*s", w, "-");
-}
-
-static void counts(FILE *f, const struct cell *c, unsigned s, bool all)
-{
-	fprintf(f, " %5llu %4llu %5llu", (unsigned long long)c->seen[s],
-		(unsigned long long)c->miss[s],
-		(unsigned long long)c->xmiss[s]);
-	if (all)
-		fprintf(f, " %5llu %3llu %5llu", (unsigned long long)c->fals,
-			(unsigned long long)c->dup,
-			(unsigned long long)c->wrong);
-	else
-		fprintf(f, " %5s %3s %5s", "", "", "");
-}
-
-bool cell_failed(const struct cell *c)
-{
-	return c->miss[0] || c->miss[1] || c->fals || c->dup || c->wrong ||
-	       c->errors || c->cmp_disagree || c->cmp_norecord;
-}
-
-static void flags(FILE *f, const struct cell *c, unsigned s)
-{
 	if (s == 0 && c->errors)
-		fprintf(f, "  FAIL (%llu errors)",
-			(unsigned long long)c->errors);
+		snprintf(buf, sizeof(buf), "  FAIL (%llu errors)",
+			 (unsigned long long)c->errors);
 	else if (s == 0 && (c->cmp_disagree || c->cmp_norecord))
-		fprintf(f,
-			"  FAIL (compare: %llu disagree, %llu without "
-			"record)",
-			(unsigned long long)c->cmp_disagree,
-			(unsigned long long)c->cmp_norecord);
+		snprintf(buf, sizeof(buf),
+			 "  FAIL (compare: %llu disagree, %llu without "
+			 "record)",
+			 (unsigned long long)c->cmp_disagree,
+			 (unsigned long long)c->cmp_norecord);
 	else if (c->miss[s] || (s == 0 && (c->fals || c->dup || c->wrong)))
-		fprintf(f, "  FAIL");
+		snprintf(buf, sizeof(buf), "  FAIL");
 	if (c->xmiss[s])
-		fprintf(f, "  (expected miss)");
-	fputc('\n', f);
+		strcat(buf, "  (expected miss)");
+	tab_end(t, buf);
 }
 
-static void lat4(FILE *f, struct cell *c, unsigned s)
+/* The path, its floor and N. */
+static void path_floor_n(struct tab *t, enum bpath_id p, const struct cell *c)
 {
-	num(f, 8, 1, cell_pct(c, s, 50));
-	num(f, 8, 1, cell_pct(c, s, 90));
-	num(f, 8, 1, cell_pct(c, s, 99));
-	num(f, 8, 1, cell_pct(c, s, 100));
+	tab_s(t, bench_paths[p].name);
+	tab_s(t, floor_name(p));
+	tab_u(t, c->n);
 }
 
-static const char *base_name(enum bpath_id p)
+/* The columns of each kind of table, and how one row fills them. */
+typedef void fill_fn(struct tab *t, enum scen sc, enum bpath_id p, unsigned s,
+		     const struct cell *c, const struct row *a);
+
+static const struct col closure_cols[] = {
+	{"scenario", -13, 0}, {"path", -14, 0}, {"floor", -11, 0},
+	{"seen", 5, 0},	      {"miss", 4, 0},	{"xmiss", 5, 0},
+	{"false", 5, 0},      {"dup", 3, 0},	{"wrong", 5, 0},
+	{"p50", 8, 1},	      {"p90", 8, 1},	{"p99", 8, 1},
+	{"max", 8, 1},	      {"p50/fl", 6, 2}, {"p99/fl", 6, 2},
+	{"cpu-ms", 7, 1},     {"cpu/fl", 6, 2}, {"ns/probe", 8, 0},
+	{"pr/fl", 6, 2},      {NULL, 0, 0},
+};
+
+static void closure_fill(struct tab *t, enum scen sc, enum bpath_id p,
+			 unsigned s, const struct cell *c, const struct row *a)
 {
-	enum bpath_id b = bench_paths[p].baseline;
-
-	return b == p ? "-" : bench_paths[b].name;
-}
-
-static void closure_row(FILE *f, struct results *res, enum scen sc,
-			enum bpath_id p, unsigned s)
-{
-	struct cell *c = &res->c[sc][p];
-	enum bpath_id b = bench_paths[p].baseline;
-
-	fprintf(f, "%-13s %-14s %-11s", stage_name(sc, s), bench_paths[p].name,
-		base_name(p));
-	counts(f, c, s, s == 0);
-	lat4(f, c, s);
-	num(f, 6, 2, ratio_of(res, sc, p, b, RV_OFF(p50) + s * sizeof(double)));
-	num(f, 6, 2, ratio_p99(res, sc, p, b, s));
-	if (s == 0) {
-		num(f, 7, 1, c->loop_cpu_ms);
-		num(f, 6, 2, ratio_cpu(res, sc, p, RV_OFF(loop_ms)));
-		num(f, 8, 0, cell_ns_probe(c));
-		num(f, 6, 2, ratio_probe(res, sc, p));
-	} else {
-		fprintf(f, " %7s %6s %8s %6s", "", "", "", "");
+	tab_s(t, stage_name(sc, s));
+	tab_s(t, bench_paths[p].name);
+	tab_s(t, floor_name(p));
+	counts(t, c, s, true);
+	lat4(t, &a->lat[s]);
+	tab_n(t, a->r_p50[s]);
+	tab_n(t, a->r_p99[s]);
+	if (s) {
+		tab_skip(t, 4);
+		return;
 	}
-	flags(f, c, s);
+	tab_n(t, c->loop_cpu_ms);
+	tab_n(t, a->r_cpu);
+	tab_n(t, a->ns_probe);
+	tab_n(t, a->r_probe);
 }
 
-static void closures_table(FILE *f, struct results *res)
+static const struct col burst_cols[] = {
+	{"path", -14, 0}, {"floor", -11, 0}, {"N", 6, 0},
+	{"seen", 5, 0},	  {"miss", 4, 0},    {"xmiss", 5, 0},
+	{"false", 5, 0},  {"dup", 3, 0},     {"wrong", 5, 0},
+	{"p50", 8, 1},	  {"p90", 8, 1},     {"p99", 8, 1},
+	{"max", 8, 1},	  {"span-ms", 8, 2}, {"span/fl", 7, 2},
+	{"cpu-ms", 7, 1}, {"cpu/fl", 6, 2},  {NULL, 0, 0},
+};
+
+static void burst_fill(struct tab *t, enum scen sc, enum bpath_id p, unsigned s,
+		       const struct cell *c, const struct row *a)
 {
-	fprintf(f, "\n== closures: µs from the client's act to the callback, "
-		   "all rounds pooled; x/fl = median over rounds of "
-		   "(path / its floor) ==\n");
-	fprintf(f,
-		"%-13s %-14s %-11s %5s %4s %5s %5s %3s %5s %8s %8s %8s "
-		"%8s %6s %6s %7s %6s %8s %6s\n",
-		"scenario", "path", "floor", "seen", "miss", "xmiss", "false",
-		"dup", "wrong", "p50", "p90", "p99", "max", "p50/fl", "p99/fl",
-		"cpu-ms", "cpu/fl", "ns/probe", "pr/fl");
-	for (int sc = SC_FIN; sc <= SC_ESCALATE; sc++)
-		for (unsigned s = 0; s < BENCH_STAGES; s++) {
-			if (!expect_of(sc, VIS_EPOLL).cause[s])
-				continue;
-			for (int p = 0; p <= BP_RAW_TCPINFO; p++)
-				if (res->c[sc][p].ran)
-					closure_row(f, res, sc, p, s);
-		}
+	(void)sc;
+	path_floor_n(t, p, c);
+	counts(t, c, s, true);
+	lat4(t, &a->lat[s]);
+	tab_n(t, a->span_ms);
+	tab_n(t, a->r_span);
+	tab_n(t, c->loop_cpu_ms);
+	tab_n(t, a->r_cpu);
 }
 
-static void burst_table(FILE *f, struct results *res)
+static const struct col idle_cols[] = {
+	{"path", -14, 0},    {"floor", -11, 0},	 {"N", 6, 0},
+	{"cpu-ms/s", 9, 2},  {"cpu/fl", 7, 2},	 {"wakeups/s", 10, 1},
+	{"probes/s", 10, 0}, {"ns/probe", 8, 0}, {"pr/fl", 6, 2},
+	{"wall-s", 7, 2},    {NULL, 0, 0},
+};
+
+static void idle_fill(struct tab *t, enum scen sc, enum bpath_id p, unsigned s,
+		      const struct cell *c, const struct row *a)
 {
-	fprintf(f, "\n== burst: all N closed back to back (FIN); span = first "
-		   "close to last callback ==\n");
-	fprintf(f,
-		"%-14s %-11s %6s %5s %4s %5s %5s %3s %5s %8s %8s %8s %8s "
-		"%8s %7s %7s %6s\n",
-		"path", "floor", "N", "seen", "miss", "xmiss", "false", "dup",
-		"wrong", "p50", "p90", "p99", "max", "span-ms", "span/fl",
-		"cpu-ms", "cpu/fl");
-	for (int p = 0; p <= BP_RAW_TCPINFO; p++) {
-		struct cell *c = &res->c[SC_BURST][p];
-		double span[BENCH_MAX_ROUNDS];
-
-		if (!c->ran)
-			continue;
-		for (unsigned r = 0; r < c->rounds; r++)
-			span[r] = c->rv[r].span_ms;
-		fprintf(f, "%-14s %-11s %6zu", bench_paths[p].name,
-			base_name(p), c->n);
-		counts(f, c, 0, true);
-		lat4(f, c, 0);
-		num(f, 8, 2, median(span, c->rounds));
-		num(f, 7, 2,
-		    ratio_of(res, SC_BURST, p, bench_paths[p].baseline,
-			     RV_OFF(span_ms)));
-		num(f, 7, 1, c->loop_cpu_ms);
-		num(f, 6, 2, ratio_cpu(res, SC_BURST, p, RV_OFF(loop_ms)));
-		flags(f, c, 0);
-	}
+	(void)sc;
+	(void)s;
+	path_floor_n(t, p, c);
+	tab_n(t, a->cpu_per_s);
+	tab_n(t, a->r_cpu_noise ? NAN : a->r_cpu);
+	tab_n(t, a->wake_s);
+	tab_n(t, a->probes_per_s);
+	tab_n(t, a->ns_probe);
+	tab_n(t, a->r_probe);
+	tab_n(t, c->wall_ms / 1e3);
 }
 
-static void idle_table(FILE *f, struct results *res)
+static const struct col interf_cols[] = {
+	{"path", -14, 0},   {"vs", -11, 0},   {"N", 6, 0},
+	{"seen", 5, 0},	    {"miss", 4, 0},   {"false", 5, 0},
+	{"dup", 3, 0},	    {"wrong", 5, 0},  {"p50", 8, 1},
+	{"p90", 8, 1},	    {"p99", 8, 1},    {"max", 8, 1},
+	{"p50/vs", 6, 2},   {"p99/vs", 6, 2}, {"probes/s", 10, 0},
+	{"overruns", 8, 0}, {"lap-ms", 8, 2}, {"cpu-ms", 7, 1},
+	{NULL, 0, 0},
+};
+
+static void interf_fill(struct tab *t, enum scen sc, enum bpath_id p,
+			unsigned s, const struct cell *c, const struct row *a)
 {
-	fprintf(f, "\n== idle: N live sockets, nothing happens (medians over "
-		   "rounds, per second of idle) ==\n");
-	fprintf(f, "%-14s %-11s %6s %9s %7s %10s %10s %8s %6s %7s\n", "path",
-		"floor", "N", "cpu-ms/s", "cpu/fl", "wakeups/s", "probes/s",
-		"ns/probe", "pr/fl", "wall-s");
-	for (int p = 0; p <= BP_RAW_TCPINFO; p++) {
-		struct cell *c = &res->c[SC_IDLE][p];
-
-		if (!c->ran)
-			continue;
-		fprintf(f, "%-14s %-11s %6zu", bench_paths[p].name,
-			base_name(p), c->n);
-		num(f, 9, 2, rv_median(c, RV_OFF(cpu_per_s)));
-		/* Both sleeping loops cost ~0.5 ms/s: no ratio worth printing
-		 * below 1 ms/s of floor. */
-		num(f, 7, 2,
-		    idle_floor_ms(res, p) < 1.0
-			    ? NAN
-			    : ratio_cpu(res, SC_IDLE, p, RV_OFF(cpu_per_s)));
-		num(f, 10, 1, rv_median(c, RV_OFF(wake_s)));
-		num(f, 10, 0, (double)c->probes / (c->wall_ms / 1e3));
-		num(f, 8, 0, cell_ns_probe(c));
-		num(f, 6, 2, ratio_probe(res, SC_IDLE, p));
-		num(f, 7, 2, c->wall_ms / 1e3);
-		flags(f, c, 0);
-	}
+	(void)sc;
+	path_floor_n(t, p, c);
+	counts(t, c, s, false);
+	lat4(t, &a->lat[s]);
+	tab_n(t, a->r_p50[s]);
+	tab_n(t, a->r_p99[s]);
+	tab_n(t, a->probes_per_s);
+	tab_u(t, c->overruns);
+	tab_n(t, (double)c->lap_worst_ns / 1e6);
+	tab_n(t, c->cpu_ms);
 }
 
-static void interference_table(FILE *f, struct results *res)
+static const struct col scale_cols[] = {
+	{"path", -14, 0},   {"N", 6, 0},      {"watch-us", 8, 2},
+	{"w/fl", 6, 2},	    {"unw-us", 8, 2}, {"uw/fl", 6, 2},
+	{"B/sock", 7, 0},   {"seen", 5, 0},   {"miss", 4, 0},
+	{"false", 5, 0},    {"dup", 3, 0},    {"wrong", 5, 0},
+	{"p50", 8, 1},	    {"p90", 8, 1},    {"p99", 8, 1},
+	{"max", 8, 1},	    {"p50/fl", 6, 2}, {"lap-ms", 8, 2},
+	{"overruns", 8, 0}, {"cpu-ms", 7, 1}, {"stats-us", 8, 2},
+	{NULL, 0, 0},
+};
+
+/* One round: its figures are the scale figures. */
+static void scale_fill(struct tab *t, enum scen sc, enum bpath_id p, unsigned s,
+		       const struct cell *c, const struct row *a)
 {
-	fprintf(f, "\n== interference: epoll-path latency (µs to the epoll "
-		   "path's detected_ns) with a sweep walking all N, vs "
-		   "without (x/vs: ratio to the row named in vs) ==\n");
-	fprintf(f,
-		"%-14s %-11s %6s %5s %4s %5s %3s %5s %8s %8s %8s %8s %6s "
-		"%6s %10s %8s %8s %7s\n",
-		"path", "vs", "N", "seen", "miss", "false", "dup", "wrong",
-		"p50", "p90", "p99", "max", "p50/vs", "p99/vs", "probes/s",
-		"overruns", "lap-ms", "cpu-ms");
-	for (int p = 0; p < BP_COUNT; p++) {
-		struct cell *c = &res->c[SC_INTERF][p];
-		enum bpath_id b = bench_paths[p].baseline;
-
-		if (!c->ran)
-			continue;
-		fprintf(f, "%-14s %-11s %6zu %5llu %4llu %5llu %3llu %5llu",
-			bench_paths[p].name, base_name(p), c->n,
-			(unsigned long long)c->seen[0],
-			(unsigned long long)c->miss[0],
-			(unsigned long long)c->fals, (unsigned long long)c->dup,
-			(unsigned long long)c->wrong);
-		lat4(f, c, 0);
-		num(f, 6, 2, ratio_of(res, SC_INTERF, p, b, RV_OFF(p50)));
-		num(f, 6, 2, ratio_p99(res, SC_INTERF, p, b, 0));
-		num(f, 10, 0, (double)c->probes / (c->wall_ms / 1e3));
-		fprintf(f, " %8llu", (unsigned long long)c->overruns);
-		num(f, 8, 2, (double)c->lap_worst_ns / 1e6);
-		num(f, 7, 1, c->cpu_ms);
-		flags(f, c, 0);
-	}
+	(void)sc;
+	tab_s(t, bench_paths[p].name);
+	tab_u(t, c->n);
+	tab_n(t, c->fig[0][FIG_WATCH_NS] / 1e3);
+	tab_n(t, a->r_watch);
+	tab_n(t, c->fig[0][FIG_UNWATCH_NS] / 1e3);
+	tab_n(t, a->r_unwatch);
+	tab_n(t, c->fig[0][FIG_BYTES_SOCK]);
+	counts(t, c, s, false);
+	lat4(t, &a->lat[s]);
+	tab_n(t, a->r_p50[s]);
+	tab_n(t, (double)c->lap_worst_ns / 1e6);
+	tab_u(t, c->overruns);
+	tab_n(t, c->cpu_ms);
+	tab_n(t, c->fig[0][FIG_STATS_NS] / 1e3);
 }
 
-static void scale_table(FILE *f, struct results *res)
-{
-	fprintf(f, "\n== scale: N up to the fd ceiling, client ends in a "
-		   "child process; w/fl: / raw-epoll (epoll_ctl ADD/DEL); "
-		   "stats-us: median of 1001 hupmon_stats + Prometheus "
-		   "format calls at N ==\n");
-	fprintf(f,
-		"%-14s %6s %8s %6s %8s %6s %7s %5s %4s %5s %3s %5s %8s "
-		"%8s %8s %8s %6s %8s %8s %7s %8s\n",
-		"path", "N", "watch-us", "w/fl", "unw-us", "uw/fl", "B/sock",
-		"seen", "miss", "false", "dup", "wrong", "p50", "p90", "p99",
-		"max", "p50/fl", "lap-ms", "overruns", "cpu-ms", "stats-us");
-	for (int p = 0; p <= BP_RAW_TCPINFO; p++) {
-		struct cell *c = &res->c[SC_SCALE][p];
-		bool raw = bench_paths[p].raw != RAW_NONE;
+static const struct col compare_cols[] = {
+	{"scenario", -13, 0},	{"path", -14, 0},	{"records", 8, 0},
+	{"epoll-first", 11, 0}, {"sweep-first", 11, 0}, {"2nd-missed", 10, 0},
+	{"disagree", 9, 0},	{"lag-p50", 9, 1},	{"lag-p99", 9, 1},
+	{NULL, 0, 0},
+};
 
-		if (!c->ran)
-			continue;
-		fprintf(f, "%-14s %6zu", bench_paths[p].name, c->n);
-		num(f, 8, 2, c->rv[0].watch_ns / 1e3);
-		num(f, 6, 2,
-		    raw ? NAN
-			: ratio_of(res, SC_SCALE, p, BP_RAW_EPOLL,
-				   RV_OFF(watch_ns)));
-		num(f, 8, 2, c->rv[0].unwatch_ns / 1e3);
-		num(f, 6, 2,
-		    raw ? NAN
-			: ratio_of(res, SC_SCALE, p, BP_RAW_EPOLL,
-				   RV_OFF(unwatch_ns)));
-		num(f, 7, 0, c->have_stats ? c->bytes_per_sock : NAN);
-		fprintf(f, " %5llu %4llu %5llu %3llu %5llu",
-			(unsigned long long)c->seen[0],
-			(unsigned long long)c->miss[0],
-			(unsigned long long)c->fals, (unsigned long long)c->dup,
-			(unsigned long long)c->wrong);
-		lat4(f, c, 0);
-		num(f, 6, 2,
-		    ratio_of(res, SC_SCALE, p, bench_paths[p].baseline,
-			     RV_OFF(p50)));
-		num(f, 8, 2, (double)c->lap_worst_ns / 1e6);
-		fprintf(f, " %8llu", (unsigned long long)c->overruns);
-		num(f, 7, 1, c->cpu_ms);
-		num(f, 8, 2, c->have_stats ? c->stats_ns / 1e3 : NAN);
-		flags(f, c, 0);
-	}
-}
-
-static void compare_table(FILE *f, struct results *res)
+static void compare_table(FILE *f, const struct results *res)
 {
 	fprintf(f, "\n== compare mode: who saw each hangup first, and how "
 		   "much later the other path did (µs) ==\n");
-	fprintf(f, "%-13s %-14s %8s %11s %11s %10s %9s %9s %9s\n", "scenario",
-		"path", "records", "epoll-first", "sweep-first", "2nd-missed",
-		"disagree", "lag-p50", "lag-p99");
+	tab_head(f, compare_cols, NULL);
 	for (int sc = 0; sc < SC_COUNT; sc++)
 		for (int p = 0; p < BP_COUNT; p++) {
-			struct cell *c = &res->c[sc][p];
-			uint64_t ep = 0, sw = 0, mi = 0;
+			const struct row *a = &res->an[sc][p];
+			struct tab t;
 
-			if (!c->ran || !bench_paths[p].compare)
+			if (!res->c[sc][p].ran || !bench_paths[p].compare ||
+			    !(a->cmp_epoll || a->cmp_sweep || a->cmp_missed))
 				continue;
-			for (int k = 0; k <= HUPMON_CAUSE_MAX; k++) {
-				ep += c->cmp_first[HUPMON_PATH_EPOLL][k];
-				sw += c->cmp_first[HUPMON_PATH_SWEEP][k];
-				mi += c->cmp_missed[k];
-			}
-			if (!ep && !sw && !mi)
+			tab_start(&t, f, compare_cols);
+			tab_s(&t, scenarios[sc].name);
+			tab_s(&t, bench_paths[p].name);
+			tab_u(&t, a->cmp_epoll + a->cmp_sweep);
+			tab_u(&t, a->cmp_epoll);
+			tab_u(&t, a->cmp_sweep);
+			tab_u(&t, a->cmp_missed);
+			tab_u(&t, res->c[sc][p].cmp_disagree);
+			tab_n(&t, a->lag.p50);
+			tab_n(&t, a->lag.p99);
+			tab_end(&t, NULL);
+		}
+}
+
+/* By enum table: its title, its columns, how a row fills them. */
+static const struct {
+	const char *title;
+	const struct col *cols;
+	fill_fn *fill;
+} tables[] = {
+	[TB_CLOSURES] = {"closures: µs from the client's act to the callback, "
+			 "all rounds pooled; x/fl = median over rounds of "
+			 "(path / its floor)",
+			 closure_cols, closure_fill},
+	[TB_BURST] = {"burst: all N closed back to back (FIN); span = first "
+		      "close to last callback",
+		      burst_cols, burst_fill},
+	[TB_IDLE] = {"idle: N live sockets, nothing happens (medians over "
+		     "rounds, per second of idle)",
+		     idle_cols, idle_fill},
+	[TB_INTERF] = {"interference: epoll-path latency (µs to the epoll "
+		       "path's detected_ns) with a sweep walking all N, vs "
+		       "without (x/vs: ratio to the row named in vs)",
+		       interf_cols, interf_fill},
+	[TB_SCALE] = {"scale: N up to the fd ceiling, client ends in a child "
+		      "process; w/fl: / raw-epoll (epoll_ctl ADD/DEL); "
+		      "stats-us: median of 1001 hupmon_stats + Prometheus "
+		      "format calls at N",
+		      scale_cols, scale_fill},
+};
+
+/* silent: one row per case and path, with its verdict. */
+static const struct col silent_cols[] = {
+	{"case", -27, 0},   {"path", -14, 0},	 {"conns", 5, 0},
+	{"seen", 4, 0},	    {"p50-ms", 8, 1},	 {"max-ms", 8, 1},
+	{"bound-ms", 8, 0}, {"max/bound", 9, 2}, {NULL, 0, 0},
+};
+
+static void silent_table(FILE *f, const struct results *res)
+{
+	const struct silent_res *s = res->silent;
+	unsigned ep = 0, sw = 0;
+
+	if (!s)
+		return;
+	if (!s->ran) {
+		fprintf(f, "\nsilent: skipped: %s\n", s->skipped);
+		return;
+	}
+	fprintf(f,
+		"\n== silent: peer vanished (client's link down in its "
+		"namespace); detection time vs the configured bound ==\n"
+		"ms from just before `ip link set down` (data case: from the "
+		"server's write) to\nthe report's detected_ns; %u connections "
+		"per case and path, keepalive phases spread\nover the "
+		"interval; expected: TIMEOUT (ETIMEDOUT) within bound + %llu "
+		"ms, or nothing\n",
+		s->conns, (unsigned long long)SILENT_MARGIN_MS);
+	tab_head(f, silent_cols, "  verdict");
+	for (unsigned k = 0; k < SILENT_CASES; k++)
+		for (int p = 0; p < BP_COUNT; p++) {
+			const struct silent_cell *c = &s->c[k][p];
+			double bound = silent_cases[k].bound_ms
+					       ? silent_cases[k].bound_ms
+					       : NAN;
+			char tail[170];
+			struct tab t;
+
+			if (!c->ran)
 				continue;
+			tab_start(&t, f, silent_cols);
+			tab_s(&t, silent_cases[k].name);
+			tab_s(&t, bench_paths[p].name);
+			tab_u(&t, c->conns);
+			tab_u(&t, c->seen);
+			tab_n(&t, c->ms.p50);
+			tab_n(&t, c->ms.max);
+			tab_n(&t, bound);
+			tab_n(&t, c->ms.max / bound);
+			snprintf(tail, sizeof(tail), "  %s", c->verdict);
+			tab_end(&t, tail);
+		}
+	if (!s->c[0][BP_BOTH].ran)
+		return;
+	for (unsigned k = 0; k < SILENT_CASES; k++) {
+		ep += s->c[k][BP_BOTH].by_path[HUPMON_PATH_EPOLL];
+		sw += s->c[k][BP_BOTH].by_path[HUPMON_PATH_SWEEP];
+	}
+	fprintf(f,
+		"both (compare off): first report by the epoll path %u, by "
+		"the sweep %u\n",
+		ep, sw);
+}
+
+static void silent_fail_lines(FILE *f, const struct results *res)
+{
+	const struct silent_res *s = res->silent;
+
+	for (int p = 0; s && s->ran && p < BP_COUNT; p++) {
+		if (s->errors[p] || s->stray[p])
 			fprintf(f,
-				"%-13s %-14s %8llu %11llu %11llu %10llu %9llu",
-				scen_name(sc), bench_paths[p].name,
-				(unsigned long long)(ep + sw),
-				(unsigned long long)ep, (unsigned long long)sw,
-				(unsigned long long)mi,
-				(unsigned long long)c->cmp_disagree);
-			num(f, 9, 1, vec_pct(&c->cmp_lag, 50) / 1e3);
-			num(f, 9, 1, vec_pct(&c->cmp_lag, 99) / 1e3);
-			fputc('\n', f);
+				"FAIL silent/%s: %u errors, %llu reports "
+				"naming no connection\n",
+				bench_paths[p].name, s->errors[p],
+				(unsigned long long)s->stray[p]);
+		for (unsigned k = 0; k < SILENT_CASES; k++)
+			if (s->c[k][p].ran && s->c[k][p].failed)
+				/* the verdict is "FAIL: why" */
+				fprintf(f, "FAIL silent/%s/%s:%s\n",
+					silent_cases[k].key,
+					bench_paths[p].name,
+					s->c[k][p].verdict + strlen("FAIL:"));
+	}
+}
+
+/* A row per path that ran in sc, per stage it has. */
+static void rows(FILE *f, const struct results *res, enum scen sc, int tb)
+{
+	for (unsigned s = 0; s < BENCH_STAGES; s++)
+		for (int p = 0; p < BP_COUNT; p++) {
+			const struct cell *c = &res->c[sc][p];
+			struct tab t;
+
+			if (!c->ran ||
+			    (s && !scenarios[sc].expect[VIS_EPOLL].cause[s]))
+				continue;
+			tab_start(&t, f, tables[tb].cols);
+			tables[tb].fill(&t, sc, p, s, c, &res->an[sc][p]);
+			end_row(&t, c, s);
 		}
 }
 
@@ -401,116 +371,60 @@ static bool any_ran(const struct results *res, enum scen sc)
 	return false;
 }
 
-static void verdict(FILE *f, struct results *res)
+/* Every table with a scenario that ran, in enum table order. */
+static void loopback_tables(FILE *f, const struct results *res)
 {
-	res->failures = 0;
+	for (int tb = 0; tb < (int)(sizeof(tables) / sizeof(tables[0])); tb++) {
+		bool head = false;
+
+		for (int sc = 0; sc < SC_COUNT; sc++) {
+			if ((int)scenarios[sc].table != tb || !any_ran(res, sc))
+				continue;
+			if (!head) {
+				fprintf(f, "\n== %s ==\n", tables[tb].title);
+				tab_head(f, tables[tb].cols, NULL);
+				head = true;
+			}
+			rows(f, res, sc, tb);
+		}
+	}
+}
+
+static void verdict(FILE *f, const struct results *res)
+{
 	for (int sc = 0; sc < SC_COUNT; sc++)
 		for (int p = 0; p < BP_COUNT; p++) {
 			const struct cell *c = &res->c[sc][p];
 
-			if (!c->ran && !c->errors)
+			if (!res->an[sc][p].failed)
 				continue;
-			if (!cell_failed(c))
-				continue;
-			res->failures++;
 			fprintf(f,
 				"FAIL %s/%s: %llu missed, %llu false, %llu "
 				"duplicate, %llu wrong-cause, %llu errors\n",
-				scen_name(sc), bench_paths[p].name,
+				scenarios[sc].name, bench_paths[p].name,
 				(unsigned long long)(c->miss[0] + c->miss[1]),
 				(unsigned long long)c->fals,
 				(unsigned long long)c->dup,
 				(unsigned long long)c->wrong,
 				(unsigned long long)c->errors);
 		}
-	res->failures += silent_verdict(f, res);
+	silent_fail_lines(f, res);
 	fprintf(f, "\nvisibility check: %s\n",
 		res->failures ? "FAIL (see FAIL lines; exit status 1)"
 			      : "PASS (every path saw what it should, no "
 				"false, duplicate or wrong-cause report)");
 }
 
-void report_tables(FILE *f, const struct bopts *o, struct results *res)
+void report_tables(FILE *f, const struct results *res)
 {
-	(void)o;
-	if (any_ran(res, SC_FIN) || any_ran(res, SC_RST) ||
-	    any_ran(res, SC_HALF) || any_ran(res, SC_DATAFIN) ||
-	    any_ran(res, SC_ESCALATE))
-		closures_table(f, res);
-	if (any_ran(res, SC_BURST))
-		burst_table(f, res);
-	if (any_ran(res, SC_IDLE))
-		idle_table(f, res);
-	if (any_ran(res, SC_INTERF))
-		interference_table(f, res);
-	if (any_ran(res, SC_SCALE))
-		scale_table(f, res);
+	loopback_tables(f, res);
 	silent_table(f, res);
-	for (int sc = 0; sc < SC_COUNT; sc++)
-		if (res->c[sc][BP_COMPARE].ran ||
-		    res->c[sc][BP_EPOLL_UNDER_TCPINFO].ran ||
-		    res->c[sc][BP_EPOLL_UNDER_PEEK].ran) {
+	for (int i = 0; i < SC_COUNT * BP_COUNT; i++)
+		if (res->c[i / BP_COUNT][i % BP_COUNT].ran &&
+		    bench_paths[i % BP_COUNT].compare) {
 			compare_table(f, res);
 			break;
 		}
 	fputc('\n', f);
 	verdict(f, res);
-}
-
-void report_header(FILE *f, const struct bopts *o)
-{
-	bool loopback = false;
-
-	for (int sc = 0; sc < SC_COUNT; sc++)
-		loopback |= o->scen[sc] && sc != SC_SILENT;
-	if (!loopback) {
-		fprintf(f,
-			"hupmon-bench %s: silent only (root): how long "
-			"keepalive / TCP_USER_TIMEOUT take to\nturn a vanished "
-			"peer into a TIMEOUT report, against the configured "
-			"bound. Sweep\nperiod %u ms cut in %u ms ticks, seed "
-			"%llu. See --explain.\n",
-			hupmon_version(), o->period_ms, o->tick_ms,
-			(unsigned long long)o->seed);
-		fflush(f);
-		return;
-	}
-	fprintf(f,
-		"hupmon-bench %s: how fast each detection path reports a TCP "
-		"peer's hangup on loopback,\nbeside a minimal hand-written "
-		"loop (the floor). Latency = CLOCK_MONOTONIC just before the\n"
-		"client's close/shutdown/write to hupmon's callback on the "
-		"dispatch thread. Each path runs\non fresh connections of its "
-		"own; paths and floors alternate round by round, and every\n"
-		"ratio is the median over rounds of (path / floor) measured in "
-		"the same round.\n",
-		hupmon_version());
-	fprintf(f,
-		"N=%zu connections per run, %u closures per scenario and path "
-		"(%u rounds), sweep period\n%u ms cut in %u ms ticks, "
-		"closures paced %u us apart on average, seed %llu.\n",
-		o->n, o->closes, o->rounds, o->period_ms, o->tick_ms,
-		o->pace_us, (unsigned long long)o->seed);
-	fprintf(f,
-		"Columns: seen/miss = expected reports that came / did not "
-		"come; xmiss = misses the\nvisibility table expects (--explain)"
-		"; false = reports on untouched connections; dup =\nrepeated "
-		"reports; wrong = unexpected cause or order; p50..max in us; "
-		"x/fl = ratio to\nthe floor (p50/fl: median of per-round "
-		"ratios; "
-		"p99/fl: the same with 100+ samples a\nround, else pooled p99 "
-		"over pooled p99); cpu-ms = the loop thread's CPU (dispatch\n"
-		"thread or raw loop) while the path ran; ns/probe = that CPU "
-		"per socket probed (sweeps).\ncompare's floors: raw-epoll for "
-		"latency, raw-tcpinfo per probe, none for cpu/fl outside\n"
-		"idle (its floors' rounds differ in length). FAIL marks a row "
-		"that broke the visibility\ntable (see --explain), or compare "
-		"records that disagree or never came.\n");
-	fprintf(f, "Paths:");
-	for (int p = 0; p < BP_COUNT; p++)
-		if (o->path[p] || (p > BP_RAW_TCPINFO && o->scen[SC_INTERF]))
-			fprintf(f, "\n  %-14s %s", bench_paths[p].name,
-				bench_paths[p].what);
-	fprintf(f, "\n  (each chosen path runs beside its floor)\n");
-	fflush(f);
 }

@@ -15,14 +15,6 @@
 
 #define MS 1000000ull
 
-struct bctx {
-	const struct bopts *o;
-	struct results *res;
-	enum scen sc;
-	int lfd;
-	uint16_t port;
-};
-
 void bench_record(struct conn *c, enum hupmon_cause cause, uint64_t det_ns)
 {
 	uint64_t t = now_ns();
@@ -65,6 +57,12 @@ static void on_hangup(const struct hupmon_event *ev, void *arg)
 		c->misattr++;
 		return;
 	}
+	if (!atomic_load(&c->seen))
+		c->by = ev->path;
+	c->error = ev->error;
+	/* a timeout is the kernel giving up: ETIMEDOUT, nothing else */
+	if (ev->cause == HUPMON_TIMEOUT && ev->error != ETIMEDOUT)
+		c->order_bad = true;
 	bench_record(c, ev->cause, ev->detected_ns);
 }
 
@@ -78,13 +76,13 @@ static void on_compare(const struct hupmon_compare *rec, void *arg)
 	    (rec->first != HUPMON_PATH_EPOLL &&
 	     rec->first != HUPMON_PATH_SWEEP))
 		return;
-	r->cmp_first[rec->first][k]++;
+	r->cell->cmp_first[rec->first][k]++;
 	if (rec->missed) {
-		r->cmp_missed[k]++;
+		r->cell->cmp_missed[k]++;
 	} else {
-		vec_push(&r->cmp_lag, rec->lag_ns);
+		vec_push(&r->cell->cmp_lag, rec->lag_ns);
 		if (rec->second_cause != k)
-			r->cmp_disagree++;
+			r->cell->cmp_disagree++;
 	}
 	if (rec->first == HUPMON_PATH_EPOLL)
 		c->t_epoll[k] = rec->first_ns;
@@ -93,7 +91,7 @@ static void on_compare(const struct hupmon_compare *rec, void *arg)
 	atomic_fetch_or(&c->seen, SEEN_CMP);
 }
 
-static int lib_watch(struct run *r)
+static int lib_open(struct run *r)
 {
 	struct hupmon_config cfg = {
 		.on_hangup = on_hangup,
@@ -105,40 +103,28 @@ static int lib_watch(struct run *r)
 		.compare = r->p->compare,
 		.on_compare = r->p->compare ? on_compare : NULL,
 	};
-	int rc = hupmon_new(&cfg, &r->m);
+
+	return hupmon_new(&cfg, &r->m);
+}
+
+static int lib_watch(struct run *r)
+{
+	int rc = 0;
 
 	for (size_t i = 0; !rc && i < r->n; i++)
 		rc = hupmon_watch(r->m, r->c[i].sfd, &r->c[i], &r->c[i].id);
 	return rc;
 }
 
-/* Creates the monitor (or raw loop) and watches every server end. */
-int path_watch(struct run *r)
+static int lib_unwatch(struct run *r)
 {
-	return r->p->raw ? raw_open(r) : lib_watch(r);
-}
-
-int path_unwatch(struct run *r)
-{
-	if (r->p->raw)
-		return raw_unwatch_all(r);
 	for (size_t i = 0; i < r->n; i++) {
-		int rc = hupmon_unwatch(r->m, r->c[i].id);
+		int rc = r->c[i].id ? hupmon_unwatch(r->m, r->c[i].id) : 0;
 
 		if (rc)
 			return rc;
 	}
 	return 0;
-}
-
-void path_close(struct run *r)
-{
-	if (r->p->raw)
-		raw_close(r);
-	else
-		hupmon_free(r->m);
-	r->m = NULL;
-	vec_free(&r->cmp_lag);
 }
 
 static void *lib_loop(void *arg)
@@ -161,31 +147,62 @@ static void *lib_loop(void *arg)
 	return NULL;
 }
 
+static void lib_stop(struct run *r)
+{
+	hupmon_stop(r->m);
+}
+
+static bool lib_counters(struct run *r, struct hupmon_stats *st)
+{
+	hupmon_stats(r->m, st);
+	return true;
+}
+
+static void lib_close(struct run *r)
+{
+	hupmon_free(r->m);
+	r->m = NULL;
+}
+
+const struct path_ops lib_ops = {
+	.open = lib_open,
+	.watch = lib_watch,
+	.unwatch = lib_unwatch,
+	.loop = lib_loop,
+	.stop = lib_stop,
+	.counters = lib_counters,
+	.close = lib_close,
+};
+
+/* Creates the monitor (or raw loop) and watches every server end. */
+int path_watch(struct run *r)
+{
+	int rc = r->p->ops->open(r);
+
+	return rc ? rc : r->p->ops->watch(r);
+}
+
 void loop_start(struct run *r)
 {
 	int rc;
 
 	atomic_store(&r->stop, false);
-	rc = pthread_create(&r->thr, NULL, r->p->raw ? raw_loop : lib_loop, r);
+	rc = pthread_create(&r->thr, NULL, r->p->ops->loop, r);
 	if (rc)
 		die("pthread_create", rc);
 }
 
 /* Marks the start of the measured window: what the loop counted so far is
  * subtracted by run_collect. */
-void loop_snapshot(struct run *r)
+static void loop_snapshot(struct run *r)
 {
 	struct hupmon_stats st;
 	clockid_t cid;
 	struct timespec ts;
 
 	r->wakeups0 = r->wakeups;
-	if (r->p->raw) {
-		r->probes0 = r->probes;
-	} else {
-		hupmon_stats(r->m, &st);
-		r->probes0 = st.sweep_probes;
-	}
+	r->p->ops->counters(r, &st);
+	r->probes0 = st.sweep_probes;
 	if (!pthread_getcpuclockid(r->thr, &cid) && !clock_gettime(cid, &ts))
 		r->cpu0_ns = (uint64_t)ts.tv_sec * 1000000000u +
 			     (uint64_t)ts.tv_nsec;
@@ -194,10 +211,7 @@ void loop_snapshot(struct run *r)
 void loop_stop(struct run *r)
 {
 	atomic_store(&r->stop, true);
-	if (r->p->raw)
-		raw_stop(r);
-	else
-		hupmon_stop(r->m);
+	r->p->ops->stop(r);
 	pthread_join(r->thr, NULL);
 }
 
@@ -208,7 +222,7 @@ void run_settle(const struct run *r)
 	uint64_t ms = r->o->settle_ms;
 
 	if (!ms)
-		ms = r->p->sweeps ? 2 * r->o->period_ms + 2 : 2;
+		ms = sweeps(r->p) ? 2 * r->o->period_ms + 2 : 2;
 	sleep_ns(ms * MS);
 }
 
@@ -217,7 +231,7 @@ void run_wait(struct run *r, const size_t *idx, size_t k, uint64_t last_act)
 	uint64_t period = (uint64_t)r->o->period_ms * MS;
 	/* a sweep's duplicate would come a lap after the first report; an
 	 * event-driven path's at once */
-	uint64_t quiet = r->p->sweeps ? period * 3 / 2 + 5 * MS : 5 * MS;
+	uint64_t quiet = sweeps(r->p) ? period * 3 / 2 + 5 * MS : 5 * MS;
 	uint64_t hard = last_act + 2000 * MS + 3 * period;
 	uint64_t settled = 0;
 
@@ -237,78 +251,69 @@ void run_wait(struct run *r, const size_t *idx, size_t k, uint64_t last_act)
 	}
 }
 
-/* Adds what the finished (joined) run saw to cell->rv[round] and totals. */
+/* Adds what the finished (joined) run saw to cell->fig[round] and totals. */
 void run_collect(struct run *r, struct cell *cell, unsigned round)
 {
-	struct rv *v = &cell->rv[round];
+	double *v = cell->fig[round];
+	struct hupmon_stats st;
 
 	eval_run(r, cell, round);
 	cell->ran = true;
 	cell->rounds = round + 1 > cell->rounds ? round + 1 : cell->rounds;
 	cell->fals += r->stray;
 	cell->errors += r->loop_err ? 1 : 0;
-	if (!r->p->raw) {
-		hupmon_stats(r->m, &cell->stats);
+	if (r->p->ops->counters(r, &st)) {
+		cell->stats = st;
 		cell->have_stats = true;
-		r->probes = cell->stats.sweep_probes;
-		cell->overruns += cell->stats.sweep_overruns;
-		if (cell->stats.sweep_lap_worst_ns > cell->lap_worst_ns)
-			cell->lap_worst_ns = cell->stats.sweep_lap_worst_ns;
-	} else {
-		cell->overruns += r->raw_overruns;
-		if (r->raw_lap_worst_ns > cell->lap_worst_ns)
-			cell->lap_worst_ns = r->raw_lap_worst_ns;
 	}
+	r->probes = st.sweep_probes;
+	cell->overruns += st.sweep_overruns;
+	if (st.sweep_lap_worst_ns > cell->lap_worst_ns)
+		cell->lap_worst_ns = st.sweep_lap_worst_ns;
 	r->probes -= r->probes0;
 	r->wakeups -= r->wakeups0;
 	r->loop_cpu_ns -= r->cpu0_ns;
 	cell->probes += r->probes;
 	cell->wakeups += r->wakeups;
 	cell->loop_cpu_ms += (double)r->loop_cpu_ns / 1e6;
-	v->ns_probe =
+	v[FIG_NS_PROBE] =
 		r->probes ? (double)r->loop_cpu_ns / (double)r->probes : NAN;
-	v->loop_ms = (double)r->loop_cpu_ns / 1e6;
-	for (int f = 1; f <= 2; f++)
-		for (int k = 0; k <= HUPMON_CAUSE_MAX; k++)
-			cell->cmp_first[f][k] += r->cmp_first[f][k];
-	for (int k = 0; k <= HUPMON_CAUSE_MAX; k++)
-		cell->cmp_missed[k] += r->cmp_missed[k];
-	cell->cmp_disagree += r->cmp_disagree;
-	vec_append(&cell->cmp_lag, &r->cmp_lag);
+	v[FIG_LOOP_MS] = (double)r->loop_cpu_ns / 1e6;
 }
 
-size_t conns_for(const struct bopts *o, enum scen sc)
+static size_t conns_for(const struct bopts *o, enum scen sc)
 {
+	const struct scenario *s = &scenarios[sc];
 	size_t n = o->n;
 	size_t cap = o->fd_hard > 200 ? (o->fd_hard - 100) / 2 : 50;
 
-	if (sc == SC_INTERF && !o->n_set)
-		n = o->quick ? 500 : 4000;
+	if (s->n && !o->n_set)
+		n = o->quick ? s->n_quick : s->n;
 	return n < cap ? n : cap;
 }
 
-/* Paths run in this scenario: the chosen ones and their baselines, in
+/* Paths run in this scenario: of those it can run, the chosen ones, those
+ * it always runs, those a chosen one brings in, and their floors; in
  * forward order on even rounds and reversed on odd ones, so each path and
  * its floor alternate. */
 void run_order(enum scen sc, const struct bopts *o, unsigned round,
 	       enum bpath_id *out, size_t *n)
 {
-	bool on[BP_COUNT] = {false};
+	const struct scenario *s = &scenarios[sc];
+	unsigned chosen = s->always, on = 0;
 
-	for (int p = 0; p <= BP_RAW_TCPINFO; p++)
+	for (int p = 0; p < BP_COUNT; p++)
 		if (o->path[p])
-			on[p] = on[bench_paths[p].baseline] = true;
-	if (sc == SC_INTERF) {
-		bool tcpinfo = on[BP_TCPINFO] || on[BP_COMPARE];
-
-		memset(on, 0, sizeof(on));
-		on[BP_EPOLL] = on[BP_RAW_EPOLL] = true;
-		on[BP_EPOLL_UNDER_TCPINFO] = tcpinfo;
-		on[BP_EPOLL_UNDER_PEEK] = o->path[BP_PEEK];
-	}
+			chosen |= PATH_BIT(p);
+	for (int p = 0; p < BP_COUNT; p++)
+		if ((s->paths & PATH_BIT(p)) &&
+		    ((chosen & PATH_BIT(p)) || (bench_paths[p].with & chosen)))
+			for (int q = p; !(on & PATH_BIT(q));
+			     q = bench_paths[q].floor)
+				on |= PATH_BIT(q);
 	*n = 0;
 	for (int p = 0; p < BP_COUNT; p++)
-		if (on[p])
+		if (on & PATH_BIT(p))
 			out[(*n)++] = (enum bpath_id)p;
 	for (size_t i = 0; round % 2 && i < *n / 2; i++) {
 		enum bpath_id t = out[i];
@@ -321,6 +326,7 @@ void run_order(enum scen sc, const struct bopts *o, unsigned round,
 static uint64_t act_all(struct run *r, const size_t *idx, size_t k,
 			uint64_t *rng)
 {
+	const struct scenario *s = &scenarios[r->sc];
 	uint64_t pace = (uint64_t)r->o->pace_us * 1000u;
 	uint64_t period = (uint64_t)r->o->period_ms * MS;
 	uint64_t wait = 3 * period + 50 * MS;
@@ -329,13 +335,13 @@ static uint64_t act_all(struct run *r, const size_t *idx, size_t k,
 		struct conn *c = &r->c[idx[j]];
 
 		/* uniform in [pace/2, 3*pace/2): no phase lock with ticks */
-		if (r->sc != SC_BURST)
+		if (!s->burst)
 			sleep_ns(pace / 2 + rng_next(rng) % (pace + 1));
-		conn_act(c, r->sc);
+		s->act(c);
 		/* every path gets the same delays: how long the machine
 		 * sat idle changes how fast it wakes up */
-		if (r->sc == SC_ESCALATE)
-			conn_escalate(c, wait, rng_next(rng) % period);
+		if (s->then)
+			s->then(c, wait, rng_next(rng) % period);
 	}
 	return now_ns();
 }
@@ -358,12 +364,12 @@ static size_t closes_per_round(const struct bctx *x, size_t n)
 {
 	size_t k = (x->o->closes + x->o->rounds - 1) / x->o->rounds;
 
-	if (x->sc == SC_BURST || k > n)
+	if (scenarios[x->sc].burst || k > n)
 		k = n;
 	return k;
 }
 
-static void burst_span(struct run *r, struct rv *v)
+static void burst_span(struct run *r, double *v)
 {
 	uint64_t first = UINT64_MAX, last = 0;
 
@@ -376,12 +382,12 @@ static void burst_span(struct run *r, struct rv *v)
 		    c->t_cb[HUPMON_PEER_SHUTDOWN] > last)
 			last = c->t_cb[HUPMON_PEER_SHUTDOWN];
 	}
-	v->span_ms = last > first ? (double)(last - first) / 1e6 : NAN;
+	v[FIG_SPAN_MS] = last > first ? (double)(last - first) / 1e6 : NAN;
 }
 
 /* One round of one path in a closure, burst or interference scenario. */
-static void closure_round(const struct bctx *x, enum bpath_id pid,
-			  unsigned round, struct run *r)
+void closure_round(const struct bctx *x, enum bpath_id pid, unsigned round,
+		   struct run *r)
 {
 	struct cell *cell = &x->res->c[x->sc][pid];
 	uint64_t rng, t0, last;
@@ -403,20 +409,20 @@ static void closure_round(const struct bctx *x, enum bpath_id pid,
 	last = act_all(r, idx, k, &rng);
 	run_wait(r, idx, k, last);
 	loop_stop(r);
-	cell->rv[round].cpu_ms = self_cpu_ms() - cpu0;
-	cell->cpu_ms += cell->rv[round].cpu_ms;
+	cell->fig[round][FIG_CPU_MS] = self_cpu_ms() - cpu0;
+	cell->cpu_ms += cell->fig[round][FIG_CPU_MS];
 	cell->wall_ms += (double)(now_ns() - t0) / 1e6;
 	run_collect(r, cell, round);
-	if (x->sc == SC_BURST)
-		burst_span(r, &cell->rv[round]);
+	if (scenarios[x->sc].burst)
+		burst_span(r, cell->fig[round]);
 	free(idx);
 }
 
-static void idle_round(const struct bctx *x, enum bpath_id pid, unsigned round,
-		       struct run *r)
+void idle_round(const struct bctx *x, enum bpath_id pid, unsigned round,
+		struct run *r)
 {
 	struct cell *cell = &x->res->c[x->sc][pid];
-	struct rv *v = &cell->rv[round];
+	double *v = cell->fig[round];
 	double cpu0, secs;
 	uint64_t t0;
 
@@ -432,18 +438,21 @@ static void idle_round(const struct bctx *x, enum bpath_id pid, unsigned round,
 	sleep_ns((uint64_t)x->o->idle_ms * MS);
 	loop_stop(r);
 	secs = (double)(now_ns() - t0) / 1e9;
-	v->cpu_ms = self_cpu_ms() - cpu0;
-	cell->cpu_ms += v->cpu_ms;
+	v[FIG_CPU_MS] = self_cpu_ms() - cpu0;
+	cell->cpu_ms += v[FIG_CPU_MS];
 	cell->wall_ms += secs * 1e3;
 	run_collect(r, cell, round);
-	v->cpu_per_s = v->cpu_ms / secs;
-	v->wake_s = (double)r->wakeups / secs;
+	v[FIG_CPU_PER_S] = v[FIG_CPU_MS] / secs;
+	v[FIG_WAKE_S] = (double)r->wakeups / secs;
 	cell->n = r->n;
 }
 
 static void one_round(const struct bctx *x, enum bpath_id pid, unsigned round)
 {
-	struct run r = {.o = x->o, .p = &bench_paths[pid], .sc = x->sc};
+	struct run r = {.o = x->o,
+			.p = &bench_paths[pid],
+			.sc = x->sc,
+			.cell = &x->res->c[x->sc][pid]};
 	int rc;
 
 	r.n = conns_for(x->o, x->sc);
@@ -453,13 +462,10 @@ static void one_round(const struct bctx *x, enum bpath_id pid, unsigned round)
 	rc = conns_open(x->lfd, x->port, r.c, r.n);
 	if (rc)
 		die("opening loopback connections", -rc);
-	rv_reset(&x->res->c[x->sc][pid].rv[round]);
-	if (x->sc == SC_IDLE)
-		idle_round(x, pid, round, &r);
-	else
-		closure_round(x, pid, round, &r);
+	figs_reset(x->res->c[x->sc][pid].fig[round]);
+	scenarios[x->sc].round(x, pid, round, &r);
 	x->res->c[x->sc][pid].n = r.n;
-	path_close(&r);
+	r.p->ops->close(&r);
 	conns_close(r.c, r.n);
 	free(r.c);
 }
@@ -467,24 +473,22 @@ static void one_round(const struct bctx *x, enum bpath_id pid, unsigned round)
 static void progress(enum scen sc, unsigned round, unsigned rounds, uint64_t t0)
 {
 	fprintf(stderr, "hupmon-bench: %-12s round %u/%u done (%.1f s)\n",
-		scen_name(sc), round + 1, rounds,
+		scenarios[sc].name, round + 1, rounds,
 		(double)(now_ns() - t0) / 1e9);
 }
 
-/* Every round of one scenario (not scale) over the chosen paths. */
-void run_scenario(const struct bopts *o, struct results *res, enum scen sc,
-		  int lfd, uint16_t port)
+/* Every round of one scenario over its paths. */
+void run_rounds(const struct bctx *x)
 {
-	struct bctx x = {o, res, sc, lfd, port};
 	uint64_t t0 = now_ns();
 
-	for (unsigned round = 0; round < o->rounds; round++) {
+	for (unsigned round = 0; round < x->o->rounds; round++) {
 		enum bpath_id order[BP_COUNT];
 		size_t n;
 
-		run_order(sc, o, round, order, &n);
+		run_order(x->sc, x->o, round, order, &n);
 		for (size_t i = 0; i < n; i++)
-			one_round(&x, order[i], round);
-		progress(sc, round, o->rounds, t0);
+			one_round(x, order[i], round);
+		progress(x->sc, round, x->o->rounds, t0);
 	}
 }

@@ -42,7 +42,7 @@ static void measure(struct run *r, struct cell *cell, struct child *ch,
 {
 	size_t k = r->o->closes < r->n ? r->o->closes : r->n;
 	size_t *idx = malloc(r->n * sizeof(*idx));
-	uint64_t rng = r->o->seed ^ ((uint64_t)SC_SCALE << 40) ^ round, last;
+	uint64_t rng = r->o->seed ^ ((uint64_t)r->sc << 40) ^ round, last;
 	double cpu0 = self_cpu_ms();
 	uint64_t t0 = now_ns();
 
@@ -56,8 +56,8 @@ static void measure(struct run *r, struct cell *cell, struct child *ch,
 	last = close_paced(r, ch, idx, k, &rng);
 	run_wait(r, idx, k, last);
 	loop_stop(r);
-	cell->rv[round].cpu_ms = self_cpu_ms() - cpu0;
-	cell->cpu_ms += cell->rv[round].cpu_ms;
+	cell->fig[round][FIG_CPU_MS] = self_cpu_ms() - cpu0;
+	cell->cpu_ms += cell->fig[round][FIG_CPU_MS];
 	cell->wall_ms += (double)(now_ns() - t0) / 1e6;
 	free(idx);
 }
@@ -83,23 +83,22 @@ static double stats_cost_ns(hupmon *m)
 	return median(t, REPS);
 }
 
-static void scale_round(const struct bopts *o, struct results *res,
-			enum bpath_id pid, unsigned round, int lfd,
-			uint16_t port)
+static void scale_round(const struct bctx *x, enum bpath_id pid, unsigned round)
 {
-	struct cell *cell = &res->c[SC_SCALE][pid];
-	struct run r = {.o = o, .p = &bench_paths[pid], .sc = SC_SCALE};
-	size_t want = scale_n(o);
+	struct cell *cell = &x->res->c[x->sc][pid];
+	struct run r = {
+		.o = x->o, .p = &bench_paths[pid], .sc = x->sc, .cell = cell};
+	size_t want = scale_n(x->o);
 	struct child *ch;
 	uint64_t t;
 	int err;
 
-	rv_reset(&cell->rv[round]);
+	figs_reset(cell->fig[round]);
 	r.c = calloc(want, sizeof(*r.c));
 	if (!r.c)
 		die("calloc", ENOMEM);
-	ch = child_start(port);
-	r.n = child_connect(ch, lfd, r.c, want, &err);
+	ch = child_start(x->port);
+	r.n = child_connect(ch, x->lfd, r.c, want, &err);
 	if (err)
 		fprintf(stderr,
 			"hupmon-bench: scale: %zu of %zu connections "
@@ -110,36 +109,36 @@ static void scale_round(const struct bopts *o, struct results *res,
 		cell->errors++;
 		goto out;
 	}
-	cell->rv[round].watch_ns = (double)(now_ns() - t) / (double)r.n;
-	if (!r.p->raw)
-		cell->stats_ns = stats_cost_ns(r.m);
+	cell->fig[round][FIG_WATCH_NS] = (double)(now_ns() - t) / (double)r.n;
+	if (r.m) /* a monitor's, not a floor's */
+		cell->fig[round][FIG_STATS_NS] = stats_cost_ns(r.m);
 	measure(&r, cell, ch, round);
 	run_collect(&r, cell, round);
 	t = now_ns();
-	if (path_unwatch(&r))
+	if (r.p->ops->unwatch(&r))
 		cell->errors++;
-	cell->rv[round].unwatch_ns = (double)(now_ns() - t) / (double)r.n;
-	if (!r.p->raw && cell->stats.watched)
-		cell->bytes_per_sock = (double)cell->stats.memory_bytes /
-				       (double)cell->stats.watched;
+	cell->fig[round][FIG_UNWATCH_NS] = (double)(now_ns() - t) / (double)r.n;
+	if (cell->have_stats && cell->stats.watched)
+		cell->fig[round][FIG_BYTES_SOCK] =
+			(double)cell->stats.memory_bytes /
+			(double)cell->stats.watched;
 	cell->n = r.n;
 out:
-	path_close(&r);
+	r.p->ops->close(&r);
 	conns_close(r.c, r.n);
 	child_end(ch);
 	free(r.c);
 }
 
-void run_scale(const struct bopts *o, struct results *res, int lfd,
-	       uint16_t port)
+void run_scale(const struct bctx *x)
 {
 	enum bpath_id order[BP_COUNT];
 	uint64_t t0 = now_ns();
 	size_t n;
 
-	run_order(SC_SCALE, o, 0, order, &n);
+	run_order(x->sc, x->o, 0, order, &n);
 	for (size_t i = 0; i < n; i++) {
-		scale_round(o, res, order[i], 0, lfd, port);
+		scale_round(x, order[i], 0);
 		fprintf(stderr,
 			"hupmon-bench: scale        %-13s done (%.1f s)\n",
 			bench_paths[order[i]].name,

@@ -14,286 +14,67 @@
  * keepalive interval), in a seeded random order, so their keepalive phases
  * spread over the interval and the detection times sample the whole range
  * up to the bound rather than one point of it. The link comes back up
- * between runs. One thread: the main thread dispatches.
+ * between runs. As on loopback, a struct run on the path's lib_ops: the
+ * loop thread dispatches while the main thread acts.
  *
  * Skipped, with a "silent: skipped: <why>" line on stdout and no effect on
  * the exit status, when not root, without iproute2, or when the namespaces
  * or the veth pair cannot be made. The namespaces carry the pid in their
  * names and are removed at the end, on error paths, on SIGINT/SIGTERM
- * during the scenario, and by an atexit guard (parent process only).
+ * during the scenario, and by an atexit guard (parent process only). The
+ * lab is tests/netns.c, shared with tests/check_netns.c. Its table and JSON
+ * rows are printed by report.c and json.c.
  */
 #include "bench.h"
+#include "netns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <netinet/in.h>
-#include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #define MS	   1000000ull
-#define MARGIN_NS  (2000 * MS) /* timers fire on jiffies; sweeps lag */
+#define MARGIN_NS  (SILENT_MARGIN_MS * MS)
 #define STAGGER_NS (1000 * MS) /* opening spread: one keepalive interval */
 #define SETTLE_NS  (1200 * MS) /* then idle: every keepalive answered once */
-#define SRV_ADDR   "10.214.0.1"
-#define CLI_ADDR   "10.214.0.2"
+#define CONNS	   8	       /* connections per case and path by default */
+#define MAX_CONNS  32	       /* --closes is capped at this */
 
 enum { SK_KA, SK_KA_UT, SK_UT_DATA, SK_NONE };
 
-static const struct {
-	const char *name; /* table */
-	const char *key;  /* JSON */
-	struct hupmon_liveness live;
-	uint64_t bound_ms; /* 0: must not be reported */
-	bool data; /* the server writes once the link is down; timed from the
-		      write */
-} cases[SILENT_CASES] = {
-	[SK_KA] = {"keepalive 1s/1s/2",
-		   "keepalive",
-		   {.keepalive_idle_s = 1,
-		    .keepalive_interval_s = 1,
-		    .keepalive_count = 2},
-		   3000,
-		   false},
-	[SK_KA_UT] = {"keepalive + user-timeout 2s",
-		      "keepalive_user_timeout",
-		      {.keepalive_idle_s = 1,
-		       .keepalive_interval_s = 1,
-		       .keepalive_count = 2,
-		       .user_timeout_ms = 2000},
-		      2000,
-		      false},
-	[SK_UT_DATA] = {"data + user-timeout 2s",
-			"data_user_timeout",
-			{.user_timeout_ms = 2000},
-			2000,
-			true},
-	[SK_NONE] = {"no options", "none", {0}, 0, false},
+const struct silent_case silent_cases[SILENT_CASES] = {
+	[SK_KA] = {.name = "keepalive 1s/1s/2",
+		   .key = "keepalive",
+		   .live = {.keepalive_idle_s = 1,
+			    .keepalive_interval_s = 1,
+			    .keepalive_count = 2},
+		   .bound_ms = 3000},
+	[SK_KA_UT] = {.name = "keepalive + user-timeout 2s",
+		      .key = "keepalive_user_timeout",
+		      .live = {.keepalive_idle_s = 1,
+			       .keepalive_interval_s = 1,
+			       .keepalive_count = 2,
+			       .user_timeout_ms = 2000},
+		      .bound_ms = 2000},
+	[SK_UT_DATA] = {.name = "data + user-timeout 2s",
+			.key = "data_user_timeout",
+			.live = {.user_timeout_ms = 2000},
+			.bound_ms = 2000,
+			.data = true},
+	[SK_NONE] = {.name = "no options", .key = "none"},
 };
-
-static const struct {
-	const char *name;
-	unsigned paths;
-} spaths[SILENT_PATHS] = {
-	{"epoll", HUPMON_PATH_EPOLL},
-	{"sweep-tcpinfo", HUPMON_PATH_SWEEP},
-	{"both", HUPMON_PATHS_BOTH},
-};
-
-/* The namespaces: file scope for the atexit guard. */
-static struct {
-	char srv[32], cli[32];	 /* namespace names */
-	char dsrv[16], dcli[16]; /* veth ends */
-	int self, fsrv, fcli;	 /* netns fds, -1 when closed */
-	bool made;		 /* a namespace may exist */
-	bool guard;		 /* atexit registered */
-	pid_t owner;		 /* the process that made them */
-} ns = {.self = -1, .fsrv = -1, .fcli = -1};
 
 static volatile sig_atomic_t stop_sig;
 
 static void on_signal(int sig)
 {
 	stop_sig = sig;
-}
-
-/* Runs a shell command; returns its exit status (0: success). On failure
- * the first line it printed (stdout or stderr) is left in why. */
-static int sh(char *why, size_t len, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static int sh(char *why, size_t len, const char *fmt, ...)
-{
-	char cmd[512], line[256];
-	size_t n;
-	va_list ap;
-	FILE *p;
-	int st;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	n = strlen(cmd);
-	snprintf(cmd + n, sizeof(cmd) - n, " 2>&1");
-	if (why && len)
-		why[0] = 0;
-	fflush(NULL);
-	p = popen(cmd, "r");
-	if (!p) {
-		if (why && len)
-			snprintf(why, len, "popen: %s", strerror(errno));
-		return -1;
-	}
-	while (fgets(line, sizeof(line), p))
-		if (why && len && !why[0]) {
-			size_t l = strcspn(line, "\n");
-
-			l = l < len ? l : len - 1;
-			memcpy(why, line, l);
-			why[l] = 0;
-		}
-	st = pclose(p);
-	if (st == -1)
-		return -1;
-	if (!WIFEXITED(st))
-		return 128 + (WIFSIGNALED(st) ? WTERMSIG(st) : 0);
-	if (WEXITSTATUS(st) && why && len && !why[0])
-		snprintf(why, len, "exit status %d", WEXITSTATUS(st));
-	return WEXITSTATUS(st);
-}
-
-static void fd_close(int *fd)
-{
-	if (*fd >= 0)
-		close(*fd);
-	*fd = -1;
-}
-
-/* Removes the namespaces (and with them the veth pair); idempotent, and a
- * no-op in any process but the one that made them. */
-static void ns_remove(void)
-{
-	if (getpid() != ns.owner)
-		return;
-	fd_close(&ns.fsrv);
-	fd_close(&ns.fcli);
-	fd_close(&ns.self);
-	if (!ns.made)
-		return;
-	sh(NULL, 0, "ip netns del %s", ns.srv);
-	sh(NULL, 0, "ip netns del %s", ns.cli);
-	ns.made = false;
-}
-
-static int ns_enter(int fd)
-{
-	return setns(fd, CLONE_NEWNET) ? -errno : 0;
-}
-
-/* Back to our own namespace: staying in another would be worse than dying. */
-static void ns_leave(void)
-{
-	if (setns(ns.self, CLONE_NEWNET))
-		die("setns back to the bench's network namespace", errno);
-}
-
-/* The sysctl net.ipv6.conf.{all,default}.disable_ipv6=1 in a namespace
- * (/proc/sys/net resolves to the opener's namespace): no IPv6 on the link,
- * no autoconfiguration chatter beside the keepalive probes. No IPv6 in the
- * kernel at all is fine too. */
-static int ns_no_ipv6(int fd)
-{
-	static const char *const knob[] = {
-		"/proc/sys/net/ipv6/conf/all/disable_ipv6",
-		"/proc/sys/net/ipv6/conf/default/disable_ipv6",
-	};
-	int rc = ns_enter(fd);
-
-	if (rc)
-		return rc;
-	for (size_t i = 0; i < sizeof(knob) / sizeof(knob[0]) && !rc; i++) {
-		int k = open(knob[i], O_WRONLY | O_CLOEXEC);
-
-		if (k < 0) {
-			rc = errno == ENOENT ? 0 : -errno;
-			continue;
-		}
-		if (write(k, "1", 1) != 1)
-			rc = -errno;
-		close(k);
-	}
-	ns_leave();
-	return rc;
-}
-
-static int ns_open(const char *name)
-{
-	char path[96];
-
-	snprintf(path, sizeof(path), "/run/netns/%s", name);
-	return open(path, O_RDONLY | O_CLOEXEC);
-}
-
-/* Two namespaces, a veth pair between them, addresses, links up. On
- * failure everything made is removed and why says what failed. */
-static int ns_create(char *why, size_t len)
-{
-	char out[160];
-	int rc;
-
-	snprintf(ns.srv, sizeof(ns.srv), "hmbench-srv-%d", (int)getpid());
-	snprintf(ns.cli, sizeof(ns.cli), "hmbench-cli-%d", (int)getpid());
-	snprintf(ns.dsrv, sizeof(ns.dsrv), "hms%d", (int)getpid());
-	snprintf(ns.dcli, sizeof(ns.dcli), "hmc%d", (int)getpid());
-	ns.owner = getpid();
-	if (!ns.guard) {
-		atexit(ns_remove);
-		ns.guard = true;
-	}
-	ns.made = true; /* from here on, ns_remove tries */
-	if (sh(out, sizeof(out), "ip netns add %s", ns.srv) ||
-	    sh(out, sizeof(out), "ip netns add %s", ns.cli)) {
-		snprintf(why, len, "ip netns add: %s", out);
-		goto fail;
-	}
-	ns.self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	ns.fsrv = ns_open(ns.srv);
-	ns.fcli = ns_open(ns.cli);
-	if (ns.self < 0 || ns.fsrv < 0 || ns.fcli < 0) {
-		snprintf(why, len, "opening the namespaces: %s",
-			 strerror(errno));
-		goto fail;
-	}
-	if ((rc = ns_no_ipv6(ns.fsrv)) || (rc = ns_no_ipv6(ns.fcli))) {
-		snprintf(why, len, "disable_ipv6 in the namespaces: %s",
-			 strerror(-rc));
-		goto fail;
-	}
-	if (sh(out, sizeof(out),
-	       "ip link add %s netns %s type veth peer name %s netns %s",
-	       ns.dsrv, ns.srv, ns.dcli, ns.cli)) {
-		snprintf(why, len, "veth pair: %s", out);
-		goto fail;
-	}
-	if (sh(out, sizeof(out), "ip -n %s addr add " SRV_ADDR "/24 dev %s",
-	       ns.srv, ns.dsrv) ||
-	    sh(out, sizeof(out), "ip -n %s addr add " CLI_ADDR "/24 dev %s",
-	       ns.cli, ns.dcli) ||
-	    sh(out, sizeof(out), "ip -n %s link set %s up", ns.srv, ns.dsrv) ||
-	    sh(out, sizeof(out), "ip -n %s link set %s up", ns.cli, ns.dcli)) {
-		snprintf(why, len, "configuring the veth pair: %s", out);
-		goto fail;
-	}
-	return 0;
-fail:
-	ns_remove();
-	return -1;
-}
-
-static int link_set(bool up, char *why, size_t len)
-{
-	return sh(why, len, "ip -n %s link set %s %s", ns.cli, ns.dcli,
-		  up ? "up" : "down");
-}
-
-/* A socket made in a namespace stays there: switch, make it, switch back. */
-static int socket_in(int nsfd)
-{
-	int fd, rc = ns_enter(nsfd);
-
-	if (rc)
-		return rc;
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	rc = fd < 0 ? -errno : fd;
-	ns_leave();
-	return rc;
 }
 
 /* Blocking calls on a link that is down must not hang the bench. */
@@ -304,106 +85,18 @@ static void timeouts(int fd, int opt)
 	setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof(tv));
 }
 
-static int listener_in_srv(uint16_t *port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	socklen_t alen = sizeof(a);
-	int fd = socket_in(ns.fsrv), err;
-
-	if (fd < 0)
-		return fd;
-	inet_pton(AF_INET, SRV_ADDR, &a.sin_addr);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 256) ||
-	    getsockname(fd, (struct sockaddr *)&a, &alen)) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	timeouts(fd, SO_RCVTIMEO); /* accept */
-	*port = ntohs(a.sin_port);
-	return fd;
-}
-
-struct sconn {
-	int cfd, sfd;
-	unsigned kase;
-	hupmon_id id;
-	uint64_t t_from; /* just before the link went down (data: the write) */
-	uint64_t t_det;	 /* ev->detected_ns of the first report */
-	unsigned nrep, bad, early;
-	enum hupmon_path by; /* path of the first report */
-	enum hupmon_cause bad_cause;
-	int bad_error;
-};
-
-struct srun {
-	unsigned path; /* index into spaths */
-	struct sconn *c;
-	size_t n;
-	hupmon *m;
-	bool down; /* the link went down */
-	uint64_t stray;
-	unsigned errors;
-};
-
-static void on_hangup(const struct hupmon_event *ev, void *arg)
-{
-	struct srun *r = arg;
-	struct sconn *c = ev->user;
-
-	if (c < r->c || c >= r->c + r->n || ev->id != c->id ||
-	    ev->fd != c->sfd) {
-		r->stray++;
-		return;
-	}
-	if (!r->down)
-		c->early++;
-	if (c->nrep++ == 0) {
-		c->t_det = ev->detected_ns;
-		c->by = ev->path;
-	}
-	if (ev->cause != HUPMON_TIMEOUT || ev->error != ETIMEDOUT) {
-		c->bad++;
-		c->bad_cause = ev->cause;
-		c->bad_error = ev->error;
-	}
-}
-
-/* Dispatches until the clock reaches until. false: stopped by a signal or a
- * dispatch error. */
-static bool pump(struct srun *r, uint64_t until)
-{
-	for (;;) {
-		uint64_t t = now_ns();
-		uint64_t left;
-		int rc;
-
-		if (stop_sig)
-			return false;
-		if (t >= until)
-			return true;
-		left = (until - t + MS - 1) / MS;
-		rc = hupmon_dispatch(r->m, left > 100 ? 100 : (int)left);
-		if (rc < 0) {
-			fprintf(stderr, "hupmon-bench: silent: dispatch: %s\n",
-				strerror(-rc));
-			r->errors++;
-			return false;
-		}
-	}
-}
-
 /* One connection across the link, its server end watched with its case's
- * liveness. */
-static int open_one(struct srun *r, struct sconn *c, int lfd, uint16_t port)
+ * liveness (while the loop thread dispatches). */
+static int open_one(struct run *r, struct conn *c, unsigned kase, int lfd,
+		    uint16_t port)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
 	struct hupmon_watch_opts wo = {.user = c,
-				       .liveness = &cases[c->kase].live};
+				       .liveness = &silent_cases[kase].live};
 	int rc;
 
-	inet_pton(AF_INET, SRV_ADDR, &a.sin_addr);
-	c->cfd = socket_in(ns.fcli);
+	inet_pton(AF_INET, NETNS_SRV_ADDR, &a.sin_addr);
+	c->cfd = netns_socket(NETNS_CLI);
 	if (c->cfd < 0)
 		return c->cfd;
 	timeouts(c->cfd, SO_SNDTIMEO); /* connect */
@@ -418,105 +111,86 @@ static int open_one(struct srun *r, struct sconn *c, int lfd, uint16_t port)
 	return rc;
 }
 
-static void close_rst(int *fd)
-{
-	struct linger l = {.l_onoff = 1, .l_linger = 0};
-
-	if (*fd >= 0)
-		setsockopt(*fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-	fd_close(fd);
-}
-
 static uint64_t longest_bound_ns(void)
 {
 	uint64_t b = 0;
 
 	for (int k = 0; k < SILENT_CASES; k++)
-		if (cases[k].bound_ms * MS > b)
-			b = cases[k].bound_ms * MS;
+		if (silent_cases[k].bound_ms * MS > b)
+			b = silent_cases[k].bound_ms * MS;
 	return b;
 }
 
-/* How long a connection is given, from its t_from: its bound, or the
+/* How long a connection is given, from its t_act: its bound, or the
  * longest one for a case that must stay silent; plus the margin. */
 static uint64_t allowed_ns(unsigned kase)
 {
-	uint64_t b = cases[kase].bound_ms * MS;
+	uint64_t b = silent_cases[kase].bound_ms * MS;
 
 	return (b ? b : longest_bound_ns()) + MARGIN_NS;
 }
 
-static void eval_conn(struct silent_res *s, const struct sconn *c, unsigned p)
+/* What one connection saw: its first report, timed from its t_act (just
+ * before the link went down; data: the write). */
+static void eval_conn(struct silent_res *s, const struct run *r,
+		      const struct conn *c, uint64_t t_down)
 {
-	struct silent_cell *cell = &s->c[c->kase][p];
-	uint64_t det;
+	unsigned kase = (unsigned)(c - r->c) / s->conns;
+	struct silent_cell *cell = &s->c[kase][r->p - bench_paths];
+	uint64_t first = UINT64_MAX, det;
+	uint32_t total = 0;
 
 	if (c->sfd < 0 || !c->id)
 		return;
 	cell->ran = true;
 	cell->conns++;
-	cell->early += c->early ? 1 : 0;
-	if (!c->nrep) {
-		cell->missed += cases[c->kase].bound_ms ? 1 : 0;
+	s->stray[r->p - bench_paths] += c->misattr;
+	for (int k = 1; k <= HUPMON_CAUSE_MAX; k++)
+		if (c->nrep[k]) {
+			total += c->nrep[k];
+			first = c->t_det[k] < first ? c->t_det[k] : first;
+		}
+	if (!total) {
+		cell->missed += silent_cases[kase].bound_ms ? 1 : 0;
 		return;
 	}
 	cell->seen++;
-	cell->dup += c->nrep - 1;
+	cell->dup += total - 1;
 	if (c->by == HUPMON_PATH_EPOLL || c->by == HUPMON_PATH_SWEEP)
 		cell->by_path[c->by]++;
-	if (c->bad) {
+	if (total != c->nrep[HUPMON_TIMEOUT] || c->order_bad) {
 		cell->wrong++;
-		cell->bad_cause = c->bad_cause;
-		cell->bad_error = c->bad_error;
+		cell->bad_cause = c->top;
+		cell->bad_error = c->error;
 	}
-	if (c->early) /* no detection time: the link was still up */
+	if (first < t_down) { /* no detection time: the link was up */
+		cell->early++;
 		return;
-	det = c->t_det > c->t_from ? c->t_det - c->t_from : 0;
+	}
+	det = first > c->t_act[0] ? first - c->t_act[0] : 0;
 	vec_push(&cell->det, det);
-	if (cases[c->kase].bound_ms && det > allowed_ns(c->kase))
+	if (silent_cases[kase].bound_ms && det > allowed_ns(kase))
 		cell->late++;
 }
 
-/* Link down, the data case's writes, then dispatch until every connection
- * had its bound plus the margin. */
-static bool vanish(struct srun *r, bool *link_down)
+/* Sleeps until the clock reaches until; false if a signal came first. */
+static bool wait_until(uint64_t until)
 {
-	char why[160];
-	uint64_t t_down, end = 0;
-
-	r->down = true;
-	t_down = now_ns();
-	if (link_set(false, why, sizeof(why))) {
-		fprintf(stderr, "hupmon-bench: silent: link down: %s\n", why);
-		r->errors++;
-		return false;
-	}
-	*link_down = true;
-	for (size_t i = 0; i < r->n; i++) {
-		struct sconn *c = &r->c[i];
-
-		if (c->sfd < 0)
-			continue;
-		c->t_from = cases[c->kase].data ? now_ns() : t_down;
-		if (cases[c->kase].data &&
-		    send(c->sfd, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1) {
-			fprintf(stderr, "hupmon-bench: silent: write: %s\n",
-				strerror(errno));
-			r->errors++;
-		}
-		if (c->t_from + allowed_ns(c->kase) > end)
-			end = c->t_from + allowed_ns(c->kase);
-	}
-	return pump(r, end);
+	for (uint64_t t; !stop_sig && (t = now_ns()) < until;)
+		sleep_ns(until - t < 100 * MS ? until - t : 100 * MS);
+	return !stop_sig;
 }
 
 /* Opens the connections one by one over STAGGER_NS, in a seeded random
- * order (so the cases interleave and keepalive phases spread), dispatching
- * in between, then lets the link idle for SETTLE_NS. */
-static bool open_all(struct srun *r, int lfd, uint16_t port, uint64_t seed)
+ * order (so the cases interleave and keepalive phases spread), then lets
+ * the link idle for SETTLE_NS. */
+static bool open_all(struct run *r, unsigned conns, int lfd, uint16_t port,
+		     unsigned *errors)
 {
 	size_t *order = malloc(r->n * sizeof(*order));
-	uint64_t rng = seed ^ ((uint64_t)SC_SILENT << 40) ^ r->path, t0;
+	uint64_t rng = r->o->seed ^ ((uint64_t)SC_SILENT << 40) ^
+		       (uint64_t)(r->p - bench_paths);
+	uint64_t t0 = now_ns();
 	bool ok = true;
 
 	if (!order)
@@ -524,97 +198,107 @@ static bool open_all(struct srun *r, int lfd, uint16_t port, uint64_t seed)
 	for (size_t i = 0; i < r->n; i++)
 		order[i] = i;
 	shuffle(order, r->n, &rng);
-	t0 = now_ns();
 	for (size_t j = 0; ok && j < r->n; j++) {
-		struct sconn *c = &r->c[order[j]];
 		int rc;
 
-		ok = pump(r, t0 + STAGGER_NS * j / r->n);
-		if (!ok)
-			break;
-		rc = open_one(r, c, lfd, port);
+		ok = wait_until(t0 + STAGGER_NS * j / r->n);
+		rc = ok ? open_one(r, &r->c[order[j]],
+				   (unsigned)order[j] / conns, lfd, port)
+			: 0;
 		if (rc) {
 			fprintf(stderr,
 				"hupmon-bench: silent: %s: connection %zu: "
 				"%s\n",
-				spaths[r->path].name, j, strerror(-rc));
-			r->errors++;
+				r->p->name, j, strerror(-rc));
+			(*errors)++;
 			ok = false;
 		}
 	}
 	free(order);
-	return ok && pump(r, now_ns() + SETTLE_NS);
+	return ok && wait_until(now_ns() + SETTLE_NS);
 }
 
-/* Unwatches, frees the monitor, brings the link back up, closes every
- * connection (server ends with an RST, once the link can carry it). false:
- * the link could not be brought back up. */
-static bool run_end(struct srun *r, bool link_down)
+/* Link down, the data case's writes, then wait until every connection had
+ * its bound plus the margin. */
+static bool vanish(struct run *r, unsigned conns, uint64_t *t_down,
+		   bool *link_down, unsigned *errors)
 {
 	char why[160];
-	bool ok = true;
+	uint64_t end = 0;
 
-	for (size_t i = 0; r->m && i < r->n; i++)
-		if (r->c[i].id && hupmon_unwatch(r->m, r->c[i].id)) {
-			r->errors++;
-			fprintf(stderr,
-				"hupmon-bench: silent: unwatch failed\n");
-		}
-	hupmon_free(r->m);
-	r->m = NULL;
-	if (link_down && link_set(true, why, sizeof(why))) {
-		fprintf(stderr, "hupmon-bench: silent: link up: %s\n", why);
-		r->errors++;
-		ok = false;
+	*t_down = now_ns();
+	if (netns_link(false, why, sizeof(why))) {
+		fprintf(stderr, "hupmon-bench: silent: link down: %s\n", why);
+		(*errors)++;
+		return false;
 	}
+	*link_down = true;
 	for (size_t i = 0; i < r->n; i++) {
-		close_rst(&r->c[i].sfd);
-		close_rst(&r->c[i].cfd);
+		struct conn *c = &r->c[i];
+		unsigned kase = (unsigned)i / conns;
+
+		if (c->sfd < 0)
+			continue;
+		c->t_act[0] = silent_cases[kase].data ? now_ns() : *t_down;
+		if (silent_cases[kase].data &&
+		    send(c->sfd, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1) {
+			fprintf(stderr, "hupmon-bench: silent: write: %s\n",
+				strerror(errno));
+			(*errors)++;
+		}
+		if (c->t_act[0] + allowed_ns(kase) > end)
+			end = c->t_act[0] + allowed_ns(kase);
 	}
-	return ok;
+	return wait_until(end);
 }
 
-/* One path on fresh connections. false: the namespaces are no longer
- * usable (or a signal came): stop. */
-static bool run_path(const struct bopts *o, struct silent_res *s, unsigned p,
-		     int lfd, uint16_t port)
+/* One path on fresh connections, the loop thread dispatching. false: the
+ * namespaces are no longer usable (or a signal came): stop. */
+static bool run_path(const struct bctx *x, struct silent_res *s,
+		     enum bpath_id p, int lfd, uint16_t port)
 {
-	struct srun r = {.path = p, .n = (size_t)s->conns * SILENT_CASES};
-	struct hupmon_config cfg = {
-		.on_hangup = on_hangup,
-		.arg = &r,
-		.paths = spaths[p].paths,
-		.sweep_method = HUPMON_SWEEP_TCP_INFO,
-		.sweep_period_ms = o->period_ms,
-		.sweep_tick_ms = o->tick_ms,
-	};
-	bool link_down = false, ok;
-	uint64_t t0 = now_ns();
+	struct run r = {.o = x->o, .p = &bench_paths[p], .sc = x->sc};
+	uint64_t t0 = now_ns(), t_down = 0;
+	unsigned errors = 0;
+	bool ok = true, down = false, done;
+	char why[160];
 	int rc;
 
+	r.n = (size_t)s->conns * SILENT_CASES;
 	r.c = calloc(r.n, sizeof(*r.c));
 	if (!r.c)
 		die("calloc", ENOMEM);
-	for (size_t i = 0; i < r.n; i++) {
+	for (size_t i = 0; i < r.n; i++)
 		r.c[i].cfd = r.c[i].sfd = -1;
-		r.c[i].kase = (unsigned)(i / s->conns);
-	}
-	rc = hupmon_new(&cfg, &r.m);
+	rc = r.p->ops->open(&r);
 	if (rc) {
 		fprintf(stderr, "hupmon-bench: silent: hupmon_new: %s\n",
 			strerror(-rc));
-		r.errors++;
-	} else if (open_all(&r, lfd, port, o->seed) && vanish(&r, &link_down)) {
-		for (size_t i = 0; i < r.n; i++)
-			eval_conn(s, &r.c[i], p);
+		errors++;
+	} else {
+		loop_start(&r);
+		done = open_all(&r, s->conns, lfd, port, &errors) &&
+		       vanish(&r, s->conns, &t_down, &down, &errors);
+		loop_stop(&r);
+		errors += r.loop_err ? 1 : 0;
+		for (size_t i = 0; done && i < r.n; i++)
+			eval_conn(s, &r, &r.c[i], t_down);
+		if (r.p->ops->unwatch(&r))
+			errors++;
 	}
-	ok = run_end(&r, link_down);
-	s->errors[p] += r.errors;
+	r.p->ops->close(&r);
+	if (down && netns_link(true, why, sizeof(why))) {
+		fprintf(stderr, "hupmon-bench: silent: link up: %s\n", why);
+		errors++;
+		ok = false;
+	}
+	conns_close(r.c, r.n);
+	free(r.c);
+	s->errors[p] += errors;
 	s->stray[p] += r.stray;
 	s->wall_ms[p] = (double)(now_ns() - t0) / 1e6;
-	free(r.c);
 	fprintf(stderr, "hupmon-bench: silent       %-13s %s (%.1f s)\n",
-		spaths[p].name, stop_sig ? "interrupted" : "done",
+		r.p->name, stop_sig ? "interrupted" : "done",
 		s->wall_ms[p] / 1e3);
 	return ok && !stop_sig;
 }
@@ -622,346 +306,134 @@ static bool run_path(const struct bopts *o, struct silent_res *s, unsigned p,
 static unsigned conns_per_case(const struct bopts *o)
 {
 	if (!o->closes_set)
-		return SILENT_CONNS;
-	return o->closes < SILENT_MAX_CONNS ? o->closes : SILENT_MAX_CONNS;
+		return CONNS;
+	return o->closes < MAX_CONNS ? o->closes : MAX_CONNS;
 }
 
-void run_silent(const struct bopts *o, struct results *res)
+static bool runs(enum bpath_id p)
 {
-	struct silent_res *s = &res->silent;
+	return scenarios[SC_SILENT].paths & PATH_BIT(p);
+}
+
+void run_silent(const struct bctx *x)
+{
+	struct silent_res *s = calloc(1, sizeof(*s));
 	struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
 	uint16_t port = 0;
 	int lfd;
 
-	s->requested = true;
-	s->conns = conns_per_case(o);
-	for (unsigned p = 0; p < SILENT_PATHS; p++)
+	if (!s)
+		die("calloc", ENOMEM);
+	x->res->silent = s;
+	s->conns = conns_per_case(x->o);
+	for (int p = 0; p < BP_COUNT; p++)
 		s->wall_ms[p] = NAN;
 	s->window_ns = longest_bound_ns() + MARGIN_NS;
-	if (geteuid() != 0) {
-		snprintf(s->skipped, sizeof(s->skipped),
-			 "needs root (CAP_NET_ADMIN) to create network "
-			 "namespaces and a veth pair");
-		return;
-	}
-	if (sh(NULL, 0, "ip -V")) {
-		snprintf(s->skipped, sizeof(s->skipped),
-			 "iproute2 'ip' not found (apt-get install iproute2)");
-		return;
-	}
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
-	if (ns_create(s->skipped, sizeof(s->skipped)))
+	if (netns_up("hmbench", s->skipped, sizeof(s->skipped)))
 		goto out;
 	s->skipped[0] = 0;
 	s->ran = true;
-	lfd = listener_in_srv(&port);
+	lfd = listener_open(netns_socket(NETNS_SRV), NETNS_SRV_ADDR, 256,
+			    &port);
+	if (lfd >= 0)
+		timeouts(lfd, SO_RCVTIMEO); /* accept */
 	if (lfd < 0) {
 		fprintf(stderr, "hupmon-bench: silent: listen: %s\n",
 			strerror(-lfd));
-		s->errors[0]++;
+		s->errors[BP_EPOLL]++;
 	}
-	for (unsigned p = 0; lfd >= 0 && p < SILENT_PATHS; p++)
-		if (!run_path(o, s, p, lfd, port))
+	for (int p = 0; lfd >= 0 && p < BP_COUNT; p++)
+		if (runs(p) && !run_path(x, s, p, lfd, port))
 			break;
 	if (lfd >= 0)
 		close(lfd);
-	ns_remove();
+	netns_down();
 out:
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
 	if (stop_sig) {
-		ns_remove();
+		netns_down();
 		signal(stop_sig, SIG_DFL);
 		raise(stop_sig);
 	}
 }
 
-/* ---- report ------------------------------------------------------------ */
-
-static double pct_ms(struct vec *v, double pct)
-{
-	return vec_pct(v, pct) / 1e6;
-}
+/* ---- analysis ---------------------------------------------------------- */
 
 static bool cell_bad(const struct silent_cell *c, unsigned kase)
 {
 	if (c->early || c->wrong || c->dup)
 		return true;
-	if (cases[kase].bound_ms)
+	if (silent_cases[kase].bound_ms)
 		return c->missed || c->late;
 	return c->seen != 0;
 }
 
-static size_t add(char *buf, size_t len, size_t n, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-static size_t add(char *buf, size_t len, size_t n, const char *fmt, ...)
+/* The verdict: "ok", "ok: not seen ..., as expected", or FAIL: why. */
+static void verdict(const struct silent_res *s, struct silent_cell *c,
+		    unsigned kase)
 {
-	va_list ap;
-	int w;
+	FILE *f = fmemopen(c->verdict, sizeof(c->verdict), "w");
 
-	if (n >= len)
-		return n;
-	va_start(ap, fmt);
-	w = vsnprintf(buf + n, len - n, fmt, ap);
-	va_end(ap);
-	return w < 0 ? n : n + (size_t)w;
-}
-
-/* The verdict column: "ok", "ok: not seen ..., as expected", or FAIL: why. */
-static void verdict_text(char *buf, size_t len, const struct silent_res *s,
-			 struct silent_cell *c, unsigned kase)
-{
-	size_t n;
-
-	if (!cell_bad(c, kase)) {
-		if (!cases[kase].bound_ms)
-			snprintf(buf, len,
-				 "ok: not seen in %.0f ms, as expected",
-				 (double)s->window_ns / 1e6);
-		else if (vec_pct(&c->det, 100) >
-			 (double)(cases[kase].bound_ms * MS))
-			snprintf(buf, len,
-				 "ok (over the bound, within the "
-				 "margin)");
-		else
-			snprintf(buf, len, "ok");
-		return;
-	}
-	n = add(buf, len, 0, "FAIL:");
-	if (!cases[kase].bound_ms && c->seen)
-		n = add(buf, len, n, " %u reported", c->seen);
-	if (cases[kase].bound_ms && c->missed)
-		n = add(buf, len, n, " %u not seen", c->missed);
+	if (!f)
+		die("fmemopen", errno);
+	if (c->failed)
+		fputs("FAIL:", f);
+	else if (!silent_cases[kase].bound_ms)
+		fprintf(f, "ok: not seen in %.0f ms, as expected",
+			(double)s->window_ns / 1e6);
+	else if (c->ms.max > (double)silent_cases[kase].bound_ms)
+		fputs("ok (over the bound, within the margin)", f);
+	else
+		fputs("ok", f);
+	if (!silent_cases[kase].bound_ms && c->seen)
+		fprintf(f, " %u reported", c->seen);
+	if (silent_cases[kase].bound_ms && c->missed)
+		fprintf(f, " %u not seen", c->missed);
 	if (c->late)
-		n = add(buf, len, n, " %u over bound+margin", c->late);
+		fprintf(f, " %u over bound+margin", c->late);
 	if (c->wrong)
-		n = add(buf, len, n, " %u wrong cause (%s, %s)", c->wrong,
+		fprintf(f, " %u wrong cause (%s, %s)", c->wrong,
 			hupmon_cause_name(c->bad_cause),
 			c->bad_error ? strerror(c->bad_error) : "no error");
 	if (c->dup)
-		n = add(buf, len, n, " %u duplicate", c->dup);
+		fprintf(f, " %u duplicate", c->dup);
 	if (c->early)
-		add(buf, len, n, " %u while the link was up", c->early);
+		fprintf(f, " %u while the link was up", c->early);
+	fclose(f);
 }
 
-void silent_table(FILE *f, struct results *res)
+unsigned silent_analyse(struct results *res)
 {
-	struct silent_res *s = &res->silent;
+	struct silent_res *s = res->silent;
+	unsigned fails = 0;
 
-	if (!s->requested)
-		return;
-	if (!s->ran) {
-		fprintf(f, "\nsilent: skipped: %s\n", s->skipped);
-		return;
-	}
-	fprintf(f, "\n== silent: peer vanished (client's link down in its "
-		   "namespace); detection time vs the configured bound ==\n");
-	fprintf(f,
-		"ms from just before `ip link set down` (data case: from the "
-		"server's write) to\nthe report's detected_ns; %u connections "
-		"per case and path, keepalive phases spread\nover the "
-		"interval; expected: TIMEOUT (ETIMEDOUT) within bound + %llu "
-		"ms, or nothing\n",
-		s->conns, (unsigned long long)(MARGIN_NS / MS));
-	fprintf(f, "%-27s %-14s %5s %4s %8s %8s %8s %9s  %s\n", "case", "path",
-		"conns", "seen", "p50-ms", "max-ms", "bound-ms", "max/bound",
-		"verdict");
-	for (unsigned k = 0; k < SILENT_CASES; k++)
-		for (unsigned p = 0; p < SILENT_PATHS; p++) {
+	for (int p = 0; s && s->ran && p < BP_COUNT; p++) {
+		fails += s->errors[p] || s->stray[p];
+		for (unsigned k = 0; k < SILENT_CASES; k++) {
 			struct silent_cell *c = &s->c[k][p];
-			double max = pct_ms(&c->det, 100);
-			double bound = (double)cases[k].bound_ms;
-			char v[160];
 
 			if (!c->ran)
 				continue;
-			verdict_text(v, sizeof(v), s, c, k);
-			fprintf(f, "%-27s %-14s %5u %4u", cases[k].name,
-				spaths[p].name, c->conns, c->seen);
-			if (c->det.n)
-				fprintf(f, " %8.1f %8.1f", pct_ms(&c->det, 50),
-					max);
-			else
-				fprintf(f, " %8s %8s", "-", "-");
-			if (bound > 0)
-				fprintf(f, " %8.0f", bound);
-			else
-				fprintf(f, " %8s", "-");
-			if (bound > 0 && c->det.n)
-				fprintf(f, " %9.2f", max / bound);
-			else
-				fprintf(f, " %9s", "-");
-			fprintf(f, "  %s\n", v);
-		}
-	if (s->c[SK_KA][SILENT_PATHS - 1].ran) {
-		unsigned ep = 0, sw = 0;
-
-		for (unsigned k = 0; k < SILENT_CASES; k++) {
-			ep += s->c[k][SILENT_PATHS - 1]
-				      .by_path[HUPMON_PATH_EPOLL];
-			sw += s->c[k][SILENT_PATHS - 1]
-				      .by_path[HUPMON_PATH_SWEEP];
-		}
-		fprintf(f,
-			"both (compare off): first report by the epoll path "
-			"%u, by the sweep %u\n",
-			ep, sw);
-	}
-}
-
-unsigned silent_verdict(FILE *f, struct results *res)
-{
-	struct silent_res *s = &res->silent;
-	unsigned fails = 0;
-
-	if (!s->ran)
-		return 0;
-	for (unsigned p = 0; p < SILENT_PATHS; p++) {
-		if (s->errors[p] || s->stray[p]) {
-			fails++;
-			fprintf(f,
-				"FAIL silent/%s: %u errors, %llu reports "
-				"naming no connection\n",
-				spaths[p].name, s->errors[p],
-				(unsigned long long)s->stray[p]);
-		}
-		for (unsigned k = 0; k < SILENT_CASES; k++) {
-			struct silent_cell *c = &s->c[k][p];
-			char v[160];
-
-			if (!c->ran || !cell_bad(c, k))
-				continue;
-			fails++;
-			verdict_text(v, sizeof(v), s, c, k);
-			/* v is "FAIL: why" */
-			fprintf(f, "FAIL silent/%s/%s:%s\n", cases[k].key,
-				spaths[p].name, v + strlen("FAIL:"));
+			c->ms = dist_of(&c->det, 1e6);
+			c->failed = cell_bad(c, k);
+			fails += c->failed;
+			verdict(s, c, k);
 		}
 	}
 	return fails;
 }
 
-/* ---- JSON -------------------------------------------------------------- */
-
-static void jnum(FILE *f, const char *key, double x)
-{
-	if (isfinite(x))
-		fprintf(f, "\"%s\": %.3f", key, x);
-	else
-		fprintf(f, "\"%s\": null", key);
-}
-
-static void jstr(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-
-		if (ch == '"' || ch == '\\')
-			fprintf(f, "\\%c", ch);
-		else if (ch < 0x20)
-			fprintf(f, "\\u%04x", ch);
-		else
-			fputc(ch, f);
-	}
-	fputc('"', f);
-}
-
-static void json_row(FILE *f, struct silent_res *s, unsigned k, unsigned p,
-		     bool first)
-{
-	struct silent_cell *c = &s->c[k][p];
-	const struct hupmon_liveness *l = &cases[k].live;
-	char v[160];
-
-	verdict_text(v, sizeof(v), s, c, k);
-	fprintf(f,
-		"%s    {\"scenario\": \"silent\", \"case\": \"%s\", "
-		"\"path\": \"%s\", \"n\": %u,\n",
-		first ? "" : ",\n", cases[k].key, spaths[p].name, c->conns);
-	fprintf(f,
-		"     \"liveness\": {\"keepalive_idle_s\": %u, "
-		"\"keepalive_interval_s\": %u, \"keepalive_count\": %u, "
-		"\"user_timeout_ms\": %u}, \"timed_from\": \"%s\",\n",
-		l->keepalive_idle_s, l->keepalive_interval_s,
-		l->keepalive_count, l->user_timeout_ms,
-		cases[k].data ? "write" : "link_down");
-	fprintf(f,
-		"     \"expected_cause\": \"%s\", \"seen\": %u, \"missed\": "
-		"%u, \"late\": %u, \"wrong_cause\": %u, \"duplicate\": %u, "
-		"\"early\": %u,\n",
-		hupmon_cause_name(cases[k].bound_ms ? HUPMON_TIMEOUT
-						    : HUPMON_CAUSE_NONE),
-		c->seen, c->missed, c->late, c->wrong, c->dup, c->early);
-	fprintf(f, "     \"detected_ms\": {\"count\": %zu, ", c->det.n);
-	jnum(f, "p50", pct_ms(&c->det, 50));
-	fputs(", ", f);
-	jnum(f, "p90", pct_ms(&c->det, 90));
-	fputs(", ", f);
-	jnum(f, "max", pct_ms(&c->det, 100));
-	fputs("},\n     ", f);
-	jnum(f, "bound_ms",
-	     cases[k].bound_ms ? (double)cases[k].bound_ms : NAN);
-	fputs(", ", f);
-	jnum(f, "margin_ms", (double)(MARGIN_NS / MS));
-	fputs(", ", f);
-	jnum(f, "max_over_bound",
-	     cases[k].bound_ms
-		     ? pct_ms(&c->det, 100) / (double)cases[k].bound_ms
-		     : NAN);
-	fprintf(f,
-		", \"first_report_by\": {\"epoll\": %u, \"sweep\": %u}, "
-		"\"verdict\": ",
-		c->by_path[HUPMON_PATH_EPOLL], c->by_path[HUPMON_PATH_SWEEP]);
-	jstr(f, v);
-	fprintf(f, ", \"failed\": %s}", cell_bad(c, k) ? "true" : "false");
-}
-
-void silent_json_rows(FILE *f, struct results *res, bool *first)
-{
-	struct silent_res *s = &res->silent;
-
-	for (unsigned k = 0; s->ran && k < SILENT_CASES; k++)
-		for (unsigned p = 0; p < SILENT_PATHS; p++) {
-			if (!s->c[k][p].ran)
-				continue;
-			json_row(f, s, k, p, *first);
-			*first = false;
-		}
-}
-
-void silent_json_summary(FILE *f, const struct results *res)
-{
-	const struct silent_res *s = &res->silent;
-
-	fprintf(f, "  \"silent\": {\"requested\": %s, \"ran\": %s, ",
-		s->requested ? "true" : "false", s->ran ? "true" : "false");
-	fputs("\"skipped\": ", f);
-	if (s->requested && !s->ran)
-		jstr(f, s->skipped);
-	else
-		fputs("null", f);
-	fprintf(f,
-		", \"conns_per_case\": %u, \"window_ms\": %llu, "
-		"\"paths\": [",
-		s->conns, (unsigned long long)(s->window_ns / MS));
-	for (unsigned p = 0; p < SILENT_PATHS; p++) {
-		fprintf(f,
-			"%s{\"path\": \"%s\", \"errors\": %u, \"stray\": "
-			"%llu, ",
-			p ? ", " : "", spaths[p].name, s->errors[p],
-			(unsigned long long)s->stray[p]);
-		jnum(f, "wall_ms", s->ran ? s->wall_ms[p] : NAN);
-		fputs("}", f);
-	}
-	fputs("]}", f);
-}
-
 void silent_free(struct results *res)
 {
+	if (!res->silent)
+		return;
 	for (unsigned k = 0; k < SILENT_CASES; k++)
-		for (unsigned p = 0; p < SILENT_PATHS; p++)
-			vec_free(&res->silent.c[k][p].det);
+		for (int p = 0; p < BP_COUNT; p++)
+			vec_free(&res->silent->c[k][p].det);
+	free(res->silent);
+	res->silent = NULL;
 }

@@ -19,11 +19,6 @@
 #define PB     340
 #define MAXPTS 400 /* points per curve */
 
-static const char *const colour[BP_COUNT] = {
-	"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#1f77b4",
-	"#d62728", "#2ca02c", "#ff7f0e", "#8c564b",
-};
-
 struct axis {
 	double lo, hi; /* µs, powers of ten */
 	double y0;     /* chart's top in the file */
@@ -116,7 +111,8 @@ static void curve(FILE *f, const struct axis *a, const struct vec *v,
 	fprintf(f,
 		"<polyline fill='none' stroke='%s' stroke-width='2'%s "
 		"points='",
-		colour[p], bench_paths[p].raw ? " stroke-dasharray='6 4'" : "");
+		bench_paths[p].colour,
+		is_floor(p) ? " stroke-dasharray='6 4'" : "");
 	for (size_t i = 0; i < v->n; i += step) {
 		double x = xpos(a, (double)v->v[i] / 1e3);
 
@@ -137,24 +133,24 @@ static void legend(FILE *f, const struct axis *a, enum bpath_id p, int row,
 		"<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='%s' "
 		"stroke-width='2'%s/>\n<text x='%d' y='%.1f'>%s (n=%zu)"
 		"</text>\n",
-		PR + 20, y, PR + 50, y, colour[p],
-		bench_paths[p].raw ? " stroke-dasharray='6 4'" : "", PR + 58,
-		y + 4, bench_paths[p].name, n);
+		PR + 20, y, PR + 50, y, bench_paths[p].colour,
+		is_floor(p) ? " stroke-dasharray='6 4'" : "", PR + 58, y + 4,
+		bench_paths[p].name, n);
 }
 
 /* The x range of a chart: whole decades around every sample. */
-static bool range(struct results *res, enum scen sc, unsigned s, struct axis *a)
+static bool range(const struct results *res, enum scen sc, unsigned s,
+		  struct axis *a)
 {
 	double lo = INFINITY, hi = 0;
 
 	for (int p = 0; p < BP_COUNT; p++) {
-		struct vec *v = &res->c[sc][p].lat[s];
+		const struct dist *d = &res->an[sc][p].lat[s];
 
-		if (!res->c[sc][p].ran || !v->n)
+		if (!res->c[sc][p].ran || !d->n)
 			continue;
-		vec_pct(v, 0); /* sorts */
-		lo = fmin(lo, (double)v->v[0] / 1e3);
-		hi = fmax(hi, (double)v->v[v->n - 1] / 1e3);
+		lo = fmin(lo, d->min);
+		hi = fmax(hi, d->max);
 	}
 	if (hi <= 0)
 		return false;
@@ -165,7 +161,7 @@ static bool range(struct results *res, enum scen sc, unsigned s, struct axis *a)
 	return true;
 }
 
-static void chart(FILE *f, const struct bopts *o, struct results *res,
+static void chart(FILE *f, const struct bopts *o, const struct results *res,
 		  enum scen sc, unsigned s, struct axis *a)
 {
 	int row = 0;
@@ -179,7 +175,8 @@ static void chart(FILE *f, const struct bopts *o, struct results *res,
 	x_axis(f, a);
 	y_axis(f, a);
 	for (int p = 0; p < BP_COUNT; p++) {
-		struct vec *v = &res->c[sc][p].lat[s];
+		/* sorted by analyse() */
+		const struct vec *v = &res->c[sc][p].lat[s];
 
 		if (!res->c[sc][p].ran || !v->n)
 			continue;
@@ -188,7 +185,8 @@ static void chart(FILE *f, const struct bopts *o, struct results *res,
 	}
 }
 
-int write_svg(const char *file, const struct bopts *o, struct results *res)
+int write_svg(const char *file, const struct bopts *o,
+	      const struct results *res)
 {
 	struct axis ax[SC_COUNT * BENCH_STAGES];
 	int sel[SC_COUNT * BENCH_STAGES], n = 0;
@@ -196,7 +194,7 @@ int write_svg(const char *file, const struct bopts *o, struct results *res)
 
 	for (int sc = 0; sc < SC_COUNT; sc++)
 		for (unsigned s = 0; s < BENCH_STAGES; s++)
-			if (sc != SC_IDLE && range(res, sc, s, &ax[n])) {
+			if (range(res, sc, s, &ax[n])) {
 				ax[n].y0 = (double)n * H;
 				sel[n++] = sc * BENCH_STAGES + (int)s;
 			}

@@ -83,17 +83,6 @@ int vec_push(struct vec *v, uint64_t x)
 	return 0;
 }
 
-int vec_append(struct vec *dst, const struct vec *src)
-{
-	for (size_t i = 0; i < src->n; i++) {
-		int rc = vec_push(dst, src->v[i]);
-
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
 void vec_free(struct vec *v)
 {
 	free(v->v);
@@ -142,28 +131,75 @@ static bool positive(double x)
 	return isfinite(x) && x > 0;
 }
 
-double ratio_median(const double *a, const double *b, size_t stride,
-		    unsigned rounds)
+double ratio_median(const double *a, const double *b, unsigned n)
 {
 	double r[BENCH_MAX_ROUNDS];
-	size_t n = 0;
-	const char *pa = (const char *)a, *pb = (const char *)b;
+	size_t k = 0;
 
-	for (unsigned i = 0; i < rounds; i++) {
-		double x = *(const double *)(const void *)(pa + i * stride);
-		double y = *(const double *)(const void *)(pb + i * stride);
-
-		if (positive(x) && positive(y))
-			r[n++] = x / y;
-	}
-	return median(r, n);
+	for (unsigned i = 0; i < n; i++)
+		if (positive(a[i]) && positive(b[i]))
+			r[k++] = a[i] / b[i];
+	return median(r, k);
 }
 
-void rv_reset(struct rv *v)
+void figs_reset(double *fig)
 {
-	v->p50[0] = v->p50[1] = v->p99[0] = v->p99[1] = NAN;
-	v->cpu_ms = v->ns_probe = v->span_ms = v->cpu_per_s = NAN;
-	v->wake_s = v->watch_ns = v->unwatch_ns = NAN;
+	for (int i = 0; i < FIG_COUNT; i++)
+		fig[i] = NAN;
+}
+
+/* ---- the column printer of the text tables ---------------------------- */
+
+void tab_head(FILE *f, const struct col *cols, const char *tail)
+{
+	for (const struct col *c = cols; c->head; c++)
+		fprintf(f, "%s%*s", c == cols ? "" : " ", c->w, c->head);
+	fprintf(f, "%s\n", tail ? tail : "");
+}
+
+void tab_start(struct tab *t, FILE *f, const struct col *cols)
+{
+	t->f = f;
+	t->first = t->col = cols;
+}
+
+/* The separator before a column, and the column, which is then done. */
+static const struct col *next(struct tab *t)
+{
+	if (t->col != t->first)
+		fputc(' ', t->f);
+	return t->col++;
+}
+
+void tab_s(struct tab *t, const char *s)
+{
+	fprintf(t->f, "%*s", next(t)->w, s);
+}
+
+void tab_n(struct tab *t, double x)
+{
+	const struct col *c = next(t);
+
+	if (isfinite(x))
+		fprintf(t->f, "%*.*f", c->w, c->prec, x);
+	else
+		fprintf(t->f, "%*s", c->w, "-");
+}
+
+void tab_u(struct tab *t, uint64_t x)
+{
+	fprintf(t->f, "%*llu", next(t)->w, (unsigned long long)x);
+}
+
+void tab_skip(struct tab *t, int n)
+{
+	while (n-- > 0)
+		tab_s(t, "");
+}
+
+void tab_end(struct tab *t, const char *tail)
+{
+	fprintf(t->f, "%s\n", tail ? tail : "");
 }
 
 void die(const char *what, int err)

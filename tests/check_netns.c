@@ -7,17 +7,16 @@
  * must be reported as TIMEOUT within its bound plus a margin, and one with
  * no options must not be reported at all in that time.
  *
- * Needs root (CAP_NET_ADMIN) and iproute2: otherwise prints why and exits 77
- * (CTest SKIP_RETURN_CODE). The namespaces are removed at exit.
+ * The lab (namespaces, veth pair) is netns.c, shared with hupmon-bench's
+ * silent scenario. Needs root (CAP_NET_ADMIN) and iproute2: otherwise prints
+ * why and exits 77 (CTest SKIP_RETURN_CODE). The namespaces are removed at
+ * exit.
  */
 #include <check.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <netinet/tcp.h>
-#include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,98 +25,17 @@
 
 #include "fixture.h"
 #include "hupmon.h"
+#include "netns.h"
 
-#define SRV_ADDR  "10.213.0.1"
-#define CLI_ADDR  "10.213.0.2"
 #define MARGIN_NS 2000000000ull /* generous: timers fire on jiffies */
 
-static char ns_srv[64], ns_cli[64];
-static bool ns_made;
-static pid_t ns_owner; /* forked test children must not remove them */
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
-static void ns_remove(void)
-{
-	if (!ns_made || getpid() != ns_owner)
-		return;
-	sh("ip netns del %s 2>/dev/null", ns_srv);
-	sh("ip netns del %s 2>/dev/null", ns_cli);
-	ns_made = false;
-}
-
-static int ns_create(void)
-{
-	snprintf(ns_srv, sizeof(ns_srv), "hupmon-srv-%d", (int)getpid());
-	snprintf(ns_cli, sizeof(ns_cli), "hupmon-cli-%d", (int)getpid());
-	ns_owner = getpid();
-	if (sh("ip netns add %s", ns_srv)) {
-		return -1;
-	}
-	ns_made = true;
-	if (sh("ip netns add %s", ns_cli))
-		goto fail;
-	ns_made = true;
-	ns_owner = getpid();
-	/* No IPv6 on the link: its autoconfiguration chatter would blur the
-	 * keepalive packet count. */
-	sh("ip netns exec %s sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
-	   "net.ipv6.conf.default.disable_ipv6=1",
-	   ns_srv);
-	sh("ip netns exec %s sysctl -qw net.ipv6.conf.all.disable_ipv6=1 "
-	   "net.ipv6.conf.default.disable_ipv6=1",
-	   ns_cli);
-	if (sh("ip link add hm0 netns %s type veth peer name hm1 netns %s",
-	       ns_srv, ns_cli) ||
-	    sh("ip -n %s addr add " SRV_ADDR "/24 dev hm0", ns_srv) ||
-	    sh("ip -n %s addr add " CLI_ADDR "/24 dev hm1", ns_cli) ||
-	    sh("ip -n %s link set hm0 up", ns_srv) ||
-	    sh("ip -n %s link set hm1 up", ns_cli))
-		goto fail;
-	return 0;
-fail:
-	ns_remove();
-	return -1;
-}
-
-/* socket() inside a namespace: a socket stays in the namespace it was
- * created in, so switch this thread there and back. */
-static int socket_in(const char *ns)
-{
-	char path[128];
-	int self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	int target, fd = -1;
-
-	snprintf(path, sizeof(path), "/run/netns/%s", ns);
-	target = open(path, O_RDONLY | O_CLOEXEC);
-	if (self >= 0 && target >= 0 && setns(target, CLONE_NEWNET) == 0) {
-		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		ck_assert_int_eq(setns(self, CLONE_NEWNET), 0);
-	}
-	if (target >= 0)
-		close(target);
-	if (self >= 0)
-		close(self);
-	return fd;
-}
-
-/* One connection across the link: server end in ns_srv, client in ns_cli. */
+/* One connection across the link: each end in its own side's namespace. */
 static void connect_across(int lfd, uint16_t port, int *srv, int *cli)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
 
-	inet_pton(AF_INET, SRV_ADDR, &a.sin_addr);
-	*cli = socket_in(ns_cli);
+	inet_pton(AF_INET, NETNS_SRV_ADDR, &a.sin_addr);
+	*cli = netns_socket(NETNS_CLI);
 	ck_assert_int_ge(*cli, 0);
 	ck_assert_int_eq(connect(*cli, (struct sockaddr *)&a, sizeof(a)), 0);
 	*srv = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
@@ -131,11 +49,11 @@ static uint64_t link_packets(void)
 	unsigned long long rx = 0, tx = 0;
 	FILE *f;
 
-	snprintf(
-		cmd, sizeof(cmd),
-		"ip netns exec %s cat /sys/class/net/hm0/statistics/rx_packets "
-		"/sys/class/net/hm0/statistics/tx_packets",
-		ns_srv);
+	snprintf(cmd, sizeof(cmd),
+		 "ip netns exec %s cat /sys/class/net/%s/statistics/rx_packets "
+		 "/sys/class/net/%s/statistics/tx_packets",
+		 netns_name(NETNS_SRV), netns_dev(NETNS_SRV),
+		 netns_dev(NETNS_SRV));
 	f = popen(cmd, "r");
 	ck_assert_ptr_nonnull(f);
 	ck_assert_int_eq(fscanf(f, "%llu %llu", &rx, &tx), 2);
@@ -193,8 +111,8 @@ START_TEST(test_silent_death_reported_as_timeout)
 	hupmon *m;
 
 	memset(&r, 0, sizeof(r));
-	inet_pton(AF_INET, SRV_ADDR, &a.sin_addr);
-	lfd = socket_in(ns_srv);
+	inet_pton(AF_INET, NETNS_SRV_ADDR, &a.sin_addr);
+	lfd = netns_socket(NETNS_SRV);
 	ck_assert_int_ge(lfd, 0);
 	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
 	ck_assert_int_eq(listen(lfd, 8), 0);
@@ -220,7 +138,7 @@ START_TEST(test_silent_death_reported_as_timeout)
 	       (unsigned long long)pkts, (double)pkts / 2 * 20);
 
 	down = fx_now_ns();
-	ck_assert_int_eq(sh("ip -n %s link set hm1 down", ns_cli), 0);
+	ck_assert_int_eq(netns_link(false, NULL, 0), 0);
 	wrote = fx_now_ns();
 	ck_assert_int_eq(send(srv[UT_DATA], "x", 1, MSG_NOSIGNAL), 1);
 	/* Dispatch for the whole window, so that "no options" is shown to
@@ -323,24 +241,13 @@ int main(void)
 	Suite *su = suite_create("netns");
 	TCase *tc = tcase_create("silent");
 	SRunner *sr;
+	char why[192];
 	int failed;
 
-	if (geteuid() != 0) {
-		printf("SKIP: needs root (CAP_NET_ADMIN) to create network "
-		       "namespaces and a veth pair\n");
+	if (netns_up("hupmon", why, sizeof(why))) {
+		printf("SKIP: %s\n", why);
 		return 77;
 	}
-	if (system("ip -V >/dev/null 2>&1") != 0) {
-		printf("SKIP: iproute2 'ip' not found (apt-get install "
-		       "iproute2)\n");
-		return 77;
-	}
-	if (ns_create() != 0) {
-		printf("SKIP: could not create network namespaces / veth "
-		       "(no netns or veth support in this kernel?)\n");
-		return 77;
-	}
-	atexit(ns_remove);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_silent_death_reported_as_timeout);
 	tcase_add_test(tc, test_invalid_liveness_leaves_socket_untouched);
@@ -349,6 +256,6 @@ int main(void)
 	srunner_run_all(sr, CK_VERBOSE);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
-	ns_remove();
+	netns_down();
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }

@@ -13,3 +13,7 @@ add_test(NAME readme_example_in_sync
   COMMAND ${CMAKE_COMMAND} -DREADME=${PROJECT_SOURCE_DIR}/README.md
           -DEXAMPLE=${CMAKE_CURRENT_SOURCE_DIR}/example_embed.c
           -P ${CMAKE_CURRENT_SOURCE_DIR}/readme_sync.cmake)
+
+# The two-namespace lab of the silent-death test; hupmon-bench's silent
+# scenario compiles the same source (bench/CMakeLists.txt).
+target_sources(check_netns PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/netns.c)

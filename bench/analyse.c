@@ -1,0 +1,186 @@
+/*
+ * analyse: what the measured cells mean, once, before anything is printed.
+ * Each cell that ran becomes a row: its distributions, its ratios to its
+ * floors (medians over rounds of per-round ratios), its medians over
+ * rounds, its compare tallies and whether it broke the visibility table.
+ * The failures of every row (and of silent) are counted here, once: that
+ * count is the exit status. The text tables, the JSON, the SVG and the
+ * metrics read the rows.
+ */
+#include "bench.h"
+
+#include <math.h>
+
+struct dist dist_of(struct vec *v, double unit)
+{
+	struct dist d = {
+		.n = v->n,
+		.min = vec_pct(v, 0) / unit,
+		.p50 = vec_pct(v, 50) / unit,
+		.p90 = vec_pct(v, 90) / unit,
+		.p99 = vec_pct(v, 99) / unit,
+		.max = vec_pct(v, 100) / unit,
+	};
+
+	return d;
+}
+
+/* Median over rounds of a figure of p divided by the sum of the same figure
+ * of the floors (PATH_BITs) in the same round. */
+static double ratio_sum(const struct results *res, enum scen sc,
+			enum bpath_id p, unsigned floors, enum fig fig)
+{
+	const struct cell *a = &res->c[sc][p];
+	double x[BENCH_MAX_ROUNDS], y[BENCH_MAX_ROUNDS] = {0};
+	unsigned rounds = a->rounds;
+
+	if (!a->ran || (floors & PATH_BIT(p)))
+		return NAN;
+	for (int b = 0; b < BP_COUNT; b++)
+		if (floors & PATH_BIT(b)) {
+			if (!res->c[sc][b].ran)
+				return NAN;
+			if (res->c[sc][b].rounds < rounds)
+				rounds = res->c[sc][b].rounds;
+		}
+	for (unsigned r = 0; r < rounds; r++) {
+		x[r] = a->fig[r][fig];
+		for (int b = 0; b < BP_COUNT; b++)
+			if (floors & PATH_BIT(b))
+				y[r] += res->c[sc][b].fig[r][fig];
+	}
+	return ratio_median(x, y, rounds);
+}
+
+static double ratio_of(const struct results *res, enum scen sc, enum bpath_id p,
+		       enum bpath_id floor, enum fig fig)
+{
+	return ratio_sum(res, sc, p, PATH_BIT(floor), fig);
+}
+
+/* A path's floors for a figure: mask (PATH_BITs), or its latency floor. */
+static unsigned floors(unsigned mask, enum bpath_id p)
+{
+	return mask ? mask : PATH_BIT(bench_paths[p].floor);
+}
+
+/* CPU against the path's CPU floor (compare: raw-epoll + raw-tcpinfo). */
+static double ratio_cpu(const struct results *res, enum scen sc,
+			enum bpath_id p)
+{
+	unsigned mask = bench_paths[p].cpu_floors;
+	bool window = scenarios[sc].window;
+
+	/* compare's two floors run rounds of other lengths (escalate waits
+	 * for each path's own report), so their CPU only adds up to a fair
+	 * floor over fixed-length windows. */
+	if (mask && !window)
+		return NAN;
+	return ratio_sum(res, sc, p, floors(mask, p),
+			 window ? FIG_CPU_PER_S : FIG_LOOP_MS);
+}
+
+/* p99 against the floor: median of per-round ratios when rounds hold 100
+ * samples or more, else the ratio of the pooled p99s (with fewer samples a
+ * round's p99 is its maximum). */
+static double ratio_p99(const struct results *res, enum scen sc,
+			enum bpath_id p, unsigned s)
+{
+	enum bpath_id b = bench_paths[p].floor;
+	const struct cell *c = &res->c[sc][p];
+
+	if (b == p || !res->c[sc][b].ran)
+		return NAN;
+	if (c->rounds && c->seen[s] / c->rounds >= 100)
+		return ratio_of(res, sc, p, b, fig_stage(FIG_P99, s));
+	return res->an[sc][p].lat[s].p99 / res->an[sc][b].lat[s].p99;
+}
+
+static double round_median(const struct cell *c, enum fig fig)
+{
+	double v[BENCH_MAX_ROUNDS];
+
+	for (unsigned r = 0; r < c->rounds; r++)
+		v[r] = c->fig[r][fig];
+	return median(v, c->rounds);
+}
+
+static bool cell_failed(const struct cell *c)
+{
+	return c->miss[0] || c->miss[1] || c->fals || c->dup || c->wrong ||
+	       c->errors || c->cmp_disagree || c->cmp_norecord;
+}
+
+/* The samples first (the ratios of pooled p99s read them). */
+static void distributions(struct cell *c, struct row *a)
+{
+	for (unsigned s = 0; s < BENCH_STAGES; s++) {
+		a->lat[s] = dist_of(&c->lat[s], 1e3);
+		a->det[s] = dist_of(&c->det[s], 1e3);
+	}
+	a->lag = dist_of(&c->cmp_lag, 1e3);
+	for (int k = 0; k <= HUPMON_CAUSE_MAX; k++) {
+		a->cmp_epoll += c->cmp_first[HUPMON_PATH_EPOLL][k];
+		a->cmp_sweep += c->cmp_first[HUPMON_PATH_SWEEP][k];
+		a->cmp_missed += c->cmp_missed[k];
+	}
+}
+
+static void figures(const struct results *res, enum scen sc, enum bpath_id p,
+		    struct row *a)
+{
+	const struct cell *c = &res->c[sc][p];
+	enum bpath_id fl = bench_paths[p].floor;
+
+	for (unsigned s = 0; s < BENCH_STAGES; s++) {
+		a->r_p50[s] = ratio_of(res, sc, p, fl, fig_stage(FIG_P50, s));
+		a->r_p99[s] = ratio_p99(res, sc, p, s);
+	}
+	a->r_cpu = ratio_cpu(res, sc, p);
+	/* Both sleeping loops cost ~0.5 ms/s: no ratio worth printing
+	 * below 1 ms/s of floor. */
+	a->r_cpu_noise = scenarios[sc].window &&
+			 !(round_median(&res->c[sc][fl], FIG_CPU_PER_S) >= 1.0);
+	a->ns_probe =
+		c->probes ? c->loop_cpu_ms * 1e6 / (double)c->probes : NAN;
+	a->r_probe =
+		ratio_sum(res, sc, p, floors(bench_paths[p].probe_floors, p),
+			  FIG_NS_PROBE);
+	a->span_ms = round_median(c, FIG_SPAN_MS);
+	a->r_span = ratio_of(res, sc, p, fl, FIG_SPAN_MS);
+	a->cpu_per_s = round_median(c, FIG_CPU_PER_S);
+	a->wake_s = round_median(c, FIG_WAKE_S);
+	a->probes_per_s = (double)c->probes / (c->wall_ms / 1e3);
+	a->r_watch = is_floor(p)
+			     ? NAN
+			     : ratio_of(res, sc, p, BP_RAW_EPOLL, FIG_WATCH_NS);
+	a->r_unwatch = is_floor(p) ? NAN
+				   : ratio_of(res, sc, p, BP_RAW_EPOLL,
+					      FIG_UNWATCH_NS);
+}
+
+void analyse(struct results *res)
+{
+	res->failures = 0;
+	res->metrics_sc = res->metrics_p = -1;
+	for (int sc = 0; sc < SC_COUNT; sc++)
+		for (int p = 0; p < BP_COUNT; p++) {
+			struct cell *c = &res->c[sc][p];
+			struct row *a = &res->an[sc][p];
+
+			distributions(c, a);
+			a->failed = (c->ran || c->errors) && cell_failed(c);
+			res->failures += a->failed;
+			/* --metrics: the last compare monitor, else the
+			 * last library monitor */
+			if (c->have_stats &&
+			    (res->metrics_p != BP_COMPARE || p == BP_COMPARE)) {
+				res->metrics_sc = sc;
+				res->metrics_p = p;
+			}
+		}
+	for (int sc = 0; sc < SC_COUNT; sc++)
+		for (int p = 0; p < BP_COUNT; p++)
+			figures(res, sc, p, &res->an[sc][p]);
+	res->failures += silent_analyse(res);
+}

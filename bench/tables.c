@@ -1,0 +1,228 @@
+/*
+ * tables: the paths and the scenarios. A path is what detects (its
+ * operations, its monitor's configuration, its floors); a scenario is what
+ * the client does, which paths run in it, and what each path must then see
+ * (derived from DESIGN.md's kernel table).
+ *
+ * Kernel facts behind the expectations (Linux 6.x, loopback):
+ *   - FIN (close or SHUT_WR): EPOLLRDHUP, a 0-byte peek, tcpi_state
+ *     CLOSE_WAIT. Data queued before the FIN makes the peek return 1: a peek
+ *     sweep sees a live socket for as long as nobody reads.
+ *   - RST: EPOLLRDHUP|EPOLLHUP|EPOLLERR, SO_ERROR ECONNRESET, state CLOSE.
+ *   - RST after a FIN (our write reaches a closed peer): a second edge
+ *     EPOLLHUP|EPOLLERR, SO_ERROR EPIPE, state CLOSE; a peek keeps returning
+ *     0 because recv reports the FIN before it looks at the error.
+ */
+#include "bench.h"
+
+#define PS    HUPMON_PEER_SHUTDOWN
+#define RESET HUPMON_RESET
+
+const struct bpath bench_paths[BP_COUNT] = {
+	[BP_EPOLL] = {.name = "epoll",
+		      .what = "hupmon, epoll path only",
+		      .colour = "#1f77b4",
+		      .ops = &lib_ops,
+		      .paths = HUPMON_PATH_EPOLL,
+		      .floor = BP_RAW_EPOLL},
+	[BP_PEEK] = {.name = "sweep-peek",
+		     .what = "hupmon, sweep path, MSG_PEEK probes",
+		     .colour = "#d62728",
+		     .ops = &lib_ops,
+		     .paths = HUPMON_PATH_SWEEP,
+		     .method = HUPMON_SWEEP_PEEK,
+		     .floor = BP_RAW_PEEK,
+		     .vis = VIS_PEEK},
+	[BP_TCPINFO] = {.name = "sweep-tcpinfo",
+			.what = "hupmon, sweep path, TCP_INFO probes",
+			.colour = "#2ca02c",
+			.ops = &lib_ops,
+			.paths = HUPMON_PATH_SWEEP,
+			.method = HUPMON_SWEEP_TCP_INFO,
+			.floor = BP_RAW_TCPINFO},
+	[BP_COMPARE] = {.name = "compare",
+			.what = "hupmon, both paths (TCP_INFO sweep), compare "
+				"mode",
+			.colour = "#9467bd",
+			.ops = &lib_ops,
+			.paths = HUPMON_PATHS_BOTH,
+			.method = HUPMON_SWEEP_TCP_INFO,
+			.compare = true,
+			.floor = BP_RAW_EPOLL,
+			.cpu_floors = PATH_BIT(BP_RAW_EPOLL) |
+				      PATH_BIT(BP_RAW_TCPINFO),
+			.probe_floors = PATH_BIT(BP_RAW_TCPINFO)},
+	[BP_RAW_EPOLL] = {.name = "raw-epoll",
+			  .what = "floor: minimal epoll-ET loop",
+			  .colour = "#1f77b4",
+			  .ops = &raw_ops,
+			  .floor = BP_RAW_EPOLL},
+	[BP_RAW_PEEK] = {.name = "raw-peek",
+			 .what = "floor: minimal timerfd peek sweep",
+			 .colour = "#d62728",
+			 .ops = &raw_ops,
+			 .method = HUPMON_SWEEP_PEEK,
+			 .floor = BP_RAW_PEEK,
+			 .vis = VIS_PEEK},
+	[BP_RAW_TCPINFO] = {.name = "raw-tcpinfo",
+			    .what = "floor: minimal timerfd TCP_INFO sweep",
+			    .colour = "#2ca02c",
+			    .ops = &raw_ops,
+			    .method = HUPMON_SWEEP_TCP_INFO,
+			    .floor = BP_RAW_TCPINFO},
+	[BP_EPOLL_UNDER_TCPINFO] = {.name = "epoll+tcpinfo",
+				    .what = "epoll path's time while a "
+					    "TCP_INFO sweep walks all N "
+					    "(compare mode)",
+				    .colour = "#ff7f0e",
+				    .ops = &lib_ops,
+				    .paths = HUPMON_PATHS_BOTH,
+				    .method = HUPMON_SWEEP_TCP_INFO,
+				    .compare = true,
+				    .floor = BP_EPOLL,
+				    .epoll_time = true,
+				    .hidden = true,
+				    .with = PATH_BIT(BP_TCPINFO) |
+					    PATH_BIT(BP_COMPARE)},
+	[BP_EPOLL_UNDER_PEEK] = {.name = "epoll+peek",
+				 .what = "epoll path's time while a peek "
+					 "sweep walks all N (compare mode)",
+				 .colour = "#8c564b",
+				 .ops = &lib_ops,
+				 .paths = HUPMON_PATHS_BOTH,
+				 .method = HUPMON_SWEEP_PEEK,
+				 .compare = true,
+				 .floor = BP_EPOLL,
+				 .epoll_time = true,
+				 .hidden = true,
+				 .with = PATH_BIT(BP_PEEK)},
+	[BP_BOTH] = {.name = "both",
+		     .what = "hupmon, both paths (TCP_INFO sweep), compare off",
+		     .colour = "#17becf",
+		     .ops = &lib_ops,
+		     .paths = HUPMON_PATHS_BOTH,
+		     .method = HUPMON_SWEEP_TCP_INFO,
+		     .floor = BP_RAW_EPOLL,
+		     .cpu_floors =
+			     PATH_BIT(BP_RAW_EPOLL) | PATH_BIT(BP_RAW_TCPINFO),
+		     .probe_floors = PATH_BIT(BP_RAW_TCPINFO),
+		     .hidden = true},
+};
+
+/* The paths --paths names: each beside its floor in every loopback
+ * scenario. */
+#define MAIN_PATHS                                                             \
+	(PATH_BIT(BP_EPOLL) | PATH_BIT(BP_PEEK) | PATH_BIT(BP_TCPINFO) |       \
+	 PATH_BIT(BP_COMPARE) | PATH_BIT(BP_RAW_EPOLL) |                       \
+	 PATH_BIT(BP_RAW_PEEK) | PATH_BIT(BP_RAW_TCPINFO))
+
+/* What each row of the visibility table must see (enum vis): the causes of
+ * the stages, in order, and those a peek sweep misses by design. */
+const struct scenario scenarios[SC_COUNT] = {
+	[SC_FIN] = {.name = "fin",
+		    .does = "close()",
+		    .run = run_rounds,
+		    .round = closure_round,
+		    .act = act_close,
+		    .paths = MAIN_PATHS,
+		    .expect = {{.cause = {PS}}, {.cause = {PS}}}},
+	[SC_RST] = {.name = "rst",
+		    .does = "SO_LINGER {1,0} + close() (RST)",
+		    .run = run_rounds,
+		    .round = closure_round,
+		    .act = act_rst,
+		    .paths = MAIN_PATHS,
+		    .expect = {{.cause = {RESET}}, {.cause = {RESET}}}},
+	[SC_HALF] = {.name = "half",
+		     .does = "shutdown(SHUT_WR)",
+		     .run = run_rounds,
+		     .round = closure_round,
+		     .act = act_half,
+		     .paths = MAIN_PATHS,
+		     .expect = {{.cause = {PS}}, {.cause = {PS}}}},
+	[SC_DATAFIN] = {.name = "datafin",
+			.does = "send 16 B never read, then close()",
+			.run = run_rounds,
+			.round = closure_round,
+			.act = act_datafin,
+			.paths = MAIN_PATHS,
+			.expect = {{.cause = {PS}},
+				   {.cause = {PS}, .miss_ok = {true}}}},
+	[SC_ESCALATE] = {.name = "escalate",
+			 .does = "close(); server sends 1 B; client answers "
+				 "RST",
+			 .stage2 = "escalate:rst",
+			 .run = run_rounds,
+			 .round = closure_round,
+			 .act = act_close,
+			 .then = act_escalate,
+			 .paths = MAIN_PATHS,
+			 .expect = {{.cause = {PS, RESET}},
+				    {.cause = {PS, RESET},
+				     .miss_ok = {false, true}}}},
+	[SC_BURST] = {.name = "burst",
+		      .does = "close() all N back to back",
+		      .run = run_rounds,
+		      .round = closure_round,
+		      .act = act_close,
+		      .table = TB_BURST,
+		      .paths = MAIN_PATHS,
+		      .expect = {{.cause = {PS}}, {.cause = {PS}}},
+		      .burst = true},
+	[SC_IDLE] = {.name = "idle",
+		     .does = "nothing: CPU and wakeups of watching N live "
+			     "sockets",
+		     .run = run_rounds,
+		     .round = idle_round,
+		     .table = TB_IDLE,
+		     .paths = MAIN_PATHS,
+		     .quick_off = true,
+		     .window = true},
+	[SC_INTERF] = {.name = "interference",
+		       .does = "close() paced, N large, sweep on vs off",
+		       .run = run_rounds,
+		       .round = closure_round,
+		       .act = act_close,
+		       .table = TB_INTERF,
+		       .paths = PATH_BIT(BP_EPOLL) | PATH_BIT(BP_RAW_EPOLL) |
+				PATH_BIT(BP_EPOLL_UNDER_TCPINFO) |
+				PATH_BIT(BP_EPOLL_UNDER_PEEK),
+		       .always = PATH_BIT(BP_EPOLL) | PATH_BIT(BP_RAW_EPOLL),
+		       .expect = {{.cause = {PS}}, {.cause = {PS}}},
+		       .n = 4000,
+		       .n_quick = 500,
+		       .optional = true,
+		       .det_latency = true},
+	[SC_SCALE] = {.name = "scale",
+		      .does = "close() paced; clients in a child, N to the fd "
+			      "limit",
+		      .run = run_scale,
+		      .table = TB_SCALE,
+		      .paths = MAIN_PATHS,
+		      .expect = {{.cause = {PS}}, {.cause = {PS}}},
+		      .optional = true},
+	[SC_SILENT] = {.name = "silent",
+		       .does = "client's link down in its netns: no FIN/RST "
+			       "(root)",
+		       .run = run_silent,
+		       .table = TB_SILENT,
+		       .paths = PATH_BIT(BP_EPOLL) | PATH_BIT(BP_TCPINFO) |
+				PATH_BIT(BP_BOTH),
+		       .expect = {{.cause = {HUPMON_TIMEOUT}}},
+		       .expect_text = {"timeout if keepalive/user timeout, "
+				       "else none",
+				       "(not run)"},
+		       .optional = true,
+		       .netns = true},
+};
+
+bool is_floor(enum bpath_id p)
+{
+	return bench_paths[p].floor == p;
+}
+
+const char *stage_name(enum scen sc, unsigned stage)
+{
+	return stage && scenarios[sc].stage2 ? scenarios[sc].stage2
+					     : scenarios[sc].name;
+}
