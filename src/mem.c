@@ -25,6 +25,18 @@ void *hupmon__mem_realloc(struct hupmon__mem *mem, void *p, size_t old,
 	return q;
 }
 
+void *hupmon__mem_zalloc(struct hupmon__mem *mem, size_t size)
+{
+	void *p;
+
+	if (mem->fail_after && --mem->fail_after == 0)
+		return NULL;
+	p = calloc(1, size);
+	if (p)
+		mem->bytes += size;
+	return p;
+}
+
 int hupmon__mem_grow(struct hupmon__mem *mem, void **p, uint32_t *cap,
 		     uint32_t want, size_t elem, uint32_t min_cap)
 {

@@ -21,6 +21,11 @@ struct hupmon__mem {
 void *hupmon__mem_realloc(struct hupmon__mem *mem, void *p, size_t old,
 			  size_t new_size);
 
+/* A zeroed block (calloc: large ones come as untouched zero pages, so a
+ * big table costs no memset up front). NULL on failure. Free it with
+ * hupmon__mem_realloc(mem, p, size, 0). */
+void *hupmon__mem_zalloc(struct hupmon__mem *mem, size_t size);
+
 /* Grows an array of elem-sized entries to at least want entries (geometric,
  * factor 1.5, at least min_cap). Updates *cap. 0 or -ENOMEM (unchanged). */
 int hupmon__mem_grow(struct hupmon__mem *mem, void **p, uint32_t *cap,

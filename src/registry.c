@@ -7,8 +7,20 @@
 #include <errno.h>
 #include <string.h>
 
-/* The cookie table stays at most 3/4 full (linear probing stays short). */
-#define HASH_MIN 64
+/*
+ * The cookie table stays at most 3/4 full, so linear probing stays short.
+ * It grows incrementally, never in one go (at a million sockets a rebuild
+ * holds the lock for tens of ms): a new table twice the size takes every
+ * insert, lookups try both, and each insert or remove moves the entries of
+ * MIGRATE_STEP buckets of the old table over, so the old one is empty well
+ * before the new one fills. The old table marks what left it with a
+ * tombstone (never backward-shift: a shift could carry an entry past the
+ * migration cursor, and emptying a bucket would cut the probe chains of
+ * entries not moved yet).
+ */
+#define HASH_MIN     64
+#define MIGRATE_STEP 4
+#define TOMB	     UINT32_MAX
 
 static uint32_t hash_cookie(uint64_t cookie, uint32_t mask)
 {
@@ -26,26 +38,56 @@ void hupmon__registry_init(struct hupmon__registry *r, struct hupmon__mem *mem)
 	r->mem = mem;
 }
 
+static void free_table(struct hupmon__registry *r, uint32_t *tab, uint32_t cap)
+{
+	hupmon__mem_realloc(r->mem, tab, (size_t)cap * sizeof(*tab), 0);
+}
+
 void hupmon__registry_fini(struct hupmon__registry *r)
 {
 	hupmon__mem_realloc(r->mem, r->slots,
 			    (size_t)r->cap * sizeof(*r->slots), 0);
-	hupmon__mem_realloc(r->mem, r->hash, (size_t)r->hcap * sizeof(*r->hash),
-			    0);
+	free_table(r, r->hash, r->hcap);
+	free_table(r, r->old, r->ocap);
 	hupmon__mem_realloc(r->mem, r->fdmap,
 			    (size_t)r->fdcap * sizeof(*r->fdmap), 0);
 	hupmon__registry_init(r, r->mem);
 }
 
-static void hash_put(uint32_t *tab, uint32_t hcap,
-		     const struct hupmon__slot *slots, uint32_t idx)
+static void hash_put(struct hupmon__registry *r, uint32_t idx)
 {
-	uint32_t mask = hcap - 1;
-	uint32_t i = hash_cookie(slots[idx].cookie, mask);
+	uint32_t mask = r->hcap - 1;
+	uint32_t i = hash_cookie(r->slots[idx].cookie, mask);
 
-	while (tab[i])
+	while (r->hash[i]) {
 		i = (i + 1) & mask;
-	tab[i] = idx + 1;
+		r->work.probes++;
+	}
+	r->hash[i] = idx + 1;
+}
+
+/* Moves the entries of up to n buckets of the old table to the new one. */
+static void migrate(struct hupmon__registry *r, uint32_t n)
+{
+	uint32_t moved = 0;
+
+	for (; n && r->old; n--) {
+		uint32_t v = r->old[r->mig];
+
+		if (v && v != TOMB) {
+			hash_put(r, v - 1);
+			r->old[r->mig] = TOMB;
+			moved++;
+		}
+		if (++r->mig == r->ocap) {
+			free_table(r, r->old, r->ocap);
+			r->old = NULL;
+			r->ocap = r->mig = 0;
+		}
+	}
+	r->work.moved += moved;
+	if (moved > r->work.moved_max)
+		r->work.moved_max = moved;
 }
 
 static int hash_reserve(struct hupmon__registry *r, uint32_t count)
@@ -57,29 +99,56 @@ static int hash_reserve(struct hupmon__registry *r, uint32_t count)
 		ncap *= 2;
 	if (ncap == r->hcap)
 		return 0;
-	tab = hupmon__mem_realloc(r->mem, NULL, 0, (size_t)ncap * sizeof(*tab));
+	/* Cannot happen at MIGRATE_STEP >= 2 (the old table empties before
+	 * the new one is 3/4 full), but never lose entries if it did. */
+	migrate(r, r->old ? r->ocap : 0);
+	tab = hupmon__mem_zalloc(r->mem, (size_t)ncap * sizeof(*tab));
 	if (!tab)
 		return -ENOMEM;
-	memset(tab, 0, (size_t)ncap * sizeof(*tab));
-	for (uint32_t i = 0; i < r->hcap; i++)
-		if (r->hash[i])
-			hash_put(tab, ncap, r->slots, r->hash[i] - 1);
-	hupmon__mem_realloc(r->mem, r->hash, (size_t)r->hcap * sizeof(*r->hash),
-			    0);
+	if (r->hcap) {
+		r->old = r->hash;
+		r->ocap = r->hcap;
+		r->mig = 0;
+	}
 	r->hash = tab;
 	r->hcap = ncap;
 	return 0;
 }
 
+/* The bucket of the new (or only) table holding idx + 1, or NO_SLOT. */
+static uint32_t find_new(struct hupmon__registry *r, uint32_t idx)
+{
+	uint32_t mask = r->hcap - 1;
+
+	for (uint32_t i = hash_cookie(r->slots[idx].cookie, mask); r->hash[i];
+	     i = (i + 1) & mask) {
+		r->work.probes++;
+		if (r->hash[i] == idx + 1)
+			return i;
+	}
+	return HUPMON__NO_SLOT;
+}
+
 static void hash_del(struct hupmon__registry *r, uint32_t idx)
 {
 	uint32_t mask = r->hcap - 1;
-	uint32_t i = hash_cookie(r->slots[idx].cookie, mask);
+	uint32_t i = find_new(r, idx);
 
-	while (r->hash[i] != idx + 1) {
-		if (!r->hash[i])
-			return; /* not present: nothing to do */
-		i = (i + 1) & mask;
+	if (i == HUPMON__NO_SLOT) {
+		/* Still in the old table: leave a tombstone. */
+		uint32_t omask = r->ocap - 1;
+
+		for (uint32_t j =
+			     r->old ? hash_cookie(r->slots[idx].cookie, omask)
+				    : 0;
+		     r->old && r->old[j]; j = (j + 1) & omask) {
+			r->work.probes++;
+			if (r->old[j] == idx + 1) {
+				r->old[j] = TOMB;
+				break;
+			}
+		}
+		return;
 	}
 	/* Backward-shift deletion: move later entries of the run into the
 	 * hole when their home is not between the hole and them. */
@@ -87,6 +156,7 @@ static void hash_del(struct hupmon__registry *r, uint32_t idx)
 		uint32_t home =
 			hash_cookie(r->slots[r->hash[j] - 1].cookie, mask);
 
+		r->work.probes++;
 		if (((j - home) & mask) >= ((j - i) & mask)) {
 			r->hash[i] = r->hash[j];
 			i = j;
@@ -143,7 +213,8 @@ uint32_t hupmon__registry_insert(struct hupmon__registry *r, int fd,
 	s->flags = HUPMON__SLOT_LIVE;
 	s->cookie = cookie;
 	s->user = user;
-	hash_put(r->hash, r->hcap, r->slots, idx);
+	hash_put(r, idx);
+	migrate(r, MIGRATE_STEP);
 	r->fdmap[fd] = idx + 1;
 	r->live++;
 	return idx;
@@ -162,6 +233,7 @@ void hupmon__registry_remove(struct hupmon__registry *r, uint32_t idx)
 	struct hupmon__slot *s = &r->slots[idx];
 
 	hash_del(r, idx);
+	migrate(r, MIGRATE_STEP);
 	hupmon__registry_forget_fd(r, idx);
 	s->gen++;
 	if (s->gen == 0) /* wrapped: 0 would make id 0 possible */
@@ -189,18 +261,28 @@ struct hupmon__slot *hupmon__registry_get(const struct hupmon__registry *r,
 	return s;
 }
 
+static uint32_t find_in(const struct hupmon__registry *r, const uint32_t *tab,
+			uint32_t cap, uint64_t cookie)
+{
+	uint32_t mask = cap - 1;
+
+	for (uint32_t i = hash_cookie(cookie, mask); tab[i]; i = (i + 1) & mask)
+		if (tab[i] != TOMB && r->slots[tab[i] - 1].cookie == cookie)
+			return tab[i] - 1;
+	return HUPMON__NO_SLOT;
+}
+
 uint32_t hupmon__registry_find_cookie(const struct hupmon__registry *r,
 				      uint64_t cookie)
 {
-	uint32_t mask, i;
+	uint32_t idx;
 
 	if (!r->hcap)
 		return HUPMON__NO_SLOT;
-	mask = r->hcap - 1;
-	for (i = hash_cookie(cookie, mask); r->hash[i]; i = (i + 1) & mask)
-		if (r->slots[r->hash[i] - 1].cookie == cookie)
-			return r->hash[i] - 1;
-	return HUPMON__NO_SLOT;
+	idx = find_in(r, r->hash, r->hcap, cookie);
+	if (idx == HUPMON__NO_SLOT && r->old)
+		idx = find_in(r, r->old, r->ocap, cookie);
+	return idx;
 }
 
 uint32_t hupmon__registry_find_fd(const struct hupmon__registry *r, int fd)
@@ -214,5 +296,6 @@ size_t hupmon__registry_bytes(const struct hupmon__registry *r)
 {
 	return (size_t)r->cap * sizeof(*r->slots) +
 	       (size_t)r->hcap * sizeof(*r->hash) +
+	       (size_t)r->ocap * sizeof(*r->old) +
 	       (size_t)r->fdcap * sizeof(*r->fdmap);
 }

@@ -54,6 +54,16 @@ struct hupmon__registry {
 	uint32_t free_head; /* first free slot below used, or NO_SLOT */
 	uint32_t *hash;	    /* cookie -> slot + 1 (0: empty); power of 2 */
 	uint32_t hcap;
+	uint32_t *old; /* the table being emptied into hash while it
+			  grows, or NULL; UINT32_MAX: moved out */
+	uint32_t ocap;
+	uint32_t mig; /* next bucket of old to move */
+	/* Work done, for tests that prove O(1) by counting, not timing. */
+	struct {
+		uint64_t probes;    /* extra buckets visited past the first */
+		uint64_t moved;	    /* entries moved from old to hash */
+		uint32_t moved_max; /* most moved by one insert or remove */
+	} work;
 	uint32_t *fdmap; /* fd -> slot + 1 (0: none) */
 	uint32_t fdcap;
 	struct hupmon__mem *mem;
