@@ -121,11 +121,9 @@ static uint32_t find_new(struct hupmon__registry *r, uint32_t idx)
 	uint32_t mask = r->hcap - 1;
 
 	for (uint32_t i = hash_cookie(r->slots[idx].cookie, mask); r->hash[i];
-	     i = (i + 1) & mask) {
-		r->work.probes++;
+	     i = (i + 1) & mask, r->work.probes++)
 		if (r->hash[i] == idx + 1)
 			return i;
-	}
 	return HUPMON__NO_SLOT;
 }
 
