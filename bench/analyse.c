@@ -25,6 +25,24 @@ struct dist dist_of(struct vec *v, double unit)
 	return d;
 }
 
+static bool positive(double x)
+{
+	return isfinite(x) && x > 0;
+}
+
+/* Median of a[i] / b[i], skipping those where either is not a positive
+ * finite number; NAN if none is left. */
+static double ratio_median(const double *a, const double *b, unsigned n)
+{
+	double r[BENCH_MAX_ROUNDS];
+	size_t k = 0;
+
+	for (unsigned i = 0; i < n; i++)
+		if (positive(a[i]) && positive(b[i]))
+			r[k++] = a[i] / b[i];
+	return median(r, k);
+}
+
 /* Median over rounds of a figure of p divided by the sum of the same figure
  * of the floors (PATH_BITs) in the same round. */
 static double ratio_sum(const struct results *res, enum scen sc,

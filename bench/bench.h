@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "hupmon.h"
 
@@ -78,7 +79,7 @@ struct path_ops {
 	int (*open)(struct run *r);    /* the monitor or the loop's sets */
 	int (*watch)(struct run *r);   /* every server end */
 	int (*unwatch)(struct run *r); /* every server end */
-	void *(*loop)(void *run);      /* the loop thread */
+	void (*loop)(struct run *r);   /* the loop thread */
 	void (*stop)(struct run *r);   /* makes the loop thread return */
 	/* The loop's counters so far (sweep_probes, sweep_overruns,
 	 * sweep_lap_worst_ns); true when st is a monitor's own snapshot. */
@@ -315,44 +316,26 @@ struct run {
 	int loop_err;
 	uint64_t stray;	   /* reports whose user is none of this run's conns */
 	struct cell *cell; /* the loop thread adds compare records to it */
+	struct child *child; /* scale: holds the client ends */
 };
 
 /* util.c */
+uint64_t clock_ns(clockid_t id);
 uint64_t now_ns(void);
-uint64_t thread_cpu_ns(void);
 double self_cpu_ms(void);
 void sleep_ns(uint64_t ns);
 uint64_t rng_next(uint64_t *state);
-void shuffle(size_t *v, size_t n, uint64_t *state);
+/* 0 .. n-1 in a random order (free it). */
+size_t *shuffled(size_t n, uint64_t *state);
 int vec_push(struct vec *v, uint64_t x);
 void vec_free(struct vec *v);
 /* Nearest-rank percentile of v (sorted in place), NAN if empty. */
 double vec_pct(struct vec *v, double pct);
 double median(double *v, size_t n);
-/* Median of a[i] / b[i], skipping those where either is not a positive
- * finite number; NAN if none is left. */
-double ratio_median(const double *a, const double *b, unsigned n);
 /* Every figure of a round to NAN: not measured (yet). */
 void figs_reset(double *fig);
 void die(const char *what, int err) __attribute__((noreturn));
-
-/* util.c: the column printer of the text tables */
-struct col {
-	const char *head;
-	int w;	  /* width; < 0: text, left-aligned */
-	int prec; /* digits after the point */
-};
-struct tab {
-	FILE *f;
-	const struct col *first, *col; /* columns: the first, the next */
-};
-void tab_head(FILE *f, const struct col *cols, const char *tail);
-void tab_start(struct tab *t, FILE *f, const struct col *cols);
-void tab_s(struct tab *t, const char *s);
-void tab_n(struct tab *t, double x); /* "-" when not finite */
-void tab_u(struct tab *t, uint64_t x);
-void tab_skip(struct tab *t, int n); /* n blank columns */
-void tab_end(struct tab *t, const char *tail);
+void *xcalloc(size_t n, size_t size); /* dies when out of memory */
 
 /* What every round of one scenario shares. */
 struct bctx {
@@ -376,9 +359,8 @@ struct scenario {
 	const char *does;   /* what the client does (--explain) */
 	const char *stage2; /* the second stage's row name */
 	void (*run)(const struct bctx *x); /* every round, every path */
-	/* run_rounds: one round of one path on fresh connections */
-	void (*round)(const struct bctx *x, enum bpath_id p, unsigned round,
-		      struct run *r);
+	/* run_one: one round of one path on fresh connections */
+	void (*round)(struct run *r, unsigned round);
 	void (*act)(struct conn *c); /* the client's act */
 	/* the second stage, once the first is seen or wait_ns passed */
 	void (*then)(struct conn *c, uint64_t wait_ns, uint64_t delay_ns);
@@ -394,6 +376,7 @@ struct scenario {
 	bool window;	   /* measures a fixed-length window (idle) */
 	bool det_latency;  /* latency to ev->detected_ns, not the callback */
 	bool netns;	   /* not on loopback: namespaces (root) */
+	bool child;	   /* a child process holds the client ends */
 };
 
 extern const struct scenario scenarios[SC_COUNT];
@@ -408,8 +391,6 @@ const char *stage_name(enum scen sc, unsigned stage);
 int listener_open(int fd, const char *addr, int backlog, uint16_t *port);
 int conns_open(int lfd, uint16_t port, struct conn *c, size_t n);
 void conns_close(struct conn *c, size_t n);
-/* Closes *fd (if open) with an RST, so no TIME_WAIT is left; *fd = -1. */
-void fd_close_rst(int *fd);
 void act_close(struct conn *c);
 void act_rst(struct conn *c);
 void act_half(struct conn *c);
@@ -419,7 +400,7 @@ struct child;
 struct child *child_start(uint16_t port);
 size_t child_connect(struct child *ch, int lfd, struct conn *c, size_t n,
 		     int *err);
-int child_close(struct child *ch, struct conn *c);
+void child_close(struct child *ch, struct conn *c);
 void child_end(struct child *ch);
 
 /* run.c */
@@ -427,18 +408,18 @@ void bench_record(struct conn *c, enum hupmon_cause cause, uint64_t det_ns);
 int path_watch(struct run *r);
 void loop_start(struct run *r);
 void loop_stop(struct run *r);
-void run_settle(const struct run *r);
-void run_wait(struct run *r, const size_t *idx, size_t k, uint64_t last_act);
-void run_collect(struct run *r, struct cell *cell, unsigned round);
+/* The measured window: k acts on the connections in a seeded random order,
+ * paced, then the wait for their reports; into r->cell->fig[round]. */
+void run_closures(struct run *r, unsigned round, size_t k);
 void run_order(enum scen sc, const struct bopts *o, unsigned round,
 	       enum bpath_id *out, size_t *n);
+void run_one(const struct bctx *x, enum bpath_id pid, unsigned round);
 void run_rounds(const struct bctx *x);
-void closure_round(const struct bctx *x, enum bpath_id p, unsigned round,
-		   struct run *r);
-void idle_round(const struct bctx *x, enum bpath_id p, unsigned round,
-		struct run *r);
+void closure_round(struct run *r, unsigned round);
+void idle_round(struct run *r, unsigned round);
 
 /* scale.c */
+void scale_round(struct run *r, unsigned round);
 void run_scale(const struct bctx *x);
 
 /* silent.c */

@@ -41,13 +41,13 @@ int listener_open(int fd, const char *addr, int backlog, uint16_t *port)
 
 static int client_connect(uint16_t port)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons(port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0)
 		return -errno;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a.sin_port = htons(port);
 	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
 		int err = -errno;
 
@@ -87,12 +87,11 @@ static int open_batch(int lfd, uint16_t port, struct conn *c, size_t n)
 	return 0;
 }
 
+/* c[] comes zeroed. */
 int conns_open(int lfd, uint16_t port, struct conn *c, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		memset(&c[i], 0, sizeof(c[i]));
+	for (size_t i = 0; i < n; i++)
 		c[i].cfd = c[i].sfd = -1;
-	}
 	for (size_t i = 0; i < n; i += ACCEPT_BATCH) {
 		size_t k = n - i < ACCEPT_BATCH ? n - i : ACCEPT_BATCH;
 		int rc = open_batch(lfd, port, c + i, k);
@@ -105,21 +104,22 @@ int conns_open(int lfd, uint16_t port, struct conn *c, size_t n)
 	return 0;
 }
 
-void fd_close_rst(int *fd)
+/* SO_LINGER {1,0}: close() sends an RST and leaves no TIME_WAIT. */
+static void linger0(int fd)
 {
 	struct linger l = {.l_onoff = 1, .l_linger = 0};
 
-	if (*fd >= 0) {
-		setsockopt(*fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-		close(*fd);
-	}
-	*fd = -1;
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 }
 
 void conns_close(struct conn *c, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		fd_close_rst(&c[i].sfd);
+		if (c[i].sfd >= 0) {
+			linger0(c[i].sfd);
+			close(c[i].sfd);
+			c[i].sfd = -1;
+		}
 	for (size_t i = 0; i < n; i++) {
 		if (c[i].cfd >= 0)
 			close(c[i].cfd);
@@ -144,9 +144,7 @@ void act_close(struct conn *c)
 
 void act_rst(struct conn *c)
 {
-	struct linger l = {.l_onoff = 1, .l_linger = 0};
-
-	setsockopt(c->cfd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	linger0(c->cfd);
 	act_close(c);
 }
 
@@ -187,16 +185,16 @@ void act_escalate(struct conn *c, uint64_t wait_ns, uint64_t delay_ns)
 
 /* ---- the child process of the scale scenario ----------------------------
  * The child holds the client ends so that the parent's fd table has room for
- * about one server end per fd. Control messages go over a SEQPACKET pair.
+ * about one server end per fd. Control messages go over a SEQPACKET pair; the
+ * child exits when the parent closes its end.
  */
-enum { OP_CONNECT = 1, OP_CLOSE, OP_EXIT, OP_DONE };
+enum { OP_REPLY, OP_CONNECT, OP_CLOSE };
 
 struct ctlmsg {
 	uint32_t op;
-	uint32_t arg; /* CONNECT/DONE: count; CLOSE: port */
+	uint32_t arg; /* CONNECT and its reply: a count; CLOSE: a port */
 	int32_t err;
-	uint32_t pad;
-	uint64_t t; /* CLOSE reply: clock just before close() */
+	uint64_t t; /* CLOSE's reply: the clock just before close() */
 };
 
 struct child {
@@ -238,7 +236,7 @@ static void child_connect_batch(int ctl, uint16_t port, int *byport, uint32_t n)
 		getsockname(fd, (struct sockaddr *)&a, &len);
 		byport[ntohs(a.sin_port)] = fd;
 	}
-	ctl_send(ctl, OP_DONE, i, err, 0);
+	ctl_send(ctl, OP_REPLY, i, err, 0);
 }
 
 static void child_main(int ctl, uint16_t port)
@@ -248,14 +246,14 @@ static void child_main(int ctl, uint16_t port)
 
 	if (!byport)
 		_exit(3);
-	while (ctl_recv(ctl, &m) == 0 && m.op != OP_EXIT) {
+	while (ctl_recv(ctl, &m) == 0) {
 		if (m.op == OP_CONNECT) {
 			child_connect_batch(ctl, port, byport, m.arg);
 		} else if (m.op == OP_CLOSE) {
 			uint64_t t = now_ns();
 
 			close(byport[m.arg & 0xffff]);
-			ctl_send(ctl, OP_DONE, m.arg, 0, t);
+			ctl_send(ctl, OP_REPLY, m.arg, 0, t);
 		}
 	}
 	_exit(0);
@@ -264,10 +262,10 @@ static void child_main(int ctl, uint16_t port)
 /* Forks the child. Call before any thread is started. */
 struct child *child_start(uint16_t port)
 {
-	struct child *ch = calloc(1, sizeof(*ch));
+	struct child *ch = xcalloc(1, sizeof(*ch));
 	int sv[2];
 
-	if (!ch || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
 		die("child socketpair", errno);
 	fflush(NULL);
 	ch->pid = fork();
@@ -302,9 +300,8 @@ size_t child_connect(struct child *ch, int lfd, struct conn *c, size_t n,
 			break;
 		}
 		for (uint32_t j = 0; j < m.arg && !*err; j++) {
-			struct conn *x = &c[got];
+			struct conn *x = &c[got]; /* zeroed */
 
-			memset(x, 0, sizeof(*x));
 			x->cfd = -1;
 			x->sfd = server_accept(lfd, &x->port);
 			if (x->sfd < 0)
@@ -319,20 +316,18 @@ size_t child_connect(struct child *ch, int lfd, struct conn *c, size_t n,
 }
 
 /* The child closes c's client end (FIN) and tells when it did. */
-int child_close(struct child *ch, struct conn *c)
+void child_close(struct child *ch, struct conn *c)
 {
 	struct ctlmsg m;
 
 	if (ctl_send(ch->fd, OP_CLOSE, c->port, 0, 0) || ctl_recv(ch->fd, &m))
-		return -EIO;
+		die("child close", EIO);
 	c->acted = true;
 	c->t_act[0] = m.t;
-	return 0;
 }
 
 void child_end(struct child *ch)
 {
-	ctl_send(ch->fd, OP_EXIT, 0, 0, 0);
 	close(ch->fd);
 	waitpid(ch->pid, NULL, 0);
 	free(ch);

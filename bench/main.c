@@ -461,9 +461,7 @@ int main(int argc, char **argv)
 			    "127.0.0.1", 4096, &port);
 	if (lfd < 0)
 		die("listen on 127.0.0.1", -lfd);
-	res = calloc(1, sizeof(*res));
-	if (!res)
-		die("calloc", ENOMEM);
+	res = xcalloc(1, sizeof(*res));
 	header(stdout, &o);
 	for (int sc = 0; sc < SC_COUNT; sc++) {
 		struct bctx x = {&o, res, sc, lfd, port};

@@ -38,23 +38,10 @@ struct raw {
 	uint64_t tick_ns, lap_start_ns;
 };
 
-static int level_of(enum hupmon_cause cause)
-{
-	switch (cause) {
-	case HUPMON_CAUSE_NONE:
-		return 0;
-	case HUPMON_PEER_SHUTDOWN:
-		return 1;
-	case HUPMON_HANGUP:
-		return 2;
-	default:
-		return LEVEL_FINAL;
-	}
-}
-
+/* The ladder: PEER_SHUTDOWN (1), HANGUP (2), then any final cause. */
 static void raw_report(struct conn *c, enum hupmon_cause cause)
 {
-	int lv = level_of(cause);
+	int lv = cause < LEVEL_FINAL ? (int)cause : LEVEL_FINAL;
 
 	if (lv <= c->raw_level)
 		return;
@@ -198,9 +185,8 @@ static bool on_events(struct run *r, const struct epoll_event *ev, int k)
 	return stop;
 }
 
-static void *raw_loop(void *arg)
+static void raw_loop(struct run *r)
 {
-	struct run *r = arg;
 	struct epoll_event ev[256];
 
 	for (;;) {
@@ -216,9 +202,6 @@ static void *raw_loop(void *arg)
 			break; /* the stop wakeup is not counted */
 		r->wakeups++;
 	}
-	/* absolute: loop_snapshot read the same clock at the window start */
-	r->loop_cpu_ns = thread_cpu_ns();
-	return NULL;
 }
 
 static int add_fd(int ep, int fd, uint32_t events, uint64_t tag)

@@ -8,6 +8,70 @@
 #include <math.h>
 #include <string.h>
 
+/* The column printer: a row is started, then filled column by column. */
+struct col {
+	const char *head;
+	int w;	  /* width; < 0: text, left-aligned */
+	int prec; /* digits after the point */
+};
+
+struct tab {
+	FILE *f;
+	const struct col *first, *col; /* columns: the first, the next */
+};
+
+static void tab_head(FILE *f, const struct col *cols, const char *tail)
+{
+	for (const struct col *c = cols; c->head; c++)
+		fprintf(f, "%s%*s", c == cols ? "" : " ", c->w, c->head);
+	fprintf(f, "%s\n", tail ? tail : "");
+}
+
+static void tab_start(struct tab *t, FILE *f, const struct col *cols)
+{
+	t->f = f;
+	t->first = t->col = cols;
+}
+
+/* The separator before a column, and the column, which is then done. */
+static const struct col *next(struct tab *t)
+{
+	if (t->col != t->first)
+		fputc(' ', t->f);
+	return t->col++;
+}
+
+static void tab_s(struct tab *t, const char *s)
+{
+	fprintf(t->f, "%*s", next(t)->w, s);
+}
+
+static void tab_n(struct tab *t, double x)
+{
+	const struct col *c = next(t);
+
+	if (isfinite(x))
+		fprintf(t->f, "%*.*f", c->w, c->prec, x);
+	else
+		fprintf(t->f, "%*s", c->w, "-");
+}
+
+static void tab_u(struct tab *t, uint64_t x)
+{
+	fprintf(t->f, "%*llu", next(t)->w, (unsigned long long)x);
+}
+
+static void tab_skip(struct tab *t, int n)
+{
+	while (n-- > 0)
+		tab_s(t, "");
+}
+
+static void tab_end(struct tab *t, const char *tail)
+{
+	fprintf(t->f, "%s\n", tail ? tail : "");
+}
+
 static const char *floor_name(enum bpath_id p)
 {
 	return is_floor(p) ? "-" : bench_paths[bench_paths[p].floor].name;

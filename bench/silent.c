@@ -187,17 +187,12 @@ static bool wait_until(uint64_t until)
 static bool open_all(struct run *r, unsigned conns, int lfd, uint16_t port,
 		     unsigned *errors)
 {
-	size_t *order = malloc(r->n * sizeof(*order));
 	uint64_t rng = r->o->seed ^ ((uint64_t)SC_SILENT << 40) ^
 		       (uint64_t)(r->p - bench_paths);
+	size_t *order = shuffled(r->n, &rng);
 	uint64_t t0 = now_ns();
 	bool ok = true;
 
-	if (!order)
-		die("malloc", ENOMEM);
-	for (size_t i = 0; i < r->n; i++)
-		order[i] = i;
-	shuffle(order, r->n, &rng);
 	for (size_t j = 0; ok && j < r->n; j++) {
 		int rc;
 
@@ -265,9 +260,7 @@ static bool run_path(const struct bctx *x, struct silent_res *s,
 	int rc;
 
 	r.n = (size_t)s->conns * SILENT_CASES;
-	r.c = calloc(r.n, sizeof(*r.c));
-	if (!r.c)
-		die("calloc", ENOMEM);
+	r.c = xcalloc(r.n, sizeof(*r.c));
 	for (size_t i = 0; i < r.n; i++)
 		r.c[i].cfd = r.c[i].sfd = -1;
 	rc = r.p->ops->open(&r);
@@ -317,13 +310,11 @@ static bool runs(enum bpath_id p)
 
 void run_silent(const struct bctx *x)
 {
-	struct silent_res *s = calloc(1, sizeof(*s));
+	struct silent_res *s = xcalloc(1, sizeof(*s));
 	struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
 	uint16_t port = 0;
 	int lfd;
 
-	if (!s)
-		die("calloc", ENOMEM);
 	x->res->silent = s;
 	s->conns = conns_per_case(x->o);
 	for (int p = 0; p < BP_COUNT; p++)

@@ -15,6 +15,8 @@
  */
 #include "bench.h"
 
+#include <stdint.h>
+
 #define PS    HUPMON_PEER_SHUTDOWN
 #define RESET HUPMON_RESET
 
@@ -197,10 +199,14 @@ const struct scenario scenarios[SC_COUNT] = {
 		      .does = "close() paced; clients in a child, N to the fd "
 			      "limit",
 		      .run = run_scale,
+		      .round = scale_round,
 		      .table = TB_SCALE,
 		      .paths = MAIN_PATHS,
 		      .expect = {{.cause = {PS}}, {.cause = {PS}}},
-		      .optional = true},
+		      .n = SIZE_MAX, /* up to the fd limit */
+		      .n_quick = 2000,
+		      .optional = true,
+		      .child = true},
 	[SC_SILENT] = {.name = "silent",
 		       .does = "client's link down in its netns: no FIN/RST "
 			       "(root)",
