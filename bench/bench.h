@@ -134,8 +134,8 @@ struct bopts {
 	bool scen[SC_COUNT];
 	bool path[BP_COUNT];
 	const char *json, *svg, *metrics;
-	enum hupmon_format metrics_format; /* 0: Prometheus */
-	unsigned fd_hard;		   /* RLIMIT_NOFILE hard limit */
+	enum hupmon_format metrics_format;
+	unsigned fd_hard; /* RLIMIT_NOFILE hard limit */
 };
 
 /* One loopback connection: the client end acts, the server end is watched. */
