@@ -129,7 +129,7 @@ struct bopts {
 	/* after watching, before the first act: 0 means 2 periods + 2 ms
 	 * for paths that sweep, 2 ms for the others */
 	uint32_t settle_ms;
-	uint64_t seed;
+	unsigned long long seed;
 	bool quick;
 	bool scen[SC_COUNT];
 	bool path[BP_COUNT];
@@ -197,20 +197,21 @@ struct cell {
 	bool ran;
 	unsigned rounds;
 	size_t n; /* connections of a run */
-	uint64_t acted;
-	uint64_t seen[BENCH_STAGES], miss[BENCH_STAGES], xmiss[BENCH_STAGES];
-	uint64_t fals, dup, wrong;
-	uint64_t errors;	      /* watch or loop failures */
+	unsigned long long acted;
+	unsigned long long seen[BENCH_STAGES], miss[BENCH_STAGES],
+		xmiss[BENCH_STAGES];
+	unsigned long long fals, dup, wrong;
+	unsigned long long errors;    /* watch or loop failures */
 	struct vec lat[BENCH_STAGES]; /* action to callback */
 	struct vec det[BENCH_STAGES]; /* action to ev->detected_ns */
 	double fig[BENCH_MAX_ROUNDS][FIG_COUNT];
 	double cpu_ms, loop_cpu_ms, wall_ms;
-	uint64_t probes, wakeups, overruns, lap_worst_ns;
+	unsigned long long probes, wakeups, overruns, lap_worst_ns;
 	/* compare records, by first path x cause */
-	uint64_t cmp_first[3][HUPMON_CAUSE_MAX + 1];
-	uint64_t cmp_missed[HUPMON_CAUSE_MAX + 1];
-	uint64_t cmp_disagree;
-	uint64_t cmp_norecord; /* reported connections without a record */
+	unsigned long long cmp_first[3][HUPMON_CAUSE_MAX + 1];
+	unsigned long long cmp_missed[HUPMON_CAUSE_MAX + 1];
+	unsigned long long cmp_disagree;
+	unsigned long long cmp_norecord; /* reported, without a record */
 	struct vec cmp_lag;
 	bool have_stats;
 	struct hupmon_stats stats; /* the last round's monitor */
@@ -234,14 +235,14 @@ struct row {
 	double cpu_per_s, wake_s;  /* window: medians over rounds */
 	double probes_per_s;	   /* over the wall time */
 	double r_watch, r_unwatch; /* scale: over raw-epoll */
-	uint64_t cmp_epoll, cmp_sweep, cmp_missed; /* compare records */
-	struct dist lag;			   /* µs */
+	unsigned long long cmp_epoll, cmp_sweep, cmp_missed; /* compare */
+	struct dist lag;				     /* µs */
 };
 
 /* silent: a case is how the connections are configured and what they must
  * then see; each runs on each of silent's paths (silent.c). */
 #define SILENT_CASES	 4
-#define SILENT_MARGIN_MS 2000 /* timers fire on jiffies; sweeps lag */
+#define SILENT_MARGIN_MS 2000ull /* timers fire on jiffies; sweeps lag */
 
 struct silent_case {
 	const char *name; /* table */
@@ -283,7 +284,7 @@ struct silent_res {
 	/* by path: setup / watch / ip failures, reports naming no
 	 * connection */
 	unsigned errors[BP_COUNT];
-	uint64_t stray[BP_COUNT];
+	unsigned long long stray[BP_COUNT];
 	double wall_ms[BP_COUNT];
 	struct silent_cell c[SILENT_CASES][BP_COUNT];
 };

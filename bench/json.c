@@ -70,8 +70,7 @@ static void machine(FILE *f, const struct bopts *o)
 		"\"period_ms\": %u, \"tick_ms\": %u, \"pace_us\": %u, "
 		"\"idle_ms\": %u, \"seed\": %llu, \"quick\": %s},\n",
 		o->n, o->closes, o->rounds, o->period_ms, o->tick_ms,
-		o->pace_us, o->idle_ms, (unsigned long long)o->seed,
-		o->quick ? "true" : "false");
+		o->pace_us, o->idle_ms, o->seed, o->quick ? "true" : "false");
 }
 
 static void stage(FILE *f, const struct results *res, enum scen sc,
@@ -84,9 +83,8 @@ static void stage(FILE *f, const struct results *res, enum scen sc,
 	fprintf(f,
 		"      {\"name\": \"%s\", \"cause\": \"%s\", \"seen\": %llu, "
 		"\"missed\": %llu, \"expected_missed\": %llu,\n       ",
-		stage_name(sc, s), hupmon_cause_name(e->cause[s]),
-		(unsigned long long)c->seen[s], (unsigned long long)c->miss[s],
-		(unsigned long long)c->xmiss[s]);
+		stage_name(sc, s), hupmon_cause_name(e->cause[s]), c->seen[s],
+		c->miss[s], c->xmiss[s]);
 	jdist(f, "latency_us", &a->lat[s], true);
 	fputs(",\n       ", f);
 	jdist(f, "detected_us", &a->det[s], true);
@@ -129,21 +127,19 @@ static void totals(FILE *f, const struct cell *c, const struct row *a)
 	fprintf(f,
 		"     \"false\": %llu, \"duplicate\": %llu, \"wrong_cause\": "
 		"%llu, \"errors\": %llu, \"failed\": %s,\n",
-		(unsigned long long)c->fals, (unsigned long long)c->dup,
-		(unsigned long long)c->wrong, (unsigned long long)c->errors,
+		c->fals, c->dup, c->wrong, c->errors,
 		a->failed ? "true" : "false");
 	fprintf(f,
 		"     \"cpu_ms\": %s, \"cpu_ratio\": %s, \"loop_cpu_ms\": %s, "
 		"\"wall_ms\": %s, \"probes\": %llu, \"ns_per_probe\": %s, "
 		"\"probe_ratio\": %s,\n",
 		jv(c->cpu_ms), jv(a->r_cpu), jv(c->loop_cpu_ms), jv(c->wall_ms),
-		(unsigned long long)c->probes, jv(a->ns_probe), jv(a->r_probe));
+		c->probes, jv(a->ns_probe), jv(a->r_probe));
 	fprintf(f,
 		"     \"wakeups\": %llu, \"sweep_overruns\": %llu, "
 		"\"sweep_lap_worst_ms\": %s, \"sweep_slice_worst_ms\": %s, "
 		"\"stats_format_ns\": %s, \"bytes_per_socket\": %s",
-		(unsigned long long)c->wakeups, (unsigned long long)c->overruns,
-		jv((double)c->lap_worst_ns / 1e6),
+		c->wakeups, c->overruns, jv((double)c->lap_worst_ns / 1e6),
 		jv(c->have_stats ? (double)c->stats.sweep_slice_worst_ns / 1e6
 				 : NAN),
 		jv(c->fig[0][FIG_STATS_NS]), jv(c->fig[0][FIG_BYTES_SOCK]));
@@ -154,10 +150,7 @@ static void compare_figures(FILE *f, const struct cell *c, const struct row *a)
 	fprintf(f,
 		",\n     \"compare\": {\"epoll_first\": %llu, \"sweep_first\": "
 		"%llu, \"second_missed\": %llu, \"disagree\": %llu, ",
-		(unsigned long long)a->cmp_epoll,
-		(unsigned long long)a->cmp_sweep,
-		(unsigned long long)a->cmp_missed,
-		(unsigned long long)c->cmp_disagree);
+		a->cmp_epoll, a->cmp_sweep, a->cmp_missed, c->cmp_disagree);
 	jdist(f, "lag_us", &a->lag, true);
 	fputs("}", f);
 }
@@ -173,7 +166,7 @@ static void cell_json(FILE *f, const struct results *res, enum scen sc,
 		"\"%s\", \"n\": %zu, \"rounds\": %u, \"closures\": %llu,\n",
 		scenarios[sc].name, bench_paths[p].name,
 		is_floor(p) ? "" : bench_paths[bench_paths[p].floor].name, c->n,
-		c->rounds, (unsigned long long)c->acted);
+		c->rounds, c->acted);
 	fputs("     \"stages\": [\n", f);
 	for (unsigned s = 0; s < BENCH_STAGES; s++) {
 		if (!scenarios[sc].expect[bench_paths[p].vis].cause[s])
@@ -266,8 +259,7 @@ static void silent_json_summary(FILE *f, const struct results *res)
 			"%s{\"path\": \"%s\", \"errors\": %u, \"stray\": "
 			"%llu, \"wall_ms\": %s}",
 			n++ ? ", " : "", bench_paths[p].name, s->errors[p],
-			(unsigned long long)s->stray[p],
-			jv(s->ran ? s->wall_ms[p] : NAN));
+			s->stray[p], jv(s->ran ? s->wall_ms[p] : NAN));
 	}
 	fputs("]}", f);
 }

@@ -303,8 +303,7 @@ static void header(FILE *f, const struct bopts *o)
 			"peer into a TIMEOUT report, against the configured "
 			"bound. Sweep\nperiod %u ms cut in %u ms ticks, seed "
 			"%llu. See --explain.\n",
-			hupmon_version(), o->period_ms, o->tick_ms,
-			(unsigned long long)o->seed);
+			hupmon_version(), o->period_ms, o->tick_ms, o->seed);
 		fflush(f);
 		return;
 	}
@@ -323,7 +322,7 @@ static void header(FILE *f, const struct bopts *o)
 		"(%u rounds), sweep period\n%u ms cut in %u ms ticks, "
 		"closures paced %u us apart on average, seed %llu.\n",
 		o->n, o->closes, o->rounds, o->period_ms, o->tick_ms,
-		o->pace_us, (unsigned long long)o->seed);
+		o->pace_us, o->seed);
 	fprintf(f,
 		"Columns: seen/miss = expected reports that came / did not "
 		"come; xmiss = misses the\nvisibility table expects (--explain)"

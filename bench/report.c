@@ -56,9 +56,9 @@ static void tab_n(struct tab *t, double x)
 		fprintf(t->f, "%*s", c->w, "-");
 }
 
-static void tab_u(struct tab *t, uint64_t x)
+static void tab_u(struct tab *t, unsigned long long x)
 {
-	fprintf(t->f, "%*llu", next(t)->w, (unsigned long long)x);
+	fprintf(t->f, "%*llu", next(t)->w, x);
 }
 
 static void tab_skip(struct tab *t, int n)
@@ -107,14 +107,12 @@ static void end_row(struct tab *t, const struct cell *c, unsigned s)
 	char buf[96] = "";
 
 	if (s == 0 && c->errors)
-		snprintf(buf, sizeof(buf), "  FAIL (%llu errors)",
-			 (unsigned long long)c->errors);
+		snprintf(buf, sizeof(buf), "  FAIL (%llu errors)", c->errors);
 	else if (s == 0 && (c->cmp_disagree || c->cmp_norecord))
 		snprintf(buf, sizeof(buf),
 			 "  FAIL (compare: %llu disagree, %llu without "
 			 "record)",
-			 (unsigned long long)c->cmp_disagree,
-			 (unsigned long long)c->cmp_norecord);
+			 c->cmp_disagree, c->cmp_norecord);
 	else if (c->miss[s] || (s == 0 && (c->fals || c->dup || c->wrong)))
 		snprintf(buf, sizeof(buf), "  FAIL");
 	if (c->xmiss[s])
@@ -352,7 +350,7 @@ static void silent_table(FILE *f, const struct results *res)
 		"per case and path, keepalive phases spread\nover the "
 		"interval; expected: TIMEOUT (ETIMEDOUT) within bound + %llu "
 		"ms, or nothing\n",
-		s->conns, (unsigned long long)SILENT_MARGIN_MS);
+		s->conns, SILENT_MARGIN_MS);
 	tab_head(f, silent_cols, "  verdict");
 	for (unsigned k = 0; k < SILENT_CASES; k++)
 		for (int p = 0; p < BP_COUNT; p++) {
@@ -398,8 +396,7 @@ static void silent_fail_lines(FILE *f, const struct results *res)
 			fprintf(f,
 				"FAIL silent/%s: %u errors, %llu reports "
 				"naming no connection\n",
-				bench_paths[p].name, s->errors[p],
-				(unsigned long long)s->stray[p]);
+				bench_paths[p].name, s->errors[p], s->stray[p]);
 		for (unsigned k = 0; k < SILENT_CASES; k++)
 			if (s->c[k][p].ran && s->c[k][p].failed)
 				/* the verdict is "FAIL: why" */
@@ -466,11 +463,8 @@ static void verdict(FILE *f, const struct results *res)
 				"FAIL %s/%s: %llu missed, %llu false, %llu "
 				"duplicate, %llu wrong-cause, %llu errors\n",
 				scenarios[sc].name, bench_paths[p].name,
-				(unsigned long long)(c->miss[0] + c->miss[1]),
-				(unsigned long long)c->fals,
-				(unsigned long long)c->dup,
-				(unsigned long long)c->wrong,
-				(unsigned long long)c->errors);
+				c->miss[0] + c->miss[1], c->fals, c->dup,
+				c->wrong, c->errors);
 		}
 	silent_fail_lines(f, res);
 	fprintf(f, "\nvisibility check: %s\n",
