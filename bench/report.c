@@ -17,7 +17,8 @@ struct col {
 
 struct tab {
 	FILE *f;
-	const struct col *first, *col; /* columns: the first, the next */
+	const struct col *col; /* the next column */
+	bool spaced;	       /* one is printed: the next one is spaced */
 };
 
 static void tab_head(FILE *f, const struct col *cols, const char *tail)
@@ -27,17 +28,12 @@ static void tab_head(FILE *f, const struct col *cols, const char *tail)
 	fprintf(f, "%s\n", tail ? tail : "");
 }
 
-static void tab_start(struct tab *t, FILE *f, const struct col *cols)
-{
-	t->f = f;
-	t->first = t->col = cols;
-}
-
 /* The separator before a column, and the column, which is then done. */
 static const struct col *next(struct tab *t)
 {
-	if (t->col != t->first)
+	if (t->spaced)
 		fputc(' ', t->f);
+	t->spaced = true;
 	return t->col++;
 }
 
@@ -278,12 +274,11 @@ static void compare_table(FILE *f, const struct results *res)
 	for (int sc = 0; sc < SC_COUNT; sc++)
 		for (int p = 0; p < BP_COUNT; p++) {
 			const struct row *a = &res->an[sc][p];
-			struct tab t;
+			struct tab t = {.f = f, .col = compare_cols};
 
 			if (!res->c[sc][p].ran || !bench_paths[p].compare ||
 			    !(a->cmp_epoll || a->cmp_sweep || a->cmp_missed))
 				continue;
-			tab_start(&t, f, compare_cols);
 			tab_s(&t, scenarios[sc].name);
 			tab_s(&t, bench_paths[p].name);
 			tab_u(&t, a->cmp_epoll + a->cmp_sweep);
@@ -359,11 +354,10 @@ static void silent_table(FILE *f, const struct results *res)
 					       ? silent_cases[k].bound_ms
 					       : NAN;
 			char tail[170];
-			struct tab t;
+			struct tab t = {.f = f, .col = silent_cols};
 
 			if (!c->ran)
 				continue;
-			tab_start(&t, f, silent_cols);
 			tab_s(&t, silent_cases[k].name);
 			tab_s(&t, bench_paths[p].name);
 			tab_u(&t, c->conns);
@@ -413,12 +407,11 @@ static void rows(FILE *f, const struct results *res, enum scen sc, int tb)
 	for (unsigned s = 0; s < BENCH_STAGES; s++)
 		for (int p = 0; p < BP_COUNT; p++) {
 			const struct cell *c = &res->c[sc][p];
-			struct tab t;
+			struct tab t = {.f = f, .col = tables[tb].cols};
 
 			if (!c->ran ||
 			    (s && !scenarios[sc].expect[VIS_EPOLL].cause[s]))
 				continue;
-			tab_start(&t, f, tables[tb].cols);
 			tables[tb].fill(&t, sc, p, s, c, &res->an[sc][p]);
 			end_row(&t, c, s);
 		}
