@@ -390,17 +390,16 @@ const char *stage_name(enum scen sc, unsigned stage);
 /* Binds fd (or returns it: < 0, -errno) to addr, any port, and listens;
  * the fd, or -errno with fd closed. */
 int listener_open(int fd, const char *addr, int backlog, uint16_t *port);
-int conns_open(int lfd, uint16_t port, struct conn *c, size_t n);
+struct child;
+size_t conns_open(int lfd, uint16_t port, struct child *ch, struct conn *c,
+		  size_t n, int *err);
 void conns_close(struct conn *c, size_t n);
 void act_close(struct conn *c);
 void act_rst(struct conn *c);
 void act_half(struct conn *c);
 void act_datafin(struct conn *c);
 void act_escalate(struct conn *c, uint64_t wait_ns, uint64_t delay_ns);
-struct child;
 struct child *child_start(uint16_t port);
-size_t child_connect(struct child *ch, int lfd, struct conn *c, size_t n,
-		     int *err);
 void child_close(struct child *ch, struct conn *c);
 void child_end(struct child *ch);
 

@@ -446,19 +446,15 @@ void run_one(const struct bctx *x, enum bpath_id pid, unsigned round)
 	int rc;
 
 	r.c = xcalloc(want, sizeof(*r.c));
-	if (s->child) {
+	if (s->child)
 		r.child = child_start(x->port);
-		r.n = child_connect(r.child, x->lfd, r.c, want, &rc);
-		if (rc)
-			fprintf(stderr,
-				"hupmon-bench: %s: %zu of %zu connections "
-				"(%s)\n",
-				s->name, r.n, want, strerror(-rc));
-	} else if ((rc = conns_open(x->lfd, x->port, r.c, want))) {
+	r.n = conns_open(x->lfd, x->port, r.child, r.c, want, &rc);
+	if (rc && !s->child)
 		die("opening loopback connections", -rc);
-	} else {
-		r.n = want;
-	}
+	if (rc)
+		fprintf(stderr,
+			"hupmon-bench: %s: %zu of %zu connections (%s)\n",
+			s->name, r.n, want, strerror(-rc));
 	figs_reset(r.cell->fig[round]);
 	s->round(&r, round);
 	r.cell->n = r.n;
