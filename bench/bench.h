@@ -130,7 +130,7 @@ struct bopts {
 	 * for paths that sweep, 2 ms for the others */
 	uint32_t settle_ms;
 	unsigned long long seed;
-	bool quick;
+	bool quick, explain;
 	bool scen[SC_COUNT];
 	bool path[BP_COUNT];
 	const char *json, *svg, *metrics;

@@ -6,8 +6,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -109,19 +107,6 @@ static const char *const round_key[FIG_COUNT] = {
 	[FIG_UNWATCH_NS] = "unwatch_ns",
 };
 
-static void round_figures(FILE *f, const double *fig)
-{
-	const char *sep = "{";
-
-	for (int i = 0; i < FIG_COUNT; i++)
-		if (round_key[i]) {
-			fprintf(f, "%s\"%s\": %s", sep, round_key[i],
-				jv(fig[i]));
-			sep = ", ";
-		}
-	fputs("}", f);
-}
-
 static void totals(FILE *f, const struct cell *c, const struct row *a)
 {
 	fprintf(f,
@@ -181,8 +166,14 @@ static void cell_json(FILE *f, const struct results *res, enum scen sc,
 		compare_figures(f, c, &res->an[sc][p]);
 	fputs(",\n     \"per_round\": [", f);
 	for (unsigned r = 0; r < c->rounds; r++) {
-		fputs(r ? ", " : "", f);
-		round_figures(f, c->fig[r]);
+		sep = r ? ", {" : "{";
+		for (int i = 0; i < FIG_COUNT; i++)
+			if (round_key[i]) {
+				fprintf(f, "%s\"%s\": %s", sep, round_key[i],
+					jv(c->fig[r][i]));
+				sep = ", ";
+			}
+		fputs("}", f);
 	}
 	fputs("]}", f);
 }
@@ -222,20 +213,6 @@ static void json_row(FILE *f, const struct silent_res *s, unsigned k,
 	fprintf(f, ", \"failed\": %s}", c->failed ? "true" : "false");
 }
 
-static void silent_json_rows(FILE *f, const struct results *res, bool *first)
-{
-	const struct silent_res *s = res->silent;
-
-	for (unsigned k = 0; s && s->ran && k < SILENT_CASES; k++)
-		for (int p = 0; p < BP_COUNT; p++) {
-			if (!s->c[k][p].ran)
-				continue;
-			fputs(*first ? "" : ",\n", f);
-			json_row(f, s, k, p);
-			*first = false;
-		}
-}
-
 static void silent_json_summary(FILE *f, const struct results *res)
 {
 	static const struct silent_res none;
@@ -267,6 +244,7 @@ static void silent_json_summary(FILE *f, const struct results *res)
 int write_json(const char *file, const struct bopts *o,
 	       const struct results *res)
 {
+	const struct silent_res *s = res->silent;
 	FILE *f = fopen(file, "w");
 	bool first = true;
 
@@ -286,7 +264,14 @@ int write_json(const char *file, const struct bopts *o,
 			cell_json(f, res, sc, p);
 			first = false;
 		}
-	silent_json_rows(f, res, &first);
+	for (unsigned k = 0; s && s->ran && k < SILENT_CASES; k++)
+		for (int p = 0; p < BP_COUNT; p++) {
+			if (!s->c[k][p].ran)
+				continue;
+			fputs(first ? "" : ",\n", f);
+			json_row(f, s, k, p);
+			first = false;
+		}
 	fputs("\n  ],\n", f);
 	silent_json_summary(f, res);
 	fprintf(f, ",\n  \"failures\": %u, \"pass\": %s\n}\n", res->failures,
@@ -294,45 +279,31 @@ int write_json(const char *file, const struct bopts *o,
 	return fclose(f) ? -errno : 0;
 }
 
-static int metrics_one(FILE *f, enum hupmon_format fmt, const struct cell *c,
-		       enum scen sc, enum bpath_id p)
-{
-	int len = hupmon_stats_format(&c->stats, fmt, NULL, 0);
-	char *buf;
-
-	if (len < 0)
-		return len;
-	buf = malloc((size_t)len + 1);
-	if (!buf)
-		return -ENOMEM;
-	len = hupmon_stats_format(&c->stats, fmt, buf, (size_t)len + 1);
-	if (len >= 0) {
-		if (fmt != HUPMON_FORMAT_JSON) /* JSON has no comments */
-			fprintf(f,
-				"# hupmon-bench: scenario=%s path=%s N=%zu "
-				"(the monitor of its last round)\n",
-				scenarios[sc].name, bench_paths[p].name, c->n);
-		fputs(buf, f);
-	}
-	free(buf);
-	return len < 0 ? len : 0;
-}
-
 /* Prometheus text of one monitor, so that the file is one valid
  * exposition (promtool check metrics): the one analyse() chose. */
 int write_metrics(const char *file, enum hupmon_format fmt,
 		  const struct results *res)
 {
-	int rc = 0;
+	static char buf[1 << 16];
+	int sc = res->metrics_sc, p = res->metrics_p, len = 0;
 	FILE *f = fopen(file, "w");
 
 	if (!f)
 		return -errno;
-	if (res->metrics_p >= 0)
-		rc = metrics_one(f, fmt,
-				 &res->c[res->metrics_sc][res->metrics_p],
-				 res->metrics_sc, res->metrics_p);
-	if (fclose(f) && !rc)
-		rc = -errno;
-	return rc;
+	if (p >= 0)
+		len = hupmon_stats_format(&res->c[sc][p].stats, fmt, buf,
+					  sizeof(buf));
+	if (len >= (int)sizeof(buf))
+		len = -ENOSPC;
+	if (len > 0 && fmt != HUPMON_FORMAT_JSON) /* JSON has no comments */
+		fprintf(f,
+			"# hupmon-bench: scenario=%s path=%s N=%zu (the "
+			"monitor of its last round)\n",
+			scenarios[sc].name, bench_paths[p].name,
+			res->c[sc][p].n);
+	if (len > 0)
+		fputs(buf, f);
+	if (fclose(f) && len >= 0)
+		len = -errno;
+	return len < 0 ? len : 0;
 }

@@ -191,8 +191,7 @@ static const struct option longopts[] = {
 };
 
 /* One option by its name (--quick: already in the defaults). */
-static int one_opt(struct bopts *o, const char *name, const char *a,
-		   bool *explain)
+static int one_opt(struct bopts *o, const char *name, const char *a)
 {
 	o->n_set |= !strcmp(name, "n");
 	o->closes_set |= !strcmp(name, "closes");
@@ -219,7 +218,7 @@ static int one_opt(struct bopts *o, const char *name, const char *a,
 	else if (!strcmp(name, "seed"))
 		o->seed = number(a, name);
 	else if (!strcmp(name, "explain"))
-		*explain = true;
+		o->explain = true;
 	else if (!strcmp(name, "json"))
 		o->json = a;
 	else if (!strcmp(name, "svg"))
@@ -247,7 +246,7 @@ static int check(const struct bopts *o)
 	return 0;
 }
 
-static void parse(struct bopts *o, int argc, char **argv, bool *explain)
+static void parse(struct bopts *o, int argc, char **argv)
 {
 	bool quick = false;
 	int c, i;
@@ -259,7 +258,7 @@ static void parse(struct bopts *o, int argc, char **argv, bool *explain)
 	optind = 0;
 	defaults(o, quick);
 	while ((c = getopt_long(argc, argv, "", longopts, &i)) != -1)
-		if (c || one_opt(o, longopts[i].name, optarg, explain))
+		if (c || one_opt(o, longopts[i].name, optarg))
 			usage(stderr, 2);
 	if (optind < argc) {
 		fprintf(stderr, "hupmon-bench: unexpected '%s'\n",
@@ -348,19 +347,6 @@ static void header(FILE *f, const struct bopts *o)
 	fflush(f);
 }
 
-static void write_outputs(const struct bopts *o, const struct results *res)
-{
-	int rc;
-
-	if (o->json && (rc = write_json(o->json, o, res)))
-		die(o->json, -rc);
-	if (o->svg && (rc = write_svg(o->svg, o, res)))
-		die(o->svg, -rc);
-	if (o->metrics &&
-	    (rc = write_metrics(o->metrics, o->metrics_format, res)))
-		die(o->metrics, -rc);
-}
-
 static void results_free(struct results *res)
 {
 	for (int sc = 0; sc < SC_COUNT; sc++)
@@ -379,16 +365,13 @@ static void results_free(struct results *res)
 
 int main(int argc, char **argv)
 {
-	int failed;
-
 	struct bopts o;
 	struct results *res;
-	bool explain_only = false;
 	uint16_t port;
-	int lfd;
+	int lfd, rc;
 
-	parse(&o, argc, argv, &explain_only);
-	if (explain_only) {
+	parse(&o, argc, argv);
+	if (o.explain) {
 		explain(stdout);
 		return 0;
 	}
@@ -408,9 +391,14 @@ int main(int argc, char **argv)
 	}
 	analyse(res);
 	report_tables(stdout, res);
-	write_outputs(&o, res);
+	if (o.json && (rc = write_json(o.json, &o, res)))
+		die(o.json, -rc);
+	if (o.svg && (rc = write_svg(o.svg, &o, res)))
+		die(o.svg, -rc);
+	if (o.metrics && (rc = write_metrics(o.metrics, o.metrics_format, res)))
+		die(o.metrics, -rc);
 	close(lfd);
-	failed = res->failures != 0;
+	rc = res->failures ? 1 : 0;
 	results_free(res);
-	return failed ? 1 : 0;
+	return rc;
 }

@@ -130,21 +130,8 @@ static void probe_tcpinfo(struct conn *c)
 	}
 }
 
-/* Lap and slice figures, measured as hupmon measures its own. */
-static void tick_stats(struct run *r, uint64_t start, bool wrapped)
-{
-	struct raw *w = r->raw;
-	uint64_t end = now_ns();
-
-	if (end - start > w->tick_ns / 2)
-		r->raw_overruns++;
-	if (!wrapped)
-		return;
-	if (w->lap_start_ns && start - w->lap_start_ns > r->raw_lap_worst_ns)
-		r->raw_lap_worst_ns = start - w->lap_start_ns;
-	w->lap_start_ns = start;
-}
-
+/* The next slice of the sweep; its overrun and lap figures as hupmon
+ * measures its own. */
 static void on_tick(struct run *r)
 {
 	struct raw *w = r->raw;
@@ -166,30 +153,21 @@ static void on_tick(struct run *r)
 		done++;
 	}
 	r->probes += done;
-	tick_stats(r, start, wrapped);
-}
-
-/* Returns true when the stop event came. */
-static bool on_events(struct run *r, const struct epoll_event *ev, int k)
-{
-	bool stop = false;
-
-	for (int i = 0; i < k; i++) {
-		if (ev[i].data.u64 == TAG_STOP)
-			stop = true;
-		else if (ev[i].data.u64 == TAG_TIMER)
-			on_tick(r);
-		else
-			on_epoll(&r->c[ev[i].data.u64], ev[i].events);
-	}
-	return stop;
+	if (now_ns() - start > w->tick_ns / 2)
+		r->raw_overruns++;
+	if (wrapped && w->lap_start_ns &&
+	    start - w->lap_start_ns > r->raw_lap_worst_ns)
+		r->raw_lap_worst_ns = start - w->lap_start_ns;
+	if (wrapped)
+		w->lap_start_ns = start;
 }
 
 static void raw_loop(struct run *r)
 {
 	struct epoll_event ev[256];
+	bool stop = false;
 
-	for (;;) {
+	while (!stop) {
 		int k = epoll_wait(r->raw->ep, ev, 256, -1);
 
 		if (k < 0 && errno == EINTR)
@@ -198,9 +176,15 @@ static void raw_loop(struct run *r)
 			r->loop_err = -errno;
 			break;
 		}
-		if (on_events(r, ev, k))
-			break; /* the stop wakeup is not counted */
-		r->wakeups++;
+		for (int i = 0; i < k; i++) {
+			if (ev[i].data.u64 == TAG_STOP)
+				stop = true;
+			else if (ev[i].data.u64 == TAG_TIMER)
+				on_tick(r);
+			else
+				on_epoll(&r->c[ev[i].data.u64], ev[i].events);
+		}
+		r->wakeups += !stop; /* the stop wakeup is not counted */
 	}
 }
 
@@ -251,10 +235,8 @@ static int watch_all(struct run *r)
 /* Sets up the loop's epoll set, with its stop event, in r->raw. */
 static int raw_open(struct run *r)
 {
-	struct raw *w = calloc(1, sizeof(*w));
+	struct raw *w = xcalloc(1, sizeof(*w));
 
-	if (!w)
-		return -ENOMEM;
 	r->raw = w;
 	w->tfd = -1;
 	w->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -291,10 +273,9 @@ static void raw_stop(struct run *r)
 
 static bool raw_counters(struct run *r, struct hupmon_stats *st)
 {
-	memset(st, 0, sizeof(*st));
-	st->sweep_probes = r->probes;
-	st->sweep_overruns = r->raw_overruns;
-	st->sweep_lap_worst_ns = r->raw_lap_worst_ns;
+	*st = (struct hupmon_stats){.sweep_probes = r->probes,
+				    .sweep_overruns = r->raw_overruns,
+				    .sweep_lap_worst_ns = r->raw_lap_worst_ns};
 	return false;
 }
 
