@@ -116,11 +116,6 @@ static void distributions(struct cell *c, struct row *a)
 		a->det[s] = dist_of(&c->det[s], 1e3);
 	}
 	a->lag = dist_of(&c->cmp_lag, 1e3);
-	for (int k = 0; k <= HUPMON_CAUSE_MAX; k++) {
-		a->cmp_epoll += c->cmp_first[HUPMON_PATH_EPOLL][k];
-		a->cmp_sweep += c->cmp_first[HUPMON_PATH_SWEEP][k];
-		a->cmp_missed += c->cmp_missed[k];
-	}
 }
 
 static void figures(const struct results *res, enum scen sc, enum bpath_id p,

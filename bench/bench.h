@@ -138,7 +138,7 @@ struct bopts {
 	unsigned fd_hard; /* RLIMIT_NOFILE hard limit */
 };
 
-/* One loopback connection: the client end acts, the server end is watched. */
+/* One connection: the client end acts, the server end is watched. */
 struct conn {
 	int cfd;       /* client end; -1 once closed or held by the child */
 	int sfd;       /* server end (watched) */
@@ -147,7 +147,7 @@ struct conn {
 	hupmon_id id;
 	uint64_t t_act[BENCH_STAGES]; /* CLOCK_MONOTONIC just before the act */
 	_Atomic unsigned seen;	      /* bit per cause reported, SEEN_CMP */
-	/* written by the loop thread, read after it is joined */
+	/* by cause, written by the loop thread, read once it is joined */
 	uint32_t nrep[HUPMON_CAUSE_MAX + 1];
 	uint64_t t_cb[HUPMON_CAUSE_MAX + 1];	/* clock at the callback */
 	uint64_t t_det[HUPMON_CAUSE_MAX + 1];	/* ev->detected_ns */
@@ -197,20 +197,18 @@ struct cell {
 	bool ran;
 	unsigned rounds;
 	size_t n; /* connections of a run */
-	unsigned long long acted;
-	unsigned long long seen[BENCH_STAGES], miss[BENCH_STAGES],
-		xmiss[BENCH_STAGES];
-	unsigned long long fals, dup, wrong;
+	unsigned long long seen[BENCH_STAGES], miss[BENCH_STAGES];
+	unsigned long long xmiss[BENCH_STAGES]; /* expected misses */
+	unsigned long long acted, fals, dup, wrong;
 	unsigned long long errors;    /* watch or loop failures */
 	struct vec lat[BENCH_STAGES]; /* action to callback */
 	struct vec det[BENCH_STAGES]; /* action to ev->detected_ns */
 	double fig[BENCH_MAX_ROUNDS][FIG_COUNT];
 	double cpu_ms, loop_cpu_ms, wall_ms;
 	unsigned long long probes, wakeups, overruns, lap_worst_ns;
-	/* compare records, by first path x cause */
-	unsigned long long cmp_first[3][HUPMON_CAUSE_MAX + 1];
-	unsigned long long cmp_missed[HUPMON_CAUSE_MAX + 1];
-	unsigned long long cmp_disagree;
+	/* compare records: who saw it first, the other never did, they
+	 * disagree on the cause */
+	unsigned long long cmp_epoll, cmp_sweep, cmp_missed, cmp_disagree;
 	unsigned long long cmp_norecord; /* reported, without a record */
 	struct vec cmp_lag;
 	bool have_stats;
@@ -235,8 +233,7 @@ struct row {
 	double cpu_per_s, wake_s;  /* window: medians over rounds */
 	double probes_per_s;	   /* over the wall time */
 	double r_watch, r_unwatch; /* scale: over raw-epoll */
-	unsigned long long cmp_epoll, cmp_sweep, cmp_missed; /* compare */
-	struct dist lag;				     /* µs */
+	struct dist lag;	   /* µs */
 };
 
 /* silent: a case is how the connections are configured and what they must
@@ -249,29 +246,26 @@ struct silent_case {
 	const char *key;  /* JSON */
 	struct hupmon_liveness live;
 	uint64_t bound_ms; /* 0: must not be reported */
-	bool data; /* the server writes once the link is down; timed from the
-		      write */
+	bool data; /* the server writes once the link is down, timed from it */
 };
 
 extern const struct silent_case silent_cases[SILENT_CASES];
 
 /* What one case saw on one path (silent_analyse: its verdict). */
 struct silent_cell {
-	bool ran;
+	bool ran, failed;
 	unsigned conns;	     /* watched */
 	unsigned seen;	     /* reported (first report) within the window */
 	unsigned missed;     /* a case with a bound: not reported */
 	unsigned late;	     /* reported after bound + margin */
-	unsigned wrong;	     /* connections with a report other than
-				TIMEOUT / ETIMEDOUT */
+	unsigned wrong;	     /* a report other than TIMEOUT / ETIMEDOUT */
 	unsigned dup;	     /* reports after the first */
 	unsigned early;	     /* reported while the link was still up */
 	unsigned by_path[3]; /* first report by HUPMON_PATH_EPOLL / SWEEP */
-	enum hupmon_cause bad_cause; /* the last wrong report, for the FAIL */
-	int bad_error;		     /* line */
+	enum hupmon_cause bad_cause; /* the last wrong report, and its */
+	int bad_error;		     /* error, for the FAIL line */
 	struct vec det; /* ns from the link going down (data: the write) to
 			   ev->detected_ns of the first report */
-	bool failed;
 	struct dist ms; /* det in ms */
 	char verdict[160];
 };
@@ -281,8 +275,7 @@ struct silent_res {
 	char skipped[192];  /* why not, when not ran */
 	unsigned conns;	    /* per case and path */
 	uint64_t window_ns; /* how long after the link went down we waited */
-	/* by path: setup / watch / ip failures, reports naming no
-	 * connection */
+	/* by path: setup, watch or ip failures; reports naming no conn */
 	unsigned errors[BP_COUNT];
 	unsigned long long stray[BP_COUNT];
 	double wall_ms[BP_COUNT];
@@ -302,8 +295,10 @@ struct run {
 	const struct bopts *o;
 	const struct bpath *p;
 	enum scen sc;
+	struct cell *cell; /* the loop thread adds compare records to it */
 	struct conn *c;
 	size_t n;
+	struct child *child; /* scale: holds the client ends */
 	pthread_t thr;
 	atomic_bool stop;
 	hupmon *m;
@@ -315,9 +310,7 @@ struct run {
 	/* what was counted before the measured window (idle) */
 	uint64_t wakeups0, probes0, cpu0_ns;
 	int loop_err;
-	uint64_t stray;	   /* reports whose user is none of this run's conns */
-	struct cell *cell; /* the loop thread adds compare records to it */
-	struct child *child; /* scale: holds the client ends */
+	uint64_t stray; /* reports whose user is none of this run's conns */
 };
 
 /* util.c */
@@ -430,7 +423,8 @@ void silent_free(struct results *res);
 
 /* expect.c */
 void explain(FILE *f);
-void eval_run(const struct run *r, struct cell *cell, unsigned round);
+/* Adds a joined run's outcome to its cell (and fig[round]). */
+void eval_run(const struct run *r, unsigned round);
 /* Connections still owed a visible report (or a compare record). */
 size_t pending(const struct run *r, const size_t *idx, size_t k);
 

@@ -135,7 +135,7 @@ static void compare_figures(FILE *f, const struct cell *c, const struct row *a)
 	fprintf(f,
 		",\n     \"compare\": {\"epoll_first\": %llu, \"sweep_first\": "
 		"%llu, \"second_missed\": %llu, \"disagree\": %llu, ",
-		a->cmp_epoll, a->cmp_sweep, a->cmp_missed, c->cmp_disagree);
+		c->cmp_epoll, c->cmp_sweep, c->cmp_missed, c->cmp_disagree);
 	jdist(f, "lag_us", &a->lag, true);
 	fputs("}", f);
 }

@@ -276,11 +276,10 @@ static void raise_nofile(struct bopts *o)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl))
 		die("getrlimit", errno);
-	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur != rl.rlim_max) {
+	if (rl.rlim_max != RLIM_INFINITY)
 		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl))
-			die("setrlimit", errno);
-	}
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		die("setrlimit", errno);
 	o->fd_hard = rl.rlim_cur > 1000000 ? 1000000 : (unsigned)rl.rlim_cur;
 }
 

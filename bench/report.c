@@ -273,21 +273,21 @@ static void compare_table(FILE *f, const struct results *res)
 	tab_head(f, compare_cols, NULL);
 	for (int sc = 0; sc < SC_COUNT; sc++)
 		for (int p = 0; p < BP_COUNT; p++) {
-			const struct row *a = &res->an[sc][p];
+			const struct cell *c = &res->c[sc][p];
 			struct tab t = {.f = f, .col = compare_cols};
 
-			if (!res->c[sc][p].ran || !bench_paths[p].compare ||
-			    !(a->cmp_epoll || a->cmp_sweep || a->cmp_missed))
+			if (!c->ran || !bench_paths[p].compare ||
+			    !(c->cmp_epoll || c->cmp_sweep || c->cmp_missed))
 				continue;
 			tab_s(&t, scenarios[sc].name);
 			tab_s(&t, bench_paths[p].name);
-			tab_u(&t, a->cmp_epoll + a->cmp_sweep);
-			tab_u(&t, a->cmp_epoll);
-			tab_u(&t, a->cmp_sweep);
-			tab_u(&t, a->cmp_missed);
-			tab_u(&t, res->c[sc][p].cmp_disagree);
-			tab_n(&t, a->lag.p50);
-			tab_n(&t, a->lag.p99);
+			tab_u(&t, c->cmp_epoll + c->cmp_sweep);
+			tab_u(&t, c->cmp_epoll);
+			tab_u(&t, c->cmp_sweep);
+			tab_u(&t, c->cmp_missed);
+			tab_u(&t, c->cmp_disagree);
+			tab_n(&t, res->an[sc][p].lag.p50);
+			tab_n(&t, res->an[sc][p].lag.p99);
 			tab_end(&t, NULL);
 		}
 }

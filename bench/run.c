@@ -76,18 +76,21 @@ static void on_compare(const struct hupmon_compare *rec, void *arg)
 	    (rec->first != HUPMON_PATH_EPOLL &&
 	     rec->first != HUPMON_PATH_SWEEP))
 		return;
-	r->cell->cmp_first[rec->first][k]++;
 	if (rec->missed) {
-		r->cell->cmp_missed[k]++;
+		r->cell->cmp_missed++;
 	} else {
 		vec_push(&r->cell->cmp_lag, rec->lag_ns);
 		if (rec->second_cause != k)
 			r->cell->cmp_disagree++;
 	}
-	if (rec->first == HUPMON_PATH_EPOLL)
+	if (rec->first == HUPMON_PATH_EPOLL) {
+		r->cell->cmp_epoll++;
 		c->t_epoll[k] = rec->first_ns;
-	else if (!rec->missed)
-		c->t_epoll[k] = rec->first_ns + rec->lag_ns;
+	} else {
+		r->cell->cmp_sweep++;
+		if (!rec->missed)
+			c->t_epoll[k] = rec->first_ns + rec->lag_ns;
+	}
 	atomic_fetch_or(&c->seen, SEEN_CMP);
 }
 
@@ -262,7 +265,7 @@ static void run_collect(struct run *r, unsigned round)
 	double *v = cell->fig[round];
 	struct hupmon_stats st;
 
-	eval_run(r, cell, round);
+	eval_run(r, round);
 	cell->ran = true;
 	cell->rounds = round + 1 > cell->rounds ? round + 1 : cell->rounds;
 	cell->fals += r->stray;
