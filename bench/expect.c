@@ -23,10 +23,11 @@ static void explain_cell(FILE *f, enum scen sc, enum vis v, bool last)
 
 void explain(FILE *f)
 {
-	fprintf(f, "Expected visibility: what each path must report on the "
-		   "server end, in order\n(from DESIGN.md's kernel table). "
-		   "(miss X): X is not seen, by design; shown, not a "
-		   "failure.\n\n");
+	fprintf(f,
+		"Expected visibility: what each path must report on the "
+		"server end, in order\n(from the kernel table in README.md). "
+		"(miss X): X is not seen, by design; shown, not a "
+		"failure.\n\n");
 	fprintf(f, "%-13s %-52s  %-44s  %s\n", "scenario", "client does",
 		"epoll, sweep-tcpinfo, compare,", "sweep-peek, raw-peek");
 	fprintf(f, "%-13s %-52s  %s\n", "", "", "raw-epoll, raw-tcpinfo");

@@ -1,17 +1,9 @@
 /*
  * tables: the paths and the scenarios. A path is what detects (its
  * operations, its monitor's configuration, its floors); a scenario is what
- * the client does, which paths run in it, and what each path must then see
- * (derived from DESIGN.md's kernel table).
- *
- * Kernel facts behind the expectations (Linux 6.x, loopback):
- *   - FIN (close or SHUT_WR): EPOLLRDHUP, a 0-byte peek, tcpi_state
- *     CLOSE_WAIT. Data queued before the FIN makes the peek return 1: a peek
- *     sweep sees a live socket for as long as nobody reads.
- *   - RST: EPOLLRDHUP|EPOLLHUP|EPOLLERR, SO_ERROR ECONNRESET, state CLOSE.
- *   - RST after a FIN (our write reaches a closed peer): a second edge
- *     EPOLLHUP|EPOLLERR, SO_ERROR EPIPE, state CLOSE; a peek keeps returning
- *     0 because recv reports the FIN before it looks at the error.
+ * the client does, which paths run in it, and what each path must then see:
+ * the kernel table in README.md (what epoll, a peek and TCP_INFO show after
+ * each act, Linux 6.x, loopback).
  */
 #include "bench.h"
 
