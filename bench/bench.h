@@ -72,15 +72,16 @@ enum vis { VIS_EPOLL, VIS_PEEK, VIS_COUNT };
 #define PATH_BIT(p) (1u << (p))
 
 struct run;
+struct conn;
 
 /* What a path does on one run: a hupmon monitor (lib_ops) or a raw loop
  * (the floors). open and watch are timed together (scale). */
 struct path_ops {
-	int (*open)(struct run *r);    /* the monitor or the loop's sets */
-	int (*watch)(struct run *r);   /* every server end */
-	int (*unwatch)(struct run *r); /* every server end */
-	void (*loop)(struct run *r);   /* the loop thread */
-	void (*stop)(struct run *r);   /* makes the loop thread return */
+	int (*open)(struct run *r); /* the monitor, or the loop's sets */
+	int (*watch)(struct run *r, struct conn *c);   /* a server end */
+	int (*unwatch)(struct run *r, struct conn *c); /* a server end */
+	void (*loop)(struct run *r);		       /* the loop thread */
+	void (*stop)(struct run *r); /* makes the loop thread return */
 	/* The loop's counters so far (sweep_probes, sweep_overruns,
 	 * sweep_lap_worst_ns); true when st is a monitor's own snapshot. */
 	bool (*counters)(struct run *r, struct hupmon_stats *st);
@@ -399,6 +400,7 @@ void child_end(struct child *ch);
 /* run.c */
 void bench_record(struct conn *c, enum hupmon_cause cause, uint64_t det_ns);
 int path_watch(struct run *r);
+int path_unwatch(struct run *r);
 void loop_start(struct run *r);
 void loop_stop(struct run *r);
 /* The measured window: k acts on the connections in a seeded random order,

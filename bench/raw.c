@@ -219,20 +219,8 @@ static int arm_timer(struct run *r)
 	return add_fd(w->ep, w->tfd, EPOLLIN, TAG_TIMER);
 }
 
-static int watch_all(struct run *r)
-{
-	const uint32_t ev = EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLET;
-
-	for (size_t i = 0; i < r->n; i++) {
-		int rc = add_fd(r->raw->ep, r->c[i].sfd, ev, i);
-
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-/* Sets up the loop's epoll set, with its stop event, in r->raw. */
+/* Sets up the loop's epoll set with its stop event and, for a sweep, its
+ * timer; in r->raw. */
 static int raw_open(struct run *r)
 {
 	struct raw *w = xcalloc(1, sizeof(*w));
@@ -243,23 +231,24 @@ static int raw_open(struct run *r)
 	w->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	w->probe =
 		r->p->method == HUPMON_SWEEP_PEEK ? probe_peek : probe_tcpinfo;
-	if (w->ep < 0 || w->evfd < 0)
+	if (w->ep < 0 || w->evfd < 0 ||
+	    add_fd(w->ep, w->evfd, EPOLLIN, TAG_STOP))
 		return -errno;
-	return add_fd(w->ep, w->evfd, EPOLLIN, TAG_STOP);
+	return sweeps(r->p) ? arm_timer(r) : 0;
 }
 
-/* raw-epoll watches every server end; a sweep arms its timer. */
-static int raw_watch(struct run *r)
+/* raw-epoll watches each server end; a sweep probes them from its timer. */
+static int raw_watch(struct run *r, struct conn *c)
 {
-	return sweeps(r->p) ? arm_timer(r) : watch_all(r);
+	const uint32_t ev = EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLET;
+
+	return sweeps(r->p) ? 0 : add_fd(r->raw->ep, c->sfd, ev, c - r->c);
 }
 
-/* A sweep has nothing to unwatch: it stops probing when it stops. */
-static int raw_unwatch(struct run *r)
+static int raw_unwatch(struct run *r, struct conn *c)
 {
-	for (size_t i = 0; !sweeps(r->p) && i < r->n; i++)
-		if (epoll_ctl(r->raw->ep, EPOLL_CTL_DEL, r->c[i].sfd, NULL))
-			return -errno;
+	if (!sweeps(r->p) && epoll_ctl(r->raw->ep, EPOLL_CTL_DEL, c->sfd, NULL))
+		return -errno;
 	return 0;
 }
 

@@ -110,24 +110,14 @@ static int lib_open(struct run *r)
 	return hupmon_new(&cfg, &r->m);
 }
 
-static int lib_watch(struct run *r)
+static int lib_watch(struct run *r, struct conn *c)
 {
-	int rc = 0;
-
-	for (size_t i = 0; !rc && i < r->n; i++)
-		rc = hupmon_watch(r->m, r->c[i].sfd, &r->c[i], &r->c[i].id);
-	return rc;
+	return hupmon_watch(r->m, c->sfd, c, &c->id);
 }
 
-static int lib_unwatch(struct run *r)
+static int lib_unwatch(struct run *r, struct conn *c)
 {
-	for (size_t i = 0; i < r->n; i++) {
-		int rc = r->c[i].id ? hupmon_unwatch(r->m, r->c[i].id) : 0;
-
-		if (rc)
-			return rc;
-	}
-	return 0;
+	return c->id ? hupmon_unwatch(r->m, c->id) : 0;
 }
 
 static void lib_loop(struct run *r)
@@ -177,7 +167,18 @@ int path_watch(struct run *r)
 {
 	int rc = r->p->ops->open(r);
 
-	return rc ? rc : r->p->ops->watch(r);
+	for (size_t i = 0; !rc && i < r->n; i++)
+		rc = r->p->ops->watch(r, &r->c[i]);
+	return rc;
+}
+
+int path_unwatch(struct run *r)
+{
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < r->n; i++)
+		rc = r->p->ops->unwatch(r, &r->c[i]);
+	return rc;
 }
 
 static void *loop_thread(void *arg)

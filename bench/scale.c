@@ -47,7 +47,7 @@ void scale_round(struct run *r, unsigned round)
 		v[FIG_STATS_NS] = stats_cost_ns(r->m);
 	run_closures(r, round, r->o->closes < r->n ? r->o->closes : r->n);
 	t = now_ns();
-	if (r->p->ops->unwatch(r))
+	if (path_unwatch(r))
 		cell->errors++;
 	v[FIG_UNWATCH_NS] = (double)(now_ns() - t) / (double)r->n;
 	if (cell->have_stats && cell->stats.watched)

@@ -268,7 +268,7 @@ static bool run_path(const struct bctx *x, struct silent_res *s,
 		errors += r.loop_err ? 1 : 0;
 		for (size_t i = 0; done && i < r.n; i++)
 			eval_conn(s, &r, &r.c[i], t_down);
-		if (r.p->ops->unwatch(&r))
+		if (path_unwatch(&r))
 			errors++;
 	}
 	r.p->ops->close(&r);
