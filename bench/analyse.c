@@ -1,11 +1,9 @@
 /*
  * analyse: what the measured cells mean, once, before anything is printed.
  * Each cell that ran becomes a row: its distributions, its ratios to its
- * floors (medians over rounds of per-round ratios), its medians over
- * rounds, its compare tallies and whether it broke the visibility table.
- * The failures of every row (and of silent) are counted here, once: that
- * count is the exit status. The text tables, the JSON, the SVG and the
- * metrics read the rows.
+ * floors (medians over rounds of per-round ratios), its medians over rounds
+ * and whether it broke the visibility table. The failures of every row (and
+ * of silent) are counted here, once: that count is the exit status.
  */
 #include "bench.h"
 

@@ -1,11 +1,8 @@
 /*
  * hupmon-bench: options, the header and orchestration. See bench.h for the
- * vocabulary (paths, scenarios, floors) and --help for the options.
- *
- * Exit status, decided once by analyse(): 0 when every path saw what the
- * visibility table (--explain) says it must, 1 when a path missed an
- * expected report, reported a hangup that did not happen, reported twice
- * or gave a wrong cause, 2 on a usage or setup error.
+ * vocabulary (paths, scenarios, floors) and --help for the options. The exit
+ * status is analyse()'s: 1 when a path broke the visibility table (--explain),
+ * 2 on a usage or setup error.
  */
 #include "bench.h"
 

@@ -7,8 +7,6 @@
  */
 #include "bench.h"
 
-#include <stdint.h>
-
 #define PS    HUPMON_PEER_SHUTDOWN
 #define RESET HUPMON_RESET
 
