@@ -123,13 +123,12 @@ struct bopts {
 	unsigned closes; /* closures per scenario and path, over all rounds */
 	bool closes_set; /* --closes given (silent: connections per case) */
 	unsigned rounds; /* rounds per scenario */
-	uint32_t period_ms;
-	uint32_t tick_ms;
-	uint32_t pace_us; /* mean gap between two closures */
-	uint32_t idle_ms; /* length of one idle round */
+	unsigned period_ms, tick_ms; /* a sweep's */
+	unsigned pace_us;	     /* mean gap between two closures */
+	unsigned idle_ms;	     /* length of one idle round */
 	/* after watching, before the first act: 0 means 2 periods + 2 ms
 	 * for paths that sweep, 2 ms for the others */
-	uint32_t settle_ms;
+	unsigned settle_ms;
 	unsigned long long seed;
 	bool quick, explain;
 	bool scen[SC_COUNT];

@@ -213,6 +213,20 @@ static void json_row(FILE *f, const struct silent_res *s, unsigned k,
 	fprintf(f, ", \"failed\": %s}", c->failed ? "true" : "false");
 }
 
+static void silent_json_rows(FILE *f, const struct results *res, bool *first)
+{
+	const struct silent_res *s = res->silent;
+
+	for (unsigned k = 0; s && s->ran && k < SILENT_CASES; k++)
+		for (int p = 0; p < BP_COUNT; p++) {
+			if (!s->c[k][p].ran)
+				continue;
+			fputs(*first ? "" : ",\n", f);
+			json_row(f, s, k, p);
+			*first = false;
+		}
+}
+
 static void silent_json_summary(FILE *f, const struct results *res)
 {
 	static const struct silent_res none;
@@ -244,7 +258,6 @@ static void silent_json_summary(FILE *f, const struct results *res)
 int write_json(const char *file, const struct bopts *o,
 	       const struct results *res)
 {
-	const struct silent_res *s = res->silent;
 	FILE *f = fopen(file, "w");
 	bool first = true;
 
@@ -264,14 +277,7 @@ int write_json(const char *file, const struct bopts *o,
 			cell_json(f, res, sc, p);
 			first = false;
 		}
-	for (unsigned k = 0; s && s->ran && k < SILENT_CASES; k++)
-		for (int p = 0; p < BP_COUNT; p++) {
-			if (!s->c[k][p].ran)
-				continue;
-			fputs(first ? "" : ",\n", f);
-			json_row(f, s, k, p);
-			first = false;
-		}
+	silent_json_rows(f, res, &first);
 	fputs("\n  ],\n", f);
 	silent_json_summary(f, res);
 	fprintf(f, ",\n  \"failures\": %u, \"pass\": %s\n}\n", res->failures,

@@ -190,24 +190,24 @@ static const struct option longopts[] = {
 /* One option by its name (--quick: already in the defaults). */
 static int one_opt(struct bopts *o, const char *name, const char *a)
 {
+	/* the options that set a number, and where it goes */
+	const struct {
+		const char *name;
+		unsigned *to;
+	} num[] = {{"closes", &o->closes},	 {"rounds", &o->rounds},
+		   {"period-ms", &o->period_ms}, {"tick-ms", &o->tick_ms},
+		   {"pace-us", &o->pace_us},	 {"idle-ms", &o->idle_ms},
+		   {"settle-ms", &o->settle_ms}};
+
 	o->n_set |= !strcmp(name, "n");
 	o->closes_set |= !strcmp(name, "closes");
+	for (size_t i = 0; i < sizeof(num) / sizeof(num[0]); i++)
+		if (!strcmp(name, num[i].name)) {
+			*num[i].to = (unsigned)number(a, name);
+			return 0;
+		}
 	if (!strcmp(name, "n"))
 		o->n = number(a, name);
-	else if (!strcmp(name, "closes"))
-		o->closes = (unsigned)number(a, name);
-	else if (!strcmp(name, "rounds"))
-		o->rounds = (unsigned)number(a, name);
-	else if (!strcmp(name, "period-ms"))
-		o->period_ms = (uint32_t)number(a, name);
-	else if (!strcmp(name, "tick-ms"))
-		o->tick_ms = (uint32_t)number(a, name);
-	else if (!strcmp(name, "pace-us"))
-		o->pace_us = (uint32_t)number(a, name);
-	else if (!strcmp(name, "idle-ms"))
-		o->idle_ms = (uint32_t)number(a, name);
-	else if (!strcmp(name, "settle-ms"))
-		o->settle_ms = (uint32_t)number(a, name);
 	else if (!strcmp(name, "scenarios"))
 		return pick(a, scenario_name, SC_COUNT, o->scen);
 	else if (!strcmp(name, "paths"))
