@@ -1,11 +1,9 @@
 /*
  * analyse: what the measured cells mean, once, before anything is printed.
  * Each cell that ran becomes a row: its distributions, its ratios to its
- * floors (medians over rounds of per-round ratios), its medians over
- * rounds, its compare tallies and whether it broke the visibility table.
- * The failures of every row (and of silent) are counted here, once: that
- * count is the exit status. The text tables, the JSON, the SVG and the
- * metrics read the rows.
+ * floors (medians over rounds of per-round ratios), its medians over rounds
+ * and whether it broke the visibility table. The failures of every row (and
+ * of silent) are counted here, once: that count is the exit status.
  */
 #include "bench.h"
 
@@ -25,15 +23,22 @@ struct dist dist_of(struct vec *v, double unit)
 	return d;
 }
 
+static bool positive(double x)
+{
+	return isfinite(x) && x > 0;
+}
+
 /* Median over rounds of a figure of p divided by the sum of the same figure
- * of the floors (PATH_BITs) in the same round. */
-static double ratio_sum(const struct results *res, enum scen sc,
-			enum bpath_id p, unsigned floors, enum fig fig)
+ * of its floors (PATH_BITs; 0: its latency floor) in the same round, over
+ * the rounds where both are positive. */
+static double ratio(const struct results *res, enum scen sc, enum bpath_id p,
+		    unsigned floors, enum fig fig)
 {
 	const struct cell *a = &res->c[sc][p];
-	double x[BENCH_MAX_ROUNDS], y[BENCH_MAX_ROUNDS] = {0};
-	unsigned rounds = a->rounds;
+	double r[BENCH_MAX_ROUNDS];
+	unsigned rounds = a->rounds, k = 0;
 
+	floors = floors ? floors : PATH_BIT(bench_paths[p].floor);
 	if (!a->ran || (floors & PATH_BIT(p)))
 		return NAN;
 	for (int b = 0; b < BP_COUNT; b++)
@@ -43,25 +48,16 @@ static double ratio_sum(const struct results *res, enum scen sc,
 			if (res->c[sc][b].rounds < rounds)
 				rounds = res->c[sc][b].rounds;
 		}
-	for (unsigned r = 0; r < rounds; r++) {
-		x[r] = a->fig[r][fig];
+	for (unsigned i = 0; i < rounds; i++) {
+		double y = 0;
+
 		for (int b = 0; b < BP_COUNT; b++)
 			if (floors & PATH_BIT(b))
-				y[r] += res->c[sc][b].fig[r][fig];
+				y += res->c[sc][b].fig[i][fig];
+		if (positive(a->fig[i][fig]) && positive(y))
+			r[k++] = a->fig[i][fig] / y;
 	}
-	return ratio_median(x, y, rounds);
-}
-
-static double ratio_of(const struct results *res, enum scen sc, enum bpath_id p,
-		       enum bpath_id floor, enum fig fig)
-{
-	return ratio_sum(res, sc, p, PATH_BIT(floor), fig);
-}
-
-/* A path's floors for a figure: mask (PATH_BITs), or its latency floor. */
-static unsigned floors(unsigned mask, enum bpath_id p)
-{
-	return mask ? mask : PATH_BIT(bench_paths[p].floor);
+	return median(r, k);
 }
 
 /* CPU against the path's CPU floor (compare: raw-epoll + raw-tcpinfo). */
@@ -76,8 +72,7 @@ static double ratio_cpu(const struct results *res, enum scen sc,
 	 * floor over fixed-length windows. */
 	if (mask && !window)
 		return NAN;
-	return ratio_sum(res, sc, p, floors(mask, p),
-			 window ? FIG_CPU_PER_S : FIG_LOOP_MS);
+	return ratio(res, sc, p, mask, window ? FIG_CPU_PER_S : FIG_LOOP_MS);
 }
 
 /* p99 against the floor: median of per-round ratios when rounds hold 100
@@ -92,7 +87,7 @@ static double ratio_p99(const struct results *res, enum scen sc,
 	if (b == p || !res->c[sc][b].ran)
 		return NAN;
 	if (c->rounds && c->seen[s] / c->rounds >= 100)
-		return ratio_of(res, sc, p, b, fig_stage(FIG_P99, s));
+		return ratio(res, sc, p, 0, fig_stage(FIG_P99, s));
 	return res->an[sc][p].lat[s].p99 / res->an[sc][b].lat[s].p99;
 }
 
@@ -119,11 +114,6 @@ static void distributions(struct cell *c, struct row *a)
 		a->det[s] = dist_of(&c->det[s], 1e3);
 	}
 	a->lag = dist_of(&c->cmp_lag, 1e3);
-	for (int k = 0; k <= HUPMON_CAUSE_MAX; k++) {
-		a->cmp_epoll += c->cmp_first[HUPMON_PATH_EPOLL][k];
-		a->cmp_sweep += c->cmp_first[HUPMON_PATH_SWEEP][k];
-		a->cmp_missed += c->cmp_missed[k];
-	}
 }
 
 static void figures(const struct results *res, enum scen sc, enum bpath_id p,
@@ -131,9 +121,11 @@ static void figures(const struct results *res, enum scen sc, enum bpath_id p,
 {
 	const struct cell *c = &res->c[sc][p];
 	enum bpath_id fl = bench_paths[p].floor;
+	unsigned raw_epoll = PATH_BIT(BP_RAW_EPOLL);
 
+	a->r_watch = a->r_unwatch = NAN;
 	for (unsigned s = 0; s < BENCH_STAGES; s++) {
-		a->r_p50[s] = ratio_of(res, sc, p, fl, fig_stage(FIG_P50, s));
+		a->r_p50[s] = ratio(res, sc, p, 0, fig_stage(FIG_P50, s));
 		a->r_p99[s] = ratio_p99(res, sc, p, s);
 	}
 	a->r_cpu = ratio_cpu(res, sc, p);
@@ -144,19 +136,16 @@ static void figures(const struct results *res, enum scen sc, enum bpath_id p,
 	a->ns_probe =
 		c->probes ? c->loop_cpu_ms * 1e6 / (double)c->probes : NAN;
 	a->r_probe =
-		ratio_sum(res, sc, p, floors(bench_paths[p].probe_floors, p),
-			  FIG_NS_PROBE);
+		ratio(res, sc, p, bench_paths[p].probe_floors, FIG_NS_PROBE);
 	a->span_ms = round_median(c, FIG_SPAN_MS);
-	a->r_span = ratio_of(res, sc, p, fl, FIG_SPAN_MS);
+	a->r_span = ratio(res, sc, p, 0, FIG_SPAN_MS);
 	a->cpu_per_s = round_median(c, FIG_CPU_PER_S);
 	a->wake_s = round_median(c, FIG_WAKE_S);
 	a->probes_per_s = (double)c->probes / (c->wall_ms / 1e3);
-	a->r_watch = is_floor(p)
-			     ? NAN
-			     : ratio_of(res, sc, p, BP_RAW_EPOLL, FIG_WATCH_NS);
-	a->r_unwatch = is_floor(p) ? NAN
-				   : ratio_of(res, sc, p, BP_RAW_EPOLL,
-					      FIG_UNWATCH_NS);
+	if (!is_floor(p)) { /* scale: against raw-epoll's epoll_ctl */
+		a->r_watch = ratio(res, sc, p, raw_epoll, FIG_WATCH_NS);
+		a->r_unwatch = ratio(res, sc, p, raw_epoll, FIG_UNWATCH_NS);
+	}
 }
 
 void analyse(struct results *res)

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "hupmon.h"
 
@@ -71,15 +72,16 @@ enum vis { VIS_EPOLL, VIS_PEEK, VIS_COUNT };
 #define PATH_BIT(p) (1u << (p))
 
 struct run;
+struct conn;
 
 /* What a path does on one run: a hupmon monitor (lib_ops) or a raw loop
  * (the floors). open and watch are timed together (scale). */
 struct path_ops {
-	int (*open)(struct run *r);    /* the monitor or the loop's sets */
-	int (*watch)(struct run *r);   /* every server end */
-	int (*unwatch)(struct run *r); /* every server end */
-	void *(*loop)(void *run);      /* the loop thread */
-	void (*stop)(struct run *r);   /* makes the loop thread return */
+	int (*open)(struct run *r); /* the monitor, or the loop's sets */
+	int (*watch)(struct run *r, struct conn *c);   /* a server end */
+	int (*unwatch)(struct run *r, struct conn *c); /* a server end */
+	void (*loop)(struct run *r);		       /* the loop thread */
+	void (*stop)(struct run *r); /* makes the loop thread return */
 	/* The loop's counters so far (sweep_probes, sweep_overruns,
 	 * sweep_lap_worst_ns); true when st is a monitor's own snapshot. */
 	bool (*counters)(struct run *r, struct hupmon_stats *st);
@@ -121,23 +123,22 @@ struct bopts {
 	unsigned closes; /* closures per scenario and path, over all rounds */
 	bool closes_set; /* --closes given (silent: connections per case) */
 	unsigned rounds; /* rounds per scenario */
-	uint32_t period_ms;
-	uint32_t tick_ms;
-	uint32_t pace_us; /* mean gap between two closures */
-	uint32_t idle_ms; /* length of one idle round */
+	unsigned period_ms, tick_ms; /* a sweep's */
+	unsigned pace_us;	     /* mean gap between two closures */
+	unsigned idle_ms;	     /* length of one idle round */
 	/* after watching, before the first act: 0 means 2 periods + 2 ms
 	 * for paths that sweep, 2 ms for the others */
-	uint32_t settle_ms;
-	uint64_t seed;
-	bool quick;
+	unsigned settle_ms;
+	unsigned long long seed;
+	bool quick, explain;
 	bool scen[SC_COUNT];
 	bool path[BP_COUNT];
 	const char *json, *svg, *metrics;
-	enum hupmon_format metrics_format; /* 0: Prometheus */
-	unsigned fd_hard;		   /* RLIMIT_NOFILE hard limit */
+	enum hupmon_format metrics_format;
+	unsigned fd_hard; /* RLIMIT_NOFILE hard limit */
 };
 
-/* One loopback connection: the client end acts, the server end is watched. */
+/* One connection: the client end acts, the server end is watched. */
 struct conn {
 	int cfd;       /* client end; -1 once closed or held by the child */
 	int sfd;       /* server end (watched) */
@@ -146,7 +147,7 @@ struct conn {
 	hupmon_id id;
 	uint64_t t_act[BENCH_STAGES]; /* CLOCK_MONOTONIC just before the act */
 	_Atomic unsigned seen;	      /* bit per cause reported, SEEN_CMP */
-	/* written by the loop thread, read after it is joined */
+	/* by cause, written by the loop thread, read once it is joined */
 	uint32_t nrep[HUPMON_CAUSE_MAX + 1];
 	uint64_t t_cb[HUPMON_CAUSE_MAX + 1];	/* clock at the callback */
 	uint64_t t_det[HUPMON_CAUSE_MAX + 1];	/* ev->detected_ns */
@@ -196,20 +197,19 @@ struct cell {
 	bool ran;
 	unsigned rounds;
 	size_t n; /* connections of a run */
-	uint64_t acted;
-	uint64_t seen[BENCH_STAGES], miss[BENCH_STAGES], xmiss[BENCH_STAGES];
-	uint64_t fals, dup, wrong;
-	uint64_t errors;	      /* watch or loop failures */
+	unsigned long long seen[BENCH_STAGES], miss[BENCH_STAGES];
+	unsigned long long xmiss[BENCH_STAGES]; /* expected misses */
+	unsigned long long acted, fals, dup, wrong;
+	unsigned long long errors;    /* watch or loop failures */
 	struct vec lat[BENCH_STAGES]; /* action to callback */
 	struct vec det[BENCH_STAGES]; /* action to ev->detected_ns */
 	double fig[BENCH_MAX_ROUNDS][FIG_COUNT];
 	double cpu_ms, loop_cpu_ms, wall_ms;
-	uint64_t probes, wakeups, overruns, lap_worst_ns;
-	/* compare records, by first path x cause */
-	uint64_t cmp_first[3][HUPMON_CAUSE_MAX + 1];
-	uint64_t cmp_missed[HUPMON_CAUSE_MAX + 1];
-	uint64_t cmp_disagree;
-	uint64_t cmp_norecord; /* reported connections without a record */
+	unsigned long long probes, wakeups, overruns, lap_worst_ns;
+	/* compare records: who saw it first, the other never did, they
+	 * disagree on the cause */
+	unsigned long long cmp_epoll, cmp_sweep, cmp_missed, cmp_disagree;
+	unsigned long long cmp_norecord; /* reported, without a record */
 	struct vec cmp_lag;
 	bool have_stats;
 	struct hupmon_stats stats; /* the last round's monitor */
@@ -233,43 +233,39 @@ struct row {
 	double cpu_per_s, wake_s;  /* window: medians over rounds */
 	double probes_per_s;	   /* over the wall time */
 	double r_watch, r_unwatch; /* scale: over raw-epoll */
-	uint64_t cmp_epoll, cmp_sweep, cmp_missed; /* compare records */
-	struct dist lag;			   /* µs */
+	struct dist lag;	   /* µs */
 };
 
 /* silent: a case is how the connections are configured and what they must
  * then see; each runs on each of silent's paths (silent.c). */
 #define SILENT_CASES	 4
-#define SILENT_MARGIN_MS 2000 /* timers fire on jiffies; sweeps lag */
+#define SILENT_MARGIN_MS 2000ull /* timers fire on jiffies; sweeps lag */
 
 struct silent_case {
 	const char *name; /* table */
 	const char *key;  /* JSON */
 	struct hupmon_liveness live;
 	uint64_t bound_ms; /* 0: must not be reported */
-	bool data; /* the server writes once the link is down; timed from the
-		      write */
+	bool data; /* the server writes once the link is down, timed from it */
 };
 
 extern const struct silent_case silent_cases[SILENT_CASES];
 
 /* What one case saw on one path (silent_analyse: its verdict). */
 struct silent_cell {
-	bool ran;
+	bool ran, failed;
 	unsigned conns;	     /* watched */
 	unsigned seen;	     /* reported (first report) within the window */
 	unsigned missed;     /* a case with a bound: not reported */
 	unsigned late;	     /* reported after bound + margin */
-	unsigned wrong;	     /* connections with a report other than
-				TIMEOUT / ETIMEDOUT */
+	unsigned wrong;	     /* a report other than TIMEOUT / ETIMEDOUT */
 	unsigned dup;	     /* reports after the first */
 	unsigned early;	     /* reported while the link was still up */
 	unsigned by_path[3]; /* first report by HUPMON_PATH_EPOLL / SWEEP */
-	enum hupmon_cause bad_cause; /* the last wrong report, for the FAIL */
-	int bad_error;		     /* line */
+	enum hupmon_cause bad_cause; /* the last wrong report, and its */
+	int bad_error;		     /* error, for the FAIL line */
 	struct vec det; /* ns from the link going down (data: the write) to
 			   ev->detected_ns of the first report */
-	bool failed;
 	struct dist ms; /* det in ms */
 	char verdict[160];
 };
@@ -279,10 +275,9 @@ struct silent_res {
 	char skipped[192];  /* why not, when not ran */
 	unsigned conns;	    /* per case and path */
 	uint64_t window_ns; /* how long after the link went down we waited */
-	/* by path: setup / watch / ip failures, reports naming no
-	 * connection */
+	/* by path: setup, watch or ip failures; reports naming no conn */
 	unsigned errors[BP_COUNT];
-	uint64_t stray[BP_COUNT];
+	unsigned long long stray[BP_COUNT];
 	double wall_ms[BP_COUNT];
 	struct silent_cell c[SILENT_CASES][BP_COUNT];
 };
@@ -300,8 +295,10 @@ struct run {
 	const struct bopts *o;
 	const struct bpath *p;
 	enum scen sc;
+	struct cell *cell; /* the loop thread adds compare records to it */
 	struct conn *c;
 	size_t n;
+	struct child *child; /* scale: holds the client ends */
 	pthread_t thr;
 	atomic_bool stop;
 	hupmon *m;
@@ -313,46 +310,26 @@ struct run {
 	/* what was counted before the measured window (idle) */
 	uint64_t wakeups0, probes0, cpu0_ns;
 	int loop_err;
-	uint64_t stray;	   /* reports whose user is none of this run's conns */
-	struct cell *cell; /* the loop thread adds compare records to it */
+	uint64_t stray; /* reports whose user is none of this run's conns */
 };
 
 /* util.c */
+uint64_t clock_ns(clockid_t id);
 uint64_t now_ns(void);
-uint64_t thread_cpu_ns(void);
 double self_cpu_ms(void);
 void sleep_ns(uint64_t ns);
 uint64_t rng_next(uint64_t *state);
-void shuffle(size_t *v, size_t n, uint64_t *state);
+/* 0 .. n-1 in a random order (free it). */
+size_t *shuffled(size_t n, uint64_t *state);
 int vec_push(struct vec *v, uint64_t x);
 void vec_free(struct vec *v);
 /* Nearest-rank percentile of v (sorted in place), NAN if empty. */
 double vec_pct(struct vec *v, double pct);
 double median(double *v, size_t n);
-/* Median of a[i] / b[i], skipping those where either is not a positive
- * finite number; NAN if none is left. */
-double ratio_median(const double *a, const double *b, unsigned n);
 /* Every figure of a round to NAN: not measured (yet). */
 void figs_reset(double *fig);
 void die(const char *what, int err) __attribute__((noreturn));
-
-/* util.c: the column printer of the text tables */
-struct col {
-	const char *head;
-	int w;	  /* width; < 0: text, left-aligned */
-	int prec; /* digits after the point */
-};
-struct tab {
-	FILE *f;
-	const struct col *first, *col; /* columns: the first, the next */
-};
-void tab_head(FILE *f, const struct col *cols, const char *tail);
-void tab_start(struct tab *t, FILE *f, const struct col *cols);
-void tab_s(struct tab *t, const char *s);
-void tab_n(struct tab *t, double x); /* "-" when not finite */
-void tab_u(struct tab *t, uint64_t x);
-void tab_skip(struct tab *t, int n); /* n blank columns */
-void tab_end(struct tab *t, const char *tail);
+void *xcalloc(size_t n, size_t size); /* dies when out of memory */
 
 /* What every round of one scenario shares. */
 struct bctx {
@@ -376,9 +353,8 @@ struct scenario {
 	const char *does;   /* what the client does (--explain) */
 	const char *stage2; /* the second stage's row name */
 	void (*run)(const struct bctx *x); /* every round, every path */
-	/* run_rounds: one round of one path on fresh connections */
-	void (*round)(const struct bctx *x, enum bpath_id p, unsigned round,
-		      struct run *r);
+	/* run_one: one round of one path on fresh connections */
+	void (*round)(struct run *r, unsigned round);
 	void (*act)(struct conn *c); /* the client's act */
 	/* the second stage, once the first is seen or wait_ns passed */
 	void (*then)(struct conn *c, uint64_t wait_ns, uint64_t delay_ns);
@@ -394,6 +370,7 @@ struct scenario {
 	bool window;	   /* measures a fixed-length window (idle) */
 	bool det_latency;  /* latency to ev->detected_ns, not the callback */
 	bool netns;	   /* not on loopback: namespaces (root) */
+	bool child;	   /* a child process holds the client ends */
 };
 
 extern const struct scenario scenarios[SC_COUNT];
@@ -406,39 +383,37 @@ const char *stage_name(enum scen sc, unsigned stage);
 /* Binds fd (or returns it: < 0, -errno) to addr, any port, and listens;
  * the fd, or -errno with fd closed. */
 int listener_open(int fd, const char *addr, int backlog, uint16_t *port);
-int conns_open(int lfd, uint16_t port, struct conn *c, size_t n);
+struct child;
+size_t conns_open(int lfd, uint16_t port, struct child *ch, struct conn *c,
+		  size_t n, int *err);
 void conns_close(struct conn *c, size_t n);
-/* Closes *fd (if open) with an RST, so no TIME_WAIT is left; *fd = -1. */
-void fd_close_rst(int *fd);
 void act_close(struct conn *c);
 void act_rst(struct conn *c);
 void act_half(struct conn *c);
 void act_datafin(struct conn *c);
 void act_escalate(struct conn *c, uint64_t wait_ns, uint64_t delay_ns);
-struct child;
 struct child *child_start(uint16_t port);
-size_t child_connect(struct child *ch, int lfd, struct conn *c, size_t n,
-		     int *err);
-int child_close(struct child *ch, struct conn *c);
+void child_close(struct child *ch, struct conn *c);
 void child_end(struct child *ch);
 
 /* run.c */
 void bench_record(struct conn *c, enum hupmon_cause cause, uint64_t det_ns);
 int path_watch(struct run *r);
+int path_unwatch(struct run *r);
 void loop_start(struct run *r);
 void loop_stop(struct run *r);
-void run_settle(const struct run *r);
-void run_wait(struct run *r, const size_t *idx, size_t k, uint64_t last_act);
-void run_collect(struct run *r, struct cell *cell, unsigned round);
+/* The measured window: k acts on the connections in a seeded random order,
+ * paced, then the wait for their reports; into r->cell->fig[round]. */
+void run_closures(struct run *r, unsigned round, size_t k);
 void run_order(enum scen sc, const struct bopts *o, unsigned round,
 	       enum bpath_id *out, size_t *n);
+void run_one(const struct bctx *x, enum bpath_id pid, unsigned round);
 void run_rounds(const struct bctx *x);
-void closure_round(const struct bctx *x, enum bpath_id p, unsigned round,
-		   struct run *r);
-void idle_round(const struct bctx *x, enum bpath_id p, unsigned round,
-		struct run *r);
+void closure_round(struct run *r, unsigned round);
+void idle_round(struct run *r, unsigned round);
 
 /* scale.c */
+void scale_round(struct run *r, unsigned round);
 void run_scale(const struct bctx *x);
 
 /* silent.c */
@@ -449,7 +424,8 @@ void silent_free(struct results *res);
 
 /* expect.c */
 void explain(FILE *f);
-void eval_run(const struct run *r, struct cell *cell, unsigned round);
+/* Adds a joined run's outcome to its cell (and fig[round]). */
+void eval_run(const struct run *r, unsigned round);
 /* Connections still owed a visible report (or a compare record). */
 size_t pending(const struct run *r, const size_t *idx, size_t k);
 

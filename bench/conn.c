@@ -13,7 +13,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,87 +38,89 @@ int listener_open(int fd, const char *addr, int backlog, uint16_t *port)
 	return fd;
 }
 
-static int client_connect(uint16_t port)
+/* A loopback client of port into c->cfd (its own port in c->port). */
+static int client_connect(uint16_t port, struct conn *c)
 {
-	struct sockaddr_in a = {.sin_family = AF_INET};
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons(port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
 
-	if (fd < 0)
+	c->cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (c->cfd < 0 || connect(c->cfd, (struct sockaddr *)&a, sizeof(a)) ||
+	    getsockname(c->cfd, (struct sockaddr *)&a, &len))
 		return -errno;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a.sin_port = htons(port);
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
+	c->port = ntohs(a.sin_port);
+	return 0;
 }
 
-/* Accepts one queued connection; *peer_port gets the client's port. */
-static int server_accept(int lfd, uint16_t *peer_port)
+/* k clients, as many as connect: how many did (*err: why not all). */
+static size_t connect_batch(uint16_t port, struct conn *c, size_t k, int *err)
+{
+	for (size_t i = 0; i < k; i++)
+		if ((*err = client_connect(port, &c[i])))
+			return i;
+	return k;
+}
+
+/* Accepts a queued connection into c (the client's port in c->port). */
+static int server_accept(int lfd, struct conn *c)
 {
 	struct sockaddr_in a;
 	socklen_t len = sizeof(a);
-	int fd = accept4(lfd, (struct sockaddr *)&a, &len, SOCK_CLOEXEC);
 
-	if (fd < 0)
+	c->sfd = accept4(lfd, (struct sockaddr *)&a, &len, SOCK_CLOEXEC);
+	if (c->sfd < 0)
 		return -errno;
-	*peer_port = ntohs(a.sin_port);
-	return fd;
+	c->port = ntohs(a.sin_port);
+	return 0;
 }
+
+static size_t child_connect(struct child *ch, size_t k, int *err);
 
 /* A blocking connect returns once the handshake is done and the connection
- * waits in the accept queue, so a batch connects first and accepts after. */
-static int open_batch(int lfd, uint16_t port, struct conn *c, size_t n)
+ * waits in the accept queue, so each batch connects first and accepts
+ * after; its clients here, or in the scale child. How many connections were
+ * made (*err: why not all). c[] comes zeroed. */
+size_t conns_open(int lfd, uint16_t port, struct child *ch, struct conn *c,
+		  size_t n, int *err)
 {
-	for (size_t i = 0; i < n; i++) {
-		c[i].cfd = client_connect(port);
-		if (c[i].cfd < 0)
-			return c[i].cfd;
-	}
-	for (size_t i = 0; i < n; i++) {
-		c[i].sfd = server_accept(lfd, &c[i].port);
-		if (c[i].sfd < 0)
-			return c[i].sfd;
-	}
-	return 0;
-}
+	size_t got = 0;
 
-int conns_open(int lfd, uint16_t port, struct conn *c, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		memset(&c[i], 0, sizeof(c[i]));
+	*err = 0;
+	for (size_t i = 0; i < n; i++)
 		c[i].cfd = c[i].sfd = -1;
-	}
-	for (size_t i = 0; i < n; i += ACCEPT_BATCH) {
-		size_t k = n - i < ACCEPT_BATCH ? n - i : ACCEPT_BATCH;
-		int rc = open_batch(lfd, port, c + i, k);
+	while (got < n && !*err) {
+		size_t k = n - got < ACCEPT_BATCH ? n - got : ACCEPT_BATCH;
+		int cerr = 0;
 
-		if (rc) {
-			conns_close(c, n);
-			return rc;
+		k = ch ? child_connect(ch, k, &cerr)
+		       : connect_batch(port, c + got, k, &cerr);
+		for (size_t j = 0; j < k && !*err; j++) {
+			*err = server_accept(lfd, &c[got]);
+			got += !*err;
 		}
+		*err = *err ? *err : cerr;
 	}
-	return 0;
+	return got;
 }
 
-void fd_close_rst(int *fd)
+/* SO_LINGER {1,0}: close() sends an RST and leaves no TIME_WAIT. */
+static void linger0(int fd)
 {
 	struct linger l = {.l_onoff = 1, .l_linger = 0};
 
-	if (*fd >= 0) {
-		setsockopt(*fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
-		close(*fd);
-	}
-	*fd = -1;
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
 }
 
 void conns_close(struct conn *c, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		fd_close_rst(&c[i].sfd);
+		if (c[i].sfd >= 0) {
+			linger0(c[i].sfd);
+			close(c[i].sfd);
+			c[i].sfd = -1;
+		}
 	for (size_t i = 0; i < n; i++) {
 		if (c[i].cfd >= 0)
 			close(c[i].cfd);
@@ -144,9 +145,7 @@ void act_close(struct conn *c)
 
 void act_rst(struct conn *c)
 {
-	struct linger l = {.l_onoff = 1, .l_linger = 0};
-
-	setsockopt(c->cfd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	linger0(c->cfd);
 	act_close(c);
 }
 
@@ -187,16 +186,16 @@ void act_escalate(struct conn *c, uint64_t wait_ns, uint64_t delay_ns)
 
 /* ---- the child process of the scale scenario ----------------------------
  * The child holds the client ends so that the parent's fd table has room for
- * about one server end per fd. Control messages go over a SEQPACKET pair.
+ * about one server end per fd. Control messages go over a SEQPACKET pair; the
+ * child exits when the parent closes its end.
  */
-enum { OP_CONNECT = 1, OP_CLOSE, OP_EXIT, OP_DONE };
+enum { OP_REPLY, OP_CONNECT, OP_CLOSE };
 
 struct ctlmsg {
 	uint32_t op;
-	uint32_t arg; /* CONNECT/DONE: count; CLOSE: port */
+	uint32_t arg; /* CONNECT and its reply: a count; CLOSE: a port */
 	int32_t err;
-	uint32_t pad;
-	uint64_t t; /* CLOSE reply: clock just before close() */
+	uint64_t t; /* CLOSE's reply: the clock just before close() */
 };
 
 struct child {
@@ -221,41 +220,25 @@ static int ctl_recv(int fd, struct ctlmsg *m)
 	return n == sizeof(*m) ? 0 : -EIO;
 }
 
-static void child_connect_batch(int ctl, uint16_t port, int *byport, uint32_t n)
-{
-	uint32_t i;
-	int err = 0;
-
-	for (i = 0; i < n; i++) {
-		struct sockaddr_in a;
-		socklen_t len = sizeof(a);
-		int fd = client_connect(port);
-
-		if (fd < 0) {
-			err = -fd;
-			break;
-		}
-		getsockname(fd, (struct sockaddr *)&a, &len);
-		byport[ntohs(a.sin_port)] = fd;
-	}
-	ctl_send(ctl, OP_DONE, i, err, 0);
-}
-
 static void child_main(int ctl, uint16_t port)
 {
-	int *byport = calloc(65536, sizeof(int));
+	static int byport[65536];
+	struct conn c[ACCEPT_BATCH];
 	struct ctlmsg m;
 
-	if (!byport)
-		_exit(3);
-	while (ctl_recv(ctl, &m) == 0 && m.op != OP_EXIT) {
-		if (m.op == OP_CONNECT) {
-			child_connect_batch(ctl, port, byport, m.arg);
-		} else if (m.op == OP_CLOSE) {
-			uint64_t t = now_ns();
+	while (ctl_recv(ctl, &m) == 0) {
+		uint64_t t = now_ns();
+		int err = 0;
 
+		if (m.op == OP_CONNECT && m.arg <= ACCEPT_BATCH) {
+			size_t k = connect_batch(port, c, m.arg, &err);
+
+			for (size_t i = 0; i < k; i++)
+				byport[c[i].port] = c[i].cfd;
+			ctl_send(ctl, OP_REPLY, (uint32_t)k, err, 0);
+		} else if (m.op == OP_CLOSE) {
 			close(byport[m.arg & 0xffff]);
-			ctl_send(ctl, OP_DONE, m.arg, 0, t);
+			ctl_send(ctl, OP_REPLY, m.arg, 0, t);
 		}
 	}
 	_exit(0);
@@ -264,10 +247,10 @@ static void child_main(int ctl, uint16_t port)
 /* Forks the child. Call before any thread is started. */
 struct child *child_start(uint16_t port)
 {
-	struct child *ch = calloc(1, sizeof(*ch));
+	struct child *ch = xcalloc(1, sizeof(*ch));
 	int sv[2];
 
-	if (!ch || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv))
 		die("child socketpair", errno);
 	fflush(NULL);
 	ch->pid = fork();
@@ -282,57 +265,33 @@ struct child *child_start(uint16_t port)
 	return ch;
 }
 
-/* The child connects up to n clients; the parent accepts them into c[].
- * Returns how many connections were made (fewer than n on an error, which
- * is left in *err as a negative errno). */
-size_t child_connect(struct child *ch, int lfd, struct conn *c, size_t n,
-		     int *err)
+/* The child connects k clients: how many it did (*err: why not all). */
+static size_t child_connect(struct child *ch, size_t k, int *err)
 {
-	size_t got = 0;
+	struct ctlmsg m;
 
-	*err = 0;
-	while (got < n && !*err) {
-		uint32_t k = (uint32_t)(n - got < ACCEPT_BATCH ? n - got
-							       : ACCEPT_BATCH);
-		struct ctlmsg m;
-
-		if (ctl_send(ch->fd, OP_CONNECT, k, 0, 0) ||
-		    ctl_recv(ch->fd, &m)) {
-			*err = -EIO;
-			break;
-		}
-		for (uint32_t j = 0; j < m.arg && !*err; j++) {
-			struct conn *x = &c[got];
-
-			memset(x, 0, sizeof(*x));
-			x->cfd = -1;
-			x->sfd = server_accept(lfd, &x->port);
-			if (x->sfd < 0)
-				*err = x->sfd;
-			else
-				got++;
-		}
-		if (m.err && !*err)
-			*err = -m.err;
+	if (ctl_send(ch->fd, OP_CONNECT, (uint32_t)k, 0, 0) ||
+	    ctl_recv(ch->fd, &m)) {
+		*err = -EIO;
+		return 0;
 	}
-	return got;
+	*err = m.err;
+	return m.arg;
 }
 
 /* The child closes c's client end (FIN) and tells when it did. */
-int child_close(struct child *ch, struct conn *c)
+void child_close(struct child *ch, struct conn *c)
 {
 	struct ctlmsg m;
 
 	if (ctl_send(ch->fd, OP_CLOSE, c->port, 0, 0) || ctl_recv(ch->fd, &m))
-		return -EIO;
+		die("child close", EIO);
 	c->acted = true;
 	c->t_act[0] = m.t;
-	return 0;
 }
 
 void child_end(struct child *ch)
 {
-	ctl_send(ch->fd, OP_EXIT, 0, 0, 0);
 	close(ch->fd);
 	waitpid(ch->pid, NULL, 0);
 	free(ch);

@@ -4,38 +4,30 @@
  */
 #include "bench.h"
 
-#include <string.h>
-
+/* What a row of the visibility table must see, as --explain says it. */
 static void explain_cell(FILE *f, enum scen sc, enum vis v, bool last)
 {
 	const struct expect *e = &scenarios[sc].expect[v];
-	char buf[96] = "";
+	char buf[96] = "nothing";
+	int n = 0;
 
-	if (scenarios[sc].expect_text[v]) {
-		fprintf(f, last ? "  %s" : "  %-44s",
-			scenarios[sc].expect_text[v]);
-		return;
-	}
-	for (unsigned s = 0; s < BENCH_STAGES; s++) {
-		if (!e->cause[s])
-			continue;
-		if (*buf)
-			strcat(buf, " then ");
-		if (e->miss_ok[s])
-			strcat(buf, "(miss ");
-		strcat(buf, hupmon_cause_name(e->cause[s]));
-		if (e->miss_ok[s])
-			strcat(buf, ")");
-	}
-	fprintf(f, last ? "  %s" : "  %-44s", *buf ? buf : "nothing");
+	for (unsigned s = 0; s < BENCH_STAGES && e->cause[s]; s++)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+			      e->miss_ok[s] ? "%s(miss %s)" : "%s%s",
+			      s ? " then " : "",
+			      hupmon_cause_name(e->cause[s]));
+	fprintf(f, last ? "  %s" : "  %-44s",
+		scenarios[sc].expect_text[v] ? scenarios[sc].expect_text[v]
+					     : buf);
 }
 
 void explain(FILE *f)
 {
-	fprintf(f, "Expected visibility: what each path must report on the "
-		   "server end, in order\n(from DESIGN.md's kernel table). "
-		   "(miss X): X is not seen, by design; shown, not a "
-		   "failure.\n\n");
+	fprintf(f,
+		"Expected visibility: what each path must report on the "
+		"server end, in order\n(from the kernel table in README.md). "
+		"(miss X): X is not seen, by design; shown, not a "
+		"failure.\n\n");
 	fprintf(f, "%-13s %-52s  %-44s  %s\n", "scenario", "client does",
 		"epoll, sweep-tcpinfo, compare,", "sweep-peek, raw-peek");
 	fprintf(f, "%-13s %-52s  %s\n", "", "", "raw-epoll, raw-tcpinfo");
@@ -83,10 +75,7 @@ static void eval_stage(const struct run *r, const struct conn *c,
 	uint64_t t;
 
 	if (!n) {
-		if (e->miss_ok[s])
-			cell->xmiss[s]++;
-		else
-			cell->miss[s]++;
+		(e->miss_ok[s] ? cell->xmiss : cell->miss)[s]++;
 		return;
 	}
 	/* Reported before the act (t_act is taken before the syscall, so a
@@ -141,10 +130,10 @@ static void eval_conn(const struct run *r, const struct conn *c,
 	cell->wrong += total + (c->order_bad ? 1 : 0);
 }
 
-/* Adds one run's outcome to cell; round figures go to cell->fig[round]. */
-void eval_run(const struct run *r, struct cell *cell, unsigned round)
+void eval_run(const struct run *r, unsigned round)
 {
 	struct vec lat[BENCH_STAGES] = {{0}};
+	struct cell *cell = r->cell;
 
 	for (size_t i = 0; i < r->n; i++)
 		eval_conn(r, &r->c[i], cell, lat);

@@ -6,8 +6,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stddef.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -70,8 +68,7 @@ static void machine(FILE *f, const struct bopts *o)
 		"\"period_ms\": %u, \"tick_ms\": %u, \"pace_us\": %u, "
 		"\"idle_ms\": %u, \"seed\": %llu, \"quick\": %s},\n",
 		o->n, o->closes, o->rounds, o->period_ms, o->tick_ms,
-		o->pace_us, o->idle_ms, (unsigned long long)o->seed,
-		o->quick ? "true" : "false");
+		o->pace_us, o->idle_ms, o->seed, o->quick ? "true" : "false");
 }
 
 static void stage(FILE *f, const struct results *res, enum scen sc,
@@ -84,9 +81,8 @@ static void stage(FILE *f, const struct results *res, enum scen sc,
 	fprintf(f,
 		"      {\"name\": \"%s\", \"cause\": \"%s\", \"seen\": %llu, "
 		"\"missed\": %llu, \"expected_missed\": %llu,\n       ",
-		stage_name(sc, s), hupmon_cause_name(e->cause[s]),
-		(unsigned long long)c->seen[s], (unsigned long long)c->miss[s],
-		(unsigned long long)c->xmiss[s]);
+		stage_name(sc, s), hupmon_cause_name(e->cause[s]), c->seen[s],
+		c->miss[s], c->xmiss[s]);
 	jdist(f, "latency_us", &a->lat[s], true);
 	fputs(",\n       ", f);
 	jdist(f, "detected_us", &a->det[s], true);
@@ -111,39 +107,24 @@ static const char *const round_key[FIG_COUNT] = {
 	[FIG_UNWATCH_NS] = "unwatch_ns",
 };
 
-static void round_figures(FILE *f, const double *fig)
-{
-	const char *sep = "{";
-
-	for (int i = 0; i < FIG_COUNT; i++)
-		if (round_key[i]) {
-			fprintf(f, "%s\"%s\": %s", sep, round_key[i],
-				jv(fig[i]));
-			sep = ", ";
-		}
-	fputs("}", f);
-}
-
 static void totals(FILE *f, const struct cell *c, const struct row *a)
 {
 	fprintf(f,
 		"     \"false\": %llu, \"duplicate\": %llu, \"wrong_cause\": "
 		"%llu, \"errors\": %llu, \"failed\": %s,\n",
-		(unsigned long long)c->fals, (unsigned long long)c->dup,
-		(unsigned long long)c->wrong, (unsigned long long)c->errors,
+		c->fals, c->dup, c->wrong, c->errors,
 		a->failed ? "true" : "false");
 	fprintf(f,
 		"     \"cpu_ms\": %s, \"cpu_ratio\": %s, \"loop_cpu_ms\": %s, "
 		"\"wall_ms\": %s, \"probes\": %llu, \"ns_per_probe\": %s, "
 		"\"probe_ratio\": %s,\n",
 		jv(c->cpu_ms), jv(a->r_cpu), jv(c->loop_cpu_ms), jv(c->wall_ms),
-		(unsigned long long)c->probes, jv(a->ns_probe), jv(a->r_probe));
+		c->probes, jv(a->ns_probe), jv(a->r_probe));
 	fprintf(f,
 		"     \"wakeups\": %llu, \"sweep_overruns\": %llu, "
 		"\"sweep_lap_worst_ms\": %s, \"sweep_slice_worst_ms\": %s, "
 		"\"stats_format_ns\": %s, \"bytes_per_socket\": %s",
-		(unsigned long long)c->wakeups, (unsigned long long)c->overruns,
-		jv((double)c->lap_worst_ns / 1e6),
+		c->wakeups, c->overruns, jv((double)c->lap_worst_ns / 1e6),
 		jv(c->have_stats ? (double)c->stats.sweep_slice_worst_ns / 1e6
 				 : NAN),
 		jv(c->fig[0][FIG_STATS_NS]), jv(c->fig[0][FIG_BYTES_SOCK]));
@@ -154,10 +135,7 @@ static void compare_figures(FILE *f, const struct cell *c, const struct row *a)
 	fprintf(f,
 		",\n     \"compare\": {\"epoll_first\": %llu, \"sweep_first\": "
 		"%llu, \"second_missed\": %llu, \"disagree\": %llu, ",
-		(unsigned long long)a->cmp_epoll,
-		(unsigned long long)a->cmp_sweep,
-		(unsigned long long)a->cmp_missed,
-		(unsigned long long)c->cmp_disagree);
+		c->cmp_epoll, c->cmp_sweep, c->cmp_missed, c->cmp_disagree);
 	jdist(f, "lag_us", &a->lag, true);
 	fputs("}", f);
 }
@@ -173,7 +151,7 @@ static void cell_json(FILE *f, const struct results *res, enum scen sc,
 		"\"%s\", \"n\": %zu, \"rounds\": %u, \"closures\": %llu,\n",
 		scenarios[sc].name, bench_paths[p].name,
 		is_floor(p) ? "" : bench_paths[bench_paths[p].floor].name, c->n,
-		c->rounds, (unsigned long long)c->acted);
+		c->rounds, c->acted);
 	fputs("     \"stages\": [\n", f);
 	for (unsigned s = 0; s < BENCH_STAGES; s++) {
 		if (!scenarios[sc].expect[bench_paths[p].vis].cause[s])
@@ -188,8 +166,14 @@ static void cell_json(FILE *f, const struct results *res, enum scen sc,
 		compare_figures(f, c, &res->an[sc][p]);
 	fputs(",\n     \"per_round\": [", f);
 	for (unsigned r = 0; r < c->rounds; r++) {
-		fputs(r ? ", " : "", f);
-		round_figures(f, c->fig[r]);
+		sep = r ? ", {" : "{";
+		for (int i = 0; i < FIG_COUNT; i++)
+			if (round_key[i]) {
+				fprintf(f, "%s\"%s\": %s", sep, round_key[i],
+					jv(c->fig[r][i]));
+				sep = ", ";
+			}
+		fputs("}", f);
 	}
 	fputs("]}", f);
 }
@@ -266,8 +250,7 @@ static void silent_json_summary(FILE *f, const struct results *res)
 			"%s{\"path\": \"%s\", \"errors\": %u, \"stray\": "
 			"%llu, \"wall_ms\": %s}",
 			n++ ? ", " : "", bench_paths[p].name, s->errors[p],
-			(unsigned long long)s->stray[p],
-			jv(s->ran ? s->wall_ms[p] : NAN));
+			s->stray[p], jv(s->ran ? s->wall_ms[p] : NAN));
 	}
 	fputs("]}", f);
 }
@@ -302,45 +285,31 @@ int write_json(const char *file, const struct bopts *o,
 	return fclose(f) ? -errno : 0;
 }
 
-static int metrics_one(FILE *f, enum hupmon_format fmt, const struct cell *c,
-		       enum scen sc, enum bpath_id p)
-{
-	int len = hupmon_stats_format(&c->stats, fmt, NULL, 0);
-	char *buf;
-
-	if (len < 0)
-		return len;
-	buf = malloc((size_t)len + 1);
-	if (!buf)
-		return -ENOMEM;
-	len = hupmon_stats_format(&c->stats, fmt, buf, (size_t)len + 1);
-	if (len >= 0) {
-		if (fmt != HUPMON_FORMAT_JSON) /* JSON has no comments */
-			fprintf(f,
-				"# hupmon-bench: scenario=%s path=%s N=%zu "
-				"(the monitor of its last round)\n",
-				scenarios[sc].name, bench_paths[p].name, c->n);
-		fputs(buf, f);
-	}
-	free(buf);
-	return len < 0 ? len : 0;
-}
-
 /* Prometheus text of one monitor, so that the file is one valid
  * exposition (promtool check metrics): the one analyse() chose. */
 int write_metrics(const char *file, enum hupmon_format fmt,
 		  const struct results *res)
 {
-	int rc = 0;
+	static char buf[1 << 16];
+	int sc = res->metrics_sc, p = res->metrics_p, len = 0;
 	FILE *f = fopen(file, "w");
 
 	if (!f)
 		return -errno;
-	if (res->metrics_p >= 0)
-		rc = metrics_one(f, fmt,
-				 &res->c[res->metrics_sc][res->metrics_p],
-				 res->metrics_sc, res->metrics_p);
-	if (fclose(f) && !rc)
-		rc = -errno;
-	return rc;
+	if (p >= 0)
+		len = hupmon_stats_format(&res->c[sc][p].stats, fmt, buf,
+					  sizeof(buf));
+	if (len >= (int)sizeof(buf))
+		len = -ENOSPC;
+	if (len > 0 && fmt != HUPMON_FORMAT_JSON) /* JSON has no comments */
+		fprintf(f,
+			"# hupmon-bench: scenario=%s path=%s N=%zu (the "
+			"monitor of its last round)\n",
+			scenarios[sc].name, bench_paths[p].name,
+			res->c[sc][p].n);
+	if (len > 0)
+		fputs(buf, f);
+	if (fclose(f) && len >= 0)
+		len = -errno;
+	return len < 0 ? len : 0;
 }

@@ -1,11 +1,8 @@
 /*
  * hupmon-bench: options, the header and orchestration. See bench.h for the
- * vocabulary (paths, scenarios, floors) and --help for the options.
- *
- * Exit status, decided once by analyse(): 0 when every path saw what the
- * visibility table (--explain) says it must, 1 when a path missed an
- * expected report, reported a hangup that did not happen, reported twice
- * or gave a wrong cause, 2 on a usage or setup error.
+ * vocabulary (paths, scenarios, floors) and --help for the options. The exit
+ * status is analyse()'s: 1 when a path broke the visibility table (--explain),
+ * 2 on a usage or setup error.
  */
 #include "bench.h"
 
@@ -78,59 +75,47 @@ static const char usage_text[] =
 	"Exit status: 0 all paths behaved as --explain says, 1 a path did not, "
 	"2 error.\n";
 
-static void usage(FILE *f)
+static void __attribute__((noreturn)) usage(FILE *f, int status)
 {
 	fputs(usage_text, f);
+	exit(status);
 }
 
-static int pick(const char *list, const char *const *names, int count, bool *on)
+static const char *scenario_name(int i)
+{
+	return scenarios[i].name;
+}
+
+/* --paths names the paths that are not hidden. */
+static const char *path_name(int i)
+{
+	return bench_paths[i].hidden ? NULL : bench_paths[i].name;
+}
+
+/* on[i] for each name(i) in the comma-separated list ("all": every one). */
+static int pick(const char *list, const char *(*name)(int), int count, bool *on)
 {
 	char *dup = strdup(list), *save = NULL;
+	int rc = dup ? 0 : -ENOMEM;
 
-	if (!dup)
-		return -ENOMEM;
-	for (char *t = strtok_r(dup, ",", &save); t;
+	memset(on, 0, (size_t)count * sizeof(*on));
+	for (char *t = strtok_r(dup, ",", &save); t && !rc;
 	     t = strtok_r(NULL, ",", &save)) {
-		int i;
+		bool all = !strcmp(t, "all"), known = all;
 
-		for (i = 0; i < count; i++)
-			if (names[i] &&
-			    (!strcmp(t, names[i]) || !strcmp(t, "all")))
-				on[i] = true;
-		for (i = 0; i < count && (!names[i] || strcmp(t, names[i]));
-		     i++)
-			;
-		if (i == count && strcmp(t, "all")) {
+		for (int i = 0; i < count; i++)
+			if (name(i) && (all || !strcmp(t, name(i))))
+				on[i] = known = true;
+		if (!known) {
 			fprintf(stderr, "hupmon-bench: unknown name '%s'\n", t);
-			free(dup);
-			return -EINVAL;
+			rc = -EINVAL;
 		}
 	}
 	free(dup);
-	return 0;
+	return rc;
 }
 
-static int pick_scenarios(struct bopts *o, const char *list)
-{
-	const char *names[SC_COUNT];
-
-	for (int i = 0; i < SC_COUNT; i++)
-		names[i] = scenarios[i].name;
-	memset(o->scen, 0, sizeof(o->scen));
-	return pick(list, names, SC_COUNT, o->scen);
-}
-
-static int pick_paths(struct bopts *o, const char *list)
-{
-	const char *names[BP_COUNT];
-
-	for (int i = 0; i < BP_COUNT; i++)
-		names[i] = bench_paths[i].hidden ? NULL : bench_paths[i].name;
-	memset(o->path, 0, sizeof(o->path));
-	return pick(list, names, BP_COUNT, o->path);
-}
-
-static unsigned long long number(const char *s, const char *opt)
+static unsigned long long number(const char *s, const char *name)
 {
 	char *end;
 	unsigned long long v;
@@ -138,151 +123,110 @@ static unsigned long long number(const char *s, const char *opt)
 	errno = 0;
 	v = strtoull(s, &end, 10);
 	if (errno || end == s || *end || *s == '-') {
-		fprintf(stderr, "hupmon-bench: %s wants a number\n", opt);
+		fprintf(stderr, "hupmon-bench: --%s wants a number\n", name);
 		exit(2);
 	}
 	return v;
 }
 
-static void defaults(struct bopts *o)
+static int metrics_format(const char *a, enum hupmon_format *fmt)
 {
-	memset(o, 0, sizeof(*o));
-	o->n = 1000;
-	o->closes = 200;
-	o->rounds = 5;
-	o->period_ms = 10;
-	o->tick_ms = 1;
-	o->pace_us = 2000;
-	o->idle_ms = 300;
-	o->seed = 1;
+	if (!strcmp(a, "prometheus"))
+		*fmt = HUPMON_FORMAT_PROMETHEUS;
+	else if (!strcmp(a, "json"))
+		*fmt = HUPMON_FORMAT_JSON;
+	else if (!strcmp(a, "text"))
+		*fmt = HUPMON_FORMAT_TEXT;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+/* --quick changes the defaults, which the other options override. */
+static void defaults(struct bopts *o, bool quick)
+{
+	*o = (struct bopts){
+		.n = quick ? 100 : 1000,
+		.closes = quick ? 20 : 200,
+		.rounds = quick ? 2 : 5,
+		.period_ms = 10,
+		.tick_ms = 1,
+		.pace_us = quick ? 1000 : 2000,
+		.idle_ms = quick ? 50 : 300,
+		.seed = 1,
+		.quick = quick,
+		.metrics_format = HUPMON_FORMAT_PROMETHEUS,
+	};
 	for (int sc = 0; sc < SC_COUNT; sc++)
-		o->scen[sc] = !scenarios[sc].optional;
+		o->scen[sc] = !scenarios[sc].optional &&
+			      !(quick && scenarios[sc].quick_off);
 	for (int p = 0; p < BP_COUNT; p++)
 		o->path[p] = !bench_paths[p].hidden;
 }
 
-enum {
-	O_N = 256,
-	O_CLOSES,
-	O_ROUNDS,
-	O_PERIOD,
-	O_TICK,
-	O_PACE,
-	O_IDLE,
-	O_SETTLE,
-	O_SCEN,
-	O_PATHS,
-	O_SEED,
-	O_QUICK,
-	O_EXPLAIN,
-	O_JSON,
-	O_SVG,
-	O_METRICS,
-	O_METRICS_FORMAT,
-	O_HELP
-};
-
+/* getopt_long returns 0 and the option's index for each of these. */
 static const struct option longopts[] = {
-	{"n", required_argument, NULL, O_N},
-	{"closes", required_argument, NULL, O_CLOSES},
-	{"rounds", required_argument, NULL, O_ROUNDS},
-	{"period-ms", required_argument, NULL, O_PERIOD},
-	{"tick-ms", required_argument, NULL, O_TICK},
-	{"pace-us", required_argument, NULL, O_PACE},
-	{"idle-ms", required_argument, NULL, O_IDLE},
-	{"settle-ms", required_argument, NULL, O_SETTLE},
-	{"scenarios", required_argument, NULL, O_SCEN},
-	{"paths", required_argument, NULL, O_PATHS},
-	{"seed", required_argument, NULL, O_SEED},
-	{"quick", no_argument, NULL, O_QUICK},
-	{"explain", no_argument, NULL, O_EXPLAIN},
-	{"json", required_argument, NULL, O_JSON},
-	{"svg", required_argument, NULL, O_SVG},
-	{"metrics", required_argument, NULL, O_METRICS},
-	{"metrics-format", required_argument, NULL, O_METRICS_FORMAT},
-	{"help", no_argument, NULL, O_HELP},
+	{"n", required_argument, NULL, 0},
+	{"closes", required_argument, NULL, 0},
+	{"rounds", required_argument, NULL, 0},
+	{"period-ms", required_argument, NULL, 0},
+	{"tick-ms", required_argument, NULL, 0},
+	{"pace-us", required_argument, NULL, 0},
+	{"idle-ms", required_argument, NULL, 0},
+	{"settle-ms", required_argument, NULL, 0},
+	{"scenarios", required_argument, NULL, 0},
+	{"paths", required_argument, NULL, 0},
+	{"seed", required_argument, NULL, 0},
+	{"quick", no_argument, NULL, 0},
+	{"explain", no_argument, NULL, 0},
+	{"json", required_argument, NULL, 0},
+	{"svg", required_argument, NULL, 0},
+	{"metrics", required_argument, NULL, 0},
+	{"metrics-format", required_argument, NULL, 0},
+	{"help", no_argument, NULL, 0},
 	{NULL, 0, NULL, 0},
 };
 
-/* Options given on the command line, which --quick must not override. */
-struct given {
-	bool closes, rounds, idle, settle, pace, scen;
-};
-
-static int one_opt(struct bopts *o, struct given *g, int c, bool *explain)
+/* One option by its name (--quick: already in the defaults). */
+static int one_opt(struct bopts *o, const char *name, const char *a)
 {
-	const char *a = optarg;
+	/* the options that set a number, and where it goes */
+	const struct {
+		const char *name;
+		unsigned *to;
+	} num[] = {{"closes", &o->closes},	 {"rounds", &o->rounds},
+		   {"period-ms", &o->period_ms}, {"tick-ms", &o->tick_ms},
+		   {"pace-us", &o->pace_us},	 {"idle-ms", &o->idle_ms},
+		   {"settle-ms", &o->settle_ms}};
 
-	switch (c) {
-	case O_N:
-		o->n = number(a, "--n");
-		o->n_set = true;
-		return 0;
-	case O_CLOSES:
-		o->closes = (unsigned)number(a, "--closes");
-		g->closes = true;
-		return 0;
-	case O_ROUNDS:
-		o->rounds = (unsigned)number(a, "--rounds");
-		g->rounds = true;
-		return 0;
-	case O_PERIOD:
-		o->period_ms = (uint32_t)number(a, "--period-ms");
-		return 0;
-	case O_TICK:
-		o->tick_ms = (uint32_t)number(a, "--tick-ms");
-		return 0;
-	case O_PACE:
-		o->pace_us = (uint32_t)number(a, "--pace-us");
-		g->pace = true;
-		return 0;
-	case O_IDLE:
-		o->idle_ms = (uint32_t)number(a, "--idle-ms");
-		g->idle = true;
-		return 0;
-	case O_SETTLE:
-		o->settle_ms = (uint32_t)number(a, "--settle-ms");
-		g->settle = true;
-		return 0;
-	case O_SCEN:
-		g->scen = true;
-		return pick_scenarios(o, a);
-	case O_PATHS:
-		return pick_paths(o, a);
-	case O_SEED:
-		o->seed = number(a, "--seed");
-		return 0;
-	case O_QUICK:
-		o->quick = true;
-		return 0;
-	case O_EXPLAIN:
-		*explain = true;
-		return 0;
-	case O_JSON:
+	o->n_set |= !strcmp(name, "n");
+	o->closes_set |= !strcmp(name, "closes");
+	for (size_t i = 0; i < sizeof(num) / sizeof(num[0]); i++)
+		if (!strcmp(name, num[i].name)) {
+			*num[i].to = (unsigned)number(a, name);
+			return 0;
+		}
+	if (!strcmp(name, "n"))
+		o->n = number(a, name);
+	else if (!strcmp(name, "scenarios"))
+		return pick(a, scenario_name, SC_COUNT, o->scen);
+	else if (!strcmp(name, "paths"))
+		return pick(a, path_name, BP_COUNT, o->path);
+	else if (!strcmp(name, "seed"))
+		o->seed = number(a, name);
+	else if (!strcmp(name, "explain"))
+		o->explain = true;
+	else if (!strcmp(name, "json"))
 		o->json = a;
-		return 0;
-	case O_SVG:
+	else if (!strcmp(name, "svg"))
 		o->svg = a;
-		return 0;
-	case O_METRICS:
+	else if (!strcmp(name, "metrics"))
 		o->metrics = a;
-		return 0;
-	case O_METRICS_FORMAT:
-		if (!strcmp(a, "prometheus"))
-			o->metrics_format = HUPMON_FORMAT_PROMETHEUS;
-		else if (!strcmp(a, "json"))
-			o->metrics_format = HUPMON_FORMAT_JSON;
-		else if (!strcmp(a, "text"))
-			o->metrics_format = HUPMON_FORMAT_TEXT;
-		else
-			return -EINVAL;
-		return 0;
-	case O_HELP:
-		usage(stdout);
-		exit(0);
-	default:
-		return -EINVAL;
-	}
+	else if (!strcmp(name, "metrics-format"))
+		return metrics_format(a, &o->metrics_format);
+	else if (!strcmp(name, "help"))
+		usage(stdout, 0);
+	return 0;
 }
 
 static int check(const struct bopts *o)
@@ -299,32 +243,25 @@ static int check(const struct bopts *o)
 	return 0;
 }
 
-static void parse(struct bopts *o, int argc, char **argv, bool *explain)
+static void parse(struct bopts *o, int argc, char **argv)
 {
-	struct given g = {false, false, false, false, false, false};
-	int c;
+	bool quick = false;
+	int c, i;
 
-	defaults(o);
-	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1)
-		if (one_opt(o, &g, c, explain)) {
-			usage(stderr);
-			exit(2);
-		}
+	opterr = 0; /* a first pass for --quick; the second tells errors */
+	while ((c = getopt_long(argc, argv, "", longopts, &i)) != -1)
+		quick |= c == 0 && !strcmp(longopts[i].name, "quick");
+	opterr = 1;
+	optind = 0;
+	defaults(o, quick);
+	while ((c = getopt_long(argc, argv, "", longopts, &i)) != -1)
+		if (c || one_opt(o, longopts[i].name, optarg))
+			usage(stderr, 2);
 	if (optind < argc) {
 		fprintf(stderr, "hupmon-bench: unexpected '%s'\n",
 			argv[optind]);
 		exit(2);
 	}
-	if (o->quick) {
-		o->n = o->n_set ? o->n : 100;
-		o->closes = g.closes ? o->closes : 20;
-		o->rounds = g.rounds ? o->rounds : 2;
-		o->idle_ms = g.idle ? o->idle_ms : 50;
-		o->pace_us = g.pace ? o->pace_us : 1000;
-		for (int sc = 0; sc < SC_COUNT && !g.scen; sc++)
-			o->scen[sc] &= !scenarios[sc].quick_off;
-	}
-	o->closes_set = g.closes;
 	if (check(o))
 		exit(2);
 }
@@ -336,11 +273,10 @@ static void raise_nofile(struct bopts *o)
 
 	if (getrlimit(RLIMIT_NOFILE, &rl))
 		die("getrlimit", errno);
-	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur != rl.rlim_max) {
+	if (rl.rlim_max != RLIM_INFINITY)
 		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl))
-			die("setrlimit", errno);
-	}
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		die("setrlimit", errno);
 	o->fd_hard = rl.rlim_cur > 1000000 ? 1000000 : (unsigned)rl.rlim_cur;
 }
 
@@ -362,8 +298,7 @@ static void header(FILE *f, const struct bopts *o)
 			"peer into a TIMEOUT report, against the configured "
 			"bound. Sweep\nperiod %u ms cut in %u ms ticks, seed "
 			"%llu. See --explain.\n",
-			hupmon_version(), o->period_ms, o->tick_ms,
-			(unsigned long long)o->seed);
+			hupmon_version(), o->period_ms, o->tick_ms, o->seed);
 		fflush(f);
 		return;
 	}
@@ -382,7 +317,7 @@ static void header(FILE *f, const struct bopts *o)
 		"(%u rounds), sweep period\n%u ms cut in %u ms ticks, "
 		"closures paced %u us apart on average, seed %llu.\n",
 		o->n, o->closes, o->rounds, o->period_ms, o->tick_ms,
-		o->pace_us, (unsigned long long)o->seed);
+		o->pace_us, o->seed);
 	fprintf(f,
 		"Columns: seen/miss = expected reports that came / did not "
 		"come; xmiss = misses the\nvisibility table expects (--explain)"
@@ -408,22 +343,6 @@ static void header(FILE *f, const struct bopts *o)
 	fflush(f);
 }
 
-static void write_outputs(const struct bopts *o, const struct results *res)
-{
-	int rc;
-
-	if (o->json && (rc = write_json(o->json, o, res)))
-		die(o->json, -rc);
-	if (o->svg && (rc = write_svg(o->svg, o, res)))
-		die(o->svg, -rc);
-	if (o->metrics &&
-	    (rc = write_metrics(o->metrics,
-				o->metrics_format ? o->metrics_format
-						  : HUPMON_FORMAT_PROMETHEUS,
-				res)))
-		die(o->metrics, -rc);
-}
-
 static void results_free(struct results *res)
 {
 	for (int sc = 0; sc < SC_COUNT; sc++)
@@ -442,16 +361,13 @@ static void results_free(struct results *res)
 
 int main(int argc, char **argv)
 {
-	int failed;
-
 	struct bopts o;
 	struct results *res;
-	bool explain_only = false;
 	uint16_t port;
-	int lfd;
+	int lfd, rc;
 
-	parse(&o, argc, argv, &explain_only);
-	if (explain_only) {
+	parse(&o, argc, argv);
+	if (o.explain) {
 		explain(stdout);
 		return 0;
 	}
@@ -461,9 +377,7 @@ int main(int argc, char **argv)
 			    "127.0.0.1", 4096, &port);
 	if (lfd < 0)
 		die("listen on 127.0.0.1", -lfd);
-	res = calloc(1, sizeof(*res));
-	if (!res)
-		die("calloc", ENOMEM);
+	res = xcalloc(1, sizeof(*res));
 	header(stdout, &o);
 	for (int sc = 0; sc < SC_COUNT; sc++) {
 		struct bctx x = {&o, res, sc, lfd, port};
@@ -473,9 +387,14 @@ int main(int argc, char **argv)
 	}
 	analyse(res);
 	report_tables(stdout, res);
-	write_outputs(&o, res);
+	if (o.json && (rc = write_json(o.json, &o, res)))
+		die(o.json, -rc);
+	if (o.svg && (rc = write_svg(o.svg, &o, res)))
+		die(o.svg, -rc);
+	if (o.metrics && (rc = write_metrics(o.metrics, o.metrics_format, res)))
+		die(o.metrics, -rc);
 	close(lfd);
-	failed = res->failures != 0;
+	rc = res->failures ? 1 : 0;
 	results_free(res);
-	return failed ? 1 : 0;
+	return rc;
 }

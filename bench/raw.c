@@ -20,7 +20,6 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
-#include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -38,23 +37,10 @@ struct raw {
 	uint64_t tick_ns, lap_start_ns;
 };
 
-static int level_of(enum hupmon_cause cause)
-{
-	switch (cause) {
-	case HUPMON_CAUSE_NONE:
-		return 0;
-	case HUPMON_PEER_SHUTDOWN:
-		return 1;
-	case HUPMON_HANGUP:
-		return 2;
-	default:
-		return LEVEL_FINAL;
-	}
-}
-
+/* The ladder: PEER_SHUTDOWN (1), HANGUP (2), then any final cause. */
 static void raw_report(struct conn *c, enum hupmon_cause cause)
 {
-	int lv = level_of(cause);
+	int lv = cause < LEVEL_FINAL ? (int)cause : LEVEL_FINAL;
 
 	if (lv <= c->raw_level)
 		return;
@@ -143,21 +129,8 @@ static void probe_tcpinfo(struct conn *c)
 	}
 }
 
-/* Lap and slice figures, measured as hupmon measures its own. */
-static void tick_stats(struct run *r, uint64_t start, bool wrapped)
-{
-	struct raw *w = r->raw;
-	uint64_t end = now_ns();
-
-	if (end - start > w->tick_ns / 2)
-		r->raw_overruns++;
-	if (!wrapped)
-		return;
-	if (w->lap_start_ns && start - w->lap_start_ns > r->raw_lap_worst_ns)
-		r->raw_lap_worst_ns = start - w->lap_start_ns;
-	w->lap_start_ns = start;
-}
-
+/* The next slice of the sweep; its overrun and lap figures as hupmon
+ * measures its own. */
 static void on_tick(struct run *r)
 {
 	struct raw *w = r->raw;
@@ -179,31 +152,21 @@ static void on_tick(struct run *r)
 		done++;
 	}
 	r->probes += done;
-	tick_stats(r, start, wrapped);
+	if (now_ns() - start > w->tick_ns / 2)
+		r->raw_overruns++;
+	if (wrapped && w->lap_start_ns &&
+	    start - w->lap_start_ns > r->raw_lap_worst_ns)
+		r->raw_lap_worst_ns = start - w->lap_start_ns;
+	if (wrapped)
+		w->lap_start_ns = start;
 }
 
-/* Returns true when the stop event came. */
-static bool on_events(struct run *r, const struct epoll_event *ev, int k)
+static void raw_loop(struct run *r)
 {
+	struct epoll_event ev[256];
 	bool stop = false;
 
-	for (int i = 0; i < k; i++) {
-		if (ev[i].data.u64 == TAG_STOP)
-			stop = true;
-		else if (ev[i].data.u64 == TAG_TIMER)
-			on_tick(r);
-		else
-			on_epoll(&r->c[ev[i].data.u64], ev[i].events);
-	}
-	return stop;
-}
-
-static void *raw_loop(void *arg)
-{
-	struct run *r = arg;
-	struct epoll_event ev[256];
-
-	for (;;) {
+	while (!stop) {
 		int k = epoll_wait(r->raw->ep, ev, 256, -1);
 
 		if (k < 0 && errno == EINTR)
@@ -212,13 +175,16 @@ static void *raw_loop(void *arg)
 			r->loop_err = -errno;
 			break;
 		}
-		if (on_events(r, ev, k))
-			break; /* the stop wakeup is not counted */
-		r->wakeups++;
+		for (int i = 0; i < k; i++) {
+			if (ev[i].data.u64 == TAG_STOP)
+				stop = true;
+			else if (ev[i].data.u64 == TAG_TIMER)
+				on_tick(r);
+			else
+				on_epoll(&r->c[ev[i].data.u64], ev[i].events);
+		}
+		r->wakeups += !stop; /* the stop wakeup is not counted */
 	}
-	/* absolute: loop_snapshot read the same clock at the window start */
-	r->loop_cpu_ns = thread_cpu_ns();
-	return NULL;
 }
 
 static int add_fd(int ep, int fd, uint32_t events, uint64_t tag)
@@ -252,49 +218,36 @@ static int arm_timer(struct run *r)
 	return add_fd(w->ep, w->tfd, EPOLLIN, TAG_TIMER);
 }
 
-static int watch_all(struct run *r)
-{
-	const uint32_t ev = EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLET;
-
-	for (size_t i = 0; i < r->n; i++) {
-		int rc = add_fd(r->raw->ep, r->c[i].sfd, ev, i);
-
-		if (rc)
-			return rc;
-	}
-	return 0;
-}
-
-/* Sets up the loop's epoll set, with its stop event, in r->raw. */
+/* Sets up the loop's epoll set with its stop event and, for a sweep, its
+ * timer; in r->raw. */
 static int raw_open(struct run *r)
 {
-	struct raw *w = calloc(1, sizeof(*w));
+	struct raw *w = xcalloc(1, sizeof(*w));
 
-	if (!w)
-		return -ENOMEM;
 	r->raw = w;
 	w->tfd = -1;
 	w->ep = epoll_create1(EPOLL_CLOEXEC);
 	w->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	w->probe =
 		r->p->method == HUPMON_SWEEP_PEEK ? probe_peek : probe_tcpinfo;
-	if (w->ep < 0 || w->evfd < 0)
+	if (w->ep < 0 || w->evfd < 0 ||
+	    add_fd(w->ep, w->evfd, EPOLLIN, TAG_STOP))
 		return -errno;
-	return add_fd(w->ep, w->evfd, EPOLLIN, TAG_STOP);
+	return sweeps(r->p) ? arm_timer(r) : 0;
 }
 
-/* raw-epoll watches every server end; a sweep arms its timer. */
-static int raw_watch(struct run *r)
+/* raw-epoll watches each server end; a sweep probes them from its timer. */
+static int raw_watch(struct run *r, struct conn *c)
 {
-	return sweeps(r->p) ? arm_timer(r) : watch_all(r);
+	const uint32_t ev = EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLET;
+
+	return sweeps(r->p) ? 0 : add_fd(r->raw->ep, c->sfd, ev, c - r->c);
 }
 
-/* A sweep has nothing to unwatch: it stops probing when it stops. */
-static int raw_unwatch(struct run *r)
+static int raw_unwatch(struct run *r, struct conn *c)
 {
-	for (size_t i = 0; !sweeps(r->p) && i < r->n; i++)
-		if (epoll_ctl(r->raw->ep, EPOLL_CTL_DEL, r->c[i].sfd, NULL))
-			return -errno;
+	if (!sweeps(r->p) && epoll_ctl(r->raw->ep, EPOLL_CTL_DEL, c->sfd, NULL))
+		return -errno;
 	return 0;
 }
 
@@ -308,10 +261,9 @@ static void raw_stop(struct run *r)
 
 static bool raw_counters(struct run *r, struct hupmon_stats *st)
 {
-	memset(st, 0, sizeof(*st));
-	st->sweep_probes = r->probes;
-	st->sweep_overruns = r->raw_overruns;
-	st->sweep_lap_worst_ns = r->raw_lap_worst_ns;
+	*st = (struct hupmon_stats){.sweep_probes = r->probes,
+				    .sweep_overruns = r->raw_overruns,
+				    .sweep_lap_worst_ns = r->raw_lap_worst_ns};
 	return false;
 }
 

@@ -8,6 +8,66 @@
 #include <math.h>
 #include <string.h>
 
+/* The column printer: a row is started, then filled column by column. */
+struct col {
+	const char *head;
+	int w;	  /* width; < 0: text, left-aligned */
+	int prec; /* digits after the point */
+};
+
+struct tab {
+	FILE *f;
+	const struct col *col; /* the next column */
+	bool spaced;	       /* one is printed: the next one is spaced */
+};
+
+static void tab_head(FILE *f, const struct col *cols, const char *tail)
+{
+	for (const struct col *c = cols; c->head; c++)
+		fprintf(f, "%s%*s", c == cols ? "" : " ", c->w, c->head);
+	fprintf(f, "%s\n", tail ? tail : "");
+}
+
+/* The separator before a column, and the column, which is then done. */
+static const struct col *next(struct tab *t)
+{
+	if (t->spaced)
+		fputc(' ', t->f);
+	t->spaced = true;
+	return t->col++;
+}
+
+static void tab_s(struct tab *t, const char *s)
+{
+	fprintf(t->f, "%*s", next(t)->w, s);
+}
+
+static void tab_n(struct tab *t, double x)
+{
+	const struct col *c = next(t);
+
+	if (isfinite(x))
+		fprintf(t->f, "%*.*f", c->w, c->prec, x);
+	else
+		fprintf(t->f, "%*s", c->w, "-");
+}
+
+static void tab_u(struct tab *t, unsigned long long x)
+{
+	fprintf(t->f, "%*llu", next(t)->w, x);
+}
+
+static void tab_skip(struct tab *t, int n)
+{
+	while (n-- > 0)
+		tab_s(t, "");
+}
+
+static void tab_end(struct tab *t, const char *tail)
+{
+	fprintf(t->f, "%s\n", tail ? tail : "");
+}
+
 static const char *floor_name(enum bpath_id p)
 {
 	return is_floor(p) ? "-" : bench_paths[bench_paths[p].floor].name;
@@ -43,14 +103,12 @@ static void end_row(struct tab *t, const struct cell *c, unsigned s)
 	char buf[96] = "";
 
 	if (s == 0 && c->errors)
-		snprintf(buf, sizeof(buf), "  FAIL (%llu errors)",
-			 (unsigned long long)c->errors);
+		snprintf(buf, sizeof(buf), "  FAIL (%llu errors)", c->errors);
 	else if (s == 0 && (c->cmp_disagree || c->cmp_norecord))
 		snprintf(buf, sizeof(buf),
 			 "  FAIL (compare: %llu disagree, %llu without "
 			 "record)",
-			 (unsigned long long)c->cmp_disagree,
-			 (unsigned long long)c->cmp_norecord);
+			 c->cmp_disagree, c->cmp_norecord);
 	else if (c->miss[s] || (s == 0 && (c->fals || c->dup || c->wrong)))
 		snprintf(buf, sizeof(buf), "  FAIL");
 	if (c->xmiss[s])
@@ -215,22 +273,21 @@ static void compare_table(FILE *f, const struct results *res)
 	tab_head(f, compare_cols, NULL);
 	for (int sc = 0; sc < SC_COUNT; sc++)
 		for (int p = 0; p < BP_COUNT; p++) {
-			const struct row *a = &res->an[sc][p];
-			struct tab t;
+			const struct cell *c = &res->c[sc][p];
+			struct tab t = {.f = f, .col = compare_cols};
 
-			if (!res->c[sc][p].ran || !bench_paths[p].compare ||
-			    !(a->cmp_epoll || a->cmp_sweep || a->cmp_missed))
+			if (!c->ran || !bench_paths[p].compare ||
+			    !(c->cmp_epoll || c->cmp_sweep || c->cmp_missed))
 				continue;
-			tab_start(&t, f, compare_cols);
 			tab_s(&t, scenarios[sc].name);
 			tab_s(&t, bench_paths[p].name);
-			tab_u(&t, a->cmp_epoll + a->cmp_sweep);
-			tab_u(&t, a->cmp_epoll);
-			tab_u(&t, a->cmp_sweep);
-			tab_u(&t, a->cmp_missed);
-			tab_u(&t, res->c[sc][p].cmp_disagree);
-			tab_n(&t, a->lag.p50);
-			tab_n(&t, a->lag.p99);
+			tab_u(&t, c->cmp_epoll + c->cmp_sweep);
+			tab_u(&t, c->cmp_epoll);
+			tab_u(&t, c->cmp_sweep);
+			tab_u(&t, c->cmp_missed);
+			tab_u(&t, c->cmp_disagree);
+			tab_n(&t, res->an[sc][p].lag.p50);
+			tab_n(&t, res->an[sc][p].lag.p99);
 			tab_end(&t, NULL);
 		}
 }
@@ -288,7 +345,7 @@ static void silent_table(FILE *f, const struct results *res)
 		"per case and path, keepalive phases spread\nover the "
 		"interval; expected: TIMEOUT (ETIMEDOUT) within bound + %llu "
 		"ms, or nothing\n",
-		s->conns, (unsigned long long)SILENT_MARGIN_MS);
+		s->conns, SILENT_MARGIN_MS);
 	tab_head(f, silent_cols, "  verdict");
 	for (unsigned k = 0; k < SILENT_CASES; k++)
 		for (int p = 0; p < BP_COUNT; p++) {
@@ -297,11 +354,10 @@ static void silent_table(FILE *f, const struct results *res)
 					       ? silent_cases[k].bound_ms
 					       : NAN;
 			char tail[170];
-			struct tab t;
+			struct tab t = {.f = f, .col = silent_cols};
 
 			if (!c->ran)
 				continue;
-			tab_start(&t, f, silent_cols);
 			tab_s(&t, silent_cases[k].name);
 			tab_s(&t, bench_paths[p].name);
 			tab_u(&t, c->conns);
@@ -334,8 +390,7 @@ static void silent_fail_lines(FILE *f, const struct results *res)
 			fprintf(f,
 				"FAIL silent/%s: %u errors, %llu reports "
 				"naming no connection\n",
-				bench_paths[p].name, s->errors[p],
-				(unsigned long long)s->stray[p]);
+				bench_paths[p].name, s->errors[p], s->stray[p]);
 		for (unsigned k = 0; k < SILENT_CASES; k++)
 			if (s->c[k][p].ran && s->c[k][p].failed)
 				/* the verdict is "FAIL: why" */
@@ -352,12 +407,11 @@ static void rows(FILE *f, const struct results *res, enum scen sc, int tb)
 	for (unsigned s = 0; s < BENCH_STAGES; s++)
 		for (int p = 0; p < BP_COUNT; p++) {
 			const struct cell *c = &res->c[sc][p];
-			struct tab t;
+			struct tab t = {.f = f, .col = tables[tb].cols};
 
 			if (!c->ran ||
 			    (s && !scenarios[sc].expect[VIS_EPOLL].cause[s]))
 				continue;
-			tab_start(&t, f, tables[tb].cols);
 			tables[tb].fill(&t, sc, p, s, c, &res->an[sc][p]);
 			end_row(&t, c, s);
 		}
@@ -402,11 +456,8 @@ static void verdict(FILE *f, const struct results *res)
 				"FAIL %s/%s: %llu missed, %llu false, %llu "
 				"duplicate, %llu wrong-cause, %llu errors\n",
 				scenarios[sc].name, bench_paths[p].name,
-				(unsigned long long)(c->miss[0] + c->miss[1]),
-				(unsigned long long)c->fals,
-				(unsigned long long)c->dup,
-				(unsigned long long)c->wrong,
-				(unsigned long long)c->errors);
+				c->miss[0] + c->miss[1], c->fals, c->dup,
+				c->wrong, c->errors);
 		}
 	silent_fail_lines(f, res);
 	fprintf(f, "\nvisibility check: %s\n",

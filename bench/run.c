@@ -76,18 +76,21 @@ static void on_compare(const struct hupmon_compare *rec, void *arg)
 	    (rec->first != HUPMON_PATH_EPOLL &&
 	     rec->first != HUPMON_PATH_SWEEP))
 		return;
-	r->cell->cmp_first[rec->first][k]++;
 	if (rec->missed) {
-		r->cell->cmp_missed[k]++;
+		r->cell->cmp_missed++;
 	} else {
 		vec_push(&r->cell->cmp_lag, rec->lag_ns);
 		if (rec->second_cause != k)
 			r->cell->cmp_disagree++;
 	}
-	if (rec->first == HUPMON_PATH_EPOLL)
+	if (rec->first == HUPMON_PATH_EPOLL) {
+		r->cell->cmp_epoll++;
 		c->t_epoll[k] = rec->first_ns;
-	else if (!rec->missed)
-		c->t_epoll[k] = rec->first_ns + rec->lag_ns;
+	} else {
+		r->cell->cmp_sweep++;
+		if (!rec->missed)
+			c->t_epoll[k] = rec->first_ns + rec->lag_ns;
+	}
 	atomic_fetch_or(&c->seen, SEEN_CMP);
 }
 
@@ -107,30 +110,18 @@ static int lib_open(struct run *r)
 	return hupmon_new(&cfg, &r->m);
 }
 
-static int lib_watch(struct run *r)
+static int lib_watch(struct run *r, struct conn *c)
 {
-	int rc = 0;
-
-	for (size_t i = 0; !rc && i < r->n; i++)
-		rc = hupmon_watch(r->m, r->c[i].sfd, &r->c[i], &r->c[i].id);
-	return rc;
+	return hupmon_watch(r->m, c->sfd, c, &c->id);
 }
 
-static int lib_unwatch(struct run *r)
+static int lib_unwatch(struct run *r, struct conn *c)
 {
-	for (size_t i = 0; i < r->n; i++) {
-		int rc = r->c[i].id ? hupmon_unwatch(r->m, r->c[i].id) : 0;
-
-		if (rc)
-			return rc;
-	}
-	return 0;
+	return c->id ? hupmon_unwatch(r->m, c->id) : 0;
 }
 
-static void *lib_loop(void *arg)
+static void lib_loop(struct run *r)
 {
-	struct run *r = arg;
-
 	while (!atomic_load(&r->stop)) {
 		int rc = hupmon_dispatch(r->m, -1);
 
@@ -142,9 +133,6 @@ static void *lib_loop(void *arg)
 			break;
 		}
 	}
-	/* absolute: loop_snapshot read the same clock at the window start */
-	r->loop_cpu_ns = thread_cpu_ns();
-	return NULL;
 }
 
 static void lib_stop(struct run *r)
@@ -179,7 +167,28 @@ int path_watch(struct run *r)
 {
 	int rc = r->p->ops->open(r);
 
-	return rc ? rc : r->p->ops->watch(r);
+	for (size_t i = 0; !rc && i < r->n; i++)
+		rc = r->p->ops->watch(r, &r->c[i]);
+	return rc;
+}
+
+int path_unwatch(struct run *r)
+{
+	int rc = 0;
+
+	for (size_t i = 0; !rc && i < r->n; i++)
+		rc = r->p->ops->unwatch(r, &r->c[i]);
+	return rc;
+}
+
+static void *loop_thread(void *arg)
+{
+	struct run *r = arg;
+
+	r->p->ops->loop(r);
+	/* absolute: loop_snapshot read the same clock at the window start */
+	r->loop_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+	return NULL;
 }
 
 void loop_start(struct run *r)
@@ -187,7 +196,7 @@ void loop_start(struct run *r)
 	int rc;
 
 	atomic_store(&r->stop, false);
-	rc = pthread_create(&r->thr, NULL, r->p->ops->loop, r);
+	rc = pthread_create(&r->thr, NULL, loop_thread, r);
 	if (rc)
 		die("pthread_create", rc);
 }
@@ -198,14 +207,12 @@ static void loop_snapshot(struct run *r)
 {
 	struct hupmon_stats st;
 	clockid_t cid;
-	struct timespec ts;
 
 	r->wakeups0 = r->wakeups;
 	r->p->ops->counters(r, &st);
 	r->probes0 = st.sweep_probes;
-	if (!pthread_getcpuclockid(r->thr, &cid) && !clock_gettime(cid, &ts))
-		r->cpu0_ns = (uint64_t)ts.tv_sec * 1000000000u +
-			     (uint64_t)ts.tv_nsec;
+	if (!pthread_getcpuclockid(r->thr, &cid))
+		r->cpu0_ns = clock_ns(cid);
 }
 
 void loop_stop(struct run *r)
@@ -217,7 +224,7 @@ void loop_stop(struct run *r)
 
 /* Waits, once the loop runs, until the path is in its steady state: a sweep
  * has its timer at the tick rate and has probed every socket. */
-void run_settle(const struct run *r)
+static void run_settle(const struct run *r)
 {
 	uint64_t ms = r->o->settle_ms;
 
@@ -226,7 +233,8 @@ void run_settle(const struct run *r)
 	sleep_ns(ms * MS);
 }
 
-void run_wait(struct run *r, const size_t *idx, size_t k, uint64_t last_act)
+static void run_wait(struct run *r, const size_t *idx, size_t k,
+		     uint64_t last_act)
 {
 	uint64_t period = (uint64_t)r->o->period_ms * MS;
 	/* a sweep's duplicate would come a lap after the first report; an
@@ -252,12 +260,13 @@ void run_wait(struct run *r, const size_t *idx, size_t k, uint64_t last_act)
 }
 
 /* Adds what the finished (joined) run saw to cell->fig[round] and totals. */
-void run_collect(struct run *r, struct cell *cell, unsigned round)
+static void run_collect(struct run *r, unsigned round)
 {
+	struct cell *cell = r->cell;
 	double *v = cell->fig[round];
 	struct hupmon_stats st;
 
-	eval_run(r, cell, round);
+	eval_run(r, round);
 	cell->ran = true;
 	cell->rounds = round + 1 > cell->rounds ? round + 1 : cell->rounds;
 	cell->fals += r->stray;
@@ -266,11 +275,10 @@ void run_collect(struct run *r, struct cell *cell, unsigned round)
 		cell->stats = st;
 		cell->have_stats = true;
 	}
-	r->probes = st.sweep_probes;
 	cell->overruns += st.sweep_overruns;
 	if (st.sweep_lap_worst_ns > cell->lap_worst_ns)
 		cell->lap_worst_ns = st.sweep_lap_worst_ns;
-	r->probes -= r->probes0;
+	r->probes = st.sweep_probes - r->probes0;
 	r->wakeups -= r->wakeups0;
 	r->loop_cpu_ns -= r->cpu0_ns;
 	cell->probes += r->probes;
@@ -281,11 +289,14 @@ void run_collect(struct run *r, struct cell *cell, unsigned round)
 	v[FIG_LOOP_MS] = (double)r->loop_cpu_ns / 1e6;
 }
 
+/* Connections of a run: --n, or the scenario's own number, within the fd
+ * limit (a child holds the client ends: one fd per connection, else two). */
 static size_t conns_for(const struct bopts *o, enum scen sc)
 {
 	const struct scenario *s = &scenarios[sc];
+	size_t cap = (o->fd_hard > 200 ? o->fd_hard - 100 : 100) /
+		     (s->child ? 1 : 2);
 	size_t n = o->n;
-	size_t cap = o->fd_hard > 200 ? (o->fd_hard - 100) / 2 : 50;
 
 	if (s->n && !o->n_set)
 		n = o->quick ? s->n_quick : s->n;
@@ -337,7 +348,10 @@ static uint64_t act_all(struct run *r, const size_t *idx, size_t k,
 		/* uniform in [pace/2, 3*pace/2): no phase lock with ticks */
 		if (!s->burst)
 			sleep_ns(pace / 2 + rng_next(rng) % (pace + 1));
-		s->act(c);
+		if (r->child)
+			child_close(r->child, c);
+		else
+			s->act(c);
 		/* every path gets the same delays: how long the machine
 		 * sat idle changes how fast it wakes up */
 		if (s->then)
@@ -346,27 +360,24 @@ static uint64_t act_all(struct run *r, const size_t *idx, size_t k,
 	return now_ns();
 }
 
-static size_t *victims(const struct bctx *x, size_t n, unsigned round,
-		       uint64_t *rng)
+void run_closures(struct run *r, unsigned round, size_t k)
 {
-	size_t *idx = malloc(n * sizeof(*idx));
+	uint64_t rng =
+		r->o->seed ^ ((uint64_t)r->sc << 40) ^ ((uint64_t)round << 20);
+	size_t *idx = shuffled(r->n, &rng);
+	double *v = r->cell->fig[round];
+	double cpu0 = self_cpu_ms();
+	uint64_t t0 = now_ns();
 
-	if (!idx)
-		die("malloc", ENOMEM);
-	*rng = x->o->seed ^ ((uint64_t)x->sc << 40) ^ ((uint64_t)round << 20);
-	for (size_t i = 0; i < n; i++)
-		idx[i] = i;
-	shuffle(idx, n, rng);
-	return idx;
-}
-
-static size_t closes_per_round(const struct bctx *x, size_t n)
-{
-	size_t k = (x->o->closes + x->o->rounds - 1) / x->o->rounds;
-
-	if (scenarios[x->sc].burst || k > n)
-		k = n;
-	return k;
+	loop_start(r);
+	run_settle(r);
+	run_wait(r, idx, k, act_all(r, idx, k, &rng));
+	loop_stop(r);
+	v[FIG_CPU_MS] = self_cpu_ms() - cpu0;
+	r->cell->cpu_ms += v[FIG_CPU_MS];
+	r->cell->wall_ms += (double)(now_ns() - t0) / 1e6;
+	free(idx);
+	run_collect(r, round);
 }
 
 static void burst_span(struct run *r, double *v)
@@ -385,49 +396,29 @@ static void burst_span(struct run *r, double *v)
 	v[FIG_SPAN_MS] = last > first ? (double)(last - first) / 1e6 : NAN;
 }
 
-/* One round of one path in a closure, burst or interference scenario. */
-void closure_round(const struct bctx *x, enum bpath_id pid, unsigned round,
-		   struct run *r)
+/* One round of one path in a closure, burst or interference scenario: the
+ * closures spread over the rounds (burst: all N at once). */
+void closure_round(struct run *r, unsigned round)
 {
-	struct cell *cell = &x->res->c[x->sc][pid];
-	uint64_t rng, t0, last;
-	size_t *idx = victims(x, r->n, round, &rng);
-	size_t k = closes_per_round(x, r->n);
-	double cpu0;
+	size_t k = (r->o->closes + r->o->rounds - 1) / r->o->rounds;
 
 	if (path_watch(r)) {
-		cell->errors++;
-		free(idx);
+		r->cell->errors++;
 		return;
 	}
-	cpu0 = self_cpu_ms();
-	t0 = now_ns();
-	loop_start(r);
-	/* steady state: the sweep's timer runs at its tick and every socket
-	 * has been probed at least once */
-	run_settle(r);
-	last = act_all(r, idx, k, &rng);
-	run_wait(r, idx, k, last);
-	loop_stop(r);
-	cell->fig[round][FIG_CPU_MS] = self_cpu_ms() - cpu0;
-	cell->cpu_ms += cell->fig[round][FIG_CPU_MS];
-	cell->wall_ms += (double)(now_ns() - t0) / 1e6;
-	run_collect(r, cell, round);
-	if (scenarios[x->sc].burst)
-		burst_span(r, cell->fig[round]);
-	free(idx);
+	run_closures(r, round, scenarios[r->sc].burst || k > r->n ? r->n : k);
+	if (scenarios[r->sc].burst)
+		burst_span(r, r->cell->fig[round]);
 }
 
-void idle_round(const struct bctx *x, enum bpath_id pid, unsigned round,
-		struct run *r)
+void idle_round(struct run *r, unsigned round)
 {
-	struct cell *cell = &x->res->c[x->sc][pid];
-	double *v = cell->fig[round];
+	double *v = r->cell->fig[round];
 	double cpu0, secs;
 	uint64_t t0;
 
 	if (path_watch(r)) {
-		cell->errors++;
+		r->cell->errors++;
 		return;
 	}
 	loop_start(r);
@@ -435,46 +426,47 @@ void idle_round(const struct bctx *x, enum bpath_id pid, unsigned round,
 	loop_snapshot(r);
 	cpu0 = self_cpu_ms();
 	t0 = now_ns();
-	sleep_ns((uint64_t)x->o->idle_ms * MS);
+	sleep_ns((uint64_t)r->o->idle_ms * MS);
 	loop_stop(r);
 	secs = (double)(now_ns() - t0) / 1e9;
 	v[FIG_CPU_MS] = self_cpu_ms() - cpu0;
-	cell->cpu_ms += v[FIG_CPU_MS];
-	cell->wall_ms += secs * 1e3;
-	run_collect(r, cell, round);
+	r->cell->cpu_ms += v[FIG_CPU_MS];
+	r->cell->wall_ms += secs * 1e3;
+	run_collect(r, round);
 	v[FIG_CPU_PER_S] = v[FIG_CPU_MS] / secs;
 	v[FIG_WAKE_S] = (double)r->wakeups / secs;
-	cell->n = r->n;
 }
 
-static void one_round(const struct bctx *x, enum bpath_id pid, unsigned round)
+/* One path, one round, on fresh connections: loopback pairs, or client
+ * ends held by a child process (scale). */
+void run_one(const struct bctx *x, enum bpath_id pid, unsigned round)
 {
+	const struct scenario *s = &scenarios[x->sc];
 	struct run r = {.o = x->o,
 			.p = &bench_paths[pid],
 			.sc = x->sc,
 			.cell = &x->res->c[x->sc][pid]};
+	size_t want = conns_for(x->o, x->sc);
 	int rc;
 
-	r.n = conns_for(x->o, x->sc);
-	r.c = calloc(r.n, sizeof(*r.c));
-	if (!r.c)
-		die("calloc", ENOMEM);
-	rc = conns_open(x->lfd, x->port, r.c, r.n);
-	if (rc)
+	r.c = xcalloc(want, sizeof(*r.c));
+	if (s->child)
+		r.child = child_start(x->port);
+	r.n = conns_open(x->lfd, x->port, r.child, r.c, want, &rc);
+	if (rc && !s->child)
 		die("opening loopback connections", -rc);
-	figs_reset(x->res->c[x->sc][pid].fig[round]);
-	scenarios[x->sc].round(x, pid, round, &r);
-	x->res->c[x->sc][pid].n = r.n;
+	if (rc)
+		fprintf(stderr,
+			"hupmon-bench: %s: %zu of %zu connections (%s)\n",
+			s->name, r.n, want, strerror(-rc));
+	figs_reset(r.cell->fig[round]);
+	s->round(&r, round);
+	r.cell->n = r.n;
 	r.p->ops->close(&r);
 	conns_close(r.c, r.n);
+	if (r.child)
+		child_end(r.child);
 	free(r.c);
-}
-
-static void progress(enum scen sc, unsigned round, unsigned rounds, uint64_t t0)
-{
-	fprintf(stderr, "hupmon-bench: %-12s round %u/%u done (%.1f s)\n",
-		scenarios[sc].name, round + 1, rounds,
-		(double)(now_ns() - t0) / 1e9);
 }
 
 /* Every round of one scenario over its paths. */
@@ -488,7 +480,10 @@ void run_rounds(const struct bctx *x)
 
 		run_order(x->sc, x->o, round, order, &n);
 		for (size_t i = 0; i < n; i++)
-			one_round(x, order[i], round);
-		progress(x->sc, round, x->o->rounds, t0);
+			run_one(x, order[i], round);
+		fprintf(stderr,
+			"hupmon-bench: %-12s round %u/%u done (%.1f s)\n",
+			scenarios[x->sc].name, round + 1, x->o->rounds,
+			(double)(now_ns() - t0) / 1e9);
 	}
 }

@@ -1,17 +1,9 @@
 /*
  * tables: the paths and the scenarios. A path is what detects (its
  * operations, its monitor's configuration, its floors); a scenario is what
- * the client does, which paths run in it, and what each path must then see
- * (derived from DESIGN.md's kernel table).
- *
- * Kernel facts behind the expectations (Linux 6.x, loopback):
- *   - FIN (close or SHUT_WR): EPOLLRDHUP, a 0-byte peek, tcpi_state
- *     CLOSE_WAIT. Data queued before the FIN makes the peek return 1: a peek
- *     sweep sees a live socket for as long as nobody reads.
- *   - RST: EPOLLRDHUP|EPOLLHUP|EPOLLERR, SO_ERROR ECONNRESET, state CLOSE.
- *   - RST after a FIN (our write reaches a closed peer): a second edge
- *     EPOLLHUP|EPOLLERR, SO_ERROR EPIPE, state CLOSE; a peek keeps returning
- *     0 because recv reports the FIN before it looks at the error.
+ * the client does, which paths run in it, and what each path must then see:
+ * the kernel table in README.md (what epoll, a peek and TCP_INFO show after
+ * each act, Linux 6.x, loopback).
  */
 #include "bench.h"
 
@@ -197,10 +189,14 @@ const struct scenario scenarios[SC_COUNT] = {
 		      .does = "close() paced; clients in a child, N to the fd "
 			      "limit",
 		      .run = run_scale,
+		      .round = scale_round,
 		      .table = TB_SCALE,
 		      .paths = MAIN_PATHS,
 		      .expect = {{.cause = {PS}}, {.cause = {PS}}},
-		      .optional = true},
+		      .n = SIZE_MAX, /* up to the fd limit */
+		      .n_quick = 2000,
+		      .optional = true,
+		      .child = true},
 	[SC_SILENT] = {.name = "silent",
 		       .does = "client's link down in its netns: no FIN/RST "
 			       "(root)",

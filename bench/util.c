@@ -10,20 +10,17 @@
 #include <sys/resource.h>
 #include <time.h>
 
-uint64_t now_ns(void)
+uint64_t clock_ns(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-uint64_t thread_cpu_ns(void)
+uint64_t now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return clock_ns(CLOCK_MONOTONIC);
 }
 
 /* User + system CPU of the whole process (every thread), in ms. */
@@ -57,8 +54,12 @@ uint64_t rng_next(uint64_t *state)
 	return z ^ (z >> 31);
 }
 
-void shuffle(size_t *v, size_t n, uint64_t *state)
+size_t *shuffled(size_t n, uint64_t *state)
 {
+	size_t *v = xcalloc(n, sizeof(*v));
+
+	for (size_t i = 0; i < n; i++)
+		v[i] = i;
 	for (size_t i = n; i > 1; i--) {
 		size_t j = (size_t)(rng_next(state) % i);
 		size_t t = v[i - 1];
@@ -66,6 +67,7 @@ void shuffle(size_t *v, size_t n, uint64_t *state)
 		v[i - 1] = v[j];
 		v[j] = t;
 	}
+	return v;
 }
 
 int vec_push(struct vec *v, uint64_t x)
@@ -126,84 +128,23 @@ double median(double *v, size_t n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-static bool positive(double x)
-{
-	return isfinite(x) && x > 0;
-}
-
-double ratio_median(const double *a, const double *b, unsigned n)
-{
-	double r[BENCH_MAX_ROUNDS];
-	size_t k = 0;
-
-	for (unsigned i = 0; i < n; i++)
-		if (positive(a[i]) && positive(b[i]))
-			r[k++] = a[i] / b[i];
-	return median(r, k);
-}
-
 void figs_reset(double *fig)
 {
 	for (int i = 0; i < FIG_COUNT; i++)
 		fig[i] = NAN;
 }
 
-/* ---- the column printer of the text tables ---------------------------- */
-
-void tab_head(FILE *f, const struct col *cols, const char *tail)
-{
-	for (const struct col *c = cols; c->head; c++)
-		fprintf(f, "%s%*s", c == cols ? "" : " ", c->w, c->head);
-	fprintf(f, "%s\n", tail ? tail : "");
-}
-
-void tab_start(struct tab *t, FILE *f, const struct col *cols)
-{
-	t->f = f;
-	t->first = t->col = cols;
-}
-
-/* The separator before a column, and the column, which is then done. */
-static const struct col *next(struct tab *t)
-{
-	if (t->col != t->first)
-		fputc(' ', t->f);
-	return t->col++;
-}
-
-void tab_s(struct tab *t, const char *s)
-{
-	fprintf(t->f, "%*s", next(t)->w, s);
-}
-
-void tab_n(struct tab *t, double x)
-{
-	const struct col *c = next(t);
-
-	if (isfinite(x))
-		fprintf(t->f, "%*.*f", c->w, c->prec, x);
-	else
-		fprintf(t->f, "%*s", c->w, "-");
-}
-
-void tab_u(struct tab *t, uint64_t x)
-{
-	fprintf(t->f, "%*llu", next(t)->w, (unsigned long long)x);
-}
-
-void tab_skip(struct tab *t, int n)
-{
-	while (n-- > 0)
-		tab_s(t, "");
-}
-
-void tab_end(struct tab *t, const char *tail)
-{
-	fprintf(t->f, "%s\n", tail ? tail : "");
-}
-
 void die(const char *what, int err)
 {
 	fprintf(stderr, "hupmon-bench: %s: %s\n", what, strerror(err));
 	exit(2);
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n, size);
+
+	if (!p)
+		die("calloc", ENOMEM);
+	return p;
 }
