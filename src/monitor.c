@@ -30,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "detect.h"
 
 #define MAX_PERIOD_MS	  3600000u
@@ -46,20 +47,6 @@
 const char *hupmon_version(void)
 {
 	return HUPMON_VERSION_STRING;
-}
-
-uint64_t hupmon__now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t hupmon__clock(const struct hupmon *m)
-{
-	return m->clock_hook ? m->clock_hook(m->clock_hook_arg)
-			     : hupmon__now_ns();
 }
 
 /* ---- configuration ------------------------------------------------------ */

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "hupmon.h"
 #include "mem.h"
 #include "registry.h"
@@ -84,10 +85,6 @@ struct hupmon {
 	/* any thread, signal handlers */
 	atomic_int stop;
 };
-
-uint64_t hupmon__now_ns(void);
-/* The monitor's clock: hupmon__now_ns() unless a test set clock_hook. */
-uint64_t hupmon__clock(const struct hupmon *m);
 
 /* hupmon_new_sized with a test hook: the fail_after-th allocation (counting
  * from 1) fails, 0: none does. */
