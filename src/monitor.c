@@ -31,7 +31,10 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "compare.h"
+#include "deliver.h"
 #include "detect.h"
+#include "stats.h"
 
 #define MAX_PERIOD_MS	  3600000u
 #define DEFAULT_PERIOD_MS 1000u
@@ -187,12 +190,10 @@ int hupmon__new(const struct hupmon_config *ucfg, size_t cfg_size,
 	m->mem = mem;
 	m->cfg = cfg;
 	m->paths = cfg.paths;
-	m->cmp_deadline_ns = (uint64_t)cfg.compare_deadline_ms * 1000000u;
 	m->epfd = m->tfd = m->efd = -1;
 	hupmon__registry_init(&m->reg, &m->mem);
 	hupmon__sweep_init(m);
-	m->cmp_pend_head = HUPMON__NO_SLOT;
-	m->cmp_scan = HUPMON__NO_SLOT;
+	hupmon__compare_init(m);
 	atomic_init(&m->stop, 0);
 
 	err = open_fds(m);
@@ -227,8 +228,7 @@ void hupmon_free(hupmon *m)
 		return;
 	close_fds(m);
 	hupmon__sweep_fini(m);
-	hupmon__mem_realloc(&m->mem, m->cmp,
-			    (size_t)m->cmp_cap * sizeof(*m->cmp), 0);
+	hupmon__compare_fini(m);
 	hupmon__registry_fini(&m->reg);
 	pthread_cond_destroy(&m->cb_done);
 	pthread_mutex_destroy(&m->lock);
@@ -258,8 +258,6 @@ void hupmon__keep_error(struct hupmon *m, struct hupmon__slot *s)
 		s->error = err > 255 ? 255 : (uint8_t)err;
 }
 
-static void pending_remove(struct hupmon *m, uint32_t idx);
-
 void hupmon__orphan(struct hupmon *m, uint32_t idx)
 {
 	struct hupmon__slot *s = &m->reg.slots[idx];
@@ -271,8 +269,7 @@ void hupmon__orphan(struct hupmon *m, uint32_t idx)
 		hupmon__sweep_remove(m, idx);
 	/* Nobody can see its socket now: its outcomes wait for the unwatch
 	 * or retire that counts them as cut short. */
-	if (m->cmp)
-		pending_remove(m, idx);
+	hupmon__compare_orphan(m, idx);
 	/* The fd map keeps pointing here, so that a watch of whatever socket
 	 * now has this fd number frees the slot (retire). */
 	m->st.retired++;
@@ -292,203 +289,27 @@ bool hupmon__sweep_wanted(const struct hupmon *m, uint32_t idx)
 
 /* ---- compare mode ------------------------------------------------------- */
 
-static enum hupmon_cause level_cause(const struct hupmon__cmp *c, int level,
-				     unsigned path)
-{
-	if (level == HUPMON__LEVEL_SHUTDOWN)
-		return HUPMON_PEER_SHUTDOWN;
-	if (level == HUPMON__LEVEL_HANGUP)
-		return HUPMON_HANGUP;
-	return (enum hupmon_cause)c->final[path - 1];
-}
-
-static void compare_saw(struct hupmon__cmp *c, enum hupmon_path path,
-			enum hupmon_cause cause, int level, uint64_t now)
-{
-	for (int l = 1; l <= level; l++)
-		if (!c->t[path - 1][l - 1])
-			c->t[path - 1][l - 1] = now;
-	if (level == HUPMON__LEVEL_FINAL && !c->final[path - 1])
-		c->final[path - 1] = (uint8_t)cause;
-}
-
-static void compare_record(struct hupmon *m, uint32_t idx, int level,
-			   uint64_t lag, bool missed, struct hupmon__outq *q)
-{
-	struct hupmon__slot *s = &m->reg.slots[idx];
-	struct hupmon__cmp *c = &m->cmp[idx];
-	unsigned first = c->first[level - 1];
-	unsigned other = first == HUPMON_PATH_EPOLL ? HUPMON_PATH_SWEEP
-						    : HUPMON_PATH_EPOLL;
-	enum hupmon_cause cause = level_cause(c, level, first);
-	struct hupmon__out *o;
-
-	c->resolved |= 1u << (level - 1);
-	m->st.cmp_first[first][cause]++;
-	if (missed) {
-		m->st.cmp_missed[other][cause]++;
-	} else {
-		m->st.cmp_second[other][cause]++;
-		hupmon__hist_add(&m->st.cmp_lag, lag);
-	}
-	if (!m->cfg.on_compare)
-		return;
-	/* One event and at most one record per level per observe. */
-	assert(q->n < HUPMON__OUT_MAX);
-	o = &q->item[q->n++];
-	memset(o, 0, sizeof(*o));
-	o->compare = true;
-	o->rec.id = hupmon__slot_id(&m->reg, idx);
-	o->rec.fd = s->fd;
-	o->rec.user = s->user;
-	o->rec.cause = cause;
-	o->rec.second_cause =
-		missed ? HUPMON_CAUSE_NONE : level_cause(c, level, other);
-	o->rec.first = (enum hupmon_path)first;
-	o->rec.missed = missed;
-	o->rec.first_ns = c->t[first - 1][level - 1];
-	o->rec.lag_ns = missed ? 0 : lag;
-}
-
-/* The pending list: slots with compare outcomes still to record. */
-static void pending_add(struct hupmon *m, uint32_t idx)
-{
-	struct hupmon__cmp *c = &m->cmp[idx];
-
-	if (c->pend_prev != HUPMON__SWEEP_OUT)
-		return;
-	c->pend_prev = HUPMON__NO_SLOT;
-	c->pend_next = m->cmp_pend_head;
-	if (m->cmp_pend_head != HUPMON__NO_SLOT)
-		m->cmp[m->cmp_pend_head].pend_prev = idx;
-	m->cmp_pend_head = idx;
-}
-
-static void pending_remove(struct hupmon *m, uint32_t idx)
-{
-	struct hupmon__cmp *c = &m->cmp[idx];
-
-	if (c->pend_prev == HUPMON__SWEEP_OUT)
-		return;
-	if (m->cmp_scan == idx) /* a scan is under way: step over it */
-		m->cmp_scan = c->pend_next;
-	if (c->pend_prev != HUPMON__NO_SLOT)
-		m->cmp[c->pend_prev].pend_next = c->pend_next;
-	else
-		m->cmp_pend_head = c->pend_next;
-	if (c->pend_next != HUPMON__NO_SLOT)
-		m->cmp[c->pend_next].pend_prev = c->pend_prev;
-	c->pend_prev = HUPMON__SWEEP_OUT;
-}
-
-static void compare_reset(struct hupmon__cmp *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->pend_prev = HUPMON__SWEEP_OUT;
-}
-
-/* Has the second path had its chance at level l, seen first at t1? By
- * default: once the sweep completed two full laps after the lap under way
- * when it was reported (3 completions), however long laps take (churn,
- * overload); with compare_deadline_ms set: once that much time passed. */
-static bool compare_due(const struct hupmon *m, const struct hupmon__cmp *c,
-			int l, uint64_t t1, uint64_t now)
-{
-	if (m->cmp_deadline_ns)
-		return now - t1 > m->cmp_deadline_ns;
-	return (uint16_t)((uint16_t)m->st.sweep_laps - c->lap[l - 1]) >= 3;
-}
-
-void hupmon__compare_expire(struct hupmon *m, uint32_t idx, uint64_t now,
-			    struct hupmon__outq *q)
-{
-	struct hupmon__slot *s = &m->reg.slots[idx];
-	struct hupmon__cmp *c = &m->cmp[idx];
-
-	for (int l = 1; l <= HUPMON__LEVEL_FINAL; l++) {
-		unsigned bit = 1u << (l - 1);
-		unsigned first, other;
-		uint64_t t1, t2;
-
-		if (!(c->reported & bit) || (c->resolved & bit))
-			continue;
-		first = c->first[l - 1];
-		other = first == HUPMON_PATH_EPOLL ? HUPMON_PATH_SWEEP
-						   : HUPMON_PATH_EPOLL;
-		t1 = c->t[first - 1][l - 1];
-		t2 = c->t[other - 1][l - 1];
-		if (t2) {
-			uint64_t lag = t2 > t1 ? t2 - t1 : 0;
-			bool late =
-				m->cmp_deadline_ns && lag > m->cmp_deadline_ns;
-
-			compare_record(m, idx, l, lag, late, q);
-		} else if (compare_due(m, c, l, t1, now)) {
-			compare_record(m, idx, l, 0, true, q);
-		}
-	}
-	if (c->resolved == c->reported) {
-		s->flags &= (uint8_t)~HUPMON__SLOT_CMP;
-		pending_remove(m, idx);
-	}
-}
-
 int hupmon__compare_poll(struct hupmon *m)
 {
 	struct hupmon__outq q; /* only q.n needs a value */
 	uint64_t now;
+	uint32_t idx;
 	int ran = 0;
 
-	if (!m->cmp || m->cmp_scan_laps == m->st.sweep_laps)
+	if (!hupmon__compare_scan_begin(m, m->st.sweep_laps))
 		return 0;
-	m->cmp_scan_laps = m->st.sweep_laps;
 	now = hupmon__clock(m);
 	q.n = 0;
-	/* Callbacks may unwatch any socket: pending_remove() moves the scan
-	 * past a slot that leaves the list. */
-	m->cmp_scan = m->cmp_pend_head;
-	while (m->cmp_scan != HUPMON__NO_SLOT) {
-		uint32_t idx = m->cmp_scan;
-
-		m->cmp_scan = m->cmp[idx].pend_next;
-		hupmon__compare_expire(m, idx, now, &q);
+	/* Callbacks may unwatch any socket: the scan steps over a slot that
+	 * leaves the list. */
+	while ((idx = hupmon__compare_scan_next(m)) != HUPMON__NO_SLOT) {
+		hupmon__compare_expire(m, idx, now, m->st.sweep_laps, &q);
 		if (hupmon__sweep_has(m, idx) && !hupmon__sweep_wanted(m, idx))
 			hupmon__sweep_remove(m, idx);
 		if (q.n)
 			ran += hupmon__deliver(m, &q);
 	}
 	return ran;
-}
-
-/* Unwatch with outcomes pending: count them as cut short. */
-static void compare_cut_short(struct hupmon *m, uint32_t idx)
-{
-	struct hupmon__cmp *c = &m->cmp[idx];
-
-	for (int l = 1; l <= HUPMON__LEVEL_FINAL; l++) {
-		unsigned bit = 1u << (l - 1);
-		unsigned first = c->first[l - 1];
-
-		if ((c->reported & bit) && !(c->resolved & bit))
-			m->st.cmp_cut_short[first][level_cause(c, l, first)]++;
-	}
-	pending_remove(m, idx);
-}
-
-static int compare_reserve(struct hupmon *m)
-{
-	uint32_t old = m->cmp_cap;
-	int err;
-
-	if (!m->cfg.compare || m->cmp_cap >= m->reg.cap)
-		return 0;
-	err = hupmon__mem_grow(&m->mem, (void **)&m->cmp, &m->cmp_cap,
-			       m->reg.cap, sizeof(*m->cmp), 16);
-	if (err)
-		return err;
-	for (uint32_t i = old; i < m->cmp_cap; i++)
-		compare_reset(&m->cmp[i]);
-	return 0;
 }
 
 /* ---- observe and deliver ------------------------------------------------ */
@@ -523,8 +344,7 @@ bool hupmon__is_news(const struct hupmon *m, uint32_t idx,
 	if (level > s->level)
 		return true;
 	/* compare: a level this path has not seen yet is news to it */
-	return level && m->cmp && (s->flags & HUPMON__SLOT_CMP) &&
-	       !m->cmp[idx].t[path - 1][level - 1];
+	return level && hupmon__compare_unseen(m, idx, path, level);
 }
 
 void hupmon__observe(struct hupmon *m, uint32_t idx, enum hupmon_path path,
@@ -533,14 +353,12 @@ void hupmon__observe(struct hupmon *m, uint32_t idx, enum hupmon_path path,
 {
 	struct hupmon__slot *s = &m->reg.slots[idx];
 	int level = hupmon__cause_level(cause);
-	struct hupmon__cmp *c = m->cmp ? &m->cmp[idx] : NULL;
 
 	if (!level)
 		return;
 	if (cause == HUPMON_PEER_SHUTDOWN)
 		s->flags |= HUPMON__SLOT_FIN;
-	if (c)
-		compare_saw(c, path, cause, level, now);
+	hupmon__compare_saw(m, idx, path, cause, level, now);
 	if (level > s->level) {
 		bool escalation = s->level != HUPMON__LEVEL_NONE;
 
@@ -549,17 +367,11 @@ void hupmon__observe(struct hupmon *m, uint32_t idx, enum hupmon_path path,
 		m->st.hangups[path][cause]++;
 		if (escalation)
 			m->st.escalations++;
-		if (c) {
-			c->reported |= 1u << (level - 1);
-			c->first[level - 1] = (uint8_t)path;
-			c->lap[level - 1] = (uint16_t)m->st.sweep_laps;
-			s->flags |= HUPMON__SLOT_CMP;
-			pending_add(m, idx);
-		}
+		hupmon__compare_first(m, idx, path, level, m->st.sweep_laps);
 		queue_event(m, idx, path, escalation, now, q);
 	}
-	if (c && (s->flags & HUPMON__SLOT_CMP))
-		hupmon__compare_expire(m, idx, now, q);
+	if (m->cmp.rec && (s->flags & HUPMON__SLOT_CMP))
+		hupmon__compare_expire(m, idx, now, m->st.sweep_laps, q);
 	if (hupmon__sweep_has(m, idx) && !hupmon__sweep_wanted(m, idx))
 		hupmon__sweep_remove(m, idx);
 }
@@ -671,8 +483,7 @@ static void retire(struct hupmon *m, uint32_t idx)
 
 	if (hupmon__sweep_has(m, idx))
 		hupmon__sweep_remove(m, idx);
-	if (m->cmp && (s->flags & HUPMON__SLOT_CMP))
-		compare_cut_short(m, idx);
+	hupmon__compare_cut_short(m, idx);
 	if (!(s->flags & HUPMON__SLOT_ORPHAN))
 		m->st.retired++;
 	hupmon__registry_remove(&m->reg, idx);
@@ -693,7 +504,7 @@ static int watch_locked(struct hupmon *m, int fd, void *user, uint64_t cookie,
 	if (!err)
 		err = hupmon__sweep_reserve(m, m->reg.cap);
 	if (!err)
-		err = compare_reserve(m);
+		err = hupmon__compare_reserve(m);
 	if (!err)
 		err = apply_liveness(fd, live);
 	if (err)
@@ -724,8 +535,7 @@ static int watch_locked(struct hupmon *m, int fd, void *user, uint64_t cookie,
 	}
 	if (old != HUPMON__NO_SLOT)
 		retire(m, old);
-	if (m->cmp)
-		compare_reset(&m->cmp[idx]);
+	hupmon__compare_watch(m, idx);
 	if (m->paths & HUPMON_PATH_SWEEP)
 		hupmon__sweep_add(m, idx);
 	if (id)
@@ -802,8 +612,7 @@ int hupmon_unwatch(hupmon *m, hupmon_id id)
 	}
 	if (hupmon__sweep_has(m, idx))
 		hupmon__sweep_remove(m, idx);
-	if (m->cmp && (s->flags & HUPMON__SLOT_CMP))
-		compare_cut_short(m, idx);
+	hupmon__compare_cut_short(m, idx);
 	/* Only delete the registration if the fd still holds our socket: if
 	 * the user closed it first, the number may belong to another. */
 	if ((m->paths & HUPMON_PATH_EPOLL) &&

@@ -11,6 +11,8 @@
 #include <stdint.h>
 
 #include "clock.h"
+#include "compare.h"
+#include "deliver.h"
 #include "hupmon.h"
 #include "mem.h"
 #include "registry.h"
@@ -20,33 +22,6 @@
 #define HUPMON__ID_TIMER ((hupmon_id)1)
 #define HUPMON__ID_WAKE	 ((hupmon_id)2)
 
-/* Compare mode: what each path saw of one socket. */
-struct hupmon__cmp {
-	uint64_t t[2][3];   /* [path - 1][level - 1]: first time the path saw
-			       that level or higher, 0: not yet */
-	uint32_t pend_prev; /* list of slots with outcomes pending:
-			       HUPMON__SWEEP_OUT when not on it */
-	uint32_t pend_next;
-	uint16_t lap[3];  /* [level - 1]: sweep laps completed when the level
-			     was reported (its outcome waits two more) */
-	uint8_t reported; /* bit level - 1: level reported (callback) */
-	uint8_t resolved; /* bit level - 1: outcome recorded */
-	uint8_t first[3]; /* [level - 1]: the path that reported it */
-	uint8_t final[2]; /* [path - 1]: final cause the path classified */
-};
-
-/* What a detection produces, delivered after the lock is dropped. */
-struct hupmon__out {
-	bool compare; /* else a hangup event */
-	struct hupmon_event ev;
-	struct hupmon_compare rec;
-};
-#define HUPMON__OUT_MAX 8
-struct hupmon__outq {
-	unsigned n;
-	struct hupmon__out item[HUPMON__OUT_MAX];
-};
-
 struct hupmon {
 	pthread_mutex_t lock;
 	pthread_cond_t cb_done; /* signalled when a callback ends */
@@ -54,7 +29,6 @@ struct hupmon {
 	/* read-only after new */
 	struct hupmon_config cfg; /* defaults filled in */
 	unsigned paths;
-	uint64_t cmp_deadline_ns;
 	int epfd;
 	int tfd; /* timerfd, -1 without the sweep path */
 	int efd; /* eventfd for hupmon_stop */
@@ -63,11 +37,7 @@ struct hupmon {
 	struct hupmon__mem mem;
 	struct hupmon__registry reg;
 	struct hupmon__sweep sweep;
-	struct hupmon__cmp *cmp; /* [reg.cap] in compare mode, else NULL */
-	uint32_t cmp_cap;
-	uint32_t cmp_pend_head; /* slots with outcomes pending (SLOT_CMP) */
-	uint32_t cmp_scan;	/* next slot of a pending scan, or NO_SLOT */
-	uint64_t cmp_scan_laps; /* st.sweep_laps at the last scan */
+	struct hupmon__compare cmp;
 	struct hupmon_stats st;
 	hupmon_id inflight;	   /* id whose callback runs now, 0: none */
 	pthread_t inflight_thread; /* valid while inflight != 0 */
@@ -103,10 +73,6 @@ void hupmon__observe(struct hupmon *m, uint32_t idx, enum hupmon_path path,
 bool hupmon__is_news(const struct hupmon *m, uint32_t idx,
 		     enum hupmon_path path, enum hupmon_cause cause);
 
-/* Compare mode: records outcomes whose deadline passed. Under m->lock. */
-void hupmon__compare_expire(struct hupmon *m, uint32_t idx, uint64_t now,
-			    struct hupmon__outq *q);
-
 /* Compare mode: once per completed sweep lap, records the outcomes of every
  * socket whose deadline passed, probed or not, and delivers them (drops
  * m->lock around callbacks). Returns callbacks run. Under m->lock. */
@@ -128,7 +94,5 @@ bool hupmon__same_socket(const struct hupmon__slot *s);
 /* The slot's fd no longer holds its socket: stop probing and drop its
  * events; a later watch of that fd number frees the slot. Under m->lock. */
 void hupmon__orphan(struct hupmon *m, uint32_t idx);
-
-void hupmon__hist_add(struct hupmon_hist *h, uint64_t ns);
 
 #endif

@@ -3,7 +3,7 @@
  * counters themselves live in struct hupmon under its lock; hupmon_stats()
  * copies them (monitor.c) and format.c renders them.
  */
-#include "monitor.h"
+#include "stats.h"
 
 void hupmon__hist_add(struct hupmon_hist *h, uint64_t ns)
 {

@@ -331,9 +331,9 @@ static int probe(struct hupmon *m, uint32_t idx)
 		hupmon__observe(m, idx, HUPMON_PATH_SWEEP,
 				(enum hupmon_cause)cause, now, &q);
 	}
-	if (m->cmp && (s->flags & HUPMON__SLOT_CMP)) {
+	if (m->cmp.rec && (s->flags & HUPMON__SLOT_CMP)) {
 		hupmon__compare_expire(m, idx, now ? now : hupmon__clock(m),
-				       &q);
+				       m->st.sweep_laps, &q);
 		if (hupmon__sweep_has(m, idx) && !hupmon__sweep_wanted(m, idx))
 			hupmon__sweep_remove(m, idx);
 	}

@@ -1,0 +1,14 @@
+/*
+ * stats: histogram accounting for the counters in struct hupmon_stats.
+ */
+#ifndef HUPMON_STATS_H
+#define HUPMON_STATS_H
+
+#include <stdint.h>
+
+#include "hupmon.h"
+
+/* Counts ns in its log2 bucket (bucket i holds values up to 1024 << i). */
+void hupmon__hist_add(struct hupmon_hist *h, uint64_t ns);
+
+#endif
