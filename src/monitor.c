@@ -34,6 +34,7 @@
 #include "compare.h"
 #include "deliver.h"
 #include "detect.h"
+#include "sock.h"
 #include "stats.h"
 
 #define MAX_PERIOD_MS	  3600000u
@@ -236,44 +237,6 @@ void hupmon_free(hupmon *m)
 }
 
 /* ---- shared per-socket state -------------------------------------------- */
-
-bool hupmon__same_socket(const struct hupmon__slot *s)
-{
-	uint64_t cookie = 0;
-	socklen_t len = sizeof(cookie);
-
-	if (getsockopt(s->fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) < 0)
-		return false;
-	return cookie == s->cookie;
-}
-
-void hupmon__keep_error(struct hupmon *m, struct hupmon__slot *s)
-{
-	int err = 0;
-	socklen_t len = sizeof(err);
-
-	if (s->error || m->cfg.no_touch)
-		return;
-	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err > 0)
-		s->error = err > 255 ? 255 : (uint8_t)err;
-}
-
-void hupmon__orphan(struct hupmon *m, uint32_t idx)
-{
-	struct hupmon__slot *s = &m->reg.slots[idx];
-
-	if (s->flags & HUPMON__SLOT_ORPHAN)
-		return;
-	s->flags |= HUPMON__SLOT_ORPHAN;
-	if (hupmon__sweep_has(m, idx))
-		hupmon__sweep_remove(m, idx);
-	/* Nobody can see its socket now: its outcomes wait for the unwatch
-	 * or retire that counts them as cut short. */
-	hupmon__compare_orphan(m, idx);
-	/* The fd map keeps pointing here, so that a watch of whatever socket
-	 * now has this fd number frees the slot (retire). */
-	m->st.retired++;
-}
 
 bool hupmon__sweep_wanted(const struct hupmon *m, uint32_t idx)
 {
@@ -616,7 +579,7 @@ int hupmon_unwatch(hupmon *m, hupmon_id id)
 	/* Only delete the registration if the fd still holds our socket: if
 	 * the user closed it first, the number may belong to another. */
 	if ((m->paths & HUPMON_PATH_EPOLL) &&
-	    !(s->flags & HUPMON__SLOT_ORPHAN) && hupmon__same_socket(s))
+	    !(s->flags & HUPMON__SLOT_ORPHAN) && hupmon__sock_same(s))
 		epoll_ctl(m->epfd, EPOLL_CTL_DEL, s->fd, NULL);
 	hupmon__registry_remove(&m->reg, idx);
 	m->st.unwatches++;
@@ -651,12 +614,12 @@ static int socket_event(struct hupmon *m, hupmon_id id, uint32_t events)
 	if ((events & EPOLLERR) && (events & EPOLLHUP) && !s->error &&
 	    !m->cfg.no_touch) {
 		/* SO_ERROR by fd number: make sure it is still our socket. */
-		if (!hupmon__same_socket(s)) {
-			hupmon__orphan(m, idx);
+		if (!hupmon__sock_same(s)) {
+			hupmon__sock_orphan(m, idx);
 			m->st.stale_events++;
 			return 0;
 		}
-		hupmon__keep_error(m, s);
+		hupmon__sock_keep_error(m, s);
 	}
 	fin = (s->flags & HUPMON__SLOT_FIN) != 0;
 	cause = hupmon__classify_epoll(events, s->error, fin);

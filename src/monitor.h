@@ -85,14 +85,4 @@ bool hupmon__sweep_wanted(const struct hupmon *m, uint32_t idx);
  * id was unwatched meanwhile. Empties q. Returns callbacks run. */
 int hupmon__deliver(struct hupmon *m, struct hupmon__outq *q);
 
-/* Reads SO_ERROR into the slot unless one is kept or no_touch. Under lock. */
-void hupmon__keep_error(struct hupmon *m, struct hupmon__slot *s);
-
-/* Compares the socket on s->fd with the one watched (SO_COOKIE). */
-bool hupmon__same_socket(const struct hupmon__slot *s);
-
-/* The slot's fd no longer holds its socket: stop probing and drop its
- * events; a later watch of that fd number frees the slot. Under m->lock. */
-void hupmon__orphan(struct hupmon *m, uint32_t idx);
-
 #endif

@@ -24,6 +24,7 @@
 
 #include "detect.h"
 #include "monitor.h"
+#include "sock.h"
 
 #define PROBE_ORPHAN (-1)
 #define NONE	     HUPMON__NO_SLOT
@@ -260,7 +261,7 @@ static int probe_peek(struct hupmon__slot *s, bool *verified)
 	if (rc > 0 || err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
 		return HUPMON_CAUSE_NONE;
 	if (rc < 0 && err != ENOTCONN) {
-		if (!hupmon__same_socket(s))
+		if (!hupmon__sock_same(s))
 			return PROBE_ORPHAN;
 		*verified = true;
 		/* A live socket can return an error too: a soft error
@@ -291,11 +292,11 @@ static int probe_tcp_info(struct hupmon *m, struct hupmon__slot *s,
 		return PROBE_ORPHAN; /* EBADF, ENOTSOCK, EOPNOTSUPP */
 	if (hupmon__tcp_state_verdict((unsigned)state) ==
 	    HUPMON__STATE_CLOSED) {
-		if (!hupmon__same_socket(s))
+		if (!hupmon__sock_same(s))
 			return PROBE_ORPHAN;
 		*verified = true;
 		/* Terminal: nothing can follow, so no further probes. */
-		hupmon__keep_error(m, s);
+		hupmon__sock_keep_error(m, s);
 		s->flags |= HUPMON__SLOT_CLOSED;
 	}
 	return hupmon__classify_tcp_state((unsigned)state, s->error);
@@ -320,10 +321,10 @@ static int probe(struct hupmon *m, uint32_t idx)
 	if (cause > HUPMON_CAUSE_NONE &&
 	    hupmon__is_news(m, idx, HUPMON_PATH_SWEEP,
 			    (enum hupmon_cause)cause) &&
-	    !verified && !hupmon__same_socket(s))
+	    !verified && !hupmon__sock_same(s))
 		cause = PROBE_ORPHAN;
 	if (cause == PROBE_ORPHAN) {
-		hupmon__orphan(m, idx);
+		hupmon__sock_orphan(m, idx);
 		return 0;
 	}
 	if (cause != HUPMON_CAUSE_NONE) {
