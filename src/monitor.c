@@ -236,20 +236,6 @@ void hupmon_free(hupmon *m)
 	free(m);
 }
 
-/* ---- shared per-socket state -------------------------------------------- */
-
-bool hupmon__sweep_wanted(const struct hupmon *m, uint32_t idx)
-{
-	const struct hupmon__slot *s = &m->reg.slots[idx];
-
-	if (!(m->paths & HUPMON_PATH_SWEEP) || (s->flags & HUPMON__SLOT_ORPHAN))
-		return false;
-	if (s->flags & HUPMON__SLOT_CMP)
-		return true;
-	return s->level < HUPMON__LEVEL_FINAL &&
-	       !(s->flags & HUPMON__SLOT_CLOSED);
-}
-
 /* ---- compare mode ------------------------------------------------------- */
 
 int hupmon__compare_poll(struct hupmon *m)
@@ -259,16 +245,15 @@ int hupmon__compare_poll(struct hupmon *m)
 	uint32_t idx;
 	int ran = 0;
 
-	if (!hupmon__compare_scan_begin(m, m->st.sweep_laps))
+	if (!hupmon__compare_scan_begin(m, hupmon__sweep_laps(m)))
 		return 0;
 	now = hupmon__clock(m);
 	q.n = 0;
 	/* Callbacks may unwatch any socket: the scan steps over a slot that
 	 * leaves the list. */
 	while ((idx = hupmon__compare_scan_next(m)) != HUPMON__NO_SLOT) {
-		hupmon__compare_expire(m, idx, now, m->st.sweep_laps, &q);
-		if (hupmon__sweep_has(m, idx) && !hupmon__sweep_wanted(m, idx))
-			hupmon__sweep_remove(m, idx);
+		hupmon__compare_expire(m, idx, now, hupmon__sweep_laps(m), &q);
+		hupmon__sweep_update(m, idx);
 		if (q.n)
 			ran += hupmon__deliver(m, &q);
 	}
@@ -330,13 +315,13 @@ void hupmon__observe(struct hupmon *m, uint32_t idx, enum hupmon_path path,
 		m->st.hangups[path][cause]++;
 		if (escalation)
 			m->st.escalations++;
-		hupmon__compare_first(m, idx, path, level, m->st.sweep_laps);
+		hupmon__compare_first(m, idx, path, level,
+				      hupmon__sweep_laps(m));
 		queue_event(m, idx, path, escalation, now, q);
 	}
 	if (m->cmp.rec && (s->flags & HUPMON__SLOT_CMP))
-		hupmon__compare_expire(m, idx, now, m->st.sweep_laps, q);
-	if (hupmon__sweep_has(m, idx) && !hupmon__sweep_wanted(m, idx))
-		hupmon__sweep_remove(m, idx);
+		hupmon__compare_expire(m, idx, now, hupmon__sweep_laps(m), q);
+	hupmon__sweep_update(m, idx);
 }
 
 int hupmon__deliver(struct hupmon *m, struct hupmon__outq *q)
@@ -444,8 +429,7 @@ static void retire(struct hupmon *m, uint32_t idx)
 {
 	struct hupmon__slot *s = &m->reg.slots[idx];
 
-	if (hupmon__sweep_has(m, idx))
-		hupmon__sweep_remove(m, idx);
+	hupmon__sweep_remove(m, idx);
 	hupmon__compare_cut_short(m, idx);
 	if (!(s->flags & HUPMON__SLOT_ORPHAN))
 		m->st.retired++;
@@ -573,8 +557,7 @@ int hupmon_unwatch(hupmon *m, hupmon_id id)
 		pthread_mutex_unlock(&m->lock);
 		return -ENOENT;
 	}
-	if (hupmon__sweep_has(m, idx))
-		hupmon__sweep_remove(m, idx);
+	hupmon__sweep_remove(m, idx);
 	hupmon__compare_cut_short(m, idx);
 	/* Only delete the registration if the fd still holds our socket: if
 	 * the user closed it first, the number may belong to another. */
@@ -700,10 +683,10 @@ int hupmon_dispatch(hupmon *m, int timeout_ms)
 		pthread_mutex_lock(&m->lock);
 		if (n > 0)
 			handled += handle_batch(m, evs, n, &ticked);
-		if (m->sweep.slice_open)
+		if (hupmon__sweep_slice_open(m))
 			hupmon__sweep_work(m, SWEEP_CHUNK);
 		hupmon__compare_poll(m);
-		owed = m->sweep.slice_open;
+		owed = hupmon__sweep_slice_open(m);
 		if (n < 0 && err != EINTR && !owed) {
 			m->dispatching = false;
 			pthread_mutex_unlock(&m->lock);
@@ -757,7 +740,6 @@ void hupmon_stats_sized(const hupmon *cm, struct hupmon_stats *out,
 {
 	struct hupmon *m = (struct hupmon *)cm;
 	struct hupmon_stats snap;
-	uint64_t lap_age;
 
 	if (!out)
 		return;
@@ -768,14 +750,8 @@ void hupmon_stats_sized(const hupmon *cm, struct hupmon_stats *out,
 	pthread_mutex_lock(&m->lock);
 	snap = m->st;
 	snap.watched = m->reg.live;
-	snap.swept = m->sweep.n;
 	snap.memory_bytes = m->mem.bytes;
-	snap.sweep_tick_ns = m->sweep.armed_ns;
-	snap.sweep_gap_bound_ns = hupmon__sweep_gap_bound(m);
-	/* A lap that never ends must show: count the one under way. */
-	lap_age = hupmon__sweep_lap_age(m, hupmon__clock(m));
-	if (lap_age > snap.sweep_lap_worst_ns)
-		snap.sweep_lap_worst_ns = lap_age;
+	hupmon__sweep_snapshot(m, &snap);
 	pthread_mutex_unlock(&m->lock);
 	if (out_size > sizeof(snap)) {
 		memset((char *)out + sizeof(snap), 0, out_size - sizeof(snap));

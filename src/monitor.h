@@ -78,9 +78,6 @@ bool hupmon__is_news(const struct hupmon *m, uint32_t idx,
  * m->lock around callbacks). Returns callbacks run. Under m->lock. */
 int hupmon__compare_poll(struct hupmon *m);
 
-/* True while the sweep must keep probing the slot. Under m->lock. */
-bool hupmon__sweep_wanted(const struct hupmon *m, uint32_t idx);
-
 /* Runs the queued callbacks, dropping m->lock around each; skips those whose
  * id was unwatched meanwhile. Empties q. Returns callbacks run. */
 int hupmon__deliver(struct hupmon *m, struct hupmon__outq *q);

@@ -38,8 +38,7 @@ void hupmon__sock_orphan(struct hupmon *m, uint32_t idx)
 	if (s->flags & HUPMON__SLOT_ORPHAN)
 		return;
 	s->flags |= HUPMON__SLOT_ORPHAN;
-	if (hupmon__sweep_has(m, idx))
-		hupmon__sweep_remove(m, idx);
+	hupmon__sweep_remove(m, idx);
 	/* Nobody can see its socket now: its outcomes wait for the unwatch
 	 * or retire that counts them as cut short. */
 	hupmon__compare_orphan(m, idx);

@@ -189,6 +189,8 @@ void hupmon__sweep_remove(struct hupmon *m, uint32_t idx)
 	struct hupmon__sweep *sw = &m->sweep;
 	bool lap_done = false;
 
+	if (!hupmon__sweep_has(m, idx))
+		return;
 	if (idx == sw->lap_last) {
 		/* The lap's unprobed sockets run from the head to lap_last:
 		 * without lap_last, the one before it ends the lap, and if
@@ -206,7 +208,38 @@ void hupmon__sweep_remove(struct hupmon *m, uint32_t idx)
 		hupmon__sweep_rearm(m);
 }
 
-uint64_t hupmon__sweep_lap_age(const struct hupmon *m, uint64_t now)
+/* True while probing the slot can still tell something: a cause above the
+ * one reported, or the sweep's side of a pending compare outcome. */
+static bool wanted(const struct hupmon *m, uint32_t idx)
+{
+	const struct hupmon__slot *s = &m->reg.slots[idx];
+
+	if (!(m->paths & HUPMON_PATH_SWEEP) || (s->flags & HUPMON__SLOT_ORPHAN))
+		return false;
+	if (s->flags & HUPMON__SLOT_CMP)
+		return true;
+	return s->level < HUPMON__LEVEL_FINAL &&
+	       !(s->flags & HUPMON__SLOT_CLOSED);
+}
+
+void hupmon__sweep_update(struct hupmon *m, uint32_t idx)
+{
+	if (hupmon__sweep_has(m, idx) && !wanted(m, idx))
+		hupmon__sweep_remove(m, idx);
+}
+
+bool hupmon__sweep_slice_open(const struct hupmon *m)
+{
+	return m->sweep.slice_open;
+}
+
+uint64_t hupmon__sweep_laps(const struct hupmon *m)
+{
+	return m->st.sweep_laps;
+}
+
+/* The duration of the lap under way so far, 0: none. */
+static uint64_t lap_age(const struct hupmon *m, uint64_t now)
 {
 	const struct hupmon__sweep *sw = &m->sweep;
 
@@ -215,11 +248,20 @@ uint64_t hupmon__sweep_lap_age(const struct hupmon *m, uint64_t now)
 	return now - sw->lap_start_ns;
 }
 
-uint64_t hupmon__sweep_gap_bound(const struct hupmon *m)
+void hupmon__sweep_snapshot(const struct hupmon *m, struct hupmon_stats *snap)
 {
 	const struct hupmon__sweep *sw = &m->sweep;
+	uint64_t age;
 
-	return sw->armed_ns ? sw->period_ns + sw->armed_ns : 0;
+	snap->swept = sw->n;
+	snap->sweep_tick_ns = sw->armed_ns;
+	/* The probe-gap bound: period + tick interval, 0 while disarmed. */
+	snap->sweep_gap_bound_ns =
+		sw->armed_ns ? sw->period_ns + sw->armed_ns : 0;
+	/* A lap that never ends must show: count the one under way. */
+	age = lap_age(m, hupmon__clock(m));
+	if (age > snap->sweep_lap_worst_ns)
+		snap->sweep_lap_worst_ns = age;
 }
 
 /* tcpi_state of the socket, or -1. */
@@ -335,8 +377,7 @@ static int probe(struct hupmon *m, uint32_t idx)
 	if (m->cmp.rec && (s->flags & HUPMON__SLOT_CMP)) {
 		hupmon__compare_expire(m, idx, now ? now : hupmon__clock(m),
 				       m->st.sweep_laps, &q);
-		if (hupmon__sweep_has(m, idx) && !hupmon__sweep_wanted(m, idx))
-			hupmon__sweep_remove(m, idx);
+		hupmon__sweep_update(m, idx);
 	}
 	return q.n ? hupmon__deliver(m, &q) : 0;
 }
