@@ -34,6 +34,7 @@
 #include "compare.h"
 #include "deliver.h"
 #include "detect.h"
+#include "probe.h"
 #include "sock.h"
 #include "stats.h"
 
@@ -234,127 +235,6 @@ void hupmon_free(hupmon *m)
 	pthread_cond_destroy(&m->cb_done);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
-}
-
-/* ---- compare mode ------------------------------------------------------- */
-
-int hupmon__compare_poll(struct hupmon *m)
-{
-	struct hupmon__outq q; /* only q.n needs a value */
-	uint64_t now;
-	uint32_t idx;
-	int ran = 0;
-
-	if (!hupmon__compare_scan_begin(m, hupmon__sweep_laps(m)))
-		return 0;
-	now = hupmon__clock(m);
-	q.n = 0;
-	/* Callbacks may unwatch any socket: the scan steps over a slot that
-	 * leaves the list. */
-	while ((idx = hupmon__compare_scan_next(m)) != HUPMON__NO_SLOT) {
-		hupmon__compare_expire(m, idx, now, hupmon__sweep_laps(m), &q);
-		hupmon__sweep_update(m, idx);
-		if (q.n)
-			ran += hupmon__deliver(m, &q);
-	}
-	return ran;
-}
-
-/* ---- observe and deliver ------------------------------------------------ */
-
-static void queue_event(struct hupmon *m, uint32_t idx, enum hupmon_path path,
-			bool escalation, uint64_t now, struct hupmon__outq *q)
-{
-	struct hupmon__slot *s = &m->reg.slots[idx];
-	struct hupmon__out *o;
-
-	if (!m->cfg.on_hangup)
-		return;
-	assert(q->n < HUPMON__OUT_MAX);
-	o = &q->item[q->n++];
-	o->compare = false;
-	o->ev.id = hupmon__slot_id(&m->reg, idx);
-	o->ev.fd = s->fd;
-	o->ev.user = s->user;
-	o->ev.path = path;
-	o->ev.cause = (enum hupmon_cause)s->cause;
-	o->ev.error = s->cause >= HUPMON_RESET ? s->error : 0;
-	o->ev.escalation = escalation;
-	o->ev.detected_ns = now;
-}
-
-bool hupmon__is_news(const struct hupmon *m, uint32_t idx,
-		     enum hupmon_path path, enum hupmon_cause cause)
-{
-	const struct hupmon__slot *s = &m->reg.slots[idx];
-	int level = hupmon__cause_level(cause);
-
-	if (level > s->level)
-		return true;
-	/* compare: a level this path has not seen yet is news to it */
-	return level && hupmon__compare_unseen(m, idx, path, level);
-}
-
-void hupmon__observe(struct hupmon *m, uint32_t idx, enum hupmon_path path,
-		     enum hupmon_cause cause, uint64_t now,
-		     struct hupmon__outq *q)
-{
-	struct hupmon__slot *s = &m->reg.slots[idx];
-	int level = hupmon__cause_level(cause);
-
-	if (!level)
-		return;
-	if (cause == HUPMON_PEER_SHUTDOWN)
-		s->flags |= HUPMON__SLOT_FIN;
-	hupmon__compare_saw(m, idx, path, cause, level, now);
-	if (level > s->level) {
-		bool escalation = s->level != HUPMON__LEVEL_NONE;
-
-		s->level = (uint8_t)level;
-		s->cause = (uint8_t)cause;
-		m->st.hangups[path][cause]++;
-		if (escalation)
-			m->st.escalations++;
-		hupmon__compare_first(m, idx, path, level,
-				      hupmon__sweep_laps(m));
-		queue_event(m, idx, path, escalation, now, q);
-	}
-	if (m->cmp.rec && (s->flags & HUPMON__SLOT_CMP))
-		hupmon__compare_expire(m, idx, now, hupmon__sweep_laps(m), q);
-	hupmon__sweep_update(m, idx);
-}
-
-int hupmon__deliver(struct hupmon *m, struct hupmon__outq *q)
-{
-	int ran = 0;
-
-	for (unsigned i = 0; i < q->n; i++) {
-		struct hupmon__out *o = &q->item[i];
-		hupmon_id id = o->compare ? o->rec.id : o->ev.id;
-		uint64_t t0;
-
-		/* Unwatched by an earlier callback of this batch. */
-		if (!hupmon__registry_get(&m->reg, id))
-			continue;
-		m->inflight = id;
-		m->inflight_thread = pthread_self();
-		pthread_mutex_unlock(&m->lock);
-		t0 = hupmon__now_ns();
-		if (o->compare)
-			m->cfg.on_compare(&o->rec, m->cfg.arg);
-		else
-			m->cfg.on_hangup(&o->ev, m->cfg.arg);
-		t0 = hupmon__now_ns() - t0;
-		pthread_mutex_lock(&m->lock);
-		m->inflight = 0;
-		m->st.callbacks++;
-		hupmon__hist_add(&m->st.callback_duration, t0);
-		if (m->waiters)
-			pthread_cond_broadcast(&m->cb_done);
-		ran++;
-	}
-	q->n = 0;
-	return ran;
 }
 
 /* ---- watch / unwatch ---------------------------------------------------- */
@@ -580,13 +460,15 @@ int hupmon_fd(const hupmon *m)
 
 static int socket_event(struct hupmon *m, hupmon_id id, uint32_t events)
 {
-	struct hupmon__outq q; /* only q.n needs a value: not 900 bytes */
 	struct hupmon__slot *s = hupmon__registry_get(&m->reg, id);
 	uint32_t idx = (uint32_t)id;
+	/* The event comes from the socket's own registration: identified. */
+	struct hupmon__report r = {.kind = HUPMON__REPORT_HANGUP,
+				   .path = HUPMON_PATH_EPOLL,
+				   .identified = true};
 	enum hupmon_cause cause;
 	bool fin;
 
-	q.n = 0;
 	if (!s || (s->flags & HUPMON__SLOT_ORPHAN)) {
 		m->st.stale_events++;
 		return 0;
@@ -610,8 +492,9 @@ static int socket_event(struct hupmon *m, hupmon_id id, uint32_t events)
 		m->st.ignored_events++;
 		return 0;
 	}
-	hupmon__observe(m, idx, HUPMON_PATH_EPOLL, cause, hupmon__clock(m), &q);
-	return hupmon__deliver(m, &q);
+	r.cause = cause;
+	r.laps = hupmon__sweep_laps(m);
+	return hupmon__deliver_report(m, idx, &r);
 }
 
 static void drain_wake(struct hupmon *m)
@@ -684,8 +567,8 @@ int hupmon_dispatch(hupmon *m, int timeout_ms)
 		if (n > 0)
 			handled += handle_batch(m, evs, n, &ticked);
 		if (hupmon__sweep_slice_open(m))
-			hupmon__sweep_work(m, SWEEP_CHUNK);
-		hupmon__compare_poll(m);
+			hupmon__probe_work(m, SWEEP_CHUNK);
+		hupmon__deliver_expired(m);
 		owed = hupmon__sweep_slice_open(m);
 		if (n < 0 && err != EINTR && !owed) {
 			m->dispatching = false;

@@ -61,25 +61,4 @@ struct hupmon {
 int hupmon__new(const struct hupmon_config *cfg, size_t cfg_size,
 		uint64_t fail_after, hupmon **out);
 
-/* A path saw cause (HUPMON_CAUSE_NONE: nothing) on a live slot at now.
- * Updates the shared state and counters and queues the report and compare
- * outcomes that follow. Under m->lock. */
-void hupmon__observe(struct hupmon *m, uint32_t idx, enum hupmon_path path,
-		     enum hupmon_cause cause, uint64_t now,
-		     struct hupmon__outq *q);
-
-/* Would observing cause on this path change anything (a report, or a
- * compare time)? Under m->lock. */
-bool hupmon__is_news(const struct hupmon *m, uint32_t idx,
-		     enum hupmon_path path, enum hupmon_cause cause);
-
-/* Compare mode: once per completed sweep lap, records the outcomes of every
- * socket whose deadline passed, probed or not, and delivers them (drops
- * m->lock around callbacks). Returns callbacks run. Under m->lock. */
-int hupmon__compare_poll(struct hupmon *m);
-
-/* Runs the queued callbacks, dropping m->lock around each; skips those whose
- * id was unwatched meanwhile. Empties q. Returns callbacks run. */
-int hupmon__deliver(struct hupmon *m, struct hupmon__outq *q);
-
 #endif

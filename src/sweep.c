@@ -1,33 +1,25 @@
 /*
- * sweep: timerfd ticks, per-tick slices, and the two probes.
+ * sweep: the sweep's schedule and state: which sockets are under it and in
+ * what order (the FIFO queue), the timer, ticks, slices and laps. See
+ * sweep.h; the probes themselves are probe.c's.
  *
  * Kernel facts relied on:
- *   - recv(MSG_PEEK|MSG_DONTWAIT) returns data or EAGAIN on a live socket,
- *     0 once a FIN has arrived (SOCK_DONE is checked before sk_err, so an
- *     RST after a FIN stays invisible), the pending error after an RST
- *     without FIN (and clears it), ENOTCONN on a TCP socket never connected.
- *     Unread data hides a FIN behind it: the peek returns the data.
- *   - getsockopt(TCP_INFO) changes nothing; tcpi_state is the first byte, so
- *     8 bytes are asked for. CLOSE carries no errno: SO_ERROR tells why.
  *   - timerfd read() returns the number of expirations since the last read;
  *     more than 1 means ticks piled up while the loop was busy.
+ *   - timerfd_settime() restarts the timer's phase, and an it_value of 0
+ *     disarms it: an idle sweep costs no wakeups.
  */
 #include "sweep.h"
 
-#include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "detect.h"
 #include "monitor.h"
-#include "sock.h"
 
-#define PROBE_ORPHAN (-1)
-#define NONE	     HUPMON__NO_SLOT
+#define NONE HUPMON__NO_SLOT
 
 void hupmon__sweep_init(struct hupmon *m)
 {
@@ -264,124 +256,6 @@ void hupmon__sweep_snapshot(const struct hupmon *m, struct hupmon_stats *snap)
 		snap->sweep_lap_worst_ns = age;
 }
 
-/* tcpi_state of the socket, or -1. */
-static int tcp_state(const struct hupmon__slot *s)
-{
-	struct {
-		uint8_t state; /* first byte of struct tcp_info */
-		uint8_t rest[7];
-	} ti;
-	socklen_t len = sizeof(ti);
-
-	if (getsockopt(s->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
-		return -1;
-	return ti.state;
-}
-
-static bool connection_closed(const struct hupmon__slot *s)
-{
-	return tcp_state(s) == TCP_CLOSE;
-}
-
-/*
- * The probes say what the state of the socket on s->fd means. Before that
- * may be reported, the fd must be shown to still hold the watched socket
- * (it may have been closed and its number reused): *verified tells whether
- * the probe already did (it must, before it reads or stores an error);
- * otherwise probe() checks, but only when the result is news. A socket in
- * CLOSE_WAIT is probed every lap and costs one syscall, not two.
- */
-
-/* recv(MSG_PEEK): a cause, NONE for alive, or PROBE_ORPHAN. */
-static int probe_peek(struct hupmon__slot *s, bool *verified)
-{
-	char b;
-	ssize_t rc = recv(s->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-	int err = rc < 0 ? errno : 0;
-	bool fin = (s->flags & HUPMON__SLOT_FIN) != 0;
-
-	if (rc > 0 || err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
-		return HUPMON_CAUSE_NONE;
-	if (rc < 0 && err != ENOTCONN) {
-		if (!hupmon__sock_same(s))
-			return PROBE_ORPHAN;
-		*verified = true;
-		/* A live socket can return an error too: a soft error
-		 * queued with IP_RECVERR (an ICMP unreachable). Only a
-		 * connection the kernel has ended (CLOSE) is a hangup; the
-		 * recv consumed the soft error, which PEEK cannot avoid. */
-		if (!connection_closed(s))
-			return HUPMON_CAUSE_NONE;
-		if (!s->error)
-			s->error = err > 255 ? 255 : (uint8_t)err;
-	}
-	/* The epoll path may have consumed the error an RST left (SO_ERROR),
-	 * so the peek now reads 0 where, alone, it would have read the error.
-	 * Alone it reads the error unless a FIN came first (then 0: blind):
-	 * and EPIPE is exactly the error of an RST after a FIN. */
-	if (rc == 0 && s->error && s->error != EPIPE && !fin)
-		return hupmon__classify_error(s->error, false);
-	return hupmon__classify_peek((long)rc, err, fin);
-}
-
-/* getsockopt(TCP_INFO): a cause, NONE for alive, or PROBE_ORPHAN. */
-static int probe_tcp_info(struct hupmon *m, struct hupmon__slot *s,
-			  bool *verified)
-{
-	int state = tcp_state(s);
-
-	if (state < 0)
-		return PROBE_ORPHAN; /* EBADF, ENOTSOCK, EOPNOTSUPP */
-	if (hupmon__tcp_state_verdict((unsigned)state) ==
-	    HUPMON__STATE_CLOSED) {
-		if (!hupmon__sock_same(s))
-			return PROBE_ORPHAN;
-		*verified = true;
-		/* Terminal: nothing can follow, so no further probes. */
-		hupmon__sock_keep_error(m, s);
-		s->flags |= HUPMON__SLOT_CLOSED;
-	}
-	return hupmon__classify_tcp_state((unsigned)state, s->error);
-}
-
-static int probe(struct hupmon *m, uint32_t idx)
-{
-	struct hupmon__outq q; /* only q.n needs a value */
-	struct hupmon__slot *s = &m->reg.slots[idx];
-	bool verified = false;
-	uint64_t now = 0;
-	int cause;
-
-	q.n = 0;
-	m->st.sweep_probes++;
-	if (m->probe_hook)
-		m->probe_hook(m, idx, m->probe_hook_arg);
-	if (m->cfg.sweep_method == HUPMON_SWEEP_PEEK)
-		cause = probe_peek(s, &verified);
-	else
-		cause = probe_tcp_info(m, s, &verified);
-	if (cause > HUPMON_CAUSE_NONE &&
-	    hupmon__is_news(m, idx, HUPMON_PATH_SWEEP,
-			    (enum hupmon_cause)cause) &&
-	    !verified && !hupmon__sock_same(s))
-		cause = PROBE_ORPHAN;
-	if (cause == PROBE_ORPHAN) {
-		hupmon__sock_orphan(m, idx);
-		return 0;
-	}
-	if (cause != HUPMON_CAUSE_NONE) {
-		now = hupmon__clock(m);
-		hupmon__observe(m, idx, HUPMON_PATH_SWEEP,
-				(enum hupmon_cause)cause, now, &q);
-	}
-	if (m->cmp.rec && (s->flags & HUPMON__SLOT_CMP)) {
-		hupmon__compare_expire(m, idx, now ? now : hupmon__clock(m),
-				       m->st.sweep_laps, &q);
-		hupmon__sweep_update(m, idx);
-	}
-	return q.n ? hupmon__deliver(m, &q) : 0;
-}
-
 void hupmon__sweep_slice_begin(struct hupmon *m, uint64_t now)
 {
 	struct hupmon__sweep *sw = &m->sweep;
@@ -452,42 +326,43 @@ static uint32_t slice_next(const struct hupmon__sweep *sw)
 	return h;
 }
 
-int hupmon__sweep_work(struct hupmon *m, uint32_t max)
+uint32_t hupmon__sweep_next(struct hupmon *m, bool *lap_done)
 {
 	struct hupmon__sweep *sw = &m->sweep;
-	uint64_t start = hupmon__now_ns();
-	uint32_t h = NONE;
-	int ran = 0;
+	struct hupmon__sweep_node *x;
+	uint32_t h = slice_next(sw);
+	uint64_t gap;
 
-	for (uint32_t done = 0; done < max; done++) {
-		struct hupmon__sweep_node *x;
-		uint64_t gap;
-		bool lap_done;
+	if (h == NONE)
+		return NONE;
+	x = &sw->node[h];
+	if (sw->owed)
+		sw->owed--;
+	gap = (uint64_t)(uint32_t)(sw->slice_now - x->last)
+	      << HUPMON__SWEEP_SHIFT;
+	if (gap > m->st.sweep_gap_worst_ns)
+		m->st.sweep_gap_worst_ns = gap;
+	x->last = sw->slice_now;
+	/* Back to the tail before the probe, which may take it off the
+	 * sweep (or drop the lock for callbacks that do). */
+	*lap_done = h == sw->lap_last;
+	if (*lap_done)
+		sw->lap_last = NONE;
+	unlink_node(sw, h);
+	push_tail(sw, h);
+	return h;
+}
 
-		h = slice_next(sw);
-		if (h == NONE)
-			break;
-		x = &sw->node[h];
-		if (sw->owed)
-			sw->owed--;
-		gap = (uint64_t)(uint32_t)(sw->slice_now - x->last)
-		      << HUPMON__SWEEP_SHIFT;
-		if (gap > m->st.sweep_gap_worst_ns)
-			m->st.sweep_gap_worst_ns = gap;
-		x->last = sw->slice_now;
-		/* Back to the tail before the probe, which may take it off
-		 * the sweep (or drop the lock for callbacks that do). */
-		lap_done = h == sw->lap_last;
-		if (lap_done)
-			sw->lap_last = NONE;
-		unlink_node(sw, h);
-		push_tail(sw, h);
-		ran += probe(m, h);
-		if (lap_done)
-			lap_end(m, hupmon__clock(m));
-	}
-	sw->slice_busy_ns += hupmon__now_ns() - start;
-	if (sw->slice_open && h == NONE)
+void hupmon__sweep_lap_done(struct hupmon *m)
+{
+	lap_end(m, hupmon__clock(m));
+}
+
+void hupmon__sweep_slice_spent(struct hupmon *m, uint64_t busy_ns, bool done)
+{
+	struct hupmon__sweep *sw = &m->sweep;
+
+	sw->slice_busy_ns += busy_ns;
+	if (sw->slice_open && done)
 		slice_end(m);
-	return ran;
 }

@@ -92,11 +92,16 @@ void hupmon__sweep_tick(struct hupmon *m);
 /* Opens a slice at time now (the tick without the timerfd: tests drive the
  * sweep's clock through this). Under m->lock. */
 void hupmon__sweep_slice_begin(struct hupmon *m, uint64_t now);
-/* Probes up to max of the sockets the open slice still owes, delivering
- * what it finds (drops m->lock around callbacks). The dispatcher serves
- * epoll events between such chunks, so a large slice never holds up the
- * epoll path for longer than one chunk. Returns callbacks run. */
-int hupmon__sweep_work(struct hupmon *m, uint32_t max);
+/* The next socket the open slice must probe, moved to the tail of the
+ * queue and stamped as probed now, or HUPMON__NO_SLOT when the slice is
+ * done. *lap_done: it was the last socket of the lap under way; call
+ * hupmon__sweep_lap_done() once its probe is over. Under m->lock. */
+uint32_t hupmon__sweep_next(struct hupmon *m, bool *lap_done);
+/* Ends the lap under way and begins the next. Under m->lock. */
+void hupmon__sweep_lap_done(struct hupmon *m);
+/* A chunk of the slice took busy_ns; done: hupmon__sweep_next() found
+ * nothing more to probe, so the slice (if still open) ends. Under m->lock. */
+void hupmon__sweep_slice_spent(struct hupmon *m, uint64_t busy_ns, bool done);
 /* Whether a slice is open: the dispatcher keeps working it off. Under
  * m->lock. */
 bool hupmon__sweep_slice_open(const struct hupmon *m);
