@@ -101,14 +101,6 @@ const char *hupmon_reject_name(unsigned reject)
 	return reject < HUPMON_REJECT_MAX ? names[reject] : "unknown";
 }
 
-uint64_t hupmon_hist_bound_ns(unsigned i)
-{
-	/* Out-of-range indexes get the last bucket's bound: "everything". */
-	if (i >= HUPMON_HIST_BUCKETS - 1)
-		return UINT64_MAX;
-	return UINT64_C(1024) << i;
-}
-
 /*
  * The appender: writes what fits into buf[0..len) and keeps counting past
  * the end, so one pass yields both the truncated output and the length the

@@ -1,6 +1,9 @@
 /*
- * monitor: struct hupmon and the pieces the modules share. Every field is
- * tagged with who may touch it.
+ * monitor: struct hupmon. Every field is tagged with who may touch it. The
+ * state of registry.c, sweep.c, compare.c and mem.c sits in a struct of
+ * its own that only that module changes; a slot's per-socket fields (cause
+ * reported, kept error, flags) are shared by the modules that detect, as
+ * registry.h says. The counters in st are kept by the module they count.
  */
 #ifndef HUPMON_MONITOR_H
 #define HUPMON_MONITOR_H
@@ -10,9 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "clock.h"
 #include "compare.h"
-#include "deliver.h"
 #include "hupmon.h"
 #include "mem.h"
 #include "registry.h"
@@ -34,15 +35,17 @@ struct hupmon {
 	int efd; /* eventfd for hupmon_stop */
 
 	/* under lock */
-	struct hupmon__mem mem;
-	struct hupmon__registry reg;
-	struct hupmon__sweep sweep;
-	struct hupmon__compare cmp;
-	struct hupmon_stats st;
-	hupmon_id inflight;	   /* id whose callback runs now, 0: none */
-	pthread_t inflight_thread; /* valid while inflight != 0 */
-	unsigned waiters;	   /* unwatchers waiting on cb_done */
-	bool dispatching;
+	struct hupmon__mem mem;	     /* mem.c */
+	struct hupmon__registry reg; /* registry.c */
+	struct hupmon__sweep sweep;  /* sweep.c */
+	struct hupmon__compare cmp;  /* compare.c */
+	struct hupmon_stats st;	     /* stats.c copies it */
+	hupmon_id inflight;	     /* deliver.c: id whose callback
+					runs now, 0: none */
+	pthread_t inflight_thread;   /* valid while inflight != 0 */
+	unsigned waiters;	     /* watch.c: unwatchers waiting on
+					cb_done */
+	bool dispatching;	     /* loop.c */
 
 	/* Test hook, called under the lock for every probe, 0: none. */
 	void (*probe_hook)(struct hupmon *m, uint32_t idx, void *arg);

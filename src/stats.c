@@ -1,9 +1,17 @@
 /*
- * stats: histogram accounting for the counters in struct hupmon_stats. The
- * counters themselves live in struct hupmon under its lock; hupmon_stats()
- * copies them (monitor.c) and format.c renders them.
+ * stats: the counters of struct hupmon_stats. Their histograms' fixed log2
+ * buckets (hupmon__hist_add and the public bounds, one rule in one place),
+ * and hupmon_stats(), the snapshot copied under the monitor's lock. The
+ * counters themselves are kept in struct hupmon by the module each belongs
+ * to; format*.c renders a snapshot.
  */
 #include "stats.h"
+
+#include <pthread.h>
+#include <string.h>
+
+#include "monitor.h"
+#include "sweep.h"
 
 void hupmon__hist_add(struct hupmon_hist *h, uint64_t ns)
 {
@@ -19,4 +27,37 @@ void hupmon__hist_add(struct hupmon_hist *h, uint64_t ns)
 	h->bucket[i]++;
 	h->count++;
 	h->sum_ns = h->sum_ns + ns < h->sum_ns ? UINT64_MAX : h->sum_ns + ns;
+}
+
+uint64_t hupmon_hist_bound_ns(unsigned i)
+{
+	/* Out-of-range indexes get the last bucket's bound: "everything". */
+	if (i >= HUPMON_HIST_BUCKETS - 1)
+		return UINT64_MAX;
+	return UINT64_C(1024) << i;
+}
+
+void hupmon_stats_sized(const hupmon *cm, struct hupmon_stats *out,
+			size_t out_size)
+{
+	struct hupmon *m = (struct hupmon *)cm;
+	struct hupmon_stats snap;
+
+	if (!out)
+		return;
+	if (!m) {
+		memset(out, 0, out_size);
+		return;
+	}
+	pthread_mutex_lock(&m->lock);
+	snap = m->st;
+	snap.watched = m->reg.live;
+	snap.memory_bytes = m->mem.bytes;
+	hupmon__sweep_snapshot(m, &snap);
+	pthread_mutex_unlock(&m->lock);
+	if (out_size > sizeof(snap)) {
+		memset((char *)out + sizeof(snap), 0, out_size - sizeof(snap));
+		out_size = sizeof(snap);
+	}
+	memcpy(out, &snap, out_size);
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "clock.h"
 #include "monitor.h"
 
 #define POOL 240

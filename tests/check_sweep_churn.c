@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "clock.h"
 #include "deliver.h"
 #include "monitor.h"
 #include "probe.h"
