@@ -191,7 +191,7 @@ static int watch_locked(struct hupmon *m, int fd, void *user, uint64_t cookie,
 		if (err) {
 			hupmon__registry_remove(&m->reg, idx);
 			if (old != HUPMON__NO_SLOT)
-				m->reg.fdmap[fd] = old + 1;
+				hupmon__registry_map_fd(&m->reg, fd, old);
 			return err;
 		}
 	}
