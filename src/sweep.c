@@ -56,7 +56,8 @@ void hupmon__sweep_fini(struct hupmon *m)
 	sw->head = sw->tail = sw->lap_last = NONE;
 }
 
-bool hupmon__sweep_has(const struct hupmon *m, uint32_t idx)
+/* Whether the slot is under the sweep. */
+static bool has(const struct hupmon *m, uint32_t idx)
 {
 	const struct hupmon__sweep *sw = &m->sweep;
 
@@ -143,7 +144,8 @@ static void lap_end(struct hupmon *m, uint64_t now)
 	lap_begin(sw, now);
 }
 
-void hupmon__sweep_rearm(struct hupmon *m)
+/* Re-arms the timer for the current number of sockets (disarms at 0). */
+static void rearm(struct hupmon *m)
 {
 	struct hupmon__sweep *sw = &m->sweep;
 	uint64_t want = wanted_interval(sw);
@@ -173,7 +175,7 @@ void hupmon__sweep_add(struct hupmon *m, uint32_t idx)
 	 * becoming many): at most log2(ticks) times in a row, never a
 	 * starved timer under steady churn. Ticks make finer adjustments. */
 	if (!sw->armed_ns || wanted_interval(sw) <= sw->armed_ns / 2)
-		hupmon__sweep_rearm(m);
+		rearm(m);
 }
 
 void hupmon__sweep_remove(struct hupmon *m, uint32_t idx)
@@ -181,7 +183,7 @@ void hupmon__sweep_remove(struct hupmon *m, uint32_t idx)
 	struct hupmon__sweep *sw = &m->sweep;
 	bool lap_done = false;
 
-	if (!hupmon__sweep_has(m, idx))
+	if (!has(m, idx))
 		return;
 	if (idx == sw->lap_last) {
 		/* The lap's unprobed sockets run from the head to lap_last:
@@ -197,7 +199,7 @@ void hupmon__sweep_remove(struct hupmon *m, uint32_t idx)
 	if (lap_done)
 		lap_end(m, hupmon__clock(m));
 	if (!sw->n)
-		hupmon__sweep_rearm(m);
+		rearm(m);
 }
 
 /* True while probing the slot can still tell something: a cause above the
@@ -216,7 +218,7 @@ static bool wanted(const struct hupmon *m, uint32_t idx)
 
 void hupmon__sweep_update(struct hupmon *m, uint32_t idx)
 {
-	if (hupmon__sweep_has(m, idx) && !wanted(m, idx))
+	if (has(m, idx) && !wanted(m, idx))
 		hupmon__sweep_remove(m, idx);
 }
 
@@ -283,7 +285,7 @@ void hupmon__sweep_tick(struct hupmon *m)
 	if (expirations > 1)
 		m->st.sweep_piled_up += expirations - 1;
 	if (!sw->n) {
-		hupmon__sweep_rearm(m);
+		rearm(m);
 		return;
 	}
 	/* One slice per tick, whatever piled up: a slice probes what is
@@ -301,7 +303,7 @@ static void slice_end(struct hupmon *m)
 		m->st.sweep_slice_worst_ns = sw->slice_busy_ns;
 	if (sw->armed_ns && sw->slice_busy_ns > sw->armed_ns / 2)
 		m->st.sweep_overruns++;
-	hupmon__sweep_rearm(m);
+	rearm(m);
 }
 
 /* The next socket the open slice must probe, or NONE: the slice is done.

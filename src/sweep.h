@@ -1,7 +1,8 @@
 /*
- * sweep: the deadline-peek path. A timerfd (CLOCK_MONOTONIC) in the
- * monitor's epoll set fires once per tick; each tick probes one slice of the
- * sockets under the sweep.
+ * sweep: the deadline-peek path's schedule and state. A timerfd
+ * (CLOCK_MONOTONIC) in the monitor's epoll set fires once per tick; each
+ * tick opens one slice of the sockets under the sweep, which probe.c works
+ * off (the probes, and what they report, are probe.c's).
  *
  * The sockets under the sweep form one FIFO queue, a doubly linked list
  * through per-slot nodes: a slice probes from the head and puts each probed
@@ -76,16 +77,11 @@ int hupmon__sweep_reserve(struct hupmon *m, uint32_t slots);
 void hupmon__sweep_add(struct hupmon *m, uint32_t idx);
 /* Takes the slot off the sweep, if it is under it. Under m->lock. */
 void hupmon__sweep_remove(struct hupmon *m, uint32_t idx);
-/* Whether the slot is under the sweep. Under m->lock. */
-bool hupmon__sweep_has(const struct hupmon *m, uint32_t idx);
 /* Takes the slot off the sweep once probing it can tell nothing more (a
  * final cause, TCP_INFO saw CLOSE, an orphan) unless compare mode still
  * waits for the sweep's side of an outcome. Call after the slot's state
  * changed. Under m->lock. */
 void hupmon__sweep_update(struct hupmon *m, uint32_t idx);
-/* Re-arms the timer for the current number of sockets (disarms at 0).
- * Under m->lock. */
-void hupmon__sweep_rearm(struct hupmon *m);
 /* Handles a timer expiration: reads it and opens a slice. Dispatching
  * thread, under m->lock. */
 void hupmon__sweep_tick(struct hupmon *m);
