@@ -26,54 +26,6 @@
 #include "fixture.h"
 #include "hupmon.h"
 
-#define DEADLINE_MS 2000 /* epoll path: reports are near-instant */
-#define QUIET_MS    300	 /* "nothing more is reported" window */
-
-/* Loop tests run index 0 over IPv4 and 1 over IPv6 (and so on, mod 2). */
-static int family_of(int i)
-{
-	return i % 2 == 0 ? AF_INET : AF_INET6;
-}
-
-static hupmon *new_monitor(struct fx_rec *rec, bool no_touch)
-{
-	struct hupmon_config cfg;
-	hupmon *m = NULL;
-	int rc;
-
-	memset(&cfg, 0, sizeof(cfg));
-	cfg.on_hangup = fx_rec_on_hangup;
-	cfg.arg = rec;
-	cfg.paths = HUPMON_PATH_EPOLL;
-	cfg.no_touch = no_touch;
-	rc = hupmon_new(&cfg, &m);
-	ck_assert_msg(rc == 0, "hupmon_new: %d", rc);
-	ck_assert_ptr_nonnull(m);
-	return m;
-}
-
-/* Checks the fields every report must carry. */
-static void check_event(const struct hupmon_event *ev, hupmon_id id, int fd,
-			void *user, enum hupmon_cause cause, int error,
-			bool escalation, uint64_t after_ns)
-{
-	ck_assert_uint_eq(ev->id, id);
-	ck_assert_int_eq(ev->fd, fd);
-	ck_assert_ptr_eq(ev->user, user);
-	ck_assert_msg(ev->path == HUPMON_PATH_EPOLL, "path %s",
-		      hupmon_path_name(ev->path));
-	ck_assert_msg(ev->cause == cause, "cause %s, want %s",
-		      hupmon_cause_name(ev->cause), hupmon_cause_name(cause));
-	ck_assert_msg(ev->error == error, "error %d (%s), want %d (%s)",
-		      ev->error, strerror(ev->error), error, strerror(error));
-	ck_assert_int_eq(ev->escalation, escalation);
-	ck_assert_msg(ev->detected_ns >= after_ns &&
-			      ev->detected_ns <= fx_now_ns(),
-		      "detected_ns %llu outside [%llu, now]",
-		      (unsigned long long)ev->detected_ns,
-		      (unsigned long long)after_ns);
-}
-
 /* --- one closure, one report ------------------------------------------- */
 
 static void single_closure(int family, enum fx_action a, enum hupmon_cause want,
@@ -90,7 +42,7 @@ static void single_closure(int family, enum fx_action a, enum hupmon_cause want,
 	if (!fx_family_available(family))
 		return;
 	fx_rec_init(&rec);
-	m = new_monitor(&rec, false);
+	m = fx_new_epoll_monitor(&rec, false);
 	fx_pair_ok(family, &s, &c);
 	id = fx_watch_ok(m, s, &tag);
 
@@ -99,13 +51,14 @@ static void single_closure(int family, enum fx_action a, enum hupmon_cause want,
 	ck_assert_uint_eq(fx_rec_count(&rec), 0);
 
 	t = fx_act(a, &c);
-	ck_assert_msg(fx_dispatch_until_count(m, &rec, 1, DEADLINE_MS),
-		      "no report within %d ms", DEADLINE_MS);
+	ck_assert_msg(fx_dispatch_until_count(m, &rec, 1, FX_DEADLINE_MS),
+		      "no report within %d ms", FX_DEADLINE_MS);
 	ck_assert(fx_rec_event(&rec, 0, &ev));
-	check_event(&ev, id, s, &tag, want, want_err, false, t);
+	fx_check_event(&ev, HUPMON_PATH_EPOLL, id, s, &tag, want, want_err,
+		       false, t);
 
 	/* Nothing else follows: the state does not change any more. */
-	fx_dispatch_for(m, QUIET_MS);
+	fx_dispatch_for(m, FX_QUIET_MS);
 	ck_assert_uint_eq(fx_rec_count(&rec), 1);
 
 	fx_get_stats(m, &st);
@@ -124,25 +77,25 @@ static void single_closure(int family, enum fx_action a, enum hupmon_cause want,
 
 START_TEST(test_fin)
 {
-	single_closure(family_of(_i), FX_FIN, HUPMON_PEER_SHUTDOWN, 0);
+	single_closure(fx_family_of(_i), FX_FIN, HUPMON_PEER_SHUTDOWN, 0);
 }
 END_TEST
 
 START_TEST(test_half_close)
 {
-	single_closure(family_of(_i), FX_HALF, HUPMON_PEER_SHUTDOWN, 0);
+	single_closure(fx_family_of(_i), FX_HALF, HUPMON_PEER_SHUTDOWN, 0);
 }
 END_TEST
 
 START_TEST(test_data_then_fin)
 {
-	single_closure(family_of(_i), FX_DATA_FIN, HUPMON_PEER_SHUTDOWN, 0);
+	single_closure(fx_family_of(_i), FX_DATA_FIN, HUPMON_PEER_SHUTDOWN, 0);
 }
 END_TEST
 
 START_TEST(test_rst)
 {
-	single_closure(family_of(_i), FX_RST, HUPMON_RESET, ECONNRESET);
+	single_closure(fx_family_of(_i), FX_RST, HUPMON_RESET, ECONNRESET);
 }
 END_TEST
 
@@ -150,7 +103,7 @@ END_TEST
 
 START_TEST(test_fin_then_write)
 {
-	int family = family_of(_i);
+	int family = fx_family_of(_i);
 	struct fx_rec rec;
 	struct hupmon_event ev;
 	struct hupmon_stats st;
@@ -162,27 +115,29 @@ START_TEST(test_fin_then_write)
 	if (!fx_family_available(family))
 		return;
 	fx_rec_init(&rec);
-	m = new_monitor(&rec, false);
+	m = fx_new_epoll_monitor(&rec, false);
 	fx_pair_ok(family, &s, &c);
 	id = fx_watch_ok(m, s, &tag);
 
 	t = fx_close_fin(c);
-	ck_assert(fx_dispatch_until_count(m, &rec, 1, DEADLINE_MS));
+	ck_assert(fx_dispatch_until_count(m, &rec, 1, FX_DEADLINE_MS));
 	ck_assert(fx_rec_event(&rec, 0, &ev));
-	check_event(&ev, id, s, &tag, HUPMON_PEER_SHUTDOWN, 0, false, t);
+	fx_check_event(&ev, HUPMON_PATH_EPOLL, id, s, &tag,
+		       HUPMON_PEER_SHUTDOWN, 0, false, t);
 
 	/* The client's socket is closed: our byte draws an RST, which the
 	 * kernel turns into EPIPE in CLOSE_WAIT. Write once only: a second
 	 * write would consume the pending error. */
 	t = fx_now_ns();
 	ck_assert_int_eq(send(s, "x", 1, MSG_NOSIGNAL), 1);
-	ck_assert_msg(fx_dispatch_until_count(m, &rec, 2, DEADLINE_MS),
+	ck_assert_msg(fx_dispatch_until_count(m, &rec, 2, FX_DEADLINE_MS),
 		      "no escalation after the RST");
 	ck_assert(fx_rec_event(&rec, 1, &ev));
-	check_event(&ev, id, s, &tag, HUPMON_RESET, EPIPE, true, t);
+	fx_check_event(&ev, HUPMON_PATH_EPOLL, id, s, &tag, HUPMON_RESET, EPIPE,
+		       true, t);
 
 	/* RESET is final. */
-	fx_dispatch_for(m, QUIET_MS);
+	fx_dispatch_for(m, FX_QUIET_MS);
 	ck_assert_uint_eq(fx_rec_count(&rec), 2);
 	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.escalations, 1);
@@ -212,30 +167,30 @@ static void watch_after(int family, bool rst)
 	if (!fx_family_available(family))
 		return;
 	fx_rec_init(&rec);
-	m = new_monitor(&rec, false);
+	m = fx_new_epoll_monitor(&rec, false);
 	fx_pair_ok(family, &s, &c);
 
 	t = rst ? fx_close_rst(c) : fx_close_fin(c);
 	/* poll() reads no error and consumes nothing: it only tells us the
 	 * FIN or RST has reached s. */
-	seen = fx_wait_fd(s, POLLRDHUP, DEADLINE_MS);
+	seen = fx_wait_fd(s, POLLRDHUP, FX_DEADLINE_MS);
 	ck_assert_msg(seen & want_bits, "the %s never arrived (revents %#x)",
 		      rst ? "RST" : "FIN", (unsigned)seen);
 
 	id = fx_watch_ok(m, s, &tag);
 	/* Reported on the very next dispatch: the event is already queued. */
-	rc = hupmon_dispatch(m, DEADLINE_MS);
+	rc = hupmon_dispatch(m, FX_DEADLINE_MS);
 	ck_assert_int_ge(rc, 1);
 	ck_assert_uint_eq(fx_rec_count(&rec), 1);
 	ck_assert(fx_rec_event(&rec, 0, &ev));
 	if (rst)
-		check_event(&ev, id, s, &tag, HUPMON_RESET, ECONNRESET, false,
-			    t);
+		fx_check_event(&ev, HUPMON_PATH_EPOLL, id, s, &tag,
+			       HUPMON_RESET, ECONNRESET, false, t);
 	else
-		check_event(&ev, id, s, &tag, HUPMON_PEER_SHUTDOWN, 0, false,
-			    t);
+		fx_check_event(&ev, HUPMON_PATH_EPOLL, id, s, &tag,
+			       HUPMON_PEER_SHUTDOWN, 0, false, t);
 
-	fx_dispatch_for(m, QUIET_MS);
+	fx_dispatch_for(m, FX_QUIET_MS);
 	ck_assert_uint_eq(fx_rec_count(&rec), 1);
 
 	fx_unwatch_ok(m, id);
@@ -246,13 +201,13 @@ static void watch_after(int family, bool rst)
 
 START_TEST(test_watch_after_fin)
 {
-	watch_after(family_of(_i), false);
+	watch_after(fx_family_of(_i), false);
 }
 END_TEST
 
 START_TEST(test_watch_after_rst)
 {
-	watch_after(family_of(_i), true);
+	watch_after(fx_family_of(_i), true);
 }
 END_TEST
 
@@ -260,7 +215,7 @@ END_TEST
 
 START_TEST(test_dup_eexist)
 {
-	int family = family_of(_i);
+	int family = fx_family_of(_i);
 	struct fx_rec rec;
 	struct hupmon_stats st;
 	struct hupmon_event ev;
@@ -271,7 +226,7 @@ START_TEST(test_dup_eexist)
 	if (!fx_family_available(family))
 		return;
 	fx_rec_init(&rec);
-	m = new_monitor(&rec, false);
+	m = fx_new_epoll_monitor(&rec, false);
 	fx_pair_ok(family, &s, &c);
 	id = fx_watch_ok(m, s, &tag);
 
@@ -286,8 +241,8 @@ START_TEST(test_dup_eexist)
 
 	/* The original watch is unharmed. */
 	fx_close_fin(c);
-	ck_assert(fx_dispatch_until_count(m, &rec, 1, DEADLINE_MS));
-	fx_dispatch_for(m, QUIET_MS);
+	ck_assert(fx_dispatch_until_count(m, &rec, 1, FX_DEADLINE_MS));
+	fx_dispatch_for(m, FX_QUIET_MS);
 	ck_assert_uint_eq(fx_rec_count(&rec), 1);
 	ck_assert(fx_rec_event(&rec, 0, &ev));
 	ck_assert_uint_eq(ev.id, id);
@@ -314,9 +269,9 @@ START_TEST(test_alive_never_reported)
 	hupmon *m;
 
 	fx_rec_init(&rec);
-	m = new_monitor(&rec, false);
+	m = fx_new_epoll_monitor(&rec, false);
 	for (int i = 0; i < N; i++) {
-		int family = family_of(i);
+		int family = fx_family_of(i);
 
 		if (!fx_family_available(family))
 			continue;
@@ -332,7 +287,7 @@ START_TEST(test_alive_never_reported)
 					 4);
 		n++;
 	}
-	fx_dispatch_for(m, QUIET_MS);
+	fx_dispatch_for(m, FX_QUIET_MS);
 	ck_assert_uint_eq(fx_rec_count(&rec), 0);
 	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.watched, (uint64_t)n);
@@ -355,7 +310,7 @@ END_TEST
 
 START_TEST(test_no_touch)
 {
-	int family = family_of(_i);
+	int family = fx_family_of(_i);
 	bool no_touch = _i >= 2;
 	struct fx_rec rec;
 	struct hupmon_event ev;
@@ -369,13 +324,13 @@ START_TEST(test_no_touch)
 	if (!fx_family_available(family))
 		return;
 	fx_rec_init(&rec);
-	m = new_monitor(&rec, no_touch);
+	m = fx_new_epoll_monitor(&rec, no_touch);
 	fx_pair_ok(family, &s, &c);
 	id = fx_watch_ok(m, s, &tag);
 
 	t = fx_close_rst(c);
-	ck_assert(fx_dispatch_until_count(m, &rec, 1, DEADLINE_MS));
-	fx_dispatch_for(m, QUIET_MS);
+	ck_assert(fx_dispatch_until_count(m, &rec, 1, FX_DEADLINE_MS));
+	fx_dispatch_for(m, FX_QUIET_MS);
 	ck_assert_uint_eq(fx_rec_count(&rec), 1);
 	ck_assert(fx_rec_event(&rec, 0, &ev));
 
@@ -384,7 +339,8 @@ START_TEST(test_no_touch)
 	if (no_touch) {
 		/* hupmon never read SO_ERROR: only HANGUP is known, and
 		 * the application still sees the reset itself. */
-		check_event(&ev, id, s, &tag, HUPMON_HANGUP, 0, false, t);
+		fx_check_event(&ev, HUPMON_PATH_EPOLL, id, s, &tag,
+			       HUPMON_HANGUP, 0, false, t);
 		ck_assert_msg(n == -1 && err == ECONNRESET,
 			      "no_touch: app recv gave %zd (%s), want "
 			      "ECONNRESET",
@@ -392,8 +348,8 @@ START_TEST(test_no_touch)
 	} else {
 		/* Default: hupmon read (and so cleared) SO_ERROR; the
 		 * event carries it and the app's read sees end of file. */
-		check_event(&ev, id, s, &tag, HUPMON_RESET, ECONNRESET, false,
-			    t);
+		fx_check_event(&ev, HUPMON_PATH_EPOLL, id, s, &tag,
+			       HUPMON_RESET, ECONNRESET, false, t);
 		ck_assert_msg(n == 0,
 			      "default: app recv gave %zd (%s), want 0 (the "
 			      "error was consumed)",
@@ -428,7 +384,7 @@ static void move_to(int *s, int *c, int want)
 
 START_TEST(test_fd_reuse)
 {
-	int family = family_of(_i);
+	int family = fx_family_of(_i);
 	struct fx_rec rec;
 	struct hupmon_event ev;
 	int s1, c1, s2, c2, fdnum, tag1, tag2;
@@ -438,7 +394,7 @@ START_TEST(test_fd_reuse)
 	if (!fx_family_available(family))
 		return;
 	fx_rec_init(&rec);
-	m = new_monitor(&rec, false);
+	m = fx_new_epoll_monitor(&rec, false);
 	fx_pair_ok(family, &s1, &c1);
 	id1 = fx_watch_ok(m, s1, &tag1);
 	fdnum = s1;
@@ -455,8 +411,8 @@ START_TEST(test_fd_reuse)
 	ck_assert_int_eq(hupmon_unwatch(m, id1), -ENOENT);
 
 	fx_close_fin(c2);
-	ck_assert(fx_dispatch_until_count(m, &rec, 1, DEADLINE_MS));
-	fx_dispatch_for(m, QUIET_MS);
+	ck_assert(fx_dispatch_until_count(m, &rec, 1, FX_DEADLINE_MS));
+	fx_dispatch_for(m, FX_QUIET_MS);
 	ck_assert_uint_eq(fx_rec_count(&rec), 1);
 	ck_assert_uint_eq(fx_rec_count_id(&rec, id1), 0);
 	ck_assert(fx_rec_event(&rec, 0, &ev));
@@ -477,7 +433,7 @@ END_TEST
  * reported as the connection that reuses its fd number. */
 START_TEST(test_fd_reuse_closed_while_watched)
 {
-	int family = family_of(_i);
+	int family = fx_family_of(_i);
 	struct fx_rec rec;
 	struct hupmon_event ev;
 	struct hupmon_stats st;
@@ -488,13 +444,13 @@ START_TEST(test_fd_reuse_closed_while_watched)
 	if (!fx_family_available(family))
 		return;
 	fx_rec_init(&rec);
-	m = new_monitor(&rec, false);
+	m = fx_new_epoll_monitor(&rec, false);
 	fx_pair_ok(family, &s1, &c1);
 	id1 = fx_watch_ok(m, s1, &tag1);
 	fdnum = s1;
 	fx_close_ok(s1); /* no unwatch */
 	fx_close_ok(c1);
-	fx_dispatch_for(m, QUIET_MS / 3);
+	fx_dispatch_for(m, FX_QUIET_MS / 3);
 
 	fx_pair_ok(family, &s2, &c2);
 	move_to(&s2, &c2, fdnum);
@@ -505,8 +461,8 @@ START_TEST(test_fd_reuse_closed_while_watched)
 	ck_assert_uint_eq(st.watched, 1);
 
 	fx_close_fin(c2);
-	ck_assert(fx_dispatch_until_count(m, &rec, 1, DEADLINE_MS));
-	fx_dispatch_for(m, QUIET_MS);
+	ck_assert(fx_dispatch_until_count(m, &rec, 1, FX_DEADLINE_MS));
+	fx_dispatch_for(m, FX_QUIET_MS);
 	ck_assert_uint_eq(fx_rec_count(&rec), 1);
 	ck_assert_uint_eq(fx_rec_count_id(&rec, id1), 0);
 	ck_assert(fx_rec_event(&rec, 0, &ev));
@@ -630,7 +586,7 @@ static bool race_over(hupmon *m, struct fx_rec *rec, void *arg)
 
 START_TEST(test_unwatch_races_callback)
 {
-	int family = family_of(_i);
+	int family = fx_family_of(_i);
 	struct fx_rec rec;
 	struct race r;
 	pthread_t th;
@@ -646,7 +602,7 @@ START_TEST(test_unwatch_races_callback)
 		pthread_cond_init(&r.cond, NULL);
 		rec.on_event = race_hook;
 		rec.hook_arg = &r;
-		m = new_monitor(&rec, false);
+		m = fx_new_epoll_monitor(&rec, false);
 		fx_pair_ok(family, &r.server_fd, &c);
 		r.m = m;
 		r.id = fx_watch_ok(m, r.server_fd, NULL);
@@ -659,7 +615,7 @@ START_TEST(test_unwatch_races_callback)
 			      "unwatch never returned");
 		ck_assert_int_eq(pthread_join(th, NULL), 0);
 		/* The RST queued during the callback must stay unreported. */
-		fx_dispatch_for(m, QUIET_MS);
+		fx_dispatch_for(m, FX_QUIET_MS);
 
 		ck_assert_int_eq(r.unwatch_rc, 0);
 		ck_assert_msg(r.cb_ended_at_return,
@@ -711,7 +667,7 @@ static void self_unwatch_hook(struct fx_rec *rec, const struct hupmon_event *ev)
 
 START_TEST(test_unwatch_in_callback)
 {
-	int family = family_of(_i);
+	int family = fx_family_of(_i);
 	struct fx_rec rec;
 	struct self_unwatch su;
 	int c;
@@ -723,14 +679,14 @@ START_TEST(test_unwatch_in_callback)
 	memset(&su, 0, sizeof(su));
 	rec.on_event = self_unwatch_hook;
 	rec.hook_arg = &su;
-	m = new_monitor(&rec, false);
+	m = fx_new_epoll_monitor(&rec, false);
 	su.m = m;
 	fx_pair_ok(family, &su.server_fd, &c);
 	fx_watch_ok(m, su.server_fd, NULL);
 
 	fx_close_fin(c);
-	ck_assert(fx_dispatch_until_count(m, &rec, 1, DEADLINE_MS));
-	fx_dispatch_for(m, QUIET_MS);
+	ck_assert(fx_dispatch_until_count(m, &rec, 1, FX_DEADLINE_MS));
+	fx_dispatch_for(m, FX_QUIET_MS);
 	ck_assert_int_eq(su.calls, 1);
 	ck_assert_int_eq(su.rc, 0);
 	ck_assert_int_eq(su.rc_again, -ENOENT);
@@ -747,7 +703,7 @@ END_TEST
 
 START_TEST(test_many_random_closures)
 {
-	int family = family_of(_i);
+	int family = fx_family_of(_i);
 	const int n = fx_scaled(1000), k = fx_scaled(200);
 	struct fx_rec rec;
 	struct hupmon_stats st;
@@ -767,7 +723,7 @@ START_TEST(test_many_random_closures)
 	want = calloc(n, sizeof(*want));
 	ck_assert(s && c && id && want);
 	fx_rec_init(&rec);
-	m = new_monitor(&rec, false);
+	m = fx_new_epoll_monitor(&rec, false);
 	for (int i = 0; i < n; i++) {
 		fx_pair_ok(family, &s[i], &c[i]);
 		id[i] = fx_watch_ok(m, s[i], &s[i]);
@@ -777,10 +733,10 @@ START_TEST(test_many_random_closures)
 
 	fx_close_random(c, want, n, k, &seed);
 
-	ck_assert_msg(fx_dispatch_until_count(m, &rec, k, 2 * DEADLINE_MS),
+	ck_assert_msg(fx_dispatch_until_count(m, &rec, k, 2 * FX_DEADLINE_MS),
 		      "only %zu of %d closures reported", fx_rec_count(&rec),
 		      k);
-	fx_dispatch_for(m, QUIET_MS);
+	fx_dispatch_for(m, FX_QUIET_MS);
 	reported = fx_rec_count(&rec);
 	ck_assert_msg(reported == (size_t)k, "%zu reports for %d closures",
 		      reported, k);
@@ -957,7 +913,7 @@ START_TEST(test_bad_input)
 	check_bad_configs();
 
 	fx_rec_init(&rec);
-	m = new_monitor(&rec, false);
+	m = fx_new_epoll_monitor(&rec, false);
 
 	/* NULL monitor */
 	fx_pair_ok(AF_INET, &s, &c);
@@ -997,7 +953,7 @@ START_TEST(test_bad_input)
 	ck_assert_int_eq(hupmon_watch(m, usp[0], NULL, &id), -EINVAL);
 	einval++;
 	for (int f = 0; f < 2; f++) {
-		int family = family_of(f);
+		int family = fx_family_of(f);
 		struct sockaddr_storage ss;
 		socklen_t len = sizeof(ss);
 		int udp, lfd, queued, syn, lsn;
@@ -1061,7 +1017,7 @@ START_TEST(test_bad_input)
 	unconn = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_int_ge(unconn, 0);
 	unconn_id = fx_watch_ok(m, unconn, NULL);
-	ck_assert_int_ge(hupmon_dispatch(m, DEADLINE_MS), 1);
+	ck_assert_int_ge(hupmon_dispatch(m, FX_DEADLINE_MS), 1);
 	ck_assert_uint_eq(fx_rec_count(&rec), 1);
 	ck_assert(fx_rec_event(&rec, 0, &ev));
 	ck_assert_uint_eq(ev.id, unconn_id);
@@ -1076,8 +1032,8 @@ START_TEST(test_bad_input)
 	ck_assert_uint_ne(id, stale);
 	fx_close_fin(c);
 	ck_assert(fx_dispatch_until_event(m, &rec, id, HUPMON_PEER_SHUTDOWN,
-					  DEADLINE_MS));
-	fx_dispatch_for(m, QUIET_MS);
+					  FX_DEADLINE_MS));
+	fx_dispatch_for(m, FX_QUIET_MS);
 	ck_assert_uint_eq(fx_rec_count(&rec), 2);
 	fx_unwatch_ok(m, id);
 
@@ -1160,7 +1116,7 @@ static void stop_run(bool by_signal)
 	pthread_cond_init(&sp.cond, NULL);
 	rec.on_event = stopper_hook;
 	rec.hook_arg = &sp;
-	m = new_monitor(&rec, false);
+	m = fx_new_epoll_monitor(&rec, false);
 	sp.m = m;
 	sp.target = pthread_self();
 	sp.by_signal = by_signal;
@@ -1219,7 +1175,7 @@ END_TEST
 
 START_TEST(test_fd_pollable)
 {
-	int family = family_of(_i);
+	int family = fx_family_of(_i);
 	struct fx_rec rec;
 	struct pollfd p;
 	int s, c, fd, rc;
@@ -1229,7 +1185,7 @@ START_TEST(test_fd_pollable)
 	if (!fx_family_available(family))
 		return;
 	fx_rec_init(&rec);
-	m = new_monitor(&rec, false);
+	m = fx_new_epoll_monitor(&rec, false);
 	fd = hupmon_fd(m);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(hupmon_fd(m), fd);
@@ -1244,7 +1200,8 @@ START_TEST(test_fd_pollable)
 	ck_assert_int_eq(poll(&p, 1, 0), 0);
 
 	fx_close_fin(c);
-	ck_assert_int_eq(fx_wait_fd(fd, POLLIN, DEADLINE_MS) & POLLIN, POLLIN);
+	ck_assert_int_eq(fx_wait_fd(fd, POLLIN, FX_DEADLINE_MS) & POLLIN,
+			 POLLIN);
 	ck_assert_uint_eq(fx_rec_count(&rec), 0); /* nothing ran by itself */
 	/* Drain as an edge-triggered outer loop would. */
 	for (int i = 0; i < 100; i++) {
@@ -1260,7 +1217,8 @@ START_TEST(test_fd_pollable)
 
 	/* A stop request also makes it readable. */
 	hupmon_stop(m);
-	ck_assert_int_eq(fx_wait_fd(fd, POLLIN, DEADLINE_MS) & POLLIN, POLLIN);
+	ck_assert_int_eq(fx_wait_fd(fd, POLLIN, FX_DEADLINE_MS) & POLLIN,
+			 POLLIN);
 	ck_assert_int_eq(hupmon_run(m), 0);
 
 	fx_unwatch_ok(m, id);
@@ -1274,7 +1232,7 @@ END_TEST
 
 START_TEST(test_stats_gauges)
 {
-	int family = family_of(_i);
+	int family = fx_family_of(_i);
 	struct fx_rec rec;
 	struct hupmon_stats st;
 	int s[3], c[3];
@@ -1284,7 +1242,7 @@ START_TEST(test_stats_gauges)
 	if (!fx_family_available(family))
 		return;
 	fx_rec_init(&rec);
-	m = new_monitor(&rec, false);
+	m = fx_new_epoll_monitor(&rec, false);
 	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.watched, 0);
 	ck_assert_uint_eq(st.watches, 0);
@@ -1307,8 +1265,8 @@ START_TEST(test_stats_gauges)
 	c[1] = -1;
 	fx_close_fin(c[2]);
 	c[2] = -1;
-	ck_assert(fx_dispatch_until_count(m, &rec, 2, DEADLINE_MS));
-	fx_dispatch_for(m, QUIET_MS / 3);
+	ck_assert(fx_dispatch_until_count(m, &rec, 2, FX_DEADLINE_MS));
+	fx_dispatch_for(m, FX_QUIET_MS / 3);
 	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.hangups[HUPMON_PATH_EPOLL][HUPMON_RESET], 1);
 	ck_assert_uint_eq(st.hangups[HUPMON_PATH_EPOLL][HUPMON_PEER_SHUTDOWN],
@@ -1340,7 +1298,7 @@ END_TEST
 /* Unwatched before dispatch: whatever the kernel queued is not reported. */
 START_TEST(test_unwatch_before_dispatch)
 {
-	int family = family_of(_i);
+	int family = fx_family_of(_i);
 	struct fx_rec rec;
 	struct hupmon_stats st;
 	int s, c;
@@ -1350,13 +1308,13 @@ START_TEST(test_unwatch_before_dispatch)
 	if (!fx_family_available(family))
 		return;
 	fx_rec_init(&rec);
-	m = new_monitor(&rec, false);
+	m = fx_new_epoll_monitor(&rec, false);
 	fx_pair_ok(family, &s, &c);
 	id = fx_watch_ok(m, s, NULL);
 	fx_close_fin(c);
-	ck_assert(fx_wait_fd(s, POLLRDHUP, DEADLINE_MS) & POLLRDHUP);
+	ck_assert(fx_wait_fd(s, POLLRDHUP, FX_DEADLINE_MS) & POLLRDHUP);
 	fx_unwatch_ok(m, id);
-	fx_dispatch_for(m, QUIET_MS);
+	fx_dispatch_for(m, FX_QUIET_MS);
 	ck_assert_uint_eq(fx_rec_count(&rec), 0);
 	fx_get_stats(m, &st);
 	/* Dropped as stale, or removed from the ready list by EPOLL_CTL_DEL
@@ -1392,7 +1350,7 @@ static void cross_hook(struct fx_rec *rec, const struct hupmon_event *ev)
 
 START_TEST(test_stale_event_dropped)
 {
-	int family = family_of(_i);
+	int family = fx_family_of(_i);
 	struct fx_rec rec;
 	struct hupmon_stats st;
 	struct cross x;
@@ -1406,7 +1364,7 @@ START_TEST(test_stale_event_dropped)
 	x.unwatched = -1;
 	rec.on_event = cross_hook;
 	rec.hook_arg = &x;
-	m = new_monitor(&rec, false);
+	m = fx_new_epoll_monitor(&rec, false);
 	x.m = m;
 	for (int i = 0; i < 2; i++) {
 		fx_pair_ok(family, &s[i], &c[i]);
@@ -1414,11 +1372,11 @@ START_TEST(test_stale_event_dropped)
 	}
 	fx_close_fin(c[0]);
 	fx_close_rst(c[1]);
-	ck_assert(fx_wait_fd(s[0], POLLRDHUP, DEADLINE_MS) & POLLRDHUP);
-	ck_assert(fx_wait_fd(s[1], POLLRDHUP, DEADLINE_MS) & POLLHUP);
+	ck_assert(fx_wait_fd(s[0], POLLRDHUP, FX_DEADLINE_MS) & POLLRDHUP);
+	ck_assert(fx_wait_fd(s[1], POLLRDHUP, FX_DEADLINE_MS) & POLLHUP);
 
-	ck_assert(fx_dispatch_until_count(m, &rec, 1, DEADLINE_MS));
-	fx_dispatch_for(m, QUIET_MS);
+	ck_assert(fx_dispatch_until_count(m, &rec, 1, FX_DEADLINE_MS));
+	fx_dispatch_for(m, FX_QUIET_MS);
 	ck_assert_int_ge(x.unwatched, 0);
 	ck_assert_int_eq(x.rc, 0);
 	ck_assert_uint_eq(fx_rec_count(&rec), 1);
