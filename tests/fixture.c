@@ -743,6 +743,20 @@ void fx_quiet_laps(hupmon *m, struct fx_rec *rec, unsigned n)
 
 /* --- running a suite --------------------------------------------------- */
 
+void fx_add_case(struct Suite *su, const char *name, const struct TTest *t,
+		 int loops, int timeout_s)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
+	tcase_set_timeout(tc, timeout_s);
+	if (loops > 0)
+		tcase_add_loop_test(tc, t, 0, loops);
+	else
+		tcase_add_test(tc, t);
+	suite_add_tcase(su, tc);
+}
+
 int fx_run_suite(struct Suite *s)
 {
 	SRunner *sr = srunner_create(s);

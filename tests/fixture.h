@@ -216,6 +216,12 @@ void fx_quiet_laps(hupmon *m, struct fx_rec *rec, unsigned n);
 /* --- running a suite --------------------------------------------------- */
 
 struct Suite;
+struct TTest;
+/* Adds to su a test case named name holding t (a loop test over
+ * 0..loops-1 when loops > 0), with the checked fixture fx_setup /
+ * fx_teardown and a timeout of timeout_s seconds. */
+void fx_add_case(struct Suite *su, const char *name, const struct TTest *t,
+		 int loops, int timeout_s);
 /* Runs every test of the suite (CK_NORMAL output) and frees it; returns
  * the process exit status: EXIT_SUCCESS if all passed. */
 int fx_run_suite(struct Suite *s);
