@@ -1,6 +1,6 @@
 /*
- * registry: the slot table behind hupmon ids. No syscalls, no locking: the
- * monitor calls it under its lock.
+ * registry: the slot table behind hupmon ids. No syscalls, no locking: its
+ * callers hold the monitor's lock.
  *
  * An id is generation << 32 | slot index. A slot's generation starts at 1
  * and grows each time the slot is freed (skipping 0 when it wraps), so an id

@@ -1,5 +1,7 @@
 /*
- * stats: histogram accounting for the counters in struct hupmon_stats.
+ * stats: the counters of struct hupmon_stats: histogram accounting here;
+ * the bucket bounds (hupmon_hist_bound_ns) and the snapshot (hupmon_stats)
+ * are public, in hupmon.h.
  */
 #ifndef HUPMON_STATS_H
 #define HUPMON_STATS_H

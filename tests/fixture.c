@@ -1,6 +1,7 @@
 /*
- * fixture: loopback pairs, client actions, an event recorder and bounded
- * dispatch loops for the end-to-end suites. See fixture.h.
+ * fixture: loopback pairs, client actions, an event recorder, bounded
+ * dispatch loops, and the monitors, checks and test-case helpers the
+ * suites share. See fixture.h.
  *
  * On loopback a blocking connect() returns once the handshake is done and
  * the connection sits in the listener's accept queue, so fx_pair() can
