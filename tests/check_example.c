@@ -78,12 +78,11 @@ END_TEST
 
 int main(void)
 {
-	Suite *s = suite_create("example");
-	TCase *tc = tcase_create("example");
+	Suite *su = suite_create("example");
 
-	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
-	tcase_add_test(tc, test_example_sees_fin_and_rst);
-	tcase_add_test(tc, test_example_rejects_non_socket);
-	suite_add_tcase(s, tc);
-	return fx_run_suite(s);
+	fx_add_case(su, "sees_fin_and_rst", test_example_sees_fin_and_rst, 0,
+		    10);
+	fx_add_case(su, "rejects_non_socket", test_example_rejects_non_socket,
+		    0, 10);
+	return fx_run_suite(su);
 }
