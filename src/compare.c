@@ -10,6 +10,7 @@
 #include "deliver.h"
 #include "detect.h"
 #include "monitor.h"
+#include "sock.h"
 #include "stats.h"
 
 static enum hupmon_cause level_cause(const struct hupmon__cmp *c, int level,
@@ -43,13 +44,11 @@ static void compare_record(struct hupmon *m, uint32_t idx, int level,
 	}
 	if (!m->cfg.on_compare)
 		return;
-	/* One event and at most one record per level per observe. */
-	assert(q->n < HUPMON__OUT_MAX);
-	o = &q->item[q->n++];
+	o = hupmon__deliver_slot(q);
 	memset(o, 0, sizeof(*o));
 	o->compare = true;
 	o->rec.id = hupmon__slot_id(&m->reg, idx);
-	o->rec.fd = s->fd;
+	o->rec.fd = hupmon__sock_fd(s);
 	o->rec.user = s->user;
 	o->rec.cause = cause;
 	o->rec.second_cause =
@@ -61,6 +60,22 @@ static void compare_record(struct hupmon *m, uint32_t idx, int level,
 }
 
 /* The pending list: slots with compare outcomes still to record. */
+void hupmon__compare_uncount(struct hupmon *m, const struct hupmon_compare *rec)
+{
+	unsigned first = rec->first;
+	unsigned other = first == HUPMON_PATH_EPOLL ? HUPMON_PATH_SWEEP
+						    : HUPMON_PATH_EPOLL;
+
+	m->st.cmp_first[first][rec->cause]--;
+	if (rec->missed) {
+		m->st.cmp_missed[other][rec->cause]--;
+	} else {
+		m->st.cmp_second[other][rec->cause]--;
+		hupmon__hist_remove(&m->st.cmp_lag, rec->lag_ns);
+	}
+	m->st.cmp_cut_short[first][rec->cause]++;
+}
+
 static void pending_add(struct hupmon__compare *cmp, uint32_t idx)
 {
 	struct hupmon__cmp *c = &cmp->rec[idx];

@@ -81,6 +81,12 @@ void hupmon__compare_orphan(struct hupmon *m, uint32_t idx);
  * Under m->lock. */
 void hupmon__compare_cut_short(struct hupmon *m, uint32_t idx);
 
+/* An outcome recorded (and queued for on_compare) whose socket an earlier
+ * callback unwatched before it could be delivered: counted as cut short
+ * instead, so on_compare calls = outcomes recorded. */
+void hupmon__compare_uncount(struct hupmon *m,
+			     const struct hupmon_compare *rec);
+
 /* A scan of the pending list, once per completed sweep lap: begin returns
  * false if there is nothing to scan (not compare mode, or no lap completed
  * since the last scan); next returns the next slot, or NO_SLOT. A slot that

@@ -8,7 +8,8 @@
  */
 #include "deliver.h"
 
-#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <pthread.h>
 
 #include "clock.h"
@@ -27,17 +28,27 @@ static void queue_event(struct hupmon *m, uint32_t idx, enum hupmon_path path,
 
 	if (!m->cfg.on_hangup)
 		return;
-	assert(q->n < HUPMON__OUT_MAX);
-	o = &q->item[q->n++];
+	o = hupmon__deliver_slot(q);
 	o->compare = false;
 	o->ev.id = hupmon__slot_id(&m->reg, idx);
-	o->ev.fd = s->fd;
+	o->ev.fd = hupmon__sock_fd(s);
 	o->ev.user = s->user;
 	o->ev.path = path;
 	o->ev.cause = (enum hupmon_cause)s->cause;
 	o->ev.error = s->cause >= HUPMON_RESET ? s->error : 0;
 	o->ev.escalation = escalation;
 	o->ev.detected_ns = now;
+}
+
+struct hupmon__out *hupmon__deliver_slot(struct hupmon__outq *q)
+{
+	/* The bound is derived (deliver.h), so this cannot happen: if it
+	 * ever did, a report would be lost in silence. Stop loudly. */
+	if (q->n >= HUPMON__OUT_MAX) {
+		fputs("hupmon: report queue bound exceeded\n", stderr);
+		abort();
+	}
+	return &q->item[q->n++];
 }
 
 /* Would observing cause on this path change anything (a report, or a
@@ -87,14 +98,20 @@ static int run_callbacks(struct hupmon *m, struct hupmon__outq *q)
 {
 	int ran = 0;
 
-	for (unsigned i = 0; i < q->n; i++) {
+	for (unsigned i = 0; i < q->n && !m->free_pending; i++) {
 		struct hupmon__out *o = &q->item[i];
 		hupmon_id id = o->compare ? o->rec.id : o->ev.id;
 		uint64_t t0;
 
-		/* Unwatched by an earlier callback of this batch. */
-		if (!hupmon__registry_get(&m->reg, id))
+		/* Unwatched by an earlier callback of this batch: a compare
+		 * outcome nobody will hear of was cut short, as if the
+		 * unwatch had come first. (A hangup event is always first in
+		 * its batch.) */
+		if (!hupmon__registry_get(&m->reg, id)) {
+			if (o->compare)
+				hupmon__compare_uncount(m, &o->rec);
 			continue;
+		}
 		m->inflight = id;
 		m->inflight_thread = pthread_self();
 		pthread_mutex_unlock(&m->lock);
@@ -133,10 +150,15 @@ int hupmon__deliver_report(struct hupmon *m, uint32_t idx,
 		 * its number reused. Before news goes out, make sure the fd
 		 * still holds the socket watched (a socket in CLOSE_WAIT is
 		 * probed every lap and costs one syscall, not two). */
-		if (!r->identified && is_news(m, idx, r->path, r->cause) &&
+		if (!r->identified && !(s->flags & HUPMON__SLOT_ORPHAN) &&
+		    is_news(m, idx, r->path, r->cause) &&
 		    !hupmon__sock_same(s)) {
 			hupmon__sock_orphan(m, idx);
-			return 0;
+			/* A probe looked at another socket: nothing seen. An
+			 * epoll event is the watched socket's own: reported,
+			 * with fd -1. */
+			if (r->path == HUPMON_PATH_SWEEP)
+				return 0;
 		}
 		now = hupmon__clock(m);
 		observe(m, idx, r->path, r->cause, now, r->laps, &q);
@@ -167,7 +189,8 @@ int hupmon__deliver_expired(struct hupmon *m)
 	/* Callbacks may unwatch any socket (and end a lap): the scan steps
 	 * over a slot that leaves the list, and each slot is judged by the
 	 * laps completed when its turn comes. */
-	while ((idx = hupmon__compare_scan_next(m)) != HUPMON__NO_SLOT) {
+	while (!m->free_pending &&
+	       (idx = hupmon__compare_scan_next(m)) != HUPMON__NO_SLOT) {
 		hupmon__compare_expire(m, idx, now, hupmon__sweep_laps(m), &q);
 		hupmon__sweep_update(m, idx);
 		if (q.n)

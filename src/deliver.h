@@ -26,7 +26,9 @@ struct hupmon__out {
 	struct hupmon_event ev;
 	struct hupmon_compare rec;
 };
-#define HUPMON__OUT_MAX 8
+/* What one observation can queue: its hangup event and one compare outcome
+ * per level of the cause order. A new kind of report adds its own. */
+#define HUPMON__OUT_MAX (1 + 3)
 struct hupmon__outq {
 	unsigned n;
 	struct hupmon__out item[HUPMON__OUT_MAX];
@@ -38,6 +40,9 @@ enum hupmon__report_kind {
 	 * as far as this look could tell (a probe found it alive). */
 	HUPMON__REPORT_HANGUP,
 };
+
+/* The next free entry of q (aborts if the derived bound is ever wrong). */
+struct hupmon__out *hupmon__deliver_slot(struct hupmon__outq *q);
 
 /* One observation of one watched socket, by one path. */
 struct hupmon__report {

@@ -41,29 +41,31 @@ static int socket_event(struct hupmon *m, hupmon_id id, uint32_t events)
 {
 	struct hupmon__slot *s = hupmon__registry_get(&m->reg, id);
 	uint32_t idx = (uint32_t)id;
-	/* The event comes from the socket's own registration: identified. */
+	/* The event comes from the socket's own registration, but the fd
+	 * number it was watched on may hold another socket by now (closed
+	 * without unwatch, the socket alive in a dup): the delivery checks
+	 * before the report goes out, and reports fd -1 if so. */
 	struct hupmon__report r = {.kind = HUPMON__REPORT_HANGUP,
-				   .path = HUPMON_PATH_EPOLL,
-				   .identified = true};
+				   .path = HUPMON_PATH_EPOLL};
 	enum hupmon_cause cause;
 	bool fin;
 
-	if (!s || (s->flags & HUPMON__SLOT_ORPHAN)) {
+	m->st.epoll_events++;
+	if (!s) {
 		m->st.stale_events++;
 		return 0;
 	}
-	m->st.epoll_events++;
 	/* SO_ERROR only once the connection is over (EPOLLHUP): reading it
-	 * on a bare EPOLLERR would steal a soft error from a live socket. */
+	 * on a bare EPOLLERR would steal a soft error from a live socket. It
+	 * is read by fd number: only from the socket watched. */
 	if ((events & EPOLLERR) && (events & EPOLLHUP) && !s->error &&
-	    !m->cfg.no_touch) {
-		/* SO_ERROR by fd number: make sure it is still our socket. */
-		if (!hupmon__sock_same(s)) {
+	    !m->cfg.no_touch && !(s->flags & HUPMON__SLOT_ORPHAN)) {
+		if (hupmon__sock_same(s)) {
+			hupmon__sock_keep_error(m, s);
+			r.identified = true;
+		} else {
 			hupmon__sock_orphan(m, idx);
-			m->st.stale_events++;
-			return 0;
 		}
-		hupmon__sock_keep_error(m, s);
 	}
 	fin = (s->flags & HUPMON__SLOT_FIN) != 0;
 	cause = hupmon__classify_epoll(events, s->error, fin);
@@ -87,7 +89,7 @@ static void drain_wake(struct hupmon *m)
 /* Handles one epoll_wait batch. At most one timer expiration per dispatch
  * call is taken (ticked): a later one stays readable for the next call, so
  * an overloaded sweep cannot keep one call going forever. Under m->lock.
- * Returns the events handled. */
+ * Returns the socket events handled. */
 static int handle_batch(struct hupmon *m, const struct epoll_event *evs, int n,
 			bool *ticked)
 {
@@ -95,64 +97,95 @@ static int handle_batch(struct hupmon *m, const struct epoll_event *evs, int n,
 
 	if (n > 0)
 		m->st.epoll_wakeups++;
-	for (int i = 0; i < n; i++) {
+	for (int i = 0; i < n && !m->free_pending; i++) {
 		hupmon_id id = evs[i].data.u64;
 
 		if (id == HUPMON__ID_TIMER) {
-			if (*ticked)
-				continue;
+			if (!*ticked)
+				hupmon__sweep_tick(m);
 			*ticked = true;
-			hupmon__sweep_tick(m);
 		} else if (id == HUPMON__ID_WAKE) {
 			drain_wake(m);
 		} else {
 			socket_event(m, id, evs[i].events);
+			handled++;
 		}
-		handled++;
 	}
 	return handled;
 }
 
-int hupmon_dispatch(hupmon *m, int timeout_ms)
+/* Claims the dispatching role: 0, or -EDEADLK from a callback, -EBUSY
+ * while another thread dispatches. Checked before anything is consumed
+ * (a pending stop stays pending for the thread that runs). */
+static int enter(struct hupmon *m)
+{
+	int err = 0;
+
+	pthread_mutex_lock(&m->lock);
+	if (m->inflight && pthread_equal(m->inflight_thread, pthread_self()))
+		err = -EDEADLK;
+	else if (m->dispatching)
+		err = -EBUSY;
+	else
+		m->dispatching = true;
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
+
+/* Gives the role back; frees m if a callback asked for it (then returns
+ * true: m is gone). */
+static bool leave(struct hupmon *m)
+{
+	bool gone;
+
+	pthread_mutex_lock(&m->lock);
+	m->dispatching = false;
+	gone = m->free_pending;
+	pthread_mutex_unlock(&m->lock);
+	if (gone)
+		hupmon__destroy(m);
+	return gone;
+}
+
+static int wait_events(struct hupmon *m, struct epoll_event *evs, int max,
+		       int timeout_ms)
+{
+	if (m->wait_hook)
+		return m->wait_hook(m, evs, max, timeout_ms);
+	return epoll_wait(m->epfd, evs, max, timeout_ms);
+}
+
+/* One dispatch, the role held: socket events handled, or -errno. */
+static int dispatch(struct hupmon *m, int timeout_ms)
 {
 	struct epoll_event evs[EVENTS_PER_WAIT];
 	bool ticked = false;
 	int handled = 0;
 
-	if (!m)
-		return -EINVAL;
-	pthread_mutex_lock(&m->lock);
-	if (m->inflight && pthread_equal(m->inflight_thread, pthread_self())) {
-		pthread_mutex_unlock(&m->lock);
-		return -EDEADLK;
-	}
-	if (m->dispatching) {
-		pthread_mutex_unlock(&m->lock);
-		return -EBUSY;
-	}
-	m->dispatching = true;
-	pthread_mutex_unlock(&m->lock);
-
 	/* Drain the ready list (an edge-triggered outer loop needs it), and
 	 * work off a sweep slice in chunks with epoll_wait(0) in between, so
 	 * socket events wait for at most one chunk of probes. */
 	for (int batch = 0;; batch++) {
-		int n = epoll_wait(m->epfd, evs, EVENTS_PER_WAIT,
-				   batch ? 0 : timeout_ms);
+		int n = wait_events(m, evs, EVENTS_PER_WAIT,
+				    batch ? 0 : timeout_ms);
 		int err = n < 0 ? errno : 0;
 		bool owed;
 
+		/* EBADF, EFAULT, EINVAL: the epoll fd was closed or replaced
+		 * under us. Report it, whatever was handled before. */
+		if (n < 0 && err != EINTR)
+			return -err;
 		pthread_mutex_lock(&m->lock);
 		if (n > 0)
 			handled += handle_batch(m, evs, n, &ticked);
-		if (hupmon__sweep_slice_open(m))
+		if (!m->free_pending && hupmon__sweep_slice_open(m))
 			hupmon__probe_work(m, SWEEP_CHUNK);
-		hupmon__deliver_expired(m);
-		owed = hupmon__sweep_slice_open(m);
-		if (n < 0 && err != EINTR && !owed) {
-			m->dispatching = false;
+		if (!m->free_pending)
+			hupmon__deliver_expired(m);
+		owed = hupmon__sweep_slice_open(m) && !m->free_pending;
+		if (m->free_pending) {
 			pthread_mutex_unlock(&m->lock);
-			return handled ? handled : -err;
+			break;
 		}
 		pthread_mutex_unlock(&m->lock);
 		if (owed)
@@ -160,25 +193,40 @@ int hupmon_dispatch(hupmon *m, int timeout_ms)
 		if (n < EVENTS_PER_WAIT || batch >= MAX_BATCHES)
 			break;
 	}
-	pthread_mutex_lock(&m->lock);
-	m->dispatching = false;
-	pthread_mutex_unlock(&m->lock);
 	return handled;
+}
+
+int hupmon_dispatch(hupmon *m, int timeout_ms)
+{
+	int rc;
+
+	if (!m)
+		return -EINVAL;
+	rc = enter(m);
+	if (rc)
+		return rc;
+	rc = dispatch(m, timeout_ms);
+	leave(m);
+	return rc;
 }
 
 int hupmon_run(hupmon *m)
 {
+	int rc;
+
 	if (!m)
 		return -EINVAL;
-	for (;;) {
-		int rc;
-
-		if (atomic_exchange(&m->stop, 0))
-			return 0;
-		rc = hupmon_dispatch(m, -1);
-		if (rc < 0)
-			return rc;
+	rc = enter(m);
+	if (rc)
+		return rc;
+	while (!atomic_exchange(&m->stop, 0)) {
+		rc = dispatch(m, -1);
+		if (rc < 0 || m->free_pending)
+			break;
+		rc = 0;
 	}
+	leave(m);
+	return rc < 0 ? rc : 0;
 }
 
 void hupmon_stop(hupmon *m)

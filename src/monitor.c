@@ -159,10 +159,8 @@ int hupmon_new_sized(const struct hupmon_config *cfg, size_t cfg_size,
 	return hupmon__new(cfg, cfg_size, 0, out);
 }
 
-void hupmon_free(hupmon *m)
+void hupmon__destroy(hupmon *m)
 {
-	if (!m)
-		return;
 	close_fds(m);
 	hupmon__sweep_fini(m);
 	hupmon__compare_fini(m);
@@ -170,6 +168,31 @@ void hupmon_free(hupmon *m)
 	pthread_cond_destroy(&m->cb_done);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
+}
+
+/* From a callback the dispatch call that runs it is still using m: mark it,
+ * and that call frees m on its way out (it runs no further callback). */
+void hupmon_free(hupmon *m)
+{
+	bool in_callback;
+
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	in_callback = m->inflight &&
+		      pthread_equal(m->inflight_thread, pthread_self());
+	if (in_callback)
+		m->free_pending = true;
+	pthread_mutex_unlock(&m->lock);
+	if (!in_callback)
+		hupmon__destroy(m);
+}
+
+int hupmon__epoll_ctl(struct hupmon *m, int op, int fd, struct epoll_event *ev)
+{
+	if (m->ctl_hook)
+		return m->ctl_hook(m, op, fd, ev);
+	return epoll_ctl(m->epfd, op, fd, ev) < 0 ? -errno : 0;
 }
 
 int hupmon_fd(const hupmon *m)

@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct epoll_event;
+
 #include "compare.h"
 #include "hupmon.h"
 #include "mem.h"
@@ -46,6 +48,9 @@ struct hupmon {
 	unsigned waiters;	     /* watch.c: unwatchers waiting on
 					cb_done */
 	bool dispatching;	     /* loop.c */
+	bool free_pending;	     /* hupmon_free called from a callback:
+					the dispatch call frees on its way
+					out (loop.c) */
 
 	/* Test hook, called under the lock for every probe, 0: none. */
 	void (*probe_hook)(struct hupmon *m, uint32_t idx, void *arg);
@@ -54,6 +59,12 @@ struct hupmon {
 	 * CLOCK_MONOTONIC. Set before the first watch. */
 	uint64_t (*clock_hook)(void *arg);
 	void *clock_hook_arg;
+	/* Test hooks standing in for epoll_wait / epoll_ctl, 0: the real
+	 * ones (failure injection). */
+	int (*wait_hook)(struct hupmon *m, struct epoll_event *evs, int max,
+			 int timeout_ms);
+	int (*ctl_hook)(struct hupmon *m, int op, int fd,
+			struct epoll_event *ev);
 
 	/* any thread, signal handlers */
 	atomic_int stop;
@@ -63,5 +74,12 @@ struct hupmon {
  * from 1) fails, 0: none does. */
 int hupmon__new(const struct hupmon_config *cfg, size_t cfg_size,
 		uint64_t fail_after, hupmon **out);
+
+/* Frees everything: what hupmon_free does when not called from a
+ * callback. */
+void hupmon__destroy(hupmon *m);
+
+/* epoll_ctl on the monitor's epoll fd (or its test hook): 0 or -errno. */
+int hupmon__epoll_ctl(struct hupmon *m, int op, int fd, struct epoll_event *ev);
 
 #endif

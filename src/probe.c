@@ -60,16 +60,22 @@ static bool connection_closed(const struct hupmon__slot *s)
 static int probe_peek(struct hupmon__slot *s, bool *verified)
 {
 	char b;
-	ssize_t rc = recv(s->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-	int err = rc < 0 ? errno : 0;
+	ssize_t rc;
+	int err;
 	bool fin = (s->flags & HUPMON__SLOT_FIN) != 0;
 
+	/* A recv consumes a pending error: never on a number that may hold
+	 * an unrelated socket now (closed without unwatch, number reused).
+	 * This costs PEEK a second syscall per probe; TCP_INFO changes
+	 * nothing and checks only before it reports. */
+	if (!hupmon__sock_same(s))
+		return PROBE_ORPHAN;
+	*verified = true;
+	rc = recv(s->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	err = rc < 0 ? errno : 0;
 	if (rc > 0 || err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
 		return HUPMON_CAUSE_NONE;
 	if (rc < 0 && err != ENOTCONN) {
-		if (!hupmon__sock_same(s))
-			return PROBE_ORPHAN;
-		*verified = true;
 		/* A live socket can return an error too: a soft error
 		 * queued with IP_RECVERR (an ICMP unreachable). Only a
 		 * connection the kernel has ended (CLOSE) is a hangup; the
@@ -120,7 +126,8 @@ static int probe(struct hupmon *m, uint32_t idx)
 	m->st.sweep_probes++;
 	if (m->probe_hook)
 		m->probe_hook(m, idx, m->probe_hook_arg);
-	if (m->cfg.sweep_method == HUPMON_SWEEP_PEEK)
+	if (m->cfg.sweep_method == HUPMON_SWEEP_PEEK &&
+	    !(s->flags & HUPMON__SLOT_PEEK_OFF))
 		cause = probe_peek(s, &r.identified);
 	else
 		cause = probe_tcp_info(m, s, &r.identified);

@@ -25,11 +25,12 @@
 #define HUPMON__NO_SLOT UINT32_MAX
 
 enum {
-	HUPMON__SLOT_LIVE = 1u << 0,   /* watched */
-	HUPMON__SLOT_FIN = 1u << 1,    /* a path saw the peer's FIN itself */
-	HUPMON__SLOT_ORPHAN = 1u << 2, /* fd no longer holds this socket */
-	HUPMON__SLOT_CMP = 1u << 3,    /* compare outcome(s) pending */
-	HUPMON__SLOT_CLOSED = 1u << 4, /* TCP_INFO saw CLOSE: terminal */
+	HUPMON__SLOT_LIVE = 1u << 0,	 /* watched */
+	HUPMON__SLOT_FIN = 1u << 1,	 /* a path saw the peer's FIN itself */
+	HUPMON__SLOT_ORPHAN = 1u << 2,	 /* fd no longer holds this socket */
+	HUPMON__SLOT_CMP = 1u << 3,	 /* compare outcome(s) pending */
+	HUPMON__SLOT_CLOSED = 1u << 4,	 /* TCP_INFO saw CLOSE: terminal */
+	HUPMON__SLOT_PEEK_OFF = 1u << 5, /* SO_PEEK_OFF on: never peeked */
 };
 
 /* One watched socket; 32 bytes. All fields under the monitor's lock. */

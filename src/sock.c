@@ -43,6 +43,10 @@ void hupmon__sock_orphan(struct hupmon *m, uint32_t idx)
 	 * or retire that counts them as cut short. */
 	hupmon__compare_orphan(m, idx);
 	/* The fd map keeps pointing here, so that a watch of whatever socket
-	 * now has this fd number frees the slot (retire). */
-	m->st.retired++;
+	 * now has this fd number frees the slot (retire, counted there). */
+}
+
+int hupmon__sock_fd(const struct hupmon__slot *s)
+{
+	return (s->flags & HUPMON__SLOT_ORPHAN) ? -1 : s->fd;
 }

@@ -27,8 +27,13 @@ bool hupmon__sock_same(const struct hupmon__slot *s);
 /* Reads SO_ERROR into the slot unless one is kept or no_touch. Under lock. */
 void hupmon__sock_keep_error(struct hupmon *m, struct hupmon__slot *s);
 
-/* The slot's fd no longer holds its socket: stop probing and drop its
- * events; a later watch of that fd number frees the slot. Under m->lock. */
+/* The slot's fd no longer holds its socket (the socket may live on in a
+ * dup): stop probing it; its epoll events are still its own and are
+ * reported with fd -1; a later watch of that fd number, or of the socket
+ * through another fd, frees the slot. Under m->lock. */
 void hupmon__sock_orphan(struct hupmon *m, uint32_t idx);
+
+/* The fd to report for the slot: its fd, or -1 once orphaned. */
+int hupmon__sock_fd(const struct hupmon__slot *s);
 
 #endif

@@ -13,20 +13,32 @@
 #include "monitor.h"
 #include "sweep.h"
 
-void hupmon__hist_add(struct hupmon_hist *h, uint64_t ns)
+/* Bucket i holds (1024 << (i - 1), 1024 << i]: i = bits of (ns-1)/1024. */
+static unsigned bucket_of(uint64_t ns)
 {
 	unsigned i = 0;
 	uint64_t v = ns > 1024 ? (ns - 1) >> 10 : 0;
 
-	/* Bucket i holds (1024 << (i - 1), 1024 << i]: i = bits of (ns-1)/1024.
-	 */
 	while (v && i < HUPMON_HIST_BUCKETS - 1) {
 		v >>= 1;
 		i++;
 	}
-	h->bucket[i]++;
+	return i;
+}
+
+void hupmon__hist_add(struct hupmon_hist *h, uint64_t ns)
+{
+	h->bucket[bucket_of(ns)]++;
 	h->count++;
 	h->sum_ns = h->sum_ns + ns < h->sum_ns ? UINT64_MAX : h->sum_ns + ns;
+}
+
+void hupmon__hist_remove(struct hupmon_hist *h, uint64_t ns)
+{
+	h->bucket[bucket_of(ns)]--;
+	h->count--;
+	if (h->sum_ns != UINT64_MAX) /* saturated sums stay saturated */
+		h->sum_ns -= ns;
 }
 
 uint64_t hupmon_hist_bound_ns(unsigned i)

@@ -12,5 +12,7 @@
 
 /* Counts ns in its log2 bucket (bucket i holds values up to 1024 << i). */
 void hupmon__hist_add(struct hupmon_hist *h, uint64_t ns);
+/* Takes back one hupmon__hist_add(h, ns). */
+void hupmon__hist_remove(struct hupmon_hist *h, uint64_t ns);
 
 #endif

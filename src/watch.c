@@ -109,6 +109,23 @@ static int check_socket(int fd, uint64_t *cookie)
 	return 0;
 }
 
+/* A recv(MSG_PEEK) moves the socket's peek offset when SO_PEEK_OFF is on
+ * (TCP supports it since Linux 6.9): such a socket is probed with TCP_INFO
+ * even by a PEEK sweep, so hupmon never moves what the application peeks
+ * next. Read once, at watch time (enabling it later is not seen). */
+static uint8_t peek_offset_on(const struct hupmon *m, int fd)
+{
+	int off = -1;
+	socklen_t len = sizeof(off);
+
+	if (!(m->paths & HUPMON_PATH_SWEEP) ||
+	    m->cfg.sweep_method != HUPMON_SWEEP_PEEK)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &off, &len) < 0 || off < 0)
+		return 0;
+	return HUPMON__SLOT_PEEK_OFF;
+}
+
 static void count_reject(struct hupmon *m, int err)
 {
 	unsigned r;
@@ -142,61 +159,76 @@ static void count_reject(struct hupmon *m, int err)
  * raise carry the old generation and are dropped. */
 static void retire(struct hupmon *m, uint32_t idx)
 {
-	struct hupmon__slot *s = &m->reg.slots[idx];
-
 	hupmon__sweep_remove(m, idx);
 	hupmon__compare_cut_short(m, idx);
-	if (!(s->flags & HUPMON__SLOT_ORPHAN))
-		m->st.retired++;
+	m->st.retired++;
 	hupmon__registry_remove(&m->reg, idx);
 }
 
+/* Undoes an insert whose registration or options failed. */
+static void unwind(struct hupmon *m, uint32_t idx, int fd, uint32_t old)
+{
+	hupmon__registry_remove(&m->reg, idx);
+	if (old != HUPMON__NO_SLOT)
+		hupmon__registry_map_fd(&m->reg, fd, old);
+}
+
 static int watch_locked(struct hupmon *m, int fd, void *user, uint64_t cookie,
-			const struct hupmon_liveness *live, hupmon_id *id)
+			const struct hupmon_liveness *live, uint8_t flags,
+			hupmon_id *id)
 {
 	struct epoll_event ev = {
 		.events = EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLET,
 	};
-	uint32_t idx, old;
+	uint32_t idx, old, same;
 	int err;
 
-	if (hupmon__registry_find_cookie(&m->reg, cookie) != HUPMON__NO_SLOT)
+	/* The same socket watched already: -EEXIST, unless that watch lost
+	 * its fd (closed, number reused) and this is the socket again
+	 * through a live dup: then this watch replaces it. */
+	same = hupmon__registry_find_cookie(&m->reg, cookie);
+	if (same != HUPMON__NO_SLOT &&
+	    !(m->reg.slots[same].flags & HUPMON__SLOT_ORPHAN))
 		return -EEXIST;
 	err = hupmon__registry_reserve(&m->reg, fd);
 	if (!err)
 		err = hupmon__sweep_reserve(m, m->reg.cap);
 	if (!err)
 		err = hupmon__compare_reserve(m);
-	if (!err)
-		err = apply_liveness(fd, live);
 	if (err)
 		return err;
 
-	/* Everything that can fail comes before anything that changes the
-	 * monitor: insert, register, and only then retire a slot whose fd
-	 * number this socket now holds. */
+	/* Nothing that can fail changes the monitor or the socket before
+	 * it is known to succeed: insert, register, then write the options
+	 * (a failed watch leaves them as they were), and only then retire
+	 * the slots this socket replaces. */
 	old = hupmon__registry_find_fd(&m->reg, fd);
 	idx = hupmon__registry_insert(&m->reg, fd, cookie, user);
+	m->reg.slots[idx].flags |= flags;
 	if (m->paths & HUPMON_PATH_EPOLL) {
 		ev.data.u64 = hupmon__slot_id(&m->reg, idx);
-		err = epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno
-								     : 0;
+		err = hupmon__epoll_ctl(m, EPOLL_CTL_ADD, fd, &ev);
 		/* EEXIST: this very (file, fd) is still registered from a
 		 * retired watch (closed while a dup lived on, then put back
 		 * on the same number). Take the registration over. */
 		if (err == -EEXIST)
-			err = epoll_ctl(m->epfd, EPOLL_CTL_MOD, fd, &ev) < 0
-				      ? -errno
-				      : 0;
+			err = hupmon__epoll_ctl(m, EPOLL_CTL_MOD, fd, &ev);
 		if (err) {
-			hupmon__registry_remove(&m->reg, idx);
-			if (old != HUPMON__NO_SLOT)
-				hupmon__registry_map_fd(&m->reg, fd, old);
+			unwind(m, idx, fd, old);
 			return err;
 		}
 	}
+	err = apply_liveness(fd, live);
+	if (err) {
+		if (m->paths & HUPMON_PATH_EPOLL)
+			hupmon__epoll_ctl(m, EPOLL_CTL_DEL, fd, NULL);
+		unwind(m, idx, fd, old);
+		return err;
+	}
 	if (old != HUPMON__NO_SLOT)
 		retire(m, old);
+	if (same != HUPMON__NO_SLOT && same != old)
+		retire(m, same);
 	hupmon__compare_watch(m, idx);
 	if (m->paths & HUPMON_PATH_SWEEP)
 		hupmon__sweep_add(m, idx);
@@ -226,7 +258,8 @@ int hupmon_watch_ex_sized(hupmon *m, int fd,
 		err = hupmon__watch_check_liveness(&live);
 	pthread_mutex_lock(&m->lock);
 	if (!err)
-		err = watch_locked(m, fd, opts.user, cookie, &live, id);
+		err = watch_locked(m, fd, opts.user, cookie, &live,
+				   peek_offset_on(m, fd), id);
 	if (err)
 		count_reject(m, err);
 	else
@@ -278,7 +311,7 @@ int hupmon_unwatch(hupmon *m, hupmon_id id)
 	 * the user closed it first, the number may belong to another. */
 	if ((m->paths & HUPMON_PATH_EPOLL) &&
 	    !(s->flags & HUPMON__SLOT_ORPHAN) && hupmon__sock_same(s))
-		epoll_ctl(m->epfd, EPOLL_CTL_DEL, s->fd, NULL);
+		hupmon__epoll_ctl(m, EPOLL_CTL_DEL, s->fd, NULL);
 	hupmon__registry_remove(&m->reg, idx);
 	m->st.unwatches++;
 	wait_callback(m, id);
