@@ -20,12 +20,14 @@
  *     SO_ERROR once the socket reports an error (see no_touch).
  *   - The user unwatches a socket before closing it. A socket closed while
  *     still watched is never reported as another connection that reuses its
- *     fd number: see "fd reuse" at hupmon_watch().
+ *     fd number, and no probe touches that other connection: see "fd
+ *     reuse" at hupmon_watch().
  *   - One thread dispatches (hupmon_dispatch or hupmon_run); any thread may
  *     watch, unwatch, take stats and stop at the same time.
  *   - Callbacks run on the dispatching thread with no internal lock held.
- *     They may call hupmon_watch, hupmon_unwatch, hupmon_stats and
- *     hupmon_stop, but not hupmon_free or hupmon_dispatch/hupmon_run.
+ *     They may call hupmon_watch, hupmon_unwatch, hupmon_stats,
+ *     hupmon_stop and hupmon_free (deferred), but not hupmon_dispatch or
+ *     hupmon_run (-EDEADLK).
  *   - Every fd the library creates is close-on-exec.
  *
  * ABI: struct hupmon_config and struct hupmon_stats only ever grow at the
@@ -114,7 +116,8 @@ HUPMON_API const char *hupmon_path_name(enum hupmon_path path);
 /* One hangup report, passed to on_hangup. Valid only during the callback. */
 struct hupmon_event {
 	hupmon_id id;		 /* as returned by hupmon_watch */
-	int fd;			 /* the watched fd */
+	int fd;			 /* the watched fd; -1 if its number no
+				    longer holds the socket ("fd reuse") */
 	void *user;		 /* as given to hupmon_watch */
 	enum hupmon_path path;	 /* the path that saw it */
 	enum hupmon_cause cause; /* see enum hupmon_cause */
@@ -157,7 +160,12 @@ enum hupmon_sweep_method {
 	 * data and then closed looks alive forever), and blind to an RST after
 	 * a FIN (once a FIN has arrived recv returns 0 before it looks at the
 	 * error). A recv clears the socket's pending error, so this method is
-	 * refused (-EINVAL) together with no_touch. */
+	 * refused (-EINVAL) together with no_touch. Each probe first checks
+	 * the socket's identity (see "fd reuse"): two syscalls per probe. A
+	 * socket with SO_PEEK_OFF enabled when it is watched (TCP: Linux
+	 * 6.9+) is probed with TCP_INFO instead, because every peek would
+	 * move the application's peek offset; enabling it after the watch
+	 * is not supported with this method. */
 	HUPMON_SWEEP_PEEK = 2,
 };
 
@@ -267,8 +275,11 @@ static inline int hupmon_new(const struct hupmon_config *cfg, hupmon **out)
 
 /* Frees the monitor and closes the fds it created. Watched fds are left
  * open and untouched (their epoll registrations go with the epoll fd).
- * NULL is a no-op. No other thread may use m during or after the call, and
- * it must not be called from a callback. */
+ * NULL is a no-op. No other thread may use m during or after the call.
+ * From a callback the free is deferred: the callback returns, no further
+ * callback runs, and the hupmon_dispatch call that ran it frees m before it
+ * returns (hupmon_run then returns 0); m must not be used after the
+ * callback returns. */
 HUPMON_API void hupmon_free(hupmon *m);
 
 /*
@@ -277,15 +288,26 @@ HUPMON_API void hupmon_free(hupmon *m);
  * events. On success stores the new id in *id (may be NULL) and returns 0;
  * on failure *id is left untouched.
  *
- * fd reuse. Unwatch before close. If a watched fd is closed anyway and its
- * number reused by another socket, hupmon never reports the new socket as
- * the old connection: epoll events of the old socket carry the old id's
- * generation; the sweep checks the socket's identity (SO_COOKIE, recorded
- * here) before reporting anything but "alive" and stops probing a slot
- * whose fd holds another socket; no EPOLL_CTL_DEL is issued by fd number
- * for a socket whose identity no longer matches. A watch of the new socket
- * retires the old slot (counted in stats.retired) and the old id becomes
- * stale (-ENOENT).
+ * fd reuse. Unwatch before close. If a watched fd is closed anyway, its
+ * number may be reused by an unrelated socket while the watched socket
+ * lives on (a dup elsewhere). hupmon then keeps these promises, on both
+ * paths and for every cause: the socket's identity (SO_COOKIE, recorded
+ * here) is confirmed before any report goes out, before SO_ERROR is read
+ * and before a PEEK probe's recv (the only probe that changes a socket:
+ * it consumes a pending error); a hangup of the watched socket that its
+ * own epoll registration still reports is delivered with fd -1 (never the
+ * number that now names another connection; the cause is HANGUP where
+ * only SO_ERROR could tell RESET); the sweep stops probing it; no
+ * EPOLL_CTL_DEL is issued by fd number for it. The cost: one SO_COOKIE
+ * getsockopt per report (and per PEEK probe). A watch of the new socket
+ * on that number retires the old slot (stats.retired), and so does a
+ * watch of the same socket through its dup; the old id becomes stale
+ * (-ENOENT).
+ *
+ * The liveness options are written after the socket is registered: a
+ * watch that fails leaves them as they were, except that a failure while
+ * writing them (not seen in practice) may leave the ones written before.
+ * They are never restored on unwatch.
  *
  * A socket whose peer has already gone (CLOSE_WAIT, or CLOSE: reset, or never
  * connected, which the kernel cannot tell apart) is accepted and reported on
@@ -340,7 +362,10 @@ HUPMON_API int hupmon_unwatch(hupmon *m, hupmon_id id);
  * The monitor's epoll fd, to put in your own event loop (poll/epoll for
  * readability), or -EINVAL for NULL. It is readable while work is pending:
  * then call hupmon_dispatch(m, 0). With an edge-triggered outer loop, call
- * hupmon_dispatch(m, 0) until it returns 0 each time the fd fires.
+ * hupmon_dispatch(m, 0) until it returns 0 each time the fd fires: that
+ * loop ends, since sweep ticks are not counted (an overloaded sweep keeps
+ * the timer readable, but a call handles one tick and returns 0 when no
+ * socket event came with it).
  * Do not read from, close or add to this fd.
  */
 HUPMON_API int hupmon_fd(const hupmon *m);
@@ -348,16 +373,20 @@ HUPMON_API int hupmon_fd(const hupmon *m);
 /*
  * Waits up to timeout_ms (-1: forever, 0: not at all) for kernel events,
  * handles them (hangups, sweep ticks, stop requests) and runs the callbacks.
- * Returns the number of kernel events handled (0 on timeout or when
- * interrupted by a signal: EINTR is not an error), or -EINVAL (NULL),
- * -EBUSY (another thread is dispatching), -EDEADLK (called from a callback).
- * One thread at a time.
+ * Returns the number of socket events handled (ticks and stop requests are
+ * not counted; 0 on timeout or when interrupted by a signal: EINTR is not
+ * an error), or -EINVAL (NULL), -EBUSY (another thread is dispatching),
+ * -EDEADLK (called from a callback), or epoll_wait's -EBADF, -EFAULT,
+ * -EINVAL (the monitor's fd was closed or replaced: misuse), even when
+ * some events were handled before. One thread at a time.
  */
 HUPMON_API int hupmon_dispatch(hupmon *m, int timeout_ms);
 
 /* Dispatches on the calling thread until hupmon_stop(). Returns 0 after a
- * stop, or a negative errno as hupmon_dispatch. A stop requested before the
- * call makes it return at once (and is then used up). */
+ * stop (or a hupmon_free from a callback), or a negative errno as
+ * hupmon_dispatch. A stop requested before the call makes it return at
+ * once (and is then used up). A refused call (-EDEADLK, -EBUSY) leaves a
+ * pending stop for the thread that runs. */
 HUPMON_API int hupmon_run(hupmon *m);
 
 /* Asks hupmon_run to return. Any thread, callbacks, and async-signal-safe
@@ -413,9 +442,10 @@ struct hupmon_stats {
 	uint64_t unwatches; /* successful hupmon_unwatch calls */
 	uint64_t watch_rejected[HUPMON_REJECT_MAX];
 	uint64_t unwatch_rejected; /* unwatch calls answered -ENOENT */
-	uint64_t retired;	   /* slots retired because their fd no longer
-				      holds the watched socket (closed without
-				      unwatch, fd number reused) */
+	uint64_t retired; /* slots freed by a watch because their fd no longer
+			     held the watched socket (closed without unwatch,
+			     number reused) or their socket came back through
+			     a dup: watched = watches - unwatches - retired */
 
 	/* hangup reports, by path that reported them x cause */
 	uint64_t hangups[3][HUPMON_CAUSE_MAX + 1];
@@ -425,8 +455,8 @@ struct hupmon_stats {
 
 	/* epoll path */
 	uint64_t epoll_wakeups;	 /* epoll_wait calls that returned events */
-	uint64_t epoll_events;	 /* socket events received */
-	uint64_t stale_events;	 /* events dropped: generation no longer
+	uint64_t epoll_events;	 /* socket events received, stale included */
+	uint64_t stale_events;	 /* of which dropped: generation no longer
 				    matches (socket unwatched) */
 	uint64_t ignored_events; /* events that classify as nothing (for
 				    example EPOLLERR for a queued

@@ -2,7 +2,8 @@
  * detect: pure classification. Kernel observations in, a hangup cause out.
  * No syscalls, no state: the callers pass what they read.
  *
- * Kernel facts relied on (Linux 6.x, see DESIGN.md):
+ * Kernel facts relied on (Linux 6.x; the README's table "What the kernel
+ * shows" has them as measured on loopback):
  *   - A FIN sets RCV_SHUTDOWN: EPOLLRDHUP, a 0-byte peek, tcpi_state
  *     CLOSE_WAIT. Half-close and close look the same from our side.
  *   - An RST ends the connection (tcp_done): EPOLLRDHUP|EPOLLHUP|EPOLLERR,

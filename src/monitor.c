@@ -1,112 +1,41 @@
 /*
- * monitor: hupmon_new/free, watch/unwatch, the reactor (epoll_wait and
- * dispatch), run/stop, and the shared per-socket state both paths update.
+ * monitor: a monitor's life: its configuration (defaults filled in, every
+ * value checked), hupmon_new / hupmon_free, and the fds it owns. The rest
+ * of struct hupmon belongs to the modules named in monitor.h.
  *
  * Kernel facts relied on:
- *   - Edge-triggered EPOLLRDHUP|EPOLLHUP|EPOLLERR without EPOLLIN: one event
- *     per state change, no data consumed; a later RST after a FIN gives a
- *     second event. EPOLL_CTL_ADD of an already shut-down socket queues the
- *     event at once.
- *   - getsockopt(SO_ERROR) clears the pending error (sock_error()), so it is
- *     read at most once per socket and kept in the slot for both paths.
- *   - An epoll registration belongs to (file, fd): it survives in a dup and
- *     dies with the last close, and the fd number may then be reused by an
- *     unrelated socket. Generations in data.u64 drop the old file's events;
- *     SO_COOKIE tells whether an fd still holds the watched socket.
+ *   - An epoll fd is itself pollable: it reads as ready while its ready
+ *     list is not empty, so hupmon_fd() can sit in the application's own
+ *     poll or epoll loop.
+ *   - The sweep's timerfd (CLOCK_MONOTONIC) and the eventfd that
+ *     hupmon_stop() writes sit in the same epoll set, so one epoll_wait
+ *     serves sockets, ticks and stop requests.
  */
 #include "monitor.h"
 
-#include <assert.h>
 #include <errno.h>
-#include <limits.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <sys/socket.h>
 #include <sys/timerfd.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "detect.h"
+#include "compare.h"
+#include "watch.h"
 
 #define MAX_PERIOD_MS	  3600000u
 #define DEFAULT_PERIOD_MS 1000u
 #define DEFAULT_TICK_MS	  10u
-#define EVENTS_PER_WAIT	  64
-/* An edge-triggered outer loop needs the ready list drained: dispatch keeps
- * calling epoll_wait(0) while batches come back full, up to this many. */
-#define MAX_BATCHES 16
-/* Probes between two looks at epoll while a sweep slice is worked off:
- * about 50 us of TCP_INFO probes on the machine DESIGN.md measured. */
-#define SWEEP_CHUNK 32
 
 const char *hupmon_version(void)
 {
 	return HUPMON_VERSION_STRING;
 }
 
-uint64_t hupmon__now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t hupmon__clock(const struct hupmon *m)
-{
-	return m->clock_hook ? m->clock_hook(m->clock_hook_arg)
-			     : hupmon__now_ns();
-}
-
-/* ---- configuration ------------------------------------------------------ */
-
-static int check_liveness(const struct hupmon_liveness *l)
-{
-	if (l->keepalive_idle_s > 32767 || l->keepalive_interval_s > 32767 ||
-	    l->keepalive_count > 127 || l->user_timeout_ms > INT_MAX)
-		return -EINVAL;
-	/* Interval and count mean nothing without keepalive. */
-	if (!l->keepalive_idle_s &&
-	    (l->keepalive_interval_s || l->keepalive_count))
-		return -EINVAL;
-	return 0;
-}
-
-static int set_int(int fd, int level, int name, int v)
-{
-	return setsockopt(fd, level, name, &v, sizeof(v)) < 0 ? -errno : 0;
-}
-
-/* Writes the liveness options to the socket (values already checked). */
-static int apply_liveness(int fd, const struct hupmon_liveness *l)
-{
-	int err = 0;
-
-	if (l->keepalive_idle_s) {
-		err = set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE,
-			      (int)l->keepalive_idle_s);
-		if (!err && l->keepalive_interval_s)
-			err = set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL,
-				      (int)l->keepalive_interval_s);
-		if (!err && l->keepalive_count)
-			err = set_int(fd, IPPROTO_TCP, TCP_KEEPCNT,
-				      (int)l->keepalive_count);
-		if (!err)
-			err = set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
-	}
-	if (!err && l->user_timeout_ms)
-		err = set_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT,
-			      (int)l->user_timeout_ms);
-	return err;
-}
-
 static int normalize_config(struct hupmon_config *c)
 {
-	if (check_liveness(&c->liveness))
+	if (hupmon__watch_check_liveness(&c->liveness))
 		return -EINVAL;
 	if (!c->paths)
 		c->paths = HUPMON_PATHS_BOTH;
@@ -135,8 +64,6 @@ static int normalize_config(struct hupmon_config *c)
 		return -EINVAL;
 	return 0;
 }
-
-/* ---- new / free --------------------------------------------------------- */
 
 static int add_own_fd(int epfd, int fd, hupmon_id id)
 {
@@ -200,12 +127,10 @@ int hupmon__new(const struct hupmon_config *ucfg, size_t cfg_size,
 	m->mem = mem;
 	m->cfg = cfg;
 	m->paths = cfg.paths;
-	m->cmp_deadline_ns = (uint64_t)cfg.compare_deadline_ms * 1000000u;
 	m->epfd = m->tfd = m->efd = -1;
 	hupmon__registry_init(&m->reg, &m->mem);
 	hupmon__sweep_init(m);
-	m->cmp_pend_head = HUPMON__NO_SLOT;
-	m->cmp_scan = HUPMON__NO_SLOT;
+	hupmon__compare_init(m);
 	atomic_init(&m->stop, 0);
 
 	err = open_fds(m);
@@ -234,793 +159,43 @@ int hupmon_new_sized(const struct hupmon_config *cfg, size_t cfg_size,
 	return hupmon__new(cfg, cfg_size, 0, out);
 }
 
-void hupmon_free(hupmon *m)
+void hupmon__destroy(hupmon *m)
 {
-	if (!m)
-		return;
 	close_fds(m);
 	hupmon__sweep_fini(m);
-	hupmon__mem_realloc(&m->mem, m->cmp,
-			    (size_t)m->cmp_cap * sizeof(*m->cmp), 0);
+	hupmon__compare_fini(m);
 	hupmon__registry_fini(&m->reg);
 	pthread_cond_destroy(&m->cb_done);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
 
-/* ---- shared per-socket state -------------------------------------------- */
-
-bool hupmon__same_socket(const struct hupmon__slot *s)
+/* From a callback the dispatch call that runs it is still using m: mark it,
+ * and that call frees m on its way out (it runs no further callback). */
+void hupmon_free(hupmon *m)
 {
-	uint64_t cookie = 0;
-	socklen_t len = sizeof(cookie);
-
-	if (getsockopt(s->fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) < 0)
-		return false;
-	return cookie == s->cookie;
-}
-
-void hupmon__keep_error(struct hupmon *m, struct hupmon__slot *s)
-{
-	int err = 0;
-	socklen_t len = sizeof(err);
-
-	if (s->error || m->cfg.no_touch)
-		return;
-	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err > 0)
-		s->error = err > 255 ? 255 : (uint8_t)err;
-}
-
-static void pending_remove(struct hupmon *m, uint32_t idx);
-
-void hupmon__orphan(struct hupmon *m, uint32_t idx)
-{
-	struct hupmon__slot *s = &m->reg.slots[idx];
-
-	if (s->flags & HUPMON__SLOT_ORPHAN)
-		return;
-	s->flags |= HUPMON__SLOT_ORPHAN;
-	if (hupmon__sweep_has(m, idx))
-		hupmon__sweep_remove(m, idx);
-	/* Nobody can see its socket now: its outcomes wait for the unwatch
-	 * or retire that counts them as cut short. */
-	if (m->cmp)
-		pending_remove(m, idx);
-	/* The fd map keeps pointing here, so that a watch of whatever socket
-	 * now has this fd number frees the slot (retire). */
-	m->st.retired++;
-}
-
-bool hupmon__sweep_wanted(const struct hupmon *m, uint32_t idx)
-{
-	const struct hupmon__slot *s = &m->reg.slots[idx];
-
-	if (!(m->paths & HUPMON_PATH_SWEEP) || (s->flags & HUPMON__SLOT_ORPHAN))
-		return false;
-	if (s->flags & HUPMON__SLOT_CMP)
-		return true;
-	return s->level < HUPMON__LEVEL_FINAL &&
-	       !(s->flags & HUPMON__SLOT_CLOSED);
-}
-
-/* ---- compare mode ------------------------------------------------------- */
-
-static enum hupmon_cause level_cause(const struct hupmon__cmp *c, int level,
-				     unsigned path)
-{
-	if (level == HUPMON__LEVEL_SHUTDOWN)
-		return HUPMON_PEER_SHUTDOWN;
-	if (level == HUPMON__LEVEL_HANGUP)
-		return HUPMON_HANGUP;
-	return (enum hupmon_cause)c->final[path - 1];
-}
-
-static void compare_saw(struct hupmon__cmp *c, enum hupmon_path path,
-			enum hupmon_cause cause, int level, uint64_t now)
-{
-	for (int l = 1; l <= level; l++)
-		if (!c->t[path - 1][l - 1])
-			c->t[path - 1][l - 1] = now;
-	if (level == HUPMON__LEVEL_FINAL && !c->final[path - 1])
-		c->final[path - 1] = (uint8_t)cause;
-}
-
-static void compare_record(struct hupmon *m, uint32_t idx, int level,
-			   uint64_t lag, bool missed, struct hupmon__outq *q)
-{
-	struct hupmon__slot *s = &m->reg.slots[idx];
-	struct hupmon__cmp *c = &m->cmp[idx];
-	unsigned first = c->first[level - 1];
-	unsigned other = first == HUPMON_PATH_EPOLL ? HUPMON_PATH_SWEEP
-						    : HUPMON_PATH_EPOLL;
-	enum hupmon_cause cause = level_cause(c, level, first);
-	struct hupmon__out *o;
-
-	c->resolved |= 1u << (level - 1);
-	m->st.cmp_first[first][cause]++;
-	if (missed) {
-		m->st.cmp_missed[other][cause]++;
-	} else {
-		m->st.cmp_second[other][cause]++;
-		hupmon__hist_add(&m->st.cmp_lag, lag);
-	}
-	if (!m->cfg.on_compare)
-		return;
-	/* One event and at most one record per level per observe. */
-	assert(q->n < HUPMON__OUT_MAX);
-	o = &q->item[q->n++];
-	memset(o, 0, sizeof(*o));
-	o->compare = true;
-	o->rec.id = hupmon__slot_id(&m->reg, idx);
-	o->rec.fd = s->fd;
-	o->rec.user = s->user;
-	o->rec.cause = cause;
-	o->rec.second_cause =
-		missed ? HUPMON_CAUSE_NONE : level_cause(c, level, other);
-	o->rec.first = (enum hupmon_path)first;
-	o->rec.missed = missed;
-	o->rec.first_ns = c->t[first - 1][level - 1];
-	o->rec.lag_ns = missed ? 0 : lag;
-}
-
-/* The pending list: slots with compare outcomes still to record. */
-static void pending_add(struct hupmon *m, uint32_t idx)
-{
-	struct hupmon__cmp *c = &m->cmp[idx];
-
-	if (c->pend_prev != HUPMON__SWEEP_OUT)
-		return;
-	c->pend_prev = HUPMON__NO_SLOT;
-	c->pend_next = m->cmp_pend_head;
-	if (m->cmp_pend_head != HUPMON__NO_SLOT)
-		m->cmp[m->cmp_pend_head].pend_prev = idx;
-	m->cmp_pend_head = idx;
-}
-
-static void pending_remove(struct hupmon *m, uint32_t idx)
-{
-	struct hupmon__cmp *c = &m->cmp[idx];
-
-	if (c->pend_prev == HUPMON__SWEEP_OUT)
-		return;
-	if (m->cmp_scan == idx) /* a scan is under way: step over it */
-		m->cmp_scan = c->pend_next;
-	if (c->pend_prev != HUPMON__NO_SLOT)
-		m->cmp[c->pend_prev].pend_next = c->pend_next;
-	else
-		m->cmp_pend_head = c->pend_next;
-	if (c->pend_next != HUPMON__NO_SLOT)
-		m->cmp[c->pend_next].pend_prev = c->pend_prev;
-	c->pend_prev = HUPMON__SWEEP_OUT;
-}
-
-static void compare_reset(struct hupmon__cmp *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->pend_prev = HUPMON__SWEEP_OUT;
-}
-
-/* Has the second path had its chance at level l, seen first at t1? By
- * default: once the sweep completed two full laps after the lap under way
- * when it was reported (3 completions), however long laps take (churn,
- * overload); with compare_deadline_ms set: once that much time passed. */
-static bool compare_due(const struct hupmon *m, const struct hupmon__cmp *c,
-			int l, uint64_t t1, uint64_t now)
-{
-	if (m->cmp_deadline_ns)
-		return now - t1 > m->cmp_deadline_ns;
-	return (uint16_t)((uint16_t)m->st.sweep_laps - c->lap[l - 1]) >= 3;
-}
-
-void hupmon__compare_expire(struct hupmon *m, uint32_t idx, uint64_t now,
-			    struct hupmon__outq *q)
-{
-	struct hupmon__slot *s = &m->reg.slots[idx];
-	struct hupmon__cmp *c = &m->cmp[idx];
-
-	for (int l = 1; l <= HUPMON__LEVEL_FINAL; l++) {
-		unsigned bit = 1u << (l - 1);
-		unsigned first, other;
-		uint64_t t1, t2;
-
-		if (!(c->reported & bit) || (c->resolved & bit))
-			continue;
-		first = c->first[l - 1];
-		other = first == HUPMON_PATH_EPOLL ? HUPMON_PATH_SWEEP
-						   : HUPMON_PATH_EPOLL;
-		t1 = c->t[first - 1][l - 1];
-		t2 = c->t[other - 1][l - 1];
-		if (t2) {
-			uint64_t lag = t2 > t1 ? t2 - t1 : 0;
-			bool late =
-				m->cmp_deadline_ns && lag > m->cmp_deadline_ns;
-
-			compare_record(m, idx, l, lag, late, q);
-		} else if (compare_due(m, c, l, t1, now)) {
-			compare_record(m, idx, l, 0, true, q);
-		}
-	}
-	if (c->resolved == c->reported) {
-		s->flags &= (uint8_t)~HUPMON__SLOT_CMP;
-		pending_remove(m, idx);
-	}
-}
-
-int hupmon__compare_poll(struct hupmon *m)
-{
-	struct hupmon__outq q; /* only q.n needs a value */
-	uint64_t now;
-	int ran = 0;
-
-	if (!m->cmp || m->cmp_scan_laps == m->st.sweep_laps)
-		return 0;
-	m->cmp_scan_laps = m->st.sweep_laps;
-	now = hupmon__clock(m);
-	q.n = 0;
-	/* Callbacks may unwatch any socket: pending_remove() moves the scan
-	 * past a slot that leaves the list. */
-	m->cmp_scan = m->cmp_pend_head;
-	while (m->cmp_scan != HUPMON__NO_SLOT) {
-		uint32_t idx = m->cmp_scan;
-
-		m->cmp_scan = m->cmp[idx].pend_next;
-		hupmon__compare_expire(m, idx, now, &q);
-		if (hupmon__sweep_has(m, idx) && !hupmon__sweep_wanted(m, idx))
-			hupmon__sweep_remove(m, idx);
-		if (q.n)
-			ran += hupmon__deliver(m, &q);
-	}
-	return ran;
-}
-
-/* Unwatch with outcomes pending: count them as cut short. */
-static void compare_cut_short(struct hupmon *m, uint32_t idx)
-{
-	struct hupmon__cmp *c = &m->cmp[idx];
-
-	for (int l = 1; l <= HUPMON__LEVEL_FINAL; l++) {
-		unsigned bit = 1u << (l - 1);
-		unsigned first = c->first[l - 1];
-
-		if ((c->reported & bit) && !(c->resolved & bit))
-			m->st.cmp_cut_short[first][level_cause(c, l, first)]++;
-	}
-	pending_remove(m, idx);
-}
-
-static int compare_reserve(struct hupmon *m)
-{
-	uint32_t old = m->cmp_cap;
-	int err;
-
-	if (!m->cfg.compare || m->cmp_cap >= m->reg.cap)
-		return 0;
-	err = hupmon__mem_grow(&m->mem, (void **)&m->cmp, &m->cmp_cap,
-			       m->reg.cap, sizeof(*m->cmp), 16);
-	if (err)
-		return err;
-	for (uint32_t i = old; i < m->cmp_cap; i++)
-		compare_reset(&m->cmp[i]);
-	return 0;
-}
-
-/* ---- observe and deliver ------------------------------------------------ */
-
-static void queue_event(struct hupmon *m, uint32_t idx, enum hupmon_path path,
-			bool escalation, uint64_t now, struct hupmon__outq *q)
-{
-	struct hupmon__slot *s = &m->reg.slots[idx];
-	struct hupmon__out *o;
-
-	if (!m->cfg.on_hangup)
-		return;
-	assert(q->n < HUPMON__OUT_MAX);
-	o = &q->item[q->n++];
-	o->compare = false;
-	o->ev.id = hupmon__slot_id(&m->reg, idx);
-	o->ev.fd = s->fd;
-	o->ev.user = s->user;
-	o->ev.path = path;
-	o->ev.cause = (enum hupmon_cause)s->cause;
-	o->ev.error = s->cause >= HUPMON_RESET ? s->error : 0;
-	o->ev.escalation = escalation;
-	o->ev.detected_ns = now;
-}
-
-bool hupmon__is_news(const struct hupmon *m, uint32_t idx,
-		     enum hupmon_path path, enum hupmon_cause cause)
-{
-	const struct hupmon__slot *s = &m->reg.slots[idx];
-	int level = hupmon__cause_level(cause);
-
-	if (level > s->level)
-		return true;
-	/* compare: a level this path has not seen yet is news to it */
-	return level && m->cmp && (s->flags & HUPMON__SLOT_CMP) &&
-	       !m->cmp[idx].t[path - 1][level - 1];
-}
-
-void hupmon__observe(struct hupmon *m, uint32_t idx, enum hupmon_path path,
-		     enum hupmon_cause cause, uint64_t now,
-		     struct hupmon__outq *q)
-{
-	struct hupmon__slot *s = &m->reg.slots[idx];
-	int level = hupmon__cause_level(cause);
-	struct hupmon__cmp *c = m->cmp ? &m->cmp[idx] : NULL;
-
-	if (!level)
-		return;
-	if (cause == HUPMON_PEER_SHUTDOWN)
-		s->flags |= HUPMON__SLOT_FIN;
-	if (c)
-		compare_saw(c, path, cause, level, now);
-	if (level > s->level) {
-		bool escalation = s->level != HUPMON__LEVEL_NONE;
-
-		s->level = (uint8_t)level;
-		s->cause = (uint8_t)cause;
-		m->st.hangups[path][cause]++;
-		if (escalation)
-			m->st.escalations++;
-		if (c) {
-			c->reported |= 1u << (level - 1);
-			c->first[level - 1] = (uint8_t)path;
-			c->lap[level - 1] = (uint16_t)m->st.sweep_laps;
-			s->flags |= HUPMON__SLOT_CMP;
-			pending_add(m, idx);
-		}
-		queue_event(m, idx, path, escalation, now, q);
-	}
-	if (c && (s->flags & HUPMON__SLOT_CMP))
-		hupmon__compare_expire(m, idx, now, q);
-	if (hupmon__sweep_has(m, idx) && !hupmon__sweep_wanted(m, idx))
-		hupmon__sweep_remove(m, idx);
-}
-
-int hupmon__deliver(struct hupmon *m, struct hupmon__outq *q)
-{
-	int ran = 0;
-
-	for (unsigned i = 0; i < q->n; i++) {
-		struct hupmon__out *o = &q->item[i];
-		hupmon_id id = o->compare ? o->rec.id : o->ev.id;
-		uint64_t t0;
-
-		/* Unwatched by an earlier callback of this batch. */
-		if (!hupmon__registry_get(&m->reg, id))
-			continue;
-		m->inflight = id;
-		m->inflight_thread = pthread_self();
-		pthread_mutex_unlock(&m->lock);
-		t0 = hupmon__now_ns();
-		if (o->compare)
-			m->cfg.on_compare(&o->rec, m->cfg.arg);
-		else
-			m->cfg.on_hangup(&o->ev, m->cfg.arg);
-		t0 = hupmon__now_ns() - t0;
-		pthread_mutex_lock(&m->lock);
-		m->inflight = 0;
-		m->st.callbacks++;
-		hupmon__hist_add(&m->st.callback_duration, t0);
-		if (m->waiters)
-			pthread_cond_broadcast(&m->cb_done);
-		ran++;
-	}
-	q->n = 0;
-	return ran;
-}
-
-/* ---- watch / unwatch ---------------------------------------------------- */
-
-/* Checks that fd is a connected TCP socket and reads its identity. */
-static int check_socket(int fd, uint64_t *cookie)
-{
-	struct {
-		uint8_t state; /* first byte of struct tcp_info */
-		uint8_t rest[7];
-	} ti;
-	int v;
-	socklen_t len = sizeof(v);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) < 0)
-		return -errno; /* EBADF, ENOTSOCK */
-	if (v != SOCK_STREAM)
-		return -EINVAL;
-	len = sizeof(v);
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0)
-		return -errno;
-	if (v != AF_INET && v != AF_INET6)
-		return -EINVAL;
-	len = sizeof(v);
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) < 0)
-		return -errno;
-	if (v != IPPROTO_TCP)
-		return -EINVAL;
-	len = sizeof(ti);
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
-		return -errno;
-	if (hupmon__tcp_state_verdict(ti.state) == HUPMON__STATE_NOT_CONNECTED)
-		return -EINVAL; /* listening, or connect still under way */
-	len = sizeof(*cookie);
-	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie, &len) < 0)
-		return -errno;
-	return 0;
-}
-
-static void count_reject(struct hupmon *m, int err)
-{
-	unsigned r;
-
-	switch (err) {
-	case -EBADF:
-		r = HUPMON_REJECT_EBADF;
-		break;
-	case -ENOTSOCK:
-		r = HUPMON_REJECT_ENOTSOCK;
-		break;
-	case -EINVAL:
-		r = HUPMON_REJECT_EINVAL;
-		break;
-	case -EEXIST:
-		r = HUPMON_REJECT_EEXIST;
-		break;
-	case -ENOMEM:
-		r = HUPMON_REJECT_ENOMEM;
-		break;
-	default:
-		r = HUPMON_REJECT_OTHER;
-		break;
-	}
-	m->st.watch_rejected[r]++;
-}
-
-/* The slot's fd number now holds another socket: drop the slot. Its epoll
- * registration belongs to the old file, so no EPOLL_CTL_DEL by fd number
- * here (that would remove the new socket's); events the old file may still
- * raise carry the old generation and are dropped. */
-static void retire(struct hupmon *m, uint32_t idx)
-{
-	struct hupmon__slot *s = &m->reg.slots[idx];
-
-	if (hupmon__sweep_has(m, idx))
-		hupmon__sweep_remove(m, idx);
-	if (m->cmp && (s->flags & HUPMON__SLOT_CMP))
-		compare_cut_short(m, idx);
-	if (!(s->flags & HUPMON__SLOT_ORPHAN))
-		m->st.retired++;
-	hupmon__registry_remove(&m->reg, idx);
-}
-
-static int watch_locked(struct hupmon *m, int fd, void *user, uint64_t cookie,
-			const struct hupmon_liveness *live, hupmon_id *id)
-{
-	struct epoll_event ev = {
-		.events = EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLET,
-	};
-	uint32_t idx, old;
-	int err;
-
-	if (hupmon__registry_find_cookie(&m->reg, cookie) != HUPMON__NO_SLOT)
-		return -EEXIST;
-	err = hupmon__registry_reserve(&m->reg, fd);
-	if (!err)
-		err = hupmon__sweep_reserve(m, m->reg.cap);
-	if (!err)
-		err = compare_reserve(m);
-	if (!err)
-		err = apply_liveness(fd, live);
-	if (err)
-		return err;
-
-	/* Everything that can fail comes before anything that changes the
-	 * monitor: insert, register, and only then retire a slot whose fd
-	 * number this socket now holds. */
-	old = hupmon__registry_find_fd(&m->reg, fd);
-	idx = hupmon__registry_insert(&m->reg, fd, cookie, user);
-	if (m->paths & HUPMON_PATH_EPOLL) {
-		ev.data.u64 = hupmon__slot_id(&m->reg, idx);
-		err = epoll_ctl(m->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno
-								     : 0;
-		/* EEXIST: this very (file, fd) is still registered from a
-		 * retired watch (closed while a dup lived on, then put back
-		 * on the same number). Take the registration over. */
-		if (err == -EEXIST)
-			err = epoll_ctl(m->epfd, EPOLL_CTL_MOD, fd, &ev) < 0
-				      ? -errno
-				      : 0;
-		if (err) {
-			hupmon__registry_remove(&m->reg, idx);
-			if (old != HUPMON__NO_SLOT)
-				m->reg.fdmap[fd] = old + 1;
-			return err;
-		}
-	}
-	if (old != HUPMON__NO_SLOT)
-		retire(m, old);
-	if (m->cmp)
-		compare_reset(&m->cmp[idx]);
-	if (m->paths & HUPMON_PATH_SWEEP)
-		hupmon__sweep_add(m, idx);
-	if (id)
-		*id = hupmon__slot_id(&m->reg, idx);
-	return 0;
-}
-
-int hupmon_watch_ex_sized(hupmon *m, int fd,
-			  const struct hupmon_watch_opts *uopts,
-			  size_t opts_size, hupmon_id *id)
-{
-	struct hupmon_watch_opts opts;
-	struct hupmon_liveness live;
-	uint64_t cookie = 0;
-	int err;
+	bool in_callback;
 
 	if (!m)
-		return -EINVAL;
-	memset(&opts, 0, sizeof(opts));
-	if (uopts)
-		memcpy(&opts, uopts,
-		       opts_size < sizeof(opts) ? opts_size : sizeof(opts));
-	live = opts.liveness ? *opts.liveness : m->cfg.liveness;
-	err = fd < 0 ? -EBADF : check_socket(fd, &cookie);
-	if (!err)
-		err = check_liveness(&live);
+		return;
 	pthread_mutex_lock(&m->lock);
-	if (!err)
-		err = watch_locked(m, fd, opts.user, cookie, &live, id);
-	if (err)
-		count_reject(m, err);
-	else
-		m->st.watches++;
+	in_callback = m->inflight &&
+		      pthread_equal(m->inflight_thread, pthread_self());
+	if (in_callback)
+		m->free_pending = true;
 	pthread_mutex_unlock(&m->lock);
-	return err;
+	if (!in_callback)
+		hupmon__destroy(m);
 }
 
-/* The callback for this id may be running on the dispatching thread: wait
- * for it to end, unless we are that callback. Under m->lock. */
-static void wait_callback(struct hupmon *m, hupmon_id id)
+int hupmon__epoll_ctl(struct hupmon *m, int op, int fd, struct epoll_event *ev)
 {
-	while (id && m->inflight == id &&
-	       !pthread_equal(m->inflight_thread, pthread_self())) {
-		m->waiters++;
-		pthread_cond_wait(&m->cb_done, &m->lock);
-		m->waiters--;
-	}
+	if (m->ctl_hook)
+		return m->ctl_hook(m, op, fd, ev);
+	return epoll_ctl(m->epfd, op, fd, ev) < 0 ? -errno : 0;
 }
-
-int hupmon_watch(hupmon *m, int fd, void *user, hupmon_id *id)
-{
-	struct hupmon_watch_opts opts = {.user = user};
-
-	return hupmon_watch_ex_sized(m, fd, &opts, sizeof(opts), id);
-}
-
-int hupmon_unwatch(hupmon *m, hupmon_id id)
-{
-	struct hupmon__slot *s;
-	uint32_t idx = (uint32_t)id;
-
-	if (!m)
-		return -EINVAL;
-	pthread_mutex_lock(&m->lock);
-	s = hupmon__registry_get(&m->reg, id);
-	if (!s) {
-		/* Already unwatched (by its own callback, say, or retired by
-		 * a watch), but a callback for it may still be running: the
-		 * contract holds for this caller too. */
-		m->st.unwatch_rejected++;
-		wait_callback(m, id);
-		pthread_mutex_unlock(&m->lock);
-		return -ENOENT;
-	}
-	if (hupmon__sweep_has(m, idx))
-		hupmon__sweep_remove(m, idx);
-	if (m->cmp && (s->flags & HUPMON__SLOT_CMP))
-		compare_cut_short(m, idx);
-	/* Only delete the registration if the fd still holds our socket: if
-	 * the user closed it first, the number may belong to another. */
-	if ((m->paths & HUPMON_PATH_EPOLL) &&
-	    !(s->flags & HUPMON__SLOT_ORPHAN) && hupmon__same_socket(s))
-		epoll_ctl(m->epfd, EPOLL_CTL_DEL, s->fd, NULL);
-	hupmon__registry_remove(&m->reg, idx);
-	m->st.unwatches++;
-	wait_callback(m, id);
-	pthread_mutex_unlock(&m->lock);
-	return 0;
-}
-
-/* ---- the reactor -------------------------------------------------------- */
 
 int hupmon_fd(const hupmon *m)
 {
 	return m ? m->epfd : -EINVAL;
-}
-
-static int socket_event(struct hupmon *m, hupmon_id id, uint32_t events)
-{
-	struct hupmon__outq q; /* only q.n needs a value: not 900 bytes */
-	struct hupmon__slot *s = hupmon__registry_get(&m->reg, id);
-	uint32_t idx = (uint32_t)id;
-	enum hupmon_cause cause;
-	bool fin;
-
-	q.n = 0;
-	if (!s || (s->flags & HUPMON__SLOT_ORPHAN)) {
-		m->st.stale_events++;
-		return 0;
-	}
-	m->st.epoll_events++;
-	/* SO_ERROR only once the connection is over (EPOLLHUP): reading it
-	 * on a bare EPOLLERR would steal a soft error from a live socket. */
-	if ((events & EPOLLERR) && (events & EPOLLHUP) && !s->error &&
-	    !m->cfg.no_touch) {
-		/* SO_ERROR by fd number: make sure it is still our socket. */
-		if (!hupmon__same_socket(s)) {
-			hupmon__orphan(m, idx);
-			m->st.stale_events++;
-			return 0;
-		}
-		hupmon__keep_error(m, s);
-	}
-	fin = (s->flags & HUPMON__SLOT_FIN) != 0;
-	cause = hupmon__classify_epoll(events, s->error, fin);
-	if (!cause) {
-		m->st.ignored_events++;
-		return 0;
-	}
-	hupmon__observe(m, idx, HUPMON_PATH_EPOLL, cause, hupmon__clock(m), &q);
-	return hupmon__deliver(m, &q);
-}
-
-static void drain_wake(struct hupmon *m)
-{
-	uint64_t v;
-
-	while (read(m->efd, &v, sizeof(v)) == (ssize_t)sizeof(v))
-		;
-}
-
-/* Handles one epoll_wait batch. At most one timer expiration per dispatch
- * call is taken (ticked): a later one stays readable for the next call, so
- * an overloaded sweep cannot keep one call going forever. Under m->lock.
- * Returns the events handled. */
-static int handle_batch(struct hupmon *m, const struct epoll_event *evs, int n,
-			bool *ticked)
-{
-	int handled = 0;
-
-	if (n > 0)
-		m->st.epoll_wakeups++;
-	for (int i = 0; i < n; i++) {
-		hupmon_id id = evs[i].data.u64;
-
-		if (id == HUPMON__ID_TIMER) {
-			if (*ticked)
-				continue;
-			*ticked = true;
-			hupmon__sweep_tick(m);
-		} else if (id == HUPMON__ID_WAKE) {
-			drain_wake(m);
-		} else {
-			socket_event(m, id, evs[i].events);
-		}
-		handled++;
-	}
-	return handled;
-}
-
-int hupmon_dispatch(hupmon *m, int timeout_ms)
-{
-	struct epoll_event evs[EVENTS_PER_WAIT];
-	bool ticked = false;
-	int handled = 0;
-
-	if (!m)
-		return -EINVAL;
-	pthread_mutex_lock(&m->lock);
-	if (m->inflight && pthread_equal(m->inflight_thread, pthread_self())) {
-		pthread_mutex_unlock(&m->lock);
-		return -EDEADLK;
-	}
-	if (m->dispatching) {
-		pthread_mutex_unlock(&m->lock);
-		return -EBUSY;
-	}
-	m->dispatching = true;
-	pthread_mutex_unlock(&m->lock);
-
-	/* Drain the ready list (an edge-triggered outer loop needs it), and
-	 * work off a sweep slice in chunks with epoll_wait(0) in between, so
-	 * socket events wait for at most one chunk of probes. */
-	for (int batch = 0;; batch++) {
-		int n = epoll_wait(m->epfd, evs, EVENTS_PER_WAIT,
-				   batch ? 0 : timeout_ms);
-		int err = n < 0 ? errno : 0;
-		bool owed;
-
-		pthread_mutex_lock(&m->lock);
-		if (n > 0)
-			handled += handle_batch(m, evs, n, &ticked);
-		if (m->sweep.slice_open)
-			hupmon__sweep_work(m, SWEEP_CHUNK);
-		hupmon__compare_poll(m);
-		owed = m->sweep.slice_open;
-		if (n < 0 && err != EINTR && !owed) {
-			m->dispatching = false;
-			pthread_mutex_unlock(&m->lock);
-			return handled ? handled : -err;
-		}
-		pthread_mutex_unlock(&m->lock);
-		if (owed)
-			continue;
-		if (n < EVENTS_PER_WAIT || batch >= MAX_BATCHES)
-			break;
-	}
-	pthread_mutex_lock(&m->lock);
-	m->dispatching = false;
-	pthread_mutex_unlock(&m->lock);
-	return handled;
-}
-
-int hupmon_run(hupmon *m)
-{
-	if (!m)
-		return -EINVAL;
-	for (;;) {
-		int rc;
-
-		if (atomic_exchange(&m->stop, 0))
-			return 0;
-		rc = hupmon_dispatch(m, -1);
-		if (rc < 0)
-			return rc;
-	}
-}
-
-void hupmon_stop(hupmon *m)
-{
-	uint64_t one = 1;
-	int saved = errno; /* async-signal-safe: leave errno as found */
-	ssize_t rc;
-
-	if (!m)
-		return;
-	atomic_store(&m->stop, 1);
-	rc = write(m->efd, &one, sizeof(one));
-	(void)rc; /* EAGAIN: the counter is already non-zero, fine */
-	errno = saved;
-}
-
-/* ---- stats -------------------------------------------------------------- */
-
-void hupmon_stats_sized(const hupmon *cm, struct hupmon_stats *out,
-			size_t out_size)
-{
-	struct hupmon *m = (struct hupmon *)cm;
-	struct hupmon_stats snap;
-	uint64_t lap_age;
-
-	if (!out)
-		return;
-	if (!m) {
-		memset(out, 0, out_size);
-		return;
-	}
-	pthread_mutex_lock(&m->lock);
-	snap = m->st;
-	snap.watched = m->reg.live;
-	snap.swept = m->sweep.n;
-	snap.memory_bytes = m->mem.bytes;
-	snap.sweep_tick_ns = m->sweep.armed_ns;
-	snap.sweep_gap_bound_ns = hupmon__sweep_gap_bound(m);
-	/* A lap that never ends must show: count the one under way. */
-	lap_age = hupmon__sweep_lap_age(m, hupmon__clock(m));
-	if (lap_age > snap.sweep_lap_worst_ns)
-		snap.sweep_lap_worst_ns = lap_age;
-	pthread_mutex_unlock(&m->lock);
-	if (out_size > sizeof(snap)) {
-		memset((char *)out + sizeof(snap), 0, out_size - sizeof(snap));
-		out_size = sizeof(snap);
-	}
-	memcpy(out, &snap, out_size);
 }

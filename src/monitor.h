@@ -1,6 +1,9 @@
 /*
- * monitor: struct hupmon and the pieces the modules share. Every field is
- * tagged with who may touch it.
+ * monitor: struct hupmon. Every field is tagged with who may touch it. The
+ * state of registry.c, sweep.c, compare.c and mem.c sits in a struct of
+ * its own that only that module changes; a slot's per-socket fields (cause
+ * reported, kept error, flags) are shared by the modules that detect, as
+ * registry.h says. The counters in st are kept by the module they count.
  */
 #ifndef HUPMON_MONITOR_H
 #define HUPMON_MONITOR_H
@@ -10,6 +13,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+struct epoll_event;
+
+#include "compare.h"
 #include "hupmon.h"
 #include "mem.h"
 #include "registry.h"
@@ -19,33 +25,6 @@
 #define HUPMON__ID_TIMER ((hupmon_id)1)
 #define HUPMON__ID_WAKE	 ((hupmon_id)2)
 
-/* Compare mode: what each path saw of one socket. */
-struct hupmon__cmp {
-	uint64_t t[2][3];   /* [path - 1][level - 1]: first time the path saw
-			       that level or higher, 0: not yet */
-	uint32_t pend_prev; /* list of slots with outcomes pending:
-			       HUPMON__SWEEP_OUT when not on it */
-	uint32_t pend_next;
-	uint16_t lap[3];  /* [level - 1]: sweep laps completed when the level
-			     was reported (its outcome waits two more) */
-	uint8_t reported; /* bit level - 1: level reported (callback) */
-	uint8_t resolved; /* bit level - 1: outcome recorded */
-	uint8_t first[3]; /* [level - 1]: the path that reported it */
-	uint8_t final[2]; /* [path - 1]: final cause the path classified */
-};
-
-/* What a detection produces, delivered after the lock is dropped. */
-struct hupmon__out {
-	bool compare; /* else a hangup event */
-	struct hupmon_event ev;
-	struct hupmon_compare rec;
-};
-#define HUPMON__OUT_MAX 8
-struct hupmon__outq {
-	unsigned n;
-	struct hupmon__out item[HUPMON__OUT_MAX];
-};
-
 struct hupmon {
 	pthread_mutex_t lock;
 	pthread_cond_t cb_done; /* signalled when a callback ends */
@@ -53,25 +32,25 @@ struct hupmon {
 	/* read-only after new */
 	struct hupmon_config cfg; /* defaults filled in */
 	unsigned paths;
-	uint64_t cmp_deadline_ns;
 	int epfd;
 	int tfd; /* timerfd, -1 without the sweep path */
 	int efd; /* eventfd for hupmon_stop */
 
 	/* under lock */
-	struct hupmon__mem mem;
-	struct hupmon__registry reg;
-	struct hupmon__sweep sweep;
-	struct hupmon__cmp *cmp; /* [reg.cap] in compare mode, else NULL */
-	uint32_t cmp_cap;
-	uint32_t cmp_pend_head; /* slots with outcomes pending (SLOT_CMP) */
-	uint32_t cmp_scan;	/* next slot of a pending scan, or NO_SLOT */
-	uint64_t cmp_scan_laps; /* st.sweep_laps at the last scan */
-	struct hupmon_stats st;
-	hupmon_id inflight;	   /* id whose callback runs now, 0: none */
-	pthread_t inflight_thread; /* valid while inflight != 0 */
-	unsigned waiters;	   /* unwatchers waiting on cb_done */
-	bool dispatching;
+	struct hupmon__mem mem;	     /* mem.c */
+	struct hupmon__registry reg; /* registry.c */
+	struct hupmon__sweep sweep;  /* sweep.c */
+	struct hupmon__compare cmp;  /* compare.c */
+	struct hupmon_stats st;	     /* stats.c copies it */
+	hupmon_id inflight;	     /* deliver.c: id whose callback
+					runs now, 0: none */
+	pthread_t inflight_thread;   /* valid while inflight != 0 */
+	unsigned waiters;	     /* watch.c: unwatchers waiting on
+					cb_done */
+	bool dispatching;	     /* loop.c */
+	bool free_pending;	     /* hupmon_free called from a callback:
+					the dispatch call frees on its way
+					out (loop.c) */
 
 	/* Test hook, called under the lock for every probe, 0: none. */
 	void (*probe_hook)(struct hupmon *m, uint32_t idx, void *arg);
@@ -80,58 +59,27 @@ struct hupmon {
 	 * CLOCK_MONOTONIC. Set before the first watch. */
 	uint64_t (*clock_hook)(void *arg);
 	void *clock_hook_arg;
+	/* Test hooks standing in for epoll_wait / epoll_ctl, 0: the real
+	 * ones (failure injection). */
+	int (*wait_hook)(struct hupmon *m, struct epoll_event *evs, int max,
+			 int timeout_ms);
+	int (*ctl_hook)(struct hupmon *m, int op, int fd,
+			struct epoll_event *ev);
 
 	/* any thread, signal handlers */
 	atomic_int stop;
 };
-
-uint64_t hupmon__now_ns(void);
-/* The monitor's clock: hupmon__now_ns() unless a test set clock_hook. */
-uint64_t hupmon__clock(const struct hupmon *m);
 
 /* hupmon_new_sized with a test hook: the fail_after-th allocation (counting
  * from 1) fails, 0: none does. */
 int hupmon__new(const struct hupmon_config *cfg, size_t cfg_size,
 		uint64_t fail_after, hupmon **out);
 
-/* A path saw cause (HUPMON_CAUSE_NONE: nothing) on a live slot at now.
- * Updates the shared state and counters and queues the report and compare
- * outcomes that follow. Under m->lock. */
-void hupmon__observe(struct hupmon *m, uint32_t idx, enum hupmon_path path,
-		     enum hupmon_cause cause, uint64_t now,
-		     struct hupmon__outq *q);
+/* Frees everything: what hupmon_free does when not called from a
+ * callback. */
+void hupmon__destroy(hupmon *m);
 
-/* Would observing cause on this path change anything (a report, or a
- * compare time)? Under m->lock. */
-bool hupmon__is_news(const struct hupmon *m, uint32_t idx,
-		     enum hupmon_path path, enum hupmon_cause cause);
-
-/* Compare mode: records outcomes whose deadline passed. Under m->lock. */
-void hupmon__compare_expire(struct hupmon *m, uint32_t idx, uint64_t now,
-			    struct hupmon__outq *q);
-
-/* Compare mode: once per completed sweep lap, records the outcomes of every
- * socket whose deadline passed, probed or not, and delivers them (drops
- * m->lock around callbacks). Returns callbacks run. Under m->lock. */
-int hupmon__compare_poll(struct hupmon *m);
-
-/* True while the sweep must keep probing the slot. Under m->lock. */
-bool hupmon__sweep_wanted(const struct hupmon *m, uint32_t idx);
-
-/* Runs the queued callbacks, dropping m->lock around each; skips those whose
- * id was unwatched meanwhile. Empties q. Returns callbacks run. */
-int hupmon__deliver(struct hupmon *m, struct hupmon__outq *q);
-
-/* Reads SO_ERROR into the slot unless one is kept or no_touch. Under lock. */
-void hupmon__keep_error(struct hupmon *m, struct hupmon__slot *s);
-
-/* Compares the socket on s->fd with the one watched (SO_COOKIE). */
-bool hupmon__same_socket(const struct hupmon__slot *s);
-
-/* The slot's fd no longer holds its socket: stop probing and drop its
- * events; a later watch of that fd number frees the slot. Under m->lock. */
-void hupmon__orphan(struct hupmon *m, uint32_t idx);
-
-void hupmon__hist_add(struct hupmon_hist *h, uint64_t ns);
+/* epoll_ctl on the monitor's epoll fd (or its test hook): 0 or -errno. */
+int hupmon__epoll_ctl(struct hupmon *m, int op, int fd, struct epoll_event *ev);
 
 #endif

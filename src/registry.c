@@ -226,6 +226,11 @@ void hupmon__registry_forget_fd(struct hupmon__registry *r, uint32_t idx)
 		r->fdmap[fd] = 0;
 }
 
+void hupmon__registry_map_fd(struct hupmon__registry *r, int fd, uint32_t idx)
+{
+	r->fdmap[fd] = idx + 1;
+}
+
 void hupmon__registry_remove(struct hupmon__registry *r, uint32_t idx)
 {
 	struct hupmon__slot *s = &r->slots[idx];

@@ -1,6 +1,6 @@
 /*
- * registry: the slot table behind hupmon ids. No syscalls, no locking: the
- * monitor calls it under its lock.
+ * registry: the slot table behind hupmon ids. No syscalls, no locking: its
+ * callers hold the monitor's lock.
  *
  * An id is generation << 32 | slot index. A slot's generation starts at 1
  * and grows each time the slot is freed (skipping 0 when it wraps), so an id
@@ -10,7 +10,8 @@
  *
  * Lookups are O(1): by id (index + generation check), by socket identity
  * (SO_COOKIE, an open-addressing table of slot indices, linear probing with
- * backward-shift deletion) and by fd number (a flat array).
+ * backward-shift deletion) and by fd number (a flat array). Every change of
+ * the table and of both maps goes through the functions below.
  */
 #ifndef HUPMON_REGISTRY_H
 #define HUPMON_REGISTRY_H
@@ -24,19 +25,19 @@
 #define HUPMON__NO_SLOT UINT32_MAX
 
 enum {
-	HUPMON__SLOT_LIVE = 1u << 0,   /* watched */
-	HUPMON__SLOT_FIN = 1u << 1,    /* a path saw the peer's FIN itself */
-	HUPMON__SLOT_ORPHAN = 1u << 2, /* fd no longer holds this socket */
-	HUPMON__SLOT_CMP = 1u << 3,    /* compare outcome(s) pending */
-	HUPMON__SLOT_CLOSED = 1u << 4, /* TCP_INFO saw CLOSE: terminal */
+	HUPMON__SLOT_LIVE = 1u << 0,	 /* watched */
+	HUPMON__SLOT_FIN = 1u << 1,	 /* a path saw the peer's FIN itself */
+	HUPMON__SLOT_ORPHAN = 1u << 2,	 /* fd no longer holds this socket */
+	HUPMON__SLOT_CMP = 1u << 3,	 /* compare outcome(s) pending */
+	HUPMON__SLOT_CLOSED = 1u << 4,	 /* TCP_INFO saw CLOSE: terminal */
+	HUPMON__SLOT_PEEK_OFF = 1u << 5, /* SO_PEEK_OFF on: never peeked */
 };
 
 /* One watched socket; 32 bytes. All fields under the monitor's lock. */
 struct hupmon__slot {
 	uint32_t gen;	 /* generation of the current (or next) id */
 	int32_t fd;	 /* the watched fd, -1 when free */
-	uint32_t link;	 /* free: next free slot; live: sweep position or
-			    HUPMON__NO_SLOT when not under the sweep */
+	uint32_t link;	 /* free: next free slot; live: HUPMON__NO_SLOT */
 	uint8_t error;	 /* SO_ERROR kept by either path, 0 if none */
 	uint8_t level;	 /* highest level reported (enum hupmon__level) */
 	uint8_t cause;	 /* highest cause reported */
@@ -94,6 +95,10 @@ uint32_t hupmon__registry_find_fd(const struct hupmon__registry *r, int fd);
 
 /* Forgets the fd -> slot mapping of a slot whose fd was reused. */
 void hupmon__registry_forget_fd(struct hupmon__registry *r, uint32_t idx);
+
+/* Points fd's entry in the fd map at the live slot idx again: undoes the
+ * takeover by an insert of the same fd that was then removed. */
+void hupmon__registry_map_fd(struct hupmon__registry *r, int fd, uint32_t idx);
 
 static inline hupmon_id hupmon__make_id(uint32_t gen, uint32_t idx)
 {

@@ -1,22 +1,75 @@
 /*
- * stats: histogram accounting for the counters in struct hupmon_stats. The
- * counters themselves live in struct hupmon under its lock; hupmon_stats()
- * copies them (monitor.c) and format.c renders them.
+ * stats: the counters of struct hupmon_stats. Their histograms' fixed log2
+ * buckets (hupmon__hist_add and the public bounds, one rule in one place),
+ * and hupmon_stats(), the snapshot copied under the monitor's lock. The
+ * counters themselves are kept in struct hupmon by the module each belongs
+ * to; format*.c renders a snapshot.
  */
-#include "monitor.h"
+#include "stats.h"
 
-void hupmon__hist_add(struct hupmon_hist *h, uint64_t ns)
+#include <pthread.h>
+#include <string.h>
+
+#include "monitor.h"
+#include "sweep.h"
+
+/* Bucket i holds (1024 << (i - 1), 1024 << i]: i = bits of (ns-1)/1024. */
+static unsigned bucket_of(uint64_t ns)
 {
 	unsigned i = 0;
 	uint64_t v = ns > 1024 ? (ns - 1) >> 10 : 0;
 
-	/* Bucket i holds (1024 << (i - 1), 1024 << i]: i = bits of (ns-1)/1024.
-	 */
 	while (v && i < HUPMON_HIST_BUCKETS - 1) {
 		v >>= 1;
 		i++;
 	}
-	h->bucket[i]++;
+	return i;
+}
+
+void hupmon__hist_add(struct hupmon_hist *h, uint64_t ns)
+{
+	h->bucket[bucket_of(ns)]++;
 	h->count++;
 	h->sum_ns = h->sum_ns + ns < h->sum_ns ? UINT64_MAX : h->sum_ns + ns;
+}
+
+void hupmon__hist_remove(struct hupmon_hist *h, uint64_t ns)
+{
+	h->bucket[bucket_of(ns)]--;
+	h->count--;
+	if (h->sum_ns != UINT64_MAX) /* saturated sums stay saturated */
+		h->sum_ns -= ns;
+}
+
+uint64_t hupmon_hist_bound_ns(unsigned i)
+{
+	/* Out-of-range indexes get the last bucket's bound: "everything". */
+	if (i >= HUPMON_HIST_BUCKETS - 1)
+		return UINT64_MAX;
+	return UINT64_C(1024) << i;
+}
+
+void hupmon_stats_sized(const hupmon *cm, struct hupmon_stats *out,
+			size_t out_size)
+{
+	struct hupmon *m = (struct hupmon *)cm;
+	struct hupmon_stats snap;
+
+	if (!out)
+		return;
+	if (!m) {
+		memset(out, 0, out_size);
+		return;
+	}
+	pthread_mutex_lock(&m->lock);
+	snap = m->st;
+	snap.watched = m->reg.live;
+	snap.memory_bytes = m->mem.bytes;
+	hupmon__sweep_snapshot(m, &snap);
+	pthread_mutex_unlock(&m->lock);
+	if (out_size > sizeof(snap)) {
+		memset((char *)out + sizeof(snap), 0, out_size - sizeof(snap));
+		out_size = sizeof(snap);
+	}
+	memcpy(out, &snap, out_size);
 }

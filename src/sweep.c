@@ -1,32 +1,25 @@
 /*
- * sweep: timerfd ticks, per-tick slices, and the two probes.
+ * sweep: the sweep's schedule and state: which sockets are under it and in
+ * what order (the FIFO queue), the timer, ticks, slices and laps. See
+ * sweep.h; the probes themselves are probe.c's.
  *
  * Kernel facts relied on:
- *   - recv(MSG_PEEK|MSG_DONTWAIT) returns data or EAGAIN on a live socket,
- *     0 once a FIN has arrived (SOCK_DONE is checked before sk_err, so an
- *     RST after a FIN stays invisible), the pending error after an RST
- *     without FIN (and clears it), ENOTCONN on a TCP socket never connected.
- *     Unread data hides a FIN behind it: the peek returns the data.
- *   - getsockopt(TCP_INFO) changes nothing; tcpi_state is the first byte, so
- *     8 bytes are asked for. CLOSE carries no errno: SO_ERROR tells why.
  *   - timerfd read() returns the number of expirations since the last read;
  *     more than 1 means ticks piled up while the loop was busy.
+ *   - timerfd_settime() restarts the timer's phase, and an it_value of 0
+ *     disarms it: an idle sweep costs no wakeups.
  */
 #include "sweep.h"
 
-#include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "detect.h"
 #include "monitor.h"
 
-#define PROBE_ORPHAN (-1)
-#define NONE	     HUPMON__NO_SLOT
+#define NONE HUPMON__NO_SLOT
 
 void hupmon__sweep_init(struct hupmon *m)
 {
@@ -63,7 +56,8 @@ void hupmon__sweep_fini(struct hupmon *m)
 	sw->head = sw->tail = sw->lap_last = NONE;
 }
 
-bool hupmon__sweep_has(const struct hupmon *m, uint32_t idx)
+/* Whether the slot is under the sweep. */
+static bool has(const struct hupmon *m, uint32_t idx)
 {
 	const struct hupmon__sweep *sw = &m->sweep;
 
@@ -150,7 +144,8 @@ static void lap_end(struct hupmon *m, uint64_t now)
 	lap_begin(sw, now);
 }
 
-void hupmon__sweep_rearm(struct hupmon *m)
+/* Re-arms the timer for the current number of sockets (disarms at 0). */
+static void rearm(struct hupmon *m)
 {
 	struct hupmon__sweep *sw = &m->sweep;
 	uint64_t want = wanted_interval(sw);
@@ -180,7 +175,7 @@ void hupmon__sweep_add(struct hupmon *m, uint32_t idx)
 	 * becoming many): at most log2(ticks) times in a row, never a
 	 * starved timer under steady churn. Ticks make finer adjustments. */
 	if (!sw->armed_ns || wanted_interval(sw) <= sw->armed_ns / 2)
-		hupmon__sweep_rearm(m);
+		rearm(m);
 }
 
 void hupmon__sweep_remove(struct hupmon *m, uint32_t idx)
@@ -188,6 +183,8 @@ void hupmon__sweep_remove(struct hupmon *m, uint32_t idx)
 	struct hupmon__sweep *sw = &m->sweep;
 	bool lap_done = false;
 
+	if (!has(m, idx))
+		return;
 	if (idx == sw->lap_last) {
 		/* The lap's unprobed sockets run from the head to lap_last:
 		 * without lap_last, the one before it ends the lap, and if
@@ -202,10 +199,41 @@ void hupmon__sweep_remove(struct hupmon *m, uint32_t idx)
 	if (lap_done)
 		lap_end(m, hupmon__clock(m));
 	if (!sw->n)
-		hupmon__sweep_rearm(m);
+		rearm(m);
 }
 
-uint64_t hupmon__sweep_lap_age(const struct hupmon *m, uint64_t now)
+/* True while probing the slot can still tell something: a cause above the
+ * one reported, or the sweep's side of a pending compare outcome. */
+static bool wanted(const struct hupmon *m, uint32_t idx)
+{
+	const struct hupmon__slot *s = &m->reg.slots[idx];
+
+	if (!(m->paths & HUPMON_PATH_SWEEP) || (s->flags & HUPMON__SLOT_ORPHAN))
+		return false;
+	if (s->flags & HUPMON__SLOT_CMP)
+		return true;
+	return s->level < HUPMON__LEVEL_FINAL &&
+	       !(s->flags & HUPMON__SLOT_CLOSED);
+}
+
+void hupmon__sweep_update(struct hupmon *m, uint32_t idx)
+{
+	if (has(m, idx) && !wanted(m, idx))
+		hupmon__sweep_remove(m, idx);
+}
+
+bool hupmon__sweep_slice_open(const struct hupmon *m)
+{
+	return m->sweep.slice_open;
+}
+
+uint64_t hupmon__sweep_laps(const struct hupmon *m)
+{
+	return m->st.sweep_laps;
+}
+
+/* The duration of the lap under way so far, 0: none. */
+static uint64_t lap_age(const struct hupmon *m, uint64_t now)
 {
 	const struct hupmon__sweep *sw = &m->sweep;
 
@@ -214,130 +242,20 @@ uint64_t hupmon__sweep_lap_age(const struct hupmon *m, uint64_t now)
 	return now - sw->lap_start_ns;
 }
 
-uint64_t hupmon__sweep_gap_bound(const struct hupmon *m)
+void hupmon__sweep_snapshot(const struct hupmon *m, struct hupmon_stats *snap)
 {
 	const struct hupmon__sweep *sw = &m->sweep;
+	uint64_t age;
 
-	return sw->armed_ns ? sw->period_ns + sw->armed_ns : 0;
-}
-
-/* tcpi_state of the socket, or -1. */
-static int tcp_state(const struct hupmon__slot *s)
-{
-	struct {
-		uint8_t state; /* first byte of struct tcp_info */
-		uint8_t rest[7];
-	} ti;
-	socklen_t len = sizeof(ti);
-
-	if (getsockopt(s->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
-		return -1;
-	return ti.state;
-}
-
-static bool connection_closed(const struct hupmon__slot *s)
-{
-	return tcp_state(s) == TCP_CLOSE;
-}
-
-/*
- * The probes say what the state of the socket on s->fd means. Before that
- * may be reported, the fd must be shown to still hold the watched socket
- * (it may have been closed and its number reused): *verified tells whether
- * the probe already did (it must, before it reads or stores an error);
- * otherwise probe() checks, but only when the result is news. A socket in
- * CLOSE_WAIT is probed every lap and costs one syscall, not two.
- */
-
-/* recv(MSG_PEEK): a cause, NONE for alive, or PROBE_ORPHAN. */
-static int probe_peek(struct hupmon__slot *s, bool *verified)
-{
-	char b;
-	ssize_t rc = recv(s->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-	int err = rc < 0 ? errno : 0;
-	bool fin = (s->flags & HUPMON__SLOT_FIN) != 0;
-
-	if (rc > 0 || err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
-		return HUPMON_CAUSE_NONE;
-	if (rc < 0 && err != ENOTCONN) {
-		if (!hupmon__same_socket(s))
-			return PROBE_ORPHAN;
-		*verified = true;
-		/* A live socket can return an error too: a soft error
-		 * queued with IP_RECVERR (an ICMP unreachable). Only a
-		 * connection the kernel has ended (CLOSE) is a hangup; the
-		 * recv consumed the soft error, which PEEK cannot avoid. */
-		if (!connection_closed(s))
-			return HUPMON_CAUSE_NONE;
-		if (!s->error)
-			s->error = err > 255 ? 255 : (uint8_t)err;
-	}
-	/* The epoll path may have consumed the error an RST left (SO_ERROR),
-	 * so the peek now reads 0 where, alone, it would have read the error.
-	 * Alone it reads the error unless a FIN came first (then 0: blind):
-	 * and EPIPE is exactly the error of an RST after a FIN. */
-	if (rc == 0 && s->error && s->error != EPIPE && !fin)
-		return hupmon__classify_error(s->error, false);
-	return hupmon__classify_peek((long)rc, err, fin);
-}
-
-/* getsockopt(TCP_INFO): a cause, NONE for alive, or PROBE_ORPHAN. */
-static int probe_tcp_info(struct hupmon *m, struct hupmon__slot *s,
-			  bool *verified)
-{
-	int state = tcp_state(s);
-
-	if (state < 0)
-		return PROBE_ORPHAN; /* EBADF, ENOTSOCK, EOPNOTSUPP */
-	if (hupmon__tcp_state_verdict((unsigned)state) ==
-	    HUPMON__STATE_CLOSED) {
-		if (!hupmon__same_socket(s))
-			return PROBE_ORPHAN;
-		*verified = true;
-		/* Terminal: nothing can follow, so no further probes. */
-		hupmon__keep_error(m, s);
-		s->flags |= HUPMON__SLOT_CLOSED;
-	}
-	return hupmon__classify_tcp_state((unsigned)state, s->error);
-}
-
-static int probe(struct hupmon *m, uint32_t idx)
-{
-	struct hupmon__outq q; /* only q.n needs a value */
-	struct hupmon__slot *s = &m->reg.slots[idx];
-	bool verified = false;
-	uint64_t now = 0;
-	int cause;
-
-	q.n = 0;
-	m->st.sweep_probes++;
-	if (m->probe_hook)
-		m->probe_hook(m, idx, m->probe_hook_arg);
-	if (m->cfg.sweep_method == HUPMON_SWEEP_PEEK)
-		cause = probe_peek(s, &verified);
-	else
-		cause = probe_tcp_info(m, s, &verified);
-	if (cause > HUPMON_CAUSE_NONE &&
-	    hupmon__is_news(m, idx, HUPMON_PATH_SWEEP,
-			    (enum hupmon_cause)cause) &&
-	    !verified && !hupmon__same_socket(s))
-		cause = PROBE_ORPHAN;
-	if (cause == PROBE_ORPHAN) {
-		hupmon__orphan(m, idx);
-		return 0;
-	}
-	if (cause != HUPMON_CAUSE_NONE) {
-		now = hupmon__clock(m);
-		hupmon__observe(m, idx, HUPMON_PATH_SWEEP,
-				(enum hupmon_cause)cause, now, &q);
-	}
-	if (m->cmp && (s->flags & HUPMON__SLOT_CMP)) {
-		hupmon__compare_expire(m, idx, now ? now : hupmon__clock(m),
-				       &q);
-		if (hupmon__sweep_has(m, idx) && !hupmon__sweep_wanted(m, idx))
-			hupmon__sweep_remove(m, idx);
-	}
-	return q.n ? hupmon__deliver(m, &q) : 0;
+	snap->swept = sw->n;
+	snap->sweep_tick_ns = sw->armed_ns;
+	/* The probe-gap bound: period + tick interval, 0 while disarmed. */
+	snap->sweep_gap_bound_ns =
+		sw->armed_ns ? sw->period_ns + sw->armed_ns : 0;
+	/* A lap that never ends must show: count the one under way. */
+	age = lap_age(m, hupmon__clock(m));
+	if (age > snap->sweep_lap_worst_ns)
+		snap->sweep_lap_worst_ns = age;
 }
 
 void hupmon__sweep_slice_begin(struct hupmon *m, uint64_t now)
@@ -367,7 +285,7 @@ void hupmon__sweep_tick(struct hupmon *m)
 	if (expirations > 1)
 		m->st.sweep_piled_up += expirations - 1;
 	if (!sw->n) {
-		hupmon__sweep_rearm(m);
+		rearm(m);
 		return;
 	}
 	/* One slice per tick, whatever piled up: a slice probes what is
@@ -385,7 +303,7 @@ static void slice_end(struct hupmon *m)
 		m->st.sweep_slice_worst_ns = sw->slice_busy_ns;
 	if (sw->armed_ns && sw->slice_busy_ns > sw->armed_ns / 2)
 		m->st.sweep_overruns++;
-	hupmon__sweep_rearm(m);
+	rearm(m);
 }
 
 /* The next socket the open slice must probe, or NONE: the slice is done.
@@ -410,42 +328,43 @@ static uint32_t slice_next(const struct hupmon__sweep *sw)
 	return h;
 }
 
-int hupmon__sweep_work(struct hupmon *m, uint32_t max)
+uint32_t hupmon__sweep_next(struct hupmon *m, bool *lap_done)
 {
 	struct hupmon__sweep *sw = &m->sweep;
-	uint64_t start = hupmon__now_ns();
-	uint32_t h = NONE;
-	int ran = 0;
+	struct hupmon__sweep_node *x;
+	uint32_t h = slice_next(sw);
+	uint64_t gap;
 
-	for (uint32_t done = 0; done < max; done++) {
-		struct hupmon__sweep_node *x;
-		uint64_t gap;
-		bool lap_done;
+	if (h == NONE)
+		return NONE;
+	x = &sw->node[h];
+	if (sw->owed)
+		sw->owed--;
+	gap = (uint64_t)(uint32_t)(sw->slice_now - x->last)
+	      << HUPMON__SWEEP_SHIFT;
+	if (gap > m->st.sweep_gap_worst_ns)
+		m->st.sweep_gap_worst_ns = gap;
+	x->last = sw->slice_now;
+	/* Back to the tail before the probe, which may take it off the
+	 * sweep (or drop the lock for callbacks that do). */
+	*lap_done = h == sw->lap_last;
+	if (*lap_done)
+		sw->lap_last = NONE;
+	unlink_node(sw, h);
+	push_tail(sw, h);
+	return h;
+}
 
-		h = slice_next(sw);
-		if (h == NONE)
-			break;
-		x = &sw->node[h];
-		if (sw->owed)
-			sw->owed--;
-		gap = (uint64_t)(uint32_t)(sw->slice_now - x->last)
-		      << HUPMON__SWEEP_SHIFT;
-		if (gap > m->st.sweep_gap_worst_ns)
-			m->st.sweep_gap_worst_ns = gap;
-		x->last = sw->slice_now;
-		/* Back to the tail before the probe, which may take it off
-		 * the sweep (or drop the lock for callbacks that do). */
-		lap_done = h == sw->lap_last;
-		if (lap_done)
-			sw->lap_last = NONE;
-		unlink_node(sw, h);
-		push_tail(sw, h);
-		ran += probe(m, h);
-		if (lap_done)
-			lap_end(m, hupmon__clock(m));
-	}
-	sw->slice_busy_ns += hupmon__now_ns() - start;
-	if (sw->slice_open && h == NONE)
+void hupmon__sweep_lap_done(struct hupmon *m)
+{
+	lap_end(m, hupmon__clock(m));
+}
+
+void hupmon__sweep_slice_spent(struct hupmon *m, uint64_t busy_ns, bool done)
+{
+	struct hupmon__sweep *sw = &m->sweep;
+
+	sw->slice_busy_ns += busy_ns;
+	if (sw->slice_open && done)
 		slice_end(m);
-	return ran;
 }

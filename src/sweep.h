@@ -1,7 +1,8 @@
 /*
- * sweep: the deadline-peek path. A timerfd (CLOCK_MONOTONIC) in the
- * monitor's epoll set fires once per tick; each tick probes one slice of the
- * sockets under the sweep.
+ * sweep: the deadline-peek path's schedule and state. A timerfd
+ * (CLOCK_MONOTONIC) in the monitor's epoll set fires once per tick; each
+ * tick opens one slice of the sockets under the sweep, which probe.c works
+ * off (the probes, and what they report, are probe.c's).
  *
  * The sockets under the sweep form one FIFO queue, a doubly linked list
  * through per-slot nodes: a slice probes from the head and puts each probed
@@ -26,6 +27,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "hupmon.h"
 
 struct hupmon;
 
@@ -70,29 +73,41 @@ void hupmon__sweep_init(struct hupmon *m);
 /* Makes room for the registry's capacity (called before an insert).
  * 0 or -ENOMEM. Under m->lock. */
 int hupmon__sweep_reserve(struct hupmon *m, uint32_t slots);
-/* Puts a live slot under the sweep / takes it off. Under m->lock. */
+/* Puts a live slot under the sweep. Under m->lock. */
 void hupmon__sweep_add(struct hupmon *m, uint32_t idx);
+/* Takes the slot off the sweep, if it is under it. Under m->lock. */
 void hupmon__sweep_remove(struct hupmon *m, uint32_t idx);
-/* Whether the slot is under the sweep. Under m->lock. */
-bool hupmon__sweep_has(const struct hupmon *m, uint32_t idx);
-/* Re-arms the timer for the current number of sockets (disarms at 0).
- * Under m->lock. */
-void hupmon__sweep_rearm(struct hupmon *m);
+/* Takes the slot off the sweep once probing it can tell nothing more (a
+ * final cause, TCP_INFO saw CLOSE, an orphan) unless compare mode still
+ * waits for the sweep's side of an outcome. Call after the slot's state
+ * changed. Under m->lock. */
+void hupmon__sweep_update(struct hupmon *m, uint32_t idx);
 /* Handles a timer expiration: reads it and opens a slice. Dispatching
  * thread, under m->lock. */
 void hupmon__sweep_tick(struct hupmon *m);
 /* Opens a slice at time now (the tick without the timerfd: tests drive the
  * sweep's clock through this). Under m->lock. */
 void hupmon__sweep_slice_begin(struct hupmon *m, uint64_t now);
-/* Probes up to max of the sockets the open slice still owes, delivering
- * what it finds (drops m->lock around callbacks). The dispatcher serves
- * epoll events between such chunks, so a large slice never holds up the
- * epoll path for longer than one chunk. Returns callbacks run. */
-int hupmon__sweep_work(struct hupmon *m, uint32_t max);
-/* The duration of the lap under way so far, 0: none. Under m->lock. */
-uint64_t hupmon__sweep_lap_age(const struct hupmon *m, uint64_t now);
-/* The probe-gap bound now (period + tick interval), 0 while disarmed. */
-uint64_t hupmon__sweep_gap_bound(const struct hupmon *m);
+/* The next socket the open slice must probe, moved to the tail of the
+ * queue and stamped as probed now, or HUPMON__NO_SLOT when the slice is
+ * done. *lap_done: it was the last socket of the lap under way; call
+ * hupmon__sweep_lap_done() once its probe is over. Under m->lock. */
+uint32_t hupmon__sweep_next(struct hupmon *m, bool *lap_done);
+/* Ends the lap under way and begins the next. Under m->lock. */
+void hupmon__sweep_lap_done(struct hupmon *m);
+/* A chunk of the slice took busy_ns; done: hupmon__sweep_next() found
+ * nothing more to probe, so the slice (if still open) ends. Under m->lock. */
+void hupmon__sweep_slice_spent(struct hupmon *m, uint64_t busy_ns, bool done);
+/* Whether a slice is open: the dispatcher keeps working it off. Under
+ * m->lock. */
+bool hupmon__sweep_slice_open(const struct hupmon *m);
+/* Sweep laps completed (compare mode counts its deadline in them). Under
+ * m->lock. */
+uint64_t hupmon__sweep_laps(const struct hupmon *m);
+/* Fills the sweep's gauges of a stats snapshot (taken from m->st): swept,
+ * tick interval, probe-gap bound, and the lap under way in the worst lap.
+ * Under m->lock. */
+void hupmon__sweep_snapshot(const struct hupmon *m, struct hupmon_stats *snap);
 void hupmon__sweep_fini(struct hupmon *m);
 
 #endif

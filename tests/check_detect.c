@@ -21,7 +21,7 @@ static const struct {
 	bool fin;
 	enum hupmon_cause want;
 } epoll_rows[] = {
-	/* DESIGN.md kernel table */
+	/* the README's kernel table, and detect.h */
 	{RD, 0, false, HUPMON_PEER_SHUTDOWN},		 /* close() FIN */
 	{RD | HU | ER, ECONNRESET, false, HUPMON_RESET}, /* RST */
 	{RD | HU | ER, EPIPE, false, HUPMON_RESET},	 /* RST after FIN */

@@ -1,6 +1,7 @@
 /*
  * check_format: the enum names, the histogram bounds and the three stats
- * renderings (src/format.c). Table-driven, no sockets.
+ * renderings (src/format*.c). Table-driven, no sockets; whole renderings
+ * are compared with tests/expected/.
  *
  * The snapshot under test gives every field its own value and poisons the
  * unused index 0 of the path x cause tables, so a field shown under the
@@ -1311,17 +1312,63 @@ START_TEST(test_truncation)
 }
 END_TEST
 
+/* The expected rendering of fill()'s snapshot, by format. */
+static const char *const expected[] = {
+	[HUPMON_FORMAT_TEXT] = "stats_filled.txt",
+	[HUPMON_FORMAT_JSON] = "stats_filled.json",
+	[HUPMON_FORMAT_PROMETHEUS] = "stats_filled.prom",
+};
+
+/* The whole content of tests/expected/name in a fresh malloc'd string. */
+static char *read_expected(const char *name)
+{
+	char path[512];
+	FILE *f;
+	long n;
+	char *buf;
+
+	snprintf(path, sizeof(path), "%s/expected/%s", HUPMON_TEST_DIR, name);
+	f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	ck_assert_int_ge(n, 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* The same snapshot always renders to the same text, and that text is the
+ * one in tests/expected/: every line of every format, not only the fields
+ * the other tests pick out. A deliberate change of a rendering (a counter
+ * added) rewrites the files with HUPMON_TEST_UPDATE_EXPECTED=1, to be
+ * reviewed in the diff. */
 START_TEST(test_deterministic)
 {
 	struct hupmon_stats s;
-	char *a, *b;
+	char *got, *want;
 
 	fill(&s);
-	a = render(&s, sizeof(s), formats[_i]);
-	b = render(&s, sizeof(s), formats[_i]);
-	assert_same(a, b);
-	free(a);
-	free(b);
+	got = render(&s, sizeof(s), formats[_i]);
+	if (getenv("HUPMON_TEST_UPDATE_EXPECTED")) {
+		char path[512];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/expected/%s", HUPMON_TEST_DIR,
+			 expected[formats[_i]]);
+		f = fopen(path, "wb");
+		ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+		ck_assert_uint_eq(fwrite(got, 1, strlen(got), f), strlen(got));
+		ck_assert_int_eq(fclose(f), 0);
+	}
+	want = read_expected(expected[formats[_i]]);
+	assert_same(got, want);
+	free(got);
+	free(want);
 }
 END_TEST
 

@@ -1,5 +1,5 @@
 /*
- * check_promtool: the Prometheus rendering of src/format.c against the
+ * check_promtool: the Prometheus rendering of src/format_prom.c against the
  * text exposition format 0.0.4, twice over: our own line checks below (one
  * TYPE per family before its samples, samples grouped under it, unique
  * series, cumulative histogram buckets ending in +Inf == _count, the naming

@@ -209,6 +209,22 @@ START_TEST(test_a_million_entries)
 }
 END_TEST
 
+/* A watch of an fd already mapped to a slot inserts a second slot, which
+ * takes the fd over; if that watch then fails, the first gets it back. */
+START_TEST(test_fd_map_restored)
+{
+	hupmon_id a = add(7, 100), b = add(7, 200);
+
+	ck_assert_uint_eq(hupmon__registry_find_fd(&reg, 7), (uint32_t)b);
+	hupmon__registry_remove(&reg, (uint32_t)b);
+	ck_assert_uint_eq(hupmon__registry_find_fd(&reg, 7), HUPMON__NO_SLOT);
+	hupmon__registry_map_fd(&reg, 7, (uint32_t)a);
+	ck_assert_uint_eq(hupmon__registry_find_fd(&reg, 7), (uint32_t)a);
+	ck_assert_ptr_nonnull(hupmon__registry_get(&reg, a));
+	ck_assert_uint_eq(hupmon__registry_find_cookie(&reg, 100), (uint32_t)a);
+}
+END_TEST
+
 static Suite *registry_suite(void)
 {
 	Suite *s = suite_create("registry");
@@ -218,6 +234,7 @@ static Suite *registry_suite(void)
 	tcase_add_test(tc, test_ids_never_zero_and_lookup);
 	tcase_add_test(tc, test_stale_after_remove_and_reuse);
 	tcase_add_test(tc, test_generation_wraps_past_zero);
+	tcase_add_test(tc, test_fd_map_restored);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("growth");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -28,7 +28,10 @@
 #include <unistd.h>
 
 #include "fixture.h"
+#include "clock.h"
+#include "deliver.h"
 #include "monitor.h"
+#include "probe.h"
 
 /* ---- the reproduction, in real time ------------------------------------ */
 
@@ -295,8 +298,8 @@ static void m_tick(struct model *md)
 	pthread_mutex_lock(&m->lock);
 	hupmon__sweep_slice_begin(m, m_clock(md));
 	while (m->sweep.slice_open)
-		hupmon__sweep_work(m, 32);
-	hupmon__compare_poll(m);
+		hupmon__probe_work(m, 32);
+	hupmon__deliver_expired(m);
 	step = m->sweep.armed_ns ? m->sweep.armed_ns : M_TICK * 1000000ull;
 	pthread_mutex_unlock(&m->lock);
 	atomic_fetch_add(&md->now, step);

@@ -16,4 +16,4 @@ add_test(NAME readme_example_in_sync
 
 # The two-namespace lab of the silent-death test; hupmon-bench's silent
 # scenario compiles the same source (bench/CMakeLists.txt).
-target_sources(check_netns PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/netns.c)
+target_sources(check_silent_death PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/netns.c)

@@ -1,6 +1,7 @@
 /*
- * fixture: loopback pairs, client actions, an event recorder and bounded
- * dispatch loops for the end-to-end suites. See fixture.h.
+ * fixture: loopback pairs, client actions, an event recorder, bounded
+ * dispatch loops, and the monitors, checks and test-case helpers the
+ * suites share. See fixture.h.
  *
  * On loopback a blocking connect() returns once the handshake is done and
  * the connection sits in the listener's accept queue, so fx_pair() can
@@ -619,6 +620,142 @@ void fx_close_random(int *c, enum hupmon_cause *want, int n, int k,
 		c[x] = -1;
 	}
 	free(order);
+}
+
+/* --- monitors and their reports --------------------------------------- */
+
+int fx_family_of(int i)
+{
+	return i % 2 == 0 ? AF_INET : AF_INET6;
+}
+
+enum hupmon_sweep_method fx_method_of(int i)
+{
+	return (i / 2) % 2 == 0 ? HUPMON_SWEEP_TCP_INFO : HUPMON_SWEEP_PEEK;
+}
+
+const char *fx_method_name(enum hupmon_sweep_method m)
+{
+	return m == HUPMON_SWEEP_PEEK ? "peek" : "tcp_info";
+}
+
+static hupmon *new_monitor(struct fx_rec *rec, struct hupmon_config *cfg)
+{
+	hupmon *m = NULL;
+	int rc;
+
+	cfg->on_hangup = fx_rec_on_hangup;
+	cfg->arg = rec;
+	rc = hupmon_new(cfg, &m);
+	ck_assert_msg(rc == 0, "hupmon_new: %d", rc);
+	ck_assert_ptr_nonnull(m);
+	return m;
+}
+
+hupmon *fx_new_epoll_monitor(struct fx_rec *rec, bool no_touch)
+{
+	struct hupmon_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.paths = HUPMON_PATH_EPOLL;
+	cfg.no_touch = no_touch;
+	return new_monitor(rec, &cfg);
+}
+
+hupmon *fx_new_sweep_monitor(struct fx_rec *rec,
+			     enum hupmon_sweep_method method, unsigned paths,
+			     bool compare, bool no_touch)
+{
+	struct hupmon_config cfg;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.paths = paths;
+	cfg.sweep_method = method;
+	cfg.sweep_period_ms = FX_SWEEP_PERIOD_MS;
+	cfg.sweep_tick_ms = FX_SWEEP_TICK_MS;
+	cfg.compare = compare;
+	cfg.on_compare = compare ? fx_rec_on_compare : NULL;
+	cfg.no_touch = no_touch;
+	return new_monitor(rec, &cfg);
+}
+
+void fx_check_event(const struct hupmon_event *ev, enum hupmon_path path,
+		    hupmon_id id, int fd, void *user, enum hupmon_cause cause,
+		    int error, bool escalation, uint64_t after_ns)
+{
+	ck_assert_uint_eq(ev->id, id);
+	ck_assert_int_eq(ev->fd, fd);
+	ck_assert_ptr_eq(ev->user, user);
+	ck_assert_msg(ev->path == path, "path %s, want %s",
+		      hupmon_path_name(ev->path), hupmon_path_name(path));
+	ck_assert_msg(ev->cause == cause, "cause %s, want %s",
+		      hupmon_cause_name(ev->cause), hupmon_cause_name(cause));
+	ck_assert_msg(ev->error == error, "error %d (%s), want %d (%s)",
+		      ev->error, strerror(ev->error), error, strerror(error));
+	ck_assert_int_eq(ev->escalation, escalation);
+	ck_assert_msg(ev->detected_ns >= after_ns &&
+			      ev->detected_ns <= fx_now_ns(),
+		      "detected_ns %llu outside [%llu, now]",
+		      (unsigned long long)ev->detected_ns,
+		      (unsigned long long)after_ns);
+}
+
+uint64_t fx_sum_cells(const uint64_t t[3][HUPMON_CAUSE_MAX + 1])
+{
+	uint64_t n = 0;
+
+	for (int p = 0; p < 3; p++)
+		for (int k = 0; k <= HUPMON_CAUSE_MAX; k++)
+			n += t[p][k];
+	return n;
+}
+
+static bool pred_laps(hupmon *m, struct fx_rec *rec, void *arg)
+{
+	struct hupmon_stats st;
+
+	(void)rec;
+	hupmon_stats(m, &st);
+	return st.sweep_laps >= *(const uint64_t *)arg;
+}
+
+void fx_wait_laps(hupmon *m, struct fx_rec *rec, unsigned n)
+{
+	struct hupmon_stats st;
+	uint64_t target;
+
+	hupmon_stats(m, &st);
+	target = st.sweep_laps + n;
+	ck_assert_msg(fx_dispatch_until(m, rec, pred_laps, &target,
+					FX_SWEEP_LAPS_MS(n)),
+		      "the sweep did not complete %u laps", n);
+}
+
+void fx_quiet_laps(hupmon *m, struct fx_rec *rec, unsigned n)
+{
+	struct hupmon_stats st;
+
+	hupmon_stats(m, &st);
+	if (st.swept > 0)
+		fx_wait_laps(m, rec, n);
+	else
+		fx_dispatch_for(m, (int)n * FX_SWEEP_PERIOD_MS);
+}
+
+/* --- running a suite --------------------------------------------------- */
+
+void fx_add_case(struct Suite *su, const char *name, const struct TTest *t,
+		 int loops, int timeout_s)
+{
+	TCase *tc = tcase_create(name);
+
+	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
+	tcase_set_timeout(tc, timeout_s);
+	if (loops > 0)
+		tcase_add_loop_test(tc, t, 0, loops);
+	else
+		tcase_add_test(tc, t);
+	suite_add_tcase(su, tc);
 }
 
 int fx_run_suite(struct Suite *s)

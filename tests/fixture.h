@@ -1,5 +1,5 @@
 /*
- * fixture: loopback helpers shared by the end-to-end suites (check_e2e_*).
+ * fixture: loopback helpers shared by the end-to-end suites.
  *
  * Real sockets only: fx_pair() connects a client to a listener on 127.0.0.1
  * or ::1 and hands back both ends; the server end is the one hupmon watches.
@@ -162,9 +162,66 @@ void fx_close_ok(int fd);
 /* hupmon_stats into a poisoned struct, so an unset field shows. */
 void fx_get_stats(hupmon *m, struct hupmon_stats *st);
 
+/* --- monitors and their reports --------------------------------------- */
+
+/* Loop tests run index 0 over IPv4 and 1 over IPv6 (and so on, mod 2). */
+int fx_family_of(int i);
+
+/* The epoll path's waits: reports are near-instant; "nothing more is
+ * reported" is a bounded quiet window. */
+#define FX_DEADLINE_MS 2000
+#define FX_QUIET_MS    300
+
+/* The sweep of the end-to-end suites: a 100 ms period in 10 ms ticks.
+ * Waits for a report allow several periods plus 2 s; waits for n laps, n
+ * periods plus 2 s. */
+#define FX_SWEEP_PERIOD_MS  100
+#define FX_SWEEP_TICK_MS    10
+#define FX_SWEEP_REPORT_MS  (5 * FX_SWEEP_PERIOD_MS + 2000)
+#define FX_SWEEP_LAPS_MS(n) ((n)*FX_SWEEP_PERIOD_MS + 2000)
+
+/* Loop index bit 1 picks the sweep method: 0-1 TCP_INFO, 2-3 PEEK. */
+enum hupmon_sweep_method fx_method_of(int i);
+/* "tcp_info" / "peek". */
+const char *fx_method_name(enum hupmon_sweep_method m);
+
+/* A monitor of the epoll path alone, reporting to rec; fails the test if
+ * it cannot be made. */
+hupmon *fx_new_epoll_monitor(struct fx_rec *rec, bool no_touch);
+/* A monitor with the sweep above, reporting hangups (and, with compare,
+ * compare records) to rec; paths 0 means both. Fails the test if it cannot
+ * be made. */
+hupmon *fx_new_sweep_monitor(struct fx_rec *rec,
+			     enum hupmon_sweep_method method, unsigned paths,
+			     bool compare, bool no_touch);
+
+/* Checks the fields every report must carry: id, fd, user, path, cause,
+ * error, escalation, and detected_ns within [after_ns, now]. */
+void fx_check_event(const struct hupmon_event *ev, enum hupmon_path path,
+		    hupmon_id id, int fd, void *user, enum hupmon_cause cause,
+		    int error, bool escalation, uint64_t after_ns);
+
+/* The sum of a path x cause table of struct hupmon_stats. */
+uint64_t fx_sum_cells(const uint64_t t[3][HUPMON_CAUSE_MAX + 1]);
+
+/* Dispatches until n more sweep laps have completed; fails the test if the
+ * sweep does not lap within FX_SWEEP_LAPS_MS(n). */
+void fx_wait_laps(hupmon *m, struct fx_rec *rec, unsigned n);
+/* A "nothing more is reported" window of n laps. A socket that reached a
+ * final cause leaves the sweep (nothing more can be reported for it), so
+ * with nothing left under the sweep the timer stops and laps no longer
+ * complete: then it dispatches for n periods instead. */
+void fx_quiet_laps(hupmon *m, struct fx_rec *rec, unsigned n);
+
 /* --- running a suite --------------------------------------------------- */
 
 struct Suite;
+struct TTest;
+/* Adds to su a test case named name holding t (a loop test over
+ * 0..loops-1 when loops > 0), with the checked fixture fx_setup /
+ * fx_teardown and a timeout of timeout_s seconds. */
+void fx_add_case(struct Suite *su, const char *name, const struct TTest *t,
+		 int loops, int timeout_s);
 /* Runs every test of the suite (CK_NORMAL output) and frees it; returns
  * the process exit status: EXIT_SUCCESS if all passed. */
 int fx_run_suite(struct Suite *s);

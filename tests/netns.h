@@ -1,6 +1,6 @@
 /*
  * netns: a two-host lab for silent peer death (root only), shared by
- * check_netns.c and hupmon-bench's silent scenario (bench/silent.c). Two
+ * check_silent_death.c and hupmon-bench's silent scenario (bench/silent.c). Two
  * network namespaces joined by a veth pair, IPv6 off on both (no
  * autoconfiguration chatter beside the keepalive probes); the client's end of
  * the link can be taken down inside the client's namespace, so the server keeps

@@ -1,5 +1,5 @@
 /*
- * check_netns: silent peer death. Two network namespaces joined by a veth
+ * check_silent_death: silent peer death. Two network namespaces joined by a veth
  * pair; the client's end of the link is taken down (in the client's
  * namespace, so the server keeps its routes and sees no unreachable error)
  * and the peer vanishes without a FIN or RST. Only keepalive and

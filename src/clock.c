@@ -1,0 +1,22 @@
+/*
+ * clock: the monitor's time (CLOCK_MONOTONIC, or a test's clock).
+ */
+#include "clock.h"
+
+#include <time.h>
+
+#include "monitor.h"
+
+uint64_t hupmon__now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+uint64_t hupmon__clock(const struct hupmon *m)
+{
+	return m->clock_hook ? m->clock_hook(m->clock_hook_arg)
+			     : hupmon__now_ns();
+}

@@ -1,0 +1,200 @@
+/*
+ * deliver: observations become reports, reports become callbacks. The one
+ * entry both paths share (hupmon__deliver_report) and compare mode's
+ * per-lap expiry; see deliver.h.
+ *
+ * Calls compare.c (which never calls back), the sweep to take a slot off,
+ * and sock.c to check an unverified socket's identity.
+ */
+#include "deliver.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <pthread.h>
+
+#include "clock.h"
+#include "compare.h"
+#include "detect.h"
+#include "monitor.h"
+#include "sock.h"
+#include "stats.h"
+#include "sweep.h"
+
+static void queue_event(struct hupmon *m, uint32_t idx, enum hupmon_path path,
+			bool escalation, uint64_t now, struct hupmon__outq *q)
+{
+	struct hupmon__slot *s = &m->reg.slots[idx];
+	struct hupmon__out *o;
+
+	if (!m->cfg.on_hangup)
+		return;
+	o = hupmon__deliver_slot(q);
+	o->compare = false;
+	o->ev.id = hupmon__slot_id(&m->reg, idx);
+	o->ev.fd = hupmon__sock_fd(s);
+	o->ev.user = s->user;
+	o->ev.path = path;
+	o->ev.cause = (enum hupmon_cause)s->cause;
+	o->ev.error = s->cause >= HUPMON_RESET ? s->error : 0;
+	o->ev.escalation = escalation;
+	o->ev.detected_ns = now;
+}
+
+struct hupmon__out *hupmon__deliver_slot(struct hupmon__outq *q)
+{
+	/* The bound is derived (deliver.h), so this cannot happen: if it
+	 * ever did, a report would be lost in silence. Stop loudly. */
+	if (q->n >= HUPMON__OUT_MAX) {
+		fputs("hupmon: report queue bound exceeded\n", stderr);
+		abort();
+	}
+	return &q->item[q->n++];
+}
+
+/* Would observing cause on this path change anything (a report, or a
+ * compare time)? */
+static bool is_news(const struct hupmon *m, uint32_t idx, enum hupmon_path path,
+		    enum hupmon_cause cause)
+{
+	const struct hupmon__slot *s = &m->reg.slots[idx];
+	int level = hupmon__cause_level(cause);
+
+	if (level > s->level)
+		return true;
+	/* compare: a level this path has not seen yet is news to it */
+	return level && hupmon__compare_unseen(m, idx, path, level);
+}
+
+/* A path saw cause on a live slot at now: the slot, the counters and
+ * compare mode take it in, and the report it makes (if any) is queued. */
+static void observe(struct hupmon *m, uint32_t idx, enum hupmon_path path,
+		    enum hupmon_cause cause, uint64_t now, uint64_t laps,
+		    struct hupmon__outq *q)
+{
+	struct hupmon__slot *s = &m->reg.slots[idx];
+	int level = hupmon__cause_level(cause);
+
+	if (!level)
+		return;
+	if (cause == HUPMON_PEER_SHUTDOWN)
+		s->flags |= HUPMON__SLOT_FIN;
+	hupmon__compare_saw(m, idx, path, cause, level, now);
+	if (level > s->level) {
+		bool escalation = s->level != HUPMON__LEVEL_NONE;
+
+		s->level = (uint8_t)level;
+		s->cause = (uint8_t)cause;
+		m->st.hangups[path][cause]++;
+		if (escalation)
+			m->st.escalations++;
+		hupmon__compare_first(m, idx, path, level, laps);
+		queue_event(m, idx, path, escalation, now, q);
+	}
+}
+
+/* Runs the queued callbacks, dropping m->lock around each; skips those whose
+ * id was unwatched meanwhile. Empties q. Returns callbacks run. */
+static int run_callbacks(struct hupmon *m, struct hupmon__outq *q)
+{
+	int ran = 0;
+
+	for (unsigned i = 0; i < q->n && !m->free_pending; i++) {
+		struct hupmon__out *o = &q->item[i];
+		hupmon_id id = o->compare ? o->rec.id : o->ev.id;
+		uint64_t t0;
+
+		/* Unwatched by an earlier callback of this batch: a compare
+		 * outcome nobody will hear of was cut short, as if the
+		 * unwatch had come first. (A hangup event is always first in
+		 * its batch.) */
+		if (!hupmon__registry_get(&m->reg, id)) {
+			if (o->compare)
+				hupmon__compare_uncount(m, &o->rec);
+			continue;
+		}
+		m->inflight = id;
+		m->inflight_thread = pthread_self();
+		pthread_mutex_unlock(&m->lock);
+		t0 = hupmon__now_ns();
+		if (o->compare)
+			m->cfg.on_compare(&o->rec, m->cfg.arg);
+		else
+			m->cfg.on_hangup(&o->ev, m->cfg.arg);
+		t0 = hupmon__now_ns() - t0;
+		pthread_mutex_lock(&m->lock);
+		m->inflight = 0;
+		m->st.callbacks++;
+		hupmon__hist_add(&m->st.callback_duration, t0);
+		if (m->waiters)
+			pthread_cond_broadcast(&m->cb_done);
+		ran++;
+	}
+	q->n = 0;
+	return ran;
+}
+
+int hupmon__deliver_report(struct hupmon *m, uint32_t idx,
+			   const struct hupmon__report *r)
+{
+	struct hupmon__outq q; /* only q.n needs a value: not 900 bytes */
+	struct hupmon__slot *s = &m->reg.slots[idx];
+	bool seen = false, pending;
+	uint64_t now = 0;
+
+	q.n = 0;
+	switch (r->kind) {
+	case HUPMON__REPORT_HANGUP:
+		if (r->cause == HUPMON_CAUSE_NONE)
+			break;
+		/* Looked at by fd number: the fd may have been closed and
+		 * its number reused. Before news goes out, make sure the fd
+		 * still holds the socket watched (a socket in CLOSE_WAIT is
+		 * probed every lap and costs one syscall, not two). */
+		if (!r->identified && !(s->flags & HUPMON__SLOT_ORPHAN) &&
+		    is_news(m, idx, r->path, r->cause) &&
+		    !hupmon__sock_same(s)) {
+			hupmon__sock_orphan(m, idx);
+			/* A probe looked at another socket: nothing seen. An
+			 * epoll event is the watched socket's own: reported,
+			 * with fd -1. */
+			if (r->path == HUPMON_PATH_SWEEP)
+				return 0;
+		}
+		now = hupmon__clock(m);
+		observe(m, idx, r->path, r->cause, now, r->laps, &q);
+		seen = true;
+		break;
+	}
+	/* Outcomes pending in compare mode may come due at any look. */
+	pending = (s->flags & HUPMON__SLOT_CMP) != 0;
+	if (pending)
+		hupmon__compare_expire(m, idx, now ? now : hupmon__clock(m),
+				       r->laps, &q);
+	if (seen || pending)
+		hupmon__sweep_update(m, idx);
+	return q.n ? run_callbacks(m, &q) : 0;
+}
+
+int hupmon__deliver_expired(struct hupmon *m)
+{
+	struct hupmon__outq q; /* only q.n needs a value */
+	uint64_t now;
+	uint32_t idx;
+	int ran = 0;
+
+	if (!hupmon__compare_scan_begin(m, hupmon__sweep_laps(m)))
+		return 0;
+	now = hupmon__clock(m);
+	q.n = 0;
+	/* Callbacks may unwatch any socket (and end a lap): the scan steps
+	 * over a slot that leaves the list, and each slot is judged by the
+	 * laps completed when its turn comes. */
+	while (!m->free_pending &&
+	       (idx = hupmon__compare_scan_next(m)) != HUPMON__NO_SLOT) {
+		hupmon__compare_expire(m, idx, now, hupmon__sweep_laps(m), &q);
+		hupmon__sweep_update(m, idx);
+		if (q.n)
+			ran += run_callbacks(m, &q);
+	}
+	return ran;
+}

@@ -1,0 +1,76 @@
+/*
+ * deliver: what the two paths see becomes reports. Each path hands every
+ * observation of a socket to hupmon__deliver_report(), the one entry both
+ * paths share: it keeps the cause order (each level reported at most once,
+ * never lower after higher, an escalation counted), lets compare mode
+ * record who saw what first, takes the socket off the sweep once probing
+ * it can tell nothing more, and runs the callbacks with m->lock dropped.
+ *
+ * Reports are queued under the lock and delivered after it is dropped; a
+ * report whose id was unwatched by an earlier callback of the same batch
+ * is dropped.
+ */
+#ifndef HUPMON_DELIVER_H
+#define HUPMON_DELIVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hupmon.h"
+
+struct hupmon;
+
+/* What a detection produces, delivered after the lock is dropped. */
+struct hupmon__out {
+	bool compare; /* else a hangup event */
+	struct hupmon_event ev;
+	struct hupmon_compare rec;
+};
+/* What one observation can queue: its hangup event and one compare outcome
+ * per level of the cause order. A new kind of report adds its own. */
+#define HUPMON__OUT_MAX (1 + 3)
+struct hupmon__outq {
+	unsigned n;
+	struct hupmon__out item[HUPMON__OUT_MAX];
+};
+
+/* What kind of thing a path saw of a socket. */
+enum hupmon__report_kind {
+	/* cause: how the connection ended; HUPMON_CAUSE_NONE: it has not,
+	 * as far as this look could tell (a probe found it alive). */
+	HUPMON__REPORT_HANGUP,
+};
+
+/* The next free entry of q (aborts if the derived bound is ever wrong). */
+struct hupmon__out *hupmon__deliver_slot(struct hupmon__outq *q);
+
+/* One observation of one watched socket, by one path. */
+struct hupmon__report {
+	enum hupmon__report_kind kind;
+	enum hupmon_path path;
+	enum hupmon_cause cause;
+	/* The fd is known to hold the watched socket: an epoll event comes
+	 * from the socket's own registration; a probe that read an error
+	 * checked SO_COOKIE first. Otherwise a report that is news is only
+	 * delivered once SO_COOKIE shows the fd still holds the socket. */
+	bool identified;
+	/* Sweep laps completed when the path looked (hupmon__sweep_laps):
+	 * compare mode counts its deadline in laps. */
+	uint64_t laps;
+};
+
+/* Takes one observation of the live slot idx: updates the slot and the
+ * counters, records compare outcomes, takes the slot off the sweep if
+ * nothing more can be learned by probing it, and runs the callbacks that
+ * follow (m->lock dropped around each). Returns the callbacks run. Under
+ * m->lock, on the dispatching thread. */
+int hupmon__deliver_report(struct hupmon *m, uint32_t idx,
+			   const struct hupmon__report *r);
+
+/* Compare mode: once per completed sweep lap, records the outcomes of every
+ * socket whose deadline passed, probed or not, and delivers them (drops
+ * m->lock around callbacks). Returns callbacks run. Under m->lock, on the
+ * dispatching thread. */
+int hupmon__deliver_expired(struct hupmon *m);
+
+#endif

@@ -1,0 +1,162 @@
+/*
+ * probe: the sweep's work. Works off the open slice one socket at a time,
+ * probes each with recv(MSG_PEEK) or getsockopt(TCP_INFO), and hands what
+ * the probe saw to the delivery (hupmon__deliver_report). The schedule
+ * (which socket, when) is sweep.c's.
+ *
+ * Kernel facts relied on:
+ *   - recv(MSG_PEEK|MSG_DONTWAIT) returns data or EAGAIN on a live socket,
+ *     0 once a FIN has arrived (SOCK_DONE is checked before sk_err, so an
+ *     RST after a FIN stays invisible), the pending error after an RST
+ *     without FIN (and clears it), ENOTCONN on a TCP socket never connected.
+ *     Unread data hides a FIN behind it: the peek returns the data.
+ *   - getsockopt(TCP_INFO) changes nothing; tcpi_state is the first byte, so
+ *     8 bytes are asked for. CLOSE carries no errno: SO_ERROR tells why.
+ */
+#include "probe.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include "clock.h"
+#include "deliver.h"
+#include "detect.h"
+#include "monitor.h"
+#include "sock.h"
+#include "sweep.h"
+
+#define PROBE_ORPHAN (-1)
+
+/* tcpi_state of the socket, or -1. */
+static int tcp_state(const struct hupmon__slot *s)
+{
+	struct {
+		uint8_t state; /* first byte of struct tcp_info */
+		uint8_t rest[7];
+	} ti;
+	socklen_t len = sizeof(ti);
+
+	if (getsockopt(s->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return -1;
+	return ti.state;
+}
+
+static bool connection_closed(const struct hupmon__slot *s)
+{
+	return tcp_state(s) == TCP_CLOSE;
+}
+
+/*
+ * The probes say what the state of the socket on s->fd means. Before that
+ * may be reported, the fd must be shown to still hold the watched socket
+ * (it may have been closed and its number reused): *verified tells whether
+ * the probe already did (it must, before it reads or stores an error);
+ * otherwise the delivery checks, but only when the result is news.
+ */
+
+/* recv(MSG_PEEK): a cause, NONE for alive, or PROBE_ORPHAN. */
+static int probe_peek(struct hupmon__slot *s, bool *verified)
+{
+	char b;
+	ssize_t rc;
+	int err;
+	bool fin = (s->flags & HUPMON__SLOT_FIN) != 0;
+
+	/* A recv consumes a pending error: never on a number that may hold
+	 * an unrelated socket now (closed without unwatch, number reused).
+	 * This costs PEEK a second syscall per probe; TCP_INFO changes
+	 * nothing and checks only before it reports. */
+	if (!hupmon__sock_same(s))
+		return PROBE_ORPHAN;
+	*verified = true;
+	rc = recv(s->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	err = rc < 0 ? errno : 0;
+	if (rc > 0 || err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
+		return HUPMON_CAUSE_NONE;
+	if (rc < 0 && err != ENOTCONN) {
+		/* A live socket can return an error too: a soft error
+		 * queued with IP_RECVERR (an ICMP unreachable). Only a
+		 * connection the kernel has ended (CLOSE) is a hangup; the
+		 * recv consumed the soft error, which PEEK cannot avoid. */
+		if (!connection_closed(s))
+			return HUPMON_CAUSE_NONE;
+		if (!s->error)
+			s->error = err > 255 ? 255 : (uint8_t)err;
+	}
+	/* The epoll path may have consumed the error an RST left (SO_ERROR),
+	 * so the peek now reads 0 where, alone, it would have read the error.
+	 * Alone it reads the error unless a FIN came first (then 0: blind):
+	 * and EPIPE is exactly the error of an RST after a FIN. */
+	if (rc == 0 && s->error && s->error != EPIPE && !fin)
+		return hupmon__classify_error(s->error, false);
+	return hupmon__classify_peek((long)rc, err, fin);
+}
+
+/* getsockopt(TCP_INFO): a cause, NONE for alive, or PROBE_ORPHAN. */
+static int probe_tcp_info(struct hupmon *m, struct hupmon__slot *s,
+			  bool *verified)
+{
+	int state = tcp_state(s);
+
+	if (state < 0)
+		return PROBE_ORPHAN; /* EBADF, ENOTSOCK, EOPNOTSUPP */
+	if (hupmon__tcp_state_verdict((unsigned)state) ==
+	    HUPMON__STATE_CLOSED) {
+		if (!hupmon__sock_same(s))
+			return PROBE_ORPHAN;
+		*verified = true;
+		/* Terminal: nothing can follow, so no further probes. */
+		hupmon__sock_keep_error(m, s);
+		s->flags |= HUPMON__SLOT_CLOSED;
+	}
+	return hupmon__classify_tcp_state((unsigned)state, s->error);
+}
+
+/* Probes the socket of slot idx and delivers what it saw. Returns
+ * callbacks run. */
+static int probe(struct hupmon *m, uint32_t idx)
+{
+	struct hupmon__slot *s = &m->reg.slots[idx];
+	struct hupmon__report r = {.kind = HUPMON__REPORT_HANGUP,
+				   .path = HUPMON_PATH_SWEEP};
+	int cause;
+
+	m->st.sweep_probes++;
+	if (m->probe_hook)
+		m->probe_hook(m, idx, m->probe_hook_arg);
+	if (m->cfg.sweep_method == HUPMON_SWEEP_PEEK &&
+	    !(s->flags & HUPMON__SLOT_PEEK_OFF))
+		cause = probe_peek(s, &r.identified);
+	else
+		cause = probe_tcp_info(m, s, &r.identified);
+	if (cause == PROBE_ORPHAN) {
+		hupmon__sock_orphan(m, idx);
+		return 0;
+	}
+	r.cause = (enum hupmon_cause)cause;
+	r.laps = hupmon__sweep_laps(m);
+	return hupmon__deliver_report(m, idx, &r);
+}
+
+int hupmon__probe_work(struct hupmon *m, uint32_t max)
+{
+	uint64_t start = hupmon__now_ns();
+	uint32_t idx = HUPMON__NO_SLOT;
+	int ran = 0;
+
+	for (uint32_t done = 0; done < max; done++) {
+		bool lap_done;
+
+		idx = hupmon__sweep_next(m, &lap_done);
+		if (idx == HUPMON__NO_SLOT)
+			break;
+		ran += probe(m, idx);
+		if (lap_done)
+			hupmon__sweep_lap_done(m);
+	}
+	hupmon__sweep_slice_spent(m, hupmon__now_ns() - start,
+				  idx == HUPMON__NO_SLOT);
+	return ran;
+}

@@ -1,0 +1,320 @@
+/*
+ * watch: what a watch and an unwatch do. The checks on the socket, the
+ * liveness options written to it, and the watch itself (registry slot,
+ * epoll registration, sweep, compare record), which reserves everything
+ * that can fail before it changes anything; unwatch, and the retiring of
+ * a watch whose fd number now holds another socket.
+ *
+ * Kernel facts relied on:
+ *   - EPOLL_CTL_ADD of an already shut-down socket queues the event at
+ *     once: a socket watched after its peer left is reported on the next
+ *     dispatch.
+ *   - An epoll registration belongs to (file, fd): it survives in a dup and
+ *     dies with the last close, and the fd number may then be reused by an
+ *     unrelated socket. Generations in data.u64 drop the old file's events;
+ *     SO_COOKIE tells whether an fd still holds the watched socket.
+ *   - TCP_KEEPIDLE and TCP_KEEPINTVL take 1..32767 s, TCP_KEEPCNT 1..127
+ *     (the kernel's MAX_TCP_KEEP* limits); TCP_USER_TIMEOUT takes ms as an
+ *     int. tcpi_state tells a connected socket from a listening one or one
+ *     whose connect is still under way.
+ */
+#include "watch.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+
+#include "compare.h"
+#include "detect.h"
+#include "monitor.h"
+#include "sock.h"
+#include "sweep.h"
+
+int hupmon__watch_check_liveness(const struct hupmon_liveness *l)
+{
+	if (l->keepalive_idle_s > 32767 || l->keepalive_interval_s > 32767 ||
+	    l->keepalive_count > 127 || l->user_timeout_ms > INT_MAX)
+		return -EINVAL;
+	/* Interval and count mean nothing without keepalive. */
+	if (!l->keepalive_idle_s &&
+	    (l->keepalive_interval_s || l->keepalive_count))
+		return -EINVAL;
+	return 0;
+}
+
+static int set_int(int fd, int level, int name, int v)
+{
+	return setsockopt(fd, level, name, &v, sizeof(v)) < 0 ? -errno : 0;
+}
+
+/* Writes the liveness options to the socket (values already checked). */
+static int apply_liveness(int fd, const struct hupmon_liveness *l)
+{
+	int err = 0;
+
+	if (l->keepalive_idle_s) {
+		err = set_int(fd, IPPROTO_TCP, TCP_KEEPIDLE,
+			      (int)l->keepalive_idle_s);
+		if (!err && l->keepalive_interval_s)
+			err = set_int(fd, IPPROTO_TCP, TCP_KEEPINTVL,
+				      (int)l->keepalive_interval_s);
+		if (!err && l->keepalive_count)
+			err = set_int(fd, IPPROTO_TCP, TCP_KEEPCNT,
+				      (int)l->keepalive_count);
+		if (!err)
+			err = set_int(fd, SOL_SOCKET, SO_KEEPALIVE, 1);
+	}
+	if (!err && l->user_timeout_ms)
+		err = set_int(fd, IPPROTO_TCP, TCP_USER_TIMEOUT,
+			      (int)l->user_timeout_ms);
+	return err;
+}
+
+/* Checks that fd is a connected TCP socket and reads its identity. */
+static int check_socket(int fd, uint64_t *cookie)
+{
+	struct {
+		uint8_t state; /* first byte of struct tcp_info */
+		uint8_t rest[7];
+	} ti;
+	int v;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) < 0)
+		return -errno; /* EBADF, ENOTSOCK */
+	if (v != SOCK_STREAM)
+		return -EINVAL;
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0)
+		return -errno;
+	if (v != AF_INET && v != AF_INET6)
+		return -EINVAL;
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) < 0)
+		return -errno;
+	if (v != IPPROTO_TCP)
+		return -EINVAL;
+	len = sizeof(ti);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return -errno;
+	if (hupmon__tcp_state_verdict(ti.state) == HUPMON__STATE_NOT_CONNECTED)
+		return -EINVAL; /* listening, or connect still under way */
+	len = sizeof(*cookie);
+	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie, &len) < 0)
+		return -errno;
+	return 0;
+}
+
+/* A recv(MSG_PEEK) moves the socket's peek offset when SO_PEEK_OFF is on
+ * (TCP supports it since Linux 6.9): such a socket is probed with TCP_INFO
+ * even by a PEEK sweep, so hupmon never moves what the application peeks
+ * next. Read once, at watch time (enabling it later is not seen). */
+static uint8_t peek_offset_on(const struct hupmon *m, int fd)
+{
+	int off = -1;
+	socklen_t len = sizeof(off);
+
+	if (!(m->paths & HUPMON_PATH_SWEEP) ||
+	    m->cfg.sweep_method != HUPMON_SWEEP_PEEK)
+		return 0;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &off, &len) < 0 || off < 0)
+		return 0;
+	return HUPMON__SLOT_PEEK_OFF;
+}
+
+static void count_reject(struct hupmon *m, int err)
+{
+	unsigned r;
+
+	switch (err) {
+	case -EBADF:
+		r = HUPMON_REJECT_EBADF;
+		break;
+	case -ENOTSOCK:
+		r = HUPMON_REJECT_ENOTSOCK;
+		break;
+	case -EINVAL:
+		r = HUPMON_REJECT_EINVAL;
+		break;
+	case -EEXIST:
+		r = HUPMON_REJECT_EEXIST;
+		break;
+	case -ENOMEM:
+		r = HUPMON_REJECT_ENOMEM;
+		break;
+	default:
+		r = HUPMON_REJECT_OTHER;
+		break;
+	}
+	m->st.watch_rejected[r]++;
+}
+
+/* The slot's fd number now holds another socket: drop the slot. Its epoll
+ * registration belongs to the old file, so no EPOLL_CTL_DEL by fd number
+ * here (that would remove the new socket's); events the old file may still
+ * raise carry the old generation and are dropped. */
+static void retire(struct hupmon *m, uint32_t idx)
+{
+	hupmon__sweep_remove(m, idx);
+	hupmon__compare_cut_short(m, idx);
+	m->st.retired++;
+	hupmon__registry_remove(&m->reg, idx);
+}
+
+/* Undoes an insert whose registration or options failed. */
+static void unwind(struct hupmon *m, uint32_t idx, int fd, uint32_t old)
+{
+	hupmon__registry_remove(&m->reg, idx);
+	if (old != HUPMON__NO_SLOT)
+		hupmon__registry_map_fd(&m->reg, fd, old);
+}
+
+static int watch_locked(struct hupmon *m, int fd, void *user, uint64_t cookie,
+			const struct hupmon_liveness *live, uint8_t flags,
+			hupmon_id *id)
+{
+	struct epoll_event ev = {
+		.events = EPOLLRDHUP | EPOLLHUP | EPOLLERR | EPOLLET,
+	};
+	uint32_t idx, old, same;
+	int err;
+
+	/* The same socket watched already: -EEXIST, unless that watch lost
+	 * its fd (closed, number reused) and this is the socket again
+	 * through a live dup: then this watch replaces it. */
+	same = hupmon__registry_find_cookie(&m->reg, cookie);
+	if (same != HUPMON__NO_SLOT &&
+	    !(m->reg.slots[same].flags & HUPMON__SLOT_ORPHAN))
+		return -EEXIST;
+	err = hupmon__registry_reserve(&m->reg, fd);
+	if (!err)
+		err = hupmon__sweep_reserve(m, m->reg.cap);
+	if (!err)
+		err = hupmon__compare_reserve(m);
+	if (err)
+		return err;
+
+	/* Nothing that can fail changes the monitor or the socket before
+	 * it is known to succeed: insert, register, then write the options
+	 * (a failed watch leaves them as they were), and only then retire
+	 * the slots this socket replaces. */
+	old = hupmon__registry_find_fd(&m->reg, fd);
+	idx = hupmon__registry_insert(&m->reg, fd, cookie, user);
+	m->reg.slots[idx].flags |= flags;
+	if (m->paths & HUPMON_PATH_EPOLL) {
+		ev.data.u64 = hupmon__slot_id(&m->reg, idx);
+		err = hupmon__epoll_ctl(m, EPOLL_CTL_ADD, fd, &ev);
+		/* EEXIST: this very (file, fd) is still registered from a
+		 * retired watch (closed while a dup lived on, then put back
+		 * on the same number). Take the registration over. */
+		if (err == -EEXIST)
+			err = hupmon__epoll_ctl(m, EPOLL_CTL_MOD, fd, &ev);
+		if (err) {
+			unwind(m, idx, fd, old);
+			return err;
+		}
+	}
+	err = apply_liveness(fd, live);
+	if (err) {
+		if (m->paths & HUPMON_PATH_EPOLL)
+			hupmon__epoll_ctl(m, EPOLL_CTL_DEL, fd, NULL);
+		unwind(m, idx, fd, old);
+		return err;
+	}
+	if (old != HUPMON__NO_SLOT)
+		retire(m, old);
+	if (same != HUPMON__NO_SLOT && same != old)
+		retire(m, same);
+	hupmon__compare_watch(m, idx);
+	if (m->paths & HUPMON_PATH_SWEEP)
+		hupmon__sweep_add(m, idx);
+	if (id)
+		*id = hupmon__slot_id(&m->reg, idx);
+	return 0;
+}
+
+int hupmon_watch_ex_sized(hupmon *m, int fd,
+			  const struct hupmon_watch_opts *uopts,
+			  size_t opts_size, hupmon_id *id)
+{
+	struct hupmon_watch_opts opts;
+	struct hupmon_liveness live;
+	uint64_t cookie = 0;
+	int err;
+
+	if (!m)
+		return -EINVAL;
+	memset(&opts, 0, sizeof(opts));
+	if (uopts)
+		memcpy(&opts, uopts,
+		       opts_size < sizeof(opts) ? opts_size : sizeof(opts));
+	live = opts.liveness ? *opts.liveness : m->cfg.liveness;
+	err = fd < 0 ? -EBADF : check_socket(fd, &cookie);
+	if (!err)
+		err = hupmon__watch_check_liveness(&live);
+	pthread_mutex_lock(&m->lock);
+	if (!err)
+		err = watch_locked(m, fd, opts.user, cookie, &live,
+				   peek_offset_on(m, fd), id);
+	if (err)
+		count_reject(m, err);
+	else
+		m->st.watches++;
+	pthread_mutex_unlock(&m->lock);
+	return err;
+}
+
+/* The callback for this id may be running on the dispatching thread: wait
+ * for it to end, unless we are that callback. Under m->lock. */
+static void wait_callback(struct hupmon *m, hupmon_id id)
+{
+	while (id && m->inflight == id &&
+	       !pthread_equal(m->inflight_thread, pthread_self())) {
+		m->waiters++;
+		pthread_cond_wait(&m->cb_done, &m->lock);
+		m->waiters--;
+	}
+}
+
+int hupmon_watch(hupmon *m, int fd, void *user, hupmon_id *id)
+{
+	struct hupmon_watch_opts opts = {.user = user};
+
+	return hupmon_watch_ex_sized(m, fd, &opts, sizeof(opts), id);
+}
+
+int hupmon_unwatch(hupmon *m, hupmon_id id)
+{
+	struct hupmon__slot *s;
+	uint32_t idx = (uint32_t)id;
+
+	if (!m)
+		return -EINVAL;
+	pthread_mutex_lock(&m->lock);
+	s = hupmon__registry_get(&m->reg, id);
+	if (!s) {
+		/* Already unwatched (by its own callback, say, or retired by
+		 * a watch), but a callback for it may still be running: the
+		 * contract holds for this caller too. */
+		m->st.unwatch_rejected++;
+		wait_callback(m, id);
+		pthread_mutex_unlock(&m->lock);
+		return -ENOENT;
+	}
+	hupmon__sweep_remove(m, idx);
+	hupmon__compare_cut_short(m, idx);
+	/* Only delete the registration if the fd still holds our socket: if
+	 * the user closed it first, the number may belong to another. */
+	if ((m->paths & HUPMON_PATH_EPOLL) &&
+	    !(s->flags & HUPMON__SLOT_ORPHAN) && hupmon__sock_same(s))
+		hupmon__epoll_ctl(m, EPOLL_CTL_DEL, s->fd, NULL);
+	hupmon__registry_remove(&m->reg, idx);
+	m->st.unwatches++;
+	wait_callback(m, id);
+	pthread_mutex_unlock(&m->lock);
+	return 0;
+}
