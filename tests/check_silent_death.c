@@ -1,6 +1,6 @@
 /*
- * check_silent_death: silent peer death. Two network namespaces joined by a veth
- * pair; the client's end of the link is taken down (in the client's
+ * check_silent_death: silent peer death. Two network namespaces joined by a
+ * veth pair; the client's end of the link is taken down (in the client's
  * namespace, so the server keeps its routes and sees no unreachable error)
  * and the peer vanishes without a FIN or RST. Only keepalive and
  * TCP_USER_TIMEOUT can turn that into an event: each configured connection
