@@ -165,6 +165,10 @@ static void conn_close(struct serve *s, struct conn *c)
 	if (c->all_next)
 		c->all_next->all_prev = c->all_prev;
 	pthread_mutex_unlock(&s->lock);
+	/* Out of the acceptor's set first: close() alone leaves it there
+	 * while a copy of the fd lives on (a child between fork and exec). */
+	if (c->in_epoll)
+		epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	free(c->out);
 	free(c);
@@ -763,9 +767,8 @@ static void *acceptor_main(void *arg)
 				accept_all(s);
 			else if (p == &s->wake)
 				resume_returned(s);
-			else if (p == &s->mon)
-				hupmon_dispatch(s->mon,
-						0); /* --loop acceptor */
+			else if (p == &s->mon) /* --loop acceptor */
+				hupmon_dispatch(s->mon, 0);
 			else if (!c->out)
 				conn_read(s, c);
 			else if (conn_flush(s, c)) /* room for an answer */

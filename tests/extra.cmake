@@ -13,3 +13,20 @@ add_test(NAME readme_example_in_sync
   COMMAND ${CMAKE_COMMAND} -DREADME=${PROJECT_SOURCE_DIR}/README.md
           -DEXAMPLE=${CMAKE_CURRENT_SOURCE_DIR}/example_embed.c
           -P ${CMAKE_CURRENT_SOURCE_DIR}/readme_sync.cmake)
+
+# check_serve, check_serve_curl: hupmon-serve (bench/serve*.c) built into the
+# suites with their fixture; check_serve_curl also runs the program.
+foreach(suite check_serve check_serve_curl)
+  if(TARGET ${suite})
+    target_sources(${suite} PRIVATE serve_fixture.c
+      ${PROJECT_SOURCE_DIR}/bench/serve.c
+      ${PROJECT_SOURCE_DIR}/bench/serve_http.c
+      ${PROJECT_SOURCE_DIR}/bench/serve_metrics.c
+      ${PROJECT_SOURCE_DIR}/bench/serve_load.c)
+    target_include_directories(${suite} PRIVATE ${PROJECT_SOURCE_DIR}/bench)
+  endif()
+endforeach()
+if(TARGET check_serve_curl AND HUPMON_BUILD_BENCH)
+  target_compile_definitions(check_serve_curl PRIVATE
+    HUPMON_SERVE_BIN="$<TARGET_FILE:hupmon-serve>")
+endif()
