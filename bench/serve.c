@@ -7,7 +7,7 @@
  *              --loop acceptor it also dispatches hupmon (hupmon_fd()).
  *   hupmon     hupmon_run(), with --loop thread; runs on_hangup().
  *   workers    take requests from the queue, burn, answer. At SCHED_IDLE
- *              (see lower_workers()), so that the acceptor and the hupmon
+ *              (see start_workers()), so that the acceptor and the hupmon
  *              thread never queue behind their CPU-bound work.
  *
  * Ownership: a connection belongs to one party at a time. The acceptor owns
@@ -55,7 +55,6 @@ enum conn_state {
 };
 
 struct conn {
-	struct serve *srv;
 	int fd;
 	enum conn_state state;	  /* under s->lock */
 	struct conn *prev, *next; /* queue or returned list, under s->lock */
@@ -68,7 +67,7 @@ struct conn {
 	hupmon_id watch; /* 0: not watched */
 	atomic_bool cancel;
 
-	/* acceptor only */
+	/* the owner's */
 	bool eof;      /* our read saw the client's FIN */
 	bool in_epoll; /* in the acceptor's epoll set */
 	char *out;     /* an answer the acceptor is writing */
@@ -146,6 +145,14 @@ static void hist_add(struct hupmon_hist *h, uint64_t ns)
 
 /* ---- connections ------------------------------------------------------- */
 
+/* Takes c out of the queue; under s->lock. */
+static void queue_unlink(struct serve *s, struct conn *c)
+{
+	*(c->prev ? &c->prev->next : &s->head) = c->next;
+	*(c->next ? &c->next->prev : &s->tail) = c->prev;
+	c->prev = c->next = NULL;
+}
+
 static void conn_unwatch(struct serve *s, struct conn *c)
 {
 	if (c->watch) {
@@ -158,10 +165,7 @@ static void conn_unwatch(struct serve *s, struct conn *c)
 static void conn_close(struct serve *s, struct conn *c)
 {
 	pthread_mutex_lock(&s->lock);
-	if (c->all_prev)
-		c->all_prev->all_next = c->all_next;
-	else
-		s->conns = c->all_next;
+	*(c->all_prev ? &c->all_prev->all_next : &s->conns) = c->all_next;
 	if (c->all_next)
 		c->all_next->all_prev = c->all_prev;
 	pthread_mutex_unlock(&s->lock);
@@ -275,15 +279,7 @@ static void on_hangup(const struct hupmon_event *ev, void *arg)
 		c->rec.cause = ev->cause;
 		c->rec.t_hangup_ns = serve_now_ns();
 		if (c->state == C_QUEUED) {
-			/* Take it out of the queue: ours to drop now. */
-			if (c->prev)
-				c->prev->next = c->next;
-			else
-				s->head = c->next;
-			if (c->next)
-				c->next->prev = c->prev;
-			else
-				s->tail = c->prev;
+			queue_unlink(s, c); /* ours to drop, now */
 			drop = true;
 		} else {
 			/* Running, or about to be queued: its owner sees
@@ -299,7 +295,10 @@ static void on_hangup(const struct hupmon_event *ev, void *arg)
 static void *hupmon_main(void *arg)
 {
 	struct serve *s = arg;
-	int rc = hupmon_run(s->mon);
+	int rc;
+
+	pthread_setname_np(pthread_self(), "serve-hupmon");
+	rc = hupmon_run(s->mon);
 
 	if (rc < 0)
 		fprintf(stderr, "hupmon-serve: hupmon_run: %s\n",
@@ -444,6 +443,7 @@ static void *worker_main(void *arg)
 	struct sched_param idle = {0};
 	bool nice = pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
 
+	pthread_setname_np(pthread_self(), "serve-worker");
 	if (nice)
 		setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
 	pthread_mutex_lock(&s->lock);
@@ -457,16 +457,10 @@ static void *worker_main(void *arg)
 		pthread_mutex_lock(&s->lock);
 		while (!s->head && !atomic_load(&s->stopping))
 			pthread_cond_wait(&s->queued, &s->lock);
-		c = s->head;
-		if (c && !atomic_load(&s->stopping)) {
-			s->head = c->next;
-			if (s->head)
-				s->head->prev = NULL;
-			else
-				s->tail = NULL;
+		c = atomic_load(&s->stopping) ? NULL : s->head;
+		if (c) {
+			queue_unlink(s, c);
 			c->state = C_RUNNING;
-		} else {
-			c = NULL;
 		}
 		pthread_mutex_unlock(&s->lock);
 		if (!c)
@@ -622,10 +616,7 @@ static void hand_off(struct serve *s, struct conn *c, const struct http_req *q)
 		c->state = C_QUEUED;
 		c->next = NULL;
 		c->prev = s->tail;
-		if (s->tail)
-			s->tail->next = c;
-		else
-			s->head = c;
+		*(s->tail ? &s->tail->next : &s->head) = c;
 		s->tail = c;
 		pthread_cond_signal(&s->queued);
 	}
@@ -719,7 +710,6 @@ static void accept_all(struct serve *s)
 			close(fd);
 			continue;
 		}
-		c->srv = s;
 		c->fd = fd;
 		pthread_mutex_lock(&s->lock);
 		c->all_next = s->conns;
@@ -756,6 +746,7 @@ static void *acceptor_main(void *arg)
 	struct serve *s = arg;
 	struct epoll_event ev[64];
 
+	pthread_setname_np(pthread_self(), "serve-acceptor");
 	while (!atomic_load(&s->stopping)) {
 		int n = epoll_wait(s->ep, ev, 64, -1);
 

@@ -318,6 +318,7 @@ static void *slot_main(void *arg)
 {
 	struct slot *sl = arg;
 
+	pthread_setname_np(pthread_self(), "load-client");
 	while (serve_now_ns() < sl->l->deadline_ns)
 		session(sl);
 	return NULL;
