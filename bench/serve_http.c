@@ -74,6 +74,22 @@ static bool has_token(struct span v, const char *token)
 	return false;
 }
 
+/* Takes the next header line off head: false when there is none. */
+static bool next_header(struct span *head, struct span *name,
+			struct span *value)
+{
+	struct span h;
+
+	if (!head->n)
+		return false;
+	h = span_cut(head, '\n');
+	if (h.n && h.p[h.n - 1] == '\r')
+		h.n--;
+	*name = span_cut(&h, ':');
+	*value = span_trim(h);
+	return true;
+}
+
 /* The head: everything up to and including the empty line. Returns its
  * length, 0 if it has not all arrived. */
 static size_t head_len(const char *buf, size_t len)
@@ -121,6 +137,7 @@ long http_parse_request(const char *buf, size_t len, struct http_req *r)
 {
 	size_t n = head_len(buf, len);
 	struct span head = {buf, n ? n - 2 : 0}, line, method, target;
+	struct span name, value;
 	uint64_t v;
 
 	if (!n)
@@ -137,13 +154,7 @@ long http_parse_request(const char *buf, size_t len, struct http_req *r)
 	else if (!span_is(line, "HTTP/1.0"))
 		return -1;
 	route(method, target, r);
-	while (head.n) {
-		struct span h = span_cut(&head, '\n'), name, value;
-
-		if (h.n && h.p[h.n - 1] == '\r')
-			h.n--;
-		name = span_cut(&h, ':');
-		value = span_trim(h);
+	while (next_header(&head, &name, &value)) {
 		if (span_is_nocase(name, "Connection")) {
 			if (has_token(value, "close"))
 				r->keep_alive = false;
@@ -167,7 +178,7 @@ long http_parse_request(const char *buf, size_t len, struct http_req *r)
 long http_parse_response(const char *buf, size_t len, struct http_resp *r)
 {
 	size_t n = head_len(buf, len);
-	struct span head = {buf, n ? n - 2 : 0}, line, code;
+	struct span head = {buf, n ? n - 2 : 0}, line, code, name, value;
 	uint64_t v, body = UINT64_MAX;
 
 	if (!n)
@@ -181,13 +192,7 @@ long http_parse_response(const char *buf, size_t len, struct http_resp *r)
 	if (!span_u64(code, 999, &v))
 		return -1;
 	r->status = (int)v;
-	while (head.n) {
-		struct span h = span_cut(&head, '\n'), name, value;
-
-		if (h.n && h.p[h.n - 1] == '\r')
-			h.n--;
-		name = span_cut(&h, ':');
-		value = span_trim(h);
+	while (next_header(&head, &name, &value)) {
 		if (span_is_nocase(name, "Content-Length")) {
 			if (!span_u64(value, 1u << 30, &body))
 				return -1;

@@ -47,6 +47,17 @@ static enum serve_loop on_loop_of(int i)
 	return i < 3 ? SERVE_LOOP_THREAD : SERVE_LOOP_ACCEPTOR;
 }
 
+/* A client whose k requests (ids from id) the server has read: the first
+ * is watched. */
+static int in_flight(struct sfx *x, unsigned ms, uint64_t id, int k)
+{
+	int fd = sfx_dial(x);
+
+	sfx_send_work(fd, ms, id, k);
+	ck_assert(sfx_watched(x, 1, SOON_MS));
+	return fd;
+}
+
 static void expect_cancelled(struct sfx *x, uint64_t id,
 			     enum hupmon_cause cause, struct serve_record *r)
 {
@@ -104,18 +115,11 @@ START_TEST(test_fin_and_rst_cancel)
 {
 	struct sfx x;
 	struct serve_record r;
-	int fd;
 
 	sfx_start(&x, on_mode_of(_i), on_loop_of(_i), SERVE_HALF_CANCEL, 1);
-	fd = sfx_dial(&x);
-	sfx_send_work(fd, LONG_MS, 1, 1);
-	ck_assert(sfx_watched(&x, 1, SOON_MS));
-	close(fd);
+	close(in_flight(&x, LONG_MS, 1, 1));
 	expect_cancelled(&x, 1, HUPMON_PEER_SHUTDOWN, &r);
-	fd = sfx_dial(&x);
-	sfx_send_work(fd, LONG_MS, 2, 1);
-	ck_assert(sfx_watched(&x, 1, SOON_MS));
-	sfx_reset(fd);
+	sfx_reset(in_flight(&x, LONG_MS, 2, 1));
 	expect_cancelled(&x, 2, HUPMON_RESET, &r);
 	ck_assert(sfx_watched(&x, 0, SOON_MS));
 	expect_adds_up(&x);
@@ -133,9 +137,7 @@ START_TEST(test_queued_dropped)
 	int a, b;
 
 	sfx_start(&x, SERVE_EPOLL, loop_of(_i * 4), SERVE_HALF_CANCEL, 1);
-	a = sfx_dial(&x);
-	sfx_send_work(a, LONG_MS, 1, 1);
-	ck_assert(sfx_watched(&x, 1, SOON_MS));
+	a = in_flight(&x, LONG_MS, 1, 1);
 	b = sfx_dial(&x);
 	sfx_send_work(b, LONG_MS, 2, 1);
 	ck_assert(sfx_watched(&x, 2, SOON_MS));
@@ -215,13 +217,9 @@ START_TEST(test_pipelined_then_close)
 {
 	struct sfx x;
 	struct serve_record r;
-	int fd;
 
 	sfx_start(&x, on_mode_of(_i), on_loop_of(_i), SERVE_HALF_CANCEL, 1);
-	fd = sfx_dial(&x);
-	sfx_send_work(fd, LONG_MS, 1, 2);
-	ck_assert(sfx_watched(&x, 1, SOON_MS));
-	close(fd);
+	close(in_flight(&x, LONG_MS, 1, 2));
 	expect_cancelled(&x, 1, HUPMON_PEER_SHUTDOWN, &r);
 	expect_cancelled(&x, 2, HUPMON_PEER_SHUTDOWN, &r);
 	ck_assert(!r.ran);
@@ -241,9 +239,7 @@ START_TEST(test_unread_byte_then_close)
 	int fd;
 
 	sfx_start(&x, on_mode_of(_i), on_loop_of(_i), SERVE_HALF_CANCEL, 1);
-	fd = sfx_dial(&x);
-	sfx_send_work(fd, LONG_MS, 1, 1);
-	ck_assert(sfx_watched(&x, 1, SOON_MS)); /* read: no more reads */
+	fd = in_flight(&x, LONG_MS, 1, 1); /* read: no more reads */
 	sfx_send(fd, "G");
 	close(fd);
 	expect_cancelled(&x, 1, HUPMON_PEER_SHUTDOWN, &r);
@@ -299,15 +295,12 @@ START_TEST(test_metrics_one_exposition)
 	struct sfx x;
 	struct serve_record r;
 	char *text, *line, *save, names[64][96];
-	int nnames = 0, fd;
+	int nnames = 0;
 	long len;
 
 	sfx_start(&x, mode_of(_i), SERVE_LOOP_THREAD, SERVE_HALF_CANCEL, 1);
 	if (mode_of(_i) != SERVE_OFF) {
-		fd = sfx_dial(&x);
-		sfx_send_work(fd, LONG_MS, 1, 1);
-		ck_assert(sfx_watched(&x, 1, SOON_MS));
-		close(fd);
+		close(in_flight(&x, LONG_MS, 1, 1));
 		expect_cancelled(&x, 1, HUPMON_PEER_SHUTDOWN, &r);
 	}
 	(void)sfx_counters(&x); /* settled */
