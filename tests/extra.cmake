@@ -30,3 +30,8 @@ if(TARGET check_serve_curl AND HUPMON_BUILD_BENCH)
   target_compile_definitions(check_serve_curl PRIVATE
     HUPMON_SERVE_BIN="$<TARGET_FILE:hupmon-serve>")
 endif()
+
+# The README's excerpt of bench/serve.c is made of lines of bench/serve.c.
+add_test(NAME readme_serve_excerpt
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/serve_excerpt.sh
+          ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/bench/serve.c)
