@@ -273,8 +273,10 @@ static void session(struct slot *sl)
 		for (int i = 0; i < k; i++) {
 			t0 = serve_now_ns();
 			if (!send_work(fd, &a[i], 1) ||
-			    !read_answers(fd, &a[i], 1, t0 + timeout))
+			    !read_answers(fd, &a[i], 1, t0 + timeout)) {
+				sl->n -= (size_t)(k - i - 1); /* not sent */
 				break;
+			}
 			sl->rtt_ns = 0.8 * sl->rtt_ns +
 				     0.2 * (double)(a[i].t_answer - t0);
 		}
