@@ -17,3 +17,25 @@ add_test(NAME readme_example_in_sync
 # The two-namespace lab of the silent-death test; hupmon-bench's silent
 # scenario compiles the same source (bench/CMakeLists.txt).
 target_sources(check_silent_death PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/netns.c)
+
+# check_serve, check_serve_curl: hupmon-serve (bench/serve*.c) built into the
+# suites with their fixture; check_serve_curl also runs the program.
+foreach(suite check_serve check_serve_curl)
+  if(TARGET ${suite})
+    target_sources(${suite} PRIVATE serve_fixture.c
+      ${PROJECT_SOURCE_DIR}/bench/serve.c
+      ${PROJECT_SOURCE_DIR}/bench/serve_http.c
+      ${PROJECT_SOURCE_DIR}/bench/serve_metrics.c
+      ${PROJECT_SOURCE_DIR}/bench/serve_load.c)
+    target_include_directories(${suite} PRIVATE ${PROJECT_SOURCE_DIR}/bench)
+  endif()
+endforeach()
+if(TARGET check_serve_curl AND HUPMON_BUILD_BENCH)
+  target_compile_definitions(check_serve_curl PRIVATE
+    HUPMON_SERVE_BIN="$<TARGET_FILE:hupmon-serve>")
+endif()
+
+# The README's excerpt of bench/serve.c is made of lines of bench/serve.c.
+add_test(NAME readme_serve_excerpt
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/serve_excerpt.sh
+          ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/bench/serve.c)
