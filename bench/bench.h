@@ -148,11 +148,11 @@ struct conn {
 	uint64_t t_act[BENCH_STAGES]; /* CLOCK_MONOTONIC just before the act */
 	_Atomic unsigned seen;	      /* bit per cause reported, SEEN_CMP */
 	/* by cause, written by the loop thread, read once it is joined */
-	uint32_t nrep[HUPMON_CAUSE_MAX + 1];
-	uint64_t t_cb[HUPMON_CAUSE_MAX + 1];	/* clock at the callback */
-	uint64_t t_det[HUPMON_CAUSE_MAX + 1];	/* ev->detected_ns */
-	uint64_t t_epoll[HUPMON_CAUSE_MAX + 1]; /* epoll path (compare) */
-	uint8_t top;				/* highest cause reported */
+	uint32_t nrep[HUPMON_CAUSE_COUNT];
+	uint64_t t_cb[HUPMON_CAUSE_COUNT];    /* clock at the callback */
+	uint64_t t_det[HUPMON_CAUSE_COUNT];   /* ev->detected_ns */
+	uint64_t t_epoll[HUPMON_CAUSE_COUNT]; /* epoll path (compare) */
+	uint8_t top;			      /* highest cause reported */
 	uint8_t by;	   /* lib: the path of the first report */
 	int error;	   /* lib: the error of the last report */
 	bool order_bad;	   /* a report no kernel sends: a lower cause after a

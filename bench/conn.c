@@ -175,7 +175,7 @@ void act_escalate(struct conn *c, uint64_t wait_ns, uint64_t delay_ns)
 {
 	uint64_t end = now_ns() + wait_ns;
 
-	while (!(atomic_load(&c->seen) & (1u << HUPMON_PEER_SHUTDOWN)) &&
+	while (!(atomic_load(&c->seen) & (1u << HUPMON_CAUSE_PEER_SHUTDOWN)) &&
 	       now_ns() < end)
 		sleep_ns(50000);
 	if (delay_ns)

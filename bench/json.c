@@ -199,8 +199,9 @@ static void json_row(FILE *f, const struct silent_res *s, unsigned k,
 		"     \"expected_cause\": \"%s\", \"seen\": %u, \"missed\": "
 		"%u, \"late\": %u, \"wrong_cause\": %u, \"duplicate\": %u, "
 		"\"early\": %u,\n     ",
-		hupmon_cause_name(silent_cases[k].bound_ms ? HUPMON_TIMEOUT
-							   : HUPMON_CAUSE_NONE),
+		hupmon_cause_name(silent_cases[k].bound_ms
+					  ? HUPMON_CAUSE_TIMEOUT
+					  : HUPMON_CAUSE_NONE),
 		c->seen, c->missed, c->late, c->wrong, c->dup, c->early);
 	jdist(f, "detected_ms", &c->ms, false);
 	fprintf(f,

@@ -53,13 +53,13 @@ static enum hupmon_cause err_cause(int err)
 	switch (err) {
 	case ECONNRESET:
 	case EPIPE: /* an RST received in CLOSE_WAIT */
-		return HUPMON_RESET;
+		return HUPMON_CAUSE_RESET;
 	case ETIMEDOUT:
-		return HUPMON_TIMEOUT;
+		return HUPMON_CAUSE_TIMEOUT;
 	case ENOTCONN:
-		return HUPMON_HANGUP;
+		return HUPMON_CAUSE_HANGUP;
 	default:
-		return HUPMON_ERROR;
+		return HUPMON_CAUSE_ERROR;
 	}
 }
 
@@ -84,9 +84,9 @@ static void on_epoll(struct conn *c, uint32_t events)
 		}
 	}
 	if (events & EPOLLHUP)
-		raw_report(c, HUPMON_HANGUP);
+		raw_report(c, HUPMON_CAUSE_HANGUP);
 	else if (events & EPOLLRDHUP)
-		raw_report(c, HUPMON_PEER_SHUTDOWN);
+		raw_report(c, HUPMON_CAUSE_PEER_SHUTDOWN);
 }
 
 static void probe_peek(struct conn *c)
@@ -95,7 +95,7 @@ static void probe_peek(struct conn *c)
 	ssize_t k = recv(c->sfd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 
 	if (k == 0)
-		raw_report(c, HUPMON_PEER_SHUTDOWN);
+		raw_report(c, HUPMON_CAUSE_PEER_SHUTDOWN);
 	else if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
 		 errno != EINTR)
 		raw_report(c, err_cause(errno));
@@ -113,16 +113,16 @@ static void probe_tcpinfo(struct conn *c)
 		return;
 	switch (ti[0]) {
 	case TCP_CLOSE_WAIT:
-		raw_report(c, HUPMON_PEER_SHUTDOWN);
+		raw_report(c, HUPMON_CAUSE_PEER_SHUTDOWN);
 		break;
 	case TCP_LAST_ACK:
 	case TCP_CLOSING:
 	case TCP_TIME_WAIT:
-		raw_report(c, HUPMON_HANGUP);
+		raw_report(c, HUPMON_CAUSE_HANGUP);
 		break;
 	case TCP_CLOSE:
 		err = so_error(c->sfd);
-		raw_report(c, err ? err_cause(err) : HUPMON_HANGUP);
+		raw_report(c, err ? err_cause(err) : HUPMON_CAUSE_HANGUP);
 		break;
 	default:
 		break;

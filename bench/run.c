@@ -19,7 +19,7 @@ void bench_record(struct conn *c, enum hupmon_cause cause, uint64_t det_ns)
 {
 	uint64_t t = now_ns();
 
-	if (cause < HUPMON_PEER_SHUTDOWN || cause > HUPMON_CAUSE_MAX) {
+	if (cause < HUPMON_CAUSE_PEER_SHUTDOWN || cause > HUPMON_CAUSE_MAX) {
 		c->order_bad = true; /* not a cause at all: wrong */
 		return;
 	}
@@ -61,7 +61,7 @@ static void on_hangup(const struct hupmon_event *ev, void *arg)
 		c->by = ev->path;
 	c->error = ev->error;
 	/* a timeout is the kernel giving up: ETIMEDOUT, nothing else */
-	if (ev->cause == HUPMON_TIMEOUT && ev->error != ETIMEDOUT)
+	if (ev->cause == HUPMON_CAUSE_TIMEOUT && ev->error != ETIMEDOUT)
 		c->order_bad = true;
 	bench_record(c, ev->cause, ev->detected_ns);
 }
@@ -72,7 +72,7 @@ static void on_compare(const struct hupmon_compare *rec, void *arg)
 	struct conn *c = conn_of(r, rec->user);
 	enum hupmon_cause k = rec->cause;
 
-	if (!c || k < HUPMON_PEER_SHUTDOWN || k > HUPMON_CAUSE_MAX ||
+	if (!c || k < HUPMON_CAUSE_PEER_SHUTDOWN || k > HUPMON_CAUSE_MAX ||
 	    (rec->first != HUPMON_PATH_EPOLL &&
 	     rec->first != HUPMON_PATH_SWEEP))
 		return;
@@ -389,9 +389,9 @@ static void burst_span(struct run *r, double *v)
 
 		if (c->acted && c->t_act[0] < first)
 			first = c->t_act[0];
-		if (c->nrep[HUPMON_PEER_SHUTDOWN] &&
-		    c->t_cb[HUPMON_PEER_SHUTDOWN] > last)
-			last = c->t_cb[HUPMON_PEER_SHUTDOWN];
+		if (c->nrep[HUPMON_CAUSE_PEER_SHUTDOWN] &&
+		    c->t_cb[HUPMON_CAUSE_PEER_SHUTDOWN] > last)
+			last = c->t_cb[HUPMON_CAUSE_PEER_SHUTDOWN];
 	}
 	v[FIG_SPAN_MS] = last > first ? (double)(last - first) / 1e6 : NAN;
 }

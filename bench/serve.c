@@ -268,7 +268,7 @@ static void on_hangup(const struct hupmon_event *ev, void *arg)
 {
 	struct serve *s = arg;
 	struct conn *c = ev->user;
-	bool half = ev->cause == HUPMON_PEER_SHUTDOWN;
+	bool half = ev->cause == HUPMON_CAUSE_PEER_SHUTDOWN;
 	bool wait = half && s->o.half_close == SERVE_HALF_WAIT;
 	bool drop = false;
 

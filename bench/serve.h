@@ -17,8 +17,8 @@
  * running one stops at its next chunk; nothing is answered and the
  * connection is closed.
  *
- * The half-close policy decides what a FIN means (HUPMON_PEER_SHUTDOWN): a
- * client that closed, or one that sent its request, shut down its write side
+ * The half-close policy decides what a FIN means (HUPMON_CAUSE_PEER_SHUTDOWN):
+ * a client that closed, or one that sent its request, shut down its write side
  * and still waits for the answer? The server cannot tell them apart.
  * SERVE_HALF_CANCEL (the default, like nginx's 499) cancels; SERVE_HALF_WAIT
  * keeps working and answers (Go issue 18527), and cancels only on a harder
@@ -111,9 +111,9 @@ struct serve_opts {
 
 /* The server's own counters. */
 struct serve_counters {
-	uint64_t requests;			     /* parsed */
-	uint64_t completed[2];			     /* [half_closed] */
-	uint64_t cancelled[HUPMON_CAUSE_MAX + 1][2]; /* [cause][ran] */
+	uint64_t requests;			   /* parsed */
+	uint64_t completed[2];			   /* [half_closed] */
+	uint64_t cancelled[HUPMON_CAUSE_COUNT][2]; /* [cause][ran] */
 	uint64_t failed[SERVE_FAIL_MAX];
 	/* PEER_SHUTDOWN reported for a request in flight: [0] the policy
 	 * cancelled it, [1] the policy let it run */

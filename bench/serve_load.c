@@ -497,7 +497,7 @@ static void tally(const struct sent *a, const struct serve_record *rec,
 	else
 		lat[1][r->read_cb.n++] = rec->t_hangup_ns - rec->t_read_ns;
 	lat[2][r->cb_stop.n++] = rec->t_end_ns - rec->t_hangup_ns;
-	if (a->cls == LOAD_HALF && rec->cause == HUPMON_PEER_SHUTDOWN)
+	if (a->cls == LOAD_HALF && rec->cause == HUPMON_CAUSE_PEER_SHUTDOWN)
 		r->by_policy++;
 }
 

@@ -150,7 +150,7 @@ static void eval_conn(struct silent_res *s, const struct run *r,
 	cell->dup += total - 1;
 	if (c->by == HUPMON_PATH_EPOLL || c->by == HUPMON_PATH_SWEEP)
 		cell->by_path[c->by]++;
-	if (total != c->nrep[HUPMON_TIMEOUT] || c->order_bad) {
+	if (total != c->nrep[HUPMON_CAUSE_TIMEOUT] || c->order_bad) {
 		cell->wrong++;
 		cell->bad_cause = c->top;
 		cell->bad_error = c->error;

@@ -7,8 +7,8 @@
  */
 #include "bench.h"
 
-#define PS    HUPMON_PEER_SHUTDOWN
-#define RESET HUPMON_RESET
+#define PS    HUPMON_CAUSE_PEER_SHUTDOWN
+#define RESET HUPMON_CAUSE_RESET
 
 const struct bpath bench_paths[BP_COUNT] = {
 	[BP_EPOLL] = {.name = "epoll",
@@ -204,7 +204,7 @@ const struct scenario scenarios[SC_COUNT] = {
 		       .table = TB_SILENT,
 		       .paths = PATH_BIT(BP_EPOLL) | PATH_BIT(BP_TCPINFO) |
 				PATH_BIT(BP_BOTH),
-		       .expect = {{.cause = {HUPMON_TIMEOUT}}},
+		       .expect = {{.cause = {HUPMON_CAUSE_TIMEOUT}}},
 		       .expect_text = {"timeout if keepalive/user timeout, "
 				       "else none",
 				       "(not run)"},

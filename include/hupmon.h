@@ -78,6 +78,8 @@ enum hupmon_path {
 };
 /* struct hupmon_config.paths: a mask of hupmon_path bits; 0 means both. */
 #define HUPMON_PATHS_BOTH (HUPMON_PATH_EPOLL | HUPMON_PATH_SWEEP)
+/* Size of the arrays indexed by path in struct hupmon_stats ([0] unused). */
+#define HUPMON_PATH_COUNT 3
 
 /*
  * Why the peer is gone, in ascending order. A socket reports each step up
@@ -93,19 +95,22 @@ enum hupmon_cause {
 	 * (both raise EPOLLRDHUP): do not shut down reading on a watched
 	 * socket. A socket error without the end of the connection (a soft
 	 * ICMP error queued with IP_RECVERR) is not a hangup at all. */
-	HUPMON_PEER_SHUTDOWN = 1,
+	HUPMON_CAUSE_PEER_SHUTDOWN = 1,
 	/* Both directions are shut down and no error is known (for example we
 	 * shut down our side too, or no_touch hid the error). */
-	HUPMON_HANGUP = 2,
+	HUPMON_CAUSE_HANGUP = 2,
 	/* The peer reset the connection: ECONNRESET, or EPIPE after a FIN
 	 * (the errno the kernel sets for an RST received in CLOSE_WAIT). */
-	HUPMON_RESET = 3,
+	HUPMON_CAUSE_RESET = 3,
 	/* The kernel gave up: keepalive or TCP_USER_TIMEOUT (ETIMEDOUT). */
-	HUPMON_TIMEOUT = 4,
+	HUPMON_CAUSE_TIMEOUT = 4,
 	/* Any other socket error (error holds it). */
-	HUPMON_ERROR = 5,
+	HUPMON_CAUSE_ERROR = 5,
 };
-#define HUPMON_CAUSE_MAX 5
+/* Naming: *_MAX is the largest value of an enum, *_COUNT the size of an
+ * array indexed by it. */
+#define HUPMON_CAUSE_MAX   5
+#define HUPMON_CAUSE_COUNT (HUPMON_CAUSE_MAX + 1) /* [0] unused */
 
 /* Name of a cause ("peer_shutdown", "hangup", "reset", "timeout", "error"),
  * or "none" for anything else. Never NULL. */
@@ -417,7 +422,7 @@ enum hupmon_reject {
 	HUPMON_REJECT_EEXIST,
 	HUPMON_REJECT_ENOMEM,
 	HUPMON_REJECT_OTHER,
-	HUPMON_REJECT_MAX
+	HUPMON_REJECT_COUNT /* number of reasons */
 };
 /* "ebadf", "enotsock", ... for a reject index; "unknown" otherwise. */
 HUPMON_API const char *hupmon_reject_name(unsigned reject);
@@ -425,8 +430,8 @@ HUPMON_API const char *hupmon_reject_name(unsigned reject);
 /*
  * A consistent snapshot of the counters. Arrays indexed by path are
  * [HUPMON_PATH_EPOLL] and [HUPMON_PATH_SWEEP] (index 0 unused), by cause
- * [HUPMON_PEER_SHUTDOWN .. HUPMON_ERROR] (index 0 unused). All counters
- * count up from hupmon_new; fields marked gauge go up and down.
+ * [HUPMON_CAUSE_PEER_SHUTDOWN .. HUPMON_CAUSE_ERROR] (index 0 unused). All
+ * counters count up from hupmon_new; fields marked gauge go up and down.
  */
 struct hupmon_stats {
 	/* gauges */
@@ -440,7 +445,7 @@ struct hupmon_stats {
 	/* registry */
 	uint64_t watches;   /* successful hupmon_watch calls */
 	uint64_t unwatches; /* successful hupmon_unwatch calls */
-	uint64_t watch_rejected[HUPMON_REJECT_MAX];
+	uint64_t watch_rejected[HUPMON_REJECT_COUNT];
 	uint64_t unwatch_rejected; /* unwatch calls answered -ENOENT */
 	uint64_t retired; /* slots freed by a watch because their fd no longer
 			     held the watched socket (closed without unwatch,
@@ -448,7 +453,7 @@ struct hupmon_stats {
 			     a dup: watched = watches - unwatches - retired */
 
 	/* hangup reports, by path that reported them x cause */
-	uint64_t hangups[3][HUPMON_CAUSE_MAX + 1];
+	uint64_t hangups[HUPMON_PATH_COUNT][HUPMON_CAUSE_COUNT];
 	uint64_t escalations; /* reports that raised an earlier cause */
 	uint64_t callbacks;   /* on_hangup + on_compare calls */
 	struct hupmon_hist callback_duration; /* of both kinds of callback */
@@ -476,12 +481,14 @@ struct hupmon_stats {
 	uint64_t sweep_tick_ns; /* gauge: current tick interval, 0 disarmed */
 
 	/* compare mode, by path x cause */
-	uint64_t cmp_first[3][HUPMON_CAUSE_MAX + 1];  /* path saw it first */
-	uint64_t cmp_second[3][HUPMON_CAUSE_MAX + 1]; /* path saw it second */
+	uint64_t cmp_first[HUPMON_PATH_COUNT]
+			  [HUPMON_CAUSE_COUNT]; /* path saw it first */
+	uint64_t cmp_second[HUPMON_PATH_COUNT]
+			   [HUPMON_CAUSE_COUNT]; /* path saw it second */
 	/* by the path that missed it (the second path) */
-	uint64_t cmp_missed[3][HUPMON_CAUSE_MAX + 1];
+	uint64_t cmp_missed[HUPMON_PATH_COUNT][HUPMON_CAUSE_COUNT];
 	/* unwatched before the second path had its turn, by the FIRST path */
-	uint64_t cmp_cut_short[3][HUPMON_CAUSE_MAX + 1];
+	uint64_t cmp_cut_short[HUPMON_PATH_COUNT][HUPMON_CAUSE_COUNT];
 	struct hupmon_hist cmp_lag; /* second minus first */
 
 	/* sweep path: probe gaps */
@@ -515,11 +522,48 @@ enum hupmon_format {
  * bytes including a terminating NUL (nothing if len is 0; buf may then be
  * NULL) and returns the length the whole output needs, excluding the NUL.
  * Every format ends with a newline. A snapshot struct from an older header
- * (smaller s_size) formats its missing fields as 0. The JSON keys and the
- * Prometheus metric names are listed at the top of src/format.c and only
- * ever added to. Returns -EINVAL for a bad format, a NULL snapshot, or buf
- * NULL with len > 0; -EOVERFLOW if the output would exceed INT_MAX bytes.
- * Pure function; any thread.
+ * (smaller s_size) formats its missing fields as 0. Every rendering emits
+ * every field and label combination, zero or not. Keys and metric names
+ * are only ever added, never renamed or removed. Returns -EINVAL for a bad
+ * format, a NULL snapshot, or buf NULL with len > 0; -EOVERFLOW if the
+ * output would exceed INT_MAX bytes. Pure function; any thread.
+ *
+ * JSON: one object on one line. <causes> is an object with the keys
+ * peer_shutdown, hangup, reset, timeout, error; <paths> is {"epoll":
+ * <causes>, "sweep": <causes>}. Integers are exact uint64 counts;
+ * *_seconds are non-negative decimals (exact nanoseconds).
+ *   watched, swept, memory_bytes
+ *   registry: {watches, unwatches, unwatch_rejected, retired,
+ *              watch_rejected: {ebadf, enotsock, einval, eexist, enomem,
+ *                               other}}
+ *   hangups: <paths>            reports by the reporting path x cause
+ *   escalations, callbacks
+ *   epoll: {wakeups, events, stale_events, ignored_events}
+ *   sweep: {ticks, probes, overruns, piled_up, laps, lap_last_seconds,
+ *           lap_worst_seconds, slice_worst_seconds, tick_seconds,
+ *           gap_worst_seconds, gap_bound_seconds}
+ *   compare: {first: <paths>, second: <paths>, missed: <paths>,
+ *             cut_short: <paths>}   missed by the second path, cut_short
+ *                                   keyed by the first
+ *   histograms: {callback_duration: <hist>, compare_lag: <hist>}
+ *   <hist> = {count, sum_seconds, buckets: [{le_seconds, count}, ...]}:
+ *     HUPMON_HIST_BUCKETS entries, counts per bucket (not cumulative),
+ *     le_seconds null for the last, unbounded one.
+ *
+ * Prometheus (text exposition 0.0.4), labels path, cause and error:
+ *   gauges hupmon_watched_sockets, hupmon_swept_sockets,
+ *   hupmon_memory_bytes, hupmon_sweep_lap_last_seconds,
+ *   hupmon_sweep_lap_worst_seconds, hupmon_sweep_slice_worst_seconds,
+ *   hupmon_sweep_tick_seconds, hupmon_sweep_gap_worst_seconds,
+ *   hupmon_sweep_gap_bound_seconds; counters hupmon_watches_total,
+ *   hupmon_unwatches_total, hupmon_unwatch_rejected_total,
+ *   hupmon_retired_total, hupmon_watch_rejected_total{error},
+ *   hupmon_hangups_total{path,cause}, hupmon_escalations_total,
+ *   hupmon_callbacks_total, hupmon_epoll_{wakeups,events,stale_events,
+ *   ignored_events}_total, hupmon_sweep_{ticks,probes,overruns,piled_up,
+ *   laps}_total, hupmon_compare_{first,second,missed,cut_short}_total
+ *   {path,cause}; histograms hupmon_callback_duration_seconds,
+ *   hupmon_compare_lag_seconds.
  */
 HUPMON_API int hupmon_stats_format_sized(const struct hupmon_stats *s,
 					 size_t s_size, enum hupmon_format f,

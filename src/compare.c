@@ -17,9 +17,9 @@ static enum hupmon_cause level_cause(const struct hupmon__cmp *c, int level,
 				     unsigned path)
 {
 	if (level == HUPMON__LEVEL_SHUTDOWN)
-		return HUPMON_PEER_SHUTDOWN;
+		return HUPMON_CAUSE_PEER_SHUTDOWN;
 	if (level == HUPMON__LEVEL_HANGUP)
-		return HUPMON_HANGUP;
+		return HUPMON_CAUSE_HANGUP;
 	return (enum hupmon_cause)c->final[path - 1];
 }
 

@@ -35,7 +35,7 @@ static void queue_event(struct hupmon *m, uint32_t idx, enum hupmon_path path,
 	o->ev.user = s->user;
 	o->ev.path = path;
 	o->ev.cause = (enum hupmon_cause)s->cause;
-	o->ev.error = s->cause >= HUPMON_RESET ? s->error : 0;
+	o->ev.error = s->cause >= HUPMON_CAUSE_RESET ? s->error : 0;
 	o->ev.escalation = escalation;
 	o->ev.detected_ns = now;
 }
@@ -44,7 +44,7 @@ struct hupmon__out *hupmon__deliver_slot(struct hupmon__outq *q)
 {
 	/* The bound is derived (deliver.h), so this cannot happen: if it
 	 * ever did, a report would be lost in silence. Stop loudly. */
-	if (q->n >= HUPMON__OUT_MAX) {
+	if (q->n >= HUPMON__OUT_CAP) {
 		fputs("hupmon: report queue bound exceeded\n", stderr);
 		abort();
 	}
@@ -76,7 +76,7 @@ static void observe(struct hupmon *m, uint32_t idx, enum hupmon_path path,
 
 	if (!level)
 		return;
-	if (cause == HUPMON_PEER_SHUTDOWN)
+	if (cause == HUPMON_CAUSE_PEER_SHUTDOWN)
 		s->flags |= HUPMON__SLOT_FIN;
 	hupmon__compare_saw(m, idx, path, cause, level, now);
 	if (level > s->level) {

@@ -28,10 +28,10 @@ struct hupmon__out {
 };
 /* What one observation can queue: its hangup event and one compare outcome
  * per level of the cause order. A new kind of report adds its own. */
-#define HUPMON__OUT_MAX (1 + 3)
+#define HUPMON__OUT_CAP (1 + 3)
 struct hupmon__outq {
 	unsigned n;
-	struct hupmon__out item[HUPMON__OUT_MAX];
+	struct hupmon__out item[HUPMON__OUT_CAP];
 };
 
 /* What kind of thing a path saw of a socket. */

@@ -11,13 +11,13 @@
 int hupmon__cause_level(enum hupmon_cause cause)
 {
 	switch (cause) {
-	case HUPMON_PEER_SHUTDOWN:
+	case HUPMON_CAUSE_PEER_SHUTDOWN:
 		return HUPMON__LEVEL_SHUTDOWN;
-	case HUPMON_HANGUP:
+	case HUPMON_CAUSE_HANGUP:
 		return HUPMON__LEVEL_HANGUP;
-	case HUPMON_RESET:
-	case HUPMON_TIMEOUT:
-	case HUPMON_ERROR:
+	case HUPMON_CAUSE_RESET:
+	case HUPMON_CAUSE_TIMEOUT:
+	case HUPMON_CAUSE_ERROR:
 		return HUPMON__LEVEL_FINAL;
 	default:
 		return HUPMON__LEVEL_NONE;
@@ -30,14 +30,14 @@ enum hupmon_cause hupmon__classify_error(int err, bool fin_seen)
 	case 0:
 		return HUPMON_CAUSE_NONE;
 	case ECONNRESET:
-		return HUPMON_RESET;
+		return HUPMON_CAUSE_RESET;
 	case EPIPE:
 		/* tcp_reset() sets EPIPE for an RST received in CLOSE_WAIT. */
-		return fin_seen ? HUPMON_RESET : HUPMON_ERROR;
+		return fin_seen ? HUPMON_CAUSE_RESET : HUPMON_CAUSE_ERROR;
 	case ETIMEDOUT:
-		return HUPMON_TIMEOUT;
+		return HUPMON_CAUSE_TIMEOUT;
 	default:
-		return HUPMON_ERROR;
+		return HUPMON_CAUSE_ERROR;
 	}
 }
 
@@ -58,9 +58,9 @@ enum hupmon_cause hupmon__classify_epoll(uint32_t events, int err,
 		return hupmon__classify_error(
 			err, fin_seen || (events & EPOLLRDHUP));
 	if (events & EPOLLHUP)
-		return HUPMON_HANGUP;
+		return HUPMON_CAUSE_HANGUP;
 	if (events & EPOLLRDHUP)
-		return HUPMON_PEER_SHUTDOWN;
+		return HUPMON_CAUSE_PEER_SHUTDOWN;
 	/* EPOLLERR alone: a queued error-queue message (timestamps,
 	 * zerocopy) or a soft error on a live connection. Not a hangup. */
 	return HUPMON_CAUSE_NONE;
@@ -71,13 +71,13 @@ enum hupmon_cause hupmon__classify_peek(long rc, int err, bool fin_seen)
 	if (rc > 0)
 		return HUPMON_CAUSE_NONE;
 	if (rc == 0)
-		return HUPMON_PEER_SHUTDOWN;
+		return HUPMON_CAUSE_PEER_SHUTDOWN;
 	if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
 		return HUPMON_CAUSE_NONE;
 	/* A TCP socket in CLOSE with no error and no shutdown: never
 	 * connected, or its error was consumed. Gone, cause unknown. */
 	if (err == ENOTCONN)
-		return HUPMON_HANGUP;
+		return HUPMON_CAUSE_HANGUP;
 	return hupmon__classify_error(err, fin_seen);
 }
 
@@ -105,14 +105,15 @@ enum hupmon_cause hupmon__classify_tcp_state(unsigned state, int err)
 {
 	switch (hupmon__tcp_state_verdict(state)) {
 	case HUPMON__STATE_SHUTDOWN:
-		return HUPMON_PEER_SHUTDOWN;
+		return HUPMON_CAUSE_PEER_SHUTDOWN;
 	case HUPMON__STATE_HANGUP:
-		return HUPMON_HANGUP;
+		return HUPMON_CAUSE_HANGUP;
 	case HUPMON__STATE_CLOSED:
 		/* EPIPE as SO_ERROR only comes from an RST in CLOSE_WAIT, so
 		 * in CLOSE it implies the FIN came first. No error: an
 		 * orderly close, or one whose error was already consumed. */
-		return err ? hupmon__classify_error(err, true) : HUPMON_HANGUP;
+		return err ? hupmon__classify_error(err, true)
+			   : HUPMON_CAUSE_HANGUP;
 	case HUPMON__STATE_ALIVE:
 	case HUPMON__STATE_NOT_CONNECTED:
 	default:

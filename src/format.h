@@ -75,7 +75,7 @@ static inline uint64_t scalar_value(const struct hupmon_stats *s,
 }
 
 /* Tables by path x cause (hangups and compare). */
-typedef uint64_t by_path_cause[3][HUPMON_CAUSE_MAX + 1];
+typedef uint64_t by_path_cause[HUPMON_PATH_COUNT][HUPMON_CAUSE_COUNT];
 
 struct matrix {
 	const char *key;   /* JSON key ("hangups" or inside "compare") */

@@ -1,38 +1,8 @@
 /*
  * format_json: the JSON rendering of a stats snapshot.
  *
- * JSON schema. One object on one line, followed by a newline. Keys are only
- * ever added, never renamed or removed. <causes> is an object with the keys
- * peer_shutdown, hangup, reset, timeout, error; <paths> is {"epoll": <causes>,
- * "sweep": <causes>} where the path is the one named by the key below.
- * Integers are exact uint64 counts; *_seconds are non-negative decimals.
- *
- *   watched, swept, memory_bytes          gauges, as struct hupmon_stats
- *   registry: {
- *     watches, unwatches, unwatch_rejected, retired,
- *     watch_rejected: {ebadf, enotsock, einval, eexist, enomem, other}
- *   }
- *   hangups: <paths>                      reports by reporting path x cause
- *   escalations, callbacks
- *   epoll: {wakeups, events, stale_events, ignored_events}
- *   sweep: {
- *     ticks, probes, overruns, piled_up, laps,
- *     lap_last_seconds, lap_worst_seconds, slice_worst_seconds,
- *     tick_seconds                        0 while the timer is disarmed
- *     gap_worst_seconds, gap_bound_seconds  (bound: 0 while disarmed)
- *   }
- *   compare: {
- *     first: <paths>, second: <paths>, missed: <paths>,
- *     cut_short: <paths>                  keyed by the first path
- *   }
- *   histograms: {
- *     callback_duration: <hist>, compare_lag: <hist>
- *   }
- *   <hist> = {count, sum_seconds, buckets: [{le_seconds, count}, ...]}
- *     HUPMON_HIST_BUCKETS entries in bucket order, counts per bucket (not
- *     cumulative); le_seconds is the bucket's upper bound, null for the last
- *     (unbounded) one.
- *
+ * The schema (every key) is documented where users look, above
+ * hupmon_stats_format() in include/hupmon.h; keep the two in step.
  */
 #include <inttypes.h>
 
@@ -124,7 +94,7 @@ void hupmon__format_json(struct out *o, const struct hupmon_stats *s)
 	json_key(o, &m, "watch_rejected");
 	hupmon__format_printf(o, "{");
 	m = 0;
-	for (unsigned r = 0; r < HUPMON_REJECT_MAX; r++) {
+	for (unsigned r = 0; r < HUPMON_REJECT_COUNT; r++) {
 		json_key(o, &m, hupmon_reject_name(r));
 		hupmon__format_printf(o, "%" PRIu64, s->watch_rejected[r]);
 	}

@@ -92,7 +92,7 @@ void hupmon__format_prometheus(struct out *o, const struct hupmon_stats *s)
 	prom_scalars(o, s, &hupmon__format_registry);
 	prom_family(o, "watch_rejected_total", "counter",
 		    "Refused hupmon_watch calls by error.");
-	for (unsigned r = 0; r < HUPMON_REJECT_MAX; r++)
+	for (unsigned r = 0; r < HUPMON_REJECT_COUNT; r++)
 		hupmon__format_printf(
 			o,
 			"hupmon_watch_rejected_total{error=\"%s\"} %" PRIu64

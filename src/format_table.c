@@ -15,15 +15,15 @@
 const char *hupmon_cause_name(enum hupmon_cause cause)
 {
 	switch (cause) {
-	case HUPMON_PEER_SHUTDOWN:
+	case HUPMON_CAUSE_PEER_SHUTDOWN:
 		return "peer_shutdown";
-	case HUPMON_HANGUP:
+	case HUPMON_CAUSE_HANGUP:
 		return "hangup";
-	case HUPMON_RESET:
+	case HUPMON_CAUSE_RESET:
 		return "reset";
-	case HUPMON_TIMEOUT:
+	case HUPMON_CAUSE_TIMEOUT:
 		return "timeout";
-	case HUPMON_ERROR:
+	case HUPMON_CAUSE_ERROR:
 		return "error";
 	default:
 		return "none";
@@ -44,7 +44,7 @@ const char *hupmon_path_name(enum hupmon_path path)
 
 const char *hupmon_reject_name(unsigned reject)
 {
-	static const char *const names[HUPMON_REJECT_MAX] = {
+	static const char *const names[HUPMON_REJECT_COUNT] = {
 		[HUPMON_REJECT_EBADF] = "ebadf",
 		[HUPMON_REJECT_ENOTSOCK] = "enotsock",
 		[HUPMON_REJECT_EINVAL] = "einval",
@@ -53,7 +53,7 @@ const char *hupmon_reject_name(unsigned reject)
 		[HUPMON_REJECT_OTHER] = "other",
 	};
 
-	return reject < HUPMON_REJECT_MAX ? names[reject] : "unknown";
+	return reject < HUPMON_REJECT_COUNT ? names[reject] : "unknown";
 }
 
 void hupmon__format_printf(struct out *o, const char *fmt, ...)

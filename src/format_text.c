@@ -203,7 +203,7 @@ void hupmon__format_text(struct out *o, const struct hupmon_stats *s)
 
 	hupmon__format_printf(o, "registry\n");
 	text_scalars(o, s, &hupmon__format_registry);
-	for (unsigned r = 0; r < HUPMON_REJECT_MAX; r++) {
+	for (unsigned r = 0; r < HUPMON_REJECT_COUNT; r++) {
 		char label[48];
 
 		snprintf(label, sizeof(label), "watch rejected %s",

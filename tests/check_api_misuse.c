@@ -57,7 +57,7 @@ START_TEST(test_dup_eexist)
 	ck_assert_uint_eq(fx_rec_count(&rec), 1);
 	ck_assert(fx_rec_event(&rec, 0, &ev));
 	ck_assert_uint_eq(ev.id, id);
-	ck_assert_int_eq(ev.cause, HUPMON_PEER_SHUTDOWN);
+	ck_assert_int_eq(ev.cause, HUPMON_CAUSE_PEER_SHUTDOWN);
 
 	fx_unwatch_ok(m, id);
 	fx_close_ok(d);
@@ -122,7 +122,7 @@ START_TEST(test_fd_reuse)
 	ck_assert(fx_rec_event(&rec, 0, &ev));
 	ck_assert_uint_eq(ev.id, id2);
 	ck_assert_ptr_eq(ev.user, &tag2);
-	ck_assert_int_eq(ev.cause, HUPMON_PEER_SHUTDOWN);
+	ck_assert_int_eq(ev.cause, HUPMON_CAUSE_PEER_SHUTDOWN);
 
 	/* The stale id stays stale. */
 	ck_assert_int_eq(hupmon_unwatch(m, id1), -ENOENT);
@@ -429,7 +429,7 @@ START_TEST(test_bad_input)
 	ck_assert_uint_eq(fx_rec_count(&rec), 1);
 	ck_assert(fx_rec_event(&rec, 0, &ev));
 	ck_assert_uint_eq(ev.id, unconn_id);
-	ck_assert_msg(ev.cause == HUPMON_HANGUP, "never connected: %s",
+	ck_assert_msg(ev.cause == HUPMON_CAUSE_HANGUP, "never connected: %s",
 		      hupmon_cause_name(ev.cause));
 	ck_assert_int_eq(ev.error, 0);
 	fx_unwatch_ok(m, unconn_id);
@@ -439,8 +439,8 @@ START_TEST(test_bad_input)
 	id = fx_watch_ok(m, s, NULL);
 	ck_assert_uint_ne(id, stale);
 	fx_close_fin(c);
-	ck_assert(fx_dispatch_until_event(m, &rec, id, HUPMON_PEER_SHUTDOWN,
-					  FX_DEADLINE_MS));
+	ck_assert(fx_dispatch_until_event(
+		m, &rec, id, HUPMON_CAUSE_PEER_SHUTDOWN, FX_DEADLINE_MS));
 	fx_dispatch_for(m, FX_QUIET_MS);
 	ck_assert_uint_eq(fx_rec_count(&rec), 2);
 	fx_unwatch_ok(m, id);

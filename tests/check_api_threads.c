@@ -171,7 +171,8 @@ START_TEST(test_unwatch_races_callback)
 		ck_assert_int_eq(r.callbacks_for_id, 1);
 		ck_assert_uint_eq(fx_rec_count(&rec), 1);
 		ck_assert_uint_eq(
-			fx_rec_count_id_cause(&rec, r.id, HUPMON_PEER_SHUTDOWN),
+			fx_rec_count_id_cause(&rec, r.id,
+					      HUPMON_CAUSE_PEER_SHUTDOWN),
 			1);
 
 		fx_close_ok(r.server_fd);
@@ -337,8 +338,8 @@ static void stop_run(bool by_signal)
 	ck_assert_int_eq(rc, 0);
 	ck_assert_msg(sp.seen, "hupmon_run returned before the closure was "
 			       "reported (a stale stop?)");
-	ck_assert_uint_eq(fx_rec_count_id_cause(&rec, id, HUPMON_PEER_SHUTDOWN),
-			  1);
+	ck_assert_uint_eq(
+		fx_rec_count_id_cause(&rec, id, HUPMON_CAUSE_PEER_SHUTDOWN), 1);
 	if (by_signal) {
 		ck_assert_int_eq(sigaction(SIGUSR1, &old, NULL), 0);
 		sig_monitor = NULL;

@@ -29,9 +29,9 @@ START_TEST(test_compare_many)
 	const int n = fx_scaled(1000), k = fx_scaled(200);
 	const uint64_t deadline_ns =
 		2 * FX_SWEEP_PERIOD_MS * (uint64_t)NS_PER_MS;
-	uint64_t first[3][HUPMON_CAUSE_MAX + 1] = {{0}};
-	uint64_t missed[3][HUPMON_CAUSE_MAX + 1] = {{0}};
-	uint64_t second[3][HUPMON_CAUSE_MAX + 1] = {{0}};
+	uint64_t first[HUPMON_PATH_COUNT][HUPMON_CAUSE_COUNT] = {{0}};
+	uint64_t missed[HUPMON_PATH_COUNT][HUPMON_CAUSE_COUNT] = {{0}};
+	uint64_t second[HUPMON_PATH_COUNT][HUPMON_CAUSE_COUNT] = {{0}};
 	uint64_t n_second = 0;
 	struct fx_rec rec;
 	struct hupmon_stats st;
@@ -173,21 +173,22 @@ START_TEST(test_compare_peek_data_then_fin)
 	ck_assert_uint_eq(fx_rec_count_cmp(&rec), 1);
 	ck_assert(fx_rec_event(&rec, 0, &ev));
 	ck_assert_int_eq(ev.path, HUPMON_PATH_EPOLL);
-	ck_assert_int_eq(ev.cause, HUPMON_PEER_SHUTDOWN);
+	ck_assert_int_eq(ev.cause, HUPMON_CAUSE_PEER_SHUTDOWN);
 	ck_assert_uint_ge(ev.detected_ns, t);
 	ck_assert(fx_rec_cmp(&rec, 0, &cr));
 	ck_assert_uint_eq(cr.id, id);
 	ck_assert_int_eq(cr.first, HUPMON_PATH_EPOLL);
-	ck_assert_int_eq(cr.cause, HUPMON_PEER_SHUTDOWN);
+	ck_assert_int_eq(cr.cause, HUPMON_CAUSE_PEER_SHUTDOWN);
 	ck_assert(cr.missed);
 	ck_assert_int_eq(cr.second_cause, HUPMON_CAUSE_NONE);
 	ck_assert_uint_eq(cr.lag_ns, 0);
 
 	fx_get_stats(m, &st);
 	ck_assert_uint_eq(
-		st.cmp_missed[HUPMON_PATH_SWEEP][HUPMON_PEER_SHUTDOWN], 1);
-	ck_assert_uint_eq(st.cmp_first[HUPMON_PATH_EPOLL][HUPMON_PEER_SHUTDOWN],
-			  1);
+		st.cmp_missed[HUPMON_PATH_SWEEP][HUPMON_CAUSE_PEER_SHUTDOWN],
+		1);
+	ck_assert_uint_eq(
+		st.cmp_first[HUPMON_PATH_EPOLL][HUPMON_CAUSE_PEER_SHUTDOWN], 1);
 	ck_assert_uint_eq(fx_sum_cells(st.cmp_second), 0);
 	ck_assert_uint_eq(st.cmp_lag.count, 0);
 
@@ -260,7 +261,8 @@ START_TEST(test_compare_cut_short)
 	ck_assert_int_eq(x.rc, 0);
 	ck_assert_uint_eq(fx_rec_count(&rec), 1);
 	ck_assert(fx_rec_event(&rec, 0, &ev));
-	ck_assert_int_eq(ev.cause, rst ? HUPMON_RESET : HUPMON_PEER_SHUTDOWN);
+	ck_assert_int_eq(ev.cause,
+			 rst ? HUPMON_CAUSE_RESET : HUPMON_CAUSE_PEER_SHUTDOWN);
 	ck_assert_msg(x.late_compares == 0,
 		      "on_compare ran for an id after its unwatch returned");
 	fx_get_stats(m, &st);

@@ -205,11 +205,11 @@ START_TEST(test_peek_probe_keeps_peek_offset)
 	     fx_now_ns() < end;) {
 		fx_dispatch_for(m, 20);
 		hupmon_stats(m, &st);
-		if (st.hangups[HUPMON_PATH_SWEEP][HUPMON_PEER_SHUTDOWN])
+		if (st.hangups[HUPMON_PATH_SWEEP][HUPMON_CAUSE_PEER_SHUTDOWN])
 			break;
 	}
-	ck_assert_uint_eq(st.hangups[HUPMON_PATH_SWEEP][HUPMON_PEER_SHUTDOWN],
-			  1);
+	ck_assert_uint_eq(
+		st.hangups[HUPMON_PATH_SWEEP][HUPMON_CAUSE_PEER_SHUTDOWN], 1);
 	hupmon_free(m);
 	fx_close_ok(s);
 }
@@ -267,7 +267,8 @@ START_TEST(test_reused_number_epoll)
 	ck_assert(fx_rec_event(&rec, 0, &ev));
 	ck_assert_uint_eq(ev.id, id);
 	ck_assert_int_ne(ev.fd, s);
-	ck_assert_int_eq(ev.cause, rst ? HUPMON_HANGUP : HUPMON_PEER_SHUTDOWN);
+	ck_assert_int_eq(ev.cause, rst ? HUPMON_CAUSE_HANGUP
+				       : HUPMON_CAUSE_PEER_SHUTDOWN);
 	ck_assert_int_eq(hupmon_unwatch(m, id), 0);
 	hupmon_free(m);
 	fx_close_ok(keep);
@@ -339,8 +340,8 @@ START_TEST(test_orphan_watched_again_through_dup)
 	rc = hupmon_watch(m, keep, NULL, &id2);
 	ck_assert_int_eq(rc, 0);
 	fx_close_fin(c);
-	ck_assert(fx_dispatch_until_event(m, &rec, id2, HUPMON_PEER_SHUTDOWN,
-					  2000));
+	ck_assert(fx_dispatch_until_event(m, &rec, id2,
+					  HUPMON_CAUSE_PEER_SHUTDOWN, 2000));
 	ck_assert_int_eq(hupmon_unwatch(m, id), rc == 0 ? -ENOENT : 0);
 	hupmon_stats(m, &st);
 	ck_assert_uint_eq(st.watched, st.watches - st.unwatches - st.retired);
@@ -409,7 +410,7 @@ static void unwatch_on_compare(const struct hupmon_compare *rec, void *arg)
 	hupmon_unwatch(u->m, rec->id);
 }
 
-static uint64_t cells(const uint64_t a[3][HUPMON_CAUSE_MAX + 1])
+static uint64_t cells(const uint64_t a[HUPMON_PATH_COUNT][HUPMON_CAUSE_COUNT])
 {
 	uint64_t n = 0;
 

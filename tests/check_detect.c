@@ -22,24 +22,25 @@ static const struct {
 	enum hupmon_cause want;
 } epoll_rows[] = {
 	/* the README's kernel table, and detect.h */
-	{RD, 0, false, HUPMON_PEER_SHUTDOWN},		 /* close() FIN */
-	{RD | HU | ER, ECONNRESET, false, HUPMON_RESET}, /* RST */
-	{RD | HU | ER, EPIPE, false, HUPMON_RESET},	 /* RST after FIN */
-	{HU | ER, EPIPE, true, HUPMON_RESET},		 /* FIN seen earlier */
-	{HU | ER, EPIPE, false, HUPMON_ERROR}, /* EPIPE, no FIN known */
-	{RD | HU | ER, ETIMEDOUT, false, HUPMON_TIMEOUT}, /* keepalive */
-	{RD | HU | ER, EHOSTUNREACH, false, HUPMON_ERROR},
-	{RD | HU | ER, 0, false, HUPMON_HANGUP}, /* no_touch: error unknown */
-	{RD | HU, 0, false, HUPMON_HANGUP},	 /* both sides shut down */
-	{HU, 0, false, HUPMON_HANGUP},		 /* never connected */
-	{ER, 0, false, HUPMON_CAUSE_NONE},	 /* error queue only */
+	{RD, 0, false, HUPMON_CAUSE_PEER_SHUTDOWN},	       /* close() FIN */
+	{RD | HU | ER, ECONNRESET, false, HUPMON_CAUSE_RESET}, /* RST */
+	{RD | HU | ER, EPIPE, false, HUPMON_CAUSE_RESET}, /* RST after FIN */
+	{HU | ER, EPIPE, true, HUPMON_CAUSE_RESET},	  /* FIN seen earlier */
+	{HU | ER, EPIPE, false, HUPMON_CAUSE_ERROR}, /* EPIPE, no FIN known */
+	{RD | HU | ER, ETIMEDOUT, false, HUPMON_CAUSE_TIMEOUT}, /* keepalive */
+	{RD | HU | ER, EHOSTUNREACH, false, HUPMON_CAUSE_ERROR},
+	{RD | HU | ER, 0, false,
+	 HUPMON_CAUSE_HANGUP},			  /* no_touch: error unknown */
+	{RD | HU, 0, false, HUPMON_CAUSE_HANGUP}, /* both sides shut down */
+	{HU, 0, false, HUPMON_CAUSE_HANGUP},	  /* never connected */
+	{ER, 0, false, HUPMON_CAUSE_NONE},	  /* error queue only */
 	/* an error without HUP: a soft error, the connection lives on */
 	{ER, EHOSTUNREACH, false, HUPMON_CAUSE_NONE},
-	{RD | ER, EHOSTUNREACH, false, HUPMON_PEER_SHUTDOWN},
+	{RD | ER, EHOSTUNREACH, false, HUPMON_CAUSE_PEER_SHUTDOWN},
 	/* the other path read SO_ERROR first: ERR gone from the re-poll */
-	{RD | HU, ECONNRESET, false, HUPMON_RESET},
+	{RD | HU, ECONNRESET, false, HUPMON_CAUSE_RESET},
 	/* a bare RDHUP is a FIN, whatever error is kept */
-	{RD, ECONNRESET, false, HUPMON_PEER_SHUTDOWN},
+	{RD, ECONNRESET, false, HUPMON_CAUSE_PEER_SHUTDOWN},
 	{0, 0, false, HUPMON_CAUSE_NONE},
 	{EPOLLIN | EPOLLOUT, ECONNRESET, false, HUPMON_CAUSE_NONE},
 };
@@ -64,12 +65,12 @@ static const struct {
 	{1, 0, false, HUPMON_CAUSE_NONE}, /* data: alive (or data-then-FIN) */
 	{-1, EAGAIN, false, HUPMON_CAUSE_NONE},
 	{-1, EINTR, false, HUPMON_CAUSE_NONE},
-	{0, 0, false, HUPMON_PEER_SHUTDOWN},
-	{-1, ECONNRESET, false, HUPMON_RESET},
-	{-1, ETIMEDOUT, false, HUPMON_TIMEOUT},
-	{-1, EPIPE, true, HUPMON_RESET},
-	{-1, ENOTCONN, false, HUPMON_HANGUP},
-	{-1, EHOSTUNREACH, false, HUPMON_ERROR},
+	{0, 0, false, HUPMON_CAUSE_PEER_SHUTDOWN},
+	{-1, ECONNRESET, false, HUPMON_CAUSE_RESET},
+	{-1, ETIMEDOUT, false, HUPMON_CAUSE_TIMEOUT},
+	{-1, EPIPE, true, HUPMON_CAUSE_RESET},
+	{-1, ENOTCONN, false, HUPMON_CAUSE_HANGUP},
+	{-1, EHOSTUNREACH, false, HUPMON_CAUSE_ERROR},
 };
 
 START_TEST(test_peek_table)
@@ -89,16 +90,16 @@ static const struct {
 	{TCP_ESTABLISHED, 0, HUPMON_CAUSE_NONE},
 	{TCP_FIN_WAIT1, 0, HUPMON_CAUSE_NONE},
 	{TCP_FIN_WAIT2, 0, HUPMON_CAUSE_NONE},
-	{TCP_CLOSE_WAIT, 0, HUPMON_PEER_SHUTDOWN},
-	{TCP_CLOSE_WAIT, ECONNRESET, HUPMON_PEER_SHUTDOWN},
-	{TCP_LAST_ACK, 0, HUPMON_HANGUP},
-	{TCP_CLOSING, 0, HUPMON_HANGUP},
-	{TCP_TIME_WAIT, 0, HUPMON_HANGUP},
-	{TCP_CLOSE, 0, HUPMON_HANGUP},
-	{TCP_CLOSE, ECONNRESET, HUPMON_RESET},
-	{TCP_CLOSE, EPIPE, HUPMON_RESET},
-	{TCP_CLOSE, ETIMEDOUT, HUPMON_TIMEOUT},
-	{TCP_CLOSE, ENETUNREACH, HUPMON_ERROR},
+	{TCP_CLOSE_WAIT, 0, HUPMON_CAUSE_PEER_SHUTDOWN},
+	{TCP_CLOSE_WAIT, ECONNRESET, HUPMON_CAUSE_PEER_SHUTDOWN},
+	{TCP_LAST_ACK, 0, HUPMON_CAUSE_HANGUP},
+	{TCP_CLOSING, 0, HUPMON_CAUSE_HANGUP},
+	{TCP_TIME_WAIT, 0, HUPMON_CAUSE_HANGUP},
+	{TCP_CLOSE, 0, HUPMON_CAUSE_HANGUP},
+	{TCP_CLOSE, ECONNRESET, HUPMON_CAUSE_RESET},
+	{TCP_CLOSE, EPIPE, HUPMON_CAUSE_RESET},
+	{TCP_CLOSE, ETIMEDOUT, HUPMON_CAUSE_TIMEOUT},
+	{TCP_CLOSE, ENETUNREACH, HUPMON_CAUSE_ERROR},
 	{TCP_SYN_SENT, 0, HUPMON_CAUSE_NONE},
 	{TCP_SYN_RECV, 0, HUPMON_CAUSE_NONE},
 	{TCP_LISTEN, 0, HUPMON_CAUSE_NONE},
@@ -129,15 +130,17 @@ END_TEST
 START_TEST(test_levels_and_errors)
 {
 	ck_assert_int_eq(hupmon__cause_level(HUPMON_CAUSE_NONE), 0);
-	ck_assert_int_eq(hupmon__cause_level(HUPMON_PEER_SHUTDOWN), 1);
-	ck_assert_int_eq(hupmon__cause_level(HUPMON_HANGUP), 2);
-	ck_assert_int_eq(hupmon__cause_level(HUPMON_RESET), 3);
-	ck_assert_int_eq(hupmon__cause_level(HUPMON_TIMEOUT), 3);
-	ck_assert_int_eq(hupmon__cause_level(HUPMON_ERROR), 3);
+	ck_assert_int_eq(hupmon__cause_level(HUPMON_CAUSE_PEER_SHUTDOWN), 1);
+	ck_assert_int_eq(hupmon__cause_level(HUPMON_CAUSE_HANGUP), 2);
+	ck_assert_int_eq(hupmon__cause_level(HUPMON_CAUSE_RESET), 3);
+	ck_assert_int_eq(hupmon__cause_level(HUPMON_CAUSE_TIMEOUT), 3);
+	ck_assert_int_eq(hupmon__cause_level(HUPMON_CAUSE_ERROR), 3);
 	ck_assert_int_eq(hupmon__cause_level((enum hupmon_cause)42), 0);
 	ck_assert_int_eq(hupmon__classify_error(0, true), HUPMON_CAUSE_NONE);
-	ck_assert_int_eq(hupmon__classify_error(EPIPE, false), HUPMON_ERROR);
-	ck_assert_int_eq(hupmon__classify_error(EPIPE, true), HUPMON_RESET);
+	ck_assert_int_eq(hupmon__classify_error(EPIPE, false),
+			 HUPMON_CAUSE_ERROR);
+	ck_assert_int_eq(hupmon__classify_error(EPIPE, true),
+			 HUPMON_CAUSE_RESET);
 }
 END_TEST
 

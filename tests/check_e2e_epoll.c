@@ -74,25 +74,28 @@ static void single_closure(int family, enum fx_action a, enum hupmon_cause want,
 
 START_TEST(test_fin)
 {
-	single_closure(fx_family_of(_i), FX_FIN, HUPMON_PEER_SHUTDOWN, 0);
+	single_closure(fx_family_of(_i), FX_FIN, HUPMON_CAUSE_PEER_SHUTDOWN, 0);
 }
 END_TEST
 
 START_TEST(test_half_close)
 {
-	single_closure(fx_family_of(_i), FX_HALF, HUPMON_PEER_SHUTDOWN, 0);
+	single_closure(fx_family_of(_i), FX_HALF, HUPMON_CAUSE_PEER_SHUTDOWN,
+		       0);
 }
 END_TEST
 
 START_TEST(test_data_then_fin)
 {
-	single_closure(fx_family_of(_i), FX_DATA_FIN, HUPMON_PEER_SHUTDOWN, 0);
+	single_closure(fx_family_of(_i), FX_DATA_FIN,
+		       HUPMON_CAUSE_PEER_SHUTDOWN, 0);
 }
 END_TEST
 
 START_TEST(test_rst)
 {
-	single_closure(fx_family_of(_i), FX_RST, HUPMON_RESET, ECONNRESET);
+	single_closure(fx_family_of(_i), FX_RST, HUPMON_CAUSE_RESET,
+		       ECONNRESET);
 }
 END_TEST
 
@@ -120,7 +123,7 @@ START_TEST(test_fin_then_write)
 	ck_assert(fx_dispatch_until_count(m, &rec, 1, FX_DEADLINE_MS));
 	ck_assert(fx_rec_event(&rec, 0, &ev));
 	fx_check_event(&ev, HUPMON_PATH_EPOLL, id, s, &tag,
-		       HUPMON_PEER_SHUTDOWN, 0, false, t);
+		       HUPMON_CAUSE_PEER_SHUTDOWN, 0, false, t);
 
 	/* The client's socket is closed: our byte draws an RST, which the
 	 * kernel turns into EPIPE in CLOSE_WAIT. Write once only: a second
@@ -130,17 +133,17 @@ START_TEST(test_fin_then_write)
 	ck_assert_msg(fx_dispatch_until_count(m, &rec, 2, FX_DEADLINE_MS),
 		      "no escalation after the RST");
 	ck_assert(fx_rec_event(&rec, 1, &ev));
-	fx_check_event(&ev, HUPMON_PATH_EPOLL, id, s, &tag, HUPMON_RESET, EPIPE,
-		       true, t);
+	fx_check_event(&ev, HUPMON_PATH_EPOLL, id, s, &tag, HUPMON_CAUSE_RESET,
+		       EPIPE, true, t);
 
 	/* RESET is final. */
 	fx_dispatch_for(m, FX_QUIET_MS);
 	ck_assert_uint_eq(fx_rec_count(&rec), 2);
 	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.escalations, 1);
-	ck_assert_uint_eq(st.hangups[HUPMON_PATH_EPOLL][HUPMON_PEER_SHUTDOWN],
-			  1);
-	ck_assert_uint_eq(st.hangups[HUPMON_PATH_EPOLL][HUPMON_RESET], 1);
+	ck_assert_uint_eq(
+		st.hangups[HUPMON_PATH_EPOLL][HUPMON_CAUSE_PEER_SHUTDOWN], 1);
+	ck_assert_uint_eq(st.hangups[HUPMON_PATH_EPOLL][HUPMON_CAUSE_RESET], 1);
 
 	fx_unwatch_ok(m, id);
 	fx_close_ok(s);
@@ -182,10 +185,10 @@ static void watch_after(int family, bool rst)
 	ck_assert(fx_rec_event(&rec, 0, &ev));
 	if (rst)
 		fx_check_event(&ev, HUPMON_PATH_EPOLL, id, s, &tag,
-			       HUPMON_RESET, ECONNRESET, false, t);
+			       HUPMON_CAUSE_RESET, ECONNRESET, false, t);
 	else
 		fx_check_event(&ev, HUPMON_PATH_EPOLL, id, s, &tag,
-			       HUPMON_PEER_SHUTDOWN, 0, false, t);
+			       HUPMON_CAUSE_PEER_SHUTDOWN, 0, false, t);
 
 	fx_dispatch_for(m, FX_QUIET_MS);
 	ck_assert_uint_eq(fx_rec_count(&rec), 1);
@@ -292,7 +295,7 @@ START_TEST(test_no_touch)
 		/* hupmon never read SO_ERROR: only HANGUP is known, and
 		 * the application still sees the reset itself. */
 		fx_check_event(&ev, HUPMON_PATH_EPOLL, id, s, &tag,
-			       HUPMON_HANGUP, 0, false, t);
+			       HUPMON_CAUSE_HANGUP, 0, false, t);
 		ck_assert_msg(n == -1 && err == ECONNRESET,
 			      "no_touch: app recv gave %zd (%s), want "
 			      "ECONNRESET",
@@ -301,7 +304,7 @@ START_TEST(test_no_touch)
 		/* Default: hupmon read (and so cleared) SO_ERROR; the
 		 * event carries it and the app's read sees end of file. */
 		fx_check_event(&ev, HUPMON_PATH_EPOLL, id, s, &tag,
-			       HUPMON_RESET, ECONNRESET, false, t);
+			       HUPMON_CAUSE_RESET, ECONNRESET, false, t);
 		ck_assert_msg(n == 0,
 			      "default: app recv gave %zd (%s), want 0 (the "
 			      "error was consumed)",
@@ -430,8 +433,8 @@ START_TEST(test_fd_pollable)
 		if (rc == 0)
 			break;
 	}
-	ck_assert_uint_eq(fx_rec_count_id_cause(&rec, id, HUPMON_PEER_SHUTDOWN),
-			  1);
+	ck_assert_uint_eq(
+		fx_rec_count_id_cause(&rec, id, HUPMON_CAUSE_PEER_SHUTDOWN), 1);
 	p.revents = 0;
 	ck_assert_int_eq(poll(&p, 1, 0), 0);
 
@@ -488,9 +491,9 @@ START_TEST(test_stats_gauges)
 	ck_assert(fx_dispatch_until_count(m, &rec, 2, FX_DEADLINE_MS));
 	fx_dispatch_for(m, FX_QUIET_MS / 3);
 	fx_get_stats(m, &st);
-	ck_assert_uint_eq(st.hangups[HUPMON_PATH_EPOLL][HUPMON_RESET], 1);
-	ck_assert_uint_eq(st.hangups[HUPMON_PATH_EPOLL][HUPMON_PEER_SHUTDOWN],
-			  1);
+	ck_assert_uint_eq(st.hangups[HUPMON_PATH_EPOLL][HUPMON_CAUSE_RESET], 1);
+	ck_assert_uint_eq(
+		st.hangups[HUPMON_PATH_EPOLL][HUPMON_CAUSE_PEER_SHUTDOWN], 1);
 	ck_assert_uint_eq(st.callbacks, 2);
 	ck_assert_uint_eq(st.callback_duration.count, 2);
 	ck_assert_uint_ge(st.epoll_events, 2);
@@ -540,8 +543,8 @@ START_TEST(test_unwatch_before_dispatch)
 	/* Dropped as stale, or removed from the ready list by EPOLL_CTL_DEL
 	 * before epoll_wait saw it: either way at most one, never reported. */
 	ck_assert_uint_le(st.stale_events, 1);
-	ck_assert_uint_eq(st.hangups[HUPMON_PATH_EPOLL][HUPMON_PEER_SHUTDOWN],
-			  0);
+	ck_assert_uint_eq(
+		st.hangups[HUPMON_PATH_EPOLL][HUPMON_CAUSE_PEER_SHUTDOWN], 0);
 	fx_close_ok(s);
 	hupmon_free(m);
 	fx_rec_destroy(&rec);

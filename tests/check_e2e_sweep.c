@@ -79,19 +79,19 @@ static void sweep_single(int i, enum fx_action a, enum hupmon_cause want,
 
 START_TEST(test_sweep_fin)
 {
-	sweep_single(_i, FX_FIN, HUPMON_PEER_SHUTDOWN, 0);
+	sweep_single(_i, FX_FIN, HUPMON_CAUSE_PEER_SHUTDOWN, 0);
 }
 END_TEST
 
 START_TEST(test_sweep_half_close)
 {
-	sweep_single(_i, FX_HALF, HUPMON_PEER_SHUTDOWN, 0);
+	sweep_single(_i, FX_HALF, HUPMON_CAUSE_PEER_SHUTDOWN, 0);
 }
 END_TEST
 
 START_TEST(test_sweep_rst)
 {
-	sweep_single(_i, FX_RST, HUPMON_RESET, ECONNRESET);
+	sweep_single(_i, FX_RST, HUPMON_CAUSE_RESET, ECONNRESET);
 }
 END_TEST
 
@@ -101,7 +101,7 @@ START_TEST(test_sweep_data_then_fin)
 	if (fx_method_of(_i) == HUPMON_SWEEP_PEEK)
 		sweep_single(_i, FX_DATA_FIN, HUPMON_CAUSE_NONE, 0);
 	else
-		sweep_single(_i, FX_DATA_FIN, HUPMON_PEER_SHUTDOWN, 0);
+		sweep_single(_i, FX_DATA_FIN, HUPMON_CAUSE_PEER_SHUTDOWN, 0);
 }
 END_TEST
 
@@ -130,7 +130,7 @@ START_TEST(test_sweep_rst_after_fin)
 	ck_assert(fx_dispatch_until_count(m, &rec, 1, FX_SWEEP_REPORT_MS));
 	ck_assert(fx_rec_event(&rec, 0, &ev));
 	fx_check_event(&ev, HUPMON_PATH_SWEEP, id, s, &tag,
-		       HUPMON_PEER_SHUTDOWN, 0, false, t);
+		       HUPMON_CAUSE_PEER_SHUTDOWN, 0, false, t);
 
 	t = fx_now_ns();
 	ck_assert_int_eq(send(s, "x", 1, MSG_NOSIGNAL), 1); /* once only */
@@ -140,7 +140,7 @@ START_TEST(test_sweep_rst_after_fin)
 			"tcp_info: no escalation after the RST");
 		ck_assert(fx_rec_event(&rec, 1, &ev));
 		fx_check_event(&ev, HUPMON_PATH_SWEEP, id, s, &tag,
-			       HUPMON_RESET, EPIPE, true, t);
+			       HUPMON_CAUSE_RESET, EPIPE, true, t);
 		fx_quiet_laps(m, &rec, 3);
 		ck_assert_uint_eq(fx_rec_count(&rec), 2);
 		fx_get_stats(m, &st);
@@ -243,10 +243,10 @@ START_TEST(test_sweep_no_touch)
 	/* RST: only the state is known, CLOSE, so HANGUP. */
 	ck_assert(fx_rec_find(&rec, id[0], 0, &ev));
 	fx_check_event(&ev, HUPMON_PATH_SWEEP, id[0], s[0], &tag[0],
-		       HUPMON_HANGUP, 0, false, t[0]);
+		       HUPMON_CAUSE_HANGUP, 0, false, t[0]);
 	ck_assert(fx_rec_find(&rec, id[1], 0, &ev));
 	fx_check_event(&ev, HUPMON_PATH_SWEEP, id[1], s[1], &tag[1],
-		       HUPMON_PEER_SHUTDOWN, 0, false, t[1]);
+		       HUPMON_CAUSE_PEER_SHUTDOWN, 0, false, t[1]);
 	n = recv(s[0], &b, 1, MSG_DONTWAIT);
 	err = errno;
 	ck_assert_msg(n == -1 && err == ECONNRESET,

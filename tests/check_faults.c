@@ -51,8 +51,8 @@ static void assert_still_works(hupmon *m, struct fx_rec *rec, int i)
 	ck_assert_int_eq(hupmon_watch(m, srv[i], NULL, &id), 0);
 	fx_close_fin(cli[i]);
 	cli[i] = -1;
-	ck_assert(fx_dispatch_until_event(m, rec, id, HUPMON_PEER_SHUTDOWN,
-					  3000));
+	ck_assert(fx_dispatch_until_event(m, rec, id,
+					  HUPMON_CAUSE_PEER_SHUTDOWN, 3000));
 	ck_assert_int_eq(hupmon_unwatch(m, id), 0);
 }
 
@@ -205,7 +205,8 @@ START_TEST(test_rewatch_socket_back_on_its_number)
 	ck_assert_int_eq(hupmon_watch(m, n, NULL, &third), 0);
 	fx_close_rst(cli[0]);
 	cli[0] = -1;
-	ck_assert(fx_dispatch_until_event(m, &rec, third, HUPMON_RESET, 3000));
+	ck_assert(fx_dispatch_until_event(m, &rec, third, HUPMON_CAUSE_RESET,
+					  3000));
 	fx_dispatch_for(m, 100);
 	ck_assert_uint_eq(fx_rec_count(&rec), 1);
 	ck_assert_int_eq(hupmon_unwatch(m, third), 0);

@@ -45,7 +45,8 @@ static void hist_fill(struct hupmon_hist *h, uint64_t base, uint64_t sum_ns)
 	h->sum_ns = sum_ns;
 }
 
-static void fill_matrix(uint64_t t[3][HUPMON_CAUSE_MAX + 1], uint64_t base)
+static void fill_matrix(uint64_t t[HUPMON_PATH_COUNT][HUPMON_CAUSE_COUNT],
+			uint64_t base)
 {
 	for (unsigned p = 0; p < 3; p++)
 		for (unsigned c = 0; c <= HUPMON_CAUSE_MAX; c++)
@@ -62,7 +63,7 @@ static void fill(struct hupmon_stats *s)
 	s->memory_bytes = 1234567;
 	s->watches = 104;
 	s->unwatches = 105;
-	for (unsigned r = 0; r < HUPMON_REJECT_MAX; r++)
+	for (unsigned r = 0; r < HUPMON_REJECT_COUNT; r++)
 		s->watch_rejected[r] = 110 + r;
 	s->unwatch_rejected = 120;
 	s->retired = 121;
@@ -104,7 +105,7 @@ static uint64_t field(const struct hupmon_stats *s, size_t off)
 static uint64_t cell(const struct hupmon_stats *s, size_t off, unsigned p,
 		     unsigned c)
 {
-	const uint64_t(*t)[HUPMON_CAUSE_MAX + 1] =
+	const uint64_t(*t)[HUPMON_CAUSE_COUNT] =
 		(const void *)((const char *)s + off);
 
 	return t[p][c];
@@ -591,11 +592,11 @@ static const char *const reject_names[] = {"ebadf",  "enotsock", "einval",
 /* 3 gauges, 19 other scalars, 6 rejects, 5 tables of 2 x 5, and 2
  * histograms of count, sum and one count and bound per bucket. */
 #define JSON_LEAVES                                                            \
-	(ARRAY_SIZE(scalars) + HUPMON_REJECT_MAX +                             \
+	(ARRAY_SIZE(scalars) + HUPMON_REJECT_COUNT +                           \
 	 ARRAY_SIZE(matrices) * 2 * HUPMON_CAUSE_MAX +                         \
 	 ARRAY_SIZE(hists) * (2 + 2 * HUPMON_HIST_BUCKETS))
 #define PROM_SAMPLES                                                           \
-	(ARRAY_SIZE(scalars) + HUPMON_REJECT_MAX +                             \
+	(ARRAY_SIZE(scalars) + HUPMON_REJECT_COUNT +                           \
 	 ARRAY_SIZE(matrices) * 2 * HUPMON_CAUSE_MAX +                         \
 	 ARRAY_SIZE(hists) * (2 + HUPMON_HIST_BUCKETS))
 #define PROM_FAMILIES                                                          \
@@ -626,11 +627,11 @@ static const struct {
 	const char *name;
 } cause_cases[] = {
 	{HUPMON_CAUSE_NONE, "none"},
-	{HUPMON_PEER_SHUTDOWN, "peer_shutdown"},
-	{HUPMON_HANGUP, "hangup"},
-	{HUPMON_RESET, "reset"},
-	{HUPMON_TIMEOUT, "timeout"},
-	{HUPMON_ERROR, "error"},
+	{HUPMON_CAUSE_PEER_SHUTDOWN, "peer_shutdown"},
+	{HUPMON_CAUSE_HANGUP, "hangup"},
+	{HUPMON_CAUSE_RESET, "reset"},
+	{HUPMON_CAUSE_TIMEOUT, "timeout"},
+	{HUPMON_CAUSE_ERROR, "error"},
 	{6, "none"},
 	{-1, "none"},
 	{INT_MAX, "none"},
@@ -670,7 +671,7 @@ static const struct {
 	{HUPMON_REJECT_EBADF, "ebadf"},	  {HUPMON_REJECT_ENOTSOCK, "enotsock"},
 	{HUPMON_REJECT_EINVAL, "einval"}, {HUPMON_REJECT_EEXIST, "eexist"},
 	{HUPMON_REJECT_ENOMEM, "enomem"}, {HUPMON_REJECT_OTHER, "other"},
-	{HUPMON_REJECT_MAX, "unknown"},	  {UINT_MAX, "unknown"},
+	{HUPMON_REJECT_COUNT, "unknown"}, {UINT_MAX, "unknown"},
 };
 
 START_TEST(test_reject_name)
@@ -736,7 +737,7 @@ static void check_json(const struct hupmon_stats *s, const char *text)
 		else
 			want_u64(scalars[i].json, got, v);
 	}
-	for (unsigned r = 0; r < HUPMON_REJECT_MAX; r++) {
+	for (unsigned r = 0; r < HUPMON_REJECT_COUNT; r++) {
 		snprintf(where, sizeof(where), "registry.watch_rejected.%s",
 			 reject_names[r]);
 		want_u64(where, json_get(leaf, n, where), s->watch_rejected[r]);
@@ -916,7 +917,7 @@ static void check_prom(const struct hupmon_stats *s, const char *text)
 		else
 			want_u64(scalars[i].prom, got, v);
 	}
-	for (unsigned r = 0; r < HUPMON_REJECT_MAX; r++) {
+	for (unsigned r = 0; r < HUPMON_REJECT_COUNT; r++) {
 		snprintf(where, sizeof(where),
 			 "hupmon_watch_rejected_total{error=\"%s\"}",
 			 reject_names[r]);
@@ -1262,8 +1263,8 @@ START_TEST(test_text_wide_table)
 	char *text, got[128];
 
 	memset(&s, 0, sizeof(s));
-	s.hangups[HUPMON_PATH_EPOLL][HUPMON_RESET] = UINT64_MAX;
-	s.hangups[HUPMON_PATH_SWEEP][HUPMON_RESET] = 7;
+	s.hangups[HUPMON_PATH_EPOLL][HUPMON_CAUSE_RESET] = UINT64_MAX;
+	s.hangups[HUPMON_PATH_SWEEP][HUPMON_CAUSE_RESET] = 7;
 	text = render(&s, sizeof(s), HUPMON_FORMAT_TEXT);
 	ck_assert(text_value(text, "hangups", "reset", got, sizeof(got)));
 	ck_assert_str_eq(got, "18446744073709551615 7");

@@ -144,7 +144,7 @@ static void mass_disconnect(unsigned paths, const char *what)
 		lost += ms.reports[i] == 0;
 		twice += ms.reports[i] > 1;
 		if (ms.cause[i] !=
-		    (i % 2 ? HUPMON_RESET : HUPMON_PEER_SHUTDOWN))
+		    (i % 2 ? HUPMON_CAUSE_RESET : HUPMON_CAUSE_PEER_SHUTDOWN))
 			wrong++;
 	}
 	printf("mass: %s: %d sockets closed at once, %d reported in %llu ms, "

@@ -132,9 +132,9 @@ static void op_watch(struct model *md, struct conn *c)
 	c->inst = md->ninst++;
 	/* Already gone: reported on the next dispatch. */
 	if (c->reset)
-		expect(md, c, HUPMON_RESET);
+		expect(md, c, HUPMON_CAUSE_RESET);
 	else if (c->fin_seen)
-		expect(md, c, HUPMON_PEER_SHUTDOWN);
+		expect(md, c, HUPMON_CAUSE_PEER_SHUTDOWN);
 }
 
 static void op_unwatch(struct model *md, struct conn *c)
@@ -166,22 +166,22 @@ static void op_peer(struct model *md, struct conn *c, unsigned what)
 		fx_close_fin(c->cli);
 		c->peer = P_GONE;
 		c->fin_seen = true;
-		expect(md, c, HUPMON_PEER_SHUTDOWN);
+		expect(md, c, HUPMON_CAUSE_PEER_SHUTDOWN);
 	} else if (what == 1 && c->peer == P_OPEN) { /* half-close */
 		fx_half_close(c->cli);
 		c->peer = P_HALF;
 		c->fin_seen = true;
-		expect(md, c, HUPMON_PEER_SHUTDOWN);
+		expect(md, c, HUPMON_CAUSE_PEER_SHUTDOWN);
 	} else if (what == 2 && c->peer == P_OPEN) { /* data, then FIN */
 		fx_data_then_fin(c->cli);
 		c->peer = P_GONE;
 		c->fin_seen = true;
-		expect(md, c, HUPMON_PEER_SHUTDOWN);
+		expect(md, c, HUPMON_CAUSE_PEER_SHUTDOWN);
 	} else { /* RST, possibly after a half-close (then EPIPE) */
 		fx_close_rst(c->cli);
 		c->peer = P_GONE;
 		c->reset = true;
-		expect(md, c, HUPMON_RESET);
+		expect(md, c, HUPMON_CAUSE_RESET);
 	}
 	if (c->peer == P_GONE)
 		c->cli = -1;

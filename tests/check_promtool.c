@@ -59,7 +59,8 @@ static void hist_fill(struct hupmon_hist *h, uint64_t *v)
 	h->sum_ns = (*v)++ * 1000003;
 }
 
-static void fill_matrix(uint64_t t[3][HUPMON_CAUSE_MAX + 1], uint64_t *v)
+static void fill_matrix(uint64_t t[HUPMON_PATH_COUNT][HUPMON_CAUSE_COUNT],
+			uint64_t *v)
 {
 	for (unsigned p = 1; p < 3; p++)
 		for (unsigned c = 1; c <= HUPMON_CAUSE_MAX; c++)
@@ -77,7 +78,7 @@ static void snap_filled(struct hupmon_stats *s)
 	s->memory_bytes = v++ * 4096;
 	s->watches = v++;
 	s->unwatches = v++;
-	for (unsigned r = 0; r < HUPMON_REJECT_MAX; r++)
+	for (unsigned r = 0; r < HUPMON_REJECT_COUNT; r++)
 		s->watch_rejected[r] = v++;
 	s->unwatch_rejected = v++;
 	s->retired = v++;
@@ -124,7 +125,7 @@ static void snap_sparse(struct hupmon_stats *s)
 	memset(s, 0, sizeof(*s));
 	s->watched = 3;
 	s->watches = 5;
-	s->hangups[HUPMON_PATH_EPOLL][HUPMON_RESET] = 2;
+	s->hangups[HUPMON_PATH_EPOLL][HUPMON_CAUSE_RESET] = 2;
 	s->callback_duration.bucket[2] = 1;
 	s->callback_duration.bucket[7] = 1;
 	s->callback_duration.count = 2;

@@ -118,9 +118,9 @@ START_TEST(test_fin_and_rst_cancel)
 
 	sfx_start(&x, on_mode_of(_i), on_loop_of(_i), SERVE_HALF_CANCEL, 1);
 	close(in_flight(&x, LONG_MS, 1, 1));
-	expect_cancelled(&x, 1, HUPMON_PEER_SHUTDOWN, &r);
+	expect_cancelled(&x, 1, HUPMON_CAUSE_PEER_SHUTDOWN, &r);
 	sfx_reset(in_flight(&x, LONG_MS, 2, 1));
-	expect_cancelled(&x, 2, HUPMON_RESET, &r);
+	expect_cancelled(&x, 2, HUPMON_CAUSE_RESET, &r);
 	ck_assert(sfx_watched(&x, 0, SOON_MS));
 	expect_adds_up(&x);
 	sfx_stop(&x);
@@ -142,15 +142,15 @@ START_TEST(test_queued_dropped)
 	sfx_send_work(b, LONG_MS, 2, 1);
 	ck_assert(sfx_watched(&x, 2, SOON_MS));
 	close(b);
-	expect_cancelled(&x, 2, HUPMON_PEER_SHUTDOWN, &r);
+	expect_cancelled(&x, 2, HUPMON_CAUSE_PEER_SHUTDOWN, &r);
 	ck_assert(!r.ran);
 	ck_assert_uint_eq(r.cpu_ns, 0);
 	close(a);
-	expect_cancelled(&x, 1, HUPMON_PEER_SHUTDOWN, &r);
+	expect_cancelled(&x, 1, HUPMON_CAUSE_PEER_SHUTDOWN, &r);
 	ck_assert(r.ran);
 	n = sfx_counters(&x);
-	ck_assert_uint_eq(n.cancelled[HUPMON_PEER_SHUTDOWN][0], 1);
-	ck_assert_uint_eq(n.cancelled[HUPMON_PEER_SHUTDOWN][1], 1);
+	ck_assert_uint_eq(n.cancelled[HUPMON_CAUSE_PEER_SHUTDOWN][0], 1);
+	ck_assert_uint_eq(n.cancelled[HUPMON_CAUSE_PEER_SHUTDOWN][1], 1);
 	ck_assert_uint_eq(n.cancel_latency.count, 2);
 	sfx_stop(&x);
 }
@@ -173,7 +173,7 @@ START_TEST(test_half_close)
 	ck_assert(sfx_watched(&x, 1, SOON_MS));
 	shutdown(rd.fd, SHUT_WR);
 	if (half == SERVE_HALF_CANCEL) {
-		expect_cancelled(&x, 1, HUPMON_PEER_SHUTDOWN, &r);
+		expect_cancelled(&x, 1, HUPMON_CAUSE_PEER_SHUTDOWN, &r);
 		ck_assert_int_eq(sfx_read(&rd, SOON_MS, &h), 0);
 	} else {
 		ck_assert_int_eq(sfx_read(&rd, 10000, &h), 200);
@@ -220,8 +220,8 @@ START_TEST(test_pipelined_then_close)
 
 	sfx_start(&x, on_mode_of(_i), on_loop_of(_i), SERVE_HALF_CANCEL, 1);
 	close(in_flight(&x, LONG_MS, 1, 2));
-	expect_cancelled(&x, 1, HUPMON_PEER_SHUTDOWN, &r);
-	expect_cancelled(&x, 2, HUPMON_PEER_SHUTDOWN, &r);
+	expect_cancelled(&x, 1, HUPMON_CAUSE_PEER_SHUTDOWN, &r);
+	expect_cancelled(&x, 2, HUPMON_CAUSE_PEER_SHUTDOWN, &r);
 	ck_assert(!r.ran);
 	ck_assert_uint_eq(sfx_counters(&x).requests, 2);
 	expect_adds_up(&x);
@@ -242,7 +242,7 @@ START_TEST(test_unread_byte_then_close)
 	fd = in_flight(&x, LONG_MS, 1, 1); /* read: no more reads */
 	sfx_send(fd, "G");
 	close(fd);
-	expect_cancelled(&x, 1, HUPMON_PEER_SHUTDOWN, &r);
+	expect_cancelled(&x, 1, HUPMON_CAUSE_PEER_SHUTDOWN, &r);
 	sfx_stop(&x);
 }
 END_TEST
@@ -301,7 +301,7 @@ START_TEST(test_metrics_one_exposition)
 	sfx_start(&x, mode_of(_i), SERVE_LOOP_THREAD, SERVE_HALF_CANCEL, 1);
 	if (mode_of(_i) != SERVE_OFF) {
 		close(in_flight(&x, LONG_MS, 1, 1));
-		expect_cancelled(&x, 1, HUPMON_PEER_SHUTDOWN, &r);
+		expect_cancelled(&x, 1, HUPMON_CAUSE_PEER_SHUTDOWN, &r);
 	}
 	(void)sfx_counters(&x); /* settled */
 	len = serve_metrics(x.srv, &text);

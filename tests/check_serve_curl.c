@@ -162,7 +162,7 @@ static void curl_cancel(struct sfx *x)
 	ck_assert_msg(sfx_record(x, 7, SOON_MS, &r),
 		      "no cancellation within 2 s of curl's departure");
 	ck_assert_int_eq(r.outcome, SERVE_CANCELLED);
-	ck_assert_int_eq(r.cause, HUPMON_PEER_SHUTDOWN);
+	ck_assert_int_eq(r.cause, HUPMON_CAUSE_PEER_SHUTDOWN);
 	ck_assert(r.half_closed);
 	ck_assert_uint_lt(r.cpu_ns, 5000000000u);
 }
@@ -177,7 +177,7 @@ START_TEST(test_curl_cancel)
 	sfx_start(&x, mode, loop, SERVE_HALF_CANCEL, 1);
 	curl_cancel(&x);
 	n = sfx_counters(&x);
-	ck_assert_uint_eq(n.cancelled[HUPMON_PEER_SHUTDOWN][1], 1);
+	ck_assert_uint_eq(n.cancelled[HUPMON_CAUSE_PEER_SHUTDOWN][1], 1);
 	ck_assert_uint_eq(serve_cancelled(&n), 1);
 	ck_assert_uint_eq(n.half_close[0], 1);
 	sfx_stop(&x);

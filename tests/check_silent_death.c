@@ -167,7 +167,7 @@ START_TEST(test_silent_death_reported_as_timeout)
 			continue;
 		}
 		ck_assert_msg(r.at[i], "%s: not reported", name[i]);
-		ck_assert_int_eq(r.cause[i], HUPMON_TIMEOUT);
+		ck_assert_int_eq(r.cause[i], HUPMON_CAUSE_TIMEOUT);
 		ck_assert_int_eq(r.error[i], ETIMEDOUT);
 		ck_assert_uint_le(r.at[i] - from, bound_ns[i] + MARGIN_NS);
 	}

@@ -377,10 +377,11 @@ START_TEST(test_close_state_leaves_the_sweep)
 	for (uint64_t end = fx_now_ns() + 2000000000ull; fx_now_ns() < end;) {
 		dispatch_once(m, &log);
 		hupmon_stats(m, &st);
-		if (st.hangups[HUPMON_PATH_SWEEP][HUPMON_HANGUP])
+		if (st.hangups[HUPMON_PATH_SWEEP][HUPMON_CAUSE_HANGUP])
 			break;
 	}
-	ck_assert_uint_eq(st.hangups[HUPMON_PATH_SWEEP][HUPMON_HANGUP], 1);
+	ck_assert_uint_eq(st.hangups[HUPMON_PATH_SWEEP][HUPMON_CAUSE_HANGUP],
+			  1);
 	ck_assert_uint_eq(st.watched, 2);
 	ck_assert_uint_eq(st.swept, 1);
 	hupmon_free(m);

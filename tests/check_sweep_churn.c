@@ -117,9 +117,10 @@ START_TEST(test_churn_regression)
 	ck_assert_msg(ok, "%zu of %d long-lived closes reported",
 		      fx_rec_count(&rec), LONG_LIVED);
 	for (int i = 0; i < LONG_LIVED; i++)
-		ck_assert_uint_eq(fx_rec_count_id_cause(&rec, id[i],
-							HUPMON_PEER_SHUTDOWN),
-				  1);
+		ck_assert_uint_eq(
+			fx_rec_count_id_cause(&rec, id[i],
+					      HUPMON_CAUSE_PEER_SHUTDOWN),
+			1);
 	ck_assert_uint_ge(st.sweep_laps, 2);
 	hupmon_free(ch.m);
 	for (int i = 0; i < LONG_LIVED; i++)
@@ -256,7 +257,7 @@ static void m_on_hangup(const struct hupmon_event *ev, void *arg)
 
 	ck_assert_ptr_nonnull(in);
 	ck_assert_int_eq(ev->path, HUPMON_PATH_SWEEP);
-	ck_assert_int_eq(ev->cause, HUPMON_PEER_SHUTDOWN);
+	ck_assert_int_eq(ev->cause, HUPMON_CAUSE_PEER_SHUTDOWN);
 	/* Within the bound of the close, on the test clock. */
 	ck_assert_uint_le(ev->detected_ns - md->closed_at,
 			  (uint64_t)(M_PERIOD + M_TICK) * 1000000u);
@@ -484,11 +485,13 @@ START_TEST(test_churn_compare_resolves)
 	ck_assert_msg(ok, "%zu of %d outcomes resolved", fx_rec_count_cmp(&rec),
 		      LONG_LIVED);
 	ck_assert_uint_eq(
-		st.cmp_second[HUPMON_PATH_SWEEP][HUPMON_PEER_SHUTDOWN] +
-			st.cmp_second[HUPMON_PATH_EPOLL][HUPMON_PEER_SHUTDOWN],
+		st.cmp_second[HUPMON_PATH_SWEEP][HUPMON_CAUSE_PEER_SHUTDOWN] +
+			st.cmp_second[HUPMON_PATH_EPOLL]
+				     [HUPMON_CAUSE_PEER_SHUTDOWN],
 		LONG_LIVED);
 	ck_assert_uint_eq(
-		st.cmp_missed[HUPMON_PATH_SWEEP][HUPMON_PEER_SHUTDOWN], 0);
+		st.cmp_missed[HUPMON_PATH_SWEEP][HUPMON_CAUSE_PEER_SHUTDOWN],
+		0);
 	hupmon_free(ch.m);
 	for (int i = 0; i < LONG_LIVED; i++)
 		fx_close_ok(srv[i]);
@@ -544,9 +547,11 @@ START_TEST(test_compare_counts_laps_not_time)
 	hupmon_stats(m, &st);
 	ck_assert_uint_gt(st.sweep_lap_worst_ns, 2 * 20 * 1000000ull);
 	ck_assert_uint_eq(
-		st.cmp_second[HUPMON_PATH_SWEEP][HUPMON_PEER_SHUTDOWN], CLOSED);
+		st.cmp_second[HUPMON_PATH_SWEEP][HUPMON_CAUSE_PEER_SHUTDOWN],
+		CLOSED);
 	ck_assert_uint_eq(
-		st.cmp_missed[HUPMON_PATH_SWEEP][HUPMON_PEER_SHUTDOWN], 0);
+		st.cmp_missed[HUPMON_PATH_SWEEP][HUPMON_CAUSE_PEER_SHUTDOWN],
+		0);
 	hupmon_free(m);
 	for (int i = 0; i < N; i++) {
 		fx_close_ok(srv[i]);

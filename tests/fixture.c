@@ -612,10 +612,10 @@ void fx_close_random(int *c, enum hupmon_cause *want, int n, int k,
 
 		if (fx_rand(seed) & 1) {
 			fx_close_rst(c[x]);
-			want[x] = HUPMON_RESET;
+			want[x] = HUPMON_CAUSE_RESET;
 		} else {
 			fx_close_fin(c[x]);
-			want[x] = HUPMON_PEER_SHUTDOWN;
+			want[x] = HUPMON_CAUSE_PEER_SHUTDOWN;
 		}
 		c[x] = -1;
 	}
@@ -700,7 +700,7 @@ void fx_check_event(const struct hupmon_event *ev, enum hupmon_path path,
 		      (unsigned long long)after_ns);
 }
 
-uint64_t fx_sum_cells(const uint64_t t[3][HUPMON_CAUSE_MAX + 1])
+uint64_t fx_sum_cells(const uint64_t t[HUPMON_PATH_COUNT][HUPMON_CAUSE_COUNT])
 {
 	uint64_t n = 0;
 

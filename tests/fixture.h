@@ -202,7 +202,7 @@ void fx_check_event(const struct hupmon_event *ev, enum hupmon_path path,
 		    int error, bool escalation, uint64_t after_ns);
 
 /* The sum of a path x cause table of struct hupmon_stats. */
-uint64_t fx_sum_cells(const uint64_t t[3][HUPMON_CAUSE_MAX + 1]);
+uint64_t fx_sum_cells(const uint64_t t[HUPMON_PATH_COUNT][HUPMON_CAUSE_COUNT]);
 
 /* Dispatches until n more sweep laps have completed; fails the test if the
  * sweep does not lap within FX_SWEEP_LAPS_MS(n). */
