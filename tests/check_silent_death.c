@@ -238,7 +238,7 @@ END_TEST
 
 int main(void)
 {
-	Suite *su = suite_create("netns");
+	Suite *su = suite_create("silent_death");
 	TCase *tc = tcase_create("silent");
 	SRunner *sr;
 	char why[192];
