@@ -392,8 +392,11 @@ void act_rst(struct conn *c);
 void act_half(struct conn *c);
 void act_datafin(struct conn *c);
 void act_escalate(struct conn *c, uint64_t wait_ns, uint64_t delay_ns);
+/* What the child does to a client end (the acts above); DROP closes an end
+ * an act left open (half) or never touched, timing nothing. */
+enum child_how { HOW_FIN, HOW_RST, HOW_HALF, HOW_DATAFIN, HOW_DROP };
 struct child *child_start(uint16_t port);
-void child_close(struct child *ch, struct conn *c);
+void child_act(struct child *ch, struct conn *c, enum child_how how);
 void child_end(struct child *ch);
 
 /* run.c */

@@ -349,7 +349,7 @@ static uint64_t act_all(struct run *r, const size_t *idx, size_t k,
 		if (!s->burst)
 			sleep_ns(pace / 2 + rng_next(rng) % (pace + 1));
 		if (r->child)
-			child_close(r->child, c);
+			child_act(r->child, c, HOW_FIN);
 		else
 			s->act(c);
 		/* every path gets the same delays: how long the machine
