@@ -1,7 +1,7 @@
 /*
  * conn: loopback fixtures. Pairs of connected sockets on 127.0.0.1, the
  * client's acts (FIN, RST, half-close, data-then-FIN, escalation), and the
- * child process that holds the client ends for the scale scenario.
+ * child process that holds the client ends for the scale and soak scenarios.
  *
  * Teardown closes the server end first with SO_LINGER {1,0}: the RST kills
  * the client end too (even an orphan in FIN_WAIT2), so no run leaves
@@ -184,10 +184,10 @@ void act_escalate(struct conn *c, uint64_t wait_ns, uint64_t delay_ns)
 	send(c->sfd, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-/* ---- the child process of the scale scenario ----------------------------
+/* ---- the child process of the scale and soak scenarios -----------------
  * The child holds the client ends so that the parent's fd table has room for
  * about one server end per fd. Control messages go over a SEQPACKET pair,
- * one request and its reply at a time (a lock: two threads may share
+ * one request and its reply at a time (a lock: soak's two threads share
  * it); the child exits when the parent closes its end. A client end is
  * named by its port, so the parent only ever names one whose fd is open
  * here: once it is closed the kernel may give the port to a new client.

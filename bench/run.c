@@ -291,7 +291,7 @@ static void run_collect(struct run *r, unsigned round)
 
 /* Connections of a run: --n, or the scenario's own number, within the fd
  * limit (a child holds the client ends: one fd per connection, else two). */
-static size_t conns_for(const struct bopts *o, enum scen sc)
+size_t conns_for(const struct bopts *o, enum scen sc)
 {
 	const struct scenario *s = &scenarios[sc];
 	size_t cap = (o->fd_hard > 200 ? o->fd_hard - 100 : 100) /
