@@ -17,3 +17,14 @@ add_test(NAME readme_example_in_sync
 # The two-namespace lab of the silent-death test; hupmon-bench's silent
 # scenario compiles the same source (bench/CMakeLists.txt).
 target_sources(check_netns PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/netns.c)
+
+# hupmon-bench's soak, shortened (bench/soak.c): 5 s of churn in compare
+# mode; passes iff nothing is lost, false, duplicate or wrong, every counter
+# identity holds and memory_bytes stops growing after the first cycle.
+# Fewer connections under the sanitizers (HUPMON_TEST_SCALE=small).
+if(HUPMON_BUILD_BENCH AND EXISTS ${PROJECT_SOURCE_DIR}/bench/CMakeLists.txt)
+  add_test(NAME bench_soak
+    COMMAND sh -c "n=500; [ \"$HUPMON_TEST_SCALE\" = small ] && n=200; exec \"$0\" --scenarios soak --soak-s 5 --n $n"
+            $<TARGET_FILE:hupmon-bench>)
+  set_tests_properties(bench_soak PROPERTIES LABELS bench TIMEOUT 60)
+endif()
