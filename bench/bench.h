@@ -11,7 +11,9 @@
  * half, datafin, escalate), or a load (burst, idle, interference, scale).
  * silent (root only) is apart: the client's link goes down in a network
  * namespace, and the library's own paths are timed against the bound that
- * keepalive / TCP_USER_TIMEOUT set (silent.c).
+ * keepalive / TCP_USER_TIMEOUT set (silent.c). So is soak: N connections
+ * churned for a set time in compare mode, judged by the monitor's own
+ * counters and memory (soak.c).
  *
  * Both are tables (tables.c). A run fills cells (struct cell) with what it
  * measured; analyse() turns them into rows (struct row: ratios, medians,
@@ -47,6 +49,7 @@ enum scen {
 	SC_INTERF,
 	SC_SCALE,
 	SC_SILENT,
+	SC_SOAK,
 	SC_COUNT
 };
 
@@ -129,6 +132,8 @@ struct bopts {
 	/* after watching, before the first act: 0 means 2 periods + 2 ms
 	 * for paths that sweep, 2 ms for the others */
 	unsigned settle_ms;
+	unsigned soak_s; /* soak: seconds of churn */
+	bool sweep_set;	 /* --period-ms or --tick-ms given */
 	unsigned long long seed;
 	bool quick, explain;
 	bool scen[SC_COUNT];
@@ -282,10 +287,86 @@ struct silent_res {
 	struct silent_cell c[SILENT_CASES][BP_COUNT];
 };
 
+/* What the scale and soak child does to a client end (conn.c: FIN, RST,
+ * half-close, data-then-FIN); DROP closes an end an act left open (half)
+ * or never touched, timing nothing. */
+enum child_how { HOW_FIN, HOW_RST, HOW_HALF, HOW_DATAFIN, HOW_DROP };
+
+/* soak: how a connection ends (soak.c); each a row of its table. */
+enum soak_mode {
+	SM_FIN,
+	SM_RST,
+	SM_HALF,
+	SM_DATAFIN,
+	SM_ESCALATE, /* RST after FIN */
+	SM_CUT,	     /* FIN, unwatched at the first report */
+	SM_LIVE,     /* unwatched while alive */
+	SM_COUNT
+};
+
+struct soak_mode_def {
+	const char *name, *does;
+	enum child_how how;		       /* the client's act */
+	enum hupmon_cause cause[BENCH_STAGES]; /* reports it must get */
+	int error;			       /* the last one's ev->error */
+};
+
+extern const struct soak_mode_def soak_modes[SM_COUNT];
+
+/* What the connections of one mode saw (soak.c counts, analyse reads). */
+struct soak_tally {
+	unsigned long long conns;	     /* ended this way */
+	unsigned long long seen, lost;	     /* expected reports */
+	unsigned long long fals, dup, wrong; /* as the closure tables */
+	/* compare records: delivered, not delivered although the report
+	 * was, the second path missed it, it disagrees on the cause */
+	unsigned long long recs, rec_lost, rec_missed, rec_disagree;
+	struct vec lat; /* act to the first report's callback, ns */
+	struct dist us; /* analyse: lat in µs */
+};
+
+#define SOAK_MAX_CYCLES 256
+#define SOAK_IDENTS	8
+
+/* One end of a churn cycle (0: all N watched, before the churn). */
+struct soak_cycle {
+	double t_s; /* since the churn began */
+	uint64_t memory_bytes, watched, rss_kib;
+};
+
+/* A counter identity: lhs must equal rhs (analyse). */
+struct soak_ident {
+	const char *what;
+	long long lhs, rhs;
+};
+
+struct soak_res {
+	bool ran;
+	size_t n;
+	unsigned secs, period_ms, tick_ms, pace_us;
+	double wall_s;
+	struct soak_tally t[SM_COUNT + 1]; /* [SM_COUNT]: all (analyse) */
+	struct soak_cycle cyc[SOAK_MAX_CYCLES + 1];
+	unsigned cycles; /* completed (may exceed SOAK_MAX_CYCLES) */
+	unsigned long long replaced, watches, unwatches, errors, stray;
+	unsigned long long cb_hangup, cb_compare; /* callbacks counted */
+	/* reported levels unwatched before their compare record came: the
+	 * cut short outcomes the bench expects */
+	unsigned long long unresolved;
+	uint64_t rss_max_kib;
+	struct hupmon_stats st; /* final: every connection unwatched */
+	/* analyse() */
+	unsigned long long hangups, outcomes, cut_short; /* final, summed */
+	struct soak_ident id[SOAK_IDENTS];
+	unsigned grew_at; /* first cycle whose memory_bytes grew, 0: none */
+	unsigned failures;
+};
+
 struct results {
 	struct cell c[SC_COUNT][BP_COUNT];
 	struct row an[SC_COUNT][BP_COUNT]; /* analyse() */
 	struct silent_res *silent;	   /* NULL: not requested */
+	struct soak_res *soak;		   /* NULL: not requested */
 	unsigned failures;		   /* analyse(): the exit status */
 	int metrics_sc, metrics_p;	   /* --metrics: which monitor */
 };
@@ -346,7 +427,15 @@ struct expect {
 };
 
 /* The tables of the text report, in the order they are printed. */
-enum table { TB_CLOSURES, TB_BURST, TB_IDLE, TB_INTERF, TB_SCALE, TB_SILENT };
+enum table {
+	TB_CLOSURES,
+	TB_BURST,
+	TB_IDLE,
+	TB_INTERF,
+	TB_SCALE,
+	TB_SILENT,
+	TB_SOAK
+};
 
 struct scenario {
 	const char *name;
@@ -393,7 +482,7 @@ void act_half(struct conn *c);
 void act_datafin(struct conn *c);
 void act_escalate(struct conn *c, uint64_t wait_ns, uint64_t delay_ns);
 struct child *child_start(uint16_t port);
-void child_close(struct child *ch, struct conn *c);
+void child_act(struct child *ch, struct conn *c, enum child_how how);
 void child_end(struct child *ch);
 
 /* run.c */
@@ -409,6 +498,8 @@ void run_order(enum scen sc, const struct bopts *o, unsigned round,
 	       enum bpath_id *out, size_t *n);
 void run_one(const struct bctx *x, enum bpath_id pid, unsigned round);
 void run_rounds(const struct bctx *x);
+/* Connections of a run: --n or the scenario's own, within the fd limit. */
+size_t conns_for(const struct bopts *o, enum scen sc);
 void closure_round(struct run *r, unsigned round);
 void idle_round(struct run *r, unsigned round);
 
@@ -421,6 +512,12 @@ void run_silent(const struct bctx *x);
 /* Its verdicts; returns how many failed. */
 unsigned silent_analyse(struct results *res);
 void silent_free(struct results *res);
+
+/* soak.c */
+void run_soak(const struct bctx *x);
+/* Its identities and verdict; returns how many checks failed. */
+unsigned soak_analyse(struct results *res);
+void soak_free(struct results *res);
 
 /* expect.c */
 void explain(FILE *f);

@@ -1,7 +1,7 @@
 /*
  * conn: loopback fixtures. Pairs of connected sockets on 127.0.0.1, the
  * client's acts (FIN, RST, half-close, data-then-FIN, escalation), and the
- * child process that holds the client ends for the scale scenario.
+ * child process that holds the client ends for the scale and soak scenarios.
  *
  * Teardown closes the server end first with SO_LINGER {1,0}: the RST kills
  * the client end too (even an orphan in FIN_WAIT2), so no run leaves
@@ -184,28 +184,35 @@ void act_escalate(struct conn *c, uint64_t wait_ns, uint64_t delay_ns)
 	send(c->sfd, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
-/* ---- the child process of the scale scenario ----------------------------
+/* ---- the child process of the scale and soak scenarios -----------------
  * The child holds the client ends so that the parent's fd table has room for
- * about one server end per fd. Control messages go over a SEQPACKET pair; the
- * child exits when the parent closes its end.
+ * about one server end per fd. Control messages go over a SEQPACKET pair,
+ * one request and its reply at a time (a lock: soak's two threads share
+ * it); the child exits when the parent closes its end. A client end is
+ * named by its port, so the parent only ever names one whose fd is open
+ * here: once it is closed the kernel may give the port to a new client.
  */
-enum { OP_REPLY, OP_CONNECT, OP_CLOSE };
+enum { OP_REPLY, OP_CONNECT, OP_ACT };
 
 struct ctlmsg {
 	uint32_t op;
-	uint32_t arg; /* CONNECT and its reply: a count; CLOSE: a port */
+	uint32_t arg; /* CONNECT and its reply: a count; ACT: a port */
+	uint32_t how; /* ACT: enum child_how */
 	int32_t err;
-	uint64_t t; /* CLOSE's reply: the clock just before close() */
+	uint64_t t; /* ACT's reply: the clock just before the act */
 };
 
 struct child {
 	pid_t pid;
 	int fd;
+	pthread_mutex_t lock;
 };
 
-static int ctl_send(int fd, uint32_t op, uint32_t arg, int err, uint64_t t)
+static int ctl_send(int fd, uint32_t op, uint32_t arg, uint32_t how, int err,
+		    uint64_t t)
 {
-	struct ctlmsg m = {.op = op, .arg = arg, .err = err, .t = t};
+	struct ctlmsg m = {
+		.op = op, .arg = arg, .how = how, .err = err, .t = t};
 
 	return send(fd, &m, sizeof(m), MSG_NOSIGNAL) == sizeof(m) ? 0 : -EIO;
 }
@@ -220,25 +227,58 @@ static int ctl_recv(int fd, struct ctlmsg *m)
 	return n == sizeof(*m) ? 0 : -EIO;
 }
 
+/* One request, its reply into *m. */
+static int ctl_call(struct child *ch, uint32_t op, uint32_t arg, uint32_t how,
+		    struct ctlmsg *m)
+{
+	int rc;
+
+	pthread_mutex_lock(&ch->lock);
+	rc = ctl_send(ch->fd, op, arg, how, 0, 0);
+	if (!rc)
+		rc = ctl_recv(ch->fd, m);
+	pthread_mutex_unlock(&ch->lock);
+	return rc;
+}
+
+/* The client's act on an end held by the child (HOW_DROP: close, if the
+ * act left it open). Returns the clock just before the act. */
+static uint64_t child_do(int *byport, uint16_t port, enum child_how how)
+{
+	static void (*const act[])(struct conn *) = {[HOW_FIN] = act_close,
+						     [HOW_RST] = act_rst,
+						     [HOW_HALF] = act_half,
+						     [HOW_DATAFIN] =
+							     act_datafin,
+						     [HOW_DROP] = act_close};
+	struct conn c = {.cfd = byport[port] - 1};
+
+	if (c.cfd < 0 || how > HOW_DROP)
+		return now_ns();
+	act[how](&c);
+	byport[port] = c.cfd + 1; /* 0 once closed */
+	return c.t_act[0];
+}
+
 static void child_main(int ctl, uint16_t port)
 {
-	static int byport[65536];
+	static int byport[65536]; /* client fd + 1, 0: none */
 	struct conn c[ACCEPT_BATCH];
 	struct ctlmsg m;
 
 	while (ctl_recv(ctl, &m) == 0) {
-		uint64_t t = now_ns();
 		int err = 0;
 
 		if (m.op == OP_CONNECT && m.arg <= ACCEPT_BATCH) {
 			size_t k = connect_batch(port, c, m.arg, &err);
 
 			for (size_t i = 0; i < k; i++)
-				byport[c[i].port] = c[i].cfd;
-			ctl_send(ctl, OP_REPLY, (uint32_t)k, err, 0);
-		} else if (m.op == OP_CLOSE) {
-			close(byport[m.arg & 0xffff]);
-			ctl_send(ctl, OP_REPLY, m.arg, 0, t);
+				byport[c[i].port] = c[i].cfd + 1;
+			ctl_send(ctl, OP_REPLY, (uint32_t)k, 0, err, 0);
+		} else if (m.op == OP_ACT) {
+			uint64_t t = child_do(byport, m.arg & 0xffff, m.how);
+
+			ctl_send(ctl, OP_REPLY, m.arg, m.how, 0, t);
 		}
 	}
 	_exit(0);
@@ -262,6 +302,7 @@ struct child *child_start(uint16_t port)
 	}
 	close(sv[1]);
 	ch->fd = sv[0];
+	pthread_mutex_init(&ch->lock, NULL);
 	return ch;
 }
 
@@ -270,8 +311,7 @@ static size_t child_connect(struct child *ch, size_t k, int *err)
 {
 	struct ctlmsg m;
 
-	if (ctl_send(ch->fd, OP_CONNECT, (uint32_t)k, 0, 0) ||
-	    ctl_recv(ch->fd, &m)) {
+	if (ctl_call(ch, OP_CONNECT, (uint32_t)k, 0, &m)) {
 		*err = -EIO;
 		return 0;
 	}
@@ -279,13 +319,15 @@ static size_t child_connect(struct child *ch, size_t k, int *err)
 	return m.arg;
 }
 
-/* The child closes c's client end (FIN) and tells when it did. */
-void child_close(struct child *ch, struct conn *c)
+/* The child acts on c's client end and tells when it did. */
+void child_act(struct child *ch, struct conn *c, enum child_how how)
 {
 	struct ctlmsg m;
 
-	if (ctl_send(ch->fd, OP_CLOSE, c->port, 0, 0) || ctl_recv(ch->fd, &m))
-		die("child close", EIO);
+	if (ctl_call(ch, OP_ACT, c->port, how, &m))
+		die("child act", EIO);
+	if (how == HOW_DROP)
+		return;
 	c->acted = true;
 	c->t_act[0] = m.t;
 }
@@ -294,5 +336,6 @@ void child_end(struct child *ch)
 {
 	close(ch->fd);
 	waitpid(ch->pid, NULL, 0);
+	pthread_mutex_destroy(&ch->lock);
 	free(ch);
 }

@@ -64,6 +64,16 @@ void explain(FILE *f)
 		   "bound +\n2 s makes the exit status 1. Not root, no "
 		   "iproute2 or no netns/veth support:\n\"silent: skipped: "
 		   "<why>\", exit status unaffected.\n");
+	fprintf(f, "\nsoak (run only when named): one monitor in compare "
+		   "mode; each connection ends in a\nrandom mode and must "
+		   "get what its scenario above gets on the compare row, "
+		   "each\nreport then resolved as seen by the second path "
+		   "(the TCP_INFO sweep sees every\nmode: a miss or a "
+		   "disagreement fails); cut: a FIN unwatched at its first "
+		   "report,\nits outcome cut short; live: unwatched alive, "
+		   "nothing. Lost, false, duplicate,\nwrong, a failed "
+		   "counter identity or memory_bytes growing after the first "
+		   "cycle\nmakes the exit status 1.\n");
 }
 
 static void eval_stage(const struct run *r, const struct conn *c,

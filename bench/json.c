@@ -256,6 +256,60 @@ static void silent_json_summary(FILE *f, const struct results *res)
 	fputs("]}", f);
 }
 
+static void soak_mode_json(FILE *f, const char *name,
+			   const struct soak_tally *t)
+{
+	fprintf(f,
+		"\n     {\"mode\": \"%s\", \"conns\": %llu, \"seen\": %llu, "
+		"\"lost\": %llu, \"false\": %llu, \"duplicate\": %llu, "
+		"\"wrong_cause\": %llu, \"records\": %llu, "
+		"\"records_lost\": %llu, \"second_missed\": %llu, "
+		"\"disagree\": %llu, ",
+		name, t->conns, t->seen, t->lost, t->fals, t->dup, t->wrong,
+		t->recs, t->rec_lost, t->rec_missed, t->rec_disagree);
+	jdist(f, "latency_us", &t->us, true);
+	fputc('}', f);
+}
+
+/* soak: its modes, its cycles and its identities (null: not run). */
+static void soak_json(FILE *f, const struct soak_res *s)
+{
+	if (!s || !s->ran) {
+		fputs(",\n  \"soak\": null", f);
+		return;
+	}
+	fprintf(f,
+		",\n  \"soak\": {\"n\": %zu, \"seconds\": %u, \"period_ms\": "
+		"%u, \"tick_ms\": %u, \"pace_us\": %u, \"wall_s\": %s, "
+		"\"replaced\": %llu, \"cycles\": %u, \"errors\": %llu, "
+		"\"stray\": %llu, \"rss_max_kib\": %llu, \"failures\": %u,"
+		"\n    \"modes\": [",
+		s->n, s->secs, s->period_ms, s->tick_ms, s->pace_us,
+		jv(s->wall_s), s->replaced, s->cycles, s->errors, s->stray,
+		(unsigned long long)s->rss_max_kib, s->failures);
+	for (int m = 0; m <= SM_COUNT; m++) {
+		soak_mode_json(f, m < SM_COUNT ? soak_modes[m].name : "all",
+			       &s->t[m]);
+		fputs(m < SM_COUNT ? "," : "],\n    \"cycle_ends\": [", f);
+	}
+	for (unsigned k = 0; k <= s->cycles && k <= SOAK_MAX_CYCLES; k++)
+		fprintf(f,
+			"%s{\"cycle\": %u, \"t_s\": %s, \"memory_bytes\": "
+			"%llu, \"watched\": %llu, \"rss_kib\": %llu}",
+			k ? ", " : "", k, jv(s->cyc[k].t_s),
+			(unsigned long long)s->cyc[k].memory_bytes,
+			(unsigned long long)s->cyc[k].watched,
+			(unsigned long long)s->cyc[k].rss_kib);
+	fputs("],\n    \"identities\": [", f);
+	for (int i = 0; i < SOAK_IDENTS; i++) {
+		fputs(i ? ", {\"what\": " : "{\"what\": ", f);
+		jstr(f, s->id[i].what);
+		fprintf(f, ", \"lhs\": %lld, \"rhs\": %lld}", s->id[i].lhs,
+			s->id[i].rhs);
+	}
+	fprintf(f, "], \"memory_grew_in_cycle\": %u}", s->grew_at);
+}
+
 int write_json(const char *file, const struct bopts *o,
 	       const struct results *res)
 {
@@ -281,6 +335,7 @@ int write_json(const char *file, const struct bopts *o,
 	silent_json_rows(f, res, &first);
 	fputs("\n  ],\n", f);
 	silent_json_summary(f, res);
+	soak_json(f, res->soak);
 	fprintf(f, ",\n  \"failures\": %u, \"pass\": %s\n}\n", res->failures,
 		res->failures ? "false" : "true");
 	return fclose(f) ? -errno : 0;

@@ -34,7 +34,9 @@ static const char usage_text[] =
 	"  --tick-ms T      sweep tick: each tick probes N*T/P sockets "
 	"(default 1)\n"
 	"  --pace-us U      mean gap between closures, jittered +-50% (default "
-	"2000)\n"
+	"2000;\n"
+	"                   soak: between two acts of its two threads "
+	"together)\n"
 	"  --idle-ms M      length of one idle round (default 300)\n"
 	"  --settle-ms M    wait after watching, before acting or measuring "
 	"(default:\n"
@@ -43,8 +45,9 @@ static const char usage_text[] =
 	"                   others 2 ms)\n"
 	"  --scenarios LIST "
 	"fin,rst,half,datafin,escalate,burst,idle,interference,scale,\n"
-	"                   silent or all (default: all but interference, "
-	"scale and silent)\n"
+	"                   silent, soak or all (default: all but "
+	"interference, scale,\n"
+	"                   silent and soak)\n"
 	"                   silent: root only (else skipped, exit status "
 	"unaffected); two\n"
 	"                   network namespaces and a veth pair, the client's "
@@ -53,6 +56,21 @@ static const char usage_text[] =
 	"vs its bound\n"
 	"                   for the epoll path, the TCP_INFO sweep and both "
 	"(~25 s)\n"
+	"                   soak: N connections (default 9900, clients in a "
+	"child) churned\n"
+	"                   in compare mode, two threads watching and "
+	"unwatching, every\n"
+	"                   closure mode, RST after FIN, unwatch at the "
+	"first report or\n"
+	"                   alive; judged: no lost, false, duplicate or "
+	"wrong report, the\n"
+	"                   counter identities, memory_bytes not growing "
+	"cycle to cycle\n"
+	"                   after the first (a cycle: N replacements); "
+	"sweep period 100 ms,\n"
+	"                   tick 10 ms unless --period-ms/--tick-ms are "
+	"given\n"
+	"  --soak-s S       soak: seconds of churn (default 120; --quick: 10)\n"
 	"  --paths LIST     "
 	"epoll,sweep-peek,sweep-tcpinfo,compare,raw-epoll,raw-peek,\n"
 	"                   raw-tcpinfo or all (default all; floors of chosen "
@@ -153,6 +171,7 @@ static void defaults(struct bopts *o, bool quick)
 		.tick_ms = 1,
 		.pace_us = quick ? 1000 : 2000,
 		.idle_ms = quick ? 50 : 300,
+		.soak_s = quick ? 10 : 120,
 		.seed = 1,
 		.quick = quick,
 		.metrics_format = HUPMON_FORMAT_PROMETHEUS,
@@ -174,6 +193,7 @@ static const struct option longopts[] = {
 	{"pace-us", required_argument, NULL, 0},
 	{"idle-ms", required_argument, NULL, 0},
 	{"settle-ms", required_argument, NULL, 0},
+	{"soak-s", required_argument, NULL, 0},
 	{"scenarios", required_argument, NULL, 0},
 	{"paths", required_argument, NULL, 0},
 	{"seed", required_argument, NULL, 0},
@@ -197,10 +217,11 @@ static int one_opt(struct bopts *o, const char *name, const char *a)
 	} num[] = {{"closes", &o->closes},	 {"rounds", &o->rounds},
 		   {"period-ms", &o->period_ms}, {"tick-ms", &o->tick_ms},
 		   {"pace-us", &o->pace_us},	 {"idle-ms", &o->idle_ms},
-		   {"settle-ms", &o->settle_ms}};
+		   {"settle-ms", &o->settle_ms}, {"soak-s", &o->soak_s}};
 
 	o->n_set |= !strcmp(name, "n");
 	o->closes_set |= !strcmp(name, "closes");
+	o->sweep_set |= !strcmp(name, "period-ms") || !strcmp(name, "tick-ms");
 	for (size_t i = 0; i < sizeof(num) / sizeof(num[0]); i++)
 		if (!strcmp(name, num[i].name)) {
 			*num[i].to = (unsigned)number(a, name);
@@ -233,9 +254,10 @@ static int check(const struct bopts *o)
 {
 	if (!o->n || !o->closes || !o->period_ms || !o->tick_ms ||
 	    o->tick_ms > o->period_ms || o->period_ms > 3600000 || !o->rounds ||
-	    o->rounds > BENCH_MAX_ROUNDS || !o->pace_us || !o->idle_ms) {
+	    o->rounds > BENCH_MAX_ROUNDS || !o->pace_us || !o->idle_ms ||
+	    !o->soak_s) {
 		fprintf(stderr,
-			"hupmon-bench: need n, closes, pace, idle > 0, "
+			"hupmon-bench: need n, closes, pace, idle, soak > 0, "
 			"0 < tick <= period <= 3600000, rounds 1..%d\n",
 			BENCH_MAX_ROUNDS);
 		return -EINVAL;
@@ -287,11 +309,17 @@ static void header(FILE *f, const struct bopts *o)
 	unsigned shown = 0; /* paths of the chosen loopback scenarios */
 
 	for (int sc = 0; sc < SC_COUNT; sc++)
-		if (o->scen[sc] && !scenarios[sc].netns) {
+		if (o->scen[sc] && !scenarios[sc].netns && sc != SC_SOAK) {
 			loopback = true;
 			shown |= scenarios[sc].paths;
 		}
-	if (!loopback) {
+	if (!loopback && o->scen[SC_SOAK]) {
+		fprintf(f,
+			"hupmon-bench %s: soak: connections churned in compare "
+			"mode, judged by the\nmonitor's counters and memory; "
+			"seed %llu. Figures at the end.\n",
+			hupmon_version(), o->seed);
+	} else if (!loopback) {
 		fprintf(f,
 			"hupmon-bench %s: silent only (root): how long "
 			"keepalive / TCP_USER_TIMEOUT take to\nturn a vanished "
@@ -299,6 +327,8 @@ static void header(FILE *f, const struct bopts *o)
 			"bound. Sweep\nperiod %u ms cut in %u ms ticks, seed "
 			"%llu. See --explain.\n",
 			hupmon_version(), o->period_ms, o->tick_ms, o->seed);
+	}
+	if (!loopback) {
 		fflush(f);
 		return;
 	}
@@ -356,6 +386,7 @@ static void results_free(struct results *res)
 			vec_free(&c->cmp_lag);
 		}
 	silent_free(res);
+	soak_free(res);
 	free(res);
 }
 

@@ -401,6 +401,151 @@ static void silent_fail_lines(FILE *f, const struct results *res)
 	}
 }
 
+/* soak: a row per mode, then the cycles, the identities, the sweep. */
+static const struct col soak_cols[] = {
+	{"mode", -9, 0},       {"conns", 7, 0},	   {"seen", 7, 0},
+	{"lost", 4, 0},	       {"false", 5, 0},	   {"dup", 3, 0},
+	{"wrong", 5, 0},       {"recs", 7, 0},	   {"rec-lost", 8, 0},
+	{"2nd-missed", 10, 0}, {"disagree", 8, 0}, {"p50", 8, 1},
+	{"p90", 8, 1},	       {"p99", 8, 1},	   {"max", 8, 1},
+	{NULL, 0, 0},
+};
+
+static const struct col cycle_cols[] = {
+	{"cycle", 5, 0},	 {"end-s", 7, 1},
+	{"replaced", 9, 0},	 {"watched", 7, 0},
+	{"memory-bytes", 12, 0}, {"vs-prev", 8, 0},
+	{"rss-KiB", 8, 0},	 {NULL, 0, 0},
+};
+
+static void soak_row(FILE *f, const char *name, const struct soak_tally *t,
+		     const char *does)
+{
+	struct tab r = {.f = f, .col = soak_cols};
+
+	tab_s(&r, name);
+	tab_u(&r, t->conns);
+	tab_u(&r, t->seen);
+	tab_u(&r, t->lost);
+	tab_u(&r, t->fals);
+	tab_u(&r, t->dup);
+	tab_u(&r, t->wrong);
+	tab_u(&r, t->recs);
+	tab_u(&r, t->rec_lost);
+	tab_u(&r, t->rec_missed);
+	tab_u(&r, t->rec_disagree);
+	lat4(&r, &t->us);
+	fprintf(f, "  %s\n", does);
+}
+
+static void soak_cycles(FILE *f, const struct soak_res *s)
+{
+	tab_head(f, cycle_cols, NULL);
+	for (unsigned k = 0; k <= s->cycles && k <= SOAK_MAX_CYCLES; k++) {
+		const struct soak_cycle *c = &s->cyc[k];
+		struct tab t = {.f = f, .col = cycle_cols};
+
+		tab_u(&t, k);
+		tab_n(&t, c->t_s);
+		tab_u(&t, (unsigned long long)k * s->n);
+		tab_u(&t, c->watched);
+		tab_u(&t, c->memory_bytes);
+		tab_n(&t, k > 1 ? (double)c->memory_bytes -
+					  (double)s->cyc[k - 1].memory_bytes
+				: NAN);
+		tab_u(&t, c->rss_kib);
+		tab_end(&t, k == 1 && s->cycles > 1 ? "  (later cycles judged "
+						      "against this one's end)"
+						    : NULL);
+	}
+}
+
+static void soak_table(FILE *f, const struct results *res)
+{
+	const struct soak_res *s = res->soak;
+	const struct hupmon_stats *st;
+
+	if (!s || !s->ran)
+		return;
+	st = &s->st;
+	fprintf(f,
+		"\n== soak: %zu connections, %u s of churn on one monitor in "
+		"compare mode (both paths, TCP_INFO sweep, period %u ms, tick "
+		"%u ms); two threads watch and unwatch, one act every %u us "
+		"on average; %.1f s in all ==\n",
+		s->n, s->secs, s->period_ms, s->tick_ms, s->pace_us, s->wall_s);
+	fprintf(f, "seen/lost: the reports a mode must get; recs: compare "
+		   "records (cut: optional); p50..max: µs\nfrom the act to "
+		   "the first report's callback\n");
+	tab_head(f, soak_cols, "  does");
+	for (int m = 0; m < SM_COUNT; m++)
+		soak_row(f, soak_modes[m].name, &s->t[m], soak_modes[m].does);
+	soak_row(f, "all", &s->t[SM_COUNT], "");
+	fprintf(f,
+		"\n%llu replacements, %u churn cycles (a cycle: every "
+		"connection replaced once, N replacements);\nmemory_bytes, "
+		"watched and RSS at each cycle's end (0: all N watched, before "
+		"the churn)\n",
+		s->replaced, s->cycles);
+	soak_cycles(f, s);
+	fprintf(f, "\nidentities of the final counters (every connection "
+		   "unwatched):\n");
+	for (int i = 0; i < SOAK_IDENTS; i++)
+		fprintf(f, "  %-52s %12lld %12lld  %s\n", s->id[i].what,
+			s->id[i].lhs, s->id[i].rhs,
+			s->id[i].lhs == s->id[i].rhs ? "ok" : "FAIL");
+	fprintf(f,
+		"sweep: %llu probes, %llu laps, worst lap %.1f ms, worst probe "
+		"gap %.1f ms (bound %u ms), %llu overruns;\nreports: %llu "
+		"(escalations %llu), compare outcomes %llu, cut short %llu; "
+		"RSS max %llu KiB (not judged)\n",
+		(unsigned long long)st->sweep_probes,
+		(unsigned long long)st->sweep_laps,
+		(double)st->sweep_lap_worst_ns / 1e6,
+		(double)st->sweep_gap_worst_ns / 1e6, s->period_ms + s->tick_ms,
+		(unsigned long long)st->sweep_overruns, s->hangups,
+		(unsigned long long)st->escalations, s->outcomes, s->cut_short,
+		(unsigned long long)s->rss_max_kib);
+}
+
+static void soak_fail_lines(FILE *f, const struct results *res)
+{
+	const struct soak_res *s = res->soak;
+	const struct soak_tally *a;
+
+	if (!s || !s->ran)
+		return;
+	a = &s->t[SM_COUNT];
+	if (a->lost || a->fals || a->dup || a->wrong || a->rec_lost ||
+	    a->rec_missed || a->rec_disagree || s->errors || s->stray)
+		fprintf(f,
+			"FAIL soak: %llu lost, %llu false, %llu duplicate, "
+			"%llu wrong-cause, %llu records lost, %llu missed by "
+			"the second path, %llu disagree, %llu errors, %llu "
+			"stray\n",
+			a->lost, a->fals, a->dup, a->wrong, a->rec_lost,
+			a->rec_missed, a->rec_disagree, s->errors, s->stray);
+	for (int i = 0; i < SOAK_IDENTS; i++)
+		if (s->id[i].lhs != s->id[i].rhs)
+			fprintf(f,
+				"FAIL soak: identity %s: %lld vs %lld (off by "
+				"%+lld)\n",
+				s->id[i].what, s->id[i].lhs, s->id[i].rhs,
+				s->id[i].lhs - s->id[i].rhs);
+	if (s->grew_at)
+		fprintf(f,
+			"FAIL soak: memory_bytes grew in cycle %u: %llu -> "
+			"%llu bytes\n",
+			s->grew_at,
+			(unsigned long long)s->cyc[s->grew_at - 1].memory_bytes,
+			(unsigned long long)s->cyc[s->grew_at].memory_bytes);
+	if (s->cycles < 2)
+		fprintf(f,
+			"FAIL soak: %u churn cycles, memory needs 2 to be "
+			"judged (raise --soak-s or lower --pace-us)\n",
+			s->cycles);
+}
+
 /* A row per path that ran in sc, per stage it has. */
 static void rows(FILE *f, const struct results *res, enum scen sc, int tb)
 {
@@ -460,6 +605,7 @@ static void verdict(FILE *f, const struct results *res)
 				c->wrong, c->errors);
 		}
 	silent_fail_lines(f, res);
+	soak_fail_lines(f, res);
 	fprintf(f, "\nvisibility check: %s\n",
 		res->failures ? "FAIL (see FAIL lines; exit status 1)"
 			      : "PASS (every path saw what it should, no "
@@ -470,6 +616,7 @@ void report_tables(FILE *f, const struct results *res)
 {
 	loopback_tables(f, res);
 	silent_table(f, res);
+	soak_table(f, res);
 	for (int i = 0; i < SC_COUNT * BP_COUNT; i++)
 		if (res->c[i / BP_COUNT][i % BP_COUNT].ran &&
 		    bench_paths[i % BP_COUNT].compare) {

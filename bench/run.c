@@ -291,7 +291,7 @@ static void run_collect(struct run *r, unsigned round)
 
 /* Connections of a run: --n, or the scenario's own number, within the fd
  * limit (a child holds the client ends: one fd per connection, else two). */
-static size_t conns_for(const struct bopts *o, enum scen sc)
+size_t conns_for(const struct bopts *o, enum scen sc)
 {
 	const struct scenario *s = &scenarios[sc];
 	size_t cap = (o->fd_hard > 200 ? o->fd_hard - 100 : 100) /
@@ -349,7 +349,7 @@ static uint64_t act_all(struct run *r, const size_t *idx, size_t k,
 		if (!s->burst)
 			sleep_ns(pace / 2 + rng_next(rng) % (pace + 1));
 		if (r->child)
-			child_close(r->child, c);
+			child_act(r->child, c, HOW_FIN);
 		else
 			s->act(c);
 		/* every path gets the same delays: how long the machine

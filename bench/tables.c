@@ -210,6 +210,21 @@ const struct scenario scenarios[SC_COUNT] = {
 				       "(not run)"},
 		       .optional = true,
 		       .netns = true},
+	[SC_SOAK] = {.name = "soak",
+		     .does = "churn for --soak-s: every closure, RST after "
+			     "FIN, cut, live",
+		     .run = run_soak,
+		     .table = TB_SOAK,
+		     .paths = PATH_BIT(BP_COMPARE),
+		     .always = PATH_BIT(BP_COMPARE),
+		     .expect = {{.cause = {PS}}},
+		     .expect_text = {"per mode as its scenario; records: "
+				     "second",
+				     "(not run)"},
+		     .n = 9900,
+		     .n_quick = 1000,
+		     .optional = true,
+		     .child = true},
 };
 
 bool is_floor(enum bpath_id p)

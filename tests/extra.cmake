@@ -39,3 +39,15 @@ endif()
 add_test(NAME readme_serve_excerpt
   COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/serve_excerpt.sh
           ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/bench/serve.c)
+
+
+# hupmon-bench's soak, shortened (bench/soak.c): 5 s of churn in compare
+# mode; passes iff nothing is lost, false, duplicate or wrong, every counter
+# identity holds and memory_bytes stops growing after the first cycle.
+# Fewer connections under the sanitizers (HUPMON_TEST_SCALE=small).
+if(HUPMON_BUILD_BENCH AND EXISTS ${PROJECT_SOURCE_DIR}/bench/CMakeLists.txt)
+  add_test(NAME bench_soak
+    COMMAND sh -c "n=500; [ \"$HUPMON_TEST_SCALE\" = small ] && n=200; exec \"$0\" --scenarios soak --soak-s 5 --n $n"
+            $<TARGET_FILE:hupmon-bench>)
+  set_tests_properties(bench_soak PROPERTIES LABELS bench TIMEOUT 60)
+endif()
