@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "clock.h"
 #include "hupmon.h"
 
 #define BENCH_MAX_ROUNDS 64
@@ -314,8 +315,6 @@ struct run {
 };
 
 /* util.c */
-uint64_t clock_ns(clockid_t id);
-uint64_t now_ns(void);
 double self_cpu_ms(void);
 void sleep_ns(uint64_t ns);
 uint64_t rng_next(uint64_t *state);

@@ -157,7 +157,7 @@ static int read_answers(int fd, struct sent *a, int k, uint64_t deadline)
 		struct http_resp r;
 		long n = http_parse_response(buf, len, &r);
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		uint64_t now = serve_now_ns();
+		uint64_t now = now_ns();
 		struct timespec left;
 		ssize_t got;
 
@@ -194,7 +194,7 @@ static uint64_t give_up(int fd, bool rst)
 
 	if (rst)
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	t = serve_now_ns();
+	t = now_ns();
 	close(fd);
 	return t;
 }
@@ -271,7 +271,7 @@ static void session(struct slot *sl)
 	switch (cls) {
 	case LOAD_WAIT:
 		for (int i = 0; i < k; i++) {
-			t0 = serve_now_ns();
+			t0 = now_ns();
 			if (!send_work(fd, &a[i], 1) ||
 			    !read_answers(fd, &a[i], 1, t0 + timeout)) {
 				sl->n -= (size_t)(k - i - 1); /* not sent */
@@ -283,7 +283,7 @@ static void session(struct slot *sl)
 		break;
 	case LOAD_ABANDON:
 		/* Patience: uniform over the round trip last seen. */
-		t0 = serve_now_ns();
+		t0 = now_ns();
 		a->rst = rnd(&sl->rng) & 1;
 		if (send_work(fd, a, 1) &&
 		    !read_answers(fd, a, 1,
@@ -295,14 +295,14 @@ static void session(struct slot *sl)
 		break;
 	case LOAD_HALF:
 		if (send_work(fd, a, 1)) {
-			a->t_act = serve_now_ns();
+			a->t_act = now_ns();
 			shutdown(fd, SHUT_WR);
 			read_answers(fd, a, 1, a->t_act + timeout);
 		}
 		break;
 	case LOAD_PIPE_READ:
 		if (send_work(fd, a, 2))
-			read_answers(fd, a, 2, serve_now_ns() + timeout);
+			read_answers(fd, a, 2, now_ns() + timeout);
 		break;
 	case LOAD_PIPE_CLOSE:
 		if (send_work(fd, a, 2)) {
@@ -321,7 +321,7 @@ static void *slot_main(void *arg)
 	struct slot *sl = arg;
 
 	pthread_setname_np(pthread_self(), "load-client");
-	while (serve_now_ns() < sl->l->deadline_ns)
+	while (now_ns() < sl->l->deadline_ns)
 		session(sl);
 	return NULL;
 }
@@ -634,7 +634,7 @@ int load_run(struct load *l, const char *host, uint16_t port,
 	memset(out, 0, sizeof(*out));
 	if (!slots)
 		return -ENOMEM;
-	l->deadline_ns = serve_now_ns() + (uint64_t)l->o.duration_ms * 1000000u;
+	l->deadline_ns = now_ns() + (uint64_t)l->o.duration_ms * 1000000u;
 	for (unsigned i = 0; !rc && i < l->o.clients; i++) {
 		slots[i].l = l;
 		slots[i].rng = (l->o.seed + l->nall) * 0x100000001b3u + i;
@@ -649,8 +649,8 @@ int load_run(struct load *l, const char *host, uint16_t port,
 		rc = keep(l, slots);
 	/* Let the server end what it still has (with hupmon off it runs
 	 * every abandoned request to its end), then read its counters. */
-	settle = serve_now_ns() + (uint64_t)SETTLE_MS * 1000000u;
-	while (!rc && (flight = scrape(l, out)) != 0 && serve_now_ns() < settle)
+	settle = now_ns() + (uint64_t)SETTLE_MS * 1000000u;
+	while (!rc && (flight = scrape(l, out)) != 0 && now_ns() < settle)
 		sleep_ms(10);
 	out->add_up =
 		flight == 0 && out->srv_requests == out->srv_completed +
