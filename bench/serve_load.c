@@ -56,6 +56,9 @@ struct load {
 	size_t nall;
 	double duration_s;
 	uint64_t sessions[LOAD_CLASSES], dial_failed;
+	/* the latency samples of the last results, sorted (load_samples) */
+	uint64_t *lat[LOAD_SAMPLES];
+	size_t nlat[LOAD_SAMPLES];
 };
 
 static const char *const class_names[LOAD_CLASSES] = {
@@ -459,7 +462,7 @@ static struct load_lat lat_of(uint64_t *v, size_t n)
 /* What the client saw of one request, and with rec (NULL if none) what the
  * server did with it. */
 static void tally(const struct sent *a, const struct serve_record *rec,
-		  struct load_result *r, uint64_t *lat[3])
+		  struct load_result *r, uint64_t *lat[LOAD_SAMPLES])
 {
 	bool waits = a->cls == LOAD_WAIT || a->cls == LOAD_PIPE_READ;
 	bool left = a->t_act && a->cls != LOAD_HALF;
@@ -493,28 +496,29 @@ static void tally(const struct sent *a, const struct serve_record *rec,
 	/* An act before the server read the request is seen once it is read
 	 * and watched: timed from the read, apart. */
 	if (a->t_act >= rec->t_read_ns)
-		lat[0][r->act_cb.n++] = rec->t_hangup_ns - a->t_act;
+		lat[LOAD_ACT_CB][r->act_cb.n++] = rec->t_hangup_ns - a->t_act;
 	else
-		lat[1][r->read_cb.n++] = rec->t_hangup_ns - rec->t_read_ns;
-	lat[2][r->cb_stop.n++] = rec->t_end_ns - rec->t_hangup_ns;
+		lat[LOAD_READ_CB][r->read_cb.n++] =
+			rec->t_hangup_ns - rec->t_read_ns;
+	lat[LOAD_CB_STOP][r->cb_stop.n++] = rec->t_end_ns - rec->t_hangup_ns;
 	if (a->cls == LOAD_HALF && rec->cause == HUPMON_CAUSE_PEER_SHUTDOWN)
 		r->by_policy++;
 }
 
 /* Joins the clients' requests of every run with the server's records, by
- * id. */
+ * id; keeps the latency samples in l->lat. */
 static int results(struct load *l, struct load_result *r)
 {
-	uint64_t *lat[3]; /* act_cb, read_cb, cb_stop */
+	uint64_t *lat[LOAD_SAMPLES];
 	size_t j = 0;
-	int rc = 0;
 
-	for (int i = 0; i < 3; i++)
-		lat[i] = malloc((l->nall + 1) * sizeof(uint64_t));
-	if (!lat[0] || !lat[1] || !lat[2]) {
-		rc = -ENOMEM;
-		goto out;
+	for (int i = 0; i < LOAD_SAMPLES; i++) {
+		free(l->lat[i]);
+		l->lat[i] = lat[i] = malloc((l->nall + 1) * sizeof(uint64_t));
+		l->nlat[i] = 0;
 	}
+	if (!lat[LOAD_ACT_CB] || !lat[LOAD_READ_CB] || !lat[LOAD_CB_STOP])
+		return -ENOMEM;
 	r->duration_s = l->duration_s;
 	r->dial_failed = l->dial_failed;
 	memcpy(r->sessions, l->sessions, sizeof(r->sessions));
@@ -535,13 +539,20 @@ static int results(struct load *l, struct load_result *r)
 	pthread_mutex_unlock(&l->lock);
 	r->answers_per_s /= r->duration_s;
 	r->work_ms_per_s /= r->duration_s;
-	r->act_cb = lat_of(lat[0], r->act_cb.n);
-	r->read_cb = lat_of(lat[1], r->read_cb.n);
-	r->cb_stop = lat_of(lat[2], r->cb_stop.n);
-out:
-	for (int i = 0; i < 3; i++)
-		free(lat[i]);
-	return rc;
+	r->act_cb = lat_of(lat[LOAD_ACT_CB], r->act_cb.n);
+	r->read_cb = lat_of(lat[LOAD_READ_CB], r->read_cb.n);
+	r->cb_stop = lat_of(lat[LOAD_CB_STOP], r->cb_stop.n);
+	l->nlat[LOAD_ACT_CB] = r->act_cb.n;
+	l->nlat[LOAD_READ_CB] = r->read_cb.n;
+	l->nlat[LOAD_CB_STOP] = r->cb_stop.n;
+	return 0;
+}
+
+const uint64_t *load_samples(const struct load *l, enum load_sample k,
+			     size_t *n)
+{
+	*n = l->nlat[k];
+	return l->lat[k];
 }
 
 /* ---- the run ----------------------------------------------------------- */
@@ -567,6 +578,8 @@ void load_free(struct load *l)
 	if (!l)
 		return;
 	pthread_mutex_destroy(&l->lock);
+	for (int i = 0; i < LOAD_SAMPLES; i++)
+		free(l->lat[i]);
 	free(l->rec);
 	free(l->all);
 	free(l);
