@@ -11,7 +11,9 @@
  * half, datafin, escalate), or a load (burst, idle, interference, scale).
  * silent (root only) is apart: the client's link goes down in a network
  * namespace, and the library's own paths are timed against the bound that
- * keepalive / TCP_USER_TIMEOUT set (silent.c).
+ * keepalive / TCP_USER_TIMEOUT set (silent.c). abandon is apart too:
+ * hupmon-serve in this process, once per hupmon mode, its HTTP clients
+ * giving up on requests (abandon.c, abandon.h).
  *
  * Both are tables (tables.c). A run fills cells (struct cell) with what it
  * measured; analyse() turns them into rows (struct row: ratios, medians,
@@ -48,6 +50,7 @@ enum scen {
 	SC_INTERF,
 	SC_SCALE,
 	SC_SILENT,
+	SC_ABANDON,
 	SC_COUNT
 };
 
@@ -135,6 +138,7 @@ struct bopts {
 	bool scen[SC_COUNT];
 	bool path[BP_COUNT];
 	const char *json, *svg, *metrics;
+	unsigned abandon_ms, abandon_pct; /* abandon: round length, share */
 	enum hupmon_format metrics_format;
 	unsigned fd_hard; /* RLIMIT_NOFILE hard limit */
 };
@@ -287,6 +291,7 @@ struct results {
 	struct cell c[SC_COUNT][BP_COUNT];
 	struct row an[SC_COUNT][BP_COUNT]; /* analyse() */
 	struct silent_res *silent;	   /* NULL: not requested */
+	struct abandon_res *abandon;	   /* NULL: not requested */
 	unsigned failures;		   /* analyse(): the exit status */
 	int metrics_sc, metrics_p;	   /* --metrics: which monitor */
 };
@@ -345,7 +350,15 @@ struct expect {
 };
 
 /* The tables of the text report, in the order they are printed. */
-enum table { TB_CLOSURES, TB_BURST, TB_IDLE, TB_INTERF, TB_SCALE, TB_SILENT };
+enum table {
+	TB_CLOSURES,
+	TB_BURST,
+	TB_IDLE,
+	TB_INTERF,
+	TB_SCALE,
+	TB_SILENT,
+	TB_ABANDON
+};
 
 struct scenario {
 	const char *name;
@@ -365,6 +378,8 @@ struct scenario {
 	size_t n, n_quick; /* connections when --n is not given (0: --n) */
 	bool optional;	   /* runs only when named */
 	bool quick_off;	   /* --quick leaves it out unless named */
+	bool quick_on;	   /* --quick runs it, optional as it is */
+	bool apart;	   /* not a closure scenario: no header of theirs */
 	bool burst;	   /* all N acted back to back, unpaced */
 	bool window;	   /* measures a fixed-length window (idle) */
 	bool det_latency;  /* latency to ev->detected_ns, not the callback */
@@ -420,6 +435,10 @@ void run_silent(const struct bctx *x);
 /* Its verdicts; returns how many failed. */
 unsigned silent_analyse(struct results *res);
 void silent_free(struct results *res);
+
+/* abandon.c (abandon.h) */
+void run_abandon(const struct bctx *x);
+void abandon_free(struct results *res);
 
 /* expect.c */
 void explain(FILE *f);

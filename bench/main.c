@@ -43,8 +43,9 @@ static const char usage_text[] =
 	"                   others 2 ms)\n"
 	"  --scenarios LIST "
 	"fin,rst,half,datafin,escalate,burst,idle,interference,scale,\n"
-	"                   silent or all (default: all but interference, "
-	"scale and silent)\n"
+	"                   silent, abandon or all (default: all but "
+	"interference, scale,\n"
+	"                   silent and abandon)\n"
 	"                   silent: root only (else skipped, exit status "
 	"unaffected); two\n"
 	"                   network namespaces and a veth pair, the client's "
@@ -53,6 +54,16 @@ static const char usage_text[] =
 	"vs its bound\n"
 	"                   for the epoll path, the TCP_INFO sweep and both "
 	"(~25 s)\n"
+	"                   abandon: hupmon-serve in this process, --n "
+	"clients (default 64)\n"
+	"                   giving up on /work requests of 5-50 ms; "
+	"hupmon off, epoll,\n"
+	"                   sweep (TCP_INFO, 10 ms) and compare, R rounds "
+	"(~75 s)\n"
+	"  --abandon-ms M   abandon: length of a round per mode (default "
+	"2000)\n"
+	"  --abandon-pct P  abandon: share of sessions that give up, %% "
+	"(default 30)\n"
 	"  --paths LIST     "
 	"epoll,sweep-peek,sweep-tcpinfo,compare,raw-epoll,raw-peek,\n"
 	"                   raw-tcpinfo or all (default all; floors of chosen "
@@ -60,7 +71,9 @@ static const char usage_text[] =
 	"  --seed S         seed of the closure order and pacing (default 1)\n"
 	"  --quick          small and fast: N=100, 20 closes, 2 rounds, 1 ms "
 	"pace;\n"
-	"                   idle skipped unless named (then 50 ms)\n"
+	"                   idle skipped unless named (then 50 ms); abandon: "
+	"16 clients,\n"
+	"                   1 round of 500 ms\n"
 	"  --explain        print the expected-visibility table and exit\n"
 	"  --json FILE      write every figure and the machine facts as JSON\n"
 	"  --svg FILE       write the latency CDFs (log x) as an SVG chart\n"
@@ -73,7 +86,12 @@ static const char usage_text[] =
 	"  --help           this text\n"
 	"\n"
 	"Exit status: 0 all paths behaved as --explain says, 1 a path did not, "
-	"2 error.\n";
+	"2 error.\n"
+	"abandon: 1 also for a false cancellation, a lost response, server "
+	"counters that\n"
+	"do not add up, or CPU after clients left with the epoll path over 5 "
+	"%% "
+	"of off's.\n";
 
 static void __attribute__((noreturn)) usage(FILE *f, int status)
 {
@@ -153,12 +171,15 @@ static void defaults(struct bopts *o, bool quick)
 		.tick_ms = 1,
 		.pace_us = quick ? 1000 : 2000,
 		.idle_ms = quick ? 50 : 300,
+		.abandon_ms = quick ? 500 : 2000,
+		.abandon_pct = 30,
 		.seed = 1,
 		.quick = quick,
 		.metrics_format = HUPMON_FORMAT_PROMETHEUS,
 	};
 	for (int sc = 0; sc < SC_COUNT; sc++)
-		o->scen[sc] = !scenarios[sc].optional &&
+		o->scen[sc] = (!scenarios[sc].optional ||
+			       (quick && scenarios[sc].quick_on)) &&
 			      !(quick && scenarios[sc].quick_off);
 	for (int p = 0; p < BP_COUNT; p++)
 		o->path[p] = !bench_paths[p].hidden;
@@ -174,6 +195,8 @@ static const struct option longopts[] = {
 	{"pace-us", required_argument, NULL, 0},
 	{"idle-ms", required_argument, NULL, 0},
 	{"settle-ms", required_argument, NULL, 0},
+	{"abandon-ms", required_argument, NULL, 0},
+	{"abandon-pct", required_argument, NULL, 0},
 	{"scenarios", required_argument, NULL, 0},
 	{"paths", required_argument, NULL, 0},
 	{"seed", required_argument, NULL, 0},
@@ -194,10 +217,12 @@ static int one_opt(struct bopts *o, const char *name, const char *a)
 	const struct {
 		const char *name;
 		unsigned *to;
-	} num[] = {{"closes", &o->closes},	 {"rounds", &o->rounds},
-		   {"period-ms", &o->period_ms}, {"tick-ms", &o->tick_ms},
-		   {"pace-us", &o->pace_us},	 {"idle-ms", &o->idle_ms},
-		   {"settle-ms", &o->settle_ms}};
+	} num[] = {
+		{"closes", &o->closes},		 {"rounds", &o->rounds},
+		{"period-ms", &o->period_ms},	 {"tick-ms", &o->tick_ms},
+		{"pace-us", &o->pace_us},	 {"idle-ms", &o->idle_ms},
+		{"settle-ms", &o->settle_ms},	 {"abandon-ms", &o->abandon_ms},
+		{"abandon-pct", &o->abandon_pct}};
 
 	o->n_set |= !strcmp(name, "n");
 	o->closes_set |= !strcmp(name, "closes");
@@ -233,10 +258,12 @@ static int check(const struct bopts *o)
 {
 	if (!o->n || !o->closes || !o->period_ms || !o->tick_ms ||
 	    o->tick_ms > o->period_ms || o->period_ms > 3600000 || !o->rounds ||
-	    o->rounds > BENCH_MAX_ROUNDS || !o->pace_us || !o->idle_ms) {
+	    o->rounds > BENCH_MAX_ROUNDS || !o->pace_us || !o->idle_ms ||
+	    !o->abandon_ms || o->abandon_ms > 3600000 || o->abandon_pct > 85) {
 		fprintf(stderr,
 			"hupmon-bench: need n, closes, pace, idle > 0, "
-			"0 < tick <= period <= 3600000, rounds 1..%d\n",
+			"0 < tick <= period <= 3600000, rounds 1..%d, "
+			"0 < abandon-ms <= 3600000, abandon-pct <= 85\n",
 			BENCH_MAX_ROUNDS);
 		return -EINVAL;
 	}
@@ -287,10 +314,15 @@ static void header(FILE *f, const struct bopts *o)
 	unsigned shown = 0; /* paths of the chosen loopback scenarios */
 
 	for (int sc = 0; sc < SC_COUNT; sc++)
-		if (o->scen[sc] && !scenarios[sc].netns) {
+		if (o->scen[sc] && !scenarios[sc].netns &&
+		    !scenarios[sc].apart) {
 			loopback = true;
 			shown |= scenarios[sc].paths;
 		}
+	if (!loopback && !o->scen[SC_SILENT]) {
+		fflush(f);
+		return;
+	}
 	if (!loopback) {
 		fprintf(f,
 			"hupmon-bench %s: silent only (root): how long "
@@ -356,6 +388,7 @@ static void results_free(struct results *res)
 			vec_free(&c->cmp_lag);
 		}
 	silent_free(res);
+	abandon_free(res);
 	free(res);
 }
 

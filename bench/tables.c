@@ -210,6 +210,20 @@ const struct scenario scenarios[SC_COUNT] = {
 				       "(not run)"},
 		       .optional = true,
 		       .netns = true},
+	[SC_ABANDON] = {.name = "abandon",
+			.does = "HTTP clients give up on requests (FIN/RST) "
+				"to hupmon-serve",
+			.run = run_abandon,
+			.table = TB_ABANDON,
+			.paths = PATH_BIT(BP_EPOLL) | PATH_BIT(BP_TCPINFO) |
+				 PATH_BIT(BP_COMPARE),
+			.expect_text = {"no false cancel, no lost response",
+					"(not run)"},
+			.n = 64,
+			.n_quick = 16,
+			.optional = true,
+			.quick_on = true,
+			.apart = true},
 };
 
 bool is_floor(enum bpath_id p)
