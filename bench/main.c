@@ -62,7 +62,7 @@ static const char usage_text[] =
 	"(~75 s)\n"
 	"  --abandon-ms M   abandon: length of a round per mode (default "
 	"2000)\n"
-	"  --abandon-pct P  abandon: share of sessions that give up, %% "
+	"  --abandon-pct P  abandon: share of sessions that give up, in % "
 	"(default 30)\n"
 	"  --paths LIST     "
 	"epoll,sweep-peek,sweep-tcpinfo,compare,raw-epoll,raw-peek,\n"
@@ -90,8 +90,7 @@ static const char usage_text[] =
 	"abandon: 1 also for a false cancellation, a lost response, server "
 	"counters that\n"
 	"do not add up, or CPU after clients left with the epoll path over 5 "
-	"%% "
-	"of off's.\n";
+	"% of off's.\n";
 
 static void __attribute__((noreturn)) usage(FILE *f, int status)
 {
