@@ -148,33 +148,6 @@ static void figures(const struct results *res, enum scen sc, enum bpath_id p,
 	}
 }
 
-void analyse(struct results *res)
-{
-	res->failures = 0;
-	res->metrics_sc = res->metrics_p = -1;
-	for (int sc = 0; sc < SC_COUNT; sc++)
-		for (int p = 0; p < BP_COUNT; p++) {
-			struct cell *c = &res->c[sc][p];
-			struct row *a = &res->an[sc][p];
-
-			distributions(c, a);
-			a->failed = (c->ran || c->errors) && cell_failed(c);
-			res->failures += a->failed;
-			/* --metrics: the last compare monitor, else the
-			 * last library monitor */
-			if (c->have_stats &&
-			    (res->metrics_p != BP_COMPARE || p == BP_COMPARE)) {
-				res->metrics_sc = sc;
-				res->metrics_p = p;
-			}
-		}
-	for (int sc = 0; sc < SC_COUNT; sc++)
-		for (int p = 0; p < BP_COUNT; p++)
-			figures(res, sc, p, &res->an[sc][p]);
-	res->failures += silent_analyse(res);
-	res->failures += abandon_analyse(res);
-}
-
 /* abandon: the issue's goals as figures. Failures (the exit status): an
  * error, a false cancellation, a lost response or counters that do not add
  * up, in any mode; and the epoll path's CPU after clients left over 5 % of
@@ -217,4 +190,31 @@ unsigned abandon_analyse(struct results *res)
 		fails += w->failed;
 	}
 	return fails;
+}
+
+void analyse(struct results *res)
+{
+	res->failures = 0;
+	res->metrics_sc = res->metrics_p = -1;
+	for (int sc = 0; sc < SC_COUNT; sc++)
+		for (int p = 0; p < BP_COUNT; p++) {
+			struct cell *c = &res->c[sc][p];
+			struct row *a = &res->an[sc][p];
+
+			distributions(c, a);
+			a->failed = (c->ran || c->errors) && cell_failed(c);
+			res->failures += a->failed;
+			/* --metrics: the last compare monitor, else the
+			 * last library monitor */
+			if (c->have_stats &&
+			    (res->metrics_p != BP_COMPARE || p == BP_COMPARE)) {
+				res->metrics_sc = sc;
+				res->metrics_p = p;
+			}
+		}
+	for (int sc = 0; sc < SC_COUNT; sc++)
+		for (int p = 0; p < BP_COUNT; p++)
+			figures(res, sc, p, &res->an[sc][p]);
+	res->failures += abandon_analyse(res);
+	res->failures += silent_analyse(res);
 }

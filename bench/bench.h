@@ -11,9 +11,7 @@
  * half, datafin, escalate), or a load (burst, idle, interference, scale).
  * silent (root only) is apart: the client's link goes down in a network
  * namespace, and the library's own paths are timed against the bound that
- * keepalive / TCP_USER_TIMEOUT set (silent.c). abandon is apart too:
- * hupmon-serve in this process, once per hupmon mode, its HTTP clients
- * giving up on requests (abandon.c, abandon.h).
+ * keepalive / TCP_USER_TIMEOUT set (silent.c).
  *
  * Both are tables (tables.c). A run fills cells (struct cell) with what it
  * measured; analyse() turns them into rows (struct row: ratios, medians,
@@ -49,8 +47,8 @@ enum scen {
 	SC_IDLE,
 	SC_INTERF,
 	SC_SCALE,
+	SC_ABANDON, /* apart: hupmon-serve and its clients (abandon.h) */
 	SC_SILENT,
-	SC_ABANDON,
 	SC_COUNT
 };
 
@@ -290,8 +288,8 @@ struct silent_res {
 struct results {
 	struct cell c[SC_COUNT][BP_COUNT];
 	struct row an[SC_COUNT][BP_COUNT]; /* analyse() */
-	struct silent_res *silent;	   /* NULL: not requested */
 	struct abandon_res *abandon;	   /* NULL: not requested */
+	struct silent_res *silent;	   /* NULL: not requested */
 	unsigned failures;		   /* analyse(): the exit status */
 	int metrics_sc, metrics_p;	   /* --metrics: which monitor */
 };
@@ -430,15 +428,15 @@ void idle_round(struct run *r, unsigned round);
 void scale_round(struct run *r, unsigned round);
 void run_scale(const struct bctx *x);
 
+/* abandon.c (abandon.h) */
+void run_abandon(const struct bctx *x);
+void abandon_free(struct results *res);
+
 /* silent.c */
 void run_silent(const struct bctx *x);
 /* Its verdicts; returns how many failed. */
 unsigned silent_analyse(struct results *res);
 void silent_free(struct results *res);
-
-/* abandon.c (abandon.h) */
-void run_abandon(const struct bctx *x);
-void abandon_free(struct results *res);
 
 /* expect.c */
 void explain(FILE *f);

@@ -178,84 +178,6 @@ static void cell_json(FILE *f, const struct results *res, enum scen sc,
 	fputs("]}", f);
 }
 
-static void json_row(FILE *f, const struct silent_res *s, unsigned k,
-		     enum bpath_id p)
-{
-	const struct silent_cell *c = &s->c[k][p];
-	const struct hupmon_liveness *l = &silent_cases[k].live;
-	double bound =
-		silent_cases[k].bound_ms ? silent_cases[k].bound_ms : NAN;
-
-	fprintf(f,
-		"    {\"scenario\": \"silent\", \"case\": \"%s\", \"path\": "
-		"\"%s\", \"n\": %u,\n     \"liveness\": {\"keepalive_idle_s\": "
-		"%u, \"keepalive_interval_s\": %u, \"keepalive_count\": %u, "
-		"\"user_timeout_ms\": %u}, \"timed_from\": \"%s\",\n",
-		silent_cases[k].key, bench_paths[p].name, c->conns,
-		l->keepalive_idle_s, l->keepalive_interval_s,
-		l->keepalive_count, l->user_timeout_ms,
-		silent_cases[k].data ? "write" : "link_down");
-	fprintf(f,
-		"     \"expected_cause\": \"%s\", \"seen\": %u, \"missed\": "
-		"%u, \"late\": %u, \"wrong_cause\": %u, \"duplicate\": %u, "
-		"\"early\": %u,\n     ",
-		hupmon_cause_name(silent_cases[k].bound_ms
-					  ? HUPMON_CAUSE_TIMEOUT
-					  : HUPMON_CAUSE_NONE),
-		c->seen, c->missed, c->late, c->wrong, c->dup, c->early);
-	jdist(f, "detected_ms", &c->ms, false);
-	fprintf(f,
-		",\n     \"bound_ms\": %s, \"margin_ms\": %s, "
-		"\"max_over_bound\": %s, \"first_report_by\": {\"epoll\": "
-		"%u, \"sweep\": %u}, \"verdict\": ",
-		jv(bound), jv(SILENT_MARGIN_MS), jv(c->ms.max / bound),
-		c->by_path[HUPMON_PATH_EPOLL], c->by_path[HUPMON_PATH_SWEEP]);
-	jstr(f, c->verdict);
-	fprintf(f, ", \"failed\": %s}", c->failed ? "true" : "false");
-}
-
-static void silent_json_rows(FILE *f, const struct results *res, bool *first)
-{
-	const struct silent_res *s = res->silent;
-
-	for (unsigned k = 0; s && s->ran && k < SILENT_CASES; k++)
-		for (int p = 0; p < BP_COUNT; p++) {
-			if (!s->c[k][p].ran)
-				continue;
-			fputs(*first ? "" : ",\n", f);
-			json_row(f, s, k, p);
-			*first = false;
-		}
-}
-
-static void silent_json_summary(FILE *f, const struct results *res)
-{
-	static const struct silent_res none;
-	const struct silent_res *s = res->silent ? res->silent : &none;
-
-	fprintf(f, "  \"silent\": {\"requested\": %s, \"ran\": %s, ",
-		res->silent ? "true" : "false", s->ran ? "true" : "false");
-	fputs("\"skipped\": ", f);
-	if (res->silent && !s->ran)
-		jstr(f, s->skipped);
-	else
-		fputs("null", f);
-	fprintf(f,
-		", \"conns_per_case\": %u, \"window_ms\": %llu, "
-		"\"paths\": [",
-		s->conns, (unsigned long long)(s->window_ns / 1000000));
-	for (int p = 0, n = 0; p < BP_COUNT; p++) {
-		if (!(scenarios[SC_SILENT].paths & PATH_BIT(p)))
-			continue;
-		fprintf(f,
-			"%s{\"path\": \"%s\", \"errors\": %u, \"stray\": "
-			"%llu, \"wall_ms\": %s}",
-			n++ ? ", " : "", bench_paths[p].name, s->errors[p],
-			s->stray[p], jv(s->ran ? s->wall_ms[p] : NAN));
-	}
-	fputs("]}", f);
-}
-
 /* A latency of abandon's, ms, with its samples' count. */
 static void jlat(FILE *f, const char *key, const struct load_lat *l)
 {
@@ -370,6 +292,84 @@ void abandon_json_summary(FILE *f, const struct results *res)
 		jv(a->load_after[2]));
 }
 
+static void json_row(FILE *f, const struct silent_res *s, unsigned k,
+		     enum bpath_id p)
+{
+	const struct silent_cell *c = &s->c[k][p];
+	const struct hupmon_liveness *l = &silent_cases[k].live;
+	double bound =
+		silent_cases[k].bound_ms ? silent_cases[k].bound_ms : NAN;
+
+	fprintf(f,
+		"    {\"scenario\": \"silent\", \"case\": \"%s\", \"path\": "
+		"\"%s\", \"n\": %u,\n     \"liveness\": {\"keepalive_idle_s\": "
+		"%u, \"keepalive_interval_s\": %u, \"keepalive_count\": %u, "
+		"\"user_timeout_ms\": %u}, \"timed_from\": \"%s\",\n",
+		silent_cases[k].key, bench_paths[p].name, c->conns,
+		l->keepalive_idle_s, l->keepalive_interval_s,
+		l->keepalive_count, l->user_timeout_ms,
+		silent_cases[k].data ? "write" : "link_down");
+	fprintf(f,
+		"     \"expected_cause\": \"%s\", \"seen\": %u, \"missed\": "
+		"%u, \"late\": %u, \"wrong_cause\": %u, \"duplicate\": %u, "
+		"\"early\": %u,\n     ",
+		hupmon_cause_name(silent_cases[k].bound_ms
+					  ? HUPMON_CAUSE_TIMEOUT
+					  : HUPMON_CAUSE_NONE),
+		c->seen, c->missed, c->late, c->wrong, c->dup, c->early);
+	jdist(f, "detected_ms", &c->ms, false);
+	fprintf(f,
+		",\n     \"bound_ms\": %s, \"margin_ms\": %s, "
+		"\"max_over_bound\": %s, \"first_report_by\": {\"epoll\": "
+		"%u, \"sweep\": %u}, \"verdict\": ",
+		jv(bound), jv(SILENT_MARGIN_MS), jv(c->ms.max / bound),
+		c->by_path[HUPMON_PATH_EPOLL], c->by_path[HUPMON_PATH_SWEEP]);
+	jstr(f, c->verdict);
+	fprintf(f, ", \"failed\": %s}", c->failed ? "true" : "false");
+}
+
+static void silent_json_rows(FILE *f, const struct results *res, bool *first)
+{
+	const struct silent_res *s = res->silent;
+
+	for (unsigned k = 0; s && s->ran && k < SILENT_CASES; k++)
+		for (int p = 0; p < BP_COUNT; p++) {
+			if (!s->c[k][p].ran)
+				continue;
+			fputs(*first ? "" : ",\n", f);
+			json_row(f, s, k, p);
+			*first = false;
+		}
+}
+
+static void silent_json_summary(FILE *f, const struct results *res)
+{
+	static const struct silent_res none;
+	const struct silent_res *s = res->silent ? res->silent : &none;
+
+	fprintf(f, "  \"silent\": {\"requested\": %s, \"ran\": %s, ",
+		res->silent ? "true" : "false", s->ran ? "true" : "false");
+	fputs("\"skipped\": ", f);
+	if (res->silent && !s->ran)
+		jstr(f, s->skipped);
+	else
+		fputs("null", f);
+	fprintf(f,
+		", \"conns_per_case\": %u, \"window_ms\": %llu, "
+		"\"paths\": [",
+		s->conns, (unsigned long long)(s->window_ns / 1000000));
+	for (int p = 0, n = 0; p < BP_COUNT; p++) {
+		if (!(scenarios[SC_SILENT].paths & PATH_BIT(p)))
+			continue;
+		fprintf(f,
+			"%s{\"path\": \"%s\", \"errors\": %u, \"stray\": "
+			"%llu, \"wall_ms\": %s}",
+			n++ ? ", " : "", bench_paths[p].name, s->errors[p],
+			s->stray[p], jv(s->ran ? s->wall_ms[p] : NAN));
+	}
+	fputs("]}", f);
+}
+
 int write_json(const char *file, const struct bopts *o,
 	       const struct results *res)
 {
@@ -392,12 +392,12 @@ int write_json(const char *file, const struct bopts *o,
 			cell_json(f, res, sc, p);
 			first = false;
 		}
-	silent_json_rows(f, res, &first);
 	abandon_json_rows(f, res, &first);
+	silent_json_rows(f, res, &first);
 	fputs("\n  ],\n", f);
-	silent_json_summary(f, res);
-	fputs(",\n", f);
 	abandon_json_summary(f, res);
+	fputs(",\n", f);
+	silent_json_summary(f, res);
 	fprintf(f, ",\n  \"failures\": %u, \"pass\": %s\n}\n", res->failures,
 		res->failures ? "false" : "true");
 	return fclose(f) ? -errno : 0;

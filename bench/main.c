@@ -54,20 +54,20 @@ static const char usage_text[] =
 	"vs its bound\n"
 	"                   for the epoll path, the TCP_INFO sweep and both "
 	"(~25 s)\n"
-	"                   abandon: hupmon-serve in this process, --n "
-	"clients (default 64)\n"
-	"                   giving up on /work requests of 5-50 ms; "
-	"hupmon off, epoll,\n"
-	"                   sweep (TCP_INFO, 10 ms) and compare, R rounds "
-	"(~75 s)\n"
-	"  --abandon-ms M   abandon: length of a round per mode (default "
-	"2000)\n"
-	"  --abandon-pct P  abandon: share of sessions that give up, in % "
-	"(default 30)\n"
 	"  --paths LIST     "
 	"epoll,sweep-peek,sweep-tcpinfo,compare,raw-epoll,raw-peek,\n"
 	"                   raw-tcpinfo or all (default all; floors of chosen "
 	"paths always run)\n"
+	"  --abandon-ms M   abandon: length of a round per mode (default "
+	"2000); abandon runs\n"
+	"                   hupmon-serve in this process against --n clients "
+	"(default 64)\n"
+	"                   giving up on /work requests of 5-50 ms: hupmon "
+	"off, epoll,\n"
+	"                   sweep (TCP_INFO, 10 ms) and compare, R rounds "
+	"(~75 s)\n"
+	"  --abandon-pct P  abandon: share of sessions that give up, in % "
+	"(default 30)\n"
 	"  --seed S         seed of the closure order and pacing (default 1)\n"
 	"  --quick          small and fast: N=100, 20 closes, 2 rounds, 1 ms "
 	"pace;\n"
@@ -170,10 +170,10 @@ static void defaults(struct bopts *o, bool quick)
 		.tick_ms = 1,
 		.pace_us = quick ? 1000 : 2000,
 		.idle_ms = quick ? 50 : 300,
-		.abandon_ms = quick ? 500 : 2000,
-		.abandon_pct = 30,
 		.seed = 1,
 		.quick = quick,
+		.abandon_ms = quick ? 500 : 2000,
+		.abandon_pct = 30,
 		.metrics_format = HUPMON_FORMAT_PROMETHEUS,
 	};
 	for (int sc = 0; sc < SC_COUNT; sc++)
@@ -194,8 +194,6 @@ static const struct option longopts[] = {
 	{"pace-us", required_argument, NULL, 0},
 	{"idle-ms", required_argument, NULL, 0},
 	{"settle-ms", required_argument, NULL, 0},
-	{"abandon-ms", required_argument, NULL, 0},
-	{"abandon-pct", required_argument, NULL, 0},
 	{"scenarios", required_argument, NULL, 0},
 	{"paths", required_argument, NULL, 0},
 	{"seed", required_argument, NULL, 0},
@@ -205,6 +203,8 @@ static const struct option longopts[] = {
 	{"svg", required_argument, NULL, 0},
 	{"metrics", required_argument, NULL, 0},
 	{"metrics-format", required_argument, NULL, 0},
+	{"abandon-ms", required_argument, NULL, 0},
+	{"abandon-pct", required_argument, NULL, 0},
 	{"help", no_argument, NULL, 0},
 	{NULL, 0, NULL, 0},
 };
@@ -216,12 +216,10 @@ static int one_opt(struct bopts *o, const char *name, const char *a)
 	const struct {
 		const char *name;
 		unsigned *to;
-	} num[] = {
-		{"closes", &o->closes},		 {"rounds", &o->rounds},
-		{"period-ms", &o->period_ms},	 {"tick-ms", &o->tick_ms},
-		{"pace-us", &o->pace_us},	 {"idle-ms", &o->idle_ms},
-		{"settle-ms", &o->settle_ms},	 {"abandon-ms", &o->abandon_ms},
-		{"abandon-pct", &o->abandon_pct}};
+	} num[] = {{"closes", &o->closes},	 {"rounds", &o->rounds},
+		   {"period-ms", &o->period_ms}, {"tick-ms", &o->tick_ms},
+		   {"pace-us", &o->pace_us},	 {"idle-ms", &o->idle_ms},
+		   {"settle-ms", &o->settle_ms}};
 
 	o->n_set |= !strcmp(name, "n");
 	o->closes_set |= !strcmp(name, "closes");
@@ -248,6 +246,10 @@ static int one_opt(struct bopts *o, const char *name, const char *a)
 		o->metrics = a;
 	else if (!strcmp(name, "metrics-format"))
 		return metrics_format(a, &o->metrics_format);
+	else if (!strcmp(name, "abandon-ms"))
+		o->abandon_ms = (unsigned)number(a, name);
+	else if (!strcmp(name, "abandon-pct"))
+		o->abandon_pct = (unsigned)number(a, name);
 	else if (!strcmp(name, "help"))
 		usage(stdout, 0);
 	return 0;
@@ -257,13 +259,16 @@ static int check(const struct bopts *o)
 {
 	if (!o->n || !o->closes || !o->period_ms || !o->tick_ms ||
 	    o->tick_ms > o->period_ms || o->period_ms > 3600000 || !o->rounds ||
-	    o->rounds > BENCH_MAX_ROUNDS || !o->pace_us || !o->idle_ms ||
-	    !o->abandon_ms || o->abandon_ms > 3600000 || o->abandon_pct > 85) {
+	    o->rounds > BENCH_MAX_ROUNDS || !o->pace_us || !o->idle_ms) {
 		fprintf(stderr,
 			"hupmon-bench: need n, closes, pace, idle > 0, "
-			"0 < tick <= period <= 3600000, rounds 1..%d, "
-			"0 < abandon-ms <= 3600000, abandon-pct <= 85\n",
+			"0 < tick <= period <= 3600000, rounds 1..%d\n",
 			BENCH_MAX_ROUNDS);
+		return -EINVAL;
+	}
+	if (!o->abandon_ms || o->abandon_ms > 3600000 || o->abandon_pct > 85) {
+		fprintf(stderr, "hupmon-bench: need 0 < abandon-ms <= 3600000, "
+				"abandon-pct <= 85\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -386,8 +391,8 @@ static void results_free(struct results *res)
 			}
 			vec_free(&c->cmp_lag);
 		}
-	silent_free(res);
 	abandon_free(res);
+	silent_free(res);
 	free(res);
 }
 

@@ -319,88 +319,6 @@ static const struct {
 		      scale_cols, scale_fill},
 };
 
-/* silent: one row per case and path, with its verdict. */
-static const struct col silent_cols[] = {
-	{"case", -27, 0},   {"path", -14, 0},	 {"conns", 5, 0},
-	{"seen", 4, 0},	    {"p50-ms", 8, 1},	 {"max-ms", 8, 1},
-	{"bound-ms", 8, 0}, {"max/bound", 9, 2}, {NULL, 0, 0},
-};
-
-static void silent_table(FILE *f, const struct results *res)
-{
-	const struct silent_res *s = res->silent;
-	unsigned ep = 0, sw = 0;
-
-	if (!s)
-		return;
-	if (!s->ran) {
-		fprintf(f, "\nsilent: skipped: %s\n", s->skipped);
-		return;
-	}
-	fprintf(f,
-		"\n== silent: peer vanished (client's link down in its "
-		"namespace); detection time vs the configured bound ==\n"
-		"ms from just before `ip link set down` (data case: from the "
-		"server's write) to\nthe report's detected_ns; %u connections "
-		"per case and path, keepalive phases spread\nover the "
-		"interval; expected: TIMEOUT (ETIMEDOUT) within bound + %llu "
-		"ms, or nothing\n",
-		s->conns, SILENT_MARGIN_MS);
-	tab_head(f, silent_cols, "  verdict");
-	for (unsigned k = 0; k < SILENT_CASES; k++)
-		for (int p = 0; p < BP_COUNT; p++) {
-			const struct silent_cell *c = &s->c[k][p];
-			double bound = silent_cases[k].bound_ms
-					       ? silent_cases[k].bound_ms
-					       : NAN;
-			char tail[170];
-			struct tab t = {.f = f, .col = silent_cols};
-
-			if (!c->ran)
-				continue;
-			tab_s(&t, silent_cases[k].name);
-			tab_s(&t, bench_paths[p].name);
-			tab_u(&t, c->conns);
-			tab_u(&t, c->seen);
-			tab_n(&t, c->ms.p50);
-			tab_n(&t, c->ms.max);
-			tab_n(&t, bound);
-			tab_n(&t, c->ms.max / bound);
-			snprintf(tail, sizeof(tail), "  %s", c->verdict);
-			tab_end(&t, tail);
-		}
-	if (!s->c[0][BP_BOTH].ran)
-		return;
-	for (unsigned k = 0; k < SILENT_CASES; k++) {
-		ep += s->c[k][BP_BOTH].by_path[HUPMON_PATH_EPOLL];
-		sw += s->c[k][BP_BOTH].by_path[HUPMON_PATH_SWEEP];
-	}
-	fprintf(f,
-		"both (compare off): first report by the epoll path %u, by "
-		"the sweep %u\n",
-		ep, sw);
-}
-
-static void silent_fail_lines(FILE *f, const struct results *res)
-{
-	const struct silent_res *s = res->silent;
-
-	for (int p = 0; s && s->ran && p < BP_COUNT; p++) {
-		if (s->errors[p] || s->stray[p])
-			fprintf(f,
-				"FAIL silent/%s: %u errors, %llu reports "
-				"naming no connection\n",
-				bench_paths[p].name, s->errors[p], s->stray[p]);
-		for (unsigned k = 0; k < SILENT_CASES; k++)
-			if (s->c[k][p].ran && s->c[k][p].failed)
-				/* the verdict is "FAIL: why" */
-				fprintf(f, "FAIL silent/%s/%s:%s\n",
-					silent_cases[k].key,
-					bench_paths[p].name,
-					s->c[k][p].verdict + strlen("FAIL:"));
-	}
-}
-
 /* abandon: one row per mode, counts and CPU, then latencies (ms), then
  * the goals. */
 static const struct col abandon_cols[] = {
@@ -576,6 +494,88 @@ void abandon_fail_lines(FILE *f, const struct results *res)
 	}
 }
 
+/* silent: one row per case and path, with its verdict. */
+static const struct col silent_cols[] = {
+	{"case", -27, 0},   {"path", -14, 0},	 {"conns", 5, 0},
+	{"seen", 4, 0},	    {"p50-ms", 8, 1},	 {"max-ms", 8, 1},
+	{"bound-ms", 8, 0}, {"max/bound", 9, 2}, {NULL, 0, 0},
+};
+
+static void silent_table(FILE *f, const struct results *res)
+{
+	const struct silent_res *s = res->silent;
+	unsigned ep = 0, sw = 0;
+
+	if (!s)
+		return;
+	if (!s->ran) {
+		fprintf(f, "\nsilent: skipped: %s\n", s->skipped);
+		return;
+	}
+	fprintf(f,
+		"\n== silent: peer vanished (client's link down in its "
+		"namespace); detection time vs the configured bound ==\n"
+		"ms from just before `ip link set down` (data case: from the "
+		"server's write) to\nthe report's detected_ns; %u connections "
+		"per case and path, keepalive phases spread\nover the "
+		"interval; expected: TIMEOUT (ETIMEDOUT) within bound + %llu "
+		"ms, or nothing\n",
+		s->conns, SILENT_MARGIN_MS);
+	tab_head(f, silent_cols, "  verdict");
+	for (unsigned k = 0; k < SILENT_CASES; k++)
+		for (int p = 0; p < BP_COUNT; p++) {
+			const struct silent_cell *c = &s->c[k][p];
+			double bound = silent_cases[k].bound_ms
+					       ? silent_cases[k].bound_ms
+					       : NAN;
+			char tail[170];
+			struct tab t = {.f = f, .col = silent_cols};
+
+			if (!c->ran)
+				continue;
+			tab_s(&t, silent_cases[k].name);
+			tab_s(&t, bench_paths[p].name);
+			tab_u(&t, c->conns);
+			tab_u(&t, c->seen);
+			tab_n(&t, c->ms.p50);
+			tab_n(&t, c->ms.max);
+			tab_n(&t, bound);
+			tab_n(&t, c->ms.max / bound);
+			snprintf(tail, sizeof(tail), "  %s", c->verdict);
+			tab_end(&t, tail);
+		}
+	if (!s->c[0][BP_BOTH].ran)
+		return;
+	for (unsigned k = 0; k < SILENT_CASES; k++) {
+		ep += s->c[k][BP_BOTH].by_path[HUPMON_PATH_EPOLL];
+		sw += s->c[k][BP_BOTH].by_path[HUPMON_PATH_SWEEP];
+	}
+	fprintf(f,
+		"both (compare off): first report by the epoll path %u, by "
+		"the sweep %u\n",
+		ep, sw);
+}
+
+static void silent_fail_lines(FILE *f, const struct results *res)
+{
+	const struct silent_res *s = res->silent;
+
+	for (int p = 0; s && s->ran && p < BP_COUNT; p++) {
+		if (s->errors[p] || s->stray[p])
+			fprintf(f,
+				"FAIL silent/%s: %u errors, %llu reports "
+				"naming no connection\n",
+				bench_paths[p].name, s->errors[p], s->stray[p]);
+		for (unsigned k = 0; k < SILENT_CASES; k++)
+			if (s->c[k][p].ran && s->c[k][p].failed)
+				/* the verdict is "FAIL: why" */
+				fprintf(f, "FAIL silent/%s/%s:%s\n",
+					silent_cases[k].key,
+					bench_paths[p].name,
+					s->c[k][p].verdict + strlen("FAIL:"));
+	}
+}
+
 /* A row per path that ran in sc, per stage it has. */
 static void rows(FILE *f, const struct results *res, enum scen sc, int tb)
 {
@@ -634,8 +634,8 @@ static void verdict(FILE *f, const struct results *res)
 				c->miss[0] + c->miss[1], c->fals, c->dup,
 				c->wrong, c->errors);
 		}
-	silent_fail_lines(f, res);
 	abandon_fail_lines(f, res);
+	silent_fail_lines(f, res);
 	fprintf(f, "\nvisibility check: %s\n",
 		res->failures ? "FAIL (see FAIL lines; exit status 1)"
 			      : "PASS (every path saw what it should, no "
@@ -645,8 +645,8 @@ static void verdict(FILE *f, const struct results *res)
 void report_tables(FILE *f, const struct results *res)
 {
 	loopback_tables(f, res);
-	silent_table(f, res);
 	abandon_table(f, res);
+	silent_table(f, res);
 	for (int i = 0; i < SC_COUNT * BP_COUNT; i++)
 		if (res->c[i / BP_COUNT][i % BP_COUNT].ran &&
 		    bench_paths[i % BP_COUNT].compare) {

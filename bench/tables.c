@@ -197,19 +197,6 @@ const struct scenario scenarios[SC_COUNT] = {
 		      .n_quick = 2000,
 		      .optional = true,
 		      .child = true},
-	[SC_SILENT] = {.name = "silent",
-		       .does = "client's link down in its netns: no FIN/RST "
-			       "(root)",
-		       .run = run_silent,
-		       .table = TB_SILENT,
-		       .paths = PATH_BIT(BP_EPOLL) | PATH_BIT(BP_TCPINFO) |
-				PATH_BIT(BP_BOTH),
-		       .expect = {{.cause = {HUPMON_CAUSE_TIMEOUT}}},
-		       .expect_text = {"timeout if keepalive/user timeout, "
-				       "else none",
-				       "(not run)"},
-		       .optional = true,
-		       .netns = true},
 	[SC_ABANDON] = {.name = "abandon",
 			.does = "HTTP clients give up on requests (FIN/RST) "
 				"to hupmon-serve",
@@ -224,6 +211,19 @@ const struct scenario scenarios[SC_COUNT] = {
 			.optional = true,
 			.quick_on = true,
 			.apart = true},
+	[SC_SILENT] = {.name = "silent",
+		       .does = "client's link down in its netns: no FIN/RST "
+			       "(root)",
+		       .run = run_silent,
+		       .table = TB_SILENT,
+		       .paths = PATH_BIT(BP_EPOLL) | PATH_BIT(BP_TCPINFO) |
+				PATH_BIT(BP_BOTH),
+		       .expect = {{.cause = {HUPMON_CAUSE_TIMEOUT}}},
+		       .expect_text = {"timeout if keepalive/user timeout, "
+				       "else none",
+				       "(not run)"},
+		       .optional = true,
+		       .netns = true},
 };
 
 bool is_floor(enum bpath_id p)
