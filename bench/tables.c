@@ -198,8 +198,7 @@ const struct scenario scenarios[SC_COUNT] = {
 		      .optional = true,
 		      .child = true},
 	[SC_ABANDON] = {.name = "abandon",
-			.does = "HTTP clients give up on requests (FIN/RST) "
-				"to hupmon-serve",
+			.does = "HTTP clients give up on hupmon-serve's work",
 			.run = run_abandon,
 			.table = TB_ABANDON,
 			.paths = PATH_BIT(BP_EPOLL) | PATH_BIT(BP_TCPINFO) |
