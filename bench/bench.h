@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "clock.h"
 #include "hupmon.h"
 
 #define BENCH_MAX_ROUNDS 64
@@ -48,6 +49,7 @@ enum scen {
 	SC_IDLE,
 	SC_INTERF,
 	SC_SCALE,
+	SC_ABANDON, /* apart: hupmon-serve and its clients (abandon.h) */
 	SC_SILENT,
 	SC_SOAK,
 	SC_COUNT
@@ -139,6 +141,7 @@ struct bopts {
 	bool scen[SC_COUNT];
 	bool path[BP_COUNT];
 	const char *json, *svg, *metrics;
+	unsigned abandon_ms, abandon_pct; /* abandon: round length, share */
 	enum hupmon_format metrics_format;
 	unsigned fd_hard; /* RLIMIT_NOFILE hard limit */
 };
@@ -365,6 +368,7 @@ struct soak_res {
 struct results {
 	struct cell c[SC_COUNT][BP_COUNT];
 	struct row an[SC_COUNT][BP_COUNT]; /* analyse() */
+	struct abandon_res *abandon;	   /* NULL: not requested */
 	struct silent_res *silent;	   /* NULL: not requested */
 	struct soak_res *soak;		   /* NULL: not requested */
 	unsigned failures;		   /* analyse(): the exit status */
@@ -395,8 +399,6 @@ struct run {
 };
 
 /* util.c */
-uint64_t clock_ns(clockid_t id);
-uint64_t now_ns(void);
 double self_cpu_ms(void);
 void sleep_ns(uint64_t ns);
 uint64_t rng_next(uint64_t *state);
@@ -434,7 +436,8 @@ enum table {
 	TB_INTERF,
 	TB_SCALE,
 	TB_SILENT,
-	TB_SOAK
+	TB_SOAK,
+	TB_ABANDON
 };
 
 struct scenario {
@@ -455,6 +458,8 @@ struct scenario {
 	size_t n, n_quick; /* connections when --n is not given (0: --n) */
 	bool optional;	   /* runs only when named */
 	bool quick_off;	   /* --quick leaves it out unless named */
+	bool quick_on;	   /* --quick runs it, optional as it is */
+	bool apart;	   /* not a closure scenario: no header of theirs */
 	bool burst;	   /* all N acted back to back, unpaced */
 	bool window;	   /* measures a fixed-length window (idle) */
 	bool det_latency;  /* latency to ev->detected_ns, not the callback */
@@ -506,6 +511,10 @@ void idle_round(struct run *r, unsigned round);
 /* scale.c */
 void scale_round(struct run *r, unsigned round);
 void run_scale(const struct bctx *x);
+
+/* abandon.c (abandon.h) */
+void run_abandon(const struct bctx *x);
+void abandon_free(struct results *res);
 
 /* silent.c */
 void run_silent(const struct bctx *x);

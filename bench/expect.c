@@ -49,6 +49,14 @@ void explain(FILE *f)
 		   "touched (or with\nanother connection's id/fd) is FALSE, an "
 		   "expected report that does not come within\n2 s + 3 periods "
 		   "is MISS. Any of these makes the exit status 1.\n");
+	fprintf(f, "\nabandon (run only when named, and by --quick): "
+		   "hupmon-serve in this process, its\nclients giving up on "
+		   "requests (bench/serve_load.h), hupmon off, epoll, the "
+		   "TCP_INFO\nsweep and compare. In every mode: no request "
+		   "cancelled whose client waited, no\nwaiting client left "
+		   "without its answer, the server's counters add up; and "
+		   "with\nthe epoll path, CPU after clients left at most 5 %% "
+		   "of off's. Else exit status 1.\n");
 	fprintf(f, "\nsilent (root only, run only when named): the peer "
 		   "vanishes without a FIN or RST.\nepoll and the sweep see "
 		   "nothing until the kernel gives up, which only keepalive\n"

@@ -2,7 +2,7 @@
  * json: every figure of the run, with the machine facts, as one JSON object
  * (--json); and the monitors' counters in Prometheus format (--metrics).
  */
-#include "bench.h"
+#include "abandon.h"
 
 #include <errno.h>
 #include <math.h>
@@ -178,6 +178,120 @@ static void cell_json(FILE *f, const struct results *res, enum scen sc,
 	fputs("]}", f);
 }
 
+/* A latency of abandon's, ms, with its samples' count. */
+static void jlat(FILE *f, const char *key, const struct load_lat *l)
+{
+	fprintf(f,
+		"\"%s\": {\"count\": %zu, \"p50\": %s, \"p99\": %s, "
+		"\"max\": %s}",
+		key, l->n, jv(l->n ? l->p50_ms : NAN),
+		jv(l->n ? l->p99_ms : NAN), jv(l->n ? l->max_ms : NAN));
+}
+
+static const char *jbool(bool b)
+{
+	return b ? "true" : "false";
+}
+
+static void abandon_row(FILE *f, const struct abandon_mode *w, int i)
+{
+	const struct load_result *r = &w->r;
+	bool swept = w->bound_max_ns > 0;
+
+	fprintf(f,
+		"    {\"scenario\": \"abandon\", \"mode\": \"%s\", "
+		"\"error\": %d, \"sent\": %llu, \"answered\": %llu, "
+		"\"answers_per_s\": %s, \"work_ms_per_s\": %s,\n     "
+		"\"sessions\": {",
+		serve_mode_name((enum serve_mode)i), w->error,
+		(unsigned long long)r->sent, (unsigned long long)r->answered,
+		jv(r->answers_per_s), jv(r->work_ms_per_s));
+	for (int c = 0; c < LOAD_CLASSES; c++)
+		fprintf(f, "%s\"%s\": %llu", c ? ", " : "",
+			load_class_name((enum load_class)c),
+			(unsigned long long)r->sessions[c]);
+	fprintf(f,
+		"}, \"left\": %llu, \"rst\": %llu, \"unseen\": %llu,\n     "
+		"\"cpu_after_left_ms\": %s, \"cpu_after_left_pct_off\": "
+		"%s, \"goodput_over_off\": %s,\n     \"by_policy\": %llu, "
+		"\"half_answered\": %llu, \"half_refused\": %llu, "
+		"\"pipe_close_ran\": %llu, \"false_cancels\": %llu, "
+		"\"lost\": %llu,\n     ",
+		(unsigned long long)r->left, (unsigned long long)r->rst,
+		(unsigned long long)r->unseen, jv(r->cpu_after_left_ms),
+		jv(i == SERVE_OFF ? 100 : w->cpu_pct_off), jv(w->goodput_off),
+		(unsigned long long)r->by_policy,
+		(unsigned long long)r->half_answered,
+		(unsigned long long)r->half_refused,
+		(unsigned long long)r->pipe_close_ran,
+		(unsigned long long)r->false_cancels,
+		(unsigned long long)r->lost);
+	fprintf(f,
+		"\"server\": {\"requests\": %llu, \"completed\": %llu, "
+		"\"cancelled\": %llu, \"failed\": %llu, \"add_up\": "
+		"%s},\n     ",
+		(unsigned long long)r->srv_requests,
+		(unsigned long long)r->srv_completed,
+		(unsigned long long)r->srv_cancelled,
+		(unsigned long long)r->srv_failed, jbool(r->add_up));
+	jlat(f, "act_callback_ms", &r->act_cb);
+	fputs(", ", f);
+	jlat(f, "read_callback_ms", &r->read_cb);
+	fputs(",\n     ", f);
+	jlat(f, "callback_stop_ms", &r->cb_stop);
+	fprintf(f,
+		", \"gap_bound_ms\": {\"min\": %s, \"max\": %s}, "
+		"\"gap_worst_ms\": %s,\n     \"goals\": {\"p99_limit_ms\": "
+		"%s, \"p99_met\": %s, \"cpu_met\": %s, \"goodput_met\": "
+		"%s}, \"failed\": %s}",
+		jv(swept ? (double)w->bound_min_ns / 1e6 : NAN),
+		jv(swept ? (double)w->bound_max_ns / 1e6 : NAN),
+		jv(swept ? (double)w->gap_ns / 1e6 : NAN), jv(w->p99_limit_ms),
+		jbool(w->p99_ok), jbool(w->cpu_ok), jbool(w->goodput_ok),
+		jbool(w->failed));
+}
+
+void abandon_json_rows(FILE *f, const struct results *res, bool *first)
+{
+	const struct abandon_res *a = res->abandon;
+
+	for (int i = 0; a && i < ABANDON_MODES; i++) {
+		if (!a->m[i].ran && !a->m[i].error)
+			continue;
+		fputs(*first ? "" : ",\n", f);
+		abandon_row(f, &a->m[i], i);
+		*first = false;
+	}
+}
+
+void abandon_json_summary(FILE *f, const struct results *res)
+{
+	const struct abandon_res *a = res->abandon;
+
+	fprintf(f, "  \"abandon\": ");
+	if (!a) {
+		fputs("null", f);
+		return;
+	}
+	fprintf(f,
+		"{\"clients\": %u, \"rounds\": %u, \"round_ms\": %u, "
+		"\"work_ms\": [%u, %u], \"abandon_pct\": %u, \"half_pct\": "
+		"%u, \"pipe_read_pct\": %u, \"pipe_close_pct\": %u,\n   "
+		"\"half_close\": \"cancel\", \"workers\": %u, "
+		"\"worker_sched\": \"%s\", \"sweep_period_ms\": %d, "
+		"\"sweep_tick_ms\": %d, \"wall_s\": %s,\n   "
+		"\"loadavg_before\": [%s, %s, %s], \"loadavg_after\": [%s, "
+		"%s, %s]}",
+		a->lo.clients, a->rounds, a->lo.duration_ms, a->lo.min_ms,
+		a->lo.max_ms, a->lo.abandon_pct, a->lo.half_pct,
+		a->lo.pipe_read_pct, a->lo.pipe_close_pct, a->workers,
+		a->sched ? a->sched : "", SERVE_SWEEP_PERIOD_MS,
+		SERVE_SWEEP_TICK_MS, jv(a->wall_s), jv(a->load_before[0]),
+		jv(a->load_before[1]), jv(a->load_before[2]),
+		jv(a->load_after[0]), jv(a->load_after[1]),
+		jv(a->load_after[2]));
+}
+
 static void json_row(FILE *f, const struct silent_res *s, unsigned k,
 		     enum bpath_id p)
 {
@@ -332,8 +446,11 @@ int write_json(const char *file, const struct bopts *o,
 			cell_json(f, res, sc, p);
 			first = false;
 		}
+	abandon_json_rows(f, res, &first);
 	silent_json_rows(f, res, &first);
 	fputs("\n  ],\n", f);
+	abandon_json_summary(f, res);
+	fputs(",\n", f);
 	silent_json_summary(f, res);
 	soak_json(f, res->soak);
 	fprintf(f, ",\n  \"failures\": %u, \"pass\": %s\n}\n", res->failures,

@@ -45,9 +45,9 @@ static const char usage_text[] =
 	"                   others 2 ms)\n"
 	"  --scenarios LIST "
 	"fin,rst,half,datafin,escalate,burst,idle,interference,scale,\n"
-	"                   silent, soak or all (default: all but "
-	"interference, scale,\n"
-	"                   silent and soak)\n"
+	"                   silent, soak, abandon or all (default: all but "
+	"interference,\n"
+	"                   scale, silent, soak and abandon)\n"
 	"                   silent: root only (else skipped, exit status "
 	"unaffected); two\n"
 	"                   network namespaces and a veth pair, the client's "
@@ -75,10 +75,22 @@ static const char usage_text[] =
 	"epoll,sweep-peek,sweep-tcpinfo,compare,raw-epoll,raw-peek,\n"
 	"                   raw-tcpinfo or all (default all; floors of chosen "
 	"paths always run)\n"
+	"  --abandon-ms M   abandon: length of a round per mode (default "
+	"2000); abandon runs\n"
+	"                   hupmon-serve in this process against --n clients "
+	"(default 64)\n"
+	"                   giving up on /work requests of 5-50 ms: hupmon "
+	"off, epoll,\n"
+	"                   sweep (TCP_INFO, 10 ms) and compare, R rounds "
+	"(~75 s)\n"
+	"  --abandon-pct P  abandon: share of sessions that give up, in % "
+	"(default 30)\n"
 	"  --seed S         seed of the closure order and pacing (default 1)\n"
 	"  --quick          small and fast: N=100, 20 closes, 2 rounds, 1 ms "
 	"pace;\n"
-	"                   idle skipped unless named (then 50 ms)\n"
+	"                   idle skipped unless named (then 50 ms); abandon: "
+	"16 clients,\n"
+	"                   1 round of 500 ms\n"
 	"  --explain        print the expected-visibility table and exit\n"
 	"  --json FILE      write every figure and the machine facts as JSON\n"
 	"  --svg FILE       write the latency CDFs (log x) as an SVG chart\n"
@@ -91,7 +103,11 @@ static const char usage_text[] =
 	"  --help           this text\n"
 	"\n"
 	"Exit status: 0 all paths behaved as --explain says, 1 a path did not, "
-	"2 error.\n";
+	"2 error.\n"
+	"abandon: 1 also for a false cancellation, a lost response, server "
+	"counters that\n"
+	"do not add up, or CPU after clients left with the epoll path over 5 "
+	"% of off's.\n";
 
 static void __attribute__((noreturn)) usage(FILE *f, int status)
 {
@@ -174,10 +190,13 @@ static void defaults(struct bopts *o, bool quick)
 		.soak_s = quick ? 10 : 120,
 		.seed = 1,
 		.quick = quick,
+		.abandon_ms = quick ? 500 : 2000,
+		.abandon_pct = 30,
 		.metrics_format = HUPMON_FORMAT_PROMETHEUS,
 	};
 	for (int sc = 0; sc < SC_COUNT; sc++)
-		o->scen[sc] = !scenarios[sc].optional &&
+		o->scen[sc] = (!scenarios[sc].optional ||
+			       (quick && scenarios[sc].quick_on)) &&
 			      !(quick && scenarios[sc].quick_off);
 	for (int p = 0; p < BP_COUNT; p++)
 		o->path[p] = !bench_paths[p].hidden;
@@ -203,6 +222,8 @@ static const struct option longopts[] = {
 	{"svg", required_argument, NULL, 0},
 	{"metrics", required_argument, NULL, 0},
 	{"metrics-format", required_argument, NULL, 0},
+	{"abandon-ms", required_argument, NULL, 0},
+	{"abandon-pct", required_argument, NULL, 0},
 	{"help", no_argument, NULL, 0},
 	{NULL, 0, NULL, 0},
 };
@@ -245,6 +266,10 @@ static int one_opt(struct bopts *o, const char *name, const char *a)
 		o->metrics = a;
 	else if (!strcmp(name, "metrics-format"))
 		return metrics_format(a, &o->metrics_format);
+	else if (!strcmp(name, "abandon-ms"))
+		o->abandon_ms = (unsigned)number(a, name);
+	else if (!strcmp(name, "abandon-pct"))
+		o->abandon_pct = (unsigned)number(a, name);
 	else if (!strcmp(name, "help"))
 		usage(stdout, 0);
 	return 0;
@@ -260,6 +285,11 @@ static int check(const struct bopts *o)
 			"hupmon-bench: need n, closes, pace, idle, soak > 0, "
 			"0 < tick <= period <= 3600000, rounds 1..%d\n",
 			BENCH_MAX_ROUNDS);
+		return -EINVAL;
+	}
+	if (!o->abandon_ms || o->abandon_ms > 3600000 || o->abandon_pct > 85) {
+		fprintf(stderr, "hupmon-bench: need 0 < abandon-ms <= 3600000, "
+				"abandon-pct <= 85\n");
 		return -EINVAL;
 	}
 	return 0;
@@ -309,7 +339,8 @@ static void header(FILE *f, const struct bopts *o)
 	unsigned shown = 0; /* paths of the chosen loopback scenarios */
 
 	for (int sc = 0; sc < SC_COUNT; sc++)
-		if (o->scen[sc] && !scenarios[sc].netns && sc != SC_SOAK) {
+		if (o->scen[sc] && !scenarios[sc].netns &&
+		    !scenarios[sc].apart && sc != SC_SOAK) {
 			loopback = true;
 			shown |= scenarios[sc].paths;
 		}
@@ -319,6 +350,9 @@ static void header(FILE *f, const struct bopts *o)
 			"mode, judged by the\nmonitor's counters and memory; "
 			"seed %llu. Figures at the end.\n",
 			hupmon_version(), o->seed);
+	} else if (!loopback && !o->scen[SC_SILENT]) {
+		fflush(f);
+		return;
 	} else if (!loopback) {
 		fprintf(f,
 			"hupmon-bench %s: silent only (root): how long "
@@ -385,6 +419,7 @@ static void results_free(struct results *res)
 			}
 			vec_free(&c->cmp_lag);
 		}
+	abandon_free(res);
 	silent_free(res);
 	soak_free(res);
 	free(res);

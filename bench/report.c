@@ -3,7 +3,7 @@
  * table; silent's; compare mode's), the FAIL lines and the verdict, all
  * printed from what analyse() made of the cells.
  */
-#include "bench.h"
+#include "abandon.h"
 
 #include <math.h>
 #include <string.h>
@@ -319,6 +319,181 @@ static const struct {
 		      scale_cols, scale_fill},
 };
 
+/* abandon: one row per mode, counts and CPU, then latencies (ms), then
+ * the goals. */
+static const struct col abandon_cols[] = {
+	{"mode", -8, 0},     {"sent", 6, 0},   {"ans/s", 7, 1},
+	{"work-ms/s", 9, 1}, {"left", 5, 0},   {"rst", 4, 0},
+	{"cpu-left", 9, 1},  {"%off", 6, 2},   {"policy", 6, 0},
+	{"half", 4, 0},	     {"pc-ran", 6, 0}, {"unseen", 6, 0},
+	{"false", 5, 0},     {"lost", 4, 0},   {"add-up", 6, 0},
+	{NULL, 0, 0},
+};
+
+static const struct col abandon_lat_cols[] = {
+	{"mode", -8, 0},     {"acts", 5, 0},	  {"act-cb50", 8, 3},
+	{"p99", 7, 3},	     {"max", 7, 3},	  {"early", 5, 0},
+	{"read-cb50", 9, 3}, {"p99", 7, 3},	  {"stops", 5, 0},
+	{"cb-stop50", 9, 3}, {"p99", 7, 3},	  {"max", 7, 3},
+	{"bound-min", 9, 1}, {"bound-max", 9, 1}, {"gap", 6, 1},
+	{NULL, 0, 0},
+};
+
+static void abandon_lat(struct tab *t, const struct load_lat *l, bool max)
+{
+	tab_u(t, l->n);
+	tab_n(t, l->n ? l->p50_ms : NAN);
+	tab_n(t, l->n ? l->p99_ms : NAN);
+	if (max)
+		tab_n(t, l->n ? l->max_ms : NAN);
+}
+
+static void abandon_goal(FILE *f, bool ok, const char *mode, const char *what)
+{
+	fprintf(f, "%-6s %-8s %s\n", ok ? "met" : "MISSED", mode, what);
+}
+
+static void abandon_goals(FILE *f, const struct abandon_res *a)
+{
+	const struct abandon_mode *off = &a->m[SERVE_OFF];
+	char buf[160];
+
+	fprintf(f, "goals (issue 18; [x]: decides the exit status):\n");
+	for (int i = SERVE_EPOLL; i < ABANDON_MODES; i++) {
+		const struct abandon_mode *w = &a->m[i];
+		const char *m = serve_mode_name((enum serve_mode)i);
+
+		if (!w->ran)
+			continue;
+		if (i == SERVE_EPOLL && isfinite(w->cpu_pct_off)) {
+			snprintf(buf, sizeof(buf),
+				 "CPU after clients left %.1f ms = %.2f %% of "
+				 "off's %.1f ms (at most %.0f %%) [x]",
+				 w->r.cpu_after_left_ms, w->cpu_pct_off,
+				 off->r.cpu_after_left_ms, ABANDON_CPU_PCT_MAX);
+			abandon_goal(f, w->cpu_ok, m, buf);
+		}
+		snprintf(buf, sizeof(buf),
+			 "act->callback p99 %.3f ms (at most %.3f ms%s)",
+			 w->r.act_cb.p99_ms, w->p99_limit_ms,
+			 i == SERVE_SWEEP ? ": bound + 1 ms" : "");
+		abandon_goal(f, w->p99_ok, m, buf);
+		if (isfinite(w->goodput_off)) {
+			snprintf(buf, sizeof(buf),
+				 "goodput %.1f work-ms/s = %.2f x off's %.1f "
+				 "(at least 1 x)",
+				 w->r.work_ms_per_s, w->goodput_off,
+				 off->r.work_ms_per_s);
+			abandon_goal(f, w->goodput_ok, m, buf);
+		}
+	}
+	for (int i = 0; i < ABANDON_MODES; i++) {
+		const struct abandon_mode *w = &a->m[i];
+
+		if (!w->ran)
+			continue;
+		snprintf(buf, sizeof(buf),
+			 "%llu false cancellations, %llu lost responses, "
+			 "counters %s [x]",
+			 (unsigned long long)w->r.false_cancels,
+			 (unsigned long long)w->r.lost,
+			 w->r.add_up ? "add up" : "DO NOT add up");
+		abandon_goal(f, !w->failed, serve_mode_name(i), buf);
+	}
+}
+
+void abandon_table(FILE *f, const struct results *res)
+{
+	const struct abandon_res *a = res->abandon;
+	const struct load_opts *lo = a ? &a->lo : NULL;
+
+	if (!a)
+		return;
+	fprintf(f,
+		"\n== abandon: hupmon-serve cancels the work of clients that "
+		"left; %u clients, %u round(s) of %u ms per mode, work %u-%u "
+		"ms ==\nsessions: %u%% give up (FIN or RST), %u%% half-close "
+		"and wait, %u%% pipeline 2 + read, %u%% pipeline 2 + close, "
+		"the rest wait;\nhalf-close policy cancel, %u workers at %s, "
+		"sweep TCP_INFO every %d ms in %d ms ticks; %.0f s,\nload "
+		"average %.2f %.2f %.2f before, %.2f %.2f %.2f after\n",
+		lo->clients, a->rounds, lo->duration_ms, lo->min_ms, lo->max_ms,
+		lo->abandon_pct, lo->half_pct, lo->pipe_read_pct,
+		lo->pipe_close_pct, a->workers, a->sched ? a->sched : "-",
+		SERVE_SWEEP_PERIOD_MS, SERVE_SWEEP_TICK_MS, a->wall_s,
+		a->load_before[0], a->load_before[1], a->load_before[2],
+		a->load_after[0], a->load_after[1], a->load_after[2]);
+	tab_head(f, abandon_cols, NULL);
+	for (int i = 0; i < ABANDON_MODES; i++) {
+		const struct abandon_mode *w = &a->m[i];
+		const struct load_result *r = &w->r;
+		struct tab t = {.f = f, .col = abandon_cols};
+
+		if (!w->ran)
+			continue;
+		tab_s(&t, serve_mode_name((enum serve_mode)i));
+		tab_u(&t, r->sent);
+		tab_n(&t, r->answers_per_s);
+		tab_n(&t, r->work_ms_per_s);
+		tab_u(&t, r->left);
+		tab_u(&t, r->rst);
+		tab_n(&t, r->cpu_after_left_ms);
+		tab_n(&t, i == SERVE_OFF ? 100 : w->cpu_pct_off);
+		tab_u(&t, r->by_policy);
+		tab_u(&t, r->half_answered);
+		tab_u(&t, r->pipe_close_ran);
+		tab_u(&t, r->unseen);
+		tab_u(&t, r->false_cancels);
+		tab_u(&t, r->lost);
+		tab_s(&t, r->add_up ? "yes" : "NO");
+		tab_end(&t, w->failed ? "  FAIL" : NULL);
+	}
+	fprintf(f, "latency, ms: act-cb = client's act -> hupmon callback; "
+		   "early: acts before the server read\nthe request, timed "
+		   "read -> callback; cb-stop = callback -> worker stopped or "
+		   "request dropped\n");
+	tab_head(f, abandon_lat_cols, NULL);
+	for (int i = 0; i < ABANDON_MODES; i++) {
+		const struct abandon_mode *w = &a->m[i];
+		struct tab t = {.f = f, .col = abandon_lat_cols};
+		bool swept = w->bound_max_ns > 0;
+
+		if (!w->ran)
+			continue;
+		tab_s(&t, serve_mode_name((enum serve_mode)i));
+		abandon_lat(&t, &w->r.act_cb, true);
+		abandon_lat(&t, &w->r.read_cb, false);
+		abandon_lat(&t, &w->r.cb_stop, true);
+		tab_n(&t, swept ? (double)w->bound_min_ns / 1e6 : NAN);
+		tab_n(&t, swept ? (double)w->bound_max_ns / 1e6 : NAN);
+		tab_n(&t, swept ? (double)w->gap_ns / 1e6 : NAN);
+		tab_end(&t, NULL);
+	}
+	abandon_goals(f, a);
+}
+
+void abandon_fail_lines(FILE *f, const struct results *res)
+{
+	const struct abandon_res *a = res->abandon;
+
+	for (int i = 0; a && i < ABANDON_MODES; i++) {
+		const struct abandon_mode *w = &a->m[i];
+
+		if (!w->failed)
+			continue;
+		fprintf(f,
+			"FAIL abandon/%s: %s%llu false cancellations, %llu "
+			"lost responses, counters %s, CPU after clients left "
+			"%.2f %% of off's\n",
+			serve_mode_name((enum serve_mode)i),
+			w->error ? "could not run; " : "",
+			(unsigned long long)w->r.false_cancels,
+			(unsigned long long)w->r.lost,
+			w->r.add_up ? "add up" : "do not add up",
+			w->cpu_pct_off);
+	}
+}
+
 /* silent: one row per case and path, with its verdict. */
 static const struct col silent_cols[] = {
 	{"case", -27, 0},   {"path", -14, 0},	 {"conns", 5, 0},
@@ -604,6 +779,7 @@ static void verdict(FILE *f, const struct results *res)
 				c->miss[0] + c->miss[1], c->fals, c->dup,
 				c->wrong, c->errors);
 		}
+	abandon_fail_lines(f, res);
 	silent_fail_lines(f, res);
 	soak_fail_lines(f, res);
 	fprintf(f, "\nvisibility check: %s\n",
@@ -615,6 +791,7 @@ static void verdict(FILE *f, const struct results *res)
 void report_tables(FILE *f, const struct results *res)
 {
 	loopback_tables(f, res);
+	abandon_table(f, res);
 	silent_table(f, res);
 	soak_table(f, res);
 	for (int i = 0; i < SC_COUNT * BP_COUNT; i++)

@@ -99,24 +99,6 @@ struct serve {
 
 /* ---- small things ------------------------------------------------------ */
 
-static uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t serve_now_ns(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
-}
-
-uint64_t serve_thread_cpu_ns(void)
-{
-	return clock_ns(CLOCK_THREAD_CPUTIME_ID);
-}
-
 uint64_t serve_cpu_after(const struct serve_record *r, uint64_t t)
 {
 	double last = (double)(r->cpu_ns - r->chunk_cpu_ns);
@@ -193,7 +175,7 @@ static void request_end(struct serve *s, struct serve_record *r,
 	pthread_mutex_lock(&s->lock);
 	r->outcome = o;
 	r->fail = f;
-	r->t_end_ns = serve_now_ns();
+	r->t_end_ns = now_ns();
 	done = *r;
 	pthread_mutex_unlock(&s->lock);
 	if (s->o.on_record)
@@ -279,7 +261,7 @@ static void on_hangup(const struct hupmon_event *ev, void *arg)
 	}
 	if (!wait && c->rec.cause == HUPMON_CAUSE_NONE) {
 		c->rec.cause = ev->cause;
-		c->rec.t_hangup_ns = serve_now_ns();
+		c->rec.t_hangup_ns = now_ns();
 		if (c->state == C_QUEUED) {
 			queue_unlink(s, c); /* ours to drop, now */
 			drop = true;
@@ -339,25 +321,25 @@ static bool burn(struct serve *s, struct conn *c)
 {
 	struct serve_record *r = &c->rec;
 	uint64_t goal = (uint64_t)r->ms * 1000000u;
-	uint64_t cpu0 = serve_thread_cpu_ns(), done = 0;
+	uint64_t cpu0 = thread_cpu_ns(), done = 0;
 	uint64_t x = r->req_id | 1;
 
 	r->ran = true;
-	r->run_start_ns = serve_now_ns();
+	r->run_start_ns = now_ns();
 	while (done < goal && !atomic_load(&c->cancel) &&
 	       !atomic_load(&s->stopping)) {
 		uint64_t end = goal - done < CHUNK_NS ? goal : done + CHUNK_NS;
 
-		r->chunk_start_ns = serve_now_ns();
+		r->chunk_start_ns = now_ns();
 		r->chunk_cpu_ns = done;
 		while (done < end) {
 			for (int i = 0; i < 4096; i++)
 				x = x * 6364136223846793005u +
 				    1442695040888963407u;
-			done = serve_thread_cpu_ns() - cpu0;
+			done = thread_cpu_ns() - cpu0;
 		}
 	}
-	r->run_end_ns = serve_now_ns();
+	r->run_end_ns = now_ns();
 	r->cpu_ns = done;
 	__asm__ volatile("" : : "r"(x)); /* keep the loop */
 	return done >= goal;
@@ -603,7 +585,7 @@ static void hand_off(struct serve *s, struct conn *c, const struct http_req *q)
 	memset(&c->rec, 0, sizeof(c->rec));
 	c->rec.req_id = q->id;
 	c->rec.ms = q->ms;
-	c->rec.t_read_ns = serve_now_ns();
+	c->rec.t_read_ns = now_ns();
 	c->keep_alive = q->keep_alive;
 	atomic_store(&c->cancel, false);
 	count_request(s);

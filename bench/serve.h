@@ -34,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clock.h"
 #include "hupmon.h"
 
 /* --hupmon: which detection runs. The sweep: TCP_INFO, a 10 ms period in 1
@@ -157,10 +158,6 @@ const char *serve_loop_name(enum serve_loop l);
 int serve_mode_parse(const char *s);
 int serve_half_close_parse(const char *s);
 int serve_loop_parse(const char *s);
-
-/* CLOCK_MONOTONIC and the calling thread's CPU clock, in ns. */
-uint64_t serve_now_ns(void);
-uint64_t serve_thread_cpu_ns(void);
 
 /* --- the subset of HTTP/1.1 (serve_http.c) ----------------------------- */
 

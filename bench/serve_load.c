@@ -56,6 +56,9 @@ struct load {
 	size_t nall;
 	double duration_s;
 	uint64_t sessions[LOAD_CLASSES], dial_failed;
+	/* the latency samples of the last results, sorted (load_samples) */
+	uint64_t *lat[LOAD_SAMPLES];
+	size_t nlat[LOAD_SAMPLES];
 };
 
 static const char *const class_names[LOAD_CLASSES] = {
@@ -157,7 +160,7 @@ static int read_answers(int fd, struct sent *a, int k, uint64_t deadline)
 		struct http_resp r;
 		long n = http_parse_response(buf, len, &r);
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		uint64_t now = serve_now_ns();
+		uint64_t now = now_ns();
 		struct timespec left;
 		ssize_t got;
 
@@ -194,7 +197,7 @@ static uint64_t give_up(int fd, bool rst)
 
 	if (rst)
 		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-	t = serve_now_ns();
+	t = now_ns();
 	close(fd);
 	return t;
 }
@@ -271,7 +274,7 @@ static void session(struct slot *sl)
 	switch (cls) {
 	case LOAD_WAIT:
 		for (int i = 0; i < k; i++) {
-			t0 = serve_now_ns();
+			t0 = now_ns();
 			if (!send_work(fd, &a[i], 1) ||
 			    !read_answers(fd, &a[i], 1, t0 + timeout)) {
 				sl->n -= (size_t)(k - i - 1); /* not sent */
@@ -283,7 +286,7 @@ static void session(struct slot *sl)
 		break;
 	case LOAD_ABANDON:
 		/* Patience: uniform over the round trip last seen. */
-		t0 = serve_now_ns();
+		t0 = now_ns();
 		a->rst = rnd(&sl->rng) & 1;
 		if (send_work(fd, a, 1) &&
 		    !read_answers(fd, a, 1,
@@ -295,14 +298,14 @@ static void session(struct slot *sl)
 		break;
 	case LOAD_HALF:
 		if (send_work(fd, a, 1)) {
-			a->t_act = serve_now_ns();
+			a->t_act = now_ns();
 			shutdown(fd, SHUT_WR);
 			read_answers(fd, a, 1, a->t_act + timeout);
 		}
 		break;
 	case LOAD_PIPE_READ:
 		if (send_work(fd, a, 2))
-			read_answers(fd, a, 2, serve_now_ns() + timeout);
+			read_answers(fd, a, 2, now_ns() + timeout);
 		break;
 	case LOAD_PIPE_CLOSE:
 		if (send_work(fd, a, 2)) {
@@ -321,7 +324,7 @@ static void *slot_main(void *arg)
 	struct slot *sl = arg;
 
 	pthread_setname_np(pthread_self(), "load-client");
-	while (serve_now_ns() < sl->l->deadline_ns)
+	while (now_ns() < sl->l->deadline_ns)
 		session(sl);
 	return NULL;
 }
@@ -459,7 +462,7 @@ static struct load_lat lat_of(uint64_t *v, size_t n)
 /* What the client saw of one request, and with rec (NULL if none) what the
  * server did with it. */
 static void tally(const struct sent *a, const struct serve_record *rec,
-		  struct load_result *r, uint64_t *lat[3])
+		  struct load_result *r, uint64_t *lat[LOAD_SAMPLES])
 {
 	bool waits = a->cls == LOAD_WAIT || a->cls == LOAD_PIPE_READ;
 	bool left = a->t_act && a->cls != LOAD_HALF;
@@ -493,28 +496,29 @@ static void tally(const struct sent *a, const struct serve_record *rec,
 	/* An act before the server read the request is seen once it is read
 	 * and watched: timed from the read, apart. */
 	if (a->t_act >= rec->t_read_ns)
-		lat[0][r->act_cb.n++] = rec->t_hangup_ns - a->t_act;
+		lat[LOAD_ACT_CB][r->act_cb.n++] = rec->t_hangup_ns - a->t_act;
 	else
-		lat[1][r->read_cb.n++] = rec->t_hangup_ns - rec->t_read_ns;
-	lat[2][r->cb_stop.n++] = rec->t_end_ns - rec->t_hangup_ns;
+		lat[LOAD_READ_CB][r->read_cb.n++] =
+			rec->t_hangup_ns - rec->t_read_ns;
+	lat[LOAD_CB_STOP][r->cb_stop.n++] = rec->t_end_ns - rec->t_hangup_ns;
 	if (a->cls == LOAD_HALF && rec->cause == HUPMON_CAUSE_PEER_SHUTDOWN)
 		r->by_policy++;
 }
 
 /* Joins the clients' requests of every run with the server's records, by
- * id. */
+ * id; keeps the latency samples in l->lat. */
 static int results(struct load *l, struct load_result *r)
 {
-	uint64_t *lat[3]; /* act_cb, read_cb, cb_stop */
+	uint64_t *lat[LOAD_SAMPLES];
 	size_t j = 0;
-	int rc = 0;
 
-	for (int i = 0; i < 3; i++)
-		lat[i] = malloc((l->nall + 1) * sizeof(uint64_t));
-	if (!lat[0] || !lat[1] || !lat[2]) {
-		rc = -ENOMEM;
-		goto out;
+	for (int i = 0; i < LOAD_SAMPLES; i++) {
+		free(l->lat[i]);
+		l->lat[i] = lat[i] = malloc((l->nall + 1) * sizeof(uint64_t));
+		l->nlat[i] = 0;
 	}
+	if (!lat[LOAD_ACT_CB] || !lat[LOAD_READ_CB] || !lat[LOAD_CB_STOP])
+		return -ENOMEM;
 	r->duration_s = l->duration_s;
 	r->dial_failed = l->dial_failed;
 	memcpy(r->sessions, l->sessions, sizeof(r->sessions));
@@ -535,13 +539,20 @@ static int results(struct load *l, struct load_result *r)
 	pthread_mutex_unlock(&l->lock);
 	r->answers_per_s /= r->duration_s;
 	r->work_ms_per_s /= r->duration_s;
-	r->act_cb = lat_of(lat[0], r->act_cb.n);
-	r->read_cb = lat_of(lat[1], r->read_cb.n);
-	r->cb_stop = lat_of(lat[2], r->cb_stop.n);
-out:
-	for (int i = 0; i < 3; i++)
-		free(lat[i]);
-	return rc;
+	r->act_cb = lat_of(lat[LOAD_ACT_CB], r->act_cb.n);
+	r->read_cb = lat_of(lat[LOAD_READ_CB], r->read_cb.n);
+	r->cb_stop = lat_of(lat[LOAD_CB_STOP], r->cb_stop.n);
+	l->nlat[LOAD_ACT_CB] = r->act_cb.n;
+	l->nlat[LOAD_READ_CB] = r->read_cb.n;
+	l->nlat[LOAD_CB_STOP] = r->cb_stop.n;
+	return 0;
+}
+
+const uint64_t *load_samples(const struct load *l, enum load_sample k,
+			     size_t *n)
+{
+	*n = l->nlat[k];
+	return l->lat[k];
 }
 
 /* ---- the run ----------------------------------------------------------- */
@@ -567,6 +578,8 @@ void load_free(struct load *l)
 	if (!l)
 		return;
 	pthread_mutex_destroy(&l->lock);
+	for (int i = 0; i < LOAD_SAMPLES; i++)
+		free(l->lat[i]);
 	free(l->rec);
 	free(l->all);
 	free(l);
@@ -634,7 +647,7 @@ int load_run(struct load *l, const char *host, uint16_t port,
 	memset(out, 0, sizeof(*out));
 	if (!slots)
 		return -ENOMEM;
-	l->deadline_ns = serve_now_ns() + (uint64_t)l->o.duration_ms * 1000000u;
+	l->deadline_ns = now_ns() + (uint64_t)l->o.duration_ms * 1000000u;
 	for (unsigned i = 0; !rc && i < l->o.clients; i++) {
 		slots[i].l = l;
 		slots[i].rng = (l->o.seed + l->nall) * 0x100000001b3u + i;
@@ -649,8 +662,8 @@ int load_run(struct load *l, const char *host, uint16_t port,
 		rc = keep(l, slots);
 	/* Let the server end what it still has (with hupmon off it runs
 	 * every abandoned request to its end), then read its counters. */
-	settle = serve_now_ns() + (uint64_t)SETTLE_MS * 1000000u;
-	while (!rc && (flight = scrape(l, out)) != 0 && serve_now_ns() < settle)
+	settle = now_ns() + (uint64_t)SETTLE_MS * 1000000u;
+	while (!rc && (flight = scrape(l, out)) != 0 && now_ns() < settle)
 		sleep_ms(10);
 	out->add_up =
 		flight == 0 && out->srv_requests == out->srv_completed +

@@ -107,6 +107,9 @@ struct load_result {
 
 struct load;
 
+/* The latency samples behind load_result's act_cb, read_cb and cb_stop. */
+enum load_sample { LOAD_ACT_CB, LOAD_READ_CB, LOAD_CB_STOP, LOAD_SAMPLES };
+
 /* NULL if out of memory. */
 struct load *load_new(const struct load_opts *o);
 /* A serve_record_fn: pass as serve_opts.on_record with the load as arg. */
@@ -117,6 +120,10 @@ void load_record(const struct serve_record *rec, void *arg);
  * Returns 0 or a negative errno. */
 int load_run(struct load *l, const char *host, uint16_t port,
 	     struct load_result *out);
+/* The samples of kind k behind the last load_run's result, in ns, sorted;
+ * *n of them. Valid until the next load_run or load_free. */
+const uint64_t *load_samples(const struct load *l, enum load_sample k,
+			     size_t *n);
 void load_free(struct load *l);
 
 #endif

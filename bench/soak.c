@@ -550,7 +550,8 @@ void run_soak(const struct bctx *x)
 
 /* ---- analysis ---------------------------------------------------------- */
 
-static unsigned long long sum_paths(const uint64_t a[HUPMON_PATH_COUNT][HUPMON_CAUSE_COUNT])
+static unsigned long long
+sum_paths(const uint64_t a[HUPMON_PATH_COUNT][HUPMON_CAUSE_COUNT])
 {
 	unsigned long long n = 0;
 

@@ -5,7 +5,7 @@
  * legend with each path's sample count. Floors are dashed in the colour of
  * the path they are the floor of.
  */
-#include "bench.h"
+#include "abandon.h"
 
 #include <errno.h>
 #include <math.h>
@@ -103,15 +103,14 @@ static void y_axis(FILE *f, const struct axis *a)
 
 /* Step CDF of sorted ns samples, thinned to about MAXPTS points. */
 static void curve(FILE *f, const struct axis *a, const struct vec *v,
-		  enum bpath_id p)
+		  const char *colour, bool dashed)
 {
 	size_t step = v->n > MAXPTS ? (v->n + MAXPTS - 1) / MAXPTS : 1;
 
 	fprintf(f,
 		"<polyline fill='none' stroke='%s' stroke-width='2'%s "
 		"points='",
-		bench_paths[p].colour,
-		is_floor(p) ? " stroke-dasharray='6 4'" : "");
+		colour, dashed ? " stroke-dasharray='6 4'" : "");
 	for (size_t i = 0; i < v->n; i += step) {
 		double x = xpos(a, (double)v->v[i] / 1e3);
 
@@ -123,8 +122,8 @@ static void curve(FILE *f, const struct axis *a, const struct vec *v,
 		ypos(a, 1));
 }
 
-static void legend(FILE *f, const struct axis *a, enum bpath_id p, int row,
-		   size_t n)
+static void legend(FILE *f, const struct axis *a, const char *colour,
+		   bool dashed, const char *name, int row, size_t n)
 {
 	double y = ypos(a, 1) + 10 + row * 22;
 
@@ -132,9 +131,21 @@ static void legend(FILE *f, const struct axis *a, enum bpath_id p, int row,
 		"<line x1='%d' y1='%.1f' x2='%d' y2='%.1f' stroke='%s' "
 		"stroke-width='2'%s/>\n<text x='%d' y='%.1f'>%s (n=%zu)"
 		"</text>\n",
-		PR + 20, y, PR + 50, y, bench_paths[p].colour,
-		is_floor(p) ? " stroke-dasharray='6 4'" : "", PR + 58, y + 4,
-		bench_paths[p].name, n);
+		PR + 20, y, PR + 50, y, colour,
+		dashed ? " stroke-dasharray='6 4'" : "", PR + 58, y + 4, name,
+		n);
+}
+
+/* The x axis: whole decades around lo..hi µs (false: no samples). */
+static bool decades(double lo, double hi, struct axis *a)
+{
+	if (hi <= 0)
+		return false;
+	a->lo = pow(10, floor(log10(fmax(lo, 1))));
+	a->hi = pow(10, ceil(log10(fmax(hi, a->lo * 10))));
+	if (a->hi <= a->lo)
+		a->hi = a->lo * 10;
+	return true;
 }
 
 /* The x range of a chart: whole decades around every sample. */
@@ -151,13 +162,7 @@ static bool range(const struct results *res, enum scen sc, unsigned s,
 		lo = fmin(lo, d->min);
 		hi = fmax(hi, d->max);
 	}
-	if (hi <= 0)
-		return false;
-	a->lo = pow(10, floor(log10(fmax(lo, 1))));
-	a->hi = pow(10, ceil(log10(fmax(hi, a->lo * 10))));
-	if (a->hi <= a->lo)
-		a->hi = a->lo * 10;
-	return true;
+	return decades(lo, hi, a);
 }
 
 static void chart(FILE *f, const struct bopts *o, const struct results *res,
@@ -179,16 +184,73 @@ static void chart(FILE *f, const struct bopts *o, const struct results *res,
 
 		if (!res->c[sc][p].ran || !v->n)
 			continue;
-		curve(f, a, v, p);
-		legend(f, a, p, row++, v->n);
+		curve(f, a, v, bench_paths[p].colour, is_floor(p));
+		legend(f, a, bench_paths[p].colour, is_floor(p),
+		       bench_paths[p].name, row++, v->n);
 	}
+}
+
+/* abandon: act -> callback of each mode that has samples (the colour of
+ * the path --paths chooses it by). */
+static const struct {
+	enum serve_mode mode;
+	enum bpath_id like;
+} abandon_curves[] = {{SERVE_EPOLL, BP_EPOLL},
+		      {SERVE_SWEEP, BP_TCPINFO},
+		      {SERVE_COMPARE, BP_COMPARE}};
+#define ABANDON_CURVES (sizeof(abandon_curves) / sizeof(abandon_curves[0]))
+
+static bool abandon_range(const struct results *res, struct axis *a)
+{
+	double lo = INFINITY, hi = 0;
+
+	for (size_t i = 0; res->abandon && i < ABANDON_CURVES; i++) {
+		const struct vec *v =
+			&res->abandon->m[abandon_curves[i].mode].act_cb;
+
+		if (!v->n)
+			continue;
+		lo = fmin(lo, (double)v->v[0] / 1e3);
+		hi = fmax(hi, (double)v->v[v->n - 1] / 1e3);
+	}
+	return decades(lo, hi, a);
+}
+
+int abandon_chart(FILE *f, const struct results *res, double y0)
+{
+	struct axis a = {.y0 = y0};
+	int row = 0;
+
+	if (!abandon_range(res, &a))
+		return 0;
+	fprintf(f,
+		"<text x='%d' y='%.1f' font-size='16' font-weight='bold'>"
+		"abandon: client act -&gt; callback CDF in hupmon-serve, %u "
+		"clients, sweep period %d ms / tick %d ms</text>\n",
+		PL, a.y0 + 28, res->abandon->lo.clients, SERVE_SWEEP_PERIOD_MS,
+		SERVE_SWEEP_TICK_MS);
+	x_axis(f, &a);
+	y_axis(f, &a);
+	for (size_t i = 0; i < ABANDON_CURVES; i++) {
+		const struct vec *v =
+			&res->abandon->m[abandon_curves[i].mode].act_cb;
+		const char *colour = bench_paths[abandon_curves[i].like].colour;
+
+		if (!v->n)
+			continue;
+		curve(f, &a, v, colour, false);
+		legend(f, &a, colour, false,
+		       serve_mode_name(abandon_curves[i].mode), row++, v->n);
+	}
+	return H;
 }
 
 int write_svg(const char *file, const struct bopts *o,
 	      const struct results *res)
 {
-	struct axis ax[SC_COUNT * BENCH_STAGES];
+	struct axis ax[SC_COUNT * BENCH_STAGES], ab;
 	int sel[SC_COUNT * BENCH_STAGES], n = 0;
+	bool abandon = abandon_range(res, &ab);
 	FILE *f;
 
 	for (int sc = 0; sc < SC_COUNT; sc++)
@@ -205,12 +267,13 @@ int write_svg(const char *file, const struct bopts *o,
 		"xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' "
 		"font-family='sans-serif' font-size='12'>\n<rect width='100%%' "
 		"height='100%%' fill='white'/>\n",
-		W, n ? n * H : H);
-	if (!n)
+		W, n + abandon ? (n + abandon) * H : H);
+	if (!n && !abandon)
 		fprintf(f, "<text x='20' y='40'>no latency samples</text>\n");
 	for (int i = 0; i < n; i++)
 		chart(f, o, res, sel[i] / BENCH_STAGES,
 		      (unsigned)(sel[i] % BENCH_STAGES), &ax[i]);
+	abandon_chart(f, res, (double)n * H);
 	fputs("</svg>\n", f);
 	return fclose(f) ? -errno : 0;
 }

@@ -10,19 +10,6 @@
 #include <sys/resource.h>
 #include <time.h>
 
-uint64_t clock_ns(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-uint64_t now_ns(void)
-{
-	return clock_ns(CLOCK_MONOTONIC);
-}
-
 /* User + system CPU of the whole process (every thread), in ms. */
 double self_cpu_ms(void)
 {

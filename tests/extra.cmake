@@ -23,6 +23,7 @@ target_sources(check_silent_death PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/netns.c)
 foreach(suite check_serve check_serve_curl)
   if(TARGET ${suite})
     target_sources(${suite} PRIVATE serve_fixture.c
+      ${PROJECT_SOURCE_DIR}/bench/clock.c
       ${PROJECT_SOURCE_DIR}/bench/serve.c
       ${PROJECT_SOURCE_DIR}/bench/serve_http.c
       ${PROJECT_SOURCE_DIR}/bench/serve_metrics.c

@@ -1,0 +1,17 @@
+/*
+ * clock: nanosecond clocks, shared by hupmon-bench and hupmon-serve (and the
+ * test suites that build hupmon-serve in).
+ */
+#ifndef HUPMON_BENCH_CLOCK_H
+#define HUPMON_BENCH_CLOCK_H
+
+#include <stdint.h>
+#include <time.h>
+
+uint64_t clock_ns(clockid_t id);
+/* CLOCK_MONOTONIC */
+uint64_t now_ns(void);
+/* The calling thread's CPU clock */
+uint64_t thread_cpu_ns(void);
+
+#endif
