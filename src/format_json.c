@@ -21,6 +21,12 @@
  *     tick_seconds                        0 while the timer is disarmed
  *     gap_worst_seconds, gap_bound_seconds  (bound: 0 while disarmed)
  *   }
+ *   stall: {                              stall reports (sweep, TCP_INFO)
+ *     zero_window, no_ack,                STALLED by reason (escalations
+ *                                         counted under no_ack)
+ *     recovered_zero_window, recovered_no_ack,  RECOVERED by reason
+ *     escalations, closed_by_hangup
+ *   }
  *   compare: {
  *     first: <paths>, second: <paths>, missed: <paths>,
  *     cut_short: <paths>                  keyed by the first path
@@ -144,6 +150,12 @@ void hupmon__format_json(struct out *o, const struct hupmon_stats *s)
 	hupmon__format_printf(o, "{");
 	m = 0;
 	json_scalars(o, &m, s, &hupmon__format_sweep);
+	hupmon__format_printf(o, "}");
+
+	json_key(o, &n, "stall");
+	hupmon__format_printf(o, "{");
+	m = 0;
+	json_scalars(o, &m, s, &hupmon__format_stall);
 	hupmon__format_printf(o, "}");
 
 	json_key(o, &n, "compare");
