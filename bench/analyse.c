@@ -172,4 +172,5 @@ void analyse(struct results *res)
 		for (int p = 0; p < BP_COUNT; p++)
 			figures(res, sc, p, &res->an[sc][p]);
 	res->failures += silent_analyse(res);
+	res->failures += res->stall_failures;
 }

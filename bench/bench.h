@@ -47,6 +47,7 @@ enum scen {
 	SC_INTERF,
 	SC_SCALE,
 	SC_SILENT,
+	SC_STALL,
 	SC_COUNT
 };
 
@@ -287,6 +288,7 @@ struct results {
 	struct row an[SC_COUNT][BP_COUNT]; /* analyse() */
 	struct silent_res *silent;	   /* NULL: not requested */
 	unsigned failures;		   /* analyse(): the exit status */
+	unsigned stall_failures;	   /* run_stall (stall.c) */
 	int metrics_sc, metrics_p;	   /* --metrics: which monitor */
 };
 
@@ -418,6 +420,8 @@ void run_scale(const struct bctx *x);
 
 /* silent.c */
 void run_silent(const struct bctx *x);
+/* stall.c: stall reports; prints its own table as it runs. */
+void run_stall(const struct bctx *x);
 /* Its verdicts; returns how many failed. */
 unsigned silent_analyse(struct results *res);
 void silent_free(struct results *res);

@@ -43,8 +43,12 @@ static const char usage_text[] =
 	"                   others 2 ms)\n"
 	"  --scenarios LIST "
 	"fin,rst,half,datafin,escalate,burst,idle,interference,scale,\n"
-	"                   silent or all (default: all but interference, "
-	"scale and silent)\n"
+	"                   silent, stall or all (default: all but "
+	"interference, scale,\n"
+	"                   silent and stall)\n"
+	"                   stall: zero window and recovery on loopback; as "
+	"root also\n"
+	"                   NO_ACK vs TIMEOUT and tbf links (~60 s)\n"
 	"                   silent: root only (else skipped, exit status "
 	"unaffected); two\n"
 	"                   network namespaces and a veth pair, the client's "
@@ -291,6 +295,15 @@ static void header(FILE *f, const struct bopts *o)
 			loopback = true;
 			shown |= scenarios[sc].paths;
 		}
+	if (!loopback && !o->scen[SC_SILENT]) {
+		fprintf(f,
+			"hupmon-bench %s: stall only: stall reports of the "
+			"TCP_INFO sweep (what the epoll\npath cannot see). "
+			"See --explain.\n",
+			hupmon_version());
+		fflush(f);
+		return;
+	}
 	if (!loopback) {
 		fprintf(f,
 			"hupmon-bench %s: silent only (root): how long "
