@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #include "compare.h"
-#include "detect_stall.h"
 #include "watch.h"
 
 #define MAX_PERIOD_MS	  3600000u
@@ -63,15 +62,7 @@ static int normalize_config(struct hupmon_config *c)
 	if (c->no_touch && c->sweep_method == HUPMON_SWEEP_PEEK &&
 	    (c->paths & HUPMON_PATH_SWEEP))
 		return -EINVAL;
-	/* Stalls are seen in TCP_INFO only, by a sweep that samples each
-	 * socket at least twice within stall_ms. */
-	if (c->stall_ms &&
-	    (!(c->paths & HUPMON_PATH_SWEEP) ||
-	     c->sweep_method != HUPMON_SWEEP_TCP_INFO ||
-	     (uint64_t)c->stall_ms < 2 * (uint64_t)c->sweep_period_ms ||
-	     c->stall_ms > HUPMON__STALL_MAX_MS))
-		return -EINVAL;
-	return 0;
+	return hupmon__watch_check_stall(c);
 }
 
 static int add_own_fd(int epfd, int fd, hupmon_id id)

@@ -110,6 +110,19 @@ static int check_socket(int fd, uint64_t *cookie)
 	return 0;
 }
 
+int hupmon__watch_check_stall(const struct hupmon_config *c)
+{
+	/* Stalls are seen in TCP_INFO only, by a sweep that samples each
+	 * socket at least twice within stall_ms. */
+	if (c->stall_ms &&
+	    (!(c->paths & HUPMON_PATH_SWEEP) ||
+	     c->sweep_method != HUPMON_SWEEP_TCP_INFO ||
+	     (uint64_t)c->stall_ms < 2 * (uint64_t)c->sweep_period_ms ||
+	     c->stall_ms > HUPMON__STALL_MAX_MS))
+		return -EINVAL;
+	return 0;
+}
+
 /* Stall tracking reads TCP_INFO up to tcpi_snd_wnd (Linux 5.4): refuse it
  * rather than guess on a kernel that returns less. Returns the slot flag
  * (0: not tracked), or -EOPNOTSUPP, or getsockopt's -errno. */
