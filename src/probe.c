@@ -176,7 +176,7 @@ static int probe(struct hupmon *m, uint32_t idx)
 	struct hupmon__slot *s = &m->reg.slots[idx];
 	struct hupmon__report r = {.kind = HUPMON__REPORT_HANGUP,
 				   .path = HUPMON_PATH_SWEEP};
-	struct hupmon__stall *st = hupmon__sweep_stall(m, idx);
+	struct hupmon__stall *st;
 	struct hupmon__tcp_info ti;
 	bool full = false;
 	int cause;
@@ -184,6 +184,7 @@ static int probe(struct hupmon *m, uint32_t idx)
 	m->st.sweep_probes++;
 	if (m->probe_hook)
 		m->probe_hook(m, idx, m->probe_hook_arg);
+	st = hupmon__sweep_stall(m, idx); /* NULL: not tracked */
 	if (m->cfg.sweep_method == HUPMON_SWEEP_PEEK &&
 	    !(s->flags & HUPMON__SLOT_PEEK_OFF))
 		cause = probe_peek(s, &r.identified);
