@@ -400,7 +400,8 @@ struct hupmon_watch_opts {
 	 * monitor's. */
 	const struct hupmon_liveness *liveness;
 	/* true: no stall tracking for this socket even when the monitor's
-	 * stall_ms is set (no state allocated for it, 8-byte probes). */
+	 * stall_ms is set (no stall reports, 8-byte probes; its slot's 8
+	 * bytes of state stay allocated with the monitor's others). */
 	bool no_stall;
 };
 
