@@ -311,9 +311,10 @@ struct hupmon_config {
 	 * stall_ms >= 2 x sweep_period_ms, at most 3600000, else hupmon_new
 	 * fails with -EINVAL. Detection takes at most stall_ms + 2 x the
 	 * probe-gap bound (stats.sweep_gap_bound_ns). Choose stall_ms >= the
-	 * path's worst RTT + 3 RTOs (about 1 s on a LAN). Each tracked socket
-	 * costs 8 bytes, and its TCP_INFO probe reads 232 bytes instead of 8
-	 * (the same cost: the kernel fills the whole struct either way).
+	 * path's worst RTT + 3 RTOs (about 1 s on a LAN). Each watched socket
+	 * costs 8 more bytes, and a tracked one's TCP_INFO probe reads 232
+	 * bytes instead of 8 (the same cost: the kernel fills the whole
+	 * struct either way).
 	 */
 	uint32_t stall_ms;
 	/* Called for each stall report, on the dispatching thread without
