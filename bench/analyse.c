@@ -218,4 +218,5 @@ void analyse(struct results *res)
 	res->failures += abandon_analyse(res);
 	res->failures += silent_analyse(res);
 	res->failures += soak_analyse(res);
+	res->failures += res->stall_failures;
 }

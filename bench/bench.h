@@ -52,6 +52,7 @@ enum scen {
 	SC_ABANDON, /* apart: hupmon-serve and its clients (abandon.h) */
 	SC_SILENT,
 	SC_SOAK,
+	SC_STALL,
 	SC_COUNT
 };
 
@@ -372,6 +373,7 @@ struct results {
 	struct silent_res *silent;	   /* NULL: not requested */
 	struct soak_res *soak;		   /* NULL: not requested */
 	unsigned failures;		   /* analyse(): the exit status */
+	unsigned stall_failures;	   /* run_stall (stall.c) */
 	int metrics_sc, metrics_p;	   /* --metrics: which monitor */
 };
 
@@ -518,6 +520,8 @@ void abandon_free(struct results *res);
 
 /* silent.c */
 void run_silent(const struct bctx *x);
+/* stall.c: stall reports; prints its own table as it runs. */
+void run_stall(const struct bctx *x);
 /* Its verdicts; returns how many failed. */
 unsigned silent_analyse(struct results *res);
 void silent_free(struct results *res);

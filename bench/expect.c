@@ -82,6 +82,22 @@ void explain(FILE *f)
 		   "nothing. Lost, false, duplicate,\nwrong, a failed "
 		   "counter identity or memory_bytes growing after the first "
 		   "cycle\nmakes the exit status 1.\n");
+	fprintf(f, "\nstall (run only when named): what only the TCP_INFO "
+		   "sweep can see. The epoll\npath cannot see stalls: "
+		   "nothing changes on the socket until the kernel gives up\n"
+		   "(compare mode compares hangups only). On loopback, clients "
+		   "with a small receive\nbuffer stop reading while the "
+		   "server writes: STALLED/ZERO_WINDOW within stall_ms\n+ 2 x "
+		   "the probe-gap bound, then RECOVERED within one probe-gap "
+		   "bound of the drain.\nAs root, in silent's lab: the "
+		   "client's link down with data in flight gives\nNO_ACK in "
+		   "the same bound, long before the kernel's TIMEOUT "
+		   "(TCP_USER_TIMEOUT 10 s);\ntbf links of 10 mbit/50 ms "
+		   "(stall_ms 1 s) and 1 mbit/400 ms (stall_ms 3 s)\ncarrying "
+		   "a transfer for 10 s must give no stall report, and must "
+		   "show drops or\nretransmissions. A missing, late or wrong "
+		   "report, or any on a lossy link, makes\nthe exit status 1. "
+		   "Not root: the namespace cases are skipped.\n");
 }
 
 static void eval_stage(const struct run *r, const struct conn *c,

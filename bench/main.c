@@ -45,9 +45,13 @@ static const char usage_text[] =
 	"                   others 2 ms)\n"
 	"  --scenarios LIST "
 	"fin,rst,half,datafin,escalate,burst,idle,interference,scale,\n"
-	"                   silent, soak, abandon or all (default: all but "
-	"interference,\n"
-	"                   scale, silent, soak and abandon)\n"
+	"                   silent, soak, abandon, stall or all (default: all "
+	"but\n"
+	"                   interference, scale, silent, soak, abandon and "
+	"stall)\n"
+	"                   stall: zero window and recovery on loopback; as "
+	"root also\n"
+	"                   NO_ACK vs TIMEOUT and tbf links (~60 s)\n"
 	"                   silent: root only (else skipped, exit status "
 	"unaffected); two\n"
 	"                   network namespaces and a veth pair, the client's "
@@ -350,6 +354,14 @@ static void header(FILE *f, const struct bopts *o)
 			"mode, judged by the\nmonitor's counters and memory; "
 			"seed %llu. Figures at the end.\n",
 			hupmon_version(), o->seed);
+	} else if (!loopback && o->scen[SC_STALL] && !o->scen[SC_SILENT]) {
+		fprintf(f,
+			"hupmon-bench %s: stall: stall reports of the "
+			"TCP_INFO sweep (what the epoll\npath cannot see). "
+			"See --explain.\n",
+			hupmon_version());
+		fflush(f);
+		return;
 	} else if (!loopback && !o->scen[SC_SILENT]) {
 		fflush(f);
 		return;

@@ -238,6 +238,15 @@ const struct scenario scenarios[SC_COUNT] = {
 		     .n_quick = 1000,
 		     .optional = true,
 		     .child = true},
+	[SC_STALL] = {.name = "stall",
+		      .does = "client stops reading; link down; tbf (root)",
+		      .run = run_stall,
+		      .table = TB_SILENT,
+		      .paths = PATH_BIT(BP_TCPINFO),
+		      .expect_text = {"epoll: never; sweep-tcpinfo: stall",
+				      "(not run: PEEK cannot track stalls)"},
+		      .optional = true,
+		      .netns = true},
 };
 
 bool is_floor(enum bpath_id p)

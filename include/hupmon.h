@@ -200,6 +200,54 @@ struct hupmon_liveness {
 };
 
 /*
+ * Stalls: what only the TCP_INFO sweep can see (the epoll path never can:
+ * nothing changes on the socket until the kernel gives up). A connection
+ * is stalled when it had data outstanding or queued at every probe for at
+ * least stall_ms with no progress (neither tcpi_bytes_acked nor
+ * tcpi_delivered moved). Not a hangup: the watch goes on, and a later
+ * hangup is still reported (it closes an open episode without RECOVERED).
+ * Each episode is reported once when it begins (STALLED, with its reason),
+ * at most once more when a ZERO_WINDOW episode escalates to NO_ACK (the
+ * peer stopped answering window probes: escalation set), and once when it
+ * ends (RECOVERED, at the first probe that shows progress; a new episode
+ * then needs a full stall_ms again).
+ */
+enum hupmon_stall_kind {
+	HUPMON_STALL_KIND_STALLED = 1,
+	HUPMON_STALL_KIND_RECOVERED = 2,
+};
+enum hupmon_stall_reason {
+	HUPMON_STALL_REASON_NONE = 0,
+	/* The peer's window is shut (tcpi_snd_wnd 0): alive, not reading. */
+	HUPMON_STALL_REASON_ZERO_WINDOW = 1,
+	/* Window open, data unacknowledged and no ACK for stall_ms: the path
+	 * or the peer died with our data in flight. */
+	HUPMON_STALL_REASON_NO_ACK = 2,
+};
+#define HUPMON_STALL_REASON_MAX	  2
+#define HUPMON_STALL_REASON_COUNT (HUPMON_STALL_REASON_MAX + 1) /* [0] unused  \
+								 */
+
+/* Name of a stall reason ("zero_window", "no_ack"), or "none". Never NULL. */
+HUPMON_API const char *hupmon_stall_reason_name(enum hupmon_stall_reason r);
+
+/* One stall report, passed to on_stall. Valid only during the callback. */
+struct hupmon_stall_event {
+	hupmon_id id;
+	int fd; /* the watched fd (its identity checked before the report) */
+	void *user;
+	enum hupmon_stall_kind kind;
+	/* STALLED: why; RECOVERED: the reason of the episode that ended
+	 * (NO_ACK after an escalation). */
+	enum hupmon_stall_reason reason;
+	bool escalation;      /* STALLED: a ZERO_WINDOW episode became NO_ACK */
+	uint64_t detected_ns; /* CLOCK_MONOTONIC of the probe that saw it */
+};
+
+typedef void hupmon_stall_callback(const struct hupmon_stall_event *ev,
+				   void *arg);
+
+/*
  * Monitor configuration. A zero-initialised struct means every default.
  * New fields are only ever added at the end, with 0 meaning "default".
  */
@@ -235,7 +283,9 @@ struct hupmon_config {
 	 * stretches, so one socket costs one wakeup per period. */
 	uint32_t sweep_tick_ms;
 	/* Keep both paths on every socket until both saw each reported cause
-	 * or the compare deadline passed; needs both paths. */
+	 * or the compare deadline passed; needs both paths. Compares hangups
+	 * only: stalls are the sweep's alone (the epoll path cannot see
+	 * them). */
 	bool compare;
 	/* Compare deadline. 0 (default): counted in sweep laps, not time: an
 	 * outcome is "missed" once the sweep has completed two full laps
@@ -262,6 +312,22 @@ struct hupmon_config {
 	 * none); hupmon_watch_ex() overrides it per socket. Invalid values
 	 * make hupmon_new fail with -EINVAL. */
 	struct hupmon_liveness liveness;
+	/*
+	 * Stall tracking (see enum hupmon_stall_kind): the threshold in ms, 0
+	 * (default): off. Needs the sweep path with the TCP_INFO method and
+	 * stall_ms >= 2 x sweep_period_ms, at most 3600000, else hupmon_new
+	 * fails with -EINVAL. Detection takes at most stall_ms + 2 x the
+	 * probe-gap bound (stats.sweep_gap_bound_ns). Choose stall_ms >= the
+	 * path's worst RTT + 3 RTOs (about 1 s on a LAN). Each watched socket
+	 * costs 8 more bytes, and a tracked one's TCP_INFO probe reads 232
+	 * bytes instead of 8 (the same cost: the kernel fills the whole
+	 * struct either way).
+	 */
+	uint32_t stall_ms;
+	/* Called for each stall report, on the dispatching thread without
+	 * any internal lock, with arg; may be NULL (the counters still move).
+	 * Same rules as on_hangup. */
+	hupmon_stall_callback *on_stall;
 };
 
 /* Creates a monitor. cfg may be NULL (all defaults). On success stores it in
@@ -269,7 +335,8 @@ struct hupmon_config {
  * Errors: -EINVAL (out NULL, or an invalid config: paths outside
  * HUPMON_PATHS_BOTH, unknown sweep method, period above one hour, tick
  * above the period, compare without both paths, PEEK with no_touch, an
- * invalid liveness value), -ENOMEM, -EMFILE/-ENFILE (no fd for epoll,
+ * invalid liveness value, stall_ms without the sweep path, with PEEK, below
+ * 2 x the period or above one hour), -ENOMEM, -EMFILE/-ENFILE (no fd for epoll,
  * timerfd or eventfd). Nothing is leaked on failure. Any thread. */
 HUPMON_API int hupmon_new_sized(const struct hupmon_config *cfg,
 				size_t cfg_size, hupmon **out);
@@ -326,6 +393,8 @@ HUPMON_API void hupmon_free(hupmon *m);
  *   -EEXIST   this socket is already watched (by this fd or a dup of it,
  *             recognised by its SO_COOKIE)
  *   -ENOMEM   out of memory
+ *   -EOPNOTSUPP  stall tracking on and the kernel's TCP_INFO too short
+ *             (fewer than 232 bytes: tcpi_snd_wnd needs Linux 5.4)
  *   other     an unexpected error from epoll_ctl or getsockopt
  * Any thread, including from a callback.
  */
@@ -338,6 +407,10 @@ struct hupmon_watch_opts {
 	/* Overrides the monitor's liveness for this socket; NULL: use the
 	 * monitor's. */
 	const struct hupmon_liveness *liveness;
+	/* true: no stall tracking for this socket even when the monitor's
+	 * stall_ms is set (no stall reports, 8-byte probes; its slot's 8
+	 * bytes of state stay allocated with the monitor's others). */
+	bool no_stall;
 };
 
 /* hupmon_watch with options. Returns as hupmon_watch; also -EINVAL for an
@@ -455,7 +528,7 @@ struct hupmon_stats {
 	/* hangup reports, by path that reported them x cause */
 	uint64_t hangups[HUPMON_PATH_COUNT][HUPMON_CAUSE_COUNT];
 	uint64_t escalations; /* reports that raised an earlier cause */
-	uint64_t callbacks;   /* on_hangup + on_compare calls */
+	uint64_t callbacks;   /* on_hangup + on_compare + on_stall calls */
 	struct hupmon_hist callback_duration; /* of both kinds of callback */
 
 	/* epoll path */
@@ -499,6 +572,20 @@ struct hupmon_stats {
 	/* gauge: the probe-gap bound now, sweep period + tick interval;
 	 * 0 while disarmed. See sweep_period_ms. */
 	uint64_t sweep_gap_bound_ns;
+
+	/* stall reports (sweep path), by reason
+	 * [HUPMON_STALL_REASON_ZERO_WINDOW] and [HUPMON_STALL_REASON_NO_ACK]
+	 * (index 0 unused) */
+	uint64_t stalls[HUPMON_STALL_REASON_COUNT]; /* STALLED reports,
+							 escalations included */
+	uint64_t stall_recoveries[HUPMON_STALL_REASON_COUNT]; /* RECOVERED,
+								   by the
+								   episode's
+								   reason */
+	uint64_t stall_escalations; /* ZERO_WINDOW episodes that became
+				       NO_ACK */
+	uint64_t stall_closed;	    /* open episodes ended by a hangup
+				       report (no RECOVERED) */
 };
 
 /* Fills *out with a consistent snapshot (taken under the monitor's lock; no
@@ -542,6 +629,9 @@ enum hupmon_format {
  *   sweep: {ticks, probes, overruns, piled_up, laps, lap_last_seconds,
  *           lap_worst_seconds, slice_worst_seconds, tick_seconds,
  *           gap_worst_seconds, gap_bound_seconds}
+ *   stall: {zero_window, no_ack, recovered_zero_window, recovered_no_ack,
+ *           escalations, closed_by_hangup}   STALLED and RECOVERED reports
+ *                                   by reason
  *   compare: {first: <paths>, second: <paths>, missed: <paths>,
  *             cut_short: <paths>}   missed by the second path, cut_short
  *                                   keyed by the first
@@ -561,7 +651,10 @@ enum hupmon_format {
  *   hupmon_hangups_total{path,cause}, hupmon_escalations_total,
  *   hupmon_callbacks_total, hupmon_epoll_{wakeups,events,stale_events,
  *   ignored_events}_total, hupmon_sweep_{ticks,probes,overruns,piled_up,
- *   laps}_total, hupmon_compare_{first,second,missed,cut_short}_total
+ *   laps}_total, hupmon_stalls_{zero_window,no_ack}_total,
+ *   hupmon_stall_recoveries_{zero_window,no_ack}_total,
+ *   hupmon_stall_escalations_total, hupmon_stall_closed_total,
+ *   hupmon_compare_{first,second,missed,cut_short}_total
  *   {path,cause}; histograms hupmon_callback_duration_seconds,
  *   hupmon_compare_lag_seconds.
  */

@@ -30,6 +30,7 @@ static void queue_event(struct hupmon *m, uint32_t idx, enum hupmon_path path,
 		return;
 	o = hupmon__deliver_slot(q);
 	o->compare = false;
+	o->stall = false;
 	o->ev.id = hupmon__slot_id(&m->reg, idx);
 	o->ev.fd = hupmon__sock_fd(s);
 	o->ev.user = s->user;
@@ -49,6 +50,58 @@ struct hupmon__out *hupmon__deliver_slot(struct hupmon__outq *q)
 		abort();
 	}
 	return &q->item[q->n++];
+}
+
+static void queue_stall(struct hupmon *m, uint32_t idx,
+			const struct hupmon__report *r, uint64_t now,
+			struct hupmon__outq *q)
+{
+	struct hupmon__slot *s = &m->reg.slots[idx];
+	struct hupmon__out *o;
+
+	if (!m->cfg.on_stall)
+		return;
+	o = hupmon__deliver_slot(q);
+	o->compare = false;
+	o->stall = true;
+	o->sev.id = hupmon__slot_id(&m->reg, idx);
+	o->sev.fd = hupmon__sock_fd(s);
+	o->sev.user = s->user;
+	o->sev.kind = r->stall;
+	o->sev.reason = r->reason;
+	o->sev.escalation = r->escalation;
+	o->sev.detected_ns = now;
+}
+
+/* A stall report: counted, and queued. Each is news (the classifier
+ * reports each episode's start, escalation and end once). */
+static void observe_stall(struct hupmon *m, uint32_t idx,
+			  const struct hupmon__report *r, uint64_t now,
+			  struct hupmon__outq *q)
+{
+	unsigned reason = (unsigned)r->reason;
+
+	if (reason < 1 || reason > HUPMON_STALL_REASON_MAX)
+		return;
+	if (r->stall == HUPMON_STALL_KIND_STALLED) {
+		m->st.stalls[reason]++;
+		if (r->escalation)
+			m->st.stall_escalations++;
+	} else {
+		m->st.stall_recoveries[reason]++;
+	}
+	queue_stall(m, idx, r, now, q);
+}
+
+void hupmon__deliver_stall_close(struct hupmon *m, uint32_t idx)
+{
+	struct hupmon__stall *st = hupmon__sweep_stall(m, idx);
+
+	if (!st)
+		return;
+	if (hupmon__stall_open(st))
+		m->st.stall_closed++;
+	*st = (struct hupmon__stall){0};
 }
 
 /* Would observing cause on this path change anything (a report, or a
@@ -88,6 +141,7 @@ static void observe(struct hupmon *m, uint32_t idx, enum hupmon_path path,
 		if (escalation)
 			m->st.escalations++;
 		hupmon__compare_first(m, idx, path, level, laps);
+		hupmon__deliver_stall_close(m, idx);
 		queue_event(m, idx, path, escalation, now, q);
 	}
 }
@@ -100,7 +154,9 @@ static int run_callbacks(struct hupmon *m, struct hupmon__outq *q)
 
 	for (unsigned i = 0; i < q->n && !m->free_pending; i++) {
 		struct hupmon__out *o = &q->item[i];
-		hupmon_id id = o->compare ? o->rec.id : o->ev.id;
+		hupmon_id id = o->compare ? o->rec.id
+			       : o->stall ? o->sev.id
+					  : o->ev.id;
 		uint64_t t0;
 
 		/* Unwatched by an earlier callback of this batch: a compare
@@ -118,6 +174,8 @@ static int run_callbacks(struct hupmon *m, struct hupmon__outq *q)
 		t0 = hupmon__now_ns();
 		if (o->compare)
 			m->cfg.on_compare(&o->rec, m->cfg.arg);
+		else if (o->stall)
+			m->cfg.on_stall(&o->sev, m->cfg.arg);
 		else
 			m->cfg.on_hangup(&o->ev, m->cfg.arg);
 		t0 = hupmon__now_ns() - t0;
@@ -163,6 +221,18 @@ int hupmon__deliver_report(struct hupmon *m, uint32_t idx,
 		now = hupmon__clock(m);
 		observe(m, idx, r->path, r->cause, now, r->laps, &q);
 		seen = true;
+		break;
+	case HUPMON__REPORT_STALL:
+		/* News by construction: confirm the identity first, as for
+		 * a hangup (a probe looked by fd number). */
+		if (s->flags & HUPMON__SLOT_ORPHAN)
+			return 0;
+		if (!r->identified && !hupmon__sock_same(s)) {
+			hupmon__sock_orphan(m, idx);
+			return 0;
+		}
+		now = hupmon__clock(m);
+		observe_stall(m, idx, r, now, &q);
 		break;
 	}
 	/* Outcomes pending in compare mode may come due at any look. */

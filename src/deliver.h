@@ -22,12 +22,16 @@ struct hupmon;
 
 /* What a detection produces, delivered after the lock is dropped. */
 struct hupmon__out {
-	bool compare; /* else a hangup event */
+	bool compare; /* else a hangup event, or a stall event */
+	bool stall;
 	struct hupmon_event ev;
 	struct hupmon_compare rec;
+	struct hupmon_stall_event sev;
 };
-/* What one observation can queue: its hangup event and one compare outcome
- * per level of the cause order. A new kind of report adds its own. */
+/* What one observation can queue: its own event (a hangup or a stall
+ * report, never both: a probe delivers each separately) and one compare
+ * outcome per level of the cause order that may come due at the same
+ * look. */
 #define HUPMON__OUT_CAP (1 + 3)
 struct hupmon__outq {
 	unsigned n;
@@ -39,6 +43,9 @@ enum hupmon__report_kind {
 	/* cause: how the connection ended; HUPMON_CAUSE_NONE: it has not,
 	 * as far as this look could tell (a probe found it alive). */
 	HUPMON__REPORT_HANGUP,
+	/* stall: a stall verdict of the TCP_INFO sweep (never NONE). Not a
+	 * hangup: the cause order and compare mode ignore it. */
+	HUPMON__REPORT_STALL,
 };
 
 /* The next free entry of q (aborts if the derived bound is ever wrong). */
@@ -49,6 +56,11 @@ struct hupmon__report {
 	enum hupmon__report_kind kind;
 	enum hupmon_path path;
 	enum hupmon_cause cause;
+	/* HUPMON__REPORT_STALL: what was seen, the episode's reason (for
+	 * RECOVERED, the reason of the episode that ended), escalation. */
+	enum hupmon_stall_kind stall;
+	enum hupmon_stall_reason reason;
+	bool escalation;
 	/* The fd is known to hold the watched socket: an epoll event comes
 	 * from the socket's own registration; a probe that read an error
 	 * checked SO_COOKIE first. Otherwise a report that is news is only
@@ -66,6 +78,11 @@ struct hupmon__report {
  * m->lock, on the dispatching thread. */
 int hupmon__deliver_report(struct hupmon *m, uint32_t idx,
 			   const struct hupmon__report *r);
+
+/* A hangup was reported for slot idx: an open stall episode ends without
+ * RECOVERED (counted in stall_closed) and tracking starts afresh. Under
+ * m->lock. */
+void hupmon__deliver_stall_close(struct hupmon *m, uint32_t idx);
 
 /* Compare mode: once per completed sweep lap, records the outcomes of every
  * socket whose deadline passed, probed or not, and delivers them (drops

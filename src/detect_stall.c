@@ -61,6 +61,18 @@ bool hupmon__stall_open(const struct hupmon__stall *st)
 	return ph == PH_ZERO_WINDOW || ph == PH_NO_ACK;
 }
 
+enum hupmon__stall_verdict hupmon__stall_episode(const struct hupmon__stall *st)
+{
+	switch (phase_of(st)) {
+	case PH_ZERO_WINDOW:
+		return HUPMON__STALL_ZERO_WINDOW;
+	case PH_NO_ACK:
+		return HUPMON__STALL_NO_ACK;
+	default:
+		return HUPMON__STALL_NONE;
+	}
+}
+
 enum hupmon__stall_verdict
 hupmon__stall_step(struct hupmon__stall *st, const struct hupmon__tcp_info *ti,
 		   uint64_t now_ms, uint32_t stall_ms, bool *escalation)

@@ -115,6 +115,11 @@ enum hupmon__stall_verdict {
 /* Whether an episode is open (between a stall verdict and RECOVERED). */
 bool hupmon__stall_open(const struct hupmon__stall *st);
 
+/* The verdict that opened the episode under way (NO_ACK once escalated),
+ * or HUPMON__STALL_NONE when none is open. */
+enum hupmon__stall_verdict
+hupmon__stall_episode(const struct hupmon__stall *st);
+
 /* The next state and verdict for sample ti taken at now_ms (any ms clock
  * that only moves forward), with stall threshold stall_ms (1..
  * HUPMON__STALL_MAX_MS). *escalation is set when a NO_ACK verdict

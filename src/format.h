@@ -66,7 +66,8 @@ struct scalars {
 };
 
 extern const struct scalars hupmon__format_sockets, hupmon__format_registry,
-	hupmon__format_reports, hupmon__format_epoll, hupmon__format_sweep;
+	hupmon__format_reports, hupmon__format_epoll, hupmon__format_sweep,
+	hupmon__format_stall;
 
 static inline uint64_t scalar_value(const struct hupmon_stats *s,
 				    const struct scalar *f)

@@ -116,6 +116,12 @@ void hupmon__format_json(struct out *o, const struct hupmon_stats *s)
 	json_scalars(o, &m, s, &hupmon__format_sweep);
 	hupmon__format_printf(o, "}");
 
+	json_key(o, &n, "stall");
+	hupmon__format_printf(o, "{");
+	m = 0;
+	json_scalars(o, &m, s, &hupmon__format_stall);
+	hupmon__format_printf(o, "}");
+
 	json_key(o, &n, "compare");
 	hupmon__format_printf(o, "{");
 	m = 0;

@@ -103,6 +103,7 @@ void hupmon__format_prometheus(struct out *o, const struct hupmon_stats *s)
 	prom_scalars(o, s, &hupmon__format_reports);
 	prom_scalars(o, s, &hupmon__format_epoll);
 	prom_scalars(o, s, &hupmon__format_sweep);
+	prom_scalars(o, s, &hupmon__format_stall);
 	for (unsigned j = 0; j < HUPMON__FORMAT_NCOMPARE; j++)
 		prom_matrix(o, s, &hupmon__format_compare[j]);
 	for (unsigned i = 0; i < HUPMON__FORMAT_NHISTS; i++)

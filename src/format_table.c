@@ -42,6 +42,18 @@ const char *hupmon_path_name(enum hupmon_path path)
 	}
 }
 
+const char *hupmon_stall_reason_name(enum hupmon_stall_reason r)
+{
+	switch (r) {
+	case HUPMON_STALL_REASON_ZERO_WINDOW:
+		return "zero_window";
+	case HUPMON_STALL_REASON_NO_ACK:
+		return "no_ack";
+	default:
+		return "none";
+	}
+}
+
 const char *hupmon_reject_name(unsigned reject)
 {
 	static const char *const names[HUPMON_REJECT_COUNT] = {
@@ -185,11 +197,37 @@ static const struct scalar sweep[] = {
 	 FIELD(sweep_gap_bound_ns), true, UNIT_NS_OR_OFF},
 };
 
+static const struct scalar stall[] = {
+	{"zero_window", "stalled: zero window", "stalls_zero_window_total",
+	 "Stall reports: the peer's window shut.",
+	 FIELD(stalls[HUPMON_STALL_REASON_ZERO_WINDOW]), false, UNIT_COUNT},
+	{"no_ack", "stalled: no ack", "stalls_no_ack_total",
+	 "Stall reports: data in flight and no ACK (escalations included).",
+	 FIELD(stalls[HUPMON_STALL_REASON_NO_ACK]), false, UNIT_COUNT},
+	{"recovered_zero_window", "recovered: zero window",
+	 "stall_recoveries_zero_window_total",
+	 "Zero-window stall episodes that ended with progress.",
+	 FIELD(stall_recoveries[HUPMON_STALL_REASON_ZERO_WINDOW]), false,
+	 UNIT_COUNT},
+	{"recovered_no_ack", "recovered: no ack",
+	 "stall_recoveries_no_ack_total",
+	 "No-ACK stall episodes that ended with progress.",
+	 FIELD(stall_recoveries[HUPMON_STALL_REASON_NO_ACK]), false,
+	 UNIT_COUNT},
+	{"escalations", "escalations", "stall_escalations_total",
+	 "Zero-window stall episodes that escalated to no-ACK.",
+	 FIELD(stall_escalations), false, UNIT_COUNT},
+	{"closed_by_hangup", "closed by a hangup", "stall_closed_total",
+	 "Open stall episodes ended by a hangup report (no recovery).",
+	 FIELD(stall_closed), false, UNIT_COUNT},
+};
+
 const struct scalars hupmon__format_sockets = {sockets, ARRAY_SIZE(sockets)};
 const struct scalars hupmon__format_registry = {registry, ARRAY_SIZE(registry)};
 const struct scalars hupmon__format_reports = {reports, ARRAY_SIZE(reports)};
 const struct scalars hupmon__format_epoll = {epoll, ARRAY_SIZE(epoll)};
 const struct scalars hupmon__format_sweep = {sweep, ARRAY_SIZE(sweep)};
+const struct scalars hupmon__format_stall = {stall, ARRAY_SIZE(stall)};
 
 const struct matrix hupmon__format_hangups = {
 	"hangups", "hangups", "hangups_total",

@@ -225,6 +225,9 @@ void hupmon__format_text(struct out *o, const struct hupmon_stats *s)
 	hupmon__format_printf(o, "sweep\n");
 	text_scalars(o, s, &hupmon__format_sweep);
 
+	hupmon__format_printf(o, "stall\n");
+	text_scalars(o, s, &hupmon__format_stall);
+
 	for (unsigned p = HUPMON_PATH_EPOLL; p <= HUPMON_PATH_SWEEP; p++) {
 		char title[48];
 

@@ -62,7 +62,7 @@ static int normalize_config(struct hupmon_config *c)
 	if (c->no_touch && c->sweep_method == HUPMON_SWEEP_PEEK &&
 	    (c->paths & HUPMON_PATH_SWEEP))
 		return -EINVAL;
-	return 0;
+	return hupmon__watch_check_stall(c);
 }
 
 static int add_own_fd(int epfd, int fd, hupmon_id id)

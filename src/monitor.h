@@ -65,6 +65,10 @@ struct hupmon {
 			 int timeout_ms);
 	int (*ctl_hook)(struct hupmon *m, int op, int fd,
 			struct epoll_event *ev);
+	/* Test hook: called after every TCP_INFO read of stall tracking
+	 * (watch check and probes) with the length the kernel returned; may
+	 * shorten it (a kernel older than 5.4). 0: none. */
+	void (*tcp_info_hook)(struct hupmon *m, int fd, unsigned *len);
 
 	/* any thread, signal handlers */
 	atomic_int stop;

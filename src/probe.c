@@ -12,6 +12,9 @@
  *     Unread data hides a FIN behind it: the peek returns the data.
  *   - getsockopt(TCP_INFO) changes nothing; tcpi_state is the first byte, so
  *     8 bytes are asked for. CLOSE carries no errno: SO_ERROR tells why.
+ *   - tcp_get_info() fills the whole struct whatever length is asked for,
+ *     so a socket under stall tracking reads 232 bytes (up to tcpi_snd_wnd)
+ *     at the cost of 8, and its sample feeds the stall classifier.
  */
 #include "probe.h"
 
@@ -28,6 +31,23 @@
 #include "sweep.h"
 
 #define PROBE_ORPHAN (-1)
+
+/* tcpi_state of the socket, or -1; with ti, the whole sample up to
+ * tcpi_snd_wnd (*full: the kernel returned all of it). */
+static int tcp_sample(struct hupmon *m, const struct hupmon__slot *s,
+		      struct hupmon__tcp_info *ti, bool *full)
+{
+	socklen_t len = sizeof(*ti);
+	unsigned got;
+
+	if (getsockopt(s->fd, IPPROTO_TCP, TCP_INFO, ti, &len) < 0)
+		return -1;
+	got = len;
+	if (m->tcp_info_hook)
+		m->tcp_info_hook(m, s->fd, &got);
+	*full = got >= HUPMON__TCP_INFO_STALL_LEN;
+	return got ? ti->state : -1;
+}
 
 /* tcpi_state of the socket, or -1. */
 static int tcp_state(const struct hupmon__slot *s)
@@ -96,9 +116,10 @@ static int probe_peek(struct hupmon__slot *s, bool *verified)
 
 /* getsockopt(TCP_INFO): a cause, NONE for alive, or PROBE_ORPHAN. */
 static int probe_tcp_info(struct hupmon *m, struct hupmon__slot *s,
-			  bool *verified)
+			  struct hupmon__stall *st, struct hupmon__tcp_info *ti,
+			  bool *full, bool *verified)
 {
-	int state = tcp_state(s);
+	int state = st ? tcp_sample(m, s, ti, full) : tcp_state(s);
 
 	if (state < 0)
 		return PROBE_ORPHAN; /* EBADF, ENOTSOCK, EOPNOTSUPP */
@@ -114,6 +135,40 @@ static int probe_tcp_info(struct hupmon *m, struct hupmon__slot *s,
 	return hupmon__classify_tcp_state((unsigned)state, s->error);
 }
 
+/* A live tracked socket's sample through the stall classifier. A verdict
+ * turns *r (the probe's "alive" report) into a stall report. */
+static void stall_look(struct hupmon *m, struct hupmon__stall *st,
+		       const struct hupmon__tcp_info *ti,
+		       struct hupmon__report *r)
+{
+	enum hupmon__stall_verdict open = hupmon__stall_episode(st);
+	enum hupmon__stall_verdict v;
+	bool escalation;
+
+	v = hupmon__stall_step(st, ti, hupmon__clock(m) / 1000000u,
+			       m->cfg.stall_ms, &escalation);
+	r->escalation = escalation;
+	switch (v) {
+	case HUPMON__STALL_NONE:
+		return;
+	case HUPMON__STALL_ZERO_WINDOW:
+		r->stall = HUPMON_STALL_KIND_STALLED;
+		r->reason = HUPMON_STALL_REASON_ZERO_WINDOW;
+		break;
+	case HUPMON__STALL_NO_ACK:
+		r->stall = HUPMON_STALL_KIND_STALLED;
+		r->reason = HUPMON_STALL_REASON_NO_ACK;
+		break;
+	case HUPMON__STALL_RECOVERED:
+		r->stall = HUPMON_STALL_KIND_RECOVERED;
+		r->reason = open == HUPMON__STALL_ZERO_WINDOW
+				    ? HUPMON_STALL_REASON_ZERO_WINDOW
+				    : HUPMON_STALL_REASON_NO_ACK;
+		break;
+	}
+	r->kind = HUPMON__REPORT_STALL;
+}
+
 /* Probes the socket of slot idx and delivers what it saw. Returns
  * callbacks run. */
 static int probe(struct hupmon *m, uint32_t idx)
@@ -121,22 +176,31 @@ static int probe(struct hupmon *m, uint32_t idx)
 	struct hupmon__slot *s = &m->reg.slots[idx];
 	struct hupmon__report r = {.kind = HUPMON__REPORT_HANGUP,
 				   .path = HUPMON_PATH_SWEEP};
+	struct hupmon__stall *st;
+	struct hupmon__tcp_info ti;
+	bool full = false;
 	int cause;
 
 	m->st.sweep_probes++;
 	if (m->probe_hook)
 		m->probe_hook(m, idx, m->probe_hook_arg);
+	st = hupmon__sweep_stall(m, idx); /* NULL: not tracked */
 	if (m->cfg.sweep_method == HUPMON_SWEEP_PEEK &&
 	    !(s->flags & HUPMON__SLOT_PEEK_OFF))
 		cause = probe_peek(s, &r.identified);
 	else
-		cause = probe_tcp_info(m, s, &r.identified);
+		cause = probe_tcp_info(m, s, st, &ti, &full, &r.identified);
 	if (cause == PROBE_ORPHAN) {
 		hupmon__sock_orphan(m, idx);
 		return 0;
 	}
 	r.cause = (enum hupmon_cause)cause;
 	r.laps = hupmon__sweep_laps(m);
+	/* A hangup (which closes an open episode), or a live socket's
+	 * sample for the stall classifier: one report per probe. */
+	if (cause == HUPMON_CAUSE_NONE && st && full &&
+	    !(s->flags & HUPMON__SLOT_CLOSED))
+		stall_look(m, st, &ti, &r);
 	return hupmon__deliver_report(m, idx, &r);
 }
 

@@ -31,6 +31,7 @@ enum {
 	HUPMON__SLOT_CMP = 1u << 3,	 /* compare outcome(s) pending */
 	HUPMON__SLOT_CLOSED = 1u << 4,	 /* TCP_INFO saw CLOSE: terminal */
 	HUPMON__SLOT_PEEK_OFF = 1u << 5, /* SO_PEEK_OFF on: never peeked */
+	HUPMON__SLOT_STALL = 1u << 6,	 /* stall tracking on (sweep.h) */
 };
 
 /* One watched socket; 32 bytes. All fields under the monitor's lock. */

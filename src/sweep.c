@@ -42,6 +42,10 @@ int hupmon__sweep_reserve(struct hupmon *m, uint32_t slots)
 			       sizeof(*sw->node), 16);
 	for (uint32_t i = old; !err && i < sw->cap; i++)
 		sw->node[i].prev = HUPMON__SWEEP_OUT;
+	if (!err && m->cfg.stall_ms)
+		err = hupmon__mem_grow(&m->mem, (void **)&sw->stall,
+				       &sw->stall_cap, slots,
+				       sizeof(*sw->stall), 16);
 	return err;
 }
 
@@ -53,6 +57,10 @@ void hupmon__sweep_fini(struct hupmon *m)
 			    (size_t)sw->cap * sizeof(*sw->node), 0);
 	sw->node = NULL;
 	sw->cap = sw->n = 0;
+	hupmon__mem_realloc(&m->mem, sw->stall,
+			    (size_t)sw->stall_cap * sizeof(*sw->stall), 0);
+	sw->stall = NULL;
+	sw->stall_cap = 0;
 	sw->head = sw->tail = sw->lap_last = NONE;
 }
 
@@ -168,6 +176,8 @@ void hupmon__sweep_add(struct hupmon *m, uint32_t idx)
 	struct hupmon__sweep *sw = &m->sweep;
 
 	sw->node[idx].last = hupmon__sweep_clock(hupmon__clock(m));
+	if (idx < sw->stall_cap)
+		memset(&sw->stall[idx], 0, sizeof(sw->stall[idx]));
 	push_tail(sw, idx);
 	sw->n++;
 	/* Re-arming restarts the timer's phase, so a watch re-arms only from
@@ -220,6 +230,16 @@ void hupmon__sweep_update(struct hupmon *m, uint32_t idx)
 {
 	if (has(m, idx) && !wanted(m, idx))
 		hupmon__sweep_remove(m, idx);
+}
+
+struct hupmon__stall *hupmon__sweep_stall(struct hupmon *m, uint32_t idx)
+{
+	struct hupmon__sweep *sw = &m->sweep;
+
+	if (idx >= sw->stall_cap ||
+	    !(m->reg.slots[idx].flags & HUPMON__SLOT_STALL))
+		return NULL;
+	return &sw->stall[idx];
 }
 
 bool hupmon__sweep_slice_open(const struct hupmon *m)

@@ -28,6 +28,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "detect_stall.h"
 #include "hupmon.h"
 
 struct hupmon;
@@ -60,6 +61,10 @@ struct hupmon__sweep {
 	bool slice_open;	/* a slice is being worked off */
 	uint32_t slice_now;	/* sweep clock when the slice began */
 	uint64_t slice_busy_ns; /* time spent probing in this slice */
+	/* Stall tracking's per-socket state, by slot index; allocated only
+	 * when the monitor's stall_ms is set (else NULL). */
+	struct hupmon__stall *stall;
+	uint32_t stall_cap;
 };
 
 /* Sweep clock of a CLOCK_MONOTONIC time. */
@@ -109,5 +114,9 @@ uint64_t hupmon__sweep_laps(const struct hupmon *m);
  * Under m->lock. */
 void hupmon__sweep_snapshot(const struct hupmon *m, struct hupmon_stats *snap);
 void hupmon__sweep_fini(struct hupmon *m);
+/* The stall state of a slot whose stall tracking is on
+ * (HUPMON__SLOT_STALL), else NULL. Reset when the slot joins the sweep.
+ * Under m->lock. */
+struct hupmon__stall *hupmon__sweep_stall(struct hupmon *m, uint32_t idx);
 
 #endif

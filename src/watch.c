@@ -30,6 +30,7 @@
 
 #include "compare.h"
 #include "detect.h"
+#include "detect_stall.h"
 #include "monitor.h"
 #include "sock.h"
 #include "sweep.h"
@@ -107,6 +108,41 @@ static int check_socket(int fd, uint64_t *cookie)
 	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie, &len) < 0)
 		return -errno;
 	return 0;
+}
+
+int hupmon__watch_check_stall(const struct hupmon_config *c)
+{
+	/* Stalls are seen in TCP_INFO only, by a sweep that samples each
+	 * socket at least twice within stall_ms. */
+	if (c->stall_ms &&
+	    (!(c->paths & HUPMON_PATH_SWEEP) ||
+	     c->sweep_method != HUPMON_SWEEP_TCP_INFO ||
+	     (uint64_t)c->stall_ms < 2 * (uint64_t)c->sweep_period_ms ||
+	     c->stall_ms > HUPMON__STALL_MAX_MS))
+		return -EINVAL;
+	return 0;
+}
+
+/* Stall tracking reads TCP_INFO up to tcpi_snd_wnd (Linux 5.4): refuse it
+ * rather than guess on a kernel that returns less. Returns the slot flag
+ * (0: not tracked), or -EOPNOTSUPP, or getsockopt's -errno. */
+static int stall_check(struct hupmon *m, int fd,
+		       const struct hupmon_watch_opts *opts)
+{
+	struct hupmon__tcp_info ti;
+	socklen_t len = sizeof(ti);
+	unsigned got;
+
+	if (!m->cfg.stall_ms || opts->no_stall)
+		return 0;
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return -errno;
+	got = len;
+	if (m->tcp_info_hook)
+		m->tcp_info_hook(m, fd, &got);
+	if (got < HUPMON__TCP_INFO_STALL_LEN)
+		return -EOPNOTSUPP;
+	return HUPMON__SLOT_STALL;
 }
 
 /* A recv(MSG_PEEK) moves the socket's peek offset when SO_PEEK_OFF is on
@@ -244,7 +280,7 @@ int hupmon_watch_ex_sized(hupmon *m, int fd,
 	struct hupmon_watch_opts opts;
 	struct hupmon_liveness live;
 	uint64_t cookie = 0;
-	int err;
+	int err, stall = 0;
 
 	if (!m)
 		return -EINVAL;
@@ -256,10 +292,15 @@ int hupmon_watch_ex_sized(hupmon *m, int fd,
 	err = fd < 0 ? -EBADF : check_socket(fd, &cookie);
 	if (!err)
 		err = hupmon__watch_check_liveness(&live);
+	if (!err)
+		err = stall = stall_check(m, fd, &opts);
+	if (err > 0)
+		err = 0;
 	pthread_mutex_lock(&m->lock);
 	if (!err)
 		err = watch_locked(m, fd, opts.user, cookie, &live,
-				   peek_offset_on(m, fd), id);
+				   (uint8_t)(peek_offset_on(m, fd) | stall),
+				   id);
 	if (err)
 		count_reject(m, err);
 	else

@@ -86,6 +86,12 @@ static void fill(struct hupmon_stats *s)
 	s->sweep_tick_ns = 10000000;
 	s->sweep_gap_worst_ns = 34567890;
 	s->sweep_gap_bound_ns = 45678901;
+	s->stalls[HUPMON_STALL_REASON_ZERO_WINDOW] = 160;
+	s->stalls[HUPMON_STALL_REASON_NO_ACK] = 161;
+	s->stall_recoveries[HUPMON_STALL_REASON_ZERO_WINDOW] = 162;
+	s->stall_recoveries[HUPMON_STALL_REASON_NO_ACK] = 163;
+	s->stall_escalations = 164;
+	s->stall_closed = 165;
 	fill_matrix(s->cmp_first, 2000);
 	fill_matrix(s->cmp_second, 3000);
 	fill_matrix(s->cmp_missed, 4000);
@@ -558,6 +564,19 @@ static const struct {
 	 OFF(sweep_gap_worst_ns), true},
 	{"sweep.gap_bound_seconds", "hupmon_sweep_gap_bound_seconds",
 	 OFF(sweep_gap_bound_ns), true},
+	{"stall.zero_window", "hupmon_stalls_zero_window_total",
+	 OFF(stalls[HUPMON_STALL_REASON_ZERO_WINDOW]), false},
+	{"stall.no_ack", "hupmon_stalls_no_ack_total",
+	 OFF(stalls[HUPMON_STALL_REASON_NO_ACK]), false},
+	{"stall.recovered_zero_window",
+	 "hupmon_stall_recoveries_zero_window_total",
+	 OFF(stall_recoveries[HUPMON_STALL_REASON_ZERO_WINDOW]), false},
+	{"stall.recovered_no_ack", "hupmon_stall_recoveries_no_ack_total",
+	 OFF(stall_recoveries[HUPMON_STALL_REASON_NO_ACK]), false},
+	{"stall.escalations", "hupmon_stall_escalations_total",
+	 OFF(stall_escalations), false},
+	{"stall.closed_by_hangup", "hupmon_stall_closed_total",
+	 OFF(stall_closed), false},
 };
 
 static const struct {
@@ -589,7 +608,7 @@ static const char *const cause_names[] = {NULL,	   "peer_shutdown", "hangup",
 static const char *const reject_names[] = {"ebadf",  "enotsock", "einval",
 					   "eexist", "enomem",	 "other"};
 
-/* 3 gauges, 19 other scalars, 6 rejects, 5 tables of 2 x 5, and 2
+/* 3 gauges, 25 other scalars, 6 rejects, 5 tables of 2 x 5, and 2
  * histograms of count, sum and one count and bound per bucket. */
 #define JSON_LEAVES                                                            \
 	(ARRAY_SIZE(scalars) + HUPMON_REJECT_COUNT +                           \

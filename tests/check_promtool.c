@@ -101,6 +101,12 @@ static void snap_filled(struct hupmon_stats *s)
 	s->sweep_tick_ns = 10000000;
 	s->sweep_gap_worst_ns = v++ * 1000003;
 	s->sweep_gap_bound_ns = 110000000;
+	for (unsigned r = 1; r <= HUPMON_STALL_REASON_MAX; r++) {
+		s->stalls[r] = v++;
+		s->stall_recoveries[r] = v++;
+	}
+	s->stall_escalations = v++;
+	s->stall_closed = v++;
 	fill_matrix(s->cmp_first, &v);
 	fill_matrix(s->cmp_second, &v);
 	fill_matrix(s->cmp_missed, &v);

@@ -17,6 +17,7 @@ add_test(NAME readme_example_in_sync
 # The two-namespace lab of the silent-death test; hupmon-bench's silent
 # scenario compiles the same source (bench/CMakeLists.txt).
 target_sources(check_silent_death PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/netns.c)
+target_sources(check_stall_netns PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/netns.c)
 
 # check_serve, check_serve_curl: hupmon-serve (bench/serve*.c) built into the
 # suites with their fixture; check_serve_curl also runs the program.

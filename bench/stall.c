@@ -1,0 +1,529 @@
+/*
+ * stall: what only the TCP_INFO sweep can see (stall reports). The epoll
+ * path sees nothing of a stall: nothing changes on the socket until the
+ * kernel gives up.
+ *
+ *   zero-window (loopback, no root): clients with a small receive buffer
+ *     stop reading while the server writes (non-blocking, no user timeout):
+ *     STALLED/ZERO_WINDOW, timed from the write that filled the buffer;
+ *     then they drain everything: RECOVERED, timed from the start of the
+ *     drain.
+ *   no-ack (root, silent's lab): the client's link goes down while the
+ *     server has data in flight, TCP_USER_TIMEOUT 10 s: STALLED/NO_ACK
+ *     against the kernel's TIMEOUT, both timed from the write.
+ *   tbf 10mbit/50ms, tbf 1mbit/400ms (root): a continuous transfer for 10 s
+ *     over a slow link that queues and drops: no stall report may come
+ *     (stall_ms 1 s, and 3 s for the harsher link by the README's rule);
+ *     tc drops and tcpi_total_retrans show the link was lossy.
+ *   bookkeeping: CPU per probe of a TCP_INFO sweep over the same loopback
+ *     sockets (idle, and with a shut window) with stall tracking on and
+ *     off.
+ *
+ * Bound: stall_ms + 2 x the probe-gap bound (stats.sweep_gap_bound_ns);
+ * RECOVERED: one probe-gap bound. A late report, a missing one, a wrong
+ * reason or any report on a lossy link is a failure (exit status 1). The
+ * lab is removed at the end.
+ */
+#include "bench.h"
+#include "netns.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MS	   1000000ull
+#define CONNS	   8
+#define PERIOD	   100
+#define MAX_EVS	   256
+#define CPU_SOCK   500
+#define CPU_ROUNDS 9
+
+struct sconn {
+	int sfd, cfd;
+	hupmon_id id;
+	uint64_t t_fail, t_stall, t_rec, t_hup;
+	enum hupmon_stall_reason reason;
+	enum hupmon_cause cause;
+	size_t sent;
+};
+
+struct slog {
+	struct sconn *c;
+	unsigned n;
+	unsigned stalls, recs, hups, stray;
+};
+
+static void on_stall(const struct hupmon_stall_event *ev, void *arg)
+{
+	struct slog *l = arg;
+	struct sconn *c = ev->user;
+
+	if (!c) {
+		l->stray++;
+		return;
+	}
+	if (ev->kind == HUPMON_STALL_KIND_STALLED) {
+		l->stalls++;
+		if (!c->t_stall) {
+			c->t_stall = ev->detected_ns;
+			c->reason = ev->reason;
+		}
+	} else {
+		l->recs++;
+		if (!c->t_rec)
+			c->t_rec = ev->detected_ns;
+	}
+}
+
+static void on_hangup(const struct hupmon_event *ev, void *arg)
+{
+	struct slog *l = arg;
+	struct sconn *c = ev->user;
+
+	l->hups++;
+	if (c && !c->t_hup) {
+		c->t_hup = ev->detected_ns;
+		c->cause = ev->cause;
+	}
+}
+
+static hupmon *monitor(struct slog *l, uint32_t stall_ms)
+{
+	struct hupmon_config cfg = {.on_hangup = on_hangup,
+				    .on_stall = on_stall,
+				    .arg = l,
+				    .sweep_period_ms = PERIOD,
+				    .stall_ms = stall_ms};
+	hupmon *m = NULL;
+	int rc = hupmon_new(&cfg, &m);
+
+	if (rc)
+		die("hupmon_new", -rc);
+	return m;
+}
+
+static void dispatch_for(hupmon *m, uint64_t ns)
+{
+	uint64_t end = now_ns() + ns;
+
+	while (now_ns() < end)
+		hupmon_dispatch(m, 10);
+}
+
+static size_t fill(int fd, size_t max)
+{
+	static char buf[16384];
+	size_t total = 0;
+
+	while (total < max) {
+		ssize_t n = send(fd, buf, sizeof(buf), MSG_NOSIGNAL);
+
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+	}
+	return total;
+}
+
+static size_t drain(int fd)
+{
+	static char buf[65536];
+	size_t total = 0;
+
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+	}
+	return total;
+}
+
+/* A connection: client from cli_ns (or loopback), server end accepted
+ * non-blocking; rcvbuf > 0 is the client's SO_RCVBUF, set before
+ * connect. */
+static int pair(int lfd, bool lab, uint16_t port, int rcvbuf, int *srv,
+		int *cli)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+
+	inet_pton(AF_INET, lab ? NETNS_SRV_ADDR : "127.0.0.1", &a.sin_addr);
+	*cli = lab ? netns_socket(NETNS_CLI)
+		   : socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*cli < 0)
+		return *cli;
+	if (rcvbuf)
+		setsockopt(*cli, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+			   sizeof(rcvbuf));
+	if (connect(*cli, (struct sockaddr *)&a, sizeof(a)))
+		return -errno;
+	*srv = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (*srv < 0)
+		return -errno;
+	fcntl(*cli, F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+static void row(const char *name, struct vec *v, double bound_ms, unsigned want,
+		unsigned fals, const char *note, unsigned *failures)
+{
+	struct dist d = dist_of(v, 1e6);
+	bool bad = d.n != want || (d.n && d.max > bound_ms) || fals;
+
+	printf("%-30s %5zu/%-3u %9.0f %9.0f %9.0f %6u  %s%s\n", name, d.n, want,
+	       d.n ? d.p50 : 0.0, d.n ? d.max : 0.0, bound_ms, fals,
+	       bad ? "FAIL " : "", note);
+	*failures += bad;
+}
+
+static uint64_t gap_bound(hupmon *m)
+{
+	struct hupmon_stats st;
+
+	hupmon_stats(m, &st);
+	return st.sweep_gap_bound_ns;
+}
+
+/* Loopback: ZERO_WINDOW, then RECOVERED. */
+static void zero_window(const struct bctx *x, unsigned *failures)
+{
+	struct sconn c[CONNS];
+	struct slog l = {.c = c, .n = CONNS};
+	hupmon *m = monitor(&l, 1000);
+	struct vec st = {0}, rec = {0};
+	uint64_t gap, end;
+	unsigned bad = 0;
+
+	memset(c, 0, sizeof(c));
+	for (unsigned i = 0; i < CONNS; i++) {
+		struct hupmon_watch_opts o = {.user = &c[i]};
+
+		if (pair(x->lfd, false, x->port, 4096, &c[i].sfd, &c[i].cfd) ||
+		    hupmon_watch_ex(m, c[i].sfd, &o, &c[i].id))
+			die("stall: loopback pair", errno);
+	}
+	dispatch_for(m, 3 * PERIOD * MS);
+	gap = gap_bound(m);
+	/* The windows shut one by one, spread over a period. */
+	for (unsigned i = 0; i < CONNS; i++) {
+		c[i].sent = fill(c[i].sfd, 1u << 24);
+		c[i].t_fail = now_ns();
+		dispatch_for(m, PERIOD * MS / CONNS);
+	}
+	end = now_ns() + 4000 * MS;
+	while (now_ns() < end && l.stalls < CONNS)
+		hupmon_dispatch(m, 10);
+	for (unsigned i = 0; i < CONNS; i++) {
+		size_t got = 0;
+
+		if (c[i].t_stall)
+			vec_push(&st, c[i].t_stall - c[i].t_fail);
+		bad += c[i].t_stall &&
+		       c[i].reason != HUPMON_STALL_REASON_ZERO_WINDOW;
+		c[i].t_fail = now_ns();
+		end = now_ns() + 3000 * MS;
+		while (got < c[i].sent && now_ns() < end) {
+			got += drain(c[i].cfd);
+			hupmon_dispatch(m, 0);
+		}
+		while (!c[i].t_rec && now_ns() < end)
+			hupmon_dispatch(m, 5);
+		if (c[i].t_rec)
+			vec_push(&rec, c[i].t_rec - c[i].t_fail);
+	}
+	dispatch_for(m, 1000 * MS);
+	row("loopback ZERO_WINDOW", &st, 1000 + 2.0 * (double)gap / 1e6, CONNS,
+	    bad + l.stray, "(stall_ms 1000)", failures);
+	row("loopback RECOVERED", &rec, (double)gap / 1e6, CONNS,
+	    l.recs - rec.n, "(from the drain)", failures);
+	hupmon_free(m);
+	for (unsigned i = 0; i < CONNS; i++) {
+		close(c[i].sfd);
+		close(c[i].cfd);
+	}
+	vec_free(&st);
+	vec_free(&rec);
+}
+
+/* Root: link down with data in flight; NO_ACK against TIMEOUT. */
+static void no_ack(int lfd, uint16_t port, unsigned *failures)
+{
+	struct sconn c[CONNS];
+	struct slog l = {.c = c, .n = CONNS};
+	struct hupmon_liveness live = {.user_timeout_ms = 10000};
+	hupmon *m = monitor(&l, 1000);
+	struct vec st = {0}, to = {0};
+	uint64_t gap, end;
+	unsigned bad = 0;
+
+	memset(c, 0, sizeof(c));
+	for (unsigned i = 0; i < CONNS; i++) {
+		struct hupmon_watch_opts o = {.user = &c[i], .liveness = &live};
+
+		if (pair(lfd, true, port, 0, &c[i].sfd, &c[i].cfd) ||
+		    hupmon_watch_ex(m, c[i].sfd, &o, &c[i].id))
+			die("stall: lab pair", errno);
+	}
+	dispatch_for(m, 3 * PERIOD * MS);
+	gap = gap_bound(m);
+	netns_link(false, NULL, 0);
+	for (unsigned i = 0; i < CONNS; i++) {
+		c[i].t_fail = now_ns();
+		fill(c[i].sfd, 65536);
+		dispatch_for(m, PERIOD * MS / CONNS);
+	}
+	end = now_ns() + 14000 * MS;
+	while (now_ns() < end && l.hups < CONNS)
+		hupmon_dispatch(m, 10);
+	for (unsigned i = 0; i < CONNS; i++) {
+		if (c[i].t_stall)
+			vec_push(&st, c[i].t_stall - c[i].t_fail);
+		if (c[i].t_hup && c[i].cause == HUPMON_CAUSE_TIMEOUT)
+			vec_push(&to, c[i].t_hup - c[i].t_fail);
+		bad += c[i].t_stall &&
+		       c[i].reason != HUPMON_STALL_REASON_NO_ACK;
+	}
+	row("link down: NO_ACK", &st, 1000 + 2.0 * (double)gap / 1e6, CONNS,
+	    bad + l.recs, "(stall_ms 1000)", failures);
+	row("link down: kernel TIMEOUT", &to, 10000 + 2000, CONNS, 0,
+	    "(TCP_USER_TIMEOUT 10 s)", failures);
+	netns_link(true, NULL, 0);
+	hupmon_free(m);
+	for (unsigned i = 0; i < CONNS; i++) {
+		close(c[i].sfd);
+		close(c[i].cfd);
+	}
+	vec_free(&st);
+	vec_free(&to);
+}
+
+static long tc_drops(void)
+{
+	char cmd[256], line[512];
+	long drops = -1;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "ip netns exec %s tc -s qdisc show dev %s",
+		 netns_name(NETNS_SRV), netns_dev(NETNS_SRV));
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "dropped ");
+
+		if (p && drops < 0)
+			drops = strtol(p + 8, NULL, 10);
+	}
+	pclose(f);
+	return drops;
+}
+
+/* Root: a continuous transfer over a tbf link: no stall may come. */
+static void lossy(int lfd, uint16_t port, const char *rate, unsigned lat_ms,
+		  uint32_t stall_ms, unsigned *failures)
+{
+	struct sconn c = {0};
+	struct slog l = {.c = &c, .n = 1};
+	struct hupmon_watch_opts o = {.user = &c};
+	struct tcp_info ti;
+	socklen_t tl = sizeof(ti);
+	char why[192], name[64];
+	hupmon *m;
+	uint64_t end;
+	size_t got = 0;
+	long drops;
+
+	if (netns_sh(
+		    why, sizeof(why),
+		    "ip netns exec %s tc qdisc replace dev %s root tbf rate %s "
+		    "burst 32kbit latency %ums",
+		    netns_name(NETNS_SRV), netns_dev(NETNS_SRV), rate,
+		    lat_ms)) {
+		printf("stall: tbf %s: %s\n", rate, why);
+		(*failures)++;
+		return;
+	}
+	m = monitor(&l, stall_ms);
+	if (pair(lfd, true, port, 0, &c.sfd, &c.cfd) ||
+	    hupmon_watch_ex(m, c.sfd, &o, &c.id))
+		die("stall: lab pair", errno);
+	end = now_ns() + 10000 * MS;
+	while (now_ns() < end) {
+		fill(c.sfd, 1u << 20);
+		got += drain(c.cfd);
+		hupmon_dispatch(m, 1);
+	}
+	memset(&ti, 0, sizeof(ti));
+	getsockopt(c.sfd, IPPROTO_TCP, TCP_INFO, &ti, &tl);
+	drops = tc_drops();
+	snprintf(name, sizeof(name), "tbf %s/%u ms, 10 s", rate, lat_ms);
+	printf("%-30s %9s %9s %9s %9s %6u  %s(stall_ms %u; %.2f Mbit/s, tc "
+	       "drops %ld, retrans %u)\n",
+	       name, "-", "-", "-", "-", l.stalls + l.recs,
+	       l.stalls + l.recs || (drops <= 0 && !ti.tcpi_total_retrans)
+		       ? "FAIL "
+		       : "",
+	       stall_ms, (double)got * 8 / 10 / 1e6, drops,
+	       ti.tcpi_total_retrans);
+	*failures +=
+		l.stalls + l.recs > 0 || (drops <= 0 && !ti.tcpi_total_retrans);
+	hupmon_free(m);
+	close(c.sfd);
+	close(c.cfd);
+	netns_sh(NULL, 0, "ip netns exec %s tc qdisc del dev %s root",
+		 netns_name(NETNS_SRV), netns_dev(NETNS_SRV));
+}
+
+static double cpu_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* CPU per probe of a TCP_INFO sweep over the sockets, stall tracking on
+ * (stall_ms at its maximum, so no report is made: the classifier's cost
+ * alone) or off. */
+static double cpu_per_probe(int *sfd, unsigned n, bool on)
+{
+	struct slog l = {0};
+	hupmon *m = monitor(&l, on ? 3600000 : 0);
+	struct hupmon_stats st;
+	uint64_t p0;
+	hupmon_id id;
+	double cpu;
+
+	for (unsigned i = 0; i < n; i++)
+		if (hupmon_watch(m, sfd[i], NULL, &id))
+			die("stall: watch", EINVAL);
+	dispatch_for(m, 1 * PERIOD * MS);
+	hupmon_stats(m, &st);
+	p0 = st.sweep_probes;
+	cpu = cpu_ms();
+	dispatch_for(m, 6 * PERIOD * MS);
+	cpu = cpu_ms() - cpu;
+	hupmon_stats(m, &st);
+	hupmon_free(m);
+	return cpu * 1e6 / (double)(st.sweep_probes - p0);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The kernel's side alone: getsockopt(TCP_INFO) of 8 bytes (a plain probe)
+ * against 232 (a tracked socket's), over the same sockets, alternating;
+ * the median per call of 9 rounds each. */
+static void syscall_cost(const int *sfd, unsigned n)
+{
+	double t[2][CPU_ROUNDS];
+	uint64_t ti[64]; /* the kernel's struct tcp_info: 280 bytes here */
+
+	for (int r = 0; r < CPU_ROUNDS; r++)
+		for (int big = 0; big < 2; big++) {
+			uint64_t t0 = now_ns();
+
+			for (int k = 0; k < 20; k++)
+				for (unsigned i = 0; i < n; i++) {
+					socklen_t len = big ? 232 : 8;
+
+					getsockopt(sfd[i], IPPROTO_TCP,
+						   TCP_INFO, &ti, &len);
+				}
+			t[big][r] = (double)(now_ns() - t0) / (20.0 * n);
+		}
+	qsort(t[0], CPU_ROUNDS, sizeof(t[0][0]), cmp_double);
+	qsort(t[1], CPU_ROUNDS, sizeof(t[1][0]), cmp_double);
+	printf("%-30s %.0f ns for 8 bytes, %.0f ns for 232 (median of %d "
+	       "rounds)\n",
+	       "getsockopt(TCP_INFO)", t[0][CPU_ROUNDS / 2],
+	       t[1][CPU_ROUNDS / 2], CPU_ROUNDS);
+}
+
+/* Alternating rounds, off then on, on the same sockets: idle ones (the
+ * classifier's shortest path) and ones whose window is shut (a streak
+ * without progress: its longest path). The added CPU is the median over
+ * rounds of (on / off) measured in the same round. */
+static void bookkeeping(const struct bctx *x)
+{
+	static int sfd[CPU_SOCK], cfd[CPU_SOCK];
+
+	for (int shut = 0; shut < 2; shut++) {
+		double off[CPU_ROUNDS], on[CPU_ROUNDS], ratio[CPU_ROUNDS];
+		int snd = 16384;
+
+		for (unsigned i = 0; i < CPU_SOCK; i++) {
+			if (pair(x->lfd, false, x->port, shut ? 4096 : 0,
+				 &sfd[i], &cfd[i]))
+				die("stall: loopback pair", errno);
+			setsockopt(sfd[i], SOL_SOCKET, SO_SNDBUF, &snd,
+				   sizeof(snd));
+			if (shut)
+				fill(sfd[i], 1u << 20);
+		}
+		for (int r = 0; r < CPU_ROUNDS; r++) {
+			off[r] = cpu_per_probe(sfd, CPU_SOCK, false);
+			on[r] = cpu_per_probe(sfd, CPU_SOCK, true);
+			ratio[r] = on[r] / off[r];
+		}
+		syscall_cost(sfd, CPU_SOCK);
+		qsort(off, CPU_ROUNDS, sizeof(off[0]), cmp_double);
+		qsort(on, CPU_ROUNDS, sizeof(on[0]), cmp_double);
+		qsort(ratio, CPU_ROUNDS, sizeof(ratio[0]), cmp_double);
+		printf("%-30s %.0f ns off, %.0f ns on (medians): %+.1f %% "
+		       "(median of %d per-round ratios, %+.1f..%+.1f %%; goal "
+		       "<= 10 %%; %u %s sockets)\n",
+		       "bookkeeping CPU per probe", off[CPU_ROUNDS / 2],
+		       on[CPU_ROUNDS / 2], (ratio[CPU_ROUNDS / 2] - 1) * 100,
+		       CPU_ROUNDS, (ratio[0] - 1) * 100,
+		       (ratio[CPU_ROUNDS - 1] - 1) * 100, CPU_SOCK,
+		       shut ? "shut-window" : "idle");
+		for (unsigned i = 0; i < CPU_SOCK; i++) {
+			close(sfd[i]);
+			close(cfd[i]);
+		}
+	}
+}
+
+void run_stall(const struct bctx *x)
+{
+	unsigned failures = 0;
+	char why[192];
+	int lfd;
+	uint16_t port;
+
+	printf("\n== stall: what only the TCP_INFO sweep sees (period %u ms; "
+	       "bound = stall_ms + 2 x probe-gap bound; times in ms) ==\n",
+	       PERIOD);
+	printf("%-30s %9s %9s %9s %9s %6s\n", "case", "reported", "p50", "max",
+	       "bound", "false");
+	zero_window(x, &failures);
+	bookkeeping(x);
+	if (netns_up("hupstall", why, sizeof(why))) {
+		printf("stall: namespaces skipped: %s\n", why);
+	} else {
+		lfd = netns_socket(NETNS_SRV);
+		lfd = lfd < 0 ? lfd
+			      : listener_open(lfd, NETNS_SRV_ADDR, 64, &port);
+		if (lfd < 0)
+			die("stall: lab listener", -lfd);
+		no_ack(lfd, port, &failures);
+		lossy(lfd, port, "10mbit", 50, 1000, &failures);
+		lossy(lfd, port, "1mbit", 400, 3000, &failures);
+		close(lfd);
+		netns_down();
+	}
+	printf("stall: %s\n", failures ? "FAIL" : "PASS");
+	x->res->stall_failures += failures;
+}
