@@ -224,9 +224,10 @@ enum hupmon_stall_reason {
 	 * or the peer died with our data in flight. */
 	HUPMON_STALL_REASON_NO_ACK = 2,
 };
-#define HUPMON_STALL_REASON_MAX	  2
-#define HUPMON_STALL_REASON_COUNT (HUPMON_STALL_REASON_MAX + 1) /* [0] unused  \
-								 */
+#define HUPMON_STALL_REASON_MAX 2
+#define HUPMON_STALL_REASON_COUNT                                              \
+	(HUPMON_STALL_REASON_MAX + 1) /* [0] unused                            \
+				       */
 
 /* Name of a stall reason ("zero_window", "no_ack"), or "none". Never NULL. */
 HUPMON_API const char *hupmon_stall_reason_name(enum hupmon_stall_reason r);
