@@ -225,9 +225,8 @@ enum hupmon_stall_reason {
 	HUPMON_STALL_REASON_NO_ACK = 2,
 };
 #define HUPMON_STALL_REASON_MAX 2
-#define HUPMON_STALL_REASON_COUNT                                              \
-	(HUPMON_STALL_REASON_MAX + 1) /* [0] unused                            \
-				       */
+/* Size of the arrays indexed by reason ([0] unused). */
+#define HUPMON_STALL_REASON_COUNT (HUPMON_STALL_REASON_MAX + 1)
 
 /* Name of a stall reason ("zero_window", "no_ack"), or "none". Never NULL. */
 HUPMON_API const char *hupmon_stall_reason_name(enum hupmon_stall_reason r);
