@@ -116,36 +116,6 @@ static void dispatch_for(hupmon *m, uint64_t ns)
 		hupmon_dispatch(m, 10);
 }
 
-static size_t fill(int fd, size_t max)
-{
-	static char buf[16384];
-	size_t total = 0;
-
-	while (total < max) {
-		ssize_t n = send(fd, buf, sizeof(buf), MSG_NOSIGNAL);
-
-		if (n <= 0)
-			break;
-		total += (size_t)n;
-	}
-	return total;
-}
-
-static size_t drain(int fd)
-{
-	static char buf[65536];
-	size_t total = 0;
-
-	for (int i = 0; i < 64; i++) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-
-		if (n <= 0)
-			break;
-		total += (size_t)n;
-	}
-	return total;
-}
-
 /* A connection: client from cli_ns (or loopback), server end accepted
  * non-blocking; rcvbuf > 0 is the client's SO_RCVBUF, set before
  * connect. */
@@ -213,7 +183,7 @@ static void zero_window(const struct bctx *x, unsigned *failures)
 	gap = gap_bound(m);
 	/* The windows shut one by one, spread over a period. */
 	for (unsigned i = 0; i < CONNS; i++) {
-		c[i].sent = fill(c[i].sfd, 1u << 24);
+		c[i].sent = netns_fill(c[i].sfd, 1u << 24);
 		c[i].t_fail = now_ns();
 		dispatch_for(m, PERIOD * MS / CONNS);
 	}
@@ -230,7 +200,7 @@ static void zero_window(const struct bctx *x, unsigned *failures)
 		c[i].t_fail = now_ns();
 		end = now_ns() + 3000 * MS;
 		while (got < c[i].sent && now_ns() < end) {
-			got += drain(c[i].cfd);
+			got += netns_drain(c[i].cfd);
 			hupmon_dispatch(m, 0);
 		}
 		while (!c[i].t_rec && now_ns() < end)
@@ -276,7 +246,7 @@ static void no_ack(int lfd, uint16_t port, unsigned *failures)
 	netns_link(false, NULL, 0);
 	for (unsigned i = 0; i < CONNS; i++) {
 		c[i].t_fail = now_ns();
-		fill(c[i].sfd, 65536);
+		netns_fill(c[i].sfd, 65536);
 		dispatch_for(m, PERIOD * MS / CONNS);
 	}
 	end = now_ns() + 14000 * MS;
@@ -356,8 +326,8 @@ static void lossy(int lfd, uint16_t port, const char *rate, unsigned lat_ms,
 		die("stall: lab pair", errno);
 	end = now_ns() + 10000 * MS;
 	while (now_ns() < end) {
-		fill(c.sfd, 1u << 20);
-		got += drain(c.cfd);
+		netns_fill(c.sfd, 1u << 20);
+		got += netns_drain(c.cfd);
 		hupmon_dispatch(m, 1);
 	}
 	memset(&ti, 0, sizeof(ti));
@@ -470,7 +440,7 @@ static void bookkeeping(const struct bctx *x)
 			setsockopt(sfd[i], SOL_SOCKET, SO_SNDBUF, &snd,
 				   sizeof(snd));
 			if (shut)
-				fill(sfd[i], 1u << 20);
+				netns_fill(sfd[i], 1u << 20);
 		}
 		for (int r = 0; r < CPU_ROUNDS; r++) {
 			off[r] = cpu_per_probe(sfd, CPU_SOCK, false);

@@ -110,36 +110,6 @@ static hupmon *new_monitor(struct log *l)
 	return m;
 }
 
-static size_t fill(int fd, size_t max)
-{
-	static char buf[16384];
-	size_t total = 0;
-
-	while (total < max) {
-		ssize_t n = send(fd, buf, sizeof(buf), MSG_NOSIGNAL);
-
-		if (n <= 0)
-			break;
-		total += (size_t)n;
-	}
-	return total;
-}
-
-static size_t drain(int fd)
-{
-	static char buf[65536];
-	size_t total = 0;
-
-	for (int i = 0; i < 64; i++) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-
-		if (n <= 0)
-			break;
-		total += (size_t)n;
-	}
-	return total;
-}
-
 START_TEST(test_link_down_no_ack_then_timeout)
 {
 	struct log l;
@@ -161,7 +131,7 @@ START_TEST(test_link_down_no_ack_then_timeout)
 	bound_ms = STALL_MS + 2 * st.sweep_gap_bound_ns / 1000000u;
 	ck_assert_int_eq(netns_link(false, NULL, 0), 0);
 	wrote = fx_now_ns();
-	ck_assert_uint_gt(fill(srv, 65536), 0);
+	ck_assert_uint_gt(netns_fill(srv, 65536), 0);
 	end = wrote + (uint64_t)UT_MS * 1000000u + MARGIN_NS;
 	while (fx_now_ns() < end && !timeout_at) {
 		ck_assert_int_ge(hupmon_dispatch(m, 20), 0);
@@ -246,8 +216,8 @@ START_TEST(test_tbf_lossy_no_stall)
 	id = fx_watch_ok(m, srv, NULL);
 	end = fx_now_ns() + LOSSY_S * 1000000000ull;
 	while (fx_now_ns() < end) {
-		sent += fill(srv, 1u << 20);
-		got += drain(cli);
+		sent += netns_fill(srv, 1u << 20);
+		got += netns_drain(cli);
 		ck_assert_int_ge(hupmon_dispatch(m, 1), 0);
 	}
 	memset(&ti, 0, sizeof(ti));

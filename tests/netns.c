@@ -245,3 +245,33 @@ const char *netns_dev(enum netns_side side)
 {
 	return lab.dev[side];
 }
+
+size_t netns_fill(int fd, size_t max)
+{
+	static char buf[16384];
+	size_t total = 0;
+
+	while (total < max) {
+		ssize_t n = send(fd, buf, sizeof(buf), MSG_NOSIGNAL);
+
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+	}
+	return total;
+}
+
+size_t netns_drain(int fd)
+{
+	static char buf[65536];
+	size_t total = 0;
+
+	for (int i = 0; i < 64; i++) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+	}
+	return total;
+}

@@ -44,4 +44,10 @@ int netns_link(bool up, char *why, size_t len);
 const char *netns_name(enum netns_side side);
 const char *netns_dev(enum netns_side side);
 
+/* Traffic across the lab, on a non-blocking socket: netns_fill sends until
+ * the send buffer is full or max bytes went (returns bytes sent);
+ * netns_drain reads what is there, at most 64 reads (returns bytes read). */
+size_t netns_fill(int fd, size_t max);
+size_t netns_drain(int fd);
+
 #endif
