@@ -531,6 +531,9 @@ void run_soak(const struct bctx *x);
 /* Its identities and verdict; returns how many checks failed. */
 unsigned soak_analyse(struct results *res);
 void soak_free(struct results *res);
+/* report_apart.c: soak's text table and FAIL lines. */
+void soak_table(FILE *f, const struct results *res);
+void soak_fail_lines(FILE *f, const struct results *res);
 
 /* expect.c */
 void explain(FILE *f);
