@@ -27,39 +27,15 @@
 #include "hupmon.h"
 #include "monitor.h"
 
-#define STALL_MS   1000
-#define PERIOD_MS  100
-#define DETECT_MS  3000 /* "detected within 3 s" */
-#define MAX_EVENTS 64
+#define STALL_MS  1000
+#define PERIOD_MS 100
+#define DETECT_MS 3000 /* "detected within 3 s" */
 
-struct log {
-	struct hupmon_stall_event st[MAX_EVENTS];
-	size_t nst;
-	struct hupmon_event hup[MAX_EVENTS];
-	size_t nhup;
-};
-
-static void on_stall(const struct hupmon_stall_event *ev, void *arg)
-{
-	struct log *l = arg;
-
-	if (l->nst < MAX_EVENTS)
-		l->st[l->nst++] = *ev;
-}
-
-static void on_hangup(const struct hupmon_event *ev, void *arg)
-{
-	struct log *l = arg;
-
-	if (l->nhup < MAX_EVENTS)
-		l->hup[l->nhup++] = *ev;
-}
-
-static hupmon *new_monitor(struct log *l, unsigned paths)
+static hupmon *new_monitor(struct fx_stall_log *l, unsigned paths)
 {
 	struct hupmon_config cfg = {
-		.on_hangup = on_hangup,
-		.on_stall = on_stall,
+		.on_hangup = fx_stall_log_on_hangup,
+		.on_stall = fx_stall_log_on_stall,
 		.arg = l,
 		.paths = paths,
 		.sweep_period_ms = PERIOD_MS,
@@ -134,7 +110,7 @@ static size_t drain(int fd)
 	}
 }
 
-static size_t count(const struct log *l, hupmon_id id,
+static size_t count(const struct fx_stall_log *l, hupmon_id id,
 		    enum hupmon_stall_kind kind, enum hupmon_stall_reason r)
 {
 	size_t n = 0;
@@ -147,7 +123,7 @@ static size_t count(const struct log *l, hupmon_id id,
 
 /* Dispatches until pred-like: at least want stall events of the kind for
  * id, or deadline; returns whether it got there. */
-static bool until_stall(hupmon *m, struct log *l, hupmon_id id,
+static bool until_stall(hupmon *m, struct fx_stall_log *l, hupmon_id id,
 			enum hupmon_stall_kind kind, enum hupmon_stall_reason r,
 			int deadline_ms)
 {
@@ -160,7 +136,7 @@ static bool until_stall(hupmon *m, struct log *l, hupmon_id id,
 
 START_TEST(test_zero_window_recovered)
 {
-	struct log l;
+	struct fx_stall_log l;
 	hupmon *m = new_monitor(&l, _i ? HUPMON_PATHS_BOTH : HUPMON_PATH_SWEEP);
 	struct hupmon_stats st;
 	int srv, cli;
@@ -270,7 +246,7 @@ static void short_info(struct hupmon *m, int fd, unsigned *len)
 
 START_TEST(test_short_tcp_info)
 {
-	struct log l;
+	struct fx_stall_log l;
 	hupmon *m = new_monitor(&l, HUPMON_PATH_SWEEP);
 	struct hupmon_watch_opts off = {.user = &l, .no_stall = true};
 	struct hupmon_stats st;
@@ -300,7 +276,7 @@ END_TEST
 
 START_TEST(test_hangup_closes_episode)
 {
-	struct log l;
+	struct fx_stall_log l;
 	hupmon *m = new_monitor(&l, _i ? HUPMON_PATHS_BOTH : HUPMON_PATH_SWEEP);
 	struct hupmon_stats st;
 	uint64_t end;
@@ -336,7 +312,7 @@ END_TEST
  * only the other is reported, and the untracked one gets no state. */
 START_TEST(test_per_watch_off)
 {
-	struct log l;
+	struct fx_stall_log l;
 	hupmon *m = new_monitor(&l, HUPMON_PATH_SWEEP);
 	struct hupmon_watch_opts off = {.no_stall = true};
 	int srv[2], cli[2];
@@ -389,7 +365,7 @@ END_TEST
  * server writes as fast as it can for 3 stall_ms: no stall. */
 START_TEST(test_busy_no_stall)
 {
-	struct log l;
+	struct fx_stall_log l;
 	hupmon *m = new_monitor(&l, HUPMON_PATH_SWEEP);
 	uint64_t end = fx_now_ns() + 3u * STALL_MS * 1000000u;
 	size_t sent = 0, got = 0;

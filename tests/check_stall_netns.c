@@ -31,36 +31,12 @@
 #include "hupmon.h"
 #include "netns.h"
 
-#define STALL_MS   1000
-#define PERIOD_MS  100
-#define DETECT_NS  3000000000ull
-#define UT_MS	   6000
-#define MARGIN_NS  3000000000ull
-#define LOSSY_S	   10
-#define MAX_EVENTS 64
-
-struct log {
-	struct hupmon_stall_event st[MAX_EVENTS];
-	size_t nst;
-	struct hupmon_event hup[MAX_EVENTS];
-	size_t nhup;
-};
-
-static void on_stall(const struct hupmon_stall_event *ev, void *arg)
-{
-	struct log *l = arg;
-
-	if (l->nst < MAX_EVENTS)
-		l->st[l->nst++] = *ev;
-}
-
-static void on_hangup(const struct hupmon_event *ev, void *arg)
-{
-	struct log *l = arg;
-
-	if (l->nhup < MAX_EVENTS)
-		l->hup[l->nhup++] = *ev;
-}
+#define STALL_MS  1000
+#define PERIOD_MS 100
+#define DETECT_NS 3000000000ull
+#define UT_MS	  6000
+#define MARGIN_NS 3000000000ull
+#define LOSSY_S	  10
 
 static int lfd = -1;
 static uint16_t lport;
@@ -96,10 +72,10 @@ static void connect_across(int *srv, int *cli)
 	ck_assert_int_eq(fcntl(*cli, F_SETFL, O_NONBLOCK), 0);
 }
 
-static hupmon *new_monitor(struct log *l)
+static hupmon *new_monitor(struct fx_stall_log *l)
 {
-	struct hupmon_config cfg = {.on_hangup = on_hangup,
-				    .on_stall = on_stall,
+	struct hupmon_config cfg = {.on_hangup = fx_stall_log_on_hangup,
+				    .on_stall = fx_stall_log_on_stall,
 				    .arg = l,
 				    .sweep_period_ms = PERIOD_MS,
 				    .stall_ms = STALL_MS};
@@ -112,7 +88,7 @@ static hupmon *new_monitor(struct log *l)
 
 START_TEST(test_link_down_no_ack_then_timeout)
 {
-	struct log l;
+	struct fx_stall_log l;
 	hupmon *m = new_monitor(&l);
 	struct hupmon_liveness live = {.user_timeout_ms = UT_MS};
 	struct hupmon_watch_opts o = {.liveness = &live};
@@ -193,7 +169,7 @@ static long tc_drops(void)
 
 START_TEST(test_tbf_lossy_no_stall)
 {
-	struct log l;
+	struct fx_stall_log l;
 	hupmon *m;
 	struct hupmon__tcp_info ti;
 	socklen_t tlen = sizeof(ti);

@@ -829,3 +829,21 @@ void fx_pair_ok(int family, int *server_fd, int *client_fd)
 	ck_assert_msg(rc == 0, "fx_pair(%s): %s", fx_family_name(family),
 		      strerror(-rc));
 }
+
+/* --- stall reports ----------------------------------------------------- */
+
+void fx_stall_log_on_stall(const struct hupmon_stall_event *ev, void *arg)
+{
+	struct fx_stall_log *l = arg;
+
+	if (l->nst < FX_STALL_LOG_MAX)
+		l->st[l->nst++] = *ev;
+}
+
+void fx_stall_log_on_hangup(const struct hupmon_event *ev, void *arg)
+{
+	struct fx_stall_log *l = arg;
+
+	if (l->nhup < FX_STALL_LOG_MAX)
+		l->hup[l->nhup++] = *ev;
+}

@@ -130,6 +130,21 @@ bool fx_rec_cmp(struct fx_rec *rec, size_t i, struct hupmon_compare *out);
 bool fx_rec_find_cmp(struct fx_rec *rec, hupmon_id id,
 		     struct hupmon_compare *out);
 
+/* --- stall reports ----------------------------------------------------- */
+
+/* A plain log of stall reports and hangups for the stall suites: pass the
+ * two callbacks in the config with the log as arg. Single-threaded (the
+ * dispatching thread writes, the test reads after dispatching). */
+#define FX_STALL_LOG_MAX 64
+struct fx_stall_log {
+	struct hupmon_stall_event st[FX_STALL_LOG_MAX];
+	size_t nst;
+	struct hupmon_event hup[FX_STALL_LOG_MAX];
+	size_t nhup;
+};
+void fx_stall_log_on_stall(const struct hupmon_stall_event *ev, void *arg);
+void fx_stall_log_on_hangup(const struct hupmon_event *ev, void *arg);
+
 /* --- dispatching ------------------------------------------------------- */
 
 typedef bool fx_pred(hupmon *m, struct fx_rec *rec, void *arg);
