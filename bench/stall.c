@@ -274,27 +274,6 @@ static void no_ack(int lfd, uint16_t port, unsigned *failures)
 	vec_free(&to);
 }
 
-static long tc_drops(void)
-{
-	char cmd[256], line[512];
-	long drops = -1;
-	FILE *f;
-
-	snprintf(cmd, sizeof(cmd), "ip netns exec %s tc -s qdisc show dev %s",
-		 netns_name(NETNS_SRV), netns_dev(NETNS_SRV));
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		char *p = strstr(line, "dropped ");
-
-		if (p && drops < 0)
-			drops = strtol(p + 8, NULL, 10);
-	}
-	pclose(f);
-	return drops;
-}
-
 /* Root: a continuous transfer over a tbf link: no stall may come. */
 static void lossy(int lfd, uint16_t port, const char *rate, unsigned lat_ms,
 		  uint32_t stall_ms, unsigned *failures)
@@ -332,7 +311,7 @@ static void lossy(int lfd, uint16_t port, const char *rate, unsigned lat_ms,
 	}
 	memset(&ti, 0, sizeof(ti));
 	getsockopt(c.sfd, IPPROTO_TCP, TCP_INFO, &ti, &tl);
-	drops = tc_drops();
+	drops = netns_tc_drops();
 	snprintf(name, sizeof(name), "tbf %s/%u ms, 10 s", rate, lat_ms);
 	printf("%-30s %9s %9s %9s %9s %6u  %s(stall_ms %u; %.2f Mbit/s, tc "
 	       "drops %ld, retrans %u)\n",

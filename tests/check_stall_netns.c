@@ -145,28 +145,6 @@ START_TEST(test_link_down_no_ack_then_timeout)
 }
 END_TEST
 
-/* "dropped N" of the tbf qdisc on the server's end, or -1. */
-static long tc_drops(void)
-{
-	char cmd[256], line[512];
-	long drops = -1;
-	FILE *f;
-
-	snprintf(cmd, sizeof(cmd), "ip netns exec %s tc -s qdisc show dev %s",
-		 netns_name(NETNS_SRV), netns_dev(NETNS_SRV));
-	f = popen(cmd, "r");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f)) {
-		char *p = strstr(line, "dropped ");
-
-		if (p && drops < 0)
-			drops = strtol(p + 8, NULL, 10);
-	}
-	pclose(f);
-	return drops;
-}
-
 START_TEST(test_tbf_lossy_no_stall)
 {
 	struct fx_stall_log l;
@@ -198,7 +176,7 @@ START_TEST(test_tbf_lossy_no_stall)
 	}
 	memset(&ti, 0, sizeof(ti));
 	ck_assert_int_eq(getsockopt(srv, IPPROTO_TCP, TCP_INFO, &ti, &tlen), 0);
-	drops = tc_drops();
+	drops = netns_tc_drops();
 	printf("netns: tbf 10 mbit/50 ms, %d s: %zu bytes received (%.1f "
 	       "Mbit/s), tc drops %ld, tcpi_total_retrans %u, stall reports "
 	       "%zu\n",

@@ -275,3 +275,24 @@ size_t netns_drain(int fd)
 	}
 	return total;
 }
+
+long netns_tc_drops(void)
+{
+	char cmd[256], line[512];
+	long drops = -1;
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd), "ip netns exec %s tc -s qdisc show dev %s",
+		 netns_name(NETNS_SRV), netns_dev(NETNS_SRV));
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strstr(line, "dropped ");
+
+		if (p && drops < 0)
+			drops = strtol(p + 8, NULL, 10);
+	}
+	pclose(f);
+	return drops;
+}

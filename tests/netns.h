@@ -50,4 +50,7 @@ const char *netns_dev(enum netns_side side);
 size_t netns_fill(int fd, size_t max);
 size_t netns_drain(int fd);
 
+/* "dropped N" of the qdisc on the server's end of the link, or -1. */
+long netns_tc_drops(void);
+
 #endif
