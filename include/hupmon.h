@@ -586,6 +586,17 @@ struct hupmon_stats {
 				       NO_ACK */
 	uint64_t stall_closed;	    /* open episodes ended by a hangup
 				       report (no RECOVERED) */
+
+	/* getsockopt calls on watched sockets beyond the probes themselves,
+	 * by the path that needed them: SO_COOKIE reads check that an fd
+	 * still holds the watched socket before a report goes out (the
+	 * fd-reuse promise); SO_ERROR reads tell RESET, TIMEOUT and ERROR
+	 * apart (once per socket, kept). A FIN costs the epoll path one
+	 * cookie read, an RST one cookie and one error read. */
+	uint64_t epoll_cookie_reads;
+	uint64_t epoll_error_reads;
+	uint64_t sweep_cookie_reads;
+	uint64_t sweep_error_reads;
 };
 
 /* Fills *out with a consistent snapshot (taken under the monitor's lock; no
@@ -625,10 +636,12 @@ enum hupmon_format {
  *                               other}}
  *   hangups: <paths>            reports by the reporting path x cause
  *   escalations, callbacks
- *   epoll: {wakeups, events, stale_events, ignored_events}
+ *   epoll: {wakeups, events, stale_events, ignored_events, cookie_reads,
+ *           error_reads}
  *   sweep: {ticks, probes, overruns, piled_up, laps, lap_last_seconds,
  *           lap_worst_seconds, slice_worst_seconds, tick_seconds,
- *           gap_worst_seconds, gap_bound_seconds}
+ *           gap_worst_seconds, gap_bound_seconds, cookie_reads,
+ *           error_reads}
  *   stall: {zero_window, no_ack, recovered_zero_window, recovered_no_ack,
  *           escalations, closed_by_hangup}   STALLED and RECOVERED reports
  *                                   by reason
@@ -650,8 +663,9 @@ enum hupmon_format {
  *   hupmon_retired_total, hupmon_watch_rejected_total{error},
  *   hupmon_hangups_total{path,cause}, hupmon_escalations_total,
  *   hupmon_callbacks_total, hupmon_epoll_{wakeups,events,stale_events,
- *   ignored_events}_total, hupmon_sweep_{ticks,probes,overruns,piled_up,
- *   laps}_total, hupmon_stalls_{zero_window,no_ack}_total,
+ *   ignored_events,cookie_reads,error_reads}_total,
+ *   hupmon_sweep_{ticks,probes,overruns,piled_up,laps,cookie_reads,
+ *   error_reads}_total, hupmon_stalls_{zero_window,no_ack}_total,
  *   hupmon_stall_recoveries_{zero_window,no_ack}_total,
  *   hupmon_stall_escalations_total, hupmon_stall_closed_total,
  *   hupmon_compare_{first,second,missed,cut_short}_total

@@ -159,6 +159,12 @@ static const struct scalar epoll[] = {
 	{"ignored_events", "ignored events", "epoll_ignored_events_total",
 	 "Events that classified as no hangup.", FIELD(ignored_events), false,
 	 UNIT_COUNT},
+	{"cookie_reads", "cookie reads", "epoll_cookie_reads_total",
+	 "SO_COOKIE reads: the fd still holds the socket an event reports.",
+	 FIELD(epoll_cookie_reads), false, UNIT_COUNT},
+	{"error_reads", "error reads", "epoll_error_reads_total",
+	 "SO_ERROR reads: the cause of an error an event reports.",
+	 FIELD(epoll_error_reads), false, UNIT_COUNT},
 };
 
 static const struct scalar sweep[] = {
@@ -195,6 +201,12 @@ static const struct scalar sweep[] = {
 	 "Probe-gap bound now: sweep period plus tick interval, 0 while "
 	 "disarmed.",
 	 FIELD(sweep_gap_bound_ns), true, UNIT_NS_OR_OFF},
+	{"cookie_reads", "cookie reads", "sweep_cookie_reads_total",
+	 "SO_COOKIE reads: the fd still holds the socket a probe looked at.",
+	 FIELD(sweep_cookie_reads), false, UNIT_COUNT},
+	{"error_reads", "error reads", "sweep_error_reads_total",
+	 "SO_ERROR reads: the cause of an error a probe saw.",
+	 FIELD(sweep_error_reads), false, UNIT_COUNT},
 };
 
 static const struct scalar stall[] = {

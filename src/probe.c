@@ -77,7 +77,7 @@ static bool connection_closed(const struct hupmon__slot *s)
  */
 
 /* recv(MSG_PEEK): a cause, NONE for alive, or PROBE_ORPHAN. */
-static int probe_peek(struct hupmon__slot *s, bool *verified)
+static int probe_peek(struct hupmon *m, struct hupmon__slot *s, bool *verified)
 {
 	char b;
 	ssize_t rc;
@@ -88,7 +88,7 @@ static int probe_peek(struct hupmon__slot *s, bool *verified)
 	 * an unrelated socket now (closed without unwatch, number reused).
 	 * This costs PEEK a second syscall per probe; TCP_INFO changes
 	 * nothing and checks only before it reports. */
-	if (!hupmon__sock_same(s))
+	if (!hupmon__sock_check(m, s, HUPMON_PATH_SWEEP))
 		return PROBE_ORPHAN;
 	*verified = true;
 	rc = recv(s->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -125,11 +125,11 @@ static int probe_tcp_info(struct hupmon *m, struct hupmon__slot *s,
 		return PROBE_ORPHAN; /* EBADF, ENOTSOCK, EOPNOTSUPP */
 	if (hupmon__tcp_state_verdict((unsigned)state) ==
 	    HUPMON__STATE_CLOSED) {
-		if (!hupmon__sock_same(s))
+		if (!hupmon__sock_check(m, s, HUPMON_PATH_SWEEP))
 			return PROBE_ORPHAN;
 		*verified = true;
 		/* Terminal: nothing can follow, so no further probes. */
-		hupmon__sock_keep_error(m, s);
+		hupmon__sock_keep_error(m, s, HUPMON_PATH_SWEEP);
 		s->flags |= HUPMON__SLOT_CLOSED;
 	}
 	return hupmon__classify_tcp_state((unsigned)state, s->error);
@@ -187,7 +187,7 @@ static int probe(struct hupmon *m, uint32_t idx)
 	st = hupmon__sweep_stall(m, idx); /* NULL: not tracked */
 	if (m->cfg.sweep_method == HUPMON_SWEEP_PEEK &&
 	    !(s->flags & HUPMON__SLOT_PEEK_OFF))
-		cause = probe_peek(s, &r.identified);
+		cause = probe_peek(m, s, &r.identified);
 	else
 		cause = probe_tcp_info(m, s, st, &ti, &full, &r.identified);
 	if (cause == PROBE_ORPHAN) {

@@ -20,13 +20,28 @@ bool hupmon__sock_same(const struct hupmon__slot *s)
 	return cookie == s->cookie;
 }
 
-void hupmon__sock_keep_error(struct hupmon *m, struct hupmon__slot *s)
+bool hupmon__sock_check(struct hupmon *m, const struct hupmon__slot *s,
+			enum hupmon_path path)
+{
+	if (path == HUPMON_PATH_EPOLL)
+		m->st.epoll_cookie_reads++;
+	else
+		m->st.sweep_cookie_reads++;
+	return hupmon__sock_same(s);
+}
+
+void hupmon__sock_keep_error(struct hupmon *m, struct hupmon__slot *s,
+			     enum hupmon_path path)
 {
 	int err = 0;
 	socklen_t len = sizeof(err);
 
 	if (s->error || m->cfg.no_touch)
 		return;
+	if (path == HUPMON_PATH_EPOLL)
+		m->st.epoll_error_reads++;
+	else
+		m->st.sweep_error_reads++;
 	if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err > 0)
 		s->error = err > 255 ? 255 : (uint8_t)err;
 }

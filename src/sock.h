@@ -18,14 +18,23 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hupmon.h"
+
 struct hupmon;
 struct hupmon__slot;
 
 /* Compares the socket on s->fd with the one watched (SO_COOKIE). */
 bool hupmon__sock_same(const struct hupmon__slot *s);
 
-/* Reads SO_ERROR into the slot unless one is kept or no_touch. Under lock. */
-void hupmon__sock_keep_error(struct hupmon *m, struct hupmon__slot *s);
+/* hupmon__sock_same, counted in the stats of the path that asks. Under
+ * m->lock. */
+bool hupmon__sock_check(struct hupmon *m, const struct hupmon__slot *s,
+			enum hupmon_path path);
+
+/* Reads SO_ERROR into the slot unless one is kept or no_touch; counted in
+ * the stats of path. Under m->lock. */
+void hupmon__sock_keep_error(struct hupmon *m, struct hupmon__slot *s,
+			     enum hupmon_path path);
 
 /* The slot's fd no longer holds its socket (the socket may live on in a
  * dup): stop probing it; its epoll events are still its own and are

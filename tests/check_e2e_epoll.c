@@ -64,6 +64,11 @@ static void single_closure(int family, enum fx_action a, enum hupmon_cause want,
 	ck_assert_uint_eq(st.escalations, 0);
 	ck_assert_uint_eq(st.callbacks, 1);
 	ck_assert_uint_ge(st.epoll_events, 1);
+	/* What the report cost beyond the event: one SO_COOKIE read (the fd
+	 * still holds the socket), and SO_ERROR only for an error. */
+	ck_assert_uint_eq(st.epoll_cookie_reads, 1);
+	ck_assert_uint_eq(st.epoll_error_reads, want_err ? 1 : 0);
+	ck_assert_uint_eq(st.sweep_cookie_reads + st.sweep_error_reads, 0);
 
 	fx_unwatch_ok(m, id);
 	fx_close_ok(s);

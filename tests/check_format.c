@@ -92,6 +92,10 @@ static void fill(struct hupmon_stats *s)
 	s->stall_recoveries[HUPMON_STALL_REASON_NO_ACK] = 163;
 	s->stall_escalations = 164;
 	s->stall_closed = 165;
+	s->epoll_cookie_reads = 144;
+	s->epoll_error_reads = 145;
+	s->sweep_cookie_reads = 155;
+	s->sweep_error_reads = 156;
 	fill_matrix(s->cmp_first, 2000);
 	fill_matrix(s->cmp_second, 3000);
 	fill_matrix(s->cmp_missed, 4000);
@@ -545,6 +549,10 @@ static const struct {
 	 OFF(stale_events), false},
 	{"epoll.ignored_events", "hupmon_epoll_ignored_events_total",
 	 OFF(ignored_events), false},
+	{"epoll.cookie_reads", "hupmon_epoll_cookie_reads_total",
+	 OFF(epoll_cookie_reads), false},
+	{"epoll.error_reads", "hupmon_epoll_error_reads_total",
+	 OFF(epoll_error_reads), false},
 	{"sweep.ticks", "hupmon_sweep_ticks_total", OFF(sweep_ticks), false},
 	{"sweep.probes", "hupmon_sweep_probes_total", OFF(sweep_probes), false},
 	{"sweep.overruns", "hupmon_sweep_overruns_total", OFF(sweep_overruns),
@@ -564,6 +572,10 @@ static const struct {
 	 OFF(sweep_gap_worst_ns), true},
 	{"sweep.gap_bound_seconds", "hupmon_sweep_gap_bound_seconds",
 	 OFF(sweep_gap_bound_ns), true},
+	{"sweep.cookie_reads", "hupmon_sweep_cookie_reads_total",
+	 OFF(sweep_cookie_reads), false},
+	{"sweep.error_reads", "hupmon_sweep_error_reads_total",
+	 OFF(sweep_error_reads), false},
 	{"stall.zero_window", "hupmon_stalls_zero_window_total",
 	 OFF(stalls[HUPMON_STALL_REASON_ZERO_WINDOW]), false},
 	{"stall.no_ack", "hupmon_stalls_no_ack_total",

@@ -107,6 +107,10 @@ static void snap_filled(struct hupmon_stats *s)
 	}
 	s->stall_escalations = v++;
 	s->stall_closed = v++;
+	s->epoll_cookie_reads = v++;
+	s->epoll_error_reads = v++;
+	s->sweep_cookie_reads = v++;
+	s->sweep_error_reads = v++;
 	fill_matrix(s->cmp_first, &v);
 	fill_matrix(s->cmp_second, &v);
 	fill_matrix(s->cmp_missed, &v);
