@@ -127,7 +127,10 @@ static void figures(const struct results *res, enum scen sc, enum bpath_id p,
 	for (unsigned s = 0; s < BENCH_STAGES; s++) {
 		a->r_p50[s] = ratio(res, sc, p, 0, fig_stage(FIG_P50, s));
 		a->r_p99[s] = ratio_p99(res, sc, p, s);
+		a->r_p90[s] = ratio(res, sc, p, 0, fig_stage(FIG_P90, s));
 	}
+	a->cookie_rep = round_median(c, FIG_COOKIE_REP);
+	a->error_rep = round_median(c, FIG_ERROR_REP);
 	a->r_cpu = ratio_cpu(res, sc, p);
 	/* Both sleeping loops cost ~0.5 ms/s: no ratio worth printing
 	 * below 1 ms/s of floor. */

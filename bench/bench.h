@@ -183,6 +183,8 @@ enum fig {
 	FIG_P50_STAGE2, /* second stage */
 	FIG_P99,
 	FIG_P99_STAGE2,
+	FIG_P90,
+	FIG_P90_STAGE2,
 	FIG_CPU_MS,    /* RUSAGE_SELF delta */
 	FIG_LOOP_MS,   /* the loop thread's CPU in the window */
 	FIG_NS_PROBE,  /* loop thread CPU / probes */
@@ -193,6 +195,10 @@ enum fig {
 	FIG_UNWATCH_NS,
 	FIG_STATS_NS,	/* scale: median hupmon_stats + Prometheus format */
 	FIG_BYTES_SOCK, /* scale: the monitor's heap bytes per socket */
+	/* a monitor's SO_COOKIE and SO_ERROR reads per hangup report, of
+	 * the path(s) that reported */
+	FIG_COOKIE_REP,
+	FIG_ERROR_REP,
 	FIG_COUNT
 };
 
@@ -235,6 +241,8 @@ struct row {
 	bool failed;
 	struct dist lat[BENCH_STAGES], det[BENCH_STAGES]; /* µs */
 	double r_p50[BENCH_STAGES], r_p99[BENCH_STAGES];  /* over the floor */
+	double r_p90[BENCH_STAGES];
+	double cookie_rep, error_rep; /* medians over rounds */
 	double r_cpu;	  /* loop CPU (window: CPU per s) over the CPU floor */
 	bool r_cpu_noise; /* window: floor under 1 ms/s, no ratio to show */
 	double ns_probe, r_probe;

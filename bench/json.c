@@ -87,11 +87,14 @@ static void stage(FILE *f, const struct results *res, enum scen sc,
 	fputs(",\n       ", f);
 	jdist(f, "detected_us", &a->det[s], true);
 	fprintf(f,
-		",\n       \"ratio_p50\": %s, \"ratio_p99\": %s, \"rounds\": [",
-		jv(a->r_p50[s]), jv(a->r_p99[s]));
+		",\n       \"ratio_p50\": %s, \"ratio_p90\": %s, "
+		"\"ratio_p99\": %s, \"rounds\": [",
+		jv(a->r_p50[s]), jv(a->r_p90[s]), jv(a->r_p99[s]));
 	for (unsigned r = 0; r < c->rounds; r++)
-		fprintf(f, "%s{\"p50_us\": %s, \"p99_us\": %s}", r ? ", " : "",
+		fprintf(f, "%s{\"p50_us\": %s, \"p90_us\": %s, \"p99_us\": %s}",
+			r ? ", " : "",
 			jv(c->fig[r][fig_stage(FIG_P50, s)] / 1e3),
+			jv(c->fig[r][fig_stage(FIG_P90, s)] / 1e3),
 			jv(c->fig[r][fig_stage(FIG_P99, s)] / 1e3));
 	fputs("]}", f);
 }
@@ -105,6 +108,8 @@ static const char *const round_key[FIG_COUNT] = {
 	[FIG_WAKE_S] = "idle_wakeups_per_s",
 	[FIG_WATCH_NS] = "watch_ns",
 	[FIG_UNWATCH_NS] = "unwatch_ns",
+	[FIG_COOKIE_REP] = "cookie_reads_per_report",
+	[FIG_ERROR_REP] = "error_reads_per_report",
 };
 
 static void totals(FILE *f, const struct cell *c, const struct row *a)

@@ -66,9 +66,10 @@ static const struct col closure_cols[] = {
 	{"seen", 5, 0},	      {"miss", 4, 0},	{"xmiss", 5, 0},
 	{"false", 5, 0},      {"dup", 3, 0},	{"wrong", 5, 0},
 	{"p50", 8, 1},	      {"p90", 8, 1},	{"p99", 8, 1},
-	{"max", 8, 1},	      {"p50/fl", 6, 2}, {"p99/fl", 6, 2},
-	{"cpu-ms", 7, 1},     {"cpu/fl", 6, 2}, {"ns/probe", 8, 0},
-	{"pr/fl", 6, 2},      {NULL, 0, 0},
+	{"max", 8, 1},	      {"p50/fl", 6, 2}, {"p90/fl", 6, 2},
+	{"p99/fl", 6, 2},     {"cpu-ms", 7, 1}, {"cpu/fl", 6, 2},
+	{"ns/probe", 8, 0},   {"pr/fl", 6, 2},	{"ck/rep", 6, 2},
+	{"er/rep", 6, 2},     {NULL, 0, 0},
 };
 
 static void closure_fill(struct tab *t, enum scen sc, enum bpath_id p,
@@ -80,15 +81,18 @@ static void closure_fill(struct tab *t, enum scen sc, enum bpath_id p,
 	counts(t, c, s, true);
 	tab_lat4(t, &a->lat[s]);
 	tab_n(t, a->r_p50[s]);
+	tab_n(t, a->r_p90[s]);
 	tab_n(t, a->r_p99[s]);
 	if (s) {
-		tab_skip(t, 4);
+		tab_skip(t, 6);
 		return;
 	}
 	tab_n(t, c->loop_cpu_ms);
 	tab_n(t, a->r_cpu);
 	tab_n(t, a->ns_probe);
 	tab_n(t, a->r_probe);
+	tab_n(t, a->cookie_rep);
+	tab_n(t, a->error_rep);
 }
 
 static const struct col burst_cols[] = {

@@ -259,6 +259,25 @@ static void run_wait(struct run *r, const size_t *idx, size_t k,
 	}
 }
 
+/* What a monitor's reports cost beyond their event or probe: SO_COOKIE and
+ * SO_ERROR reads per hangup report, over the paths that reported. */
+static void report_costs(const struct hupmon_stats *st, double *v)
+{
+	uint64_t reps = 0;
+
+	for (unsigned p = 1; p < HUPMON_PATH_COUNT; p++)
+		for (unsigned c = 1; c < HUPMON_CAUSE_COUNT; c++)
+			reps += st->hangups[p][c];
+	if (!reps)
+		return;
+	v[FIG_COOKIE_REP] =
+		(double)(st->epoll_cookie_reads + st->sweep_cookie_reads) /
+		(double)reps;
+	v[FIG_ERROR_REP] =
+		(double)(st->epoll_error_reads + st->sweep_error_reads) /
+		(double)reps;
+}
+
 /* Adds what the finished (joined) run saw to cell->fig[round] and totals. */
 static void run_collect(struct run *r, unsigned round)
 {
@@ -271,9 +290,11 @@ static void run_collect(struct run *r, unsigned round)
 	cell->rounds = round + 1 > cell->rounds ? round + 1 : cell->rounds;
 	cell->fals += r->stray;
 	cell->errors += r->loop_err ? 1 : 0;
+	v[FIG_COOKIE_REP] = v[FIG_ERROR_REP] = NAN;
 	if (r->p->ops->counters(r, &st)) {
 		cell->stats = st;
 		cell->have_stats = true;
+		report_costs(&st, v);
 	}
 	cell->overruns += st.sweep_overruns;
 	if (st.sweep_lap_worst_ns > cell->lap_worst_ns)
