@@ -30,7 +30,10 @@
 
 #define EVENTS_PER_WAIT 64
 /* An edge-triggered outer loop needs the ready list drained: dispatch keeps
- * calling epoll_wait(0) while batches come back full, up to this many. */
+ * calling epoll_wait(0) while batches come back full, up to this many. The
+ * same bound holds between two chunks of a sweep slice: socket events come
+ * first (a burst of hangups is delivered before the slice goes on), but
+ * cannot hold the sweep up for longer than that. */
 #define MAX_BATCHES 16
 /* Probes between two looks at epoll while a sweep slice is worked off:
  * about 50 us of TCP_INFO probes at the 1.3-1.7 us each that the README's
@@ -160,11 +163,14 @@ static int dispatch(struct hupmon *m, int timeout_ms)
 {
 	struct epoll_event evs[EVENTS_PER_WAIT];
 	bool ticked = false;
-	int handled = 0;
+	int handled = 0, full = 0;
 
 	/* Drain the ready list (an edge-triggered outer loop needs it), and
 	 * work off a sweep slice in chunks with epoll_wait(0) in between, so
-	 * socket events wait for at most one chunk of probes. */
+	 * socket events wait for at most one chunk of probes. Epoll first: a
+	 * full batch means more may be ready, so the next chunk waits until a
+	 * batch comes back short (the ready list is drained), or until
+	 * MAX_BATCHES full ones in a row. */
 	for (int batch = 0;; batch++) {
 		int n = wait_events(m, evs, EVENTS_PER_WAIT,
 				    batch ? 0 : timeout_ms);
@@ -175,11 +181,15 @@ static int dispatch(struct hupmon *m, int timeout_ms)
 		 * under us. Report it, whatever was handled before. */
 		if (n < 0 && err != EINTR)
 			return -err;
+		full = n == EVENTS_PER_WAIT ? full + 1 : 0;
 		pthread_mutex_lock(&m->lock);
 		if (n > 0)
 			handled += handle_batch(m, evs, n, &ticked);
-		if (!m->free_pending && hupmon__sweep_slice_open(m))
+		if (!m->free_pending && hupmon__sweep_slice_open(m) &&
+		    (!full || full >= MAX_BATCHES)) {
 			hupmon__probe_work(m, SWEEP_CHUNK);
+			full = 0;
+		}
 		if (!m->free_pending)
 			hupmon__deliver_expired(m);
 		owed = hupmon__sweep_slice_open(m) && !m->free_pending;
