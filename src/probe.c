@@ -206,9 +206,6 @@ static int probe(struct hupmon *m, uint32_t idx)
 
 int hupmon__probe_work(struct hupmon *m, uint32_t max)
 {
-	/* The thread's CPU is read only for a budget to keep. */
-	bool budget = m->cfg.sweep_cpu_budget > 0;
-	uint64_t cpu = budget ? hupmon__cpu_clock(m) : 0;
 	uint64_t start = hupmon__now_ns();
 	uint32_t idx = HUPMON__NO_SLOT, done;
 	int ran = 0;
@@ -223,9 +220,7 @@ int hupmon__probe_work(struct hupmon *m, uint32_t max)
 		if (lap_done)
 			hupmon__sweep_lap_done(m);
 	}
-	if (budget)
-		cpu = hupmon__cpu_clock(m) - cpu;
-	hupmon__sweep_slice_spent(m, hupmon__now_ns() - start, cpu, done,
+	hupmon__sweep_slice_spent(m, hupmon__now_ns() - start, done,
 				  idx == HUPMON__NO_SLOT);
 	return ran;
 }

@@ -407,22 +407,38 @@ void hupmon__sweep_lap_done(struct hupmon *m)
 }
 
 void hupmon__sweep_slice_spent(struct hupmon *m, uint64_t busy_ns,
-			       uint64_t cpu_ns, uint32_t probes, bool done)
+			       uint32_t probes, bool done)
+{
+	struct hupmon__sweep *sw = &m->sweep;
+
+	sw->slice_busy_ns += busy_ns;
+	sw->uncharged += probes;
+	if (sw->slice_open && done)
+		slice_end(m);
+}
+
+bool hupmon__sweep_budgeted(const struct hupmon *m)
+{
+	return (m->paths & HUPMON_PATH_SWEEP) &&
+	       hupmon__budget_on(&m->sweep.budget);
+}
+
+void hupmon__sweep_charge(struct hupmon *m, uint64_t cpu_ns)
 {
 	struct hupmon__sweep *sw = &m->sweep;
 	uint32_t share;
+	bool folded;
 
-	sw->slice_busy_ns += busy_ns;
-	if (hupmon__budget_on(&sw->budget) &&
-	    hupmon__budget_spent(&sw->budget, cpu_ns, probes, done)) {
-		relap(sw);
-		/* What the open slice still owes follows the lap at once:
-		 * the first slice, before anything was measured, owes a
-		 * period's share. */
-		share = sw->slice_open ? slice_share(sw) : 0;
-		sw->owed =
-			share > sw->slice_probed ? share - sw->slice_probed : 0;
-	}
-	if (sw->slice_open && done)
-		slice_end(m);
+	if (!hupmon__budget_on(&sw->budget))
+		return;
+	folded = hupmon__budget_spent(&sw->budget, cpu_ns, sw->uncharged,
+				      !sw->slice_open);
+	sw->uncharged = 0;
+	if (!folded)
+		return;
+	relap(sw);
+	/* What the open slice still owes follows the lap at once: the first
+	 * slice, before anything was measured, owes a period's share. */
+	share = sw->slice_open ? slice_share(sw) : 0;
+	sw->owed = share > sw->slice_probed ? share - sw->slice_probed : 0;
 }

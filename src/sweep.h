@@ -70,6 +70,7 @@ struct hupmon__sweep {
 	uint32_t slice_now;	/* sweep clock when the slice began */
 	uint64_t slice_busy_ns; /* time spent probing in this slice */
 	uint32_t slice_probed;	/* sockets probed in this slice */
+	uint32_t uncharged;	/* probes since the last CPU charge */
 	uint64_t lap_ns; /* effective lap now: the period, or longer to keep
 			    within the CPU budget */
 	struct hupmon__budget budget;
@@ -112,11 +113,18 @@ void hupmon__sweep_slice_begin(struct hupmon *m, uint64_t now);
 uint32_t hupmon__sweep_next(struct hupmon *m, bool *lap_done);
 /* Ends the lap under way and begins the next. Under m->lock. */
 void hupmon__sweep_lap_done(struct hupmon *m);
-/* A chunk of the slice probed `probes` sockets in busy_ns, taking cpu_ns of
- * the thread's CPU (0 without a budget); done: hupmon__sweep_next() found
- * nothing more to probe, so the slice (if still open) ends. Under m->lock. */
+/* A chunk of the slice probed `probes` sockets in busy_ns; done:
+ * hupmon__sweep_next() found nothing more to probe, so the slice (if still
+ * open) ends. Under m->lock. */
 void hupmon__sweep_slice_spent(struct hupmon *m, uint64_t busy_ns,
-			       uint64_t cpu_ns, uint32_t probes, bool done);
+			       uint32_t probes, bool done);
+/* Whether the sweep keeps a CPU budget: then the dispatcher measures the
+ * thread CPU its slices take and charges it here (the chunks of probes
+ * since the last charge, and the dispatch work between them). The
+ * effective lap, and what the open slice still owes, follow. Under
+ * m->lock. */
+bool hupmon__sweep_budgeted(const struct hupmon *m);
+void hupmon__sweep_charge(struct hupmon *m, uint64_t cpu_ns);
 /* Whether a slice is open: the dispatcher keeps working it off. Under
  * m->lock. */
 bool hupmon__sweep_slice_open(const struct hupmon *m);
