@@ -53,6 +53,8 @@ enum scen {
 	SC_SILENT,
 	SC_SOAK,
 	SC_STALL,
+	SC_BUDGET, /* apart: the sweep's CPU budget (budget.c) */
+	SC_SHARDS,
 	SC_COUNT
 };
 
@@ -382,6 +384,7 @@ struct results {
 	struct soak_res *soak;		   /* NULL: not requested */
 	unsigned failures;		   /* analyse(): the exit status */
 	unsigned stall_failures;	   /* run_stall (stall.c) */
+	unsigned budget_failures;	   /* run_budget (budget.c) */
 	int metrics_sc, metrics_p;	   /* --metrics: which monitor */
 };
 
@@ -533,6 +536,11 @@ void run_stall(const struct bctx *x);
 /* Its verdicts; returns how many failed. */
 unsigned silent_analyse(struct results *res);
 void silent_free(struct results *res);
+
+/* budget.c: the sweep's CPU budget, and shards; print their own tables
+ * as they run, goals missed in res->budget_failures. */
+void run_budget(const struct bctx *x);
+void run_shards(const struct bctx *x);
 
 /* soak.c */
 void run_soak(const struct bctx *x);

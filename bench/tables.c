@@ -247,6 +247,29 @@ const struct scenario scenarios[SC_COUNT] = {
 				      "(not run: PEEK cannot track stalls)"},
 		      .optional = true,
 		      .netns = true},
+	[SC_BUDGET] = {.name = "budget",
+		       .does = "sweep within a 0.2-core CPU budget; epoll "
+			       "p99 under it",
+		       .run = run_budget,
+		       .expect_text = {"CPU 0.17-0.23 core; compare: sweep "
+				       "misses none",
+				       "(not run)"},
+		       .n = 19900,
+		       .n_quick = 2000,
+		       .optional = true,
+		       .apart = true,
+		       .child = true},
+	[SC_SHARDS] = {.name = "shards",
+		       .does = "N split between 1 and 2 budgeted monitors",
+		       .run = run_shards,
+		       .expect_text = {"sweep capacity per shard count "
+				       "(reported)",
+				       "(not run)"},
+		       .n = 19900,
+		       .n_quick = 2000,
+		       .optional = true,
+		       .apart = true,
+		       .child = true},
 };
 
 bool is_floor(enum bpath_id p)

@@ -328,6 +328,21 @@ struct hupmon_config {
 	 * any internal lock, with arg; may be NULL (the counters still move).
 	 * Same rules as on_hangup. */
 	hupmon_stall_callback *on_stall;
+	/*
+	 * The most CPU the sweep may take, as a share of one core (0.2: a
+	 * fifth), measured as the dispatching thread's CPU time
+	 * (CLOCK_THREAD_CPUTIME_ID) around its slices, the callbacks they
+	 * run included. 0 (default): no budget. NaN, negative or above 1:
+	 * hupmon_new fails with -EINVAL. When probing every socket once per
+	 * period would take more, the sweep stretches its lap instead: the
+	 * effective lap (stats.sweep_lap_effective_ns) becomes n x the
+	 * measured CPU per probe / budget, never shorter than the period,
+	 * and shrinks back as sockets or cost fall; the probe-gap bound
+	 * becomes the effective lap + tick interval. Ticks keep their
+	 * interval; each tick's slice gets smaller. Compare mode's default
+	 * deadline counts laps, so it stretches along.
+	 */
+	double sweep_cpu_budget;
 };
 
 /* Creates a monitor. cfg may be NULL (all defaults). On success stores it in
@@ -336,8 +351,9 @@ struct hupmon_config {
  * HUPMON_PATHS_BOTH, unknown sweep method, period above one hour, tick
  * above the period, compare without both paths, PEEK with no_touch, an
  * invalid liveness value, stall_ms without the sweep path, with PEEK, below
- * 2 x the period or above one hour), -ENOMEM, -EMFILE/-ENFILE (no fd for epoll,
- * timerfd or eventfd). Nothing is leaked on failure. Any thread. */
+ * 2 x the period or above one hour, sweep_cpu_budget NaN, negative or above
+ * 1), -ENOMEM, -EMFILE/-ENFILE (no fd for epoll, timerfd or eventfd).
+ * Nothing is leaked on failure. Any thread. */
 HUPMON_API int hupmon_new_sized(const struct hupmon_config *cfg,
 				size_t cfg_size, hupmon **out);
 static inline int hupmon_new(const struct hupmon_config *cfg, hupmon **out)
@@ -569,8 +585,9 @@ struct hupmon_stats {
 	 * from its watch to its first probe (to 16 us). Stays within
 	 * sweep_gap_bound_ns while the dispatching thread keeps up. */
 	uint64_t sweep_gap_worst_ns;
-	/* gauge: the probe-gap bound now, sweep period + tick interval;
-	 * 0 while disarmed. See sweep_period_ms. */
+	/* gauge: the probe-gap bound now, sweep period (the effective lap,
+	 * with a CPU budget) + tick interval; 0 while disarmed. See
+	 * sweep_period_ms and sweep_cpu_budget. */
 	uint64_t sweep_gap_bound_ns;
 
 	/* stall reports (sweep path), by reason
@@ -597,6 +614,9 @@ struct hupmon_stats {
 	uint64_t epoll_error_reads;
 	uint64_t sweep_cookie_reads;
 	uint64_t sweep_error_reads;
+	/* gauge: the lap the sweep keeps now: the period, or longer while
+	 * sweep_cpu_budget stretches it; 0 while disarmed. */
+	uint64_t sweep_lap_effective_ns;
 };
 
 /* Fills *out with a consistent snapshot (taken under the monitor's lock; no
@@ -641,7 +661,7 @@ enum hupmon_format {
  *   sweep: {ticks, probes, overruns, piled_up, laps, lap_last_seconds,
  *           lap_worst_seconds, slice_worst_seconds, tick_seconds,
  *           gap_worst_seconds, gap_bound_seconds, cookie_reads,
- *           error_reads}
+ *           error_reads, lap_effective_seconds}
  *   stall: {zero_window, no_ack, recovered_zero_window, recovered_no_ack,
  *           escalations, closed_by_hangup}   STALLED and RECOVERED reports
  *                                   by reason
@@ -658,7 +678,8 @@ enum hupmon_format {
  *   hupmon_memory_bytes, hupmon_sweep_lap_last_seconds,
  *   hupmon_sweep_lap_worst_seconds, hupmon_sweep_slice_worst_seconds,
  *   hupmon_sweep_tick_seconds, hupmon_sweep_gap_worst_seconds,
- *   hupmon_sweep_gap_bound_seconds; counters hupmon_watches_total,
+ *   hupmon_sweep_gap_bound_seconds, hupmon_sweep_lap_effective_seconds;
+ *   counters hupmon_watches_total,
  *   hupmon_unwatches_total, hupmon_unwatch_rejected_total,
  *   hupmon_retired_total, hupmon_watch_rejected_total{error},
  *   hupmon_hangups_total{path,cause}, hupmon_escalations_total,

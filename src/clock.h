@@ -14,5 +14,8 @@ struct hupmon;
 uint64_t hupmon__now_ns(void);
 /* The monitor's clock: hupmon__now_ns() unless a test set clock_hook. */
 uint64_t hupmon__clock(const struct hupmon *m);
+/* The calling thread's CPU time in nanoseconds (CLOCK_THREAD_CPUTIME_ID, a
+ * system call), or a test's clock where one is set. */
+uint64_t hupmon__cpu_clock(const struct hupmon *m);
 
 #endif

@@ -198,8 +198,8 @@ static const struct scalar sweep[] = {
 	 "Longest time a socket waited for a sweep probe.",
 	 FIELD(sweep_gap_worst_ns), true, UNIT_NS},
 	{"gap_bound_seconds", "probe-gap bound", "sweep_gap_bound_seconds",
-	 "Probe-gap bound now: sweep period plus tick interval, 0 while "
-	 "disarmed.",
+	 "Probe-gap bound now: sweep period (the effective lap under a CPU "
+	 "budget) plus tick interval, 0 while disarmed.",
 	 FIELD(sweep_gap_bound_ns), true, UNIT_NS_OR_OFF},
 	{"cookie_reads", "cookie reads", "sweep_cookie_reads_total",
 	 "SO_COOKIE reads: the fd still holds the socket a probe looked at.",
@@ -207,6 +207,11 @@ static const struct scalar sweep[] = {
 	{"error_reads", "error reads", "sweep_error_reads_total",
 	 "SO_ERROR reads: the cause of an error a probe saw.",
 	 FIELD(sweep_error_reads), false, UNIT_COUNT},
+	{"lap_effective_seconds", "effective lap",
+	 "sweep_lap_effective_seconds",
+	 "Lap the sweep keeps now: the period, or longer to stay within its "
+	 "CPU budget; 0 while disarmed.",
+	 FIELD(sweep_lap_effective_ns), true, UNIT_NS_OR_OFF},
 };
 
 static const struct scalar stall[] = {

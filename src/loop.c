@@ -21,6 +21,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "deliver.h"
 #include "detect.h"
 #include "monitor.h"
@@ -30,7 +31,10 @@
 
 #define EVENTS_PER_WAIT 64
 /* An edge-triggered outer loop needs the ready list drained: dispatch keeps
- * calling epoll_wait(0) while batches come back full, up to this many. */
+ * calling epoll_wait(0) while batches come back full, up to this many. The
+ * same bound holds between two chunks of a sweep slice: socket events come
+ * first (a burst of hangups is delivered before the slice goes on), but
+ * cannot hold the sweep up for longer than that. */
 #define MAX_BATCHES 16
 /* Probes between two looks at epoll while a sweep slice is worked off:
  * about 50 us of TCP_INFO probes at the 1.3-1.7 us each that the README's
@@ -155,31 +159,74 @@ static int wait_events(struct hupmon *m, struct epoll_event *evs, int max,
 	return epoll_wait(m->epfd, evs, max, timeout_ms);
 }
 
+/* The thread CPU a dispatch iteration spent on the sweep's slice, charged
+ * to its budget: from cpu to now, and the poll before it when the last
+ * iteration worked on the slice too (mark, else 0). cpu is read after the
+ * wait, or after the socket events the batch served (they are not the
+ * sweep's); when the tick alone woke the thread, before the wait: a
+ * sleeping thread takes no CPU, so what the blocking epoll_wait took is
+ * the wakeup's cost, tens of microseconds on some machines. Returns the
+ * next mark. Under m->lock. */
+static uint64_t charge(struct hupmon *m, bool sliced, uint64_t cpu,
+		       uint64_t mark)
+{
+	uint64_t now;
+
+	if (!sliced)
+		return 0;
+	now = hupmon__cpu_clock(m);
+	hupmon__sweep_charge(m, (mark && mark < cpu ? cpu - mark : 0) +
+					(now > cpu ? now - cpu : 0));
+	return hupmon__sweep_slice_open(m) ? now : 0;
+}
+
 /* One dispatch, the role held: socket events handled, or -errno. */
 static int dispatch(struct hupmon *m, int timeout_ms)
 {
 	struct epoll_event evs[EVENTS_PER_WAIT];
 	bool ticked = false;
-	int handled = 0;
+	int handled = 0, full = 0;
+	/* With a CPU budget: the thread's CPU clock at the end of the last
+	 * iteration that worked on a slice, 0: none (see charge()), and
+	 * before the first wait. */
+	bool budget = hupmon__sweep_budgeted(m); /* read-only after new */
+	uint64_t mark = 0, pre = budget ? hupmon__cpu_clock(m) : 0;
 
 	/* Drain the ready list (an edge-triggered outer loop needs it), and
 	 * work off a sweep slice in chunks with epoll_wait(0) in between, so
-	 * socket events wait for at most one chunk of probes. */
+	 * socket events wait for at most one chunk of probes. Epoll first: a
+	 * full batch means more may be ready, so the next chunk waits until a
+	 * batch comes back short (the ready list is drained), or until
+	 * MAX_BATCHES full ones in a row. */
 	for (int batch = 0;; batch++) {
 		int n = wait_events(m, evs, EVENTS_PER_WAIT,
 				    batch ? 0 : timeout_ms);
 		int err = n < 0 ? errno : 0;
-		bool owed;
+		uint64_t cpu;
+		bool owed, sliced, woke = !ticked;
+		int events;
 
 		/* EBADF, EFAULT, EINVAL: the epoll fd was closed or replaced
 		 * under us. Report it, whatever was handled before. */
 		if (n < 0 && err != EINTR)
 			return -err;
+		full = n == EVENTS_PER_WAIT ? full + 1 : 0;
 		pthread_mutex_lock(&m->lock);
-		if (n > 0)
-			handled += handle_batch(m, evs, n, &ticked);
-		if (!m->free_pending && hupmon__sweep_slice_open(m))
+		cpu = budget ? hupmon__cpu_clock(m) : 0;
+		events = n > 0 ? handle_batch(m, evs, n, &ticked) : 0;
+		handled += events;
+		woke = woke && ticked && !batch;
+		if (budget && events) /* served sockets: not the sweep's */
+			cpu = hupmon__cpu_clock(m);
+		else if (budget && woke) /* the tick woke the thread */
+			cpu = pre;
+		sliced = !m->free_pending && hupmon__sweep_slice_open(m);
+		if (sliced && (!full || full >= MAX_BATCHES)) {
 			hupmon__probe_work(m, SWEEP_CHUNK);
+			full = 0;
+		}
+		if (budget)
+			mark = charge(m, sliced, cpu, mark);
 		if (!m->free_pending)
 			hupmon__deliver_expired(m);
 		owed = hupmon__sweep_slice_open(m) && !m->free_pending;

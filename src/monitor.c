@@ -62,6 +62,9 @@ static int normalize_config(struct hupmon_config *c)
 	if (c->no_touch && c->sweep_method == HUPMON_SWEEP_PEEK &&
 	    (c->paths & HUPMON_PATH_SWEEP))
 		return -EINVAL;
+	/* A share of one core; false for NaN too. */
+	if (!(c->sweep_cpu_budget >= 0 && c->sweep_cpu_budget <= 1))
+		return -EINVAL;
 	return hupmon__watch_check_stall(c);
 }
 

@@ -59,6 +59,10 @@ struct hupmon {
 	 * CLOCK_MONOTONIC. Set before the first watch. */
 	uint64_t (*clock_hook)(void *arg);
 	void *clock_hook_arg;
+	/* Test hook: the dispatching thread's CPU clock that the sweep's
+	 * budget measures, 0: CLOCK_THREAD_CPUTIME_ID. */
+	uint64_t (*cpu_hook)(void *arg);
+	void *cpu_hook_arg;
 	/* Test hooks standing in for epoll_wait / epoll_ctl, 0: the real
 	 * ones (failure injection). */
 	int (*wait_hook)(struct hupmon *m, struct epoll_event *evs, int max,

@@ -207,10 +207,10 @@ static int probe(struct hupmon *m, uint32_t idx)
 int hupmon__probe_work(struct hupmon *m, uint32_t max)
 {
 	uint64_t start = hupmon__now_ns();
-	uint32_t idx = HUPMON__NO_SLOT;
+	uint32_t idx = HUPMON__NO_SLOT, done;
 	int ran = 0;
 
-	for (uint32_t done = 0; done < max; done++) {
+	for (done = 0; done < max; done++) {
 		bool lap_done;
 
 		idx = hupmon__sweep_next(m, &lap_done);
@@ -220,7 +220,7 @@ int hupmon__probe_work(struct hupmon *m, uint32_t max)
 		if (lap_done)
 			hupmon__sweep_lap_done(m);
 	}
-	hupmon__sweep_slice_spent(m, hupmon__now_ns() - start,
+	hupmon__sweep_slice_spent(m, hupmon__now_ns() - start, done,
 				  idx == HUPMON__NO_SLOT);
 	return ran;
 }

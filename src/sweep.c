@@ -28,6 +28,9 @@ void hupmon__sweep_init(struct hupmon *m)
 	sw->period_ns = (uint64_t)m->cfg.sweep_period_ms * 1000000u;
 	sw->tick_ns = (uint64_t)m->cfg.sweep_tick_ms * 1000000u;
 	sw->head = sw->tail = sw->lap_last = NONE;
+	hupmon__budget_init(&sw->budget, m->cfg.sweep_cpu_budget,
+			    sw->period_ns);
+	sw->lap_ns = sw->period_ns;
 }
 
 int hupmon__sweep_reserve(struct hupmon *m, uint32_t slots)
@@ -131,6 +134,25 @@ static uint64_t wanted_interval(const struct hupmon__sweep *sw)
 	return sw->n ? sw->period_ns / ticks_per_lap(sw) : 0;
 }
 
+/* The effective lap, after the number of sockets or the cost changed. */
+static void relap(struct hupmon__sweep *sw)
+{
+	sw->lap_ns = hupmon__budget_lap(&sw->budget, sw->n);
+}
+
+/* What a slice owes: its even share of the lap. Stretched by the budget,
+ * n x tick interval / effective lap (at least 1). */
+static uint32_t slice_share(const struct hupmon__sweep *sw)
+{
+	uint64_t ticks = ticks_per_lap(sw);
+	double share;
+
+	if (sw->lap_ns <= sw->period_ns || !sw->armed_ns)
+		return (uint32_t)((sw->n + ticks - 1) / ticks);
+	share = (double)sw->n * (double)sw->armed_ns / (double)sw->lap_ns;
+	return share < 1 ? 1 : (uint32_t)share + (share > (uint32_t)share);
+}
+
 /* The lap under way takes in every socket in the queue now. */
 static void lap_begin(struct hupmon__sweep *sw, uint64_t now)
 {
@@ -180,6 +202,7 @@ void hupmon__sweep_add(struct hupmon *m, uint32_t idx)
 		memset(&sw->stall[idx], 0, sizeof(sw->stall[idx]));
 	push_tail(sw, idx);
 	sw->n++;
+	relap(sw);
 	/* Re-arming restarts the timer's phase, so a watch re-arms only from
 	 * idle or when the interval should at least halve (a few sockets
 	 * becoming many): at most log2(ticks) times in a row, never a
@@ -206,6 +229,7 @@ void hupmon__sweep_remove(struct hupmon *m, uint32_t idx)
 	}
 	unlink_node(sw, idx);
 	sw->n--;
+	relap(sw);
 	if (lap_done)
 		lap_end(m, hupmon__clock(m));
 	if (!sw->n)
@@ -269,9 +293,10 @@ void hupmon__sweep_snapshot(const struct hupmon *m, struct hupmon_stats *snap)
 
 	snap->swept = sw->n;
 	snap->sweep_tick_ns = sw->armed_ns;
-	/* The probe-gap bound: period + tick interval, 0 while disarmed. */
-	snap->sweep_gap_bound_ns =
-		sw->armed_ns ? sw->period_ns + sw->armed_ns : 0;
+	/* The effective lap (the period without a budget) and the probe-gap
+	 * bound, effective lap + tick interval; 0 while disarmed. */
+	snap->sweep_lap_effective_ns = sw->armed_ns ? sw->lap_ns : 0;
+	snap->sweep_gap_bound_ns = sw->armed_ns ? sw->lap_ns + sw->armed_ns : 0;
 	/* A lap that never ends must show: count the one under way. */
 	age = lap_age(m, hupmon__clock(m));
 	if (age > snap->sweep_lap_worst_ns)
@@ -281,15 +306,15 @@ void hupmon__sweep_snapshot(const struct hupmon *m, struct hupmon_stats *snap)
 void hupmon__sweep_slice_begin(struct hupmon *m, uint64_t now)
 {
 	struct hupmon__sweep *sw = &m->sweep;
-	uint64_t ticks = ticks_per_lap(sw);
 
 	if (!sw->n)
 		return;
 	if (sw->lap_last == NONE)
 		lap_begin(sw, now);
 	sw->slice_busy_ns = 0;
+	sw->slice_probed = 0;
 	sw->slice_now = hupmon__sweep_clock(now);
-	sw->owed = (uint32_t)((sw->n + ticks - 1) / ticks);
+	sw->owed = slice_share(sw);
 	sw->slice_open = true;
 }
 
@@ -328,13 +353,13 @@ static void slice_end(struct hupmon *m)
 
 /* The next socket the open slice must probe, or NONE: the slice is done.
  * Beyond what it owes, a slice takes every socket whose last probe will be
- * a period old before the next tick's midpoint; half a tick of slack keeps
- * a socket probed on schedule from being pulled a tick early (a drift that
- * would shorten laps for good). */
+ * an effective lap old before the next tick's midpoint; half a tick of
+ * slack keeps a socket probed on schedule from being pulled a tick early (a
+ * drift that would shorten laps for good). */
 static uint32_t slice_next(const struct hupmon__sweep *sw)
 {
 	uint32_t h = sw->head;
-	uint32_t period = (uint32_t)(sw->period_ns >> HUPMON__SWEEP_SHIFT);
+	uint32_t period = (uint32_t)(sw->lap_ns >> HUPMON__SWEEP_SHIFT);
 	uint32_t slack = (uint32_t)((sw->armed_ns / 2) >> HUPMON__SWEEP_SHIFT);
 	int32_t age;
 
@@ -360,6 +385,7 @@ uint32_t hupmon__sweep_next(struct hupmon *m, bool *lap_done)
 	x = &sw->node[h];
 	if (sw->owed)
 		sw->owed--;
+	sw->slice_probed++;
 	gap = (uint64_t)(uint32_t)(sw->slice_now - x->last)
 	      << HUPMON__SWEEP_SHIFT;
 	if (gap > m->st.sweep_gap_worst_ns)
@@ -380,11 +406,39 @@ void hupmon__sweep_lap_done(struct hupmon *m)
 	lap_end(m, hupmon__clock(m));
 }
 
-void hupmon__sweep_slice_spent(struct hupmon *m, uint64_t busy_ns, bool done)
+void hupmon__sweep_slice_spent(struct hupmon *m, uint64_t busy_ns,
+			       uint32_t probes, bool done)
 {
 	struct hupmon__sweep *sw = &m->sweep;
 
 	sw->slice_busy_ns += busy_ns;
+	sw->uncharged += probes;
 	if (sw->slice_open && done)
 		slice_end(m);
+}
+
+bool hupmon__sweep_budgeted(const struct hupmon *m)
+{
+	return (m->paths & HUPMON_PATH_SWEEP) &&
+	       hupmon__budget_on(&m->sweep.budget);
+}
+
+void hupmon__sweep_charge(struct hupmon *m, uint64_t cpu_ns)
+{
+	struct hupmon__sweep *sw = &m->sweep;
+	uint32_t share;
+	bool folded;
+
+	if (!hupmon__budget_on(&sw->budget))
+		return;
+	folded = hupmon__budget_spent(&sw->budget, cpu_ns, sw->uncharged,
+				      !sw->slice_open);
+	sw->uncharged = 0;
+	if (!folded)
+		return;
+	relap(sw);
+	/* What the open slice still owes follows the lap at once: the first
+	 * slice, before anything was measured, owes a period's share. */
+	share = sw->slice_open ? slice_share(sw) : 0;
+	sw->owed = share > sw->slice_probed ? share - sw->slice_probed : 0;
 }

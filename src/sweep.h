@@ -16,6 +16,13 @@
  * up, no socket waits more than the probe-gap bound, period + tick interval,
  * between two probes, or between its watch and its first probe.
  *
+ * With a CPU budget (budget.h) the period gives way to the effective lap
+ * L >= period: n x the measured CPU per probe / budget. A slice then probes
+ * ceil(n x tick interval / L) sockets plus every socket whose last probe is
+ * L old, so laps take about L, the sweep's CPU stays within the budget, and
+ * the probe-gap bound is L + tick interval. Without a budget L is the
+ * period and everything is as above.
+ *
  * A lap is counted over the sockets in the queue when it begins, up to the
  * one at the tail then (lap_last): it ends when that one is probed, or
  * unwatched with nothing of the lap left before it. A socket watched during
@@ -28,6 +35,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "detect_stall.h"
 #include "hupmon.h"
 
@@ -61,6 +69,11 @@ struct hupmon__sweep {
 	bool slice_open;	/* a slice is being worked off */
 	uint32_t slice_now;	/* sweep clock when the slice began */
 	uint64_t slice_busy_ns; /* time spent probing in this slice */
+	uint32_t slice_probed;	/* sockets probed in this slice */
+	uint32_t uncharged;	/* probes since the last CPU charge */
+	uint64_t lap_ns; /* effective lap now: the period, or longer to keep
+			    within the CPU budget */
+	struct hupmon__budget budget;
 	/* Stall tracking's per-socket state, by slot index; allocated only
 	 * when the monitor's stall_ms is set (else NULL). */
 	struct hupmon__stall *stall;
@@ -100,9 +113,18 @@ void hupmon__sweep_slice_begin(struct hupmon *m, uint64_t now);
 uint32_t hupmon__sweep_next(struct hupmon *m, bool *lap_done);
 /* Ends the lap under way and begins the next. Under m->lock. */
 void hupmon__sweep_lap_done(struct hupmon *m);
-/* A chunk of the slice took busy_ns; done: hupmon__sweep_next() found
- * nothing more to probe, so the slice (if still open) ends. Under m->lock. */
-void hupmon__sweep_slice_spent(struct hupmon *m, uint64_t busy_ns, bool done);
+/* A chunk of the slice probed `probes` sockets in busy_ns; done:
+ * hupmon__sweep_next() found nothing more to probe, so the slice (if still
+ * open) ends. Under m->lock. */
+void hupmon__sweep_slice_spent(struct hupmon *m, uint64_t busy_ns,
+			       uint32_t probes, bool done);
+/* Whether the sweep keeps a CPU budget: then the dispatcher measures the
+ * thread CPU its slices take and charges it here (the chunks of probes
+ * since the last charge, and the dispatch work between them). The
+ * effective lap, and what the open slice still owes, follow. Under
+ * m->lock. */
+bool hupmon__sweep_budgeted(const struct hupmon *m);
+void hupmon__sweep_charge(struct hupmon *m, uint64_t cpu_ns);
 /* Whether a slice is open: the dispatcher keeps working it off. Under
  * m->lock. */
 bool hupmon__sweep_slice_open(const struct hupmon *m);
@@ -110,7 +132,8 @@ bool hupmon__sweep_slice_open(const struct hupmon *m);
  * m->lock. */
 uint64_t hupmon__sweep_laps(const struct hupmon *m);
 /* Fills the sweep's gauges of a stats snapshot (taken from m->st): swept,
- * tick interval, probe-gap bound, and the lap under way in the worst lap.
+ * tick interval, effective lap, probe-gap bound, and the lap under way in
+ * the worst lap.
  * Under m->lock. */
 void hupmon__sweep_snapshot(const struct hupmon *m, struct hupmon_stats *snap);
 void hupmon__sweep_fini(struct hupmon *m);

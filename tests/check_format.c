@@ -96,6 +96,7 @@ static void fill(struct hupmon_stats *s)
 	s->epoll_error_reads = 145;
 	s->sweep_cookie_reads = 155;
 	s->sweep_error_reads = 156;
+	s->sweep_lap_effective_ns = 56789012;
 	fill_matrix(s->cmp_first, 2000);
 	fill_matrix(s->cmp_second, 3000);
 	fill_matrix(s->cmp_missed, 4000);
@@ -576,6 +577,8 @@ static const struct {
 	 OFF(sweep_cookie_reads), false},
 	{"sweep.error_reads", "hupmon_sweep_error_reads_total",
 	 OFF(sweep_error_reads), false},
+	{"sweep.lap_effective_seconds", "hupmon_sweep_lap_effective_seconds",
+	 OFF(sweep_lap_effective_ns), true},
 	{"stall.zero_window", "hupmon_stalls_zero_window_total",
 	 OFF(stalls[HUPMON_STALL_REASON_ZERO_WINDOW]), false},
 	{"stall.no_ack", "hupmon_stalls_no_ack_total",
@@ -1451,7 +1454,8 @@ static const size_t old_sizes[] = {
 	OFF(callback_duration) + 8,
 	OFF(cmp_first),
 	OFF(cmp_lag),
-	OFF(sweep_gap_worst_ns), /* version 0.1's struct */
+	OFF(sweep_gap_worst_ns),     /* version 0.1's struct */
+	OFF(sweep_lap_effective_ns), /* before the CPU budget */
 	sizeof(struct hupmon_stats) - 8,
 };
 

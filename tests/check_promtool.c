@@ -101,6 +101,7 @@ static void snap_filled(struct hupmon_stats *s)
 	s->sweep_tick_ns = 10000000;
 	s->sweep_gap_worst_ns = v++ * 1000003;
 	s->sweep_gap_bound_ns = 110000000;
+	s->sweep_lap_effective_ns = 100000000;
 	for (unsigned r = 1; r <= HUPMON_STALL_REASON_MAX; r++) {
 		s->stalls[r] = v++;
 		s->stall_recoveries[r] = v++;
