@@ -219,4 +219,5 @@ void analyse(struct results *res)
 	res->failures += silent_analyse(res);
 	res->failures += soak_analyse(res);
 	res->failures += res->stall_failures;
+	res->failures += res->million_failures;
 }

@@ -53,6 +53,7 @@ enum scen {
 	SC_SILENT,
 	SC_SOAK,
 	SC_STALL,
+	SC_MILLION,
 	SC_COUNT
 };
 
@@ -374,6 +375,7 @@ struct results {
 	struct soak_res *soak;		   /* NULL: not requested */
 	unsigned failures;		   /* analyse(): the exit status */
 	unsigned stall_failures;	   /* run_stall (stall.c) */
+	unsigned million_failures;	   /* run_million (million.c) */
 	int metrics_sc, metrics_p;	   /* --metrics: which monitor */
 };
 
@@ -520,6 +522,9 @@ void abandon_free(struct results *res);
 
 /* silent.c */
 void run_silent(const struct bctx *x);
+/* million.c: one watch and memory per socket at a million synthetic
+ * entries; prints its own table as it runs. */
+void run_million(const struct bctx *x);
 /* stall.c: stall reports; prints its own table as it runs. */
 void run_stall(const struct bctx *x);
 /* Its verdicts; returns how many failed. */

@@ -4,11 +4,13 @@
  * memory_bytes is exact and every allocation can be made to fail.
  *
  * Small blocks come from malloc. A block of HUPMON__MEM_MAP bytes or more
- * gets an anonymous mapping of its own, rounded up to whole pages (and
- * counted so): growing it with mremap moves page-table entries, never the
- * data, and the pages it adds arrive zeroed and cost nothing until touched.
- * So the arrays indexed by slot (and by fd number) grow by small steps
- * (1/8) without copying megabytes under the monitor's lock.
+ * gets a mapping of its own (counted as its whole pages, a 64-byte header
+ * included) at the start of a reservation of HUPMON__MEM_RESERVE bytes of
+ * address space, which costs no memory: growing it opens the next pages
+ * in place, so the arrays indexed by slot (and by fd number) grow by small
+ * steps (1/16) without copying or moving anything under the monitor's
+ * lock, whatever their size. The pages opened read as zeros and take
+ * memory once written.
  */
 #ifndef HUPMON_MEM_H
 #define HUPMON_MEM_H
@@ -16,7 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HUPMON__MEM_MAP ((size_t)64 * 1024)
+#define HUPMON__MEM_MAP	    ((size_t)64 * 1024)
+#define HUPMON__MEM_RESERVE ((size_t)1 << 30)
 
 struct hupmon__mem {
 	size_t bytes; /* live bytes allocated through this accountant */
@@ -24,17 +27,20 @@ struct hupmon__mem {
 	 * allocation that brings it to zero fails. */
 	uint64_t fail_after;
 	/* Work done, for tests that prove a watch O(1) by counting: bytes
-	 * copied from an old block to a new one (malloc'd blocks only, so
-	 * under HUPMON__MEM_MAP each), the most by one call, and pages a
-	 * mapping had when mremap grew it (the page-table work). */
+	 * copied from an old block to a new one (heap blocks only, so each
+	 * under HUPMON__MEM_MAP), the most by one call; mapped blocks grown
+	 * in place; mapped blocks moved because they outgrew their
+	 * reservation (page tables moved, not data) and the most pages one
+	 * such move had. */
 	uint64_t copied;
 	size_t copied_max;
-	uint64_t remaps;
-	size_t remap_pages_max;
+	uint64_t opened;
+	uint64_t moves;
+	size_t move_pages_max;
 };
 
 /* The bytes a block asked for as size occupies (and is counted as): size,
- * or whole pages for a mapped block. */
+ * or the whole pages of a mapped block's header and data. */
 size_t hupmon__mem_size(size_t size);
 
 /* realloc with accounting: old is the current size of p (0 if p is NULL),
@@ -43,12 +49,12 @@ size_t hupmon__mem_size(size_t size);
 void *hupmon__mem_realloc(struct hupmon__mem *mem, void *p, size_t old,
 			  size_t new_size);
 
-/* A zeroed block (a large one is a fresh mapping: no memset up front).
+/* A zeroed block (a mapped one: no memset up front).
  * NULL on failure. Free it with hupmon__mem_realloc(mem, p, size, 0). */
 void *hupmon__mem_zalloc(struct hupmon__mem *mem, size_t size);
 
 /* Grows an array of elem-sized entries to at least want entries (at least
- * min_cap; by half while small, by an eighth once mapped, filling its
+ * min_cap; by half while small, by a sixteenth once mapped, filling its
  * last page). Entries added come zeroed. Updates *cap. 0 or -ENOMEM
  * (unchanged). */
 int hupmon__mem_grow(struct hupmon__mem *mem, void **p, uint32_t *cap,

@@ -19,7 +19,7 @@
  * entries not moved yet).
  */
 #define HASH_MIN     64
-#define MIGRATE_STEP 4
+#define MIGRATE_STEP 8
 #define TOMB	     UINT32_MAX
 
 static uint32_t hash_cookie(uint64_t cookie, uint32_t mask)
