@@ -279,7 +279,9 @@ END_TEST
  * probed. O(1) per watch by counting: no growth copies more than a small
  * heap block (mapped arrays grow in place: nothing moved), no operation
  * moves more than MIGRATE_STEP cookie-table entries or sets up more than
- * one sweep node, and memory per entry stays within 64 bytes. */
+ * one sweep node, and memory per entry is within 64 bytes at 19 900 and
+ * at a million (not at every size: right after the cookie table doubles,
+ * while the old one empties, it is a few bytes more). */
 static uint64_t fake_now;
 
 static uint64_t fake_clock(void *arg)
@@ -317,16 +319,21 @@ START_TEST(test_a_million_watches_with_the_sweep)
 	fake_now = 1000000000ull;
 	ck_assert_int_eq(hupmon_new(&cfg, &m), 0);
 	m->clock_hook = fake_clock;
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n; i++) {
 		watch_synthetic(m, (int)i, 0x100000000ull + i);
+		/* the goal's sizes: 19 900 (the scale bench's, under a
+		 * 20 000 fd limit) and a million */
+		per = (double)m->mem.bytes / (i + 1);
+		if (i + 1 == 19900 || i + 1 == 1000000)
+			ck_assert_msg(per <= 64.0, "%.1f bytes per entry at %u",
+				      per, i + 1);
+	}
 	per = (double)m->mem.bytes / n;
 	printf("monitor at %u entries (paths both): %.1f bytes per entry; "
 	       "%llu arrays grown in place, %llu moved; most bytes copied "
 	       "by one growth %zu\n",
 	       n, per, (unsigned long long)m->mem.opened,
 	       (unsigned long long)m->mem.moves, m->mem.copied_max);
-	if (n >= 19900)
-		ck_assert_msg(per <= 64.0, "%.1f bytes per entry", per);
 	ck_assert_uint_lt(m->mem.copied_max, HUPMON__MEM_MAP);
 	ck_assert_uint_eq(m->mem.moves, 0);
 	ck_assert_uint_le(m->reg.work.moved_max, 8);
