@@ -223,4 +223,5 @@ void analyse(struct results *res)
 	res->failures += soak_analyse(res);
 	res->failures += res->stall_failures;
 	res->failures += res->budget_failures;
+	res->failures += res->million_failures;
 }

@@ -55,6 +55,7 @@ enum scen {
 	SC_STALL,
 	SC_BUDGET, /* apart: the sweep's CPU budget (budget.c) */
 	SC_SHARDS,
+	SC_MILLION,
 	SC_COUNT
 };
 
@@ -385,6 +386,7 @@ struct results {
 	unsigned failures;		   /* analyse(): the exit status */
 	unsigned stall_failures;	   /* run_stall (stall.c) */
 	unsigned budget_failures;	   /* run_budget (budget.c) */
+	unsigned million_failures;	   /* run_million (million.c) */
 	int metrics_sc, metrics_p;	   /* --metrics: which monitor */
 };
 
@@ -531,6 +533,9 @@ void abandon_free(struct results *res);
 
 /* silent.c */
 void run_silent(const struct bctx *x);
+/* million.c: one watch and memory per socket at a million synthetic
+ * entries; prints its own table as it runs. */
+void run_million(const struct bctx *x);
 /* stall.c: stall reports; prints its own table as it runs. */
 void run_stall(const struct bctx *x);
 /* Its verdicts; returns how many failed. */

@@ -270,6 +270,18 @@ const struct scenario scenarios[SC_COUNT] = {
 		       .optional = true,
 		       .apart = true,
 		       .child = true},
+	[SC_MILLION] = {.name = "million",
+			.does = "nothing: 1M synthetic watches; real ones to "
+				"the fd limit",
+			.run = run_million,
+			.expect_text =
+				{"worst watch <= 1 ms CPU, <= 64 B/socket",
+				 "(not run)"},
+			.n = SIZE_MAX, /* real sockets: up to the fd limit */
+			.n_quick = 2000,
+			.optional = true,
+			.apart = true,
+			.child = true},
 };
 
 bool is_floor(enum bpath_id p)

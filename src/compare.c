@@ -130,23 +130,25 @@ void hupmon__compare_fini(struct hupmon *m)
 	hupmon__mem_realloc(&m->mem, m->cmp.rec,
 			    (size_t)m->cmp.cap * sizeof(*m->cmp.rec), 0);
 	m->cmp.rec = NULL;
-	m->cmp.cap = 0;
+	m->cmp.cap = m->cmp.ready = 0;
 }
 
 int hupmon__compare_reserve(struct hupmon *m)
 {
 	struct hupmon__compare *cmp = &m->cmp;
-	uint32_t old = cmp->cap;
 	int err;
 
-	if (!m->cfg.compare || cmp->cap >= m->reg.cap)
+	if (!m->cfg.compare)
 		return 0;
 	err = hupmon__mem_grow(&m->mem, (void **)&cmp->rec, &cmp->cap,
 			       m->reg.cap, sizeof(*cmp->rec), 16);
 	if (err)
 		return err;
-	for (uint32_t i = old; i < cmp->cap; i++)
-		compare_reset(&cmp->rec[i]);
+	/* Records are set up as the registry hands their slots out (every
+	 * slot below reg.used and the next one): a record or two per watch,
+	 * never a whole grown array at once. */
+	while (cmp->ready <= m->reg.used && cmp->ready < cmp->cap)
+		compare_reset(&cmp->rec[cmp->ready++]);
 	return 0;
 }
 

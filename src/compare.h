@@ -43,6 +43,7 @@ struct hupmon__cmp {
 struct hupmon__compare {
 	struct hupmon__cmp *rec; /* [cap] by slot in compare mode, else NULL */
 	uint32_t cap;
+	uint32_t ready;	      /* records set up, from 0 (reserve) */
 	uint32_t pend_head;   /* slots with outcomes pending (SLOT_CMP) */
 	uint32_t scan;	      /* next slot of a pending scan, or NO_SLOT */
 	uint64_t scan_laps;   /* sweep laps at the last scan */

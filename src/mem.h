@@ -2,6 +2,15 @@
  * mem: the monitor's own allocations, counted, with a test-only failure
  * injector. All memory hupmon allocates goes through here, so the reported
  * memory_bytes is exact and every allocation can be made to fail.
+ *
+ * Small blocks come from malloc. A block of HUPMON__MEM_MAP bytes or more
+ * gets a mapping of its own (counted as its whole pages, a 64-byte header
+ * included) at the start of a reservation of HUPMON__MEM_RESERVE bytes of
+ * address space, which costs no memory: growing it opens the next pages
+ * in place, so the arrays indexed by slot (and by fd number) grow by small
+ * steps (1/16) without copying or moving anything under the monitor's
+ * lock, whatever their size. The pages opened read as zeros and take
+ * memory once written.
  */
 #ifndef HUPMON_MEM_H
 #define HUPMON_MEM_H
@@ -9,25 +18,45 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define HUPMON__MEM_MAP	    ((size_t)64 * 1024)
+#define HUPMON__MEM_RESERVE ((size_t)1 << 30)
+
 struct hupmon__mem {
 	size_t bytes; /* live bytes allocated through this accountant */
 	/* Test hook: when non-zero, counts down on each allocation; the
 	 * allocation that brings it to zero fails. */
 	uint64_t fail_after;
+	/* Work done, for tests that prove a watch O(1) by counting: bytes
+	 * copied from an old block to a new one (heap blocks only, so each
+	 * under HUPMON__MEM_MAP), the most by one call; mapped blocks grown
+	 * in place; mapped blocks moved because they outgrew their
+	 * reservation (page tables moved, not data) and the most pages one
+	 * such move had. */
+	uint64_t copied;
+	size_t copied_max;
+	uint64_t opened;
+	uint64_t moves;
+	size_t move_pages_max;
 };
 
-/* realloc with accounting: old is the current size of p (0 if p is NULL).
- * Returns NULL on failure, leaving p as it was. new == 0 frees p. */
+/* The bytes a block asked for as size occupies (and is counted as): size,
+ * or the whole pages of a mapped block's header and data. */
+size_t hupmon__mem_size(size_t size);
+
+/* realloc with accounting: old is the current size of p (0 if p is NULL),
+ * as asked for. Returns NULL on failure, leaving p as it was. new == 0
+ * frees p. */
 void *hupmon__mem_realloc(struct hupmon__mem *mem, void *p, size_t old,
 			  size_t new_size);
 
-/* A zeroed block (calloc: large ones come as untouched zero pages, so a
- * big table costs no memset up front). NULL on failure. Free it with
- * hupmon__mem_realloc(mem, p, size, 0). */
+/* A zeroed block (a mapped one: no memset up front).
+ * NULL on failure. Free it with hupmon__mem_realloc(mem, p, size, 0). */
 void *hupmon__mem_zalloc(struct hupmon__mem *mem, size_t size);
 
-/* Grows an array of elem-sized entries to at least want entries (geometric,
- * factor 1.5, at least min_cap). Updates *cap. 0 or -ENOMEM (unchanged). */
+/* Grows an array of elem-sized entries to at least want entries (at least
+ * min_cap; by half while small, by a sixteenth once mapped, filling its
+ * last page). Entries added come zeroed. Updates *cap. 0 or -ENOMEM
+ * (unchanged). */
 int hupmon__mem_grow(struct hupmon__mem *mem, void **p, uint32_t *cap,
 		     uint32_t want, size_t elem, uint32_t min_cap);
 

@@ -19,7 +19,7 @@
  * entries not moved yet).
  */
 #define HASH_MIN     64
-#define MIGRATE_STEP 4
+#define MIGRATE_STEP 8
 #define TOMB	     UINT32_MAX
 
 static uint32_t hash_cookie(uint64_t cookie, uint32_t mask)
@@ -166,7 +166,6 @@ static void hash_del(struct hupmon__registry *r, uint32_t idx)
 int hupmon__registry_reserve(struct hupmon__registry *r, int fd)
 {
 	uint32_t want_fd = (uint32_t)fd + 1;
-	uint32_t old_fdcap = r->fdcap;
 	int err;
 
 	if (r->free_head == HUPMON__NO_SLOT && r->used == r->cap) {
@@ -178,15 +177,9 @@ int hupmon__registry_reserve(struct hupmon__registry *r, int fd)
 	err = hash_reserve(r, r->live + 1);
 	if (err)
 		return err;
-	if (want_fd > r->fdcap) {
-		err = hupmon__mem_grow(r->mem, (void **)&r->fdmap, &r->fdcap,
-				       want_fd, sizeof(*r->fdmap), 64);
-		if (err)
-			return err;
-		memset(r->fdmap + old_fdcap, 0,
-		       (size_t)(r->fdcap - old_fdcap) * sizeof(*r->fdmap));
-	}
-	return 0;
+	/* The fd map's new entries come zeroed: no fd maps there yet. */
+	return hupmon__mem_grow(r->mem, (void **)&r->fdmap, &r->fdcap, want_fd,
+				sizeof(*r->fdmap), 64);
 }
 
 uint32_t hupmon__registry_insert(struct hupmon__registry *r, int fd,
@@ -297,8 +290,8 @@ uint32_t hupmon__registry_find_fd(const struct hupmon__registry *r, int fd)
 
 size_t hupmon__registry_bytes(const struct hupmon__registry *r)
 {
-	return (size_t)r->cap * sizeof(*r->slots) +
-	       (size_t)r->hcap * sizeof(*r->hash) +
-	       (size_t)r->ocap * sizeof(*r->old) +
-	       (size_t)r->fdcap * sizeof(*r->fdmap);
+	return hupmon__mem_size((size_t)r->cap * sizeof(*r->slots)) +
+	       hupmon__mem_size((size_t)r->hcap * sizeof(*r->hash)) +
+	       hupmon__mem_size((size_t)r->ocap * sizeof(*r->old)) +
+	       hupmon__mem_size((size_t)r->fdcap * sizeof(*r->fdmap));
 }

@@ -36,15 +36,18 @@ void hupmon__sweep_init(struct hupmon *m)
 int hupmon__sweep_reserve(struct hupmon *m, uint32_t slots)
 {
 	struct hupmon__sweep *sw = &m->sweep;
-	uint32_t old = sw->cap;
 	int err;
 
 	if (!(m->paths & HUPMON_PATH_SWEEP))
 		return 0;
 	err = hupmon__mem_grow(&m->mem, (void **)&sw->node, &sw->cap, slots,
 			       sizeof(*sw->node), 16);
-	for (uint32_t i = old; !err && i < sw->cap; i++)
-		sw->node[i].prev = HUPMON__SWEEP_OUT;
+	/* Nodes are set up (out of the queue) as the registry hands their
+	 * slots out: every slot below reg.used and the next one, which an
+	 * insert may take. A node or two per watch, never a whole grown
+	 * array at once. */
+	while (!err && sw->ready <= m->reg.used && sw->ready < sw->cap)
+		sw->node[sw->ready++].prev = HUPMON__SWEEP_OUT;
 	if (!err && m->cfg.stall_ms)
 		err = hupmon__mem_grow(&m->mem, (void **)&sw->stall,
 				       &sw->stall_cap, slots,
@@ -59,7 +62,7 @@ void hupmon__sweep_fini(struct hupmon *m)
 	hupmon__mem_realloc(&m->mem, sw->node,
 			    (size_t)sw->cap * sizeof(*sw->node), 0);
 	sw->node = NULL;
-	sw->cap = sw->n = 0;
+	sw->cap = sw->n = sw->ready = 0;
 	hupmon__mem_realloc(&m->mem, sw->stall,
 			    (size_t)sw->stall_cap * sizeof(*sw->stall), 0);
 	sw->stall = NULL;
@@ -72,7 +75,7 @@ static bool has(const struct hupmon *m, uint32_t idx)
 {
 	const struct hupmon__sweep *sw = &m->sweep;
 
-	return idx < sw->cap && sw->node[idx].prev != HUPMON__SWEEP_OUT;
+	return idx < sw->ready && sw->node[idx].prev != HUPMON__SWEEP_OUT;
 }
 
 static void push_tail(struct hupmon__sweep *sw, uint32_t idx)

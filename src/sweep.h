@@ -57,6 +57,7 @@ struct hupmon__sweep_node {
 struct hupmon__sweep {
 	struct hupmon__sweep_node *node; /* [cap], by slot index */
 	uint32_t cap;			 /* nodes allocated */
+	uint32_t ready;			 /* nodes set up, from 0 (reserve) */
 	uint32_t n;			 /* sockets under the sweep */
 	uint32_t head, tail;		 /* HUPMON__NO_SLOT when empty */
 	uint32_t lap_last;		 /* last socket of the lap under way, or
