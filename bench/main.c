@@ -45,10 +45,10 @@ static const char usage_text[] =
 	"                   others 2 ms)\n"
 	"  --scenarios LIST "
 	"fin,rst,half,datafin,escalate,burst,idle,interference,scale,\n"
-	"                   silent, soak, abandon, stall or all (default: all "
-	"but\n"
-	"                   interference, scale, silent, soak, abandon and "
-	"stall)\n"
+	"                   silent, soak, abandon, stall, churn or all "
+	"(default: all but\n"
+	"                   interference, scale, silent, soak, abandon, "
+	"stall, churn)\n"
 	"                   stall: zero window and recovery on loopback; as "
 	"root also\n"
 	"                   NO_ACK vs TIMEOUT and tbf links (~60 s)\n"
@@ -74,6 +74,11 @@ static const char usage_text[] =
 	"sweep period 100 ms,\n"
 	"                   tick 10 ms unless --period-ms/--tick-ms are "
 	"given\n"
+	"                   churn: watch + unwatch per socket vs a raw "
+	"epoll_ctl ADD + DEL,\n"
+	"                   N = 1000 and 9900 (--quick: 100, 1000; --n: "
+	"that N), 1 thread,\n"
+	"                   then 2 while the loop dispatches; 2R+1 rounds\n"
 	"  --soak-s S       soak: seconds of churn (default 120; --quick: 10)\n"
 	"  --paths LIST     "
 	"epoll,sweep-peek,sweep-tcpinfo,compare,raw-epoll,raw-peek,\n"
@@ -434,6 +439,7 @@ static void results_free(struct results *res)
 	abandon_free(res);
 	silent_free(res);
 	soak_free(res);
+	churn_free(res);
 	free(res);
 }
 
