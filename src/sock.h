@@ -12,7 +12,7 @@
  *     tells whether an fd still holds the watched socket.
  *   - getsockopt(IPPROTO_TCP, TCP_INFO) succeeds on TCP sockets only: it
  *     fails with EOPNOTSUPP (UDP, unix, raw) or ENOPROTOOPT (IPv6 UDP,
- *     netlink) on other sockets, ENOTSOCK on what is no socket
+ *     netlink, packet) on other sockets, ENOTSOCK on what is no socket
  *     (pipes, files), EBADF on a closed fd. Its first byte, tcpi_state,
  *     tells a connected socket from a listening one (LISTEN) or one whose
  *     connect is under way (SYN_SENT, SYN_RECV); a socket never connected
