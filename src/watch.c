@@ -328,9 +328,11 @@ int hupmon_unwatch(hupmon *m, hupmon_id id)
 	 * its own. So the pair is this slot's own registration, or one left
 	 * behind by a watch made before it, already retired (its events are
 	 * dropped by generation), or none (ENOENT, ignored): never another
-	 * live watch's. (tests/check_watch.c: dup, dup2 and reuse.) An
-	 * orphan's number is known to hold another file: no DEL at all, as
-	 * promised for fd reuse.
+	 * live watch's. The monitor's own timerfd and eventfd hold their
+	 * numbers for its whole life, so no watched number is theirs.
+	 * (tests/check_watch.c: dup, dup2 and reuse.) An orphan's number is
+	 * known to hold another file: no DEL at all, as promised for fd
+	 * reuse.
 	 */
 	if ((m->paths & HUPMON_PATH_EPOLL) && !(s->flags & HUPMON__SLOT_ORPHAN))
 		hupmon__epoll_ctl(m, EPOLL_CTL_DEL, s->fd, NULL);
