@@ -221,6 +221,7 @@ void analyse(struct results *res)
 	res->failures += abandon_analyse(res);
 	res->failures += silent_analyse(res);
 	res->failures += soak_analyse(res);
+	res->failures += churn_failures(res);
 	res->failures += res->stall_failures;
 	res->failures += res->budget_failures;
 	res->failures += res->million_failures;

@@ -13,7 +13,8 @@
  * namespace, and the library's own paths are timed against the bound that
  * keepalive / TCP_USER_TIMEOUT set (silent.c). So is soak: N connections
  * churned for a set time in compare mode, judged by the monitor's own
- * counters and memory (soak.c).
+ * counters and memory (soak.c). So is churn: what watch + unwatch cost per
+ * socket against a raw epoll_ctl ADD + DEL pair (churn.c).
  *
  * Both are tables (tables.c). A run fills cells (struct cell) with what it
  * measured; analyse() turns them into rows (struct row: ratios, medians,
@@ -56,6 +57,7 @@ enum scen {
 	SC_BUDGET, /* apart: the sweep's CPU budget (budget.c) */
 	SC_SHARDS,
 	SC_MILLION,
+	SC_CHURN, /* apart: watch + unwatch cost (churn.h) */
 	SC_COUNT
 };
 
@@ -383,6 +385,7 @@ struct results {
 	struct abandon_res *abandon;	   /* NULL: not requested */
 	struct silent_res *silent;	   /* NULL: not requested */
 	struct soak_res *soak;		   /* NULL: not requested */
+	struct churn_res *churn;	   /* NULL: not requested */
 	unsigned failures;		   /* analyse(): the exit status */
 	unsigned stall_failures;	   /* run_stall (stall.c) */
 	unsigned budget_failures;	   /* run_budget (budget.c) */
@@ -555,6 +558,14 @@ void soak_free(struct results *res);
 /* report_apart.c: soak's text table and FAIL lines. */
 void soak_table(FILE *f, const struct results *res);
 void soak_fail_lines(FILE *f, const struct results *res);
+
+/* churn.c, churn_report.c */
+void run_churn(const struct bctx *x);
+unsigned churn_failures(const struct results *res); /* 1: errors */
+void churn_free(struct results *res);
+void churn_table(FILE *f, const struct results *res);
+struct churn_res;
+void churn_json(FILE *f, const struct churn_res *cr);
 
 /* expect.c */
 void explain(FILE *f);

@@ -82,6 +82,12 @@ void explain(FILE *f)
 		   "nothing. Lost, false, duplicate,\nwrong, a failed "
 		   "counter identity or memory_bytes growing after the first "
 		   "cycle\nmakes the exit status 1.\n");
+	fprintf(f, "\nchurn (run only when named): timing, no visibility: "
+		   "watch + unwatch per socket\n(hupmon_watch, and "
+		   "hupmon_watch_ex with opts.accepted) against a raw "
+		   "epoll_ctl\nADD + DEL pair on the same sockets. A failed "
+		   "call, or monitor counters that do\nnot add up, makes the "
+		   "exit status 1.\n");
 	fprintf(f, "\nstall (run only when named): what only the TCP_INFO "
 		   "sweep can see. The epoll\npath cannot see stalls: "
 		   "nothing changes on the socket until the kernel gives up\n"

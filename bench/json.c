@@ -458,6 +458,7 @@ int write_json(const char *file, const struct bopts *o,
 	fputs(",\n", f);
 	silent_json_summary(f, res);
 	soak_json(f, res->soak);
+	churn_json(f, res->churn);
 	fprintf(f, ",\n  \"failures\": %u, \"pass\": %s\n}\n", res->failures,
 		res->failures ? "false" : "true");
 	return fclose(f) ? -errno : 0;

@@ -45,11 +45,12 @@ static const char usage_text[] =
 	"                   others 2 ms)\n"
 	"  --scenarios LIST "
 	"fin,rst,half,datafin,escalate,burst,idle,interference,scale,\n"
-	"                   silent, soak, abandon, stall, budget, shards, "
-	"million or all\n"
-	"                   (default: all but interference, scale, silent, "
-	"soak, abandon,\n"
-	"                   stall, budget, shards and million)\n"
+	"                   silent, soak, abandon, stall, churn, budget, "
+	"shards, million or\n"
+	"                   all (default: all but interference, scale, "
+	"silent, soak,\n"
+	"                   abandon, stall, churn, budget, shards and "
+	"million)\n"
 	"                   million: the worst single watch and memory per "
 	"socket at\n"
 	"                   1 000 000 synthetic entries (100 000 with "
@@ -91,6 +92,11 @@ static const char usage_text[] =
 	"between 1 and 2\n"
 	"                   budgeted monitors, sweep capacity of each "
 	"(~40 s together)\n"
+	"                   churn: watch + unwatch per socket vs a raw "
+	"epoll_ctl ADD + DEL,\n"
+	"                   N = 1000 and 9900 (--quick: 100, 1000; --n: "
+	"that N), 1 thread,\n"
+	"                   then 2 while the loop dispatches; 2R+1 rounds\n"
 	"  --soak-s S       soak: seconds of churn (default 120; --quick: 10)\n"
 	"  --paths LIST     "
 	"epoll,sweep-peek,sweep-tcpinfo,compare,raw-epoll,raw-peek,\n"
@@ -455,6 +461,7 @@ static void results_free(struct results *res)
 	abandon_free(res);
 	silent_free(res);
 	soak_free(res);
+	churn_free(res);
 	free(res);
 }
 

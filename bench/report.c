@@ -414,6 +414,7 @@ void report_tables(FILE *f, const struct results *res)
 	abandon_table(f, res);
 	silent_table(f, res);
 	soak_table(f, res);
+	churn_table(f, res);
 	for (int i = 0; i < SC_COUNT * BP_COUNT; i++)
 		if (res->c[i / BP_COUNT][i % BP_COUNT].ran &&
 		    bench_paths[i % BP_COUNT].compare) {

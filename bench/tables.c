@@ -282,6 +282,15 @@ const struct scenario scenarios[SC_COUNT] = {
 			.optional = true,
 			.apart = true,
 			.child = true},
+	[SC_CHURN] = {.name = "churn",
+		      .does = "nothing: watch + unwatch of N live sockets vs "
+			      "epoll_ctl",
+		      .run = run_churn,
+		      .expect_text = {"(timing only: per-socket cost)",
+				      "(not run)"},
+		      .optional = true,
+		      .apart = true,
+		      .child = true},
 };
 
 bool is_floor(enum bpath_id p)

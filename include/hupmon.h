@@ -386,10 +386,10 @@ HUPMON_API void hupmon_free(hupmon *m);
  * own epoll registration still reports is delivered with fd -1 (never the
  * number that now names another connection; the cause is HANGUP where
  * only SO_ERROR could tell RESET); the sweep stops probing it; no
- * EPOLL_CTL_DEL is issued by fd number for it. The cost: one SO_COOKIE
- * getsockopt per report (and per PEEK probe). A watch of the new socket
- * on that number retires the old slot (stats.retired), and so does a
- * watch of the same socket through its dup; the old id becomes stale
+ * EPOLL_CTL_DEL by fd number ever removes another watch's registration.
+ * The cost: one SO_COOKIE getsockopt per report (and per PEEK probe). A watch
+ * of the new socket on that number retires the old slot (stats.retired), and so
+ * does a watch of the same socket through its dup; the old id becomes stale
  * (-ENOENT).
  *
  * The liveness options are written after the socket is registered: a
@@ -401,9 +401,17 @@ HUPMON_API void hupmon_free(hupmon *m);
  * connected, which the kernel cannot tell apart) is accepted and reported on
  * the next dispatch (epoll path) or at its first probe (sweep only).
  *
+ * The checks cost three getsockopt before the EPOLL_CTL_ADD: TCP_INFO
+ * (a TCP socket, and its state: not listening, not connecting), SO_PROTOCOL
+ * (not MPTCP, which answers TCP_INFO too) and SO_COOKIE (its identity, for
+ * -EEXIST and fd reuse). A server that watches what accept() just gave it
+ * can vouch for the first two: hupmon_watch_ex with opts.accepted.
+ * hupmon_unwatch costs one EPOLL_CTL_DEL.
+ *
  * Errors, with the monitor unchanged:
- *   -EINVAL   m NULL; not a TCP stream socket over IPv4/IPv6; listening;
- *             connection not yet established (SYN_SENT, SYN_RECV)
+ *   -EINVAL   m NULL; not a TCP socket over IPv4/IPv6 (UDP, unix, raw,
+ *             MPTCP...); listening; connection not yet established
+ *             (SYN_SENT, SYN_RECV)
  *   -EBADF    fd negative or not open
  *   -ENOTSOCK fd is not a socket
  *   -EEXIST   this socket is already watched (by this fd or a dup of it,
@@ -427,6 +435,24 @@ struct hupmon_watch_opts {
 	 * stall_ms is set (no stall reports, 8-byte probes; its slot's 8
 	 * bytes of state stay allocated with the monitor's others). */
 	bool no_stall;
+	/*
+	 * true: the caller vouches that fd is a connected TCP socket over
+	 * IPv4 or IPv6 (not MPTCP) that it has just got from accept() or
+	 * accept4(), and hupmon skips the checks that makes redundant (the
+	 * TCP_INFO and SO_PROTOCOL reads): it reads only SO_COOKIE, which
+	 * the -EEXIST and fd-reuse guarantees need, so a watch costs one
+	 * getsockopt and one epoll_ctl. -EBADF and -ENOTSOCK are still
+	 * answered; -EEXIST too. With stall tracking on, the monitor's first
+	 * such watch also reads TCP_INFO once, for its length.
+	 * If the caller is wrong (a UDP, unix or listening socket, a connect
+	 * still under way), the watch may succeed where hupmon_watch says
+	 * -EINVAL, and that socket's reports may then be wrong or missing
+	 * (a sweep probe that finds no TCP socket treats the watch as one
+	 * whose fd lost its socket: fd -1, no further probes). Nothing
+	 * else is harmed: no crash, no leak, the other watches, the counters
+	 * and hupmon_unwatch work as ever.
+	 */
+	bool accepted;
 };
 
 /* hupmon_watch with options. Returns as hupmon_watch; also -EINVAL for an

@@ -210,7 +210,7 @@ int hupmon__deliver_report(struct hupmon *m, uint32_t idx,
 		 * probed every lap and costs one syscall, not two). */
 		if (!r->identified && !(s->flags & HUPMON__SLOT_ORPHAN) &&
 		    is_news(m, idx, r->path, r->cause) &&
-		    !hupmon__sock_check(m, s, r->path)) {
+		    !hupmon__sock_confirm(m, s, r->path)) {
 			hupmon__sock_orphan(m, idx);
 			/* A probe looked at another socket: nothing seen. An
 			 * epoll event is the watched socket's own: reported,
@@ -227,7 +227,7 @@ int hupmon__deliver_report(struct hupmon *m, uint32_t idx,
 		 * a hangup (a probe looked by fd number). */
 		if (s->flags & HUPMON__SLOT_ORPHAN)
 			return 0;
-		if (!r->identified && !hupmon__sock_check(m, s, r->path)) {
+		if (!r->identified && !hupmon__sock_confirm(m, s, r->path)) {
 			hupmon__sock_orphan(m, idx);
 			return 0;
 		}

@@ -64,7 +64,7 @@ static int socket_event(struct hupmon *m, hupmon_id id, uint32_t events)
 	 * is read by fd number: only from the socket watched. */
 	if ((events & EPOLLERR) && (events & EPOLLHUP) && !s->error &&
 	    !m->cfg.no_touch && !(s->flags & HUPMON__SLOT_ORPHAN)) {
-		if (hupmon__sock_check(m, s, HUPMON_PATH_EPOLL)) {
+		if (hupmon__sock_confirm(m, s, HUPMON_PATH_EPOLL)) {
 			hupmon__sock_keep_error(m, s, HUPMON_PATH_EPOLL);
 			r.identified = true;
 		} else {

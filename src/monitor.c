@@ -135,6 +135,7 @@ int hupmon__new(const struct hupmon_config *ucfg, size_t cfg_size,
 	hupmon__sweep_init(m);
 	hupmon__compare_init(m);
 	atomic_init(&m->stop, 0);
+	atomic_init(&m->tcp_info_len, 0);
 
 	err = open_fds(m);
 	if (err)

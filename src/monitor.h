@@ -71,11 +71,16 @@ struct hupmon {
 			struct epoll_event *ev);
 	/* Test hook: called after every TCP_INFO read of stall tracking
 	 * (watch check and probes) with the length the kernel returned; may
-	 * shorten it (a kernel older than 5.4). 0: none. */
+	 * shorten it (a kernel older than 5.4). 0: none. A watch with
+	 * opts.accepted reads TCP_INFO only while the monitor has not learnt
+	 * the length (tcp_info_len): set the hook before the first watch. */
 	void (*tcp_info_hook)(struct hupmon *m, int fd, unsigned *len);
 
 	/* any thread, signal handlers */
 	atomic_int stop;
+	/* watch.c, any thread: the length of this kernel's TCP_INFO as stall
+	 * tracking sees it (through tcp_info_hook); 0: not read yet. */
+	atomic_uint tcp_info_len;
 };
 
 /* hupmon_new_sized with a test hook: the fail_after-th allocation (counting

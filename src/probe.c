@@ -88,7 +88,7 @@ static int probe_peek(struct hupmon *m, struct hupmon__slot *s, bool *verified)
 	 * an unrelated socket now (closed without unwatch, number reused).
 	 * This costs PEEK a second syscall per probe; TCP_INFO changes
 	 * nothing and checks only before it reports. */
-	if (!hupmon__sock_check(m, s, HUPMON_PATH_SWEEP))
+	if (!hupmon__sock_confirm(m, s, HUPMON_PATH_SWEEP))
 		return PROBE_ORPHAN;
 	*verified = true;
 	rc = recv(s->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -125,7 +125,7 @@ static int probe_tcp_info(struct hupmon *m, struct hupmon__slot *s,
 		return PROBE_ORPHAN; /* EBADF, ENOTSOCK, EOPNOTSUPP */
 	if (hupmon__tcp_state_verdict((unsigned)state) ==
 	    HUPMON__STATE_CLOSED) {
-		if (!hupmon__sock_check(m, s, HUPMON_PATH_SWEEP))
+		if (!hupmon__sock_confirm(m, s, HUPMON_PATH_SWEEP))
 			return PROBE_ORPHAN;
 		*verified = true;
 		/* Terminal: nothing can follow, so no further probes. */

@@ -1,27 +1,114 @@
 /*
- * sock: socket identity (SO_COOKIE), the kept SO_ERROR, and orphaned
- * watches. See sock.h for the kernel facts.
+ * sock: the checks of a watch, socket identity (SO_COOKIE), the kept
+ * SO_ERROR, and orphaned watches. See sock.h for the kernel facts.
  */
 #include "sock.h"
 
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdatomic.h>
 #include <sys/socket.h>
 
 #include "compare.h"
+#include "detect.h"
+#include "detect_stall.h"
 #include "monitor.h"
 #include "sweep.h"
+
+/* What TCP_INFO's failure means for a watch: EBADF and ENOTSOCK as they
+ * are, anything else (EOPNOTSUPP, ENOPROTOOPT: a socket that is not TCP)
+ * -EINVAL. */
+static int tcp_info_err(int err)
+{
+	return err == EBADF || err == ENOTSOCK ? -err : -EINVAL;
+}
+
+static int read_cookie(int fd, uint64_t *cookie)
+{
+	socklen_t len = sizeof(*cookie);
+
+	return getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie, &len) < 0 ? -errno
+								       : 0;
+}
+
+/* The length of a TCP_INFO read as stall tracking sees it (through the
+ * test hook), remembered for the monitor. */
+static unsigned info_len_seen(struct hupmon *m, int fd, socklen_t len)
+{
+	unsigned got = len;
+
+	if (m->tcp_info_hook)
+		m->tcp_info_hook(m, fd, &got);
+	atomic_store_explicit(&m->tcp_info_len, got, memory_order_relaxed);
+	return got;
+}
+
+/* Checks that fd is a connected TCP socket, not MPTCP, and reads its
+ * identity: three getsockopt. With stall (tracking applies to it) the
+ * one TCP_INFO read is a whole sample, whose length the stall check
+ * wants (*info_len). */
+static int check_socket(struct hupmon *m, int fd, bool stall, uint64_t *cookie,
+			unsigned *info_len)
+{
+	struct hupmon__tcp_info ti;
+	/* tcpi_state is the first byte; 8 is what a sweep probe reads */
+	socklen_t len = stall ? sizeof(ti) : 8;
+	int v;
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return tcp_info_err(errno);
+	if (!len ||
+	    hupmon__tcp_state_verdict(ti.state) == HUPMON__STATE_NOT_CONNECTED)
+		return -EINVAL; /* listening, or connect still under way */
+	if (stall)
+		*info_len = info_len_seen(m, fd, len);
+	len = sizeof(v);
+	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) < 0)
+		return -errno;
+	if (v != IPPROTO_TCP)
+		return -EINVAL; /* MPTCP */
+	return read_cookie(fd, cookie);
+}
+
+/* opts.accepted: the caller vouches for what check_socket checks; only
+ * the identity is read. Stall tracking needs TCP_INFO's length: known
+ * for the monitor after its first read, else read here (once). */
+static int check_accepted(struct hupmon *m, int fd, bool stall,
+			  uint64_t *cookie, unsigned *info_len)
+{
+	struct hupmon__tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int err = read_cookie(fd, cookie);
+
+	if (err || !stall)
+		return err;
+	*info_len =
+		atomic_load_explicit(&m->tcp_info_len, memory_order_relaxed);
+	if (*info_len)
+		return 0;
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
+		return tcp_info_err(errno); /* the caller was wrong */
+	*info_len = info_len_seen(m, fd, len);
+	return 0;
+}
+
+int hupmon__sock_check(struct hupmon *m, int fd, bool accepted, bool stall,
+		       uint64_t *cookie, unsigned *info_len)
+{
+	return accepted ? check_accepted(m, fd, stall, cookie, info_len)
+			: check_socket(m, fd, stall, cookie, info_len);
+}
 
 bool hupmon__sock_same(const struct hupmon__slot *s)
 {
 	uint64_t cookie = 0;
-	socklen_t len = sizeof(cookie);
 
-	if (getsockopt(s->fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) < 0)
-		return false;
-	return cookie == s->cookie;
+	return read_cookie(s->fd, &cookie) == 0 && cookie == s->cookie;
 }
 
-bool hupmon__sock_check(struct hupmon *m, const struct hupmon__slot *s,
-			enum hupmon_path path)
+bool hupmon__sock_confirm(struct hupmon *m, const struct hupmon__slot *s,
+			  enum hupmon_path path)
 {
 	if (path == HUPMON_PATH_EPOLL)
 		m->st.epoll_cookie_reads++;

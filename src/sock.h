@@ -1,6 +1,7 @@
 /*
- * sock: a watched socket seen through its fd number. Whether the fd still
- * holds the socket that was watched, the socket's pending error, kept once
+ * sock: a watched socket seen through its fd number. What a watch checks
+ * (a connected TCP socket, its identity), whether the fd still holds the
+ * socket that was watched, the socket's pending error, kept once
  * read, and what becomes of a watch whose fd lost its socket (an orphan).
  *
  * Kernel facts relied on:
@@ -9,6 +10,20 @@
  *     SO_COOKIE is a 64-bit number the kernel gives a socket for its whole
  *     life and to no other socket while the system runs, so comparing it
  *     tells whether an fd still holds the watched socket.
+ *   - getsockopt(IPPROTO_TCP, TCP_INFO) succeeds on TCP sockets only: it
+ *     fails with EOPNOTSUPP (UDP, unix, raw) or ENOPROTOOPT (IPv6 UDP,
+ *     netlink, packet) on other sockets, ENOTSOCK on what is no socket
+ *     (pipes, files), EBADF on a closed fd. Its first byte, tcpi_state,
+ *     tells a connected socket from a listening one (LISTEN) or one whose
+ *     connect is under way (SYN_SENT, SYN_RECV); a socket never connected
+ *     reads CLOSE, as one whose connection ended.
+ *   - An MPTCP socket answers TCP_INFO too (with its first subflow's
+ *     info): only SO_PROTOCOL (IPPROTO_MPTCP, 262, not IPPROTO_TCP) tells
+ *     it apart. Nothing else answers TCP_INFO with protocol IPPROTO_TCP.
+ *   - The length TCP_INFO returns is the kernel's struct tcp_info, the
+ *     same for every socket: it is learnt once per monitor.
+ *   - SO_COOKIE works on every socket and fails with ENOTSOCK or EBADF
+ *     like any SOL_SOCKET option.
  *   - getsockopt(SO_ERROR) clears the pending error (sock_error()), so it is
  *     read at most once per socket and kept in the slot for both paths.
  */
@@ -23,13 +38,23 @@
 struct hupmon;
 struct hupmon__slot;
 
+/* The checks of a watch; reads the socket's identity (SO_COOKIE) into
+ * *cookie. accepted false: fd must be a connected TCP socket, not MPTCP
+ * (three getsockopt); accepted true: the caller vouched for that, only the
+ * identity is read. With stall (tracking applies to the socket) *info_len
+ * gets the length of TCP_INFO as stall tracking sees it (read by the
+ * check, or once per monitor when accepted). 0, -EBADF, -ENOTSOCK,
+ * -EINVAL, or getsockopt's -errno. Without the lock. */
+int hupmon__sock_check(struct hupmon *m, int fd, bool accepted, bool stall,
+		       uint64_t *cookie, unsigned *info_len);
+
 /* Compares the socket on s->fd with the one watched (SO_COOKIE). */
 bool hupmon__sock_same(const struct hupmon__slot *s);
 
 /* hupmon__sock_same, counted in the stats of the path that asks. Under
  * m->lock. */
-bool hupmon__sock_check(struct hupmon *m, const struct hupmon__slot *s,
-			enum hupmon_path path);
+bool hupmon__sock_confirm(struct hupmon *m, const struct hupmon__slot *s,
+			  enum hupmon_path path);
 
 /* Reads SO_ERROR into the slot unless one is kept or no_touch; counted in
  * the stats of path. Under m->lock. */

@@ -5,18 +5,25 @@
  * that can fail before it changes anything; unwatch, and the retiring of
  * a watch whose fd number now holds another socket.
  *
+ * What a watch costs in syscalls (each getsockopt about a third of an
+ * EPOLL_CTL_ADD + DEL pair): TCP_INFO, SO_PROTOCOL and SO_COOKIE, then
+ * EPOLL_CTL_ADD; with opts.accepted only SO_COOKIE and EPOLL_CTL_ADD. An
+ * unwatch is one EPOLL_CTL_DEL. The checks and the kernel facts behind
+ * them: sock.h.
+ *
  * Kernel facts relied on:
  *   - EPOLL_CTL_ADD of an already shut-down socket queues the event at
  *     once: a socket watched after its peer left is reported on the next
  *     dispatch.
  *   - An epoll registration belongs to (file, fd): it survives in a dup and
  *     dies with the last close, and the fd number may then be reused by an
- *     unrelated socket. Generations in data.u64 drop the old file's events;
- *     SO_COOKIE tells whether an fd still holds the watched socket.
+ *     unrelated socket. EPOLL_CTL_ADD, MOD and DEL name the pair (the file
+ *     the fd number holds now, the number). Generations in data.u64 drop
+ *     the old file's events; SO_COOKIE tells whether an fd still holds the
+ *     watched socket.
  *   - TCP_KEEPIDLE and TCP_KEEPINTVL take 1..32767 s, TCP_KEEPCNT 1..127
  *     (the kernel's MAX_TCP_KEEP* limits); TCP_USER_TIMEOUT takes ms as an
- *     int. tcpi_state tells a connected socket from a listening one or one
- *     whose connect is still under way.
+ *     int.
  */
 #include "watch.h"
 
@@ -29,7 +36,6 @@
 #include <sys/socket.h>
 
 #include "compare.h"
-#include "detect.h"
 #include "detect_stall.h"
 #include "monitor.h"
 #include "sock.h"
@@ -75,41 +81,6 @@ static int apply_liveness(int fd, const struct hupmon_liveness *l)
 	return err;
 }
 
-/* Checks that fd is a connected TCP socket and reads its identity. */
-static int check_socket(int fd, uint64_t *cookie)
-{
-	struct {
-		uint8_t state; /* first byte of struct tcp_info */
-		uint8_t rest[7];
-	} ti;
-	int v;
-	socklen_t len = sizeof(v);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &v, &len) < 0)
-		return -errno; /* EBADF, ENOTSOCK */
-	if (v != SOCK_STREAM)
-		return -EINVAL;
-	len = sizeof(v);
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &len) < 0)
-		return -errno;
-	if (v != AF_INET && v != AF_INET6)
-		return -EINVAL;
-	len = sizeof(v);
-	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) < 0)
-		return -errno;
-	if (v != IPPROTO_TCP)
-		return -EINVAL;
-	len = sizeof(ti);
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
-		return -errno;
-	if (hupmon__tcp_state_verdict(ti.state) == HUPMON__STATE_NOT_CONNECTED)
-		return -EINVAL; /* listening, or connect still under way */
-	len = sizeof(*cookie);
-	if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, cookie, &len) < 0)
-		return -errno;
-	return 0;
-}
-
 int hupmon__watch_check_stall(const struct hupmon_config *c)
 {
 	/* Stalls are seen in TCP_INFO only, by a sweep that samples each
@@ -123,26 +94,18 @@ int hupmon__watch_check_stall(const struct hupmon_config *c)
 	return 0;
 }
 
-/* Stall tracking reads TCP_INFO up to tcpi_snd_wnd (Linux 5.4): refuse it
- * rather than guess on a kernel that returns less. Returns the slot flag
- * (0: not tracked), or -EOPNOTSUPP, or getsockopt's -errno. */
-static int stall_check(struct hupmon *m, int fd,
-		       const struct hupmon_watch_opts *opts)
+/* Whether stall tracking applies to the socket. */
+static bool stall_wanted(const struct hupmon *m,
+			 const struct hupmon_watch_opts *opts)
 {
-	struct hupmon__tcp_info ti;
-	socklen_t len = sizeof(ti);
-	unsigned got;
+	return m->cfg.stall_ms && !opts->no_stall;
+}
 
-	if (!m->cfg.stall_ms || opts->no_stall)
-		return 0;
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
-		return -errno;
-	got = len;
-	if (m->tcp_info_hook)
-		m->tcp_info_hook(m, fd, &got);
-	if (got < HUPMON__TCP_INFO_STALL_LEN)
-		return -EOPNOTSUPP;
-	return HUPMON__SLOT_STALL;
+/* Stall tracking reads TCP_INFO up to tcpi_snd_wnd (Linux 5.4): refuse it
+ * rather than guess on a kernel that returns less. */
+static int stall_check(unsigned info_len)
+{
+	return info_len < HUPMON__TCP_INFO_STALL_LEN ? -EOPNOTSUPP : 0;
 }
 
 /* A recv(MSG_PEEK) moves the socket's peek offset when SO_PEEK_OFF is on
@@ -280,7 +243,9 @@ int hupmon_watch_ex_sized(hupmon *m, int fd,
 	struct hupmon_watch_opts opts;
 	struct hupmon_liveness live;
 	uint64_t cookie = 0;
-	int err, stall = 0;
+	unsigned info_len = 0;
+	bool stall;
+	int err;
 
 	if (!m)
 		return -EINVAL;
@@ -289,17 +254,21 @@ int hupmon_watch_ex_sized(hupmon *m, int fd,
 		memcpy(&opts, uopts,
 		       opts_size < sizeof(opts) ? opts_size : sizeof(opts));
 	live = opts.liveness ? *opts.liveness : m->cfg.liveness;
-	err = fd < 0 ? -EBADF : check_socket(fd, &cookie);
+	stall = stall_wanted(m, &opts);
+	if (fd < 0)
+		err = -EBADF;
+	else
+		err = hupmon__sock_check(m, fd, opts.accepted, stall, &cookie,
+					 &info_len);
 	if (!err)
 		err = hupmon__watch_check_liveness(&live);
-	if (!err)
-		err = stall = stall_check(m, fd, &opts);
-	if (err > 0)
-		err = 0;
+	if (!err && stall)
+		err = stall_check(info_len);
 	pthread_mutex_lock(&m->lock);
 	if (!err)
 		err = watch_locked(m, fd, opts.user, cookie, &live,
-				   (uint8_t)(peek_offset_on(m, fd) | stall),
+				   (uint8_t)(peek_offset_on(m, fd) |
+					     (stall ? HUPMON__SLOT_STALL : 0)),
 				   id);
 	if (err)
 		count_reject(m, err);
@@ -348,10 +317,24 @@ int hupmon_unwatch(hupmon *m, hupmon_id id)
 	}
 	hupmon__sweep_remove(m, idx);
 	hupmon__compare_cut_short(m, idx);
-	/* Only delete the registration if the fd still holds our socket: if
-	 * the user closed it first, the number may belong to another. */
-	if ((m->paths & HUPMON_PATH_EPOLL) &&
-	    !(s->flags & HUPMON__SLOT_ORPHAN) && hupmon__sock_same(s))
+	/*
+	 * No identity check before the EPOLL_CTL_DEL, although the user may
+	 * have closed the fd and its number may hold another file now. The
+	 * DEL acts on the registration (file now at s->fd, s->fd) in this
+	 * monitor's epoll set, if there is one. Every registration in that
+	 * set was made (ADD, or MOD taking one over) by a watch of that fd
+	 * number, and every watch of a number retires the slot the fd map
+	 * holds for it: as this slot is live, no watch of s->fd came after
+	 * its own. So the pair is this slot's own registration, or one left
+	 * behind by a watch made before it, already retired (its events are
+	 * dropped by generation), or none (ENOENT, ignored): never another
+	 * live watch's. The monitor's own timerfd and eventfd hold their
+	 * numbers for its whole life, so no watched number is theirs.
+	 * (tests/check_watch.c: dup, dup2 and reuse.) An orphan's number is
+	 * known to hold another file: no DEL at all, as promised for fd
+	 * reuse.
+	 */
+	if ((m->paths & HUPMON_PATH_EPOLL) && !(s->flags & HUPMON__SLOT_ORPHAN))
 		hupmon__epoll_ctl(m, EPOLL_CTL_DEL, s->fd, NULL);
 	hupmon__registry_remove(&m->reg, idx);
 	m->st.unwatches++;

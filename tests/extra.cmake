@@ -52,6 +52,12 @@ if(HUPMON_BUILD_BENCH AND EXISTS ${PROJECT_SOURCE_DIR}/bench/CMakeLists.txt)
     COMMAND sh -c "n=500; [ \"$HUPMON_TEST_SCALE\" = small ] && n=200; exec \"$0\" --scenarios soak --soak-s 5 --n $n"
             $<TARGET_FILE:hupmon-bench>)
   set_tests_properties(bench_soak PROPERTIES LABELS bench TIMEOUT 60)
+  # hupmon-bench's churn, small (bench/churn.c): passes iff every watch,
+  # unwatch and epoll_ctl succeeds and the monitor's counters add up, one
+  # and two watching threads; its timings are not judged here.
+  add_test(NAME bench_churn
+    COMMAND $<TARGET_FILE:hupmon-bench> --scenarios churn --n 200 --rounds 1)
+  set_tests_properties(bench_churn PROPERTIES LABELS bench TIMEOUT 60)
 endif()
 
 # hupmon-bench's budget and shards, small (--quick: 2 000 sockets, two
