@@ -5,6 +5,7 @@
  * and whether it broke the visibility table. The failures of every row (and
  * of silent) are counted here, once: that count is the exit status.
  */
+#include "apart.h"
 #include "abandon.h"
 
 #include <math.h>

@@ -2,6 +2,7 @@
  * json: every figure of the run, with the machine facts, as one JSON object
  * (--json); and the monitors' counters in Prometheus format (--metrics).
  */
+#include "apart.h"
 #include "abandon.h"
 
 #include <errno.h>

@@ -3,6 +3,7 @@
  * table; silent's; compare mode's), the FAIL lines and the verdict, all
  * printed from what analyse() made of the cells.
  */
+#include "apart.h"
 #include "abandon.h"
 #include "tab.h"
 

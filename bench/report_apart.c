@@ -2,6 +2,7 @@
  * report_apart: the text tables of the scenarios that run apart from the
  * loopback closures (abandon, soak), and their FAIL lines.
  */
+#include "apart.h"
 #include "abandon.h"
 #include "tab.h"
 

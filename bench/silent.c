@@ -17,6 +17,7 @@
  * when the lab cannot be made (not root, no iproute2, no netns or veth). The
  * lab is removed at the end, on error paths and on SIGINT/SIGTERM.
  */
+#include "apart.h"
 #include "bench.h"
 #include "netns.h"
 

@@ -18,6 +18,7 @@
  * At the end every connection is unwatched and the final counters must add
  * up (the identities of soak_analyse).
  */
+#include "apart.h"
 #include "bench.h"
 
 #include <errno.h>
