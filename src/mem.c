@@ -38,6 +38,7 @@ struct head {
 	size_t open;	 /* of which readable and writable */
 	size_t cut;	 /* pages from the second up to this offset given
 			    back (none while it is at most a page) */
+	void *next;	 /* retired: the next on the chain */
 };
 #define HEAD 64
 
@@ -121,19 +122,11 @@ size_t hupmon__mem_held(const void *p, size_t size)
 	       given_back((const struct head *)((const char *)p - HEAD));
 }
 
-size_t hupmon__mem_release(struct hupmon__mem *mem, void *p, size_t size,
-			   size_t to)
+/* Gives back the pages of h from the last given back up to end. */
+static size_t give_back(struct hupmon__mem *mem, struct head *h, size_t end)
 {
-	size_t ps = page_size(), from, end, n;
-	struct head *h;
+	size_t ps = page_size(), from = h->cut > ps ? h->cut : ps, n;
 
-	if (!p || !mapped(size))
-		return 0;
-	h = head_of(p);
-	if (to > size)
-		to = size;
-	end = (HEAD + to) / ps * ps; /* within the block's open pages */
-	from = h->cut > ps ? h->cut : ps;
 	if (end <= from)
 		return 0;
 	if (mmap((char *)h + from, end - from, PROT_NONE,
@@ -147,6 +140,57 @@ size_t hupmon__mem_release(struct hupmon__mem *mem, void *p, size_t size,
 	if (n > mem->release_pages_max)
 		mem->release_pages_max = n;
 	return end - from;
+}
+
+size_t hupmon__mem_release(struct hupmon__mem *mem, void *p, size_t size,
+			   size_t to)
+{
+	if (!p || !mapped(size))
+		return 0;
+	if (to > size)
+		to = size;
+	/* within the block's open pages */
+	return give_back(mem, head_of(p),
+			 (HEAD + to) / page_size() * page_size());
+}
+
+void hupmon__mem_retire(struct hupmon__mem *mem, void *p, size_t size,
+			void **chain)
+{
+	struct head *h;
+
+	if (!p || !mapped(size)) {
+		hupmon__mem_realloc(mem, p, size, 0);
+		return;
+	}
+	h = head_of(p);
+	give_back(mem, h, h->open);
+	if (h->cut != h->open) { /* refused: unmapped after all */
+		hupmon__mem_realloc(mem, p, size, 0);
+		return;
+	}
+	h->next = *chain;
+	*chain = h;
+}
+
+void hupmon__mem_free_retired(struct hupmon__mem *mem, void **chain)
+{
+	while (*chain) {
+		struct head *h = *chain;
+
+		*chain = h->next;
+		mem->bytes -= h->open - given_back(h);
+		munmap(h, h->reserved);
+	}
+}
+
+size_t hupmon__mem_retired_bytes(const void *chain)
+{
+	size_t n = 0;
+
+	for (const struct head *h = chain; h; h = h->next)
+		n += h->open - given_back(h);
+	return n;
 }
 
 static void release(void *p, size_t size)

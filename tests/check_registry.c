@@ -211,13 +211,15 @@ START_TEST(test_a_million_entries)
 	ck_assert_msg(per_op < 3.0, "%.2f buckets per operation", per_op);
 	ck_assert_uint_le(reg.work.moved_max, 8); /* MIGRATE_STEP */
 	ck_assert_uint_gt(reg.work.moved, 0);	  /* the table did grow */
-	/* No operation frees more than a few pages: the old tables' pages
-	 * went back one at a time (8 buckets of 4 B per operation pass at
-	 * most one page), and each old table's free gave back what was left
-	 * of it, its header's page and its last one. */
+	/* No operation frees more than a page: the old tables' pages went
+	 * back one at a time (8 buckets of 4 B per operation pass at most
+	 * one page), the last one when the table was retired (its header's
+	 * page kept, no mapping unmapped: that costs by its size on some
+	 * VMs). */
 	ck_assert_uint_gt(mem.released, 0);
 	ck_assert_uint_le(mem.release_pages_max, 1);
-	ck_assert_uint_le(mem.free_pages_max, 2);
+	ck_assert_uint_eq(mem.free_pages_max, 0);
+	ck_assert_ptr_nonnull(reg.husks);
 	ck_assert_uint_eq(mem.bytes, hupmon__registry_bytes(&reg));
 }
 END_TEST
@@ -356,6 +358,26 @@ START_TEST(test_mem_release_pages)
 	hupmon__mem_realloc(&mm, p, size, 0);
 	ck_assert_uint_eq(mm.bytes, 0);
 	ck_assert_uint_eq(mm.free_pages_max, 2);
+	/* retired blocks: a page each until freed; a heap one just freed */
+	{
+		void *chain = NULL;
+
+		p = hupmon__mem_zalloc(&mm, size);
+		q = hupmon__mem_zalloc(&mm, 1000);
+		ck_assert_ptr_nonnull(p);
+		ck_assert_ptr_nonnull(q);
+		memset(p, 1, size);
+		hupmon__mem_release(&mm, p, size, size / 2);
+		hupmon__mem_retire(&mm, p, size, &chain);
+		hupmon__mem_retire(&mm, q, 1000, &chain);
+		ck_assert_ptr_nonnull(chain);
+		ck_assert_uint_eq(mm.bytes, ps);
+		ck_assert_uint_eq(hupmon__mem_retired_bytes(chain), ps);
+		ck_assert_uint_eq(resident(p + lo, 30 * ps), 0);
+		hupmon__mem_free_retired(&mm, &chain);
+		ck_assert_ptr_null(chain);
+		ck_assert_uint_eq(mm.bytes, 0);
+	}
 	/* a heap block: nothing, and nothing counted */
 	q = hupmon__mem_zalloc(&mm, 1000);
 	ck_assert_ptr_nonnull(q);
@@ -469,10 +491,12 @@ START_TEST(test_lookups_while_the_old_table_goes)
 		    (live[i] ? hupmon__registry_find_fd(&reg, (int)i)
 			     : HUPMON__NO_SLOT))
 			ck_abort_msg("cookie of %u, after the move", i);
-	/* the pages went one at a time; the free took the last two */
-	ck_assert_uint_ge(mem.released, (size_t)ocap * 4 / ps - 2);
+	/* the pages went one at a time, the last when the table was retired
+	 * (its header's page kept until fini): nothing unmapped */
+	ck_assert_uint_ge(mem.released, (size_t)ocap * 4 / ps - 1);
 	ck_assert_uint_le(mem.release_pages_max, 1);
-	ck_assert_uint_le(mem.free_pages_max, 2);
+	ck_assert_uint_eq(mem.free_pages_max, 0);
+	ck_assert_ptr_nonnull(reg.husks);
 	ck_assert_uint_eq(mem.bytes, hupmon__registry_bytes(&reg));
 }
 END_TEST
@@ -596,7 +620,7 @@ START_TEST(test_a_million_watches_with_the_sweep)
 	/* no watch or unwatch freed more than a few pages at once */
 	ck_assert_uint_gt(m->mem.released, 0);
 	ck_assert_uint_le(m->mem.release_pages_max, 1);
-	ck_assert_uint_le(m->mem.free_pages_max, 2);
+	ck_assert_uint_eq(m->mem.free_pages_max, 0);
 	free(probed);
 	hupmon_free(m);
 }
