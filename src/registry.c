@@ -16,7 +16,9 @@
  * before the new one fills. The old table marks what left it with a
  * tombstone (never backward-shift: a shift could carry an entry past the
  * migration cursor, and emptying a bucket would cut the probe chains of
- * entries not moved yet).
+ * entries not moved yet). The pages of the old table the cursor has passed
+ * are given back as it goes (at 4 B a bucket, a page every 128 operations),
+ * so no operation frees the old table (4 MiB at a million) in one go.
  */
 #define HASH_MIN     64
 #define MIGRATE_STEP 8
@@ -49,6 +51,7 @@ void hupmon__registry_fini(struct hupmon__registry *r)
 			    (size_t)r->cap * sizeof(*r->slots), 0);
 	free_table(r, r->hash, r->hcap);
 	free_table(r, r->old, r->ocap);
+	hupmon__mem_free_retired(r->mem, &r->husks);
 	hupmon__mem_realloc(r->mem, r->fdmap,
 			    (size_t)r->fdcap * sizeof(*r->fdmap), 0);
 	hupmon__registry_init(r, r->mem);
@@ -66,7 +69,8 @@ static void hash_put(struct hupmon__registry *r, uint32_t idx)
 	r->hash[i] = idx + 1;
 }
 
-/* Moves the entries of up to n buckets of the old table to the new one. */
+/* Moves the entries of up to n buckets of the old table to the new one,
+ * and gives back the pages of it the cursor has passed. */
 static void migrate(struct hupmon__registry *r, uint32_t n)
 {
 	uint32_t moved = 0;
@@ -80,11 +84,19 @@ static void migrate(struct hupmon__registry *r, uint32_t n)
 			moved++;
 		}
 		if (++r->mig == r->ocap) {
-			free_table(r, r->old, r->ocap);
+			/* not unmapped now: that costs in proportion to
+			 * its range on some VMs (0.5 ms for 4 MiB) */
+			hupmon__mem_retire(r->mem, r->old,
+					   (size_t)r->ocap * sizeof(*r->old),
+					   &r->husks);
 			r->old = NULL;
 			r->ocap = r->mig = 0;
 		}
 	}
+	if (r->old)
+		hupmon__mem_release(r->mem, r->old,
+				    (size_t)r->ocap * sizeof(*r->old),
+				    (size_t)r->mig * sizeof(*r->old));
 	r->work.moved += moved;
 	if (moved > r->work.moved_max)
 		r->work.moved_max = moved;
@@ -115,6 +127,38 @@ static int hash_reserve(struct hupmon__registry *r, uint32_t count)
 	return 0;
 }
 
+/*
+ * The bucket of the old table holding the entry with this cookie (want 0)
+ * or the value want, or NO_SLOT. Buckets below the cursor are never read
+ * (their page may be gone): everything there has left, and an entry still
+ * in the table sits at or above the cursor. Its probe chain from its home
+ * bucket ran through full buckets only, and the old table only ever turns
+ * entries into tombstones, so the part of the chain at or above the cursor
+ * is still full: the walk visits exactly that part, starting at the home
+ * bucket or the cursor, whichever is higher, and wrapping from the end to
+ * the cursor. It stops at an empty bucket, and visits each readable bucket
+ * at most once.
+ */
+static uint32_t old_find(const struct hupmon__registry *r, uint64_t cookie,
+			 uint32_t want, uint64_t *probes)
+{
+	uint32_t i = hash_cookie(cookie, r->ocap - 1);
+
+	if (i < r->mig)
+		i = r->mig;
+	for (uint32_t n = r->ocap - r->mig; n && r->old[i]; n--) {
+		uint32_t v = r->old[i];
+
+		if (v != TOMB &&
+		    (want ? v == want : r->slots[v - 1].cookie == cookie))
+			return i;
+		if (++i == r->ocap)
+			i = r->mig;
+		++*probes;
+	}
+	return HUPMON__NO_SLOT;
+}
+
 /* The bucket of the new (or only) table holding idx + 1, or NO_SLOT. */
 static uint32_t find_new(struct hupmon__registry *r, uint32_t idx)
 {
@@ -134,17 +178,11 @@ static void hash_del(struct hupmon__registry *r, uint32_t idx)
 
 	if (i == HUPMON__NO_SLOT) {
 		/* Still in the old table: leave a tombstone. */
-		uint32_t omask = r->ocap - 1;
-
-		for (uint32_t j =
-			     r->old ? hash_cookie(r->slots[idx].cookie, omask)
-				    : 0;
-		     r->old && r->old[j]; j = (j + 1) & omask) {
-			r->work.probes++;
-			if (r->old[j] == idx + 1) {
-				r->old[j] = TOMB;
-				break;
-			}
+		if (r->old) {
+			i = old_find(r, r->slots[idx].cookie, idx + 1,
+				     &r->work.probes);
+			if (i != HUPMON__NO_SLOT)
+				r->old[i] = TOMB;
 		}
 		return;
 	}
@@ -257,28 +295,22 @@ struct hupmon__slot *hupmon__registry_get(const struct hupmon__registry *r,
 	return s;
 }
 
-static uint32_t find_in(const struct hupmon__registry *r, const uint32_t *tab,
-			uint32_t cap, uint64_t cookie)
-{
-	uint32_t mask = cap - 1;
-
-	for (uint32_t i = hash_cookie(cookie, mask); tab[i]; i = (i + 1) & mask)
-		if (tab[i] != TOMB && r->slots[tab[i] - 1].cookie == cookie)
-			return tab[i] - 1;
-	return HUPMON__NO_SLOT;
-}
-
 uint32_t hupmon__registry_find_cookie(const struct hupmon__registry *r,
 				      uint64_t cookie)
 {
-	uint32_t idx;
+	uint32_t mask = r->hcap - 1, i;
+	uint64_t probes = 0;
 
 	if (!r->hcap)
 		return HUPMON__NO_SLOT;
-	idx = find_in(r, r->hash, r->hcap, cookie);
-	if (idx == HUPMON__NO_SLOT && r->old)
-		idx = find_in(r, r->old, r->ocap, cookie);
-	return idx;
+	/* the new table has no tombstones */
+	for (i = hash_cookie(cookie, mask); r->hash[i]; i = (i + 1) & mask)
+		if (r->slots[r->hash[i] - 1].cookie == cookie)
+			return r->hash[i] - 1;
+	if (!r->old)
+		return HUPMON__NO_SLOT;
+	i = old_find(r, cookie, 0, &probes);
+	return i == HUPMON__NO_SLOT ? i : r->old[i] - 1;
 }
 
 uint32_t hupmon__registry_find_fd(const struct hupmon__registry *r, int fd)
@@ -292,6 +324,7 @@ size_t hupmon__registry_bytes(const struct hupmon__registry *r)
 {
 	return hupmon__mem_size((size_t)r->cap * sizeof(*r->slots)) +
 	       hupmon__mem_size((size_t)r->hcap * sizeof(*r->hash)) +
-	       hupmon__mem_size((size_t)r->ocap * sizeof(*r->old)) +
+	       hupmon__mem_held(r->old, (size_t)r->ocap * sizeof(*r->old)) +
+	       hupmon__mem_retired_bytes(r->husks) +
 	       hupmon__mem_size((size_t)r->fdcap * sizeof(*r->fdmap));
 }

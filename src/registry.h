@@ -60,6 +60,7 @@ struct hupmon__registry {
 			  grows, or NULL; UINT32_MAX: moved out */
 	uint32_t ocap;
 	uint32_t mig; /* next bucket of old to move */
+	void *husks;  /* old tables emptied, a page each (mem.h: retire) */
 	/* Work done, for tests that prove O(1) by counting, not timing. */
 	struct {
 		uint64_t probes;    /* extra buckets visited past the first */

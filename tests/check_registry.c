@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "monitor.h"
@@ -32,8 +33,10 @@ static void teardown(void)
 static hupmon_id add(int fd, uint64_t cookie)
 {
 	uint32_t idx;
+	int err = hupmon__registry_reserve(&reg, fd);
 
-	ck_assert_int_eq(hupmon__registry_reserve(&reg, fd), 0);
+	if (err) /* not ck_assert: a million of them cost seconds */
+		ck_abort_msg("reserve of fd %d: %d", fd, err);
 	idx = hupmon__registry_insert(&reg, fd, cookie, (void *)(intptr_t)fd);
 	return hupmon__slot_id(&reg, idx);
 }
@@ -208,6 +211,16 @@ START_TEST(test_a_million_entries)
 	ck_assert_msg(per_op < 3.0, "%.2f buckets per operation", per_op);
 	ck_assert_uint_le(reg.work.moved_max, 8); /* MIGRATE_STEP */
 	ck_assert_uint_gt(reg.work.moved, 0);	  /* the table did grow */
+	/* No operation frees more than a page: the old tables' pages went
+	 * back one at a time (8 buckets of 4 B per operation pass at most
+	 * one page), the last one when the table was retired (its header's
+	 * page kept, no mapping unmapped: that costs by its size on some
+	 * VMs). */
+	ck_assert_uint_gt(mem.released, 0);
+	ck_assert_uint_le(mem.release_pages_max, 1);
+	ck_assert_uint_eq(mem.free_pages_max, 0);
+	ck_assert_ptr_nonnull(reg.husks);
+	ck_assert_uint_eq(mem.bytes, hupmon__registry_bytes(&reg));
 }
 END_TEST
 
@@ -270,6 +283,221 @@ START_TEST(test_mem_grow_into_a_mapping)
 	ck_assert_uint_eq(mm.bytes, 64);
 	hupmon__mem_realloc(&mm, p, 64, 0);
 	ck_assert_uint_eq(mm.bytes, 0);
+}
+END_TEST
+
+/* Bytes of the whole pages of [p, p + to) after the page p is in: what
+ * hupmon__mem_release gives back of a mapped block's data below to,
+ * computed from the addresses alone. */
+static size_t whole_pages_below(const void *p, size_t to)
+{
+	uintptr_t ps = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t lo = ((uintptr_t)p / ps + 1) * ps;
+	uintptr_t hi = ((uintptr_t)p + to) / ps * ps;
+
+	return hi > lo ? hi - lo : 0;
+}
+
+/* How many pages of [p, p + len) (page-aligned) are in memory. */
+static size_t resident(const void *p, size_t len)
+{
+	size_t ps = (size_t)sysconf(_SC_PAGESIZE), n = 0;
+	unsigned char vec[256];
+
+	ck_assert_uint_le(len / ps, sizeof(vec));
+	ck_assert_int_eq(mincore((void *)p, len, vec), 0);
+	for (size_t i = 0; i < len / ps; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+/* mem: a mapped block gives back the whole pages of its data below a
+ * point, once (a second call gives nothing back), counted out of
+ * memory_bytes at once; the pages really leave memory; the data above is
+ * kept; the free subtracts only what is left; a heap block gives nothing
+ * back. */
+START_TEST(test_mem_release_pages)
+{
+	const size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+	const size_t size = 40 * ps;
+	struct hupmon__mem mm = {0};
+	unsigned char *p = hupmon__mem_zalloc(&mm, size), *q;
+	size_t full = hupmon__mem_size(size), lo, got;
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(mm.bytes, full);
+	memset(p, 0xab, size);
+	lo = ((uintptr_t)p / ps + 1) * ps - (uintptr_t)p; /* first page */
+	/* below the first whole page: nothing */
+	ck_assert_uint_eq(hupmon__mem_release(&mm, p, size, lo), 0);
+	ck_assert_uint_eq(mm.bytes, full);
+	/* 10.5 pages in: the whole ones */
+	got = hupmon__mem_release(&mm, p, size, lo + 10 * ps + ps / 2);
+	ck_assert_uint_eq(got, 10 * ps);
+	ck_assert_uint_eq(got, whole_pages_below(p, lo + 10 * ps + ps / 2));
+	ck_assert_uint_eq(mm.bytes, full - got);
+	ck_assert_uint_eq(hupmon__mem_held(p, size), full - got);
+	ck_assert_uint_eq(mm.released, 10);
+	ck_assert_uint_eq(mm.release_pages_max, 10);
+	ck_assert_uint_eq(resident(p + lo, 10 * ps), 0);
+	ck_assert_uint_eq(resident(p + lo + 10 * ps, ps), 1);
+	/* again, or less: nothing more */
+	ck_assert_uint_eq(hupmon__mem_release(&mm, p, size, lo + 10 * ps), 0);
+	ck_assert_uint_eq(hupmon__mem_release(&mm, p, size, lo + 5 * ps), 0);
+	ck_assert_uint_eq(mm.bytes, full - got);
+	/* the half page passed is kept, and so is everything above */
+	for (size_t i = lo + 10 * ps; i < size; i++)
+		ck_assert_uint_eq(p[i], 0xab);
+	/* one more page; then past the end: only whole pages of the data */
+	ck_assert_uint_eq(hupmon__mem_release(&mm, p, size, lo + 11 * ps), ps);
+	ck_assert_uint_eq(mm.release_pages_max, 10);
+	got = hupmon__mem_release(&mm, p, size, SIZE_MAX);
+	ck_assert_uint_eq(got + 11 * ps, whole_pages_below(p, size));
+	ck_assert_uint_eq(mm.bytes, full - whole_pages_below(p, size));
+	/* the free: the header's page and the last one */
+	hupmon__mem_realloc(&mm, p, size, 0);
+	ck_assert_uint_eq(mm.bytes, 0);
+	ck_assert_uint_eq(mm.free_pages_max, 2);
+	/* retired blocks: a page each until freed; a heap one just freed */
+	{
+		void *chain = NULL;
+
+		p = hupmon__mem_zalloc(&mm, size);
+		q = hupmon__mem_zalloc(&mm, 1000);
+		ck_assert_ptr_nonnull(p);
+		ck_assert_ptr_nonnull(q);
+		memset(p, 1, size);
+		hupmon__mem_release(&mm, p, size, size / 2);
+		hupmon__mem_retire(&mm, p, size, &chain);
+		hupmon__mem_retire(&mm, q, 1000, &chain);
+		ck_assert_ptr_nonnull(chain);
+		ck_assert_uint_eq(mm.bytes, ps);
+		ck_assert_uint_eq(hupmon__mem_retired_bytes(chain), ps);
+		ck_assert_uint_eq(resident(p + lo, 30 * ps), 0);
+		hupmon__mem_free_retired(&mm, &chain);
+		ck_assert_ptr_null(chain);
+		ck_assert_uint_eq(mm.bytes, 0);
+	}
+	/* a heap block: nothing, and nothing counted */
+	q = hupmon__mem_zalloc(&mm, 1000);
+	ck_assert_ptr_nonnull(q);
+	ck_assert_uint_eq(hupmon__mem_release(&mm, q, 1000, 1000), 0);
+	ck_assert_uint_eq(hupmon__mem_held(q, 1000), 1000);
+	ck_assert_uint_eq(mm.bytes, 1000);
+	hupmon__mem_realloc(&mm, q, 1000, 0);
+	ck_assert_uint_eq(mm.bytes, 0);
+	ck_assert_uint_eq(mm.free_pages_max, 2);
+}
+END_TEST
+
+/* While the old cookie table empties into the new one, its pages go back
+ * one at a time, and nothing reads them again: every live entry is still
+ * found by cookie (in either table), every removed one missed, removals
+ * of entries still in the old table work, memory_bytes stays exactly
+ * what the tables hold, a failed allocation changes nothing. Inserts up to
+ * the growth that makes the 2^17-bucket table (512 KiB) the old one, then
+ * removes every third entry and inserts new ones until it is gone. */
+START_TEST(test_lookups_while_the_old_table_goes)
+{
+	enum { MAX = 160000 };
+	static uint8_t live[MAX];
+	const size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+	uint32_t n = 0, checks = 0, ocap;
+	bool mincore_seen = false;
+
+	while (!(reg.old && reg.ocap == 1u << 17)) {
+		ck_assert_uint_lt(n, MAX);
+		add((int)n, 0x100000000ull + n);
+		live[n++] = 1;
+	}
+	ocap = reg.ocap;
+	/* ck_assert costs a write to Check's pipe even when it holds: the
+	 * checks run per operation fail with ck_abort_msg instead */
+	for (uint32_t k = 0; reg.old; k++) {
+		uint64_t released = mem.released;
+		size_t gone;
+		bool check_all = k % 997 == 0;
+
+		if (n == MAX)
+			ck_abort_msg("the old table never emptied");
+		if (k % 3 == 0) {
+			uint32_t j = (uint32_t)(((uint64_t)k * 7919) % n);
+
+			if (live[j]) {
+				hupmon__registry_remove(
+					&reg,
+					hupmon__registry_find_fd(&reg, (int)j));
+				live[j] = 0;
+			}
+		} else {
+			add((int)n, 0x100000000ull + n);
+			live[n++] = 1;
+		}
+		/* at most a page per operation, counted exactly */
+		if (mem.released - released > 1)
+			ck_abort_msg(
+				"op %u gave back %llu pages", k,
+				(unsigned long long)(mem.released - released));
+		if (mem.bytes != hupmon__registry_bytes(&reg))
+			ck_abort_msg("op %u: memory_bytes %zu, held %zu", k,
+				     mem.bytes, hupmon__registry_bytes(&reg));
+		if (!reg.old)
+			break;
+		gone = hupmon__mem_size((size_t)ocap * 4) -
+		       hupmon__mem_held(reg.old, (size_t)ocap * 4);
+		if (gone != whole_pages_below(reg.old, (size_t)reg.mig * 4))
+			ck_abort_msg("op %u: %zu bytes given back, cursor at "
+				     "%u",
+				     k, gone, reg.mig);
+		/* half way: the pages passed have left memory */
+		if (!mincore_seen && reg.mig >= ocap / 2) {
+			const char *first =
+				(const char *)(((uintptr_t)reg.old / ps + 1) *
+					       ps);
+			size_t len = gone < 200 * ps ? gone : 200 * ps;
+
+			ck_assert_uint_gt(gone, 0);
+			ck_assert_uint_eq(resident(first, len), 0);
+			mincore_seen = check_all = true;
+			/* a failed allocation (the fd map) changes nothing */
+			mem.fail_after = 1;
+			ck_assert_int_eq(
+				hupmon__registry_reserve(&reg, 10 * MAX),
+				-ENOMEM);
+			mem.fail_after = 0;
+			ck_assert_uint_eq(mem.bytes,
+					  hupmon__registry_bytes(&reg));
+		}
+		if (!check_all)
+			continue;
+		for (uint32_t i = 0; i < n; i++) {
+			uint32_t idx = hupmon__registry_find_cookie(
+				&reg, 0x100000000ull + i);
+
+			if (live[i] ? idx == HUPMON__NO_SLOT ||
+					      reg.slots[idx].fd != (int)i
+				    : idx != HUPMON__NO_SLOT)
+				ck_abort_msg("op %u, cursor %u: cookie of %u "
+					     "(%s) gave slot %u",
+					     k, reg.mig, i,
+					     live[i] ? "live" : "removed", idx);
+		}
+		checks++;
+	}
+	ck_assert(mincore_seen);
+	ck_assert_uint_gt(checks, 10);
+	for (uint32_t i = 0; i < n; i++)
+		if (hupmon__registry_find_cookie(&reg, 0x100000000ull + i) !=
+		    (live[i] ? hupmon__registry_find_fd(&reg, (int)i)
+			     : HUPMON__NO_SLOT))
+			ck_abort_msg("cookie of %u, after the move", i);
+	/* the pages went one at a time, the last when the table was retired
+	 * (its header's page kept until fini): nothing unmapped */
+	ck_assert_uint_ge(mem.released, (size_t)ocap * 4 / ps - 1);
+	ck_assert_uint_le(mem.release_pages_max, 1);
+	ck_assert_uint_eq(mem.free_pages_max, 0);
+	ck_assert_ptr_nonnull(reg.husks);
+	ck_assert_uint_eq(mem.bytes, hupmon__registry_bytes(&reg));
 }
 END_TEST
 
@@ -389,6 +617,10 @@ START_TEST(test_a_million_watches_with_the_sweep)
 	}
 	ck_assert_uint_eq(hupmon__sweep_laps(m), laps + 1);
 	ck_assert_uint_eq(lapn, n);
+	/* no watch or unwatch freed more than a few pages at once */
+	ck_assert_uint_gt(m->mem.released, 0);
+	ck_assert_uint_le(m->mem.release_pages_max, 1);
+	ck_assert_uint_eq(m->mem.free_pages_max, 0);
 	free(probed);
 	hupmon_free(m);
 }
@@ -426,6 +658,8 @@ static Suite *registry_suite(void)
 	tcase_add_test(tc, test_growth_and_churn);
 	tcase_add_test(tc, test_reserve_fails_cleanly);
 	tcase_add_test(tc, test_mem_grow_into_a_mapping);
+	tcase_add_test(tc, test_mem_release_pages);
+	tcase_add_test(tc, test_lookups_while_the_old_table_goes);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("million");
 	tcase_add_checked_fixture(tc, setup, teardown);
