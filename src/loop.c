@@ -160,23 +160,25 @@ static int wait_events(struct hupmon *m, struct epoll_event *evs, int max,
 }
 
 /* The thread CPU a dispatch iteration spent on the sweep's slice, charged
- * to its budget: from cpu to now, and the poll before it when the last
- * iteration worked on the slice too (mark, else 0). cpu is read after the
- * wait, or after the socket events the batch served (they are not the
- * sweep's); when the tick alone woke the thread, before the wait: a
- * sleeping thread takes no CPU, so what the blocking epoll_wait took is
- * the wakeup's cost, tens of microseconds on some machines. Returns the
- * next mark. Under m->lock. */
-static uint64_t charge(struct hupmon *m, bool sliced, uint64_t cpu,
-		       uint64_t mark)
+ * to its budget: from `after` (the clock once the batch's socket events
+ * were served: they are not the sweep's, nor are their callbacks) to now,
+ * and the stretch before the events, from `from` to `before` (the clock
+ * read after the wait): the poll since the last iteration that worked on
+ * the slice (from = its mark), or, when the tick alone woke the thread,
+ * the blocking wait itself (from = the clock before it: a sleeping thread
+ * takes no CPU, so that is the wakeup's cost, tens of microseconds on some
+ * machines); from 0: nothing before. Returns the next mark. Under
+ * m->lock. */
+static uint64_t charge(struct hupmon *m, bool sliced, uint64_t from,
+		       uint64_t before, uint64_t after)
 {
 	uint64_t now;
 
 	if (!sliced)
 		return 0;
 	now = hupmon__cpu_clock(m);
-	hupmon__sweep_charge(m, (mark && mark < cpu ? cpu - mark : 0) +
-					(now > cpu ? now - cpu : 0));
+	hupmon__sweep_charge(m, (from && from < before ? before - from : 0) +
+					(now > after ? now - after : 0));
 	return hupmon__sweep_slice_open(m) ? now : 0;
 }
 
@@ -202,7 +204,7 @@ static int dispatch(struct hupmon *m, int timeout_ms)
 		int n = wait_events(m, evs, EVENTS_PER_WAIT,
 				    batch ? 0 : timeout_ms);
 		int err = n < 0 ? errno : 0;
-		uint64_t cpu;
+		uint64_t before = 0, after = 0, from;
 		bool owed, sliced, woke = !ticked;
 		int events;
 
@@ -212,21 +214,21 @@ static int dispatch(struct hupmon *m, int timeout_ms)
 			return -err;
 		full = n == EVENTS_PER_WAIT ? full + 1 : 0;
 		pthread_mutex_lock(&m->lock);
-		cpu = budget ? hupmon__cpu_clock(m) : 0;
+		before = after = budget ? hupmon__cpu_clock(m) : 0;
 		events = n > 0 ? handle_batch(m, evs, n, &ticked) : 0;
 		handled += events;
 		woke = woke && ticked && !batch;
 		if (budget && events) /* served sockets: not the sweep's */
-			cpu = hupmon__cpu_clock(m);
-		else if (budget && woke) /* the tick woke the thread */
-			cpu = pre;
+			after = hupmon__cpu_clock(m);
+		/* the wait: a tick that alone woke the thread is the sweep's */
+		from = mark ? mark : (woke && !events ? pre : 0);
 		sliced = !m->free_pending && hupmon__sweep_slice_open(m);
 		if (sliced && (!full || full >= MAX_BATCHES)) {
 			hupmon__probe_work(m, SWEEP_CHUNK);
 			full = 0;
 		}
 		if (budget)
-			mark = charge(m, sliced, cpu, mark);
+			mark = charge(m, sliced, from, before, after);
 		if (!m->free_pending)
 			hupmon__deliver_expired(m);
 		owed = hupmon__sweep_slice_open(m) && !m->free_pending;

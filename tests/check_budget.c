@@ -369,6 +369,14 @@ static bool close_wait(int fd)
 	       ti.tcpi_state == TCP_CLOSE_WAIT;
 }
 
+/* An on_hangup whose work the thread's CPU clock sees: 50 ms each. It is
+ * the epoll path's, never the sweep's budget. */
+static void costly_hangup(const struct hupmon_event *ev, void *arg)
+{
+	(void)ev;
+	((struct vt *)arg)->cpu += 50 * MS;
+}
+
 /* Epoll first. A burst of 200 FINs lands while a tick is already pending,
  * its timer ahead of them in the epoll ready list; the dispatch call that
  * serves them must deliver every one before its slice probes anything.
@@ -381,7 +389,7 @@ START_TEST(test_epoll_first_burst)
 	hupmon_id id[POOL];
 	struct hupmon_stats st;
 	hupmon *m;
-	uint64_t end;
+	uint64_t end, lap;
 	int done = 0;
 
 	memset(&v, 0, sizeof(v));
@@ -413,8 +421,14 @@ START_TEST(test_epoll_first_burst)
 		done = close_wait(server[done]) ? done + 1 : done;
 	ck_assert_int_eq(done, BURST);
 	v.epoll_at_probe = ~0u;
+	lap = vt_stats(&v).sweep_lap_effective_ns;
+	m->cfg.on_hangup = costly_hangup; /* no callback ran before */
+	m->cfg.arg = &v;
 	ck_assert_int_ge(hupmon_dispatch(m, 0), BURST);
 	st = vt_stats(&v);
+	/* The burst's callbacks (BURST x 50 ms of CPU) are not charged to
+	 * the sweep: the cost per probe, so the effective lap, holds. */
+	ck_assert_uint_eq(st.sweep_lap_effective_ns, lap);
 	ck_assert_uint_eq(
 		st.hangups[HUPMON_PATH_EPOLL][HUPMON_CAUSE_PEER_SHUTDOWN],
 		BURST);
