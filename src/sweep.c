@@ -143,17 +143,31 @@ static void relap(struct hupmon__sweep *sw)
 	sw->lap_ns = hupmon__budget_lap(&sw->budget, sw->n);
 }
 
-/* What a slice owes: its even share of the lap. Stretched by the budget,
- * n x tick interval / effective lap (at least 1). */
-static uint32_t slice_share(const struct hupmon__sweep *sw)
+/* What a slice owes: its even share of the lap, ceil(n / ticks per lap);
+ * stretched by the budget, n x tick interval / effective lap, a fraction
+ * whose remainder carries over to the next slice (owe() below): with a
+ * share under one probe a tick, most ticks owe nothing, and a socket is
+ * probed when it is due, an effective lap after its last probe. */
+static double slice_want(const struct hupmon__sweep *sw)
 {
 	uint64_t ticks = ticks_per_lap(sw);
-	double share;
 
 	if (sw->lap_ns <= sw->period_ns || !sw->armed_ns)
-		return (uint32_t)((sw->n + ticks - 1) / ticks);
-	share = (double)sw->n * (double)sw->armed_ns / (double)sw->lap_ns;
-	return share < 1 ? 1 : (uint32_t)share + (share > (uint32_t)share);
+		return (double)((sw->n + ticks - 1) / ticks);
+	return (double)sw->n * (double)sw->armed_ns / (double)sw->lap_ns;
+}
+
+/* Sets what the open slice still owes from its share and the remainder
+ * carried into it, after slice_probed probes, and the remainder it carries
+ * to the next one. */
+static void owe(struct hupmon__sweep *sw)
+{
+	double want = slice_want(sw) + sw->carried_in;
+	uint32_t whole =
+		want < (double)UINT32_MAX ? (uint32_t)want : UINT32_MAX;
+
+	sw->carry = want - (double)whole;
+	sw->owed = whole > sw->slice_probed ? whole - sw->slice_probed : 0;
 }
 
 /* The lap under way takes in every socket in the queue now. */
@@ -317,7 +331,9 @@ void hupmon__sweep_slice_begin(struct hupmon *m, uint64_t now)
 	sw->slice_busy_ns = 0;
 	sw->slice_probed = 0;
 	sw->slice_now = hupmon__sweep_clock(now);
-	sw->owed = slice_share(sw);
+	/* Only a stretched lap carries a remainder from slice to slice. */
+	sw->carried_in = sw->lap_ns > sw->period_ns ? sw->carry : 0;
+	owe(sw);
 	sw->slice_open = true;
 }
 
@@ -429,7 +445,6 @@ bool hupmon__sweep_budgeted(const struct hupmon *m)
 void hupmon__sweep_charge(struct hupmon *m, uint64_t cpu_ns)
 {
 	struct hupmon__sweep *sw = &m->sweep;
-	uint32_t share;
 	bool folded;
 
 	if (!hupmon__budget_on(&sw->budget))
@@ -442,6 +457,8 @@ void hupmon__sweep_charge(struct hupmon *m, uint64_t cpu_ns)
 	relap(sw);
 	/* What the open slice still owes follows the lap at once: the first
 	 * slice, before anything was measured, owes a period's share. */
-	share = sw->slice_open ? slice_share(sw) : 0;
-	sw->owed = share > sw->slice_probed ? share - sw->slice_probed : 0;
+	if (sw->slice_open)
+		owe(sw);
+	else
+		sw->owed = 0;
 }

@@ -63,10 +63,13 @@ struct hupmon__sweep {
 	uint32_t lap_last;		 /* last socket of the lap under way, or
 					    HUPMON__NO_SLOT: no lap under way */
 	uint64_t period_ns;		 /* read-only after new */
-	uint64_t tick_ns;	/* configured tick; read-only after new */
-	uint64_t armed_ns;	/* timer interval now, 0: disarmed */
-	uint64_t lap_start_ns;	/* when the lap under way began */
-	uint32_t owed;		/* probes the slice owes whatever is due */
+	uint64_t tick_ns;      /* configured tick; read-only after new */
+	uint64_t armed_ns;     /* timer interval now, 0: disarmed */
+	uint64_t lap_start_ns; /* when the lap under way began */
+	uint32_t owed;	       /* probes the slice owes whatever is due */
+	/* Under a stretched lap: the fraction of a probe the share left over
+	 * (carry), and what the open slice began with (carried_in). */
+	double carry, carried_in;
 	bool slice_open;	/* a slice is being worked off */
 	uint32_t slice_now;	/* sweep clock when the slice began */
 	uint64_t slice_busy_ns; /* time spent probing in this slice */

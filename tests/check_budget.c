@@ -276,6 +276,34 @@ START_TEST(test_budget_stretches_the_lap)
 }
 END_TEST
 
+/* 20 sockets at 10 ms of CPU each: a 0.2 budget makes the lap 1 s, and a
+ * 10 ms tick owes a fifth of a probe. The remainder carries from tick to
+ * tick, so four ticks in five probe nothing and the budget holds (with at
+ * least one probe a tick the share would be 1.0, the lap 200 ms). */
+START_TEST(test_budget_below_one_probe_a_tick)
+{
+	static struct vt v;
+	hupmon_id id[POOL];
+	struct hupmon_stats st;
+	double share;
+	hupmon *m;
+
+	memset(&v, 0, sizeof(v));
+	m = vt_new(&v, 0.2, HUPMON_PATH_SWEEP, false, NULL);
+	v.cost = 10 * MS;
+	vt_watch(&v, id, 0, 20);
+	vt_laps(&v, 3, 2000);
+	share = vt_share(&v, 500); /* 5 s: five laps */
+	st = vt_stats(&v);
+	ck_assert_msg(share >= 0.19 && share <= 0.21, "CPU share %.3f", share);
+	assert_near(st.sweep_lap_effective_ns, 1000 * MS, MS);
+	assert_near(st.sweep_lap_last_ns, 1000 * MS, TICK * MS);
+	ck_assert_uint_le(v.slice_max, 1);
+	ck_assert_uint_le(v.worst_gap, st.sweep_gap_bound_ns);
+	hupmon_free(m);
+}
+END_TEST
+
 /* The effective lap follows the load both ways: fewer sockets shorten it
  * at once, more lengthen it; a cheaper probe brings it back to the period
  * within a few laps, and the sweep then keeps the period again. */
@@ -395,7 +423,7 @@ START_TEST(test_epoll_first_burst)
 	memset(&v, 0, sizeof(v));
 	m = vt_new(&v, _i ? 0.2 : 0, HUPMON_PATHS_BOTH, false, NULL);
 	m->clock_hook = NULL; /* the real clock: real ticks */
-	v.cost = 10 * MS;
+	v.cost = MS;	      /* a budgeted tick owes 2 probes */
 	for (int i = 0; i < POOL; i++)
 		id[i] = fx_watch_ok(m, server[i], NULL);
 	end = fx_now_ns() + 5000 * MS;
@@ -490,6 +518,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_budget_config);
 	tcase_add_test(tc, test_budget_stretches_the_lap);
+	tcase_add_test(tc, test_budget_below_one_probe_a_tick);
 	tcase_add_test(tc, test_budget_follows_the_load);
 	tcase_add_test(tc, test_no_budget_keeps_the_period);
 	tcase_add_loop_test(tc, test_epoll_first_burst, 0, 2);
