@@ -56,12 +56,12 @@ size_t hupmon__mem_size(size_t size);
 size_t hupmon__mem_held(const void *p, size_t size);
 
 /* Gives back the whole pages of a mapped block's data below byte to (the
- * page holding the header never) that it still holds: they are replaced by
- * fresh inaccessible pages, so the memory and its commit charge go at once
- * and any later access faults. The caller never touches data below to
- * again; the block may then only be freed (not resized). Returns the bytes
- * given back (0 for a heap block, or if the kernel refused: the pages are
- * then kept, and given back with the next call or the free). */
+ * page holding the header never) that it still holds: their memory goes at
+ * once (madvise), and they are made inaccessible, so a later access faults
+ * (the commit charge stays until the block is freed). The caller never touches
+ * data below to again; the block may then only be freed (not resized). Returns
+ * the bytes given back (0 for a heap block, or if the kernel refused: the pages
+ * are then kept, and given back with the next call or the free). */
 size_t hupmon__mem_release(struct hupmon__mem *mem, void *p, size_t size,
 			   size_t to);
 
