@@ -25,6 +25,8 @@ struct epoll_event;
 #define HUPMON__ID_TIMER ((hupmon_id)1)
 #define HUPMON__ID_WAKE	 ((hupmon_id)2)
 
+struct hupmon__del;
+
 struct hupmon {
 	pthread_mutex_t lock;
 	pthread_cond_t cb_done; /* signalled when a callback ends */
@@ -46,7 +48,10 @@ struct hupmon {
 					runs now, 0: none */
 	pthread_t inflight_thread;   /* valid while inflight != 0 */
 	unsigned waiters;	     /* watch.c: unwatchers waiting on
-					cb_done */
+					cb_done, and watches waiting for
+					a DEL of their fd number */
+	struct hupmon__del *dels;    /* watch.c: unwatches whose
+					EPOLL_CTL_DEL runs now, unlocked */
 	bool dispatching;	     /* loop.c */
 	bool free_pending;	     /* hupmon_free called from a callback:
 					the dispatch call frees on its way

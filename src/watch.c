@@ -236,6 +236,33 @@ static int watch_locked(struct hupmon *m, int fd, void *user, uint64_t cookie,
 	return 0;
 }
 
+/* An unwatch's EPOLL_CTL_DEL, made without the lock: its fd number, in
+ * m->dels (on the unwatching thread's stack) until the DEL returned. */
+struct hupmon__del {
+	int fd;
+	struct hupmon__del *next;
+};
+
+static bool del_running(const struct hupmon *m, int fd)
+{
+	for (const struct hupmon__del *d = m->dels; d; d = d->next)
+		if (d->fd == fd)
+			return true;
+	return false;
+}
+
+/* A watch of a number whose DEL runs now waits for it: the DEL acts on
+ * whatever file the number holds, so it must be over before this watch
+ * registers that number (see hupmon_unwatch). Under m->lock. */
+static void wait_del(struct hupmon *m, int fd)
+{
+	while (del_running(m, fd)) {
+		m->waiters++;
+		pthread_cond_wait(&m->cb_done, &m->lock);
+		m->waiters--;
+	}
+}
+
 int hupmon_watch_ex_sized(hupmon *m, int fd,
 			  const struct hupmon_watch_opts *uopts,
 			  size_t opts_size, hupmon_id *id)
@@ -265,6 +292,8 @@ int hupmon_watch_ex_sized(hupmon *m, int fd,
 	if (!err && stall)
 		err = stall_check(info_len);
 	pthread_mutex_lock(&m->lock);
+	if (!err)
+		wait_del(m, fd);
 	if (!err)
 		err = watch_locked(m, fd, opts.user, cookie, &live,
 				   (uint8_t)(peek_offset_on(m, fd) |
@@ -300,6 +329,7 @@ int hupmon_watch(hupmon *m, int fd, void *user, hupmon_id *id)
 int hupmon_unwatch(hupmon *m, hupmon_id id)
 {
 	struct hupmon__slot *s;
+	struct hupmon__del del = {.fd = -1}, **pp;
 	uint32_t idx = (uint32_t)id;
 
 	if (!m)
@@ -333,12 +363,36 @@ int hupmon_unwatch(hupmon *m, hupmon_id id)
 	 * (tests/check_watch.c: dup, dup2 and reuse.) An orphan's number is
 	 * known to hold another file: no DEL at all, as promised for fd
 	 * reuse.
+	 *
+	 * The DEL runs without the lock (with two threads watching, a lock
+	 * held across it serialised every watch behind every DEL). The
+	 * argument above still holds: the slot leaves the registry first, and
+	 * a watch of the same number waits in wait_del() until this DEL is
+	 * over, so no registration made after this unwatch began can be hit.
+	 * An event the registration raises meanwhile carries a dead
+	 * generation and is dropped.
 	 */
-	if ((m->paths & HUPMON_PATH_EPOLL) && !(s->flags & HUPMON__SLOT_ORPHAN))
-		hupmon__epoll_ctl(m, EPOLL_CTL_DEL, s->fd, NULL);
+	if ((m->paths & HUPMON_PATH_EPOLL) &&
+	    !(s->flags & HUPMON__SLOT_ORPHAN)) {
+		del.fd = s->fd;
+		del.next = m->dels;
+		m->dels = &del;
+	}
 	hupmon__registry_remove(&m->reg, idx);
 	m->st.unwatches++;
 	wait_callback(m, id);
+	if (del.fd < 0) {
+		pthread_mutex_unlock(&m->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&m->lock);
+	hupmon__epoll_ctl(m, EPOLL_CTL_DEL, del.fd, NULL);
+	pthread_mutex_lock(&m->lock);
+	for (pp = &m->dels; *pp != &del; pp = &(*pp)->next)
+		;
+	*pp = del.next;
+	if (m->waiters)
+		pthread_cond_broadcast(&m->cb_done);
 	pthread_mutex_unlock(&m->lock);
 	return 0;
 }

@@ -21,12 +21,14 @@
 #include <fcntl.h>
 #include <linux/netlink.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "fixture.h"
 #include "monitor.h"
+#include <sys/epoll.h>
 
 static int accepted_watch(hupmon *m, int fd, void *user, hupmon_id *id)
 {
@@ -572,6 +574,114 @@ START_TEST(test_unwatch_after_reuse)
 }
 END_TEST
 
+/* ---- the unwatch's DEL runs without the lock ---------------------------- */
+
+/* The DEL of the unwatch under test stops in the hook until released. */
+static int del_gate[2], del_entered[2];
+
+static int gated_ctl(struct hupmon *m, int op, int fd, struct epoll_event *ev)
+{
+	char b = 0;
+
+	if (op == EPOLL_CTL_DEL) {
+		ck_assert_int_eq(write(del_entered[1], &b, 1), 1);
+		ck_assert_int_eq(read(del_gate[0], &b, 1), 1);
+	}
+	return epoll_ctl(m->epfd, op, fd, ev) < 0 ? -errno : 0;
+}
+
+struct bg {
+	hupmon *m;
+	hupmon_id id;
+	int fd, rc;
+	_Atomic bool done;
+};
+
+static void *bg_unwatch(void *arg)
+{
+	struct bg *b = arg;
+
+	b->rc = hupmon_unwatch(b->m, b->id);
+	b->done = true;
+	return NULL;
+}
+
+static void *bg_watch(void *arg)
+{
+	struct bg *b = arg;
+
+	b->rc = hupmon_watch(b->m, b->fd, NULL, &b->id);
+	b->done = true;
+	return NULL;
+}
+
+static unsigned waiters(hupmon *m)
+{
+	unsigned w;
+
+	pthread_mutex_lock(&m->lock);
+	w = m->waiters;
+	pthread_mutex_unlock(&m->lock);
+	return w;
+}
+
+/*
+ * A's socket closed without unwatch, its number reused by B's socket, B
+ * watched while A's unwatch is inside its EPOLL_CTL_DEL (held there by the
+ * hook). That DEL acts on (B's socket, the number): B's watch must wait for
+ * it, else the DEL removes B's fresh registration and B's hangup is lost
+ * on the epoll path.
+ */
+START_TEST(test_watch_waits_for_a_running_del)
+{
+	struct fx_rec rec;
+	hupmon *m;
+	struct bg u = {0}, w = {0};
+	pthread_t tu, tw;
+	int sa, ca, sb, cb;
+	uint64_t end;
+	char b = 0;
+
+	fx_rec_init(&rec);
+	m = fx_new_epoll_monitor(&rec, false);
+	ck_assert_int_eq(pipe2(del_gate, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(del_entered, O_CLOEXEC), 0);
+	fx_pair_ok(AF_INET, &sa, &ca);
+	fx_pair_ok(AF_INET, &sb, &cb);
+	u.m = w.m = m;
+	u.id = fx_watch_ok(m, sa, NULL);
+	m->ctl_hook = gated_ctl;
+	ck_assert_int_eq(pthread_create(&tu, NULL, bg_unwatch, &u), 0);
+	ck_assert_int_eq(read(del_entered[0], &b, 1), 1);
+	move_fd(&sb, sa); /* A's socket gone, B's on its number */
+	w.fd = sb;
+	ck_assert_int_eq(pthread_create(&tw, NULL, bg_watch, &w), 0);
+	/* B's watch either waits for the DEL (right) or is done (wrong) */
+	end = fx_now_ns() + 2000000000ull;
+	while (!w.done && !waiters(m) && fx_now_ns() < end)
+		sched_yield();
+	ck_assert_msg(w.done || waiters(m),
+		      "B's watch neither done nor waiting");
+	ck_assert_int_eq(write(del_gate[1], &b, 1), 1);
+	ck_assert_int_eq(pthread_join(tu, NULL), 0);
+	ck_assert_int_eq(pthread_join(tw, NULL), 0);
+	m->ctl_hook = NULL;
+	ck_assert_int_eq(u.rc, 0);
+	ck_assert_int_eq(w.rc, 0);
+	hangup_once(m, &rec, w.id, &cb);
+	fx_unwatch_ok(m, w.id);
+	counters_add_up(m);
+	hupmon_free(m);
+	fx_close_ok(sb);
+	fx_close_ok(ca);
+	for (int i = 0; i < 2; i++) {
+		fx_close_ok(del_gate[i]);
+		fx_close_ok(del_entered[i]);
+	}
+	fx_rec_destroy(&rec);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("watch");
@@ -588,5 +698,7 @@ int main(void)
 	fx_add_case(su, "unwatch_after_dup2_over", test_unwatch_after_dup2_over,
 		    4, 30);
 	fx_add_case(su, "unwatch_after_reuse", test_unwatch_after_reuse, 4, 30);
+	fx_add_case(su, "watch_waits_for_del",
+		    test_watch_waits_for_a_running_del, 0, 30);
 	return fx_run_suite(su);
 }
