@@ -100,7 +100,7 @@ int hupmon__sock_check(struct hupmon *m, int fd, bool accepted, bool stall,
 			: check_socket(m, fd, stall, cookie, info_len);
 }
 
-bool hupmon__sock_same(const struct hupmon__slot *s)
+static bool same(const struct hupmon__slot *s)
 {
 	uint64_t cookie = 0;
 
@@ -114,7 +114,7 @@ bool hupmon__sock_confirm(struct hupmon *m, const struct hupmon__slot *s,
 		m->st.epoll_cookie_reads++;
 	else
 		m->st.sweep_cookie_reads++;
-	return hupmon__sock_same(s);
+	return same(s);
 }
 
 void hupmon__sock_keep_error(struct hupmon *m, struct hupmon__slot *s,

@@ -48,10 +48,8 @@ struct hupmon__slot;
 int hupmon__sock_check(struct hupmon *m, int fd, bool accepted, bool stall,
 		       uint64_t *cookie, unsigned *info_len);
 
-/* Compares the socket on s->fd with the one watched (SO_COOKIE). */
-bool hupmon__sock_same(const struct hupmon__slot *s);
-
-/* hupmon__sock_same, counted in the stats of the path that asks. Under
+/* Whether s->fd still holds the socket watched (SO_COOKIE), counted in
+ * the stats of the path that asks. Under
  * m->lock. */
 bool hupmon__sock_confirm(struct hupmon *m, const struct hupmon__slot *s,
 			  enum hupmon_path path);
