@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * abandon: a server that cancels the work of clients that left, measured
  * with clients that leave (issue 18). hupmon-serve (serve.h) runs in this

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * abandon: hupmon-serve (serve.h) embedded in hupmon-bench, its clients
  * (serve_load.h) giving up on requests, once per hupmon mode (abandon.c).

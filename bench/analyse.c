@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * analyse: what the measured cells mean, once, before anything is printed.
  * Each cell that ran becomes a row: its distributions, its ratios to its

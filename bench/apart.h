@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hupmon-bench: the types of the scenarios that run apart from the closure
  * tables and keep results of their own: silent (silent.c) and soak

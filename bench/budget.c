@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * budget, shards: the sweep's CPU budget (sweep_cpu_budget 0.2), seen from
  * outside the library. N watched sockets (19 900 by default: the client

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * churn: the cost of watch + unwatch per socket, the way a server pays it
  * (watch each connection it accepts, unwatch it when it ends), against a

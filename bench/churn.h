@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * churn: what a server pays per connection to watch it when accepted and
  * unwatch it when it ends, against the floor: a raw epoll_ctl ADD + DEL

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * churn_report: churn's text table and its JSON (see churn.c).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * clock: the clocks hupmon-bench and hupmon-serve read (clock.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * clock: nanosecond clocks, shared by hupmon-bench and hupmon-serve (and the
  * test suites that build hupmon-serve in).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * conn: loopback fixtures. Pairs of connected sockets on 127.0.0.1, the
  * client's acts (FIN, RST, half-close, data-then-FIN, escalation), and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * expect: --explain (what each path must see in each scenario, from the
  * scenario table) and the check of every run against it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * json: every figure of the run, with the machine facts, as one JSON object
  * (--json); and the monitors' counters in Prometheus format (--metrics).

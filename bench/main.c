@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hupmon-bench: options, the header and orchestration. See bench.h for the
  * vocabulary (paths, scenarios, floors) and --help for the options. The exit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * million: the cost of one watch, and memory per socket, at a million
  * sockets. No process can hold a million loopback connections under a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * raw: the floors. Minimal hand-written loops that do what any correct
  * hangup monitor must, and nothing more, for hupmon's figures to be read

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * report: the aligned tables on stdout (one per kind of scenario, see enum
  * table; silent's; compare mode's), the FAIL lines and the verdict, all

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * report_apart: the text tables of the scenarios that run apart from the
  * loopback closures (abandon, soak), and their FAIL lines.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * run: one path, one round, fresh connections. The detection loop (hupmon
  * dispatch or a raw loop) runs on its own thread; the main thread acts as

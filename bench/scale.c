@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * scale: N up to the fd ceiling. A child process holds the client ends so
  * that the parent's fd table holds only server ends (about 19 900 of them

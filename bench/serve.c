@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * serve: the server behind hupmon-serve (see serve.h for what it does).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hupmon-serve: a small HTTP/1.1 server that stops working for clients that
  * left, with hupmon (issue 18). serve.c is the server, serve_http.c the

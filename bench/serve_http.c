@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * serve_http: the small part of HTTP/1.1 that hupmon-serve and its load
  * generator speak. Requests: GET, no body, CRLF line ends, keep-alive by

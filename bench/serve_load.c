@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * serve_load: the abandon scenario's clients (see serve_load.h). One thread
  * per client connection, blocking sockets, every wait bounded.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * serve_load: the clients of the abandon scenario (issue 18), against a
  * hupmon-serve (serve.h) at a given address.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hupmon-serve: the HTTP/1.1 server of serve.c as a program. Prints where it
  * listens on stdout, serves until SIGINT or SIGTERM, then prints its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * serve_metrics: names of the server's options, its counters' totals, and
  * the /metrics exposition: hupmon's own families (hupmon_stats_format) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * silent: a peer that vanishes without a FIN or an RST (root only). Two
  * network namespaces joined by a veth pair (the lab of tests/netns.c, shared

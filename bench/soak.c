@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * soak: N connections (default 9 900) under continuous churn for --soak-s
  * seconds, on one monitor in compare mode (both paths, TCP_INFO sweep).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stall: what only the TCP_INFO sweep can see (stall reports). The epoll
  * path sees nothing of a stall: nothing changes on the socket until the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * svg: the latency CDF of every path, one chart per scenario (and per
  * escalate stage), stacked in one plain SVG file. Log x axis (decades with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tab: the column printer of hupmon-bench's text tables: a row is started,
  * then filled column by column (report.c, report_apart.c).

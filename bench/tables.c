@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tables: the paths and the scenarios. A path is what detects (its
  * operations, its monitor's configuration, its floors); a scenario is what

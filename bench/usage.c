@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hupmon-bench's --help: every option and scenario, and the exit status.
  */

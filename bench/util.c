@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * util: clocks, a seeded RNG, sample vectors and their order statistics.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * hupmon: tell a Linux server, as fast as the kernel allows, that the peer of
  * a TCP connection has gone (FIN, RST, half-close, error or silent death).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * budget: the sweep's CPU budget: a smoothed CPU cost per probe, and the
  * effective lap it implies. See budget.h; sweep.c schedules by it.

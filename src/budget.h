@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * budget: the sweep's CPU budget (sweep_cpu_budget). The thread CPU that
  * the sweep's slices take, measured around each chunk of probes (the

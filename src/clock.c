@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * clock: the monitor's time (CLOCK_MONOTONIC, or a test's clock).
  */

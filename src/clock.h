@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * clock: the monitor's time, in nanoseconds of CLOCK_MONOTONIC (it never
  * jumps when the wall clock is set, and clock_gettime reads it in the vDSO,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * compare: compare mode's records, the pending list and the lap-counted
  * deadline. See compare.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * compare: compare mode's records. For each level of the cause order a
  * socket reports, which path saw it first and when the other path saw it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * deliver: observations become reports, reports become callbacks. The one
  * entry both paths share (hupmon__deliver_report) and compare mode's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * deliver: what the two paths see becomes reports. Each path hands every
  * observation of a socket to hupmon__deliver_report(), the one entry both

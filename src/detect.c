@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * detect: the classification tables. Pure functions; see detect.h for the
  * kernel facts they encode.

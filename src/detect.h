@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * detect: pure classification. Kernel observations in, a hangup cause out.
  * No syscalls, no state: the callers pass what they read.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * detect_stall: the stall classifier (see detect_stall.h for the kernel
  * facts it encodes). Pure: no syscalls, no clock of its own.

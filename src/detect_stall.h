@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * detect_stall: the stall classifier, pure like the rest of detect. A
  * TCP_INFO sample and the socket's previous stall state in, the next state

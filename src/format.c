@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * format: hupmon_stats_format(), the three renderings of a stats snapshot:
  * text for a person (format_text.c), JSON (format_json.c), and the

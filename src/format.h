@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * format: what the renderings of a stats snapshot share. The descriptor
  * tables (format_table.c) name every counter once, for all three

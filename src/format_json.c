@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * format_json: the JSON rendering of a stats snapshot.
  *

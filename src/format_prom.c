@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * format_prom: the Prometheus text exposition format 0.0.4 of a stats
  * snapshot.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * format_table: the descriptor tables (every counter once: JSON key, text
  * label, Prometheus family and help, where it sits in the snapshot), the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * format_text: the text rendering of a stats snapshot, for a person:
  * sections of aligned label and value columns, cause x path tables, and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * loop: the reactor. hupmon_dispatch waits on the monitor's epoll fd and
  * serves what it returns: socket events (the epoll path, classified and

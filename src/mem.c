@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mem: counted allocations with a failure injector for tests.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mem: the monitor's own allocations, counted, with a test-only failure
  * injector. All memory hupmon allocates goes through here, so the reported

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * monitor: a monitor's life: its configuration (defaults filled in, every
  * value checked), hupmon_new / hupmon_free, and the fds it owns. The rest

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * monitor: struct hupmon. Every field is tagged with who may touch it. The
  * state of registry.c, sweep.c, compare.c and mem.c sits in a struct of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * probe: the sweep's work. Works off the open slice one socket at a time,
  * probes each with recv(MSG_PEEK) or getsockopt(TCP_INFO), and hands what

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * probe: the sweep's work: the open slice's sockets probed one by one, and
  * what each probe saw handed to the delivery. See probe.c.

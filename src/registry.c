@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * registry: slots, generations, free list and the two lookup maps.
  * See registry.h for the id scheme.

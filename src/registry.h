@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * registry: the slot table behind hupmon ids. No syscalls, no locking: its
  * callers hold the monitor's lock.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sock: the checks of a watch, socket identity (SO_COOKIE), the kept
  * SO_ERROR, and orphaned watches. See sock.h for the kernel facts.

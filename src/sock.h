@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sock: a watched socket seen through its fd number. What a watch checks
  * (a connected TCP socket, its identity), whether the fd still holds the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stats: the counters of struct hupmon_stats. Their histograms' fixed log2
  * buckets (hupmon__hist_add and the public bounds, one rule in one place),

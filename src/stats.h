@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stats: the counters of struct hupmon_stats: histogram accounting here;
  * the bucket bounds (hupmon_hist_bound_ns) and the snapshot (hupmon_stats)

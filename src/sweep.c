@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sweep: the sweep's schedule and state: which sockets are under it and in
  * what order (the FIFO queue), the timer, ticks, slices and laps. See

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sweep: the deadline-peek path's schedule and state. A timerfd
  * (CLOCK_MONOTONIC) in the monitor's epoll set fires once per tick; each

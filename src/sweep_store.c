@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sweep_store: the sweep's per-slot state, by slot index: the queue nodes
  * and, with stall tracking, the stall records. They grow with the registry

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * watch: what a watch and an unwatch do. The checks on the socket, the
  * liveness options written to it, and the watch itself (registry slot,

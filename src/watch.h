@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * watch: hupmon_watch / hupmon_unwatch, and the liveness options they
  * write to a socket. See watch.c.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_api_misuse: calls against the rules of hupmon.h, and what hupmon
  * promises even then: invalid configurations, fds that are not a connected

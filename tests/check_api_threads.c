@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_api_threads: who may call what, and when. An unwatch from another
  * thread while the callback for its id runs returns only after that

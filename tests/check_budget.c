@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_budget: the sweep's CPU budget (sweep_cpu_budget), and the epoll
  * path's priority over a sweep slice.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_compare: compare mode end to end over real loopback sockets, both
  * paths on every socket: for each hangup, a record of which path saw it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_contracts: promises of the header that a hostile user once broke,
  * one test each (every one failed before its fix):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_detect: the classification tables, row by row. No sockets.
  */

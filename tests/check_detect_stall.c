@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_detect_stall: the stall classifier on traces, sample by sample. No
  * sockets. Each trace follows what TCP_INFO shows in one situation (see

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_e2e_epoll: the epoll path end to end over real loopback sockets
  * (127.0.0.1 and ::1), against the contract in hupmon.h: every closure

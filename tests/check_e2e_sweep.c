@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_e2e_sweep: the sweep path end to end over real loopback sockets,
  * for both probe methods (TCP_INFO and PEEK), against the contract in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_example: compiles and runs the README's embedding example
  * (tests/example_embed.c, kept identical to the README by a CTest test):

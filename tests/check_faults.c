@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_faults: fault injection. Every allocation a public call makes can
  * fail (the k-th, for every k it reaches); running out of fds at

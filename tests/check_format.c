@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_format: the enum names, the histogram bounds and the three stats
  * renderings (src/format*.c). Table-driven, no sockets; whole renderings

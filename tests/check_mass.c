@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_mass: mass disconnect. 9 900 watched sockets (990 with
  * HUPMON_TEST_SCALE=small) whose client ends live in a child process (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_model: model-based random testing. Seeded random sequences of
  * watch, unwatch, peer FIN / RST / half-close / data-then-FIN, the user

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_mptcp: an MPTCP socket is refused (-EINVAL). It answers TCP_INFO
  * with its first subflow's info, so only SO_PROTOCOL (IPPROTO_MPTCP, 262)

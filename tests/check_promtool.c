@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_promtool: the Prometheus rendering of src/format_prom.c against the
  * text exposition format 0.0.4, twice over: our own line checks below (one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_registry: the slot table: ids, generations, free list, growth and
  * both lookup maps. No sockets.

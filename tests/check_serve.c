@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_serve: hupmon-serve (bench/serve.h) in this process against clients
  * written here, over loopback: what each client does (wait, FIN, RST,

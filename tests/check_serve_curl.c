@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_serve_curl: hupmon-serve (bench/serve.h) against clients nobody
  * here wrote: curl, promtool and, when it is installed, a real Prometheus

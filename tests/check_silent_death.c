@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_silent_death: silent peer death. Two network namespaces joined by a
  * veth pair; the client's end of the link is taken down (in the client's

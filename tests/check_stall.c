@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_stall: stall reports end to end on loopback (no root). A client
  * with a small receive buffer stops reading while the server writes

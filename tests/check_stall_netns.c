@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_stall_netns: stall reports across a real link (root). The lab of
  * check_silent_death (netns.c: two namespaces joined by a veth pair).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_stress: 4 threads watch, unwatch and take stats on their own
  * sockets (100 000 operations in all; 20 000 with HUPMON_TEST_SCALE=small)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_sweep: the sweep's schedule, seen from inside through a test-only
  * probe hook: slice sizes, exactly one probe per socket per lap under churn,

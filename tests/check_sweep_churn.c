@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_sweep_churn: the sweep under connection churn. Servers watch every
  * connection they accept and unwatch it when it ends, thousands of times a

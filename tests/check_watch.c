@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * check_watch: what a watch checks and what an unwatch may touch.
  *   - The validated watch (TCP_INFO, SO_PROTOCOL, SO_COOKIE) refuses

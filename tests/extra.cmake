@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Tests that are not Check suites.
 
 # Install into a temporary prefix and build a consumer with find_package and
@@ -70,3 +71,14 @@ if(HUPMON_BUILD_BENCH AND EXISTS ${PROJECT_SOURCE_DIR}/bench/CMakeLists.txt)
     COMMAND hupmon-bench --scenarios budget,shards --quick)
   set_tests_properties(bench_budget PROPERTIES LABELS bench TIMEOUT 120)
 endif()
+
+# Every hand-written file carries the SPDX line (tests/spdx.cmake), and the
+# check itself catches a file without it.
+file(RELATIVE_PATH spdx_build_dir ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})
+add_test(NAME spdx_lines
+  COMMAND ${CMAKE_COMMAND} -DROOT=${PROJECT_SOURCE_DIR} -DSKIP=${spdx_build_dir}
+          -P ${CMAKE_CURRENT_SOURCE_DIR}/spdx.cmake)
+add_test(NAME spdx_lines_self_test
+  COMMAND ${CMAKE_COMMAND} -DSELF_TEST=ON
+          -DWORK=${CMAKE_CURRENT_BINARY_DIR}/spdx_self_test
+          -P ${CMAKE_CURRENT_SOURCE_DIR}/spdx.cmake)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fixture: loopback pairs, client actions, an event recorder, bounded
  * dispatch loops, and the monitors, checks and test-case helpers the

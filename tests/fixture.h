@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fixture: loopback helpers shared by the end-to-end suites.
  *

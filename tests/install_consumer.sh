@@ -1,13 +1,16 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Installs hupmon from the build tree into a temporary prefix, then builds
 # and runs a tiny consumer twice: with find_package(hupmon CONFIG) and with
-# pkg-config. Also checks that only hupmon_* symbols are exported.
+# pkg-config. Also checks that only hupmon_* symbols are exported and that
+# the license is installed.
 # usage: install_consumer.sh BUILD_DIR SOURCE_DIR C_COMPILER
 set -eu
 build=$1 src=$2 cc=$3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+cmp "$src/LICENSE" "$tmp/prefix/share/doc/hupmon/LICENSE"
 lib=$(find "$tmp/prefix" -name 'libhupmon.so*' -type f | head -n1)
 if [ -n "$lib" ]; then
 	bad=$(nm -D --defined-only "$lib" | awk '$2 ~ /[TDBR]/ {print $3}' |

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * netns: the two-host lab of netns.h. Commands go to iproute2 (ip netns,
  * ip link); sockets and sysctls switch this thread into a namespace and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * netns: a two-host lab for silent peer death (root only), shared by
  * check_silent_death.c and hupmon-bench's silent scenario (bench/silent.c). Two

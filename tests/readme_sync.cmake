@@ -1,7 +1,9 @@
+# SPDX-License-Identifier: MIT
 # Fails unless the C block between the example markers in README.md is
-# byte-for-byte tests/example_embed.c.
+# byte-for-byte tests/example_embed.c, the file's SPDX line aside.
 file(READ ${README} readme)
 file(READ ${EXAMPLE} example)
+string(REGEX REPLACE "^/\\* SPDX-License-Identifier: [^\n]*\\*/\n" "" example "${example}")
 string(FIND "${readme}" "<!-- example:begin -->\n```c\n" b)
 string(FIND "${readme}" "```\n<!-- example:end -->" e)
 if(b EQUAL -1 OR e EQUAL -1)

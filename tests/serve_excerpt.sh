@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Fails unless every line of the README's hupmon-serve excerpt (between the
 # serve-excerpt markers) is a line of bench/serve.c: "..." elisions, "//"
 # annotations and blank lines aside.

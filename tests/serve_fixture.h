@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * serve_fixture: hupmon-serve (bench/serve.h) started in the test process,
  * the records it hands over, and a few blocking loopback client helpers,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* A tiny hupmon user: links, creates a monitor, checks the version. */
 #include <hupmon.h>
 #include <stdio.h>
