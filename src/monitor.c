@@ -14,6 +14,7 @@
  */
 #include "monitor.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,8 @@ static void close_fds(struct hupmon *m)
 
 static int open_fds(struct hupmon *m)
 {
+	int err;
+
 	m->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (m->epfd < 0)
 		return -errno;
@@ -99,8 +102,9 @@ static int open_fds(struct hupmon *m)
 					TFD_CLOEXEC | TFD_NONBLOCK);
 		if (m->tfd < 0)
 			return -errno;
-		if (add_own_fd(m->epfd, m->tfd, HUPMON__ID_TIMER) < 0)
-			return -errno;
+		err = add_own_fd(m->epfd, m->tfd, HUPMON__ID_TIMER);
+		if (err)
+			return err;
 	}
 	return add_own_fd(m->epfd, m->efd, HUPMON__ID_WAKE);
 }
@@ -126,6 +130,16 @@ static int lock_init(pthread_mutex_t *lock)
 #else
 	return -pthread_mutex_init(lock, NULL);
 #endif
+}
+
+/* Gives m back through the accountant that allocated it (its own copy of
+ * the accountant lives in m). */
+static void release(struct hupmon *m)
+{
+	struct hupmon__mem mem = m->mem;
+
+	hupmon__mem_realloc(&mem, m, sizeof(*m), 0);
+	assert(mem.bytes == 0); /* every block went back through it */
 }
 
 int hupmon__new(const struct hupmon_config *ucfg, size_t cfg_size,
@@ -177,7 +191,7 @@ out_mutex:
 	pthread_mutex_destroy(&m->lock);
 out_close:
 	close_fds(m);
-	free(m);
+	release(m);
 	return err;
 }
 
@@ -195,7 +209,7 @@ void hupmon__destroy(hupmon *m)
 	hupmon__registry_fini(&m->reg);
 	pthread_cond_destroy(&m->cb_done);
 	pthread_mutex_destroy(&m->lock);
-	free(m);
+	release(m);
 }
 
 /* From a callback the dispatch call that runs it is still using m: mark it,
