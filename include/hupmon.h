@@ -367,8 +367,10 @@ static inline int hupmon_new(const struct hupmon_config *cfg, hupmon **out)
  * NULL is a no-op. No other thread may use m during or after the call.
  * From a callback the free is deferred: the callback returns, no further
  * callback runs, and the hupmon_dispatch call that ran it frees m before it
- * returns (hupmon_run then returns 0); m must not be used after the
- * callback returns. */
+ * returns (hupmon_run then returns 0), once every thread already inside
+ * hupmon_watch or hupmon_unwatch (an unwatch waiting for this very
+ * callback, say) has returned. m must not be used after the callback
+ * returns, and no call on m may start after hupmon_free. */
 HUPMON_API void hupmon_free(hupmon *m);
 
 /*
@@ -471,11 +473,19 @@ static inline int hupmon_watch_ex(hupmon *m, int fd,
 
 /*
  * Stops watching. Returns 0, or -ENOENT for 0, a stale or unknown id, or
- * -EINVAL for a NULL monitor. After it returns, no callback for id runs:
- * called from another thread while a callback for id is running, it waits
- * for that callback to end; called from inside that callback, it returns at
- * once. The fd is left open; unwatch before you close it.
+ * -EINVAL for a NULL monitor. After it returns, with 0 or -ENOENT, no
+ * callback for id runs and hupmon is done with the fd number: called from
+ * another thread while a callback for id is running, it waits for that
+ * callback to end (from inside that callback, it returns at once); when two
+ * threads unwatch one id, the one answered -ENOENT returns only after the
+ * other's EPOLL_CTL_DEL. The fd is left open; unwatch before you close it.
  * Any thread, including from a callback.
+ *
+ * One rule across monitors: a callback must not unwatch an id of another
+ * monitor whose callbacks may, in turn, unwatch ids of the first. Each
+ * unwatch would wait for the other monitor's running callback, and neither
+ * returns. Unwatch ids of the callback's own monitor, or hand the other
+ * monitor's unwatch to a thread that runs no callback.
  */
 HUPMON_API int hupmon_unwatch(hupmon *m, hupmon_id id);
 

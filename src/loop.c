@@ -138,7 +138,8 @@ static int enter(struct hupmon *m)
 }
 
 /* Gives the role back; frees m if a callback asked for it (then returns
- * true: m is gone). */
+ * true: m is gone), once no other thread is inside a watch or an unwatch:
+ * one may have waited for the callback that asked (see watch.c). */
 static bool leave(struct hupmon *m)
 {
 	bool gone;
@@ -146,6 +147,8 @@ static bool leave(struct hupmon *m)
 	pthread_mutex_lock(&m->lock);
 	m->dispatching = false;
 	gone = m->free_pending;
+	while (gone && m->callers)
+		hupmon__wait(m);
 	pthread_mutex_unlock(&m->lock);
 	if (gone)
 		hupmon__destroy(m);

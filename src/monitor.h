@@ -48,11 +48,13 @@ struct hupmon {
 	hupmon_id inflight;	     /* deliver.c: id whose callback
 					runs now, 0: none */
 	pthread_t inflight_thread;   /* valid while inflight != 0 */
-	unsigned waiters;	     /* watch.c: unwatchers waiting on
-					cb_done, and watches waiting for
-					a DEL of their fd number */
+	unsigned waiters;	     /* threads in hupmon__wait() on
+					cb_done (watch.c lists the waits) */
 	struct hupmon__del *dels;    /* watch.c: unwatches whose
 					EPOLL_CTL_DEL runs now, unlocked */
+	unsigned callers;	     /* watch.c: threads inside a watch or
+					an unwatch, which may wait; a
+					deferred free waits for them */
 	bool dispatching;	     /* loop.c */
 	bool free_pending;	     /* hupmon_free called from a callback:
 					the dispatch call frees on its way
@@ -88,6 +90,15 @@ struct hupmon {
 	 * tracking sees it (through tcp_info_hook); 0: not read yet. */
 	atomic_uint tcp_info_len;
 };
+
+/* Waits once on m->cb_done, counted in m->waiters so that whoever changes
+ * what a waiter waits for knows to broadcast. Under m->lock. */
+static inline void hupmon__wait(struct hupmon *m)
+{
+	m->waiters++;
+	pthread_cond_wait(&m->cb_done, &m->lock);
+	m->waiters--;
+}
 
 /* hupmon_new_sized with a test hook: the fail_after-th allocation (counting
  * from 1) fails, 0: none does. */

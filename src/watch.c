@@ -25,6 +25,30 @@
  *   - TCP_KEEPIDLE and TCP_KEEPINTVL take 1..32767 s, TCP_KEEPCNT 1..127
  *     (the kernel's MAX_TCP_KEEP* limits); TCP_USER_TIMEOUT takes ms as an
  *     int.
+ *
+ * Locking and waiting. m->lock is never held across a callback, a blocking
+ * syscall or a wait (pthread_cond_wait gives it up). Four waits exist, all
+ * on m->cb_done:
+ *   W1  a watch of fd number n waits while an unwatch's EPOLL_CTL_DEL of n
+ *       runs (wait_del);
+ *   W2  an unwatch answered -ENOENT waits while another thread's unwatch of
+ *       the same id still makes its DEL (wait_del), so a returned unwatch
+ *       always means hupmon is done with the fd number;
+ *   W3  an unwatch waits for the running callback of its id to end, unless
+ *       it is that callback (wait_callback);
+ *   W4  a deferred hupmon_free waits, on the dispatching thread after the
+ *       callback returned, for every thread still inside watch or unwatch
+ *       (m->callers) before it frees the monitor (loop.c).
+ * The rule that keeps this free of cycles: no thread waits while it has a
+ * DEL pending. An unwatch pushes its DEL, unlocks, makes it, relocks and
+ * pops it, and only then waits (W3). So a DEL holder waits for nothing and
+ * W1 and W2 always end. W3 waits for the dispatching thread's callback,
+ * which can only be in W1 or W2 (they end), in W3 for its own id (not a
+ * wait), or in W3 for another id (impossible: one callback runs at a time).
+ * W4 starts after the callback ended, when every W3 of this monitor is
+ * released, and waits for threads in W1-W3, which end. Across two monitors
+ * W3 can form a cycle that no rule here breaks: see hupmon_unwatch in
+ * hupmon.h.
  */
 #include "watch.h"
 
@@ -237,31 +261,45 @@ static int watch_locked(struct hupmon *m, int fd, void *user, uint64_t cookie,
 	return 0;
 }
 
-/* An unwatch's EPOLL_CTL_DEL, made without the lock: its fd number, in
- * m->dels (on the unwatching thread's stack) until the DEL returned. */
+/* An unwatch's EPOLL_CTL_DEL, made without the lock: its fd number and id,
+ * in m->dels (on the unwatching thread's stack) until the DEL returned. */
 struct hupmon__del {
 	int fd;
+	hupmon_id id;
 	struct hupmon__del *next;
 };
 
-static bool del_running(const struct hupmon *m, int fd)
+static bool del_running(const struct hupmon *m, int fd, hupmon_id id)
 {
 	for (const struct hupmon__del *d = m->dels; d; d = d->next)
-		if (d->fd == fd)
+		if (d->fd == fd || d->id == id)
 			return true;
 	return false;
 }
 
-/* A watch of a number whose DEL runs now waits for it: the DEL acts on
- * whatever file the number holds, so it must be over before this watch
- * registers that number (see hupmon_unwatch). Under m->lock. */
-static void wait_del(struct hupmon *m, int fd)
+/* Waits while a DEL of fd number fd (W1) or of id (W2) runs, -1 and 0
+ * matching none: the DEL acts on whatever file the number holds, so it
+ * must be over before a watch registers that number, or before an unwatch
+ * tells its caller that the number is free (see hupmon_unwatch). Under
+ * m->lock. */
+static void wait_del(struct hupmon *m, int fd, hupmon_id id)
 {
-	while (del_running(m, fd)) {
-		m->waiters++;
-		pthread_cond_wait(&m->cb_done, &m->lock);
-		m->waiters--;
-	}
+	while (del_running(m, fd, id))
+		hupmon__wait(m);
+}
+
+/* A call that may give up m->lock to wait enters and leaves under the
+ * lock, so that a deferred hupmon_free waits for it (W4). */
+static void call_enter(struct hupmon *m)
+{
+	m->callers++;
+}
+
+static void call_leave(struct hupmon *m)
+{
+	m->callers--;
+	if (m->free_pending && m->waiters)
+		pthread_cond_broadcast(&m->cb_done);
 }
 
 int hupmon_watch_ex_sized(hupmon *m, int fd,
@@ -293,8 +331,9 @@ int hupmon_watch_ex_sized(hupmon *m, int fd,
 	if (!err && stall)
 		err = stall_check(info_len);
 	pthread_mutex_lock(&m->lock);
+	call_enter(m);
 	if (!err)
-		wait_del(m, fd);
+		wait_del(m, fd, 0);
 	if (!err)
 		err = watch_locked(m, fd, opts.user, cookie, &live,
 				   (uint8_t)(peek_offset_on(m, fd) |
@@ -304,20 +343,19 @@ int hupmon_watch_ex_sized(hupmon *m, int fd,
 		count_reject(m, err);
 	else
 		m->st.watches++;
+	call_leave(m);
 	pthread_mutex_unlock(&m->lock);
 	return err;
 }
 
 /* The callback for this id may be running on the dispatching thread: wait
- * for it to end, unless we are that callback. Under m->lock. */
+ * for it to end (W3), unless we are that callback. Under m->lock, with no
+ * DEL of ours pending. */
 static void wait_callback(struct hupmon *m, hupmon_id id)
 {
 	while (id && m->inflight == id &&
-	       !pthread_equal(m->inflight_thread, pthread_self())) {
-		m->waiters++;
-		pthread_cond_wait(&m->cb_done, &m->lock);
-		m->waiters--;
-	}
+	       !pthread_equal(m->inflight_thread, pthread_self()))
+		hupmon__wait(m);
 }
 
 int hupmon_watch(hupmon *m, int fd, void *user, hupmon_id *id)
@@ -332,19 +370,22 @@ int hupmon_unwatch(hupmon *m, hupmon_id id)
 	struct hupmon__slot *s;
 	struct hupmon__del del = {.fd = -1}, **pp;
 	uint32_t idx = (uint32_t)id;
+	int err = 0;
 
 	if (!m)
 		return -EINVAL;
 	pthread_mutex_lock(&m->lock);
+	call_enter(m);
 	s = hupmon__registry_get(&m->reg, id);
 	if (!s) {
-		/* Already unwatched (by its own callback, say, or retired by
-		 * a watch), but a callback for it may still be running: the
-		 * contract holds for this caller too. */
+		/* Already unwatched (by its own callback, say, by another
+		 * thread whose DEL may still run, or retired by a watch), but
+		 * a callback for it may still be running: the contract holds
+		 * for this caller too. */
 		m->st.unwatch_rejected++;
-		wait_callback(m, id);
-		pthread_mutex_unlock(&m->lock);
-		return -ENOENT;
+		wait_del(m, -1, id);
+		err = -ENOENT;
+		goto out_wait;
 	}
 	hupmon__sweep_remove(m, idx);
 	hupmon__compare_cut_short(m, idx);
@@ -371,29 +412,31 @@ int hupmon_unwatch(hupmon *m, hupmon_id id)
 	 * a watch of the same number waits in wait_del() until this DEL is
 	 * over, so no registration made after this unwatch began can be hit.
 	 * An event the registration raises meanwhile carries a dead
-	 * generation and is dropped.
+	 * generation and is dropped. The DEL comes before the wait for a
+	 * running callback, never after it: see the top of this file.
 	 */
 	if ((m->paths & HUPMON_PATH_EPOLL) &&
 	    !(s->flags & HUPMON__SLOT_ORPHAN)) {
 		del.fd = s->fd;
+		del.id = id;
 		del.next = m->dels;
 		m->dels = &del;
 	}
 	hupmon__registry_remove(&m->reg, idx);
 	m->st.unwatches++;
-	wait_callback(m, id);
-	if (del.fd < 0) {
+	if (del.fd >= 0) {
 		pthread_mutex_unlock(&m->lock);
-		return 0;
+		hupmon__epoll_ctl(m, EPOLL_CTL_DEL, del.fd, NULL);
+		pthread_mutex_lock(&m->lock);
+		for (pp = &m->dels; *pp != &del; pp = &(*pp)->next)
+			;
+		*pp = del.next;
+		if (m->waiters)
+			pthread_cond_broadcast(&m->cb_done);
 	}
+out_wait:
+	wait_callback(m, id);
+	call_leave(m);
 	pthread_mutex_unlock(&m->lock);
-	hupmon__epoll_ctl(m, EPOLL_CTL_DEL, del.fd, NULL);
-	pthread_mutex_lock(&m->lock);
-	for (pp = &m->dels; *pp != &del; pp = &(*pp)->next)
-		;
-	*pp = del.next;
-	if (m->waiters)
-		pthread_cond_broadcast(&m->cb_done);
-	pthread_mutex_unlock(&m->lock);
-	return 0;
+	return err;
 }
