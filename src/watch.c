@@ -440,3 +440,26 @@ out_wait:
 	pthread_mutex_unlock(&m->lock);
 	return err;
 }
+
+void hupmon__watch_dump_waits(struct hupmon *m, FILE *out)
+{
+	bool locked = pthread_mutex_trylock(&m->lock) == 0;
+
+	fprintf(out,
+		"monitor %p (%s): callback running for id %#llx%s, "
+		"dispatching %d, free pending %d, waiters %u, inside watch or "
+		"unwatch %u, DELs under way:",
+		(void *)m,
+		locked ? "locked for the dump" : "lock busy: unlocked read",
+		(unsigned long long)m->inflight,
+		m->inflight ? " (on its dispatching thread)" : "",
+		m->dispatching, m->free_pending, m->waiters, m->callers);
+	if (!m->dels)
+		fputs(" none", out);
+	for (const struct hupmon__del *d = m->dels; d; d = d->next)
+		fprintf(out, " (fd %d, id %#llx)", d->fd,
+			(unsigned long long)d->id);
+	fputc('\n', out);
+	if (locked)
+		pthread_mutex_unlock(&m->lock);
+}
