@@ -11,20 +11,6 @@
 
 #include <math.h>
 
-struct dist dist_of(struct vec *v, double unit)
-{
-	struct dist d = {
-		.n = v->n,
-		.min = vec_pct(v, 0) / unit,
-		.p50 = vec_pct(v, 50) / unit,
-		.p90 = vec_pct(v, 90) / unit,
-		.p99 = vec_pct(v, 99) / unit,
-		.max = vec_pct(v, 100) / unit,
-	};
-
-	return d;
-}
-
 static bool positive(double x)
 {
 	return isfinite(x) && x > 0;

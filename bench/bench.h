@@ -314,6 +314,8 @@ int vec_push(struct vec *v, uint64_t x);
 void vec_free(struct vec *v);
 /* Nearest-rank percentile of v (sorted in place), NAN if empty. */
 double vec_pct(struct vec *v, double pct);
+/* The distribution of v (sorted in place), each sample divided by unit. */
+struct dist dist_of(struct vec *v, double unit);
 double median(double *v, size_t n);
 /* Every figure of a round to NAN: not measured (yet). */
 void figs_reset(double *fig);
@@ -464,8 +466,6 @@ size_t pending(const struct run *r, const size_t *idx, size_t k);
 
 /* analyse.c */
 void analyse(struct results *res);
-/* The distribution of v (sorted in place), each sample divided by unit. */
-struct dist dist_of(struct vec *v, double unit);
 
 /* report.c */
 void report_tables(FILE *f, const struct results *res);
