@@ -27,11 +27,11 @@ struct abandon_mode {
 	 * probe gap (hupmon_stats, sampled every ms) */
 	uint64_t bound_min_ns, bound_max_ns, gap_ns;
 	/* analysis */
-	bool failed;	     /* false cancels, lost responses, counters */
+	bool failed;	     /* count: false cancels, lost, counters */
 	double cpu_pct_off;  /* CPU after clients left, % of off's */
 	double goodput_off;  /* work-ms/s over off's */
 	double p99_limit_ms; /* the act->callback p99 goal */
-	bool cpu_ok, p99_ok, goodput_ok;
+	bool cpu_ok, p99_ok, goodput_ok; /* timing goals met */
 };
 
 struct abandon_res {
@@ -43,8 +43,8 @@ struct abandon_res {
 	struct abandon_mode m[ABANDON_MODES];
 };
 
-/* analyse.c: the verdicts; returns how many failed (the exit status). */
-unsigned abandon_analyse(struct results *res);
+/* analyse.c: its checks (verdict.h), into res->v. */
+void abandon_analyse(struct results *res);
 /* report.c */
 void abandon_table(FILE *f, const struct results *res);
 void abandon_fail_lines(FILE *f, const struct results *res);

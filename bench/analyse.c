@@ -3,27 +3,13 @@
  * analyse: what the measured cells mean, once, before anything is printed.
  * Each cell that ran becomes a row: its distributions, its ratios to its
  * floors (medians over rounds of per-round ratios), its medians over rounds
- * and whether it broke the visibility table. The failures of every row (and
- * of silent) are counted here, once: that count is the exit status.
+ * and whether it broke the visibility table. Every scenario's checks that
+ * were not judged while it ran are judged here, once (verdict.h).
  */
 #include "apart.h"
 #include "abandon.h"
 
 #include <math.h>
-
-struct dist dist_of(struct vec *v, double unit)
-{
-	struct dist d = {
-		.n = v->n,
-		.min = vec_pct(v, 0) / unit,
-		.p50 = vec_pct(v, 50) / unit,
-		.p90 = vec_pct(v, 90) / unit,
-		.p99 = vec_pct(v, 99) / unit,
-		.max = vec_pct(v, 100) / unit,
-	};
-
-	return d;
-}
 
 static bool positive(double x)
 {
@@ -153,34 +139,33 @@ static void figures(const struct results *res, enum scen sc, enum bpath_id p,
 	}
 }
 
-/* abandon: the issue's goals as figures. Failures (the exit status): an
- * error, a false cancellation, a lost response or counters that do not add
- * up, in any mode; and the epoll path's CPU after clients left over 5 % of
- * off's (the margin is about a hundredfold: a queued request is dropped, a
- * running one stops within a 0.25 ms chunk). The latency and goodput goals
- * are printed, met or missed, not failed: under other processes' load the
- * dispatching thread waits for a CPU (README), and goodput follows that
- * load. */
-unsigned abandon_analyse(struct results *res)
+/* abandon: the issue's goals as figures. Count checks: an error, a false
+ * cancellation, a lost response or counters that do not add up, in any
+ * mode. Timing checks: the epoll path's CPU after clients left at most 5 %
+ * of off's (the margin is about a hundredfold: a queued request is dropped,
+ * a running one stops within a 0.25 ms chunk; a sanitizer or a loaded
+ * machine eats into it), each mode's act -> callback p99 and its goodput
+ * against off's (under other processes' load the dispatching thread waits
+ * for a CPU, README, and goodput follows that load). */
+void abandon_analyse(struct results *res)
 {
 	struct abandon_res *a = res->abandon;
 	const struct abandon_mode *off = a ? &a->m[SERVE_OFF] : NULL;
-	unsigned fails = 0;
 
 	for (int i = 0; a && i < ABANDON_MODES; i++) {
 		struct abandon_mode *w = &a->m[i];
 		const struct load_result *r = &w->r;
 
 		w->cpu_pct_off = w->goodput_off = w->p99_limit_ms = NAN;
-		w->failed =
-			w->error ||
-			(w->ran && (r->false_cancels || r->lost || !r->add_up));
+		if (w->ran || w->error)
+			w->failed = !check_ok(&res->v, CK_ABANDON,
+					      !w->error && !r->false_cancels &&
+						      !r->lost && r->add_up);
 		if (!w->ran || i == SERVE_OFF)
-			goto count;
+			continue;
 		w->p99_limit_ms = ABANDON_P99_SLACK_MS;
 		if (i == SERVE_SWEEP) /* the smallest bound seen: see README */
 			w->p99_limit_ms += (double)w->bound_min_ns / 1e6;
-		w->p99_ok = r->act_cb.n && r->act_cb.p99_ms <= w->p99_limit_ms;
 		if (off->ran && off->r.cpu_after_left_ms > 0)
 			w->cpu_pct_off = 100 * r->cpu_after_left_ms /
 					 off->r.cpu_after_left_ms;
@@ -188,18 +173,21 @@ unsigned abandon_analyse(struct results *res)
 			w->goodput_off =
 				r->work_ms_per_s / off->r.work_ms_per_s;
 		w->cpu_ok = w->cpu_pct_off <= ABANDON_CPU_PCT_MAX;
-		w->goodput_ok = w->goodput_off >= 1;
-		w->failed |= i == SERVE_EPOLL && isfinite(w->cpu_pct_off) &&
-			     !w->cpu_ok;
-	count:
-		fails += w->failed;
+		if (i == SERVE_EPOLL && isfinite(w->cpu_pct_off))
+			w->cpu_ok =
+				check_ok(&res->v, CK_ABANDON_CPU, w->cpu_ok);
+		/* no act -> callback sample: no p99 to judge */
+		w->p99_ok = r->act_cb.n &&
+			    check_ok(&res->v, CK_ABANDON_P99,
+				     r->act_cb.p99_ms <= w->p99_limit_ms);
+		w->goodput_ok = isfinite(w->goodput_off) &&
+				check_ok(&res->v, CK_ABANDON_GOODPUT,
+					 w->goodput_off >= 1);
 	}
-	return fails;
 }
 
 void analyse(struct results *res)
 {
-	res->failures = 0;
 	res->metrics_sc = res->metrics_p = -1;
 	for (int sc = 0; sc < SC_COUNT; sc++)
 		for (int p = 0; p < BP_COUNT; p++) {
@@ -207,8 +195,9 @@ void analyse(struct results *res)
 			struct row *a = &res->an[sc][p];
 
 			distributions(c, a);
-			a->failed = (c->ran || c->errors) && cell_failed(c);
-			res->failures += a->failed;
+			a->failed = (c->ran || c->errors) &&
+				    !check_ok(&res->v, CK_VISIBILITY,
+					      !cell_failed(c));
 			/* --metrics: the last compare monitor, else the
 			 * last library monitor */
 			if (c->have_stats &&
@@ -220,11 +209,11 @@ void analyse(struct results *res)
 	for (int sc = 0; sc < SC_COUNT; sc++)
 		for (int p = 0; p < BP_COUNT; p++)
 			figures(res, sc, p, &res->an[sc][p]);
-	res->failures += abandon_analyse(res);
-	res->failures += silent_analyse(res);
-	res->failures += soak_analyse(res);
-	res->failures += churn_failures(res);
-	res->failures += res->stall_failures;
-	res->failures += res->budget_failures;
-	res->failures += res->million_failures;
+	abandon_analyse(res);
+	silent_analyse(res);
+	soak_analyse(res);
+	churn_judge(res);
+	/* stall.c counts its own failures as it runs */
+	if (res->ran[SC_STALL])
+		check_ok(&res->v, CK_STALL, !res->stall_failures);
 }

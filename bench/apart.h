@@ -26,7 +26,8 @@ extern const struct silent_case silent_cases[SILENT_CASES];
 
 /* What one case saw on one path (silent_analyse: its verdict). */
 struct silent_cell {
-	bool ran, failed;
+	bool ran, failed;    /* failed: the count check */
+	bool slow;	     /* the timing check (late) missed */
 	unsigned conns;	     /* watched */
 	unsigned seen;	     /* reported (first report) within the window */
 	unsigned missed;     /* a case with a bound: not reported */
@@ -121,8 +122,9 @@ struct soak_res {
 	/* analyse() */
 	unsigned long long hangups, outcomes, cut_short; /* final, summed */
 	struct soak_ident id[SOAK_IDENTS];
-	unsigned grew_at; /* first cycle whose memory_bytes grew, 0: none */
-	unsigned failures;
+	unsigned grew_at;  /* first cycle whose memory_bytes grew, 0: none */
+	bool cycles_ok;	   /* timing: two cycles or more, memory judged */
+	unsigned failures; /* count checks failed */
 };
 
 #endif

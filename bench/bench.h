@@ -19,8 +19,9 @@
  *
  * Both are tables (tables.c). A run fills cells (struct cell) with what it
  * measured; analyse() turns them into rows (struct row: ratios, medians,
- * verdicts) and the failure count that is the exit status; the text
- * tables, the JSON, the SVG and the metrics only print rows.
+ * verdicts); every verdict is a check of verdict.h, count or timing, and
+ * only verdict.c turns them into the exit status. The text tables, the
+ * JSON, the SVG and the metrics only print rows.
  */
 #ifndef HUPMON_BENCH_H
 #define HUPMON_BENCH_H
@@ -35,6 +36,7 @@
 
 #include "clock.h"
 #include "hupmon.h"
+#include "verdict.h"
 
 #define BENCH_MAX_ROUNDS 64
 #define BENCH_STAGES	 2 /* escalate: the FIN, then the RST it provokes */
@@ -145,6 +147,7 @@ struct bopts {
 	bool sweep_set;	 /* --period-ms or --tick-ms given */
 	unsigned long long seed;
 	bool quick, explain;
+	bool strict_timing; /* timing misses fail too (verdict.h) */
 	bool scen[SC_COUNT];
 	bool path[BP_COUNT];
 	const char *json, *svg, *metrics;
@@ -274,10 +277,9 @@ struct results {
 	struct silent_res *silent;	   /* NULL: not requested */
 	struct soak_res *soak;		   /* NULL: not requested */
 	struct churn_res *churn;	   /* NULL: not requested */
-	unsigned failures;		   /* analyse(): the exit status */
+	struct verdicts v;		   /* every check judged */
+	bool ran[SC_COUNT];		   /* main: the scenario ran */
 	unsigned stall_failures;	   /* run_stall (stall.c) */
-	unsigned budget_failures;	   /* run_budget (budget.c) */
-	unsigned million_failures;	   /* run_million (million.c) */
 	int metrics_sc, metrics_p;	   /* --metrics: which monitor */
 };
 
@@ -314,6 +316,8 @@ int vec_push(struct vec *v, uint64_t x);
 void vec_free(struct vec *v);
 /* Nearest-rank percentile of v (sorted in place), NAN if empty. */
 double vec_pct(struct vec *v, double pct);
+/* The distribution of v (sorted in place), each sample divided by unit. */
+struct dist dist_of(struct vec *v, double unit);
 double median(double *v, size_t n);
 /* Every figure of a round to NAN: not measured (yet). */
 void figs_reset(double *fig);
@@ -429,19 +433,19 @@ void run_silent(const struct bctx *x);
 void run_million(const struct bctx *x);
 /* stall.c: stall reports; prints its own table as it runs. */
 void run_stall(const struct bctx *x);
-/* Its verdicts; returns how many failed. */
-unsigned silent_analyse(struct results *res);
+/* Its verdicts (into res->v). */
+void silent_analyse(struct results *res);
 void silent_free(struct results *res);
 
 /* budget.c: the sweep's CPU budget, and shards; print their own tables
- * as they run, goals missed in res->budget_failures. */
+ * as they run, and judge their checks (res->v) as they go. */
 void run_budget(const struct bctx *x);
 void run_shards(const struct bctx *x);
 
 /* soak.c */
 void run_soak(const struct bctx *x);
-/* Its identities and verdict; returns how many checks failed. */
-unsigned soak_analyse(struct results *res);
+/* Its identities and verdicts (into res->v). */
+void soak_analyse(struct results *res);
 void soak_free(struct results *res);
 /* report_apart.c: soak's text table and FAIL lines. */
 void soak_table(FILE *f, const struct results *res);
@@ -449,7 +453,7 @@ void soak_fail_lines(FILE *f, const struct results *res);
 
 /* churn.c, churn_report.c */
 void run_churn(const struct bctx *x);
-unsigned churn_failures(const struct results *res); /* 1: errors */
+void churn_judge(struct results *res); /* its checks, into res->v */
 void churn_free(struct results *res);
 void churn_table(FILE *f, const struct results *res);
 struct churn_res;
@@ -464,8 +468,6 @@ size_t pending(const struct run *r, const size_t *idx, size_t k);
 
 /* analyse.c */
 void analyse(struct results *res);
-/* The distribution of v (sorted in place), each sample divided by unit. */
-struct dist dist_of(struct vec *v, double unit);
 
 /* report.c */
 void report_tables(FILE *f, const struct results *res);

@@ -335,9 +335,22 @@ void run_churn(const struct bctx *x)
 	cr->ran = true;
 }
 
-unsigned churn_failures(const struct results *res)
+void churn_judge(struct results *res)
 {
-	return res->churn && res->churn->errors ? 1 : 0;
+	struct churn_res *cr = res->churn;
+
+	if (!cr)
+		return;
+	check_ok(&res->v, CK_CHURN, !cr->errors);
+	for (unsigned i = 0; cr->ran && i < cr->nsets; i++)
+		for (int k = 0; k < CM_COUNT; k++) {
+			struct churn_set *s = &cr->set[i];
+
+			s->met[k] = isfinite(churn_goal[k]) &&
+				    isfinite(s->ratio[k]) &&
+				    check_ok(&res->v, CK_CHURN_RATIO,
+					     s->ratio[k] <= churn_goal[k]);
+		}
 }
 
 void churn_free(struct results *res)

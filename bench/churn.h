@@ -31,6 +31,7 @@ struct churn_set {
 	 * ratios of watch + unwatch to raw's */
 	double med_watch[CM_COUNT], med_unwatch[CM_COUNT], med_pair[CM_COUNT];
 	double ratio[CM_COUNT];
+	bool met[CM_COUNT]; /* churn_judge: the ratio's goal (timing) */
 };
 
 struct churn_res {

@@ -332,7 +332,8 @@ static void json_row(FILE *f, const struct silent_res *s, unsigned k,
 		jv(bound), jv(SILENT_MARGIN_MS), jv(c->ms.max / bound),
 		c->by_path[HUPMON_PATH_EPOLL], c->by_path[HUPMON_PATH_SWEEP]);
 	jstr(f, c->verdict);
-	fprintf(f, ", \"failed\": %s}", c->failed ? "true" : "false");
+	fprintf(f, ", \"failed\": %s, \"late_missed\": %s}",
+		c->failed ? "true" : "false", c->slow ? "true" : "false");
 }
 
 static void silent_json_rows(FILE *f, const struct results *res, bool *first)
@@ -404,10 +405,11 @@ static void soak_json(FILE *f, const struct soak_res *s)
 		"%u, \"tick_ms\": %u, \"pace_us\": %u, \"wall_s\": %s, "
 		"\"replaced\": %llu, \"cycles\": %u, \"errors\": %llu, "
 		"\"stray\": %llu, \"rss_max_kib\": %llu, \"failures\": %u,"
-		"\n    \"modes\": [",
+		" \"cycles_met\": %s,\n    \"modes\": [",
 		s->n, s->secs, s->period_ms, s->tick_ms, s->pace_us,
 		jv(s->wall_s), s->replaced, s->cycles, s->errors, s->stray,
-		(unsigned long long)s->rss_max_kib, s->failures);
+		(unsigned long long)s->rss_max_kib, s->failures,
+		s->cycles_ok ? "true" : "false");
 	for (int m = 0; m <= SM_COUNT; m++) {
 		soak_mode_json(f, m < SM_COUNT ? soak_modes[m].name : "all",
 			       &s->t[m]);
@@ -461,8 +463,8 @@ int write_json(const char *file, const struct bopts *o,
 	silent_json_summary(f, res);
 	soak_json(f, res->soak);
 	churn_json(f, res->churn);
-	fprintf(f, ",\n  \"failures\": %u, \"pass\": %s\n}\n", res->failures,
-		res->failures ? "false" : "true");
+	verdict_json(f, &res->v);
+	fputs("\n}\n", f);
 	return fclose(f) ? -errno : 0;
 }
 

@@ -401,13 +401,8 @@ static void verdict(FILE *f, const struct results *res)
 	abandon_fail_lines(f, res);
 	silent_fail_lines(f, res);
 	soak_fail_lines(f, res);
-	if (res->budget_failures)
-		fprintf(f, "FAIL budget: %u goal(s) missed (see its table)\n",
-			res->budget_failures);
-	fprintf(f, "\nvisibility check: %s\n",
-		res->failures ? "FAIL (see FAIL lines; exit status 1)"
-			      : "PASS (every path saw what it should, no "
-				"false, duplicate or wrong-cause report)");
+	fputc('\n', f);
+	verdict_summary(f, &res->v);
 }
 
 void report_tables(FILE *f, const struct results *res)

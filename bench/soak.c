@@ -594,13 +594,14 @@ static void identities(struct soak_res *r)
 	memcpy(r->id, id, sizeof(id));
 }
 
-unsigned soak_analyse(struct results *res)
+void soak_analyse(struct results *res)
 {
 	struct soak_res *r = res->soak;
 	struct soak_tally *all;
+	unsigned fails = 0;
 
 	if (!r || !r->ran)
-		return 0;
+		return;
 	all = &r->t[SM_COUNT];
 	vec_free(&all->lat);
 	memset(all, 0, sizeof(*all));
@@ -610,21 +611,25 @@ unsigned soak_analyse(struct results *res)
 	}
 	all->us = dist_of(&all->lat, 1e3);
 	identities(r);
-	r->failures = 0;
 	for (int i = 0; i < SOAK_IDENTS; i++)
-		r->failures += r->id[i].lhs != r->id[i].rhs;
+		fails += !check_ok(&res->v, CK_SOAK,
+				   r->id[i].lhs == r->id[i].rhs);
 	/* memory: no growth from one cycle's end to the next after the
-	 * first, in exact bytes */
+	 * first, in exact bytes; judged from two cycles, and how many the
+	 * churn made in its time follows the machine's speed */
 	r->grew_at = 0;
 	for (unsigned k = 2; k <= r->cycles && k <= SOAK_MAX_CYCLES; k++)
 		if (!r->grew_at &&
 		    r->cyc[k].memory_bytes > r->cyc[k - 1].memory_bytes)
 			r->grew_at = k;
-	r->failures += r->grew_at != 0 || r->cycles < 2;
-	r->failures += all->lost || all->fals || all->dup || all->wrong ||
-		       all->rec_lost || all->rec_missed || all->rec_disagree ||
-		       r->errors || r->stray;
-	return r->failures;
+	r->cycles_ok = check_ok(&res->v, CK_SOAK_CYCLES, r->cycles >= 2);
+	if (r->cycles >= 2)
+		fails += !check_ok(&res->v, CK_SOAK, !r->grew_at);
+	fails += !check_ok(&res->v, CK_SOAK,
+			   !(all->lost || all->fals || all->dup || all->wrong ||
+			     all->rec_lost || all->rec_missed ||
+			     all->rec_disagree || r->errors || r->stray));
+	r->failures = fails;
 }
 
 void soak_free(struct results *res)

@@ -108,6 +108,20 @@ static int cmp_dbl(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+struct dist dist_of(struct vec *v, double unit)
+{
+	struct dist d = {
+		.n = v->n,
+		.min = vec_pct(v, 0) / unit,
+		.p50 = vec_pct(v, 50) / unit,
+		.p90 = vec_pct(v, 90) / unit,
+		.p99 = vec_pct(v, 99) / unit,
+		.max = vec_pct(v, 100) / unit,
+	};
+
+	return d;
+}
+
 double median(double *v, size_t n)
 {
 	if (!n)

@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * verdict: the checks' kinds, in one table, and the exit status they make
+ * (verdict.h says what each kind is and why).
+ */
+#include "verdict.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define FORCE_ENV "HUPMON_BENCH_FORCE_MISS"
+
+/* Each check's kind, and where its value and goal are printed. */
+const struct check_def checks[CK_COUNT] = {
+	[CK_VISIBILITY] = {"visibility", CK_KIND_COUNT,
+			   "closures: every path saw what --explain says, "
+			   "nothing false, duplicate or wrong (FAIL rows)"},
+	[CK_ABANDON] = {"abandon", CK_KIND_COUNT,
+			"abandon: no false cancellation or lost response, "
+			"counters add up (goals)"},
+	[CK_ABANDON_CPU] = {"abandon-cpu", CK_KIND_TIMING,
+			    "abandon: epoll's CPU after clients left, % of "
+			    "off's (goals)"},
+	[CK_ABANDON_P99] = {"abandon-p99", CK_KIND_TIMING,
+			    "abandon: act->callback p99 (goals)"},
+	[CK_ABANDON_GOODPUT] = {"abandon-goodput", CK_KIND_TIMING,
+				"abandon: goodput against off's (goals)"},
+	[CK_SILENT] = {"silent", CK_KIND_COUNT,
+		       "silent: TIMEOUT reported with options, nothing "
+		       "without (verdicts)"},
+	[CK_SILENT_LATE] = {"silent-late", CK_KIND_TIMING,
+			    "silent: reported within bound + margin "
+			    "(verdicts)"},
+	[CK_SOAK] = {"soak", CK_KIND_COUNT,
+		     "soak: nothing lost, false, duplicate or wrong, "
+		     "identities, memory_bytes flat"},
+	[CK_SOAK_CYCLES] = {"soak-cycles", CK_KIND_TIMING,
+			    "soak: 2 churn cycles in --soak-s, for the "
+			    "memory check (cycles)"},
+	[CK_CHURN] = {"churn", CK_KIND_COUNT,
+		      "churn: every call succeeded, counters add up"},
+	[CK_CHURN_RATIO] = {"churn-ratio", CK_KIND_TIMING,
+			    "churn: watch + unwatch x raw (x/raw, goal)"},
+	[CK_BUDGET] = {"budget", CK_KIND_COUNT,
+		       "budget: every closure reported, compare mode "
+		       "misses none"},
+	[CK_BUDGET_CPU] = {"budget-cpu", CK_KIND_TIMING,
+			   "budget: the dispatch thread's CPU (budget cpu)"},
+	[CK_BUDGET_P99] = {"budget-p99", CK_KIND_TIMING,
+			   "budget: epoll p99 budgeted / quiet (budget "
+			   "rounds)"},
+	[CK_MILLION] = {"million", CK_KIND_COUNT,
+			"million: no error, bytes per socket (million)"},
+	[CK_MILLION_WATCH] = {"million-watch", CK_KIND_TIMING,
+			      "million: the worst single watch's CPU "
+			      "(million)"},
+	[CK_STALL] = {"stall", CK_KIND_COUNT,
+		      "stall: its reports (stall: PASS/FAIL)"},
+};
+
+/* Whether the comma-separated list s names key. */
+static bool names(const char *s, const char *key)
+{
+	size_t len = strlen(key);
+
+	for (; s && *s; s = strchr(s, ','), s = s ? s + 1 : NULL)
+		if (!strncmp(s, key, len) && (s[len] == ',' || !s[len]))
+			return true;
+	return false;
+}
+
+int verdict_env_check(void)
+{
+	const char *s = getenv(FORCE_ENV);
+
+	for (; s && *s; s = strchr(s, ','), s = s ? s + 1 : NULL) {
+		size_t len = strcspn(s, ",");
+		bool known = false;
+
+		for (int ck = 0; ck < CK_COUNT; ck++)
+			known |= strlen(checks[ck].key) == len &&
+				 !strncmp(s, checks[ck].key, len);
+		if (!known) {
+			fprintf(stderr, "hupmon-bench: %s: no check '%.*s'\n",
+				FORCE_ENV, (int)len, s);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+bool check_ok(struct verdicts *v, enum check ck, bool ok)
+{
+	if (names(getenv(FORCE_ENV), checks[ck].key)) {
+		v->forced[ck] = true;
+		ok = false;
+	}
+	v->judged[ck]++;
+	v->missed[ck] += !ok;
+	return ok;
+}
+
+const char *check_miss_word(enum check ck)
+{
+	return checks[ck].kind == CK_KIND_COUNT ? "FAIL" : "MISSED";
+}
+
+const char *check_kind_name(enum check ck)
+{
+	return checks[ck].kind == CK_KIND_COUNT ? "count" : "timing";
+}
+
+/* The misses of a kind. */
+static unsigned misses(const struct verdicts *v, enum check_kind kind)
+{
+	unsigned n = 0;
+
+	for (int ck = 0; ck < CK_COUNT; ck++)
+		n += checks[ck].kind == kind ? v->missed[ck] : 0;
+	return n;
+}
+
+/* The misses that decide the exit status. */
+static unsigned deciding(const struct verdicts *v)
+{
+	return misses(v, CK_KIND_COUNT) +
+	       (v->strict_timing ? misses(v, CK_KIND_TIMING) : 0);
+}
+
+int verdict_status(const struct verdicts *v)
+{
+	return deciding(v) ? 1 : 0;
+}
+
+void verdict_summary(FILE *f, const struct verdicts *v)
+{
+	unsigned timing = misses(v, CK_KIND_TIMING);
+
+	fprintf(f,
+		"verdicts: count checks decide the exit status; timing "
+		"checks are printed and\ndecide it only with --strict-timing "
+		"(%s here)\n",
+		v->strict_timing ? "given" : "not given");
+	fprintf(f, "  %-6s %-15s %6s %6s %-6s  %s\n", "kind", "check", "judged",
+		"missed", "result", "what (where its figures are)");
+	for (int ck = 0; ck < CK_COUNT; ck++) {
+		if (!v->judged[ck])
+			continue;
+		fprintf(f, "  %-6s %-15s %6u %6u %-6s  %s%s\n",
+			check_kind_name(ck), checks[ck].key, v->judged[ck],
+			v->missed[ck],
+			v->missed[ck] ? check_miss_word(ck) : "met",
+			checks[ck].what,
+			v->forced[ck] ? "; forced by " FORCE_ENV : "");
+	}
+	fprintf(f, "exit status %d: %u count check(s) failed",
+		verdict_status(v), misses(v, CK_KIND_COUNT));
+	if (timing)
+		fprintf(f, "; %u timing goal(s) missed, %s", timing,
+			v->strict_timing ? "failing (--strict-timing)"
+					 : "not failing (no --strict-timing)");
+	fputc('\n', f);
+}
+
+void verdict_json(FILE *f, const struct verdicts *v)
+{
+	bool first = true;
+
+	fputs(",\n  \"verdicts\": [", f);
+	for (int ck = 0; ck < CK_COUNT; ck++) {
+		if (!v->judged[ck])
+			continue;
+		fprintf(f,
+			"%s\n    {\"check\": \"%s\", \"kind\": \"%s\", "
+			"\"judged\": %u, \"missed\": %u, \"forced\": %s}",
+			first ? "" : ",", checks[ck].key, check_kind_name(ck),
+			v->judged[ck], v->missed[ck],
+			v->forced[ck] ? "true" : "false");
+		first = false;
+	}
+	fprintf(f,
+		"],\n  \"strict_timing\": %s, \"failures\": %u, "
+		"\"timing_missed\": %u, \"pass\": %s",
+		v->strict_timing ? "true" : "false", deciding(v),
+		misses(v, CK_KIND_TIMING),
+		verdict_status(v) ? "false" : "true");
+}
