@@ -56,6 +56,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -177,6 +178,66 @@ static struct {
 } fz;
 
 static _Thread_local struct thr *me;
+
+/* What happened to fd numbers lately (epoll_ctl through the monitor's test
+ * hook, the fuzzer's own closes and accepts), printed with a broken
+ * invariant that names an fd. */
+#define HISTORY 8192
+static struct event_log {
+	const char *what;
+	int fd, rc;
+	uint64_t id;
+	const char *thread;
+} history[HISTORY];
+static atomic_ulong history_n;
+
+static void note(const char *what, int fd, int rc, uint64_t id)
+{
+	unsigned long n = atomic_fetch_add(&history_n, 1);
+	struct event_log *e = &history[n % HISTORY];
+
+	e->what = what;
+	e->fd = fd;
+	e->rc = rc;
+	e->id = id;
+	e->thread = me ? me->name : "?";
+}
+
+static void history_of(int fd)
+{
+	unsigned long n = atomic_load(&history_n);
+
+	fprintf(stderr, "  recent history of fd %d (oldest first):\n", fd);
+	for (unsigned long k = n > HISTORY ? n - HISTORY : 0; k < n; k++) {
+		const struct event_log *e = &history[k % HISTORY];
+
+		if (e->fd == fd && e->what)
+			fprintf(stderr, "    %-10s %-12s rc %d id %#llx\n",
+				e->thread, e->what, e->rc,
+				(unsigned long long)e->id);
+	}
+}
+
+static const char *ctl_name(int op)
+{
+	return op == EPOLL_CTL_ADD   ? "EPOLL_ADD"
+	       : op == EPOLL_CTL_MOD ? "EPOLL_MOD"
+				     : "EPOLL_DEL";
+}
+
+/* The monitor's epoll_ctl, noted. */
+static int noted_ctl(struct hupmon *m, int op, int fd, struct epoll_event *ev)
+{
+	int rc = epoll_ctl(m->epfd, op, fd, ev) < 0 ? -errno : 0;
+
+	note(ctl_name(op), fd, rc, ev ? ev->data.u64 : 0);
+	return rc;
+}
+
+static void close_noted(int fd)
+{
+	note("close", fd, close(fd), 0);
+}
 
 static uint64_t now_ns(void)
 {
@@ -397,6 +458,8 @@ static void pair_make(int *srv, int *cli)
 	*srv = accept4(fz.lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (*srv < 0)
 		die("accept4", errno);
+	note("accept", *srv, 0, 0);
+	note("connect", *cli, 0, 0);
 	pthread_mutex_unlock(&fz.pair_lock);
 }
 
@@ -438,6 +501,8 @@ static int do_unwatch(hupmon_id id)
 	call_end();
 	pthread_mutex_lock(&fz.lock);
 	r = rec_find(id);
+	if (r && r->slot >= 0)
+		note("unwatch", r->fd, rc, id);
 	if (rc == 0) {
 		fz.unwatch_ok++;
 		if (r && r->unwatched)
@@ -502,6 +567,7 @@ static void do_watch(int i)
 	rc = bad || pick(3) ? hupmon_watch_ex(fz.m, fd, &o, &id)
 			    : hupmon_watch(fz.m, fd, NULL, &id);
 	call_end();
+	note("watch", fd, rc, id);
 	if (bad && !o.accepted && rc != -EINVAL)
 		broken("a watch with keepalive_count but no idle = %d", rc);
 	if (bad)
@@ -526,6 +592,7 @@ static void do_watch(int i)
 		}
 		s->own[s->nown++] = (size_t)(r - fz.rec);
 	} else if (rc != -EEXIST) {
+		history_of(fd);
 		broken("hupmon_watch of a connected socket (fd %d) = %d", fd,
 		       rc);
 	}
@@ -583,7 +650,7 @@ static void do_peer(int i)
 	case 1: /* RST */
 		if (what == 1)
 			setsockopt(cli, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
-		close(cli);
+		close_noted(cli);
 		cli = -1;
 		break;
 	case 2:
@@ -637,9 +704,9 @@ static void do_reconnect(int i, bool abandon)
 	pthread_mutex_unlock(&fz.lock);
 	if (id && !abandon)
 		do_unwatch(id);
-	close(srv);
+	close_noted(srv);
 	if (cli >= 0)
-		close(cli);
+		close_noted(cli);
 	t = now_ns();
 	pthread_mutex_lock(&fz.lock);
 	for (size_t k = 0; k < s->nown; k++)
@@ -713,6 +780,10 @@ static void check_fd(struct rec *r, const char *kind, int fd, uint64_t detected)
 {
 	if (r->slot < 0)
 		return;
+	if ((!r->t_closed && fd != r->fd) ||
+	    (r->t_closed && detected > r->t_closed && fd != -1) ||
+	    (r->t_closed && detected && detected <= r->t_closed && fd != r->fd))
+		history_of(r->fd);
 	if (!r->t_closed && fd != r->fd)
 		broken("%s for id %#" PRIx64 " names fd %d; the socket, still "
 		       "open, was watched on fd %d",
@@ -1253,6 +1324,7 @@ int main(int argc, char **argv)
 	rc = hupmon_new(&cfg, &fz.m);
 	if (rc)
 		die("hupmon_new", -rc);
+	fz.m->ctl_hook = noted_ctl;
 	fprintf(stderr,
 		"fuzz_api: seed %" PRIu64 ", config %s, %d threads, %g s\n",
 		fz.seed, fz.cfg->name, fz.threads, fz.seconds);
