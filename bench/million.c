@@ -20,7 +20,7 @@
  * whatever preempted the thread.
  */
 #include "bench.h"
-#include "monitor.h"
+#include "state.h"
 
 #include <errno.h>
 #include <math.h>

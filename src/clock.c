@@ -6,7 +6,7 @@
 
 #include <time.h>
 
-#include "monitor.h"
+#include "state.h"
 
 uint64_t hupmon__now_ns(void)
 {

@@ -10,8 +10,7 @@
 
 #include "deliver.h"
 #include "detect.h"
-#include "monitor.h"
-#include "sock.h"
+#include "state.h"
 #include "stats.h"
 
 static enum hupmon_cause level_cause(const struct hupmon__cmp *c, int level,
@@ -49,7 +48,7 @@ static void compare_record(struct hupmon *m, uint32_t idx, int level,
 	memset(o, 0, sizeof(*o));
 	o->compare = true;
 	o->rec.id = hupmon__slot_id(&m->reg, idx);
-	o->rec.fd = hupmon__sock_fd(s);
+	o->rec.fd = hupmon__slot_fd(s);
 	o->rec.user = s->user;
 	o->rec.cause = cause;
 	o->rec.second_cause =

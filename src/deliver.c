@@ -16,7 +16,7 @@
 #include "clock.h"
 #include "compare.h"
 #include "detect.h"
-#include "monitor.h"
+#include "state.h"
 #include "sock.h"
 #include "stats.h"
 #include "sweep.h"
@@ -33,7 +33,7 @@ static void queue_event(struct hupmon *m, uint32_t idx, enum hupmon_path path,
 	o->compare = false;
 	o->stall = false;
 	o->ev.id = hupmon__slot_id(&m->reg, idx);
-	o->ev.fd = hupmon__sock_fd(s);
+	o->ev.fd = hupmon__slot_fd(s);
 	o->ev.user = s->user;
 	o->ev.path = path;
 	o->ev.cause = (enum hupmon_cause)s->cause;
@@ -66,7 +66,7 @@ static void queue_stall(struct hupmon *m, uint32_t idx,
 	o->compare = false;
 	o->stall = true;
 	o->sev.id = hupmon__slot_id(&m->reg, idx);
-	o->sev.fd = hupmon__sock_fd(s);
+	o->sev.fd = hupmon__slot_fd(s);
 	o->sev.user = s->user;
 	o->sev.kind = r->stall;
 	o->sev.reason = r->reason;

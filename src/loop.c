@@ -26,6 +26,7 @@
 #include "deliver.h"
 #include "detect.h"
 #include "monitor.h"
+#include "state.h"
 #include "probe.h"
 #include "sock.h"
 #include "sweep.h"

@@ -2,7 +2,7 @@
 /*
  * monitor: a monitor's life: its configuration (defaults filled in, every
  * value checked), hupmon_new / hupmon_free, and the fds it owns. The rest
- * of struct hupmon belongs to the modules named in monitor.h.
+ * of struct hupmon belongs to the modules named in state.h.
  *
  * Kernel facts relied on:
  *   - An epoll fd is itself pollable: it reads as ready while its ready
@@ -13,6 +13,7 @@
  *     serves sockets, ticks and stop requests.
  */
 #include "monitor.h"
+#include "state.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -228,13 +229,6 @@ void hupmon_free(hupmon *m)
 	pthread_mutex_unlock(&m->lock);
 	if (!in_callback)
 		hupmon__destroy(m);
-}
-
-int hupmon__epoll_ctl(struct hupmon *m, int op, int fd, struct epoll_event *ev)
-{
-	if (m->ctl_hook)
-		return m->ctl_hook(m, op, fd, ev);
-	return epoll_ctl(m->epfd, op, fd, ev) < 0 ? -errno : 0;
 }
 
 int hupmon_fd(const hupmon *m)

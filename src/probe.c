@@ -27,7 +27,7 @@
 #include "clock.h"
 #include "deliver.h"
 #include "detect.h"
-#include "monitor.h"
+#include "state.h"
 #include "sock.h"
 #include "sweep.h"
 

@@ -114,6 +114,13 @@ static inline hupmon_id hupmon__slot_id(const struct hupmon__registry *r,
 	return hupmon__make_id(r->slots[idx].gen, idx);
 }
 
+/* The fd to report for a slot: its fd, or -1 once orphaned (its number no
+ * longer holds the socket). */
+static inline int hupmon__slot_fd(const struct hupmon__slot *s)
+{
+	return (s->flags & HUPMON__SLOT_ORPHAN) ? -1 : s->fd;
+}
+
 /* Bytes the registry holds (for memory accounting in tests). */
 size_t hupmon__registry_bytes(const struct hupmon__registry *r);
 

@@ -14,7 +14,7 @@
 #include "compare.h"
 #include "detect.h"
 #include "detect_stall.h"
-#include "monitor.h"
+#include "state.h"
 #include "sweep.h"
 
 /* What TCP_INFO's failure means for a watch: EBADF and ENOTSOCK as they
@@ -147,9 +147,4 @@ void hupmon__sock_orphan(struct hupmon *m, uint32_t idx)
 	hupmon__compare_orphan(m, idx);
 	/* The fd map keeps pointing here, so that a watch of whatever socket
 	 * now has this fd number frees the slot (retire, counted there). */
-}
-
-int hupmon__sock_fd(const struct hupmon__slot *s)
-{
-	return (s->flags & HUPMON__SLOT_ORPHAN) ? -1 : s->fd;
 }

@@ -66,7 +66,4 @@ void hupmon__sock_keep_error(struct hupmon *m, struct hupmon__slot *s,
  * through another fd, frees the slot. Under m->lock. */
 void hupmon__sock_orphan(struct hupmon *m, uint32_t idx);
 
-/* The fd to report for the slot: its fd, or -1 once orphaned. */
-int hupmon__sock_fd(const struct hupmon__slot *s);
-
 #endif

@@ -11,7 +11,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "monitor.h"
+#include "state.h"
 #include "sweep.h"
 
 /* Bucket i holds (1024 << (i - 1), 1024 << i]: i = bits of (ns-1)/1024. */

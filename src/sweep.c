@@ -18,7 +18,7 @@
 
 #include "clock.h"
 #include "detect.h"
-#include "monitor.h"
+#include "state.h"
 
 #define NONE HUPMON__NO_SLOT
 

@@ -9,7 +9,7 @@
 #include "sweep.h"
 
 #include "clock.h"
-#include "monitor.h"
+#include "state.h"
 
 int hupmon__sweep_reserve(struct hupmon *m, uint32_t slots)
 {

@@ -62,7 +62,7 @@
 
 #include "compare.h"
 #include "detect_stall.h"
-#include "monitor.h"
+#include "state.h"
 #include "sock.h"
 #include "sweep.h"
 
@@ -76,6 +76,14 @@ int hupmon__watch_check_liveness(const struct hupmon_liveness *l)
 	    (l->keepalive_interval_s || l->keepalive_count))
 		return -EINVAL;
 	return 0;
+}
+
+/* epoll_ctl on the monitor's epoll fd (or its test hook): 0 or -errno. */
+static int ctl(struct hupmon *m, int op, int fd, struct epoll_event *ev)
+{
+	if (m->ctl_hook)
+		return m->ctl_hook(m, op, fd, ev);
+	return epoll_ctl(m->epfd, op, fd, ev) < 0 ? -errno : 0;
 }
 
 static int set_int(int fd, int level, int name, int v)
@@ -231,12 +239,12 @@ static int watch_locked(struct hupmon *m, int fd, void *user, uint64_t cookie,
 	m->reg.slots[idx].flags |= flags;
 	if (m->paths & HUPMON_PATH_EPOLL) {
 		ev.data.u64 = hupmon__slot_id(&m->reg, idx);
-		err = hupmon__epoll_ctl(m, EPOLL_CTL_ADD, fd, &ev);
+		err = ctl(m, EPOLL_CTL_ADD, fd, &ev);
 		/* EEXIST: this very (file, fd) is still registered from a
 		 * retired watch (closed while a dup lived on, then put back
 		 * on the same number). Take the registration over. */
 		if (err == -EEXIST)
-			err = hupmon__epoll_ctl(m, EPOLL_CTL_MOD, fd, &ev);
+			err = ctl(m, EPOLL_CTL_MOD, fd, &ev);
 		if (err) {
 			unwind(m, idx, fd, old);
 			return err;
@@ -245,7 +253,7 @@ static int watch_locked(struct hupmon *m, int fd, void *user, uint64_t cookie,
 	err = apply_liveness(fd, live);
 	if (err) {
 		if (m->paths & HUPMON_PATH_EPOLL)
-			hupmon__epoll_ctl(m, EPOLL_CTL_DEL, fd, NULL);
+			ctl(m, EPOLL_CTL_DEL, fd, NULL);
 		unwind(m, idx, fd, old);
 		return err;
 	}
@@ -426,7 +434,7 @@ int hupmon_unwatch(hupmon *m, hupmon_id id)
 	m->st.unwatches++;
 	if (del.fd >= 0) {
 		pthread_mutex_unlock(&m->lock);
-		hupmon__epoll_ctl(m, EPOLL_CTL_DEL, del.fd, NULL);
+		ctl(m, EPOLL_CTL_DEL, del.fd, NULL);
 		pthread_mutex_lock(&m->lock);
 		for (pp = &m->dels; *pp != &del; pp = &(*pp)->next)
 			;

@@ -27,7 +27,7 @@
 #include "fixture.h"
 #include "clock.h"
 #include "deliver.h"
-#include "monitor.h"
+#include "state.h"
 #include "probe.h"
 
 #define POOL   300

@@ -30,7 +30,7 @@
 
 #include "clock.h"
 #include "fixture.h"
-#include "monitor.h"
+#include "state.h"
 
 #ifndef SO_PEEK_OFF
 #define SO_PEEK_OFF 42

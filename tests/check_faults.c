@@ -21,6 +21,7 @@
 
 #include "fixture.h"
 #include "monitor.h"
+#include "state.h"
 
 #define NSOCK 40 /* enough to grow every table past its first size */
 

@@ -13,7 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "monitor.h"
+#include "state.h"
 #include "registry.h"
 
 static struct hupmon__mem mem;

@@ -26,7 +26,7 @@
 #include "detect_stall.h"
 #include "fixture.h"
 #include "hupmon.h"
-#include "monitor.h"
+#include "state.h"
 
 #define STALL_MS  1000
 #define PERIOD_MS 100

@@ -13,7 +13,7 @@
 
 #include "fixture.h"
 #include "clock.h"
-#include "monitor.h"
+#include "state.h"
 
 #define POOL 240
 

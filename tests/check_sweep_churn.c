@@ -31,7 +31,7 @@
 #include "fixture.h"
 #include "clock.h"
 #include "deliver.h"
-#include "monitor.h"
+#include "state.h"
 #include "probe.h"
 
 /* ---- the reproduction, in real time ------------------------------------ */

@@ -28,7 +28,7 @@
 
 #include "fixture.h"
 #include "hupmon.h"
-#include "monitor.h"
+#include "state.h"
 
 /* Long enough for any machine to reach a barrier; a deadlock exceeds it. */
 #define BARRIER_MS 5000

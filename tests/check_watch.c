@@ -28,7 +28,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
-#include "monitor.h"
+#include "state.h"
 #include <sys/epoll.h>
 
 static int accepted_watch(hupmon *m, int fd, void *user, hupmon_id *id)

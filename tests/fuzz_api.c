@@ -62,7 +62,7 @@
 #include <unistd.h>
 
 #include "hupmon.h"
-#include "monitor.h"
+#include "state.h"
 #include "watch.h"
 
 enum { EXIT_USAGE = 2, EXIT_BROKEN = 3, EXIT_HANG = 4 };
