@@ -426,7 +426,8 @@ static void *worker_main(void *arg)
 {
 	struct serve *s = arg;
 	struct sched_param idle = {0};
-	bool nice = pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
+	bool nice = s->o.workers_nice ||
+		    pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
 
 	pthread_setname_np(pthread_self(), "serve-worker");
 	if (nice)
@@ -462,7 +463,9 @@ static void *worker_main(void *arg)
  * preempt a burning worker at once. nice +10 would only shrink the workers'
  * share: a woken dispatcher could still wait for a worker's time slice to
  * run out. SCHED_IDLE needs no privilege; nice +10 is the fallback where it
- * is refused. Returns 0 or a negative errno.
+ * is refused, and what serve_opts.workers_nice asks for: next to other busy
+ * processes (tests on a loaded machine) a SCHED_IDLE worker may get no CPU
+ * for seconds. Returns 0 or a negative errno.
  */
 static int start_workers(struct serve *s)
 {

@@ -104,6 +104,10 @@ struct serve_opts {
 	enum serve_mode mode;
 	enum serve_half_close half_close;
 	enum serve_loop loop;
+	/* Workers at nice +10 rather than SCHED_IDLE (--workers-nice): for
+	 * tests that share the CPU with other processes, where a SCHED_IDLE
+	 * worker gets no CPU at all while any normal thread wants it. */
+	bool workers_nice;
 	/* Optional, for measurements: called once per /work request when it
 	 * has ended, on whichever thread ended it (a worker, the hupmon
 	 * callback, the acceptor), before the counters count it. */

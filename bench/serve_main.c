@@ -21,6 +21,8 @@ static const char usage[] =
 	"  --hupmon MODE     off | epoll (default) | sweep | compare\n"
 	"  --half-close P    cancel (default) | wait\n"
 	"  --loop L          thread (default) | acceptor\n"
+	"  --workers-nice    workers at nice +10, not SCHED_IDLE (for a\n"
+	"                    machine that other processes keep busy)\n"
 	"GET /work?ms=W burns W ms of CPU (cancelled when the client "
 	"leaves);\nGET /metrics: hupmon's and the server's counters "
 	"(Prometheus).\n";
@@ -55,6 +57,7 @@ int main(int argc, char **argv)
 		{"hupmon", required_argument, NULL, 'm'},
 		{"half-close", required_argument, NULL, 'c'},
 		{"loop", required_argument, NULL, 'l'},
+		{"workers-nice", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -87,6 +90,9 @@ int main(int argc, char **argv)
 		case 'l':
 			o.loop = name("--loop", serve_loop_parse(optarg),
 				      optarg);
+			break;
+		case 'n':
+			o.workers_nice = true;
 			break;
 		case 'h':
 			fputs(usage, stdout);

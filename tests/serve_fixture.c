@@ -35,6 +35,7 @@ void sfx_start(struct sfx *x, enum serve_mode mode, enum serve_loop loop,
 		.mode = mode,
 		.half_close = half,
 		.loop = loop,
+		.workers_nice = true,
 		.on_record = on_record,
 		.arg = x,
 	};

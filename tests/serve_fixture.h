@@ -25,7 +25,10 @@ struct sfx {
 	size_t n;
 };
 
-/* Starts a server on a free loopback port (workers 0: one per CPU). */
+/* Starts a server on a free loopback port (workers 0: one per CPU). Its
+ * workers run at nice +10, not SCHED_IDLE: the suites share the machine's
+ * CPUs with other processes, next to which a SCHED_IDLE worker may get no
+ * CPU for seconds. */
 void sfx_start(struct sfx *x, enum serve_mode mode, enum serve_loop loop,
 	       enum serve_half_close half, unsigned workers);
 void sfx_stop(struct sfx *x);
