@@ -27,6 +27,17 @@
  *
  * Every request the server parsed ends exactly once: completed, cancelled
  * or failed, so requests = completed + cancelled + failed + in flight.
+ *
+ * Limits. A connection the acceptor holds waits under a timeout: for a
+ * request head to complete (header timeout, from the accept or from the
+ * first byte of a keep-alive connection's next request, never restarted by
+ * more bytes, so a trickle is cut too), for the next request of a keep-alive
+ * connection (idle timeout), for room to write an answer (write timeout, no
+ * progress for SERVE_WRITE_TIMEOUT_MS). A request queued or running is not
+ * timed. When accept4() fails for lack of fds or memory, the acceptor stops
+ * polling the listener and retries every SERVE_ACCEPT_RETRY_MS, or at once
+ * when one of its connections closes; meanwhile new clients wait in the
+ * listen backlog.
  */
 #ifndef HUPMON_SERVE_H
 #define HUPMON_SERVE_H
@@ -53,6 +64,32 @@ enum serve_loop { SERVE_LOOP_THREAD, SERVE_LOOP_ACCEPTOR };
 
 /* Largest W of /work?ms=W. */
 #define SERVE_MAX_WORK_MS 600000u
+
+/* Default timeouts (serve_opts, --header-timeout, --idle-timeout); the
+ * write timeout (a worker's wait for room to answer too); the retry period
+ * of a paused accept. */
+#define SERVE_HEADER_TIMEOUT_MS 10000u
+#define SERVE_IDLE_TIMEOUT_MS	60000u
+#define SERVE_WRITE_TIMEOUT_MS	5000u
+#define SERVE_ACCEPT_RETRY_MS	100u
+
+/* Why the acceptor closed a connection it held (see Limits above). */
+enum serve_timeout {
+	SERVE_TIMEOUT_HEADER, /* the request head was not complete in time */
+	SERVE_TIMEOUT_IDLE,   /* no next request on a keep-alive connection */
+	SERVE_TIMEOUT_WRITE,  /* the client read none of our answer */
+	SERVE_TIMEOUT_MAX
+};
+
+/* The accept4() errors that pause accepting: out of fds (the process's,
+ * the system's) or of kernel memory. */
+enum serve_accept_fail {
+	SERVE_ACCEPT_EMFILE,
+	SERVE_ACCEPT_ENFILE,
+	SERVE_ACCEPT_ENOBUFS,
+	SERVE_ACCEPT_ENOMEM,
+	SERVE_ACCEPT_FAIL_MAX
+};
 
 enum serve_outcome {
 	SERVE_COMPLETED, /* the response was written in full */
@@ -104,6 +141,8 @@ struct serve_opts {
 	enum serve_mode mode;
 	enum serve_half_close half_close;
 	enum serve_loop loop;
+	unsigned header_timeout_ms; /* 0: SERVE_HEADER_TIMEOUT_MS */
+	unsigned idle_timeout_ms;   /* 0: SERVE_IDLE_TIMEOUT_MS */
 	/* Workers at nice +10 rather than SCHED_IDLE (--workers-nice): for
 	 * tests that share the CPU with other processes, where a SCHED_IDLE
 	 * worker gets no CPU at all while any normal thread wants it. */
@@ -130,6 +169,16 @@ struct serve_counters {
 	uint64_t cpu_after_hangup_ns;
 	/* hupmon callback -> worker stopped or request dropped */
 	struct hupmon_hist cancel_latency;
+	/* Connections: open now (a gauge), closed by a timeout. */
+	uint64_t connections;
+	uint64_t timeouts[SERVE_TIMEOUT_MAX];
+	/* The acceptor: accept4() calls (whatever their result), those that
+	 * failed for lack of fds or memory, the pauses they caused, and
+	 * whether it is paused now. */
+	uint64_t accept_calls;
+	uint64_t accept_failed[SERVE_ACCEPT_FAIL_MAX];
+	uint64_t accept_pauses;
+	bool accept_paused;
 };
 
 uint64_t serve_completed(const struct serve_counters *n);

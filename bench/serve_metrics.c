@@ -224,6 +224,59 @@ static void server_families(struct sb *b, struct serve *s,
 		  h->count, SEC_ARG(h->sum_ns), h->count);
 }
 
+/* Connections, their timeouts and the acceptor at its limits. */
+static void limit_families(struct sb *b, struct serve *s,
+			   const struct serve_counters *n)
+{
+	static const char *const kind[SERVE_TIMEOUT_MAX] = {"header", "idle",
+							    "write"};
+	static const char *const err[SERVE_ACCEPT_FAIL_MAX] = {
+		"EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"};
+	const struct serve_opts *o = serve_options(s);
+	const uint64_t ms[SERVE_TIMEOUT_MAX] = {o->header_timeout_ms,
+						o->idle_timeout_ms,
+						SERVE_WRITE_TIMEOUT_MS};
+
+	family(b, "connections", "gauge", "Client connections open.");
+	sb_printf(b, "hupmon_serve_connections %" PRIu64 "\n", n->connections);
+	family(b, "timeout_seconds", "gauge",
+	       "How long a connection the acceptor holds may wait: for its "
+	       "request head, for its next request, for room to write.");
+	for (int k = 0; k < SERVE_TIMEOUT_MAX; k++)
+		sb_printf(b,
+			  "hupmon_serve_timeout_seconds{kind=\"%s\"} " SEC_FMT
+			  "\n",
+			  kind[k], SEC_ARG(ms[k] * 1000000u));
+	family(b, "timeouts_total", "counter",
+	       "Connections closed because their timeout ran out, by kind.");
+	for (int k = 0; k < SERVE_TIMEOUT_MAX; k++)
+		sb_printf(b,
+			  "hupmon_serve_timeouts_total{kind=\"%s\"} %" PRIu64
+			  "\n",
+			  kind[k], n->timeouts[k]);
+	family(b, "accept_calls_total", "counter",
+	       "accept4() calls, whatever their result.");
+	sb_printf(b, "hupmon_serve_accept_calls_total %" PRIu64 "\n",
+		  n->accept_calls);
+	family(b, "accept_failed_total", "counter",
+	       "accept4() calls that failed for lack of fds or memory, by "
+	       "errno; accepting pauses on each.");
+	for (int e = 0; e < SERVE_ACCEPT_FAIL_MAX; e++)
+		sb_printf(b,
+			  "hupmon_serve_accept_failed_total{errno=\"%s\"} "
+			  "%" PRIu64 "\n",
+			  err[e], n->accept_failed[e]);
+	family(b, "accept_pauses_total", "counter",
+	       "Times the acceptor stopped polling its listener for lack of "
+	       "fds or memory.");
+	sb_printf(b, "hupmon_serve_accept_pauses_total %" PRIu64 "\n",
+		  n->accept_pauses);
+	family(b, "accept_paused", "gauge",
+	       "1 while the listener is not polled (accept retried on a "
+	       "timer and when a connection closes), else 0.");
+	sb_printf(b, "hupmon_serve_accept_paused %d\n", n->accept_paused);
+}
+
 long serve_metrics(struct serve *s, char **out)
 {
 	struct hupmon_stats st;
@@ -239,6 +292,7 @@ long serve_metrics(struct serve *s, char **out)
 	b.len = (size_t)hupmon_stats_format(&st, HUPMON_FORMAT_PROMETHEUS, b.p,
 					    b.cap);
 	server_families(&b, s, &n);
+	limit_families(&b, s, &n);
 	if (b.oom) {
 		free(b.p);
 		return -ENOMEM;
