@@ -230,8 +230,9 @@ struct http_req {
 	bool keep_alive;
 };
 
-/* Parses the request at the start of buf[0..len). Returns its length, 0 if
- * it is not complete yet, -1 if it cannot be parsed at all. */
+/* Parses the request at the start of buf[0..len). Lines may end in CRLF or
+ * in a bare LF. Returns its length, 0 if it is not complete yet, -1 if it
+ * cannot be parsed at all. */
 long http_parse_request(const char *buf, size_t len, struct http_req *r);
 
 struct http_resp {
