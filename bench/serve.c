@@ -1145,3 +1145,13 @@ void serve_counters(struct serve *s, struct serve_counters *out)
 	*out = s->n;
 	pthread_mutex_unlock(&s->lock);
 }
+
+long serve_metrics(struct serve *s, char **out)
+{
+	struct serve_snapshot v = {.o = s->o, .workers = s->nworkers};
+
+	v.sched = serve_worker_sched(s);
+	hupmon_stats(s->mon, &v.st);
+	serve_counters(s, &v.n);
+	return serve_metrics_format(&v, out);
+}

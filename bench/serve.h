@@ -205,6 +205,19 @@ void serve_counters(struct serve *s, struct serve_counters *out);
  * frees it). Returns its length or -ENOMEM. */
 long serve_metrics(struct serve *s, char **out);
 
+/* What /metrics shows, taken at once (serve.c), then formatted
+ * (serve_metrics.c) without calling back into the server. */
+struct serve_snapshot {
+	struct serve_opts o;
+	unsigned workers;
+	const char *sched;	/* serve_worker_sched() */
+	struct hupmon_stats st; /* zeroes with SERVE_OFF */
+	struct serve_counters n;
+};
+
+/* serve_metrics() of a snapshot. */
+long serve_metrics_format(const struct serve_snapshot *v, char **out);
+
 const char *serve_mode_name(enum serve_mode m);
 const char *serve_half_close_name(enum serve_half_close h);
 const char *serve_loop_name(enum serve_loop l);
