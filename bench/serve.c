@@ -4,7 +4,8 @@
  *
  * Threads
  *   acceptor   one epoll loop: accepts, reads requests, answers /metrics and
- *              bad requests itself, hands /work requests to the queue; with
+ *              bad requests itself, hands /work requests to the queue,
+ *              closes the connections whose timeout ran out; with
  *              --loop acceptor it also dispatches hupmon (hupmon_fd()).
  *   hupmon     hupmon_run(), with --loop thread; runs on_hangup().
  *   workers    take requests from the queue, burn, answer. At SCHED_IDLE
@@ -24,11 +25,27 @@
  * callback; a running one gets its atomic cancel flag set and the worker
  * stops at its next chunk; a request the acceptor is about to queue is
  * dropped by the acceptor. Who drops it ends it: unwatch, count, close.
+ *
+ * Limits (see serve.h). The acceptor times the connections it holds: one
+ * list per timeout, in deadline order since each deadline is now + that
+ * timeout; its epoll_wait() sleeps until the first deadline. What the
+ * kernel does at the fd limit: accept4() fails with EMFILE (the process's
+ * RLIMIT_NOFILE), ENFILE (the system's), or ENOBUFS/ENOMEM, and leaves the
+ * connection in the listen backlog, so the listener stays readable and a
+ * level-triggered epoll reports it again at once: retrying each time is a
+ * busy loop that serves nobody. So the acceptor takes the listener out of
+ * its poll (events 0) and retries on a timer, or as soon as a connection
+ * closes (conn_close() wakes it); the clients wait in the backlog and are
+ * served once fds are free. Not the reserve-fd trick (close a spare fd,
+ * accept, answer 503, close): it answers every newcomer at once but makes
+ * an accept per newcomer while the limit lasts and turns away clients that
+ * a moment later could have been served.
  */
 #include "serve.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -45,9 +62,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CHUNK_NS	 250000u /* /work burns CPU in chunks of 0.25 ms */
-#define CONN_BUF	 8192	 /* the largest request head taken */
-#define WRITE_TIMEOUT_MS 5000	 /* a worker's wait for room to answer */
+#define CHUNK_NS 250000u /* /work burns CPU in chunks of 0.25 ms */
+#define CONN_BUF 8192	 /* the largest request head taken */
 
 enum conn_state {
 	C_ACCEPTOR, /* reading the next request, or answering /metrics */
@@ -74,6 +90,13 @@ struct conn {
 	char *out;     /* an answer the acceptor is writing */
 	size_t out_len, out_off;
 	bool close_after;
+	bool served; /* a request was read: between two it waits idle */
+	/* the acceptor's: the timeout c waits under, if timed, and its place
+	 * in that timeout's list */
+	bool timed;
+	enum serve_timeout wait;
+	uint64_t deadline_ns;
+	struct conn *wait_prev, *wait_next;
 	size_t len;
 	char buf[CONN_BUF];
 };
@@ -96,6 +119,15 @@ struct serve {
 	struct conn *returned;	  /* given back by workers (keep-alive) */
 	struct conn *conns;	  /* every open connection */
 	struct serve_counters n;
+
+	/* the acceptor's: the connections it times, one list per timeout in
+	 * deadline order; when a paused accept is retried */
+	struct conn *wait_head[SERVE_TIMEOUT_MAX],
+		*wait_tail[SERVE_TIMEOUT_MAX];
+	uint64_t timeout_ns[SERVE_TIMEOUT_MAX];
+	uint64_t accept_retry_ns;
+	atomic_bool accept_paused; /* the listener is out of the poll */
+	atomic_bool fd_freed;	   /* a connection closed since accept_all() */
 };
 
 /* ---- small things ------------------------------------------------------ */
@@ -146,19 +178,62 @@ static void conn_unwatch(struct serve *s, struct conn *c)
 	}
 }
 
+/* Takes c off its timeout's list. Only the acceptor times connections; a
+ * connection another thread owns is not timed (a no-op). */
+static void conn_untime(struct serve *s, struct conn *c)
+{
+	enum serve_timeout k = c->wait;
+
+	if (!c->timed)
+		return;
+	*(c->wait_prev ? &c->wait_prev->wait_next : &s->wait_head[k]) =
+		c->wait_next;
+	*(c->wait_next ? &c->wait_next->wait_prev : &s->wait_tail[k]) =
+		c->wait_prev;
+	c->wait_prev = c->wait_next = NULL;
+	c->timed = false;
+}
+
+/* The acceptor's: c waits under timeout k, until now + k's timeout; if it
+ * already waits under k, its deadline stays unless restart. */
+static void conn_time(struct serve *s, struct conn *c, enum serve_timeout k,
+		      bool restart)
+{
+	if (c->timed && c->wait == k && !restart)
+		return;
+	conn_untime(s, c);
+	c->timed = true;
+	c->wait = k;
+	c->deadline_ns = now_ns() + s->timeout_ns[k];
+	c->wait_prev = s->wait_tail[k];
+	*(s->wait_tail[k] ? &s->wait_tail[k]->wait_next : &s->wait_head[k]) = c;
+	s->wait_tail[k] = c;
+}
+
 /* Closes an unwatched connection and frees it. */
 static void conn_close(struct serve *s, struct conn *c)
 {
+	uint64_t one = 1;
+
+	conn_untime(s, c);
 	pthread_mutex_lock(&s->lock);
 	*(c->all_prev ? &c->all_prev->all_next : &s->conns) = c->all_next;
 	if (c->all_next)
 		c->all_next->all_prev = c->all_prev;
+	s->n.connections--;
 	pthread_mutex_unlock(&s->lock);
 	/* Out of the acceptor's set first: close() alone leaves it there
 	 * while a copy of the fd lives on (a child between fork and exec). */
 	if (c->in_epoll)
 		epoll_ctl(s->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	/* An fd is free: a paused acceptor retries now (flag first, then
+	 * the pause is read; accept_all() does the reverse). */
+	atomic_store(&s->fd_freed, true);
+	if (atomic_load(&s->accept_paused) &&
+	    write(s->wake, &one, sizeof(one)) < 0) {
+		/* cannot fail: the counter is far from overflow */
+	}
 	free(c->out);
 	free(c);
 }
@@ -358,7 +433,7 @@ static bool send_all(int fd, const char *p, size_t n)
 		} else if (w < 0 && errno == EINTR) {
 			continue;
 		} else if (w < 0 && errno == EAGAIN &&
-			   poll(&pfd, 1, WRITE_TIMEOUT_MS) > 0) {
+			   poll(&pfd, 1, (int)SERVE_WRITE_TIMEOUT_MS) > 0) {
 			continue;
 		} else {
 			return false;
@@ -426,7 +501,8 @@ static void *worker_main(void *arg)
 {
 	struct serve *s = arg;
 	struct sched_param idle = {0};
-	bool nice = pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
+	bool nice = s->o.workers_nice ||
+		    pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle);
 
 	pthread_setname_np(pthread_self(), "serve-worker");
 	if (nice)
@@ -462,7 +538,9 @@ static void *worker_main(void *arg)
  * preempt a burning worker at once. nice +10 would only shrink the workers'
  * share: a woken dispatcher could still wait for a worker's time slice to
  * run out. SCHED_IDLE needs no privilege; nice +10 is the fallback where it
- * is refused. Returns 0 or a negative errno.
+ * is refused, and what serve_opts.workers_nice asks for: next to other busy
+ * processes (tests on a loaded machine) a SCHED_IDLE worker may get no CPU
+ * for seconds. Returns 0 or a negative errno.
  */
 static int start_workers(struct serve *s)
 {
@@ -498,6 +576,8 @@ static int conn_arm(struct serve *s, struct conn *c, uint32_t events)
  * stays open; false when c waits for room (EPOLLOUT) or was closed. */
 static bool conn_flush(struct serve *s, struct conn *c)
 {
+	size_t off0 = c->out_off;
+
 	while (c->out_off < c->out_len) {
 		ssize_t w = send(c->fd, c->out + c->out_off,
 				 c->out_len - c->out_off, MSG_NOSIGNAL);
@@ -508,6 +588,9 @@ static bool conn_flush(struct serve *s, struct conn *c)
 			continue;
 		} else if (w < 0 && errno == EAGAIN &&
 			   conn_arm(s, c, EPOLLOUT) == 0) {
+			/* timed out when no byte leaves for a while */
+			conn_time(s, c, SERVE_TIMEOUT_WRITE,
+				  c->out_off != off0);
 			return false;
 		} else {
 			conn_close(s, c);
@@ -625,6 +708,13 @@ static void conn_next(struct serve *s, struct conn *c)
 			return;
 		}
 		if (n == 0 && c->len < CONN_BUF) {
+			/* Idle until the next request begins; then its head
+			 * is timed from its first byte (from the accept on a
+			 * new connection), whatever trickles in after. */
+			conn_time(s, c,
+				  c->len || !c->served ? SERVE_TIMEOUT_HEADER
+						       : SERVE_TIMEOUT_IDLE,
+				  false);
 			if (conn_arm(s, c, EPOLLIN) < 0)
 				conn_close(s, c);
 			return;
@@ -633,6 +723,8 @@ static void conn_next(struct serve *s, struct conn *c)
 			reply_error(s, c, 400); /* unparsable, or too long */
 			return;
 		}
+		conn_untime(s, c);
+		c->served = true;
 		c->len -= (size_t)n;
 		memmove(c->buf, c->buf + n, c->len);
 		switch (q.route) {
@@ -675,25 +767,62 @@ static void conn_read(struct serve *s, struct conn *c)
 	conn_next(s, c);
 }
 
+/* Which shortage an accept4() error is (enum serve_accept_fail), -1 if
+ * none: the connection then stays in the backlog. */
+static int accept_shortage(int err)
+{
+	switch (err) {
+	case EMFILE:
+		return SERVE_ACCEPT_EMFILE;
+	case ENFILE:
+		return SERVE_ACCEPT_ENFILE;
+	case ENOBUFS:
+		return SERVE_ACCEPT_ENOBUFS;
+	case ENOMEM:
+		return SERVE_ACCEPT_ENOMEM;
+	default:
+		return -1;
+	}
+}
+
+/* Puts the listener in the acceptor's poll, or takes it out (events 0).
+ * Returns true if it did. */
+static bool listener_poll(struct serve *s, bool on)
+{
+	struct epoll_event ev = {.events = on ? EPOLLIN : 0,
+				 .data.ptr = &s->lfd};
+
+	return epoll_ctl(s->ep, EPOLL_CTL_MOD, s->lfd, &ev) == 0;
+}
+
+/* Accepts until the backlog is empty, or pauses accepting (see the top of
+ * this file) at a shortage of fds or memory; a paused acceptor calls it
+ * again at its retry time, or when a connection closed. */
 static void accept_all(struct serve *s)
 {
+	bool paused = atomic_load(&s->accept_paused);
+	uint64_t calls = 0;
+	int short_of = -1;
+
+	atomic_store(&s->fd_freed, false);
 	for (;;) {
 		int one = 1, fd = accept4(s->lfd, NULL, NULL,
 					  SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct conn *c;
 
+		calls++;
 		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
 			continue;
-		/* EAGAIN: all taken. Out of fds or memory: the listener
-		 * stays readable and we retry (a real server would pause
-		 * accepting for a while). */
-		if (fd < 0)
-			return;
+		if (fd < 0) { /* EAGAIN: all taken; or a shortage */
+			short_of = accept_shortage(errno);
+			break;
+		}
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		c = calloc(1, sizeof(*c));
-		if (!c) {
+		if (!c) { /* as short of memory as ENOMEM */
 			close(fd);
-			continue;
+			short_of = SERVE_ACCEPT_ENOMEM;
+			break;
 		}
 		c->fd = fd;
 		pthread_mutex_lock(&s->lock);
@@ -701,10 +830,77 @@ static void accept_all(struct serve *s)
 		if (s->conns)
 			s->conns->all_prev = c;
 		s->conns = c;
+		s->n.connections++;
 		pthread_mutex_unlock(&s->lock);
+		conn_time(s, c, SERVE_TIMEOUT_HEADER, true);
 		if (conn_arm(s, c, EPOLLIN) < 0)
 			conn_close(s, c);
 	}
+	if (short_of >= 0 && !paused)
+		paused = listener_poll(s, false);
+	else if (short_of < 0 && paused)
+		paused = !listener_poll(s, true);
+	atomic_store(&s->accept_paused, paused);
+	if (paused) {
+		s->accept_retry_ns =
+			now_ns() + SERVE_ACCEPT_RETRY_MS * 1000000u;
+		if (atomic_load(&s->fd_freed)) /* closed before it saw us */
+			s->accept_retry_ns = 0;
+	}
+	pthread_mutex_lock(&s->lock);
+	s->n.accept_calls += calls;
+	if (short_of >= 0) {
+		s->n.accept_failed[short_of]++;
+		s->n.accept_pauses += !s->n.accept_paused && paused;
+	}
+	s->n.accept_paused = paused;
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* Closes the connections whose wait is over. A request head cut short is
+ * answered 408 first, in one try: the client is not waited for. */
+static void expire(struct serve *s, uint64_t now)
+{
+	char head[160];
+	int hn = http_format_head(head, sizeof(head), 408, "text/plain", 0,
+				  false, 0);
+
+	for (int k = 0; k < SERVE_TIMEOUT_MAX; k++) {
+		struct conn *c;
+
+		while ((c = s->wait_head[k]) && c->deadline_ns <= now) {
+			conn_untime(s, c);
+			if (k == SERVE_TIMEOUT_HEADER && c->len &&
+			    send(c->fd, head, (size_t)hn,
+				 MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+				/* gone, or no room: closed all the same */
+			}
+			pthread_mutex_lock(&s->lock);
+			s->n.timeouts[k]++;
+			pthread_mutex_unlock(&s->lock);
+			conn_close(s, c);
+		}
+	}
+}
+
+/* How long the acceptor may sleep: until the first deadline, or the retry
+ * of a paused accept (ms, rounded up); -1: no end. */
+static int acceptor_sleep_ms(struct serve *s, uint64_t now)
+{
+	uint64_t next = UINT64_MAX;
+
+	for (int k = 0; k < SERVE_TIMEOUT_MAX; k++) {
+		if (s->wait_head[k] && s->wait_head[k]->deadline_ns < next)
+			next = s->wait_head[k]->deadline_ns;
+	}
+	if (atomic_load(&s->accept_paused) && s->accept_retry_ns < next)
+		next = s->accept_retry_ns;
+	if (next == UINT64_MAX)
+		return -1;
+	if (next <= now)
+		return 0;
+	next = (next - now + 999999u) / 1000000u;
+	return next > INT_MAX ? INT_MAX : (int)next;
 }
 
 /* Takes back the keep-alive connections the workers answered. */
@@ -733,7 +929,9 @@ static void *acceptor_main(void *arg)
 
 	pthread_setname_np(pthread_self(), "serve-acceptor");
 	while (!atomic_load(&s->stopping)) {
-		int n = epoll_wait(s->ep, ev, 64, -1);
+		int n = epoll_wait(s->ep, ev, 64,
+				   acceptor_sleep_ms(s, now_ns()));
+		uint64_t now;
 
 		for (int i = 0; i < n; i++) {
 			void *p = ev[i].data.ptr;
@@ -750,6 +948,11 @@ static void *acceptor_main(void *arg)
 			else if (conn_flush(s, c)) /* room for an answer */
 				conn_next(s, c);
 		}
+		now = now_ns();
+		expire(s, now);
+		if (atomic_load(&s->accept_paused) &&
+		    (now >= s->accept_retry_ns || atomic_load(&s->fd_freed)))
+			accept_all(s);
 	}
 	return NULL;
 }
@@ -843,6 +1046,16 @@ int serve_start(const struct serve_opts *o, struct serve **out)
 	if (!s)
 		return -ENOMEM;
 	s->o = *o;
+	if (!s->o.header_timeout_ms)
+		s->o.header_timeout_ms = SERVE_HEADER_TIMEOUT_MS;
+	if (!s->o.idle_timeout_ms)
+		s->o.idle_timeout_ms = SERVE_IDLE_TIMEOUT_MS;
+	s->timeout_ns[SERVE_TIMEOUT_HEADER] =
+		(uint64_t)s->o.header_timeout_ms * 1000000u;
+	s->timeout_ns[SERVE_TIMEOUT_IDLE] =
+		(uint64_t)s->o.idle_timeout_ms * 1000000u;
+	s->timeout_ns[SERVE_TIMEOUT_WRITE] =
+		(uint64_t)SERVE_WRITE_TIMEOUT_MS * 1000000u;
 	s->lfd = s->ep = s->wake = -1;
 	s->nworkers = o->workers ? o->workers : cpus > 0 ? (unsigned)cpus : 1;
 	pthread_mutex_init(&s->lock, NULL);
@@ -931,4 +1144,14 @@ void serve_counters(struct serve *s, struct serve_counters *out)
 	pthread_mutex_lock(&s->lock);
 	*out = s->n;
 	pthread_mutex_unlock(&s->lock);
+}
+
+long serve_metrics(struct serve *s, char **out)
+{
+	struct serve_snapshot v = {.o = s->o, .workers = s->nworkers};
+
+	v.sched = serve_worker_sched(s);
+	hupmon_stats(s->mon, &v.st);
+	serve_counters(s, &v.n);
+	return serve_metrics_format(&v, out);
 }

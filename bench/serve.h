@@ -27,6 +27,17 @@
  *
  * Every request the server parsed ends exactly once: completed, cancelled
  * or failed, so requests = completed + cancelled + failed + in flight.
+ *
+ * Limits. A connection the acceptor holds waits under a timeout: for a
+ * request head to complete (header timeout, from the accept or from the
+ * first byte of a keep-alive connection's next request, never restarted by
+ * more bytes, so a trickle is cut too), for the next request of a keep-alive
+ * connection (idle timeout), for room to write an answer (write timeout, no
+ * progress for SERVE_WRITE_TIMEOUT_MS). A request queued or running is not
+ * timed. When accept4() fails for lack of fds or memory, the acceptor stops
+ * polling the listener and retries every SERVE_ACCEPT_RETRY_MS, or at once
+ * when one of its connections closes; meanwhile new clients wait in the
+ * listen backlog.
  */
 #ifndef HUPMON_SERVE_H
 #define HUPMON_SERVE_H
@@ -53,6 +64,32 @@ enum serve_loop { SERVE_LOOP_THREAD, SERVE_LOOP_ACCEPTOR };
 
 /* Largest W of /work?ms=W. */
 #define SERVE_MAX_WORK_MS 600000u
+
+/* Default timeouts (serve_opts, --header-timeout, --idle-timeout); the
+ * write timeout (a worker's wait for room to answer too); the retry period
+ * of a paused accept. */
+#define SERVE_HEADER_TIMEOUT_MS 10000u
+#define SERVE_IDLE_TIMEOUT_MS	60000u
+#define SERVE_WRITE_TIMEOUT_MS	5000u
+#define SERVE_ACCEPT_RETRY_MS	100u
+
+/* Why the acceptor closed a connection it held (see Limits above). */
+enum serve_timeout {
+	SERVE_TIMEOUT_HEADER, /* the request head was not complete in time */
+	SERVE_TIMEOUT_IDLE,   /* no next request on a keep-alive connection */
+	SERVE_TIMEOUT_WRITE,  /* the client read none of our answer */
+	SERVE_TIMEOUT_MAX
+};
+
+/* The accept4() errors that pause accepting: out of fds (the process's,
+ * the system's) or of kernel memory. */
+enum serve_accept_fail {
+	SERVE_ACCEPT_EMFILE,
+	SERVE_ACCEPT_ENFILE,
+	SERVE_ACCEPT_ENOBUFS,
+	SERVE_ACCEPT_ENOMEM,
+	SERVE_ACCEPT_FAIL_MAX
+};
 
 enum serve_outcome {
 	SERVE_COMPLETED, /* the response was written in full */
@@ -104,6 +141,12 @@ struct serve_opts {
 	enum serve_mode mode;
 	enum serve_half_close half_close;
 	enum serve_loop loop;
+	unsigned header_timeout_ms; /* 0: SERVE_HEADER_TIMEOUT_MS */
+	unsigned idle_timeout_ms;   /* 0: SERVE_IDLE_TIMEOUT_MS */
+	/* Workers at nice +10 rather than SCHED_IDLE (--workers-nice): for
+	 * tests that share the CPU with other processes, where a SCHED_IDLE
+	 * worker gets no CPU at all while any normal thread wants it. */
+	bool workers_nice;
 	/* Optional, for measurements: called once per /work request when it
 	 * has ended, on whichever thread ended it (a worker, the hupmon
 	 * callback, the acceptor), before the counters count it. */
@@ -126,6 +169,16 @@ struct serve_counters {
 	uint64_t cpu_after_hangup_ns;
 	/* hupmon callback -> worker stopped or request dropped */
 	struct hupmon_hist cancel_latency;
+	/* Connections: open now (a gauge), closed by a timeout. */
+	uint64_t connections;
+	uint64_t timeouts[SERVE_TIMEOUT_MAX];
+	/* The acceptor: accept4() calls (whatever their result), those that
+	 * failed for lack of fds or memory, the pauses they caused, and
+	 * whether it is paused now. */
+	uint64_t accept_calls;
+	uint64_t accept_failed[SERVE_ACCEPT_FAIL_MAX];
+	uint64_t accept_pauses;
+	bool accept_paused;
 };
 
 uint64_t serve_completed(const struct serve_counters *n);
@@ -152,6 +205,19 @@ void serve_counters(struct serve *s, struct serve_counters *out);
  * frees it). Returns its length or -ENOMEM. */
 long serve_metrics(struct serve *s, char **out);
 
+/* What /metrics shows, taken at once (serve.c), then formatted
+ * (serve_metrics.c) without calling back into the server. */
+struct serve_snapshot {
+	struct serve_opts o;
+	unsigned workers;
+	const char *sched;	/* serve_worker_sched() */
+	struct hupmon_stats st; /* zeroes with SERVE_OFF */
+	struct serve_counters n;
+};
+
+/* serve_metrics() of a snapshot. */
+long serve_metrics_format(const struct serve_snapshot *v, char **out);
+
 const char *serve_mode_name(enum serve_mode m);
 const char *serve_half_close_name(enum serve_half_close h);
 const char *serve_loop_name(enum serve_loop l);
@@ -177,8 +243,9 @@ struct http_req {
 	bool keep_alive;
 };
 
-/* Parses the request at the start of buf[0..len). Returns its length, 0 if
- * it is not complete yet, -1 if it cannot be parsed at all. */
+/* Parses the request at the start of buf[0..len). Lines may end in CRLF or
+ * in a bare LF. Returns its length, 0 if it is not complete yet, -1 if it
+ * cannot be parsed at all. */
 long http_parse_request(const char *buf, size_t len, struct http_req *r);
 
 struct http_resp {

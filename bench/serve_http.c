@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * serve_http: the small part of HTTP/1.1 that hupmon-serve and its load
- * generator speak. Requests: GET, no body, CRLF line ends, keep-alive by
- * default (HTTP/1.0: close by default), pipelining. Responses: always with
- * a Content-Length.
+ * generator speak. Requests: GET, no body, keep-alive by default (HTTP/1.0:
+ * close by default), pipelining; lines end in CRLF or, as RFC 9112 lets a
+ * recipient accept, in a bare LF (curl and browsers send CRLF; a hand-typed
+ * request may not, and a head whose end is never recognised would hold its
+ * connection until the header timeout). Responses: always with a
+ * Content-Length.
  */
 #include "serve.h"
 
@@ -91,13 +94,34 @@ static bool next_header(struct span *head, struct span *name,
 	return true;
 }
 
-/* The head: everything up to and including the empty line. Returns its
- * length, 0 if it has not all arrived. */
+/* The head: everything up to and including its first empty line (a line
+ * end, CRLF or LF, right after another). Returns its length, 0 if it has not
+ * all arrived. */
 static size_t head_len(const char *buf, size_t len)
 {
-	const char *end = memmem(buf, len, "\r\n\r\n", 4);
+	const char *p = buf, *end = buf + len;
 
-	return end ? (size_t)(end - buf) + 4 : 0;
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		p++;
+		if (p < end && p[0] == '\n')
+			return (size_t)(p + 1 - buf);
+		if (end - p >= 2 && p[0] == '\r' && p[1] == '\n')
+			return (size_t)(p + 2 - buf);
+	}
+	return 0;
+}
+
+/* The head of length n without its empty line: its lines, each with its
+ * line end. */
+static struct span head_lines(const char *buf, size_t n)
+{
+	struct span h = {buf, n};
+
+	if (h.n && h.p[h.n - 1] == '\n')
+		h.n--;
+	if (h.n && h.p[h.n - 1] == '\r')
+		h.n--;
+	return h;
 }
 
 /* The ms parameter of a /work query string. */
@@ -137,7 +161,7 @@ static void route(struct span method, struct span target, struct http_req *r)
 long http_parse_request(const char *buf, size_t len, struct http_req *r)
 {
 	size_t n = head_len(buf, len);
-	struct span head = {buf, n ? n - 2 : 0}, line, method, target;
+	struct span head = head_lines(buf, n), line, method, target;
 	struct span name, value;
 	uint64_t v;
 
@@ -145,9 +169,8 @@ long http_parse_request(const char *buf, size_t len, struct http_req *r)
 		return 0;
 	memset(r, 0, sizeof(*r));
 	line = span_cut(&head, '\n');
-	if (!line.n || line.p[line.n - 1] != '\r')
-		return -1;
-	line.n--;
+	if (line.n && line.p[line.n - 1] == '\r')
+		line.n--;
 	method = span_cut(&line, ' ');
 	target = span_cut(&line, ' ');
 	if (span_is(line, "HTTP/1.1"))
@@ -179,7 +202,7 @@ long http_parse_request(const char *buf, size_t len, struct http_req *r)
 long http_parse_response(const char *buf, size_t len, struct http_resp *r)
 {
 	size_t n = head_len(buf, len);
-	struct span head = {buf, n ? n - 2 : 0}, line, code, name, value;
+	struct span head = head_lines(buf, n), line, code, name, value;
 	uint64_t v, body = UINT64_MAX;
 
 	if (!n)
@@ -225,6 +248,8 @@ static const char *reason(int status)
 		return "Not Found";
 	case 405:
 		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
 	default:
 		return "Error";
 	}

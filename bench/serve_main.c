@@ -15,15 +15,25 @@
 
 static const char usage[] =
 	"usage: hupmon-serve [options]\n"
-	"  --port N          TCP port; 0 (default): a free one, printed\n"
-	"  --bind ADDR       IPv4 or IPv6 address (default 127.0.0.1)\n"
-	"  --workers N       worker threads (default: one per CPU)\n"
-	"  --hupmon MODE     off | epoll (default) | sweep | compare\n"
-	"  --half-close P    cancel (default) | wait\n"
-	"  --loop L          thread (default) | acceptor\n"
+	"  --port N              TCP port; 0 (default): a free one, printed\n"
+	"  --bind ADDR           IPv4 or IPv6 address (default 127.0.0.1)\n"
+	"  --workers N           worker threads (default: one per CPU)\n"
+	"  --hupmon MODE         off | epoll (default) | sweep | compare\n"
+	"  --half-close P        cancel (default) | wait\n"
+	"  --loop L              thread (default) | acceptor\n"
+	"  --header-timeout MS   a request head not complete MS ms after its\n"
+	"                        first byte (after the accept, on a new\n"
+	"                        connection) is answered 408 and closed\n"
+	"                        (default 10000)\n"
+	"  --idle-timeout MS     a keep-alive connection without a request\n"
+	"                        for MS ms is closed (default 60000)\n"
+	"  --workers-nice        workers at nice +10, not SCHED_IDLE (for a\n"
+	"                        machine that other processes keep busy)\n"
 	"GET /work?ms=W burns W ms of CPU (cancelled when the client "
 	"leaves);\nGET /metrics: hupmon's and the server's counters "
-	"(Prometheus).\n";
+	"(Prometheus).\nOut of fds, it stops accepting and retries every "
+	"0.1 s and when a\nconnection closes; new clients wait in the "
+	"listen backlog.\n";
 
 static unsigned long number(const char *opt, const char *arg, unsigned long max)
 {
@@ -35,6 +45,18 @@ static unsigned long number(const char *opt, const char *arg, unsigned long max)
 		exit(2);
 	}
 	return v;
+}
+
+/* A timeout in ms: 1 ms to a day. */
+static unsigned ms(const char *opt, const char *arg)
+{
+	unsigned long v = number(opt, arg, 86400000ul);
+
+	if (v == 0) {
+		fprintf(stderr, "hupmon-serve: bad %s: %s\n", opt, arg);
+		exit(2);
+	}
+	return (unsigned)v;
 }
 
 static int name(const char *opt, int v, const char *arg)
@@ -55,6 +77,9 @@ int main(int argc, char **argv)
 		{"hupmon", required_argument, NULL, 'm'},
 		{"half-close", required_argument, NULL, 'c'},
 		{"loop", required_argument, NULL, 'l'},
+		{"header-timeout", required_argument, NULL, 'H'},
+		{"idle-timeout", required_argument, NULL, 'I'},
+		{"workers-nice", no_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -88,6 +113,15 @@ int main(int argc, char **argv)
 			o.loop = name("--loop", serve_loop_parse(optarg),
 				      optarg);
 			break;
+		case 'H':
+			o.header_timeout_ms = ms("--header-timeout", optarg);
+			break;
+		case 'I':
+			o.idle_timeout_ms = ms("--idle-timeout", optarg);
+			break;
+		case 'n':
+			o.workers_nice = true;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
@@ -112,13 +146,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	printf("hupmon-serve: listening on http://%s%s%s:%u/ (hupmon %s, "
-	       "half-close %s, loop %s, %u workers at %s)\n",
+	       "half-close %s, loop %s, %u workers at %s, timeouts: header "
+	       "%u ms, idle %u ms)\n",
 	       o.bind && strchr(o.bind, ':') ? "[" : "",
 	       o.bind ? o.bind : "127.0.0.1",
 	       o.bind && strchr(o.bind, ':') ? "]" : "", serve_port(s),
 	       serve_mode_name(o.mode), serve_half_close_name(o.half_close),
-	       serve_loop_name(o.loop), serve_workers(s),
-	       serve_worker_sched(s));
+	       serve_loop_name(o.loop), serve_workers(s), serve_worker_sched(s),
+	       serve_options(s)->header_timeout_ms,
+	       serve_options(s)->idle_timeout_ms);
 	fflush(stdout);
 	while (sigwait(&stop, &sig) != 0)
 		;

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * serve_metrics: names of the server's options, its counters' totals, and
- * the /metrics exposition: hupmon's own families (hupmon_stats_format) and
- * then the server's (hupmon_serve_*), one text exposition 0.0.4 in which
- * no family appears twice.
+ * the /metrics exposition of a snapshot of the server (serve.c takes it):
+ * hupmon's own families (hupmon_stats_format) and then the server's
+ * (hupmon_serve_*), one text exposition 0.0.4 in which no family appears twice.
  */
 #include "serve.h"
 
@@ -135,14 +135,14 @@ static void family(struct sb *b, const char *name, const char *type,
 #define SEC_FMT	    "%" PRIu64 ".%09" PRIu64
 #define SEC_ARG(ns) (ns) / 1000000000u, (ns) % 1000000000u
 
-static void server_families(struct sb *b, struct serve *s,
-			    const struct serve_counters *n)
+static void server_families(struct sb *b, const struct serve_snapshot *v)
 {
+	const struct serve_counters *n = &v->n;
 	static const char *const stage[2] = {"queued", "running"};
 	static const char *const fail[SERVE_FAIL_MAX] = {"bad_request", "write",
 							 "shutdown"};
 	const struct hupmon_hist *h = &n->cancel_latency;
-	const struct serve_opts *o = serve_options(s);
+	const struct serve_opts *o = &v->o;
 	uint64_t cum = 0;
 
 	family(b, "info", "gauge", "The server's configuration (always 1).");
@@ -152,9 +152,9 @@ static void server_families(struct sb *b, struct serve *s,
 		  serve_mode_name(o->mode),
 		  serve_half_close_name(o->half_close),
 		  serve_loop_name(o->loop),
-		  serve_worker_sched(s)[0] == 'S' ? "sched_idle" : "nice_10");
+		  v->sched[0] == 'S' ? "sched_idle" : "nice_10");
 	family(b, "workers", "gauge", "Worker threads.");
-	sb_printf(b, "hupmon_serve_workers %u\n", serve_workers(s));
+	sb_printf(b, "hupmon_serve_workers %u\n", v->workers);
 	family(b, "requests_total", "counter",
 	       "Requests parsed, /metrics aside.");
 	sb_printf(b, "hupmon_serve_requests_total %" PRIu64 "\n", n->requests);
@@ -224,21 +224,71 @@ static void server_families(struct sb *b, struct serve *s,
 		  h->count, SEC_ARG(h->sum_ns), h->count);
 }
 
-long serve_metrics(struct serve *s, char **out)
+/* Connections, their timeouts and the acceptor at its limits. */
+static void limit_families(struct sb *b, const struct serve_snapshot *v)
 {
-	struct hupmon_stats st;
-	struct serve_counters n;
+	const struct serve_counters *n = &v->n;
+	static const char *const kind[SERVE_TIMEOUT_MAX] = {"header", "idle",
+							    "write"};
+	static const char *const err[SERVE_ACCEPT_FAIL_MAX] = {
+		"EMFILE", "ENFILE", "ENOBUFS", "ENOMEM"};
+	const struct serve_opts *o = &v->o;
+	const uint64_t ms[SERVE_TIMEOUT_MAX] = {o->header_timeout_ms,
+						o->idle_timeout_ms,
+						SERVE_WRITE_TIMEOUT_MS};
+
+	family(b, "connections", "gauge", "Client connections open.");
+	sb_printf(b, "hupmon_serve_connections %" PRIu64 "\n", n->connections);
+	family(b, "timeout_seconds", "gauge",
+	       "How long a connection the acceptor holds may wait: for its "
+	       "request head, for its next request, for room to write.");
+	for (int k = 0; k < SERVE_TIMEOUT_MAX; k++)
+		sb_printf(b,
+			  "hupmon_serve_timeout_seconds{kind=\"%s\"} " SEC_FMT
+			  "\n",
+			  kind[k], SEC_ARG(ms[k] * 1000000u));
+	family(b, "timeouts_total", "counter",
+	       "Connections closed because their timeout ran out, by kind.");
+	for (int k = 0; k < SERVE_TIMEOUT_MAX; k++)
+		sb_printf(b,
+			  "hupmon_serve_timeouts_total{kind=\"%s\"} %" PRIu64
+			  "\n",
+			  kind[k], n->timeouts[k]);
+	family(b, "accept_calls_total", "counter",
+	       "accept4() calls, whatever their result.");
+	sb_printf(b, "hupmon_serve_accept_calls_total %" PRIu64 "\n",
+		  n->accept_calls);
+	family(b, "accept_failed_total", "counter",
+	       "accept4() calls that failed for lack of fds or memory, by "
+	       "errno; accepting pauses on each.");
+	for (int e = 0; e < SERVE_ACCEPT_FAIL_MAX; e++)
+		sb_printf(b,
+			  "hupmon_serve_accept_failed_total{errno=\"%s\"} "
+			  "%" PRIu64 "\n",
+			  err[e], n->accept_failed[e]);
+	family(b, "accept_pauses_total", "counter",
+	       "Times the acceptor stopped polling its listener for lack of "
+	       "fds or memory.");
+	sb_printf(b, "hupmon_serve_accept_pauses_total %" PRIu64 "\n",
+		  n->accept_pauses);
+	family(b, "accept_paused", "gauge",
+	       "1 while the listener is not polled (accept retried on a "
+	       "timer and when a connection closes), else 0.");
+	sb_printf(b, "hupmon_serve_accept_paused %d\n", n->accept_paused);
+}
+
+long serve_metrics_format(const struct serve_snapshot *v, char **out)
+{
 	struct sb b = {0};
 	int lib;
 
-	hupmon_stats(serve_monitor(s), &st); /* zeroes with --hupmon off */
-	serve_counters(s, &n);
-	lib = hupmon_stats_format(&st, HUPMON_FORMAT_PROMETHEUS, NULL, 0);
+	lib = hupmon_stats_format(&v->st, HUPMON_FORMAT_PROMETHEUS, NULL, 0);
 	if (lib < 0 || !sb_room(&b, (size_t)lib + 1))
 		return -ENOMEM;
-	b.len = (size_t)hupmon_stats_format(&st, HUPMON_FORMAT_PROMETHEUS, b.p,
-					    b.cap);
-	server_families(&b, s, &n);
+	b.len = (size_t)hupmon_stats_format(&v->st, HUPMON_FORMAT_PROMETHEUS,
+					    b.p, b.cap);
+	server_families(&b, v);
+	limit_families(&b, v);
 	if (b.oom) {
 		free(b.p);
 		return -ENOMEM;

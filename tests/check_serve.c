@@ -351,6 +351,7 @@ START_TEST(test_abandon_load)
 		.mode = mode_of(_i),
 		.loop = loop_of(_i),
 		.on_record = load_record,
+		.workers_nice = true, /* see sfx_start() */
 	};
 	struct serve *s;
 

@@ -387,9 +387,21 @@ END_TEST
 START_TEST(test_program)
 {
 #ifdef HUPMON_SERVE_BIN
-	char *argv[] = {
-		HUPMON_SERVE_BIN, "--port",   "0",	  "--workers", "1",
-		"--loop",	  "acceptor", "--hupmon", "sweep",     NULL};
+	char *argv[] = {HUPMON_SERVE_BIN,
+			"--port",
+			"0",
+			"--workers",
+			"1",
+			"--loop",
+			"acceptor",
+			"--hupmon",
+			"sweep",
+			"--workers-nice",
+			"--header-timeout",
+			"5000",
+			"--idle-timeout",
+			"7000",
+			NULL};
 	static char buf[65536]; /* a whole /metrics */
 	char *at;
 	uint64_t end = fx_now_ns() + 10000000000u;
@@ -422,6 +434,11 @@ START_TEST(test_program)
 			      "\"false\"} 1\n"));
 	ck_assert(strstr(buf, "\nhupmon_serve_cancelled_total{cause=\"peer_"
 			      "shutdown\",stage=\"running\"} 1\n"));
+	ck_assert(strstr(buf, "workers_sched=\"nice_10\"} 1\n"));
+	ck_assert(strstr(buf, "\nhupmon_serve_timeout_seconds{kind=\"header\"} "
+			      "5.000000000\n"));
+	ck_assert(strstr(buf, "\nhupmon_serve_timeout_seconds{kind=\"idle\"} "
+			      "7.000000000\n"));
 	kill(pid, SIGTERM);
 	ck_assert_int_eq(reap(pid, 10000), 0);
 	ck_assert(strstr(slurp(scratch("serve.log"), buf, sizeof(buf)),

@@ -20,9 +20,10 @@ add_test(NAME readme_example_in_sync
 target_sources(check_silent_death PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/netns.c)
 target_sources(check_stall_netns PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/netns.c)
 
-# check_serve, check_serve_curl: hupmon-serve (bench/serve*.c) built into the
-# suites with their fixture; check_serve_curl also runs the program.
-foreach(suite check_serve check_serve_curl)
+# check_serve, check_serve_curl, check_serve_limits: hupmon-serve
+# (bench/serve*.c) built into the suites with their fixture; check_serve_curl
+# also runs the program.
+foreach(suite check_serve check_serve_curl check_serve_limits)
   if(TARGET ${suite})
     target_sources(${suite} PRIVATE serve_fixture.c
       ${PROJECT_SOURCE_DIR}/bench/clock.c

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -35,12 +36,20 @@ void sfx_start(struct sfx *x, enum serve_mode mode, enum serve_loop loop,
 		.mode = mode,
 		.half_close = half,
 		.loop = loop,
-		.on_record = on_record,
-		.arg = x,
 	};
+
+	sfx_start_opts(x, &o);
+}
+
+void sfx_start_opts(struct sfx *x, const struct serve_opts *opts)
+{
+	struct serve_opts o = *opts;
 	pthread_condattr_t ca;
 	int rc;
 
+	o.on_record = on_record;
+	o.arg = x;
+	o.workers_nice = true;
 	memset(x, 0, sizeof(*x));
 	pthread_mutex_init(&x->lock, NULL);
 	pthread_condattr_init(&ca);
@@ -175,7 +184,9 @@ void sfx_reset(int fd)
 	close(fd);
 }
 
-int sfx_read(struct sfx_reader *rd, int ms, struct http_resp *r)
+/* sfx_read that copies the body (NUL-terminated, cut to cap) into body. */
+static int read_body(struct sfx_reader *rd, int ms, struct http_resp *r,
+		     char *body, size_t cap)
 {
 	uint64_t end = fx_now_ns() + (uint64_t)ms * 1000000u;
 
@@ -187,6 +198,12 @@ int sfx_read(struct sfx_reader *rd, int ms, struct http_resp *r)
 
 		ck_assert_int_ge(n, 0);
 		if (n > 0) {
+			size_t k = r->body_len < cap ? r->body_len : cap - 1;
+
+			if (cap) {
+				memcpy(body, rd->buf + r->body_off, k);
+				body[k] = '\0';
+			}
 			rd->len -= (size_t)n;
 			memmove(rd->buf, rd->buf + n, rd->len);
 			return r->status;
@@ -201,4 +218,27 @@ int sfx_read(struct sfx_reader *rd, int ms, struct http_resp *r)
 			return 0;
 		rd->len += (size_t)got;
 	}
+}
+
+int sfx_read(struct sfx_reader *rd, int ms, struct http_resp *r)
+{
+	return read_body(rd, ms, r, NULL, 0);
+}
+
+bool sfx_metric(struct sfx_reader *rd, const char *name, uint64_t *v)
+{
+	static char body[65536];
+	struct http_resp h;
+	size_t n = strlen(name);
+
+	sfx_send(rd->fd, "GET /metrics HTTP/1.1\r\n\r\n");
+	if (read_body(rd, 2000, &h, body, sizeof(body)) != 200)
+		return false;
+	for (const char *p = body; p && *p; p = strchr(p, '\n'), p += !!p) {
+		if (strncmp(p, name, n) == 0 && p[n] == ' ') {
+			*v = strtoull(p + n + 1, NULL, 10);
+			return true;
+		}
+	}
+	return false;
 }

@@ -25,9 +25,15 @@ struct sfx {
 	size_t n;
 };
 
-/* Starts a server on a free loopback port (workers 0: one per CPU). */
+/* Starts a server on a free loopback port (workers 0: one per CPU). Its
+ * workers run at nice +10, not SCHED_IDLE: the suites share the machine's
+ * CPUs with other processes, next to which a SCHED_IDLE worker may get no
+ * CPU for seconds. */
 void sfx_start(struct sfx *x, enum serve_mode mode, enum serve_loop loop,
 	       enum serve_half_close half, unsigned workers);
+/* The same with the options in *o (its on_record and arg are the
+ * fixture's, workers_nice is set). */
+void sfx_start_opts(struct sfx *x, const struct serve_opts *o);
 void sfx_stop(struct sfx *x);
 uint16_t sfx_port(const struct sfx *x);
 /* The counters once nothing is in flight (waiting at most 2 s: a request
@@ -61,5 +67,9 @@ struct sfx_reader {
  * connection ended first, -1 on timeout; *r describes it (its status and
  * X-Request-Id; the body is consumed). */
 int sfx_read(struct sfx_reader *rd, int ms, struct http_resp *r);
+/* GET /metrics on rd's keep-alive connection (answered within 2 s) and the
+ * value of the sample named exactly name (labels included, as printed).
+ * Returns false if the answer or the sample is missing. */
+bool sfx_metric(struct sfx_reader *rd, const char *name, uint64_t *v);
 
 #endif
