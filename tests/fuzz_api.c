@@ -105,14 +105,16 @@ static const struct fz_config configs[] = {
 /* One loopback pair: srv is the end hupmon watches, cli the peer. */
 struct slot {
 	int srv, cli;
-	unsigned busy;	/* fuzzer threads using srv or cli now */
-	bool excl;	/* ... one of them alone (it may close them) */
-	bool peer_gone; /* the peer closed (FIN or RST) */
-	bool peer_half; /* the peer shut its write side */
-	bool peer_sent; /* the peer sent data the server never reads */
-	long live;	/* record of srv's current watch, -1: none known */
-	uint32_t sock;	/* counts the sockets this slot has held */
-	size_t *own;	/* records of watches of the socket it holds now */
+	unsigned busy;	     /* fuzzer threads using srv or cli now */
+	bool excl;	     /* ... one of them alone (it may close them) */
+	unsigned unwatching; /* unwatches of srv's watches under way */
+	bool closing;	     /* srv is being closed without an unwatch */
+	bool peer_gone;	     /* the peer closed (FIN or RST) */
+	bool peer_half;	     /* the peer shut its write side */
+	bool peer_sent;	     /* the peer sent data the server never reads */
+	long live;	     /* record of srv's current watch, -1: none known */
+	uint32_t sock;	     /* counts the sockets this slot has held */
+	size_t *own;	     /* records of watches of the socket it holds now */
 	size_t nown, capown;
 };
 
@@ -491,11 +493,31 @@ static void slot_give(int i)
 /* --- the calls ---------------------------------------------------------------
  */
 
+/* Unwatches id. Not while the socket is closed without an unwatch (that
+ * the user's own race: an unwatch makes an EPOLL_CTL_DEL by fd number), so
+ * an unwatch of a socket the fuzzer closed that way waits for the end of
+ * the run. Returns the result, or 1: not called. */
 static int do_unwatch(hupmon_id id)
 {
 	struct rec *r;
-	int rc;
+	int rc, counted = -1;
 
+	pthread_mutex_lock(&fz.lock);
+	r = rec_find(id);
+	if (r && r->slot >= 0 && !atomic_load(&fz.quiet)) {
+		struct slot *s = &fz.slot[r->slot];
+		bool current = r->sock == s->sock;
+
+		if ((r->t_closed && !r->unwatched) || (current && s->closing)) {
+			pthread_mutex_unlock(&fz.lock);
+			return 1;
+		}
+		if (current) {
+			s->unwatching++;
+			counted = r->slot;
+		}
+	}
+	pthread_mutex_unlock(&fz.lock);
 	call_begin("hupmon_unwatch", id);
 	rc = hupmon_unwatch(fz.m, id);
 	call_end();
@@ -521,6 +543,8 @@ static int do_unwatch(hupmon_id id)
 	}
 	if (r)
 		r->unwatch_returned = true;
+	if (counted >= 0)
+		fz.slot[counted].unwatching--;
 	pthread_mutex_unlock(&fz.lock);
 	return rc;
 }
@@ -699,6 +723,11 @@ static void do_reconnect(int i, bool abandon)
 	pthread_mutex_lock(&fz.lock);
 	if (s->live >= 0 && !fz.rec[s->live].unwatched)
 		id = fz.rec[s->live].id;
+	/* Closed without an unwatch only if no unwatch of it is under way,
+	 * and none starts before the close. */
+	if (abandon && s->unwatching)
+		abandon = false;
+	s->closing = abandon;
 	srv = s->srv;
 	cli = s->cli;
 	pthread_mutex_unlock(&fz.lock);
@@ -719,6 +748,7 @@ static void do_reconnect(int i, bool abandon)
 	s->srv = srv;
 	s->cli = cli;
 	s->peer_gone = s->peer_half = s->peer_sent = false;
+	s->closing = false;
 	s->sock++;
 	pthread_mutex_unlock(&fz.lock);
 }
