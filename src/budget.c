@@ -59,3 +59,23 @@ uint64_t hupmon__budget_lap(const struct hupmon__budget *b, uint32_t n)
 		return HUPMON__BUDGET_LAP_MAX_NS;
 	return (uint64_t)lap;
 }
+
+uint64_t hupmon__meter_slice(struct hupmon__meter *mt, bool sliced, bool open,
+			     bool tick_woke, uint64_t now)
+{
+	/* Before the batch's events: the poll since the last batch that
+	 * worked on the slice, or the wait that only the tick ended. */
+	uint64_t from = mt->mark		   ? mt->mark
+			: tick_woke && !mt->served ? mt->pre
+						   : 0;
+	uint64_t ns;
+
+	if (!sliced) {
+		mt->mark = 0;
+		return 0;
+	}
+	ns = (from && from < mt->before ? mt->before - from : 0) +
+	     (now > mt->after ? now - mt->after : 0);
+	mt->mark = open ? now : 0;
+	return ns;
+}

@@ -40,4 +40,51 @@ bool hupmon__budget_spent(struct hupmon__budget *b, uint64_t cpu_ns,
 /* The effective lap for n sockets, in ns. */
 uint64_t hupmon__budget_lap(const struct hupmon__budget *b, uint32_t n);
 
+/*
+ * The meter: which of a dispatch call's thread CPU the sweep's slices took,
+ * from readings of the thread's CPU clock that the dispatcher hands in.
+ * Charged to a slice: the chunk of probes and the compare expiry after it;
+ * the poll between two chunks of the same slice; and the blocking wait of
+ * a call that only the tick woke (a sleeping thread takes no CPU: that is
+ * the wakeup's cost, tens of microseconds on some machines). Not charged:
+ * the socket events a batch served (the epoll path's) and their callbacks.
+ */
+struct hupmon__meter {
+	bool on;	 /* a budget is kept: the clock is read */
+	bool served;	 /* this batch served socket events */
+	uint64_t pre;	 /* before the call's blocking wait */
+	uint64_t mark;	 /* end of the last batch that worked on the slice,
+			    0: none */
+	uint64_t before; /* after this batch's wait */
+	uint64_t after;	 /* after its socket events */
+};
+
+/* A dispatch call starts; now: the clock before its blocking wait. */
+static inline void hupmon__meter_begin(struct hupmon__meter *mt, bool on,
+				       uint64_t now)
+{
+	*mt = (struct hupmon__meter){.on = on, .pre = now};
+}
+
+/* A batch came back from epoll_wait at now. */
+static inline void hupmon__meter_waited(struct hupmon__meter *mt, uint64_t now)
+{
+	mt->before = mt->after = now;
+	mt->served = false;
+}
+
+/* The batch's socket events, served, ended at now. */
+static inline void hupmon__meter_served(struct hupmon__meter *mt, uint64_t now)
+{
+	mt->after = now;
+	mt->served = true;
+}
+
+/* The batch's work on the sweep ended at now. sliced: it worked on a slice
+ * (else nothing is charged and now is not read); open: the slice goes on;
+ * tick_woke: the tick alone woke the call's blocking wait. Returns the CPU
+ * to charge to the slice. */
+uint64_t hupmon__meter_slice(struct hupmon__meter *mt, bool sliced, bool open,
+			     bool tick_woke, uint64_t now);
+
 #endif

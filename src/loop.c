@@ -164,84 +164,90 @@ static int wait_events(struct hupmon *m, struct epoll_event *evs, int max,
 	return epoll_wait(m->epfd, evs, max, timeout_ms);
 }
 
-/* The thread CPU a dispatch iteration spent on the sweep's slice, charged
- * to its budget: from `after` (the clock once the batch's socket events
- * were served: they are not the sweep's, nor are their callbacks) to now,
- * and the stretch before the events, from `from` to `before` (the clock
- * read after the wait): the poll since the last iteration that worked on
- * the slice (from = its mark), or, when the tick alone woke the thread,
- * the blocking wait itself (from = the clock before it: a sleeping thread
- * takes no CPU, so that is the wakeup's cost, tens of microseconds on some
- * machines); from 0: nothing before. Returns the next mark. Under
- * m->lock. */
-static uint64_t charge(struct hupmon *m, bool sliced, uint64_t from,
-		       uint64_t before, uint64_t after)
-{
-	uint64_t now;
+/* What a dispatch call carries from one epoll_wait batch to the next. */
+struct pass {
+	bool ticked;	/* took its one timer expiration */
+	bool tick_woke; /* the tick alone woke its blocking wait */
+	int full;	/* full batches in a row */
+	struct hupmon__meter meter;
+};
 
-	if (!sliced)
-		return 0;
-	now = hupmon__cpu_clock(m);
-	hupmon__sweep_charge(m, (from && from < before ? before - from : 0) +
-					(now > after ? now - after : 0));
-	return hupmon__sweep_slice_open(m) ? now : 0;
+/* The thread's CPU clock for the budget's meter; not read without one. */
+static uint64_t cpu(struct hupmon *m, const struct pass *p)
+{
+	return p->meter.on ? hupmon__cpu_clock(m) : 0;
 }
 
-/* One dispatch, the role held: socket events handled, or -errno. */
+/* Serves a batch: socket events to the delivery, a tick to the sweep.
+ * Under m->lock. Returns the socket events handled. */
+static int serve(struct hupmon *m, const struct epoll_event *evs, int n,
+		 int batch, struct pass *p)
+{
+	bool unticked = !p->ticked;
+	int events;
+
+	p->full = n == EVENTS_PER_WAIT ? p->full + 1 : 0;
+	hupmon__meter_waited(&p->meter, cpu(m, p));
+	events = n > 0 ? handle_batch(m, evs, n, &p->ticked) : 0;
+	if (events)
+		hupmon__meter_served(&p->meter, cpu(m, p));
+	p->tick_woke = unticked && p->ticked && !batch;
+	return events;
+}
+
+/* Works a chunk of the open slice, unless full batches say more socket
+ * events wait (then up to MAX_BATCHES of them go first), charges what it
+ * took to the budget, and lets compare outcomes come due. Under m->lock.
+ * Returns whether the slice goes on. */
+static bool work(struct hupmon *m, struct pass *p)
+{
+	bool sliced = !m->free_pending && hupmon__sweep_slice_open(m);
+
+	if (sliced && (!p->full || p->full >= MAX_BATCHES)) {
+		hupmon__probe_work(m, SWEEP_CHUNK);
+		p->full = 0;
+	}
+	if (p->meter.on && sliced)
+		hupmon__sweep_charge(
+			m, hupmon__meter_slice(&p->meter, true,
+					       hupmon__sweep_slice_open(m),
+					       p->tick_woke, cpu(m, p)));
+	else if (p->meter.on)
+		hupmon__meter_slice(&p->meter, false, false, false, 0);
+	if (!m->free_pending)
+		hupmon__deliver_expired(m);
+	return hupmon__sweep_slice_open(m) && !m->free_pending;
+}
+
+/* One dispatch, the role held: wait, serve the batch, work a chunk of the
+ * sweep's slice, and again while the slice is owed or batches come back
+ * full (an edge-triggered outer loop needs the ready list drained), so
+ * socket events wait for at most one chunk of probes. Returns the socket
+ * events handled, or -errno. */
 static int dispatch(struct hupmon *m, int timeout_ms)
 {
 	struct epoll_event evs[EVENTS_PER_WAIT];
-	bool ticked = false;
-	int handled = 0, full = 0;
-	/* With a CPU budget: the thread's CPU clock at the end of the last
-	 * iteration that worked on a slice, 0: none (see charge()), and
-	 * before the first wait. */
-	bool budget = hupmon__sweep_budgeted(m); /* read-only after new */
-	uint64_t mark = 0, pre = budget ? hupmon__cpu_clock(m) : 0;
+	struct pass p = {0};
+	bool on = hupmon__sweep_budgeted(m); /* read-only after new */
+	int handled = 0;
 
-	/* Drain the ready list (an edge-triggered outer loop needs it), and
-	 * work off a sweep slice in chunks with epoll_wait(0) in between, so
-	 * socket events wait for at most one chunk of probes. Epoll first: a
-	 * full batch means more may be ready, so the next chunk waits until a
-	 * batch comes back short (the ready list is drained), or until
-	 * MAX_BATCHES full ones in a row. */
+	hupmon__meter_begin(&p.meter, on, on ? hupmon__cpu_clock(m) : 0);
 	for (int batch = 0;; batch++) {
 		int n = wait_events(m, evs, EVENTS_PER_WAIT,
 				    batch ? 0 : timeout_ms);
-		int err = n < 0 ? errno : 0;
-		uint64_t before = 0, after = 0, from;
-		bool owed, sliced, woke = !ticked;
-		int events;
+		bool owed, freed;
 
 		/* EBADF, EFAULT, EINVAL: the epoll fd was closed or replaced
 		 * under us. Report it, whatever was handled before. */
-		if (n < 0 && err != EINTR)
-			return -err;
-		full = n == EVENTS_PER_WAIT ? full + 1 : 0;
+		if (n < 0 && errno != EINTR)
+			return -errno;
 		pthread_mutex_lock(&m->lock);
-		before = after = budget ? hupmon__cpu_clock(m) : 0;
-		events = n > 0 ? handle_batch(m, evs, n, &ticked) : 0;
-		handled += events;
-		woke = woke && ticked && !batch;
-		if (budget && events) /* served sockets: not the sweep's */
-			after = hupmon__cpu_clock(m);
-		/* the wait: a tick that alone woke the thread is the sweep's */
-		from = mark ? mark : (woke && !events ? pre : 0);
-		sliced = !m->free_pending && hupmon__sweep_slice_open(m);
-		if (sliced && (!full || full >= MAX_BATCHES)) {
-			hupmon__probe_work(m, SWEEP_CHUNK);
-			full = 0;
-		}
-		if (budget)
-			mark = charge(m, sliced, from, before, after);
-		if (!m->free_pending)
-			hupmon__deliver_expired(m);
-		owed = hupmon__sweep_slice_open(m) && !m->free_pending;
-		if (m->free_pending) {
-			pthread_mutex_unlock(&m->lock);
-			break;
-		}
+		handled += serve(m, evs, n, batch, &p);
+		owed = work(m, &p);
+		freed = m->free_pending;
 		pthread_mutex_unlock(&m->lock);
+		if (freed)
+			break;
 		if (owed)
 			continue;
 		if (n < EVENTS_PER_WAIT || batch >= MAX_BATCHES)
