@@ -202,6 +202,52 @@ static void assert_near(uint64_t got, uint64_t want, uint64_t slack)
 
 /* ---- configuration --------------------------------------------------- */
 
+/* The meter: what one batch of a dispatch call charges to the slice, from
+ * the clock readings the loop hands in (budget.h). One row a batch. */
+static const struct meter_row {
+	const char *what;
+	uint64_t mark; /* the meter's mark before the batch */
+	bool served;   /* socket events served */
+	bool sliced, open, tick_woke;
+	uint64_t charge;     /* what the batch charges */
+	uint64_t mark_after; /* and the mark it leaves */
+} meter_rows[] = {
+	/* pre 100, waited at 1000, events served until 1300, work until
+	 * 1500 (not read unless sliced) */
+	{"no slice: nothing, mark dropped", 900, true, false, false, false, 0,
+	 0},
+	{"slice after events: only after them", 0, true, true, false, false,
+	 200, 0},
+	{"the tick alone woke the wait: the wakeup is the slice's", 0, false,
+	 true, false, true, 900 + 500, 0},
+	{"woken by the tick, but events came too: not the wakeup", 0, true,
+	 true, false, true, 200, 0},
+	{"the slice goes on: the poll since its last chunk, and a mark", 700,
+	 true, true, true, false, 300 + 200, 1500},
+	{"a mark after the wait read: nothing before", 1200, false, true, true,
+	 false, 500, 1500},
+};
+
+START_TEST(test_meter)
+{
+	const struct meter_row *r = &meter_rows[_i];
+	struct hupmon__meter mt;
+	uint64_t got;
+
+	hupmon__meter_begin(&mt, true, 100);
+	mt.mark = r->mark;
+	hupmon__meter_waited(&mt, 1000);
+	if (r->served)
+		hupmon__meter_served(&mt, 1300);
+	got = hupmon__meter_slice(&mt, r->sliced, r->open, r->tick_woke, 1500);
+	ck_assert_msg(got == r->charge, "%s: charged %llu, want %llu", r->what,
+		      (unsigned long long)got, (unsigned long long)r->charge);
+	ck_assert_msg(mt.mark == r->mark_after, "%s: mark %llu, want %llu",
+		      r->what, (unsigned long long)mt.mark,
+		      (unsigned long long)r->mark_after);
+}
+END_TEST
+
 START_TEST(test_budget_config)
 {
 	static const double bad[] = {NAN,  -NAN,     -0.01,
@@ -517,6 +563,8 @@ int main(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_meter, 0,
+			    sizeof(meter_rows) / sizeof(meter_rows[0]));
 	tcase_add_test(tc, test_budget_config);
 	tcase_add_test(tc, test_budget_stretches_the_lap);
 	tcase_add_test(tc, test_budget_below_one_probe_a_tick);
