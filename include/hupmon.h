@@ -221,8 +221,11 @@ enum hupmon_stall_reason {
 	HUPMON_STALL_REASON_NONE = 0,
 	/* The peer's window is shut (tcpi_snd_wnd 0): alive, not reading. */
 	HUPMON_STALL_REASON_ZERO_WINDOW = 1,
-	/* Window open, data unacknowledged and no ACK for stall_ms: the path
-	 * or the peer died with our data in flight. */
+	/* Window open and nothing acknowledged: either data unacknowledged
+	 * and no ACK for stall_ms (the path or the peer died with our data in
+	 * flight), or data that never left (nothing in flight, data queued,
+	 * and the kernel failed to send it three times: our own link down, no
+	 * route, a qdisc dropping everything). */
 	HUPMON_STALL_REASON_NO_ACK = 2,
 };
 #define HUPMON_STALL_REASON_MAX 2
@@ -318,8 +321,11 @@ struct hupmon_config {
 	 * (default): off. Needs the sweep path with the TCP_INFO method and
 	 * stall_ms >= 2 x sweep_period_ms, at most 3600000, else hupmon_new
 	 * fails with -EINVAL. Detection takes at most stall_ms + 2 x the
-	 * probe-gap bound (stats.sweep_gap_bound_ns). Choose stall_ms >= the
-	 * path's worst RTT + 3 RTOs (about 1 s on a LAN). Each watched socket
+	 * probe-gap bound (stats.sweep_gap_bound_ns); data that never left
+	 * waits for the kernel's third failed attempt too (RTO + 1 s when a
+	 * qdisc drops it, 7 RTOs without a route: 1.2-1.6 s on a LAN). Choose
+	 * stall_ms >= the path's worst RTT + 3 RTOs (about 1 s on a LAN; 2 s
+	 * to have data that never left within the bound). Each watched socket
 	 * costs 8 more bytes, and a tracked one's TCP_INFO probe reads 232
 	 * bytes instead of 8 (the same cost: the kernel fills the whole
 	 * struct either way).
