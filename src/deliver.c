@@ -9,8 +9,6 @@
  */
 #include "deliver.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <pthread.h>
 
 #include "clock.h"
@@ -40,17 +38,6 @@ static void queue_event(struct hupmon *m, uint32_t idx, enum hupmon_path path,
 	o->ev.error = s->cause >= HUPMON_CAUSE_RESET ? s->error : 0;
 	o->ev.escalation = escalation;
 	o->ev.detected_ns = now;
-}
-
-struct hupmon__out *hupmon__deliver_slot(struct hupmon__outq *q)
-{
-	/* The bound is derived (deliver.h), so this cannot happen: if it
-	 * ever did, a report would be lost in silence. Stop loudly. */
-	if (q->n >= HUPMON__OUT_CAP) {
-		fputs("hupmon: report queue bound exceeded\n", stderr);
-		abort();
-	}
-	return &q->item[q->n++];
 }
 
 static void queue_stall(struct hupmon *m, uint32_t idx,

@@ -16,6 +16,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "hupmon.h"
 
@@ -47,8 +49,17 @@ enum hupmon__report_kind {
 	HUPMON__REPORT_HANGUP,
 };
 
-/* The next free entry of q (aborts if the derived bound is ever wrong). */
-struct hupmon__out *hupmon__deliver_slot(struct hupmon__outq *q);
+/* The next free entry of q. The bound is derived, so it cannot be
+ * exceeded: if it ever were, a report would be lost in silence, so this
+ * stops loudly. With the queue it fills (compare.c fills it too). */
+static inline struct hupmon__out *hupmon__deliver_slot(struct hupmon__outq *q)
+{
+	if (q->n >= HUPMON__OUT_CAP) {
+		fputs("hupmon: report queue bound exceeded\n", stderr);
+		abort();
+	}
+	return &q->item[q->n++];
+}
 
 /* One observation of one watched socket, by one path. */
 struct hupmon__report {
