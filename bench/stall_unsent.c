@@ -90,19 +90,24 @@ void stall_never_sent(int lfd, uint16_t port, bool link_down,
 	char note[96];
 
 	memset(c, 0, sizeof(c));
-	for (unsigned i = 0; i < CONNS; i++) {
-		struct hupmon_watch_opts o = {.user = &c[i]};
-
-		if (stall_pair(lfd, true, port, 0, &c[i].sfd, &c[i].cfd) ||
-		    hupmon_watch_ex(m, c[i].sfd, &o, &c[i].id))
+	for (unsigned i = 0; i < CONNS; i++)
+		if (stall_pair(lfd, true, port, 0, &c[i].sfd, &c[i].cfd))
 			die("stall: lab pair", errno);
-	}
-	stall_dispatch_for(m, 3 * STALL_PERIOD * MS);
-	gap = stall_gap_bound(m);
+	/* Broken before the watches, so that the command (which holds this
+	 * thread) leaves no gap in the probes the report depends on. */
 	if (server_side(link_down, true)) {
 		(*failures)++;
 		goto out;
 	}
+	for (unsigned i = 0; i < CONNS; i++) {
+		struct hupmon_watch_opts o = {.user = &c[i]};
+		int rc = hupmon_watch_ex(m, c[i].sfd, &o, &c[i].id);
+
+		if (rc)
+			die("stall: watch", -rc);
+	}
+	stall_dispatch_for(m, 3 * STALL_PERIOD * MS);
+	gap = stall_gap_bound(m);
 	for (unsigned i = 0; i < CONNS; i++) {
 		c[i].t_fail = now_ns();
 		c[i].sent = netns_fill(c[i].sfd, 65536);
