@@ -9,9 +9,19 @@
  *     STALLED/ZERO_WINDOW, timed from the write that filled the buffer;
  *     then they drain everything: RECOVERED, timed from the start of the
  *     drain.
+ *   half-closed (loopback, stall_halfclose.c): clients that shut their
+ *     write side and stop reading (CLOSE_WAIT), and the same with the
+ *     server then shutting down its own side behind the queued data
+ *     (LAST_ACK): STALLED/ZERO_WINDOW, timed from the write.
+ *   live look-alikes of data that never left (loopback, stall_unsent.c):
+ *     corked writes, a window smaller than a segment, a tiny pacing rate:
+ *     no stall report may come.
  *   no-ack (root, silent's lab): the client's link goes down while the
  *     server has data in flight, TCP_USER_TIMEOUT 10 s: STALLED/NO_ACK
  *     against the kernel's TIMEOUT, both timed from the write.
+ *   never sent (root, stall_unsent.c): the server's own side cannot send
+ *     (a qdisc that drops everything; its link down): STALLED/NO_ACK,
+ *     timed from the write, with stall_ms 2 s.
  *   tbf 10mbit/50ms, tbf 1mbit/400ms (root): a continuous transfer for 10 s
  *     over a slow link that queues and drops: no stall report may come
  *     (stall_ms 1 s, and 3 s for the harsher link by the README's rule);
@@ -22,15 +32,13 @@
  *
  * Bound: stall_ms + 2 x the probe-gap bound (stats.sweep_gap_bound_ns);
  * RECOVERED: one probe-gap bound. A late report, a missing one, a wrong
- * reason or any report on a lossy link is a failure (exit status 1). The
- * lab is removed at the end.
+ * reason or any report on a lossy link or a live look-alike is a failure
+ * (exit status 1). The lab is removed at the end.
  */
-#include "bench.h"
+#include "stall.h"
 #include "netns.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -38,136 +46,18 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MS	   1000000ull
-#define CONNS	   8
-#define PERIOD	   100
-#define MAX_EVS	   256
+#define MS	   NS_PER_MS
+#define CONNS	   STALL_CONNS
+#define PERIOD	   STALL_PERIOD
 #define CPU_SOCK   500
 #define CPU_ROUNDS 9
-
-struct sconn {
-	int sfd, cfd;
-	hupmon_id id;
-	uint64_t t_fail, t_stall, t_rec, t_hup;
-	enum hupmon_stall_reason reason;
-	enum hupmon_cause cause;
-	size_t sent;
-};
-
-struct slog {
-	struct sconn *c;
-	unsigned n;
-	unsigned stalls, recs, hups, stray;
-};
-
-static void on_stall(const struct hupmon_stall_event *ev, void *arg)
-{
-	struct slog *l = arg;
-	struct sconn *c = ev->user;
-
-	if (!c) {
-		l->stray++;
-		return;
-	}
-	if (ev->kind == HUPMON_STALL_KIND_STALLED) {
-		l->stalls++;
-		if (!c->t_stall) {
-			c->t_stall = ev->detected_ns;
-			c->reason = ev->reason;
-		}
-	} else {
-		l->recs++;
-		if (!c->t_rec)
-			c->t_rec = ev->detected_ns;
-	}
-}
-
-static void on_hangup(const struct hupmon_event *ev, void *arg)
-{
-	struct slog *l = arg;
-	struct sconn *c = ev->user;
-
-	l->hups++;
-	if (c && !c->t_hup) {
-		c->t_hup = ev->detected_ns;
-		c->cause = ev->cause;
-	}
-}
-
-static hupmon *monitor(struct slog *l, uint32_t stall_ms)
-{
-	struct hupmon_config cfg = {.on_hangup = on_hangup,
-				    .on_stall = on_stall,
-				    .arg = l,
-				    .sweep_period_ms = PERIOD,
-				    .stall_ms = stall_ms};
-	hupmon *m = NULL;
-	int rc = hupmon_new(&cfg, &m);
-
-	if (rc)
-		die("hupmon_new", -rc);
-	return m;
-}
-
-static void dispatch_for(hupmon *m, uint64_t ns)
-{
-	uint64_t end = now_ns() + ns;
-
-	while (now_ns() < end)
-		hupmon_dispatch(m, 10);
-}
-
-/* A connection: client from cli_ns (or loopback), server end accepted
- * non-blocking; rcvbuf > 0 is the client's SO_RCVBUF, set before
- * connect. */
-static int pair(int lfd, bool lab, uint16_t port, int rcvbuf, int *srv,
-		int *cli)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
-
-	inet_pton(AF_INET, lab ? NETNS_SRV_ADDR : "127.0.0.1", &a.sin_addr);
-	*cli = lab ? netns_socket(NETNS_CLI)
-		   : socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (*cli < 0)
-		return *cli;
-	if (rcvbuf)
-		setsockopt(*cli, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
-			   sizeof(rcvbuf));
-	if (connect(*cli, (struct sockaddr *)&a, sizeof(a)))
-		return -errno;
-	*srv = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	if (*srv < 0)
-		return -errno;
-	fcntl(*cli, F_SETFL, O_NONBLOCK);
-	return 0;
-}
-
-static void row(const char *name, struct vec *v, double bound_ms, unsigned want,
-		unsigned fals, const char *note, unsigned *failures)
-{
-	struct dist d = dist_of(v, 1e6);
-	bool bad = d.n != want || (d.n && d.max > bound_ms) || fals;
-
-	printf("%-30s %5zu/%-3u %9.0f %9.0f %9.0f %6u  %s%s\n", name, d.n, want,
-	       d.n ? d.p50 : 0.0, d.n ? d.max : 0.0, bound_ms, fals,
-	       bad ? "FAIL " : "", note);
-	*failures += bad;
-}
-
-static uint64_t gap_bound(hupmon *m)
-{
-	struct hupmon_stats st;
-
-	hupmon_stats(m, &st);
-	return st.sweep_gap_bound_ns;
-}
 
 /* Loopback: ZERO_WINDOW, then RECOVERED. */
 static void zero_window(const struct bctx *x, unsigned *failures)
 {
 	struct sconn c[CONNS];
 	struct slog l = {.c = c, .n = CONNS};
-	hupmon *m = monitor(&l, 1000);
+	hupmon *m = stall_monitor(&l, 1000);
 	struct vec st = {0}, rec = {0};
 	uint64_t gap, end;
 	unsigned bad = 0;
@@ -176,17 +66,18 @@ static void zero_window(const struct bctx *x, unsigned *failures)
 	for (unsigned i = 0; i < CONNS; i++) {
 		struct hupmon_watch_opts o = {.user = &c[i]};
 
-		if (pair(x->lfd, false, x->port, 4096, &c[i].sfd, &c[i].cfd) ||
+		if (stall_pair(x->lfd, false, x->port, 4096, &c[i].sfd,
+			       &c[i].cfd) ||
 		    hupmon_watch_ex(m, c[i].sfd, &o, &c[i].id))
 			die("stall: loopback pair", errno);
 	}
-	dispatch_for(m, 3 * PERIOD * MS);
-	gap = gap_bound(m);
+	stall_dispatch_for(m, 3 * PERIOD * MS);
+	gap = stall_gap_bound(m);
 	/* The windows shut one by one, spread over a period. */
 	for (unsigned i = 0; i < CONNS; i++) {
 		c[i].sent = netns_fill(c[i].sfd, 1u << 24);
 		c[i].t_fail = now_ns();
-		dispatch_for(m, PERIOD * MS / CONNS);
+		stall_dispatch_for(m, PERIOD * MS / CONNS);
 	}
 	end = now_ns() + 4000 * MS;
 	while (now_ns() < end && l.stalls < CONNS)
@@ -209,16 +100,13 @@ static void zero_window(const struct bctx *x, unsigned *failures)
 		if (c[i].t_rec)
 			vec_push(&rec, c[i].t_rec - c[i].t_fail);
 	}
-	dispatch_for(m, 1000 * MS);
-	row("loopback ZERO_WINDOW", &st, 1000 + 2.0 * (double)gap / 1e6, CONNS,
-	    bad + l.stray, "(stall_ms 1000)", failures);
-	row("loopback RECOVERED", &rec, (double)gap / 1e6, CONNS,
-	    l.recs - rec.n, "(from the drain)", failures);
+	stall_dispatch_for(m, 1000 * MS);
+	stall_row("loopback ZERO_WINDOW", &st, 1000 + 2.0 * (double)gap / 1e6,
+		  CONNS, bad + l.stray, "(stall_ms 1000)", failures);
+	stall_row("loopback RECOVERED", &rec, (double)gap / 1e6, CONNS,
+		  l.recs - rec.n, "(from the drain)", failures);
 	hupmon_free(m);
-	for (unsigned i = 0; i < CONNS; i++) {
-		close(c[i].sfd);
-		close(c[i].cfd);
-	}
+	stall_close(c, CONNS);
 	vec_free(&st);
 	vec_free(&rec);
 }
@@ -229,7 +117,7 @@ static void no_ack(int lfd, uint16_t port, unsigned *failures)
 	struct sconn c[CONNS];
 	struct slog l = {.c = c, .n = CONNS};
 	struct hupmon_liveness live = {.user_timeout_ms = 10000};
-	hupmon *m = monitor(&l, 1000);
+	hupmon *m = stall_monitor(&l, 1000);
 	struct vec st = {0}, to = {0};
 	uint64_t gap, end;
 	unsigned bad = 0;
@@ -238,17 +126,17 @@ static void no_ack(int lfd, uint16_t port, unsigned *failures)
 	for (unsigned i = 0; i < CONNS; i++) {
 		struct hupmon_watch_opts o = {.user = &c[i], .liveness = &live};
 
-		if (pair(lfd, true, port, 0, &c[i].sfd, &c[i].cfd) ||
+		if (stall_pair(lfd, true, port, 0, &c[i].sfd, &c[i].cfd) ||
 		    hupmon_watch_ex(m, c[i].sfd, &o, &c[i].id))
 			die("stall: lab pair", errno);
 	}
-	dispatch_for(m, 3 * PERIOD * MS);
-	gap = gap_bound(m);
+	stall_dispatch_for(m, 3 * PERIOD * MS);
+	gap = stall_gap_bound(m);
 	netns_link(false, NULL, 0);
 	for (unsigned i = 0; i < CONNS; i++) {
 		c[i].t_fail = now_ns();
 		netns_fill(c[i].sfd, 65536);
-		dispatch_for(m, PERIOD * MS / CONNS);
+		stall_dispatch_for(m, PERIOD * MS / CONNS);
 	}
 	end = now_ns() + 14000 * MS;
 	while (now_ns() < end && l.hups < CONNS)
@@ -261,16 +149,13 @@ static void no_ack(int lfd, uint16_t port, unsigned *failures)
 		bad += c[i].t_stall &&
 		       c[i].reason != HUPMON_STALL_REASON_NO_ACK;
 	}
-	row("link down: NO_ACK", &st, 1000 + 2.0 * (double)gap / 1e6, CONNS,
-	    bad + l.recs, "(stall_ms 1000)", failures);
-	row("link down: kernel TIMEOUT", &to, 10000 + 2000, CONNS, 0,
-	    "(TCP_USER_TIMEOUT 10 s)", failures);
+	stall_row("link down: NO_ACK", &st, 1000 + 2.0 * (double)gap / 1e6,
+		  CONNS, bad + l.recs, "(stall_ms 1000)", failures);
+	stall_row("link down: kernel TIMEOUT", &to, 10000 + 2000, CONNS, 0,
+		  "(TCP_USER_TIMEOUT 10 s)", failures);
 	netns_link(true, NULL, 0);
 	hupmon_free(m);
-	for (unsigned i = 0; i < CONNS; i++) {
-		close(c[i].sfd);
-		close(c[i].cfd);
-	}
+	stall_close(c, CONNS);
 	vec_free(&st);
 	vec_free(&to);
 }
@@ -284,7 +169,7 @@ static void lossy(int lfd, uint16_t port, const char *rate, unsigned lat_ms,
 	struct hupmon_watch_opts o = {.user = &c};
 	struct tcp_info ti;
 	socklen_t tl = sizeof(ti);
-	char why[192], name[64];
+	char why[192], name[64], note[128];
 	hupmon *m;
 	uint64_t end;
 	size_t got = 0;
@@ -300,8 +185,8 @@ static void lossy(int lfd, uint16_t port, const char *rate, unsigned lat_ms,
 		(*failures)++;
 		return;
 	}
-	m = monitor(&l, stall_ms);
-	if (pair(lfd, true, port, 0, &c.sfd, &c.cfd) ||
+	m = stall_monitor(&l, stall_ms);
+	if (stall_pair(lfd, true, port, 0, &c.sfd, &c.cfd) ||
 	    hupmon_watch_ex(m, c.sfd, &o, &c.id))
 		die("stall: lab pair", errno);
 	end = now_ns() + 10000 * MS;
@@ -314,19 +199,15 @@ static void lossy(int lfd, uint16_t port, const char *rate, unsigned lat_ms,
 	getsockopt(c.sfd, IPPROTO_TCP, TCP_INFO, &ti, &tl);
 	drops = netns_tc_drops();
 	snprintf(name, sizeof(name), "tbf %s/%u ms, 10 s", rate, lat_ms);
-	printf("%-30s %9s %9s %9s %9s %6u  %s(stall_ms %u; %.2f Mbit/s, tc "
-	       "drops %ld, retrans %u)\n",
-	       name, "-", "-", "-", "-", l.stalls + l.recs,
-	       l.stalls + l.recs || (drops <= 0 && !ti.tcpi_total_retrans)
-		       ? "FAIL "
-		       : "",
-	       stall_ms, (double)got * 8 / 10 / 1e6, drops,
-	       ti.tcpi_total_retrans);
-	*failures +=
-		l.stalls + l.recs > 0 || (drops <= 0 && !ti.tcpi_total_retrans);
+	snprintf(note, sizeof(note),
+		 "(stall_ms %u; %.2f Mbit/s, tc drops %ld, retrans %u)",
+		 stall_ms, (double)got * 8 / 10 / 1e6, drops,
+		 ti.tcpi_total_retrans);
+	/* A link that dropped nothing tested nothing. */
+	stall_row_silent(name, l.stalls + l.recs,
+			 drops <= 0 && !ti.tcpi_total_retrans, note, failures);
 	hupmon_free(m);
-	close(c.sfd);
-	close(c.cfd);
+	stall_close(&c, 1);
 	netns_sh(NULL, 0, "ip netns exec %s tc qdisc del dev %s root",
 		 netns_name(NETNS_SRV), netns_dev(NETNS_SRV));
 }
@@ -345,7 +226,7 @@ static double cpu_ms(void)
 static double cpu_per_probe(int *sfd, unsigned n, bool on)
 {
 	struct slog l = {0};
-	hupmon *m = monitor(&l, on ? 3600000 : 0);
+	hupmon *m = stall_monitor(&l, on ? 3600000 : 0);
 	struct hupmon_stats st;
 	uint64_t p0;
 	hupmon_id id;
@@ -354,11 +235,11 @@ static double cpu_per_probe(int *sfd, unsigned n, bool on)
 	for (unsigned i = 0; i < n; i++)
 		if (hupmon_watch(m, sfd[i], NULL, &id))
 			die("stall: watch", EINVAL);
-	dispatch_for(m, 1 * PERIOD * MS);
+	stall_dispatch_for(m, 1 * PERIOD * MS);
 	hupmon_stats(m, &st);
 	p0 = st.sweep_probes;
 	cpu = cpu_ms();
-	dispatch_for(m, 6 * PERIOD * MS);
+	stall_dispatch_for(m, 6 * PERIOD * MS);
 	cpu = cpu_ms() - cpu;
 	hupmon_stats(m, &st);
 	hupmon_free(m);
@@ -414,8 +295,8 @@ static void bookkeeping(const struct bctx *x)
 		int snd = 16384;
 
 		for (unsigned i = 0; i < CPU_SOCK; i++) {
-			if (pair(x->lfd, false, x->port, shut ? 4096 : 0,
-				 &sfd[i], &cfd[i]))
+			if (stall_pair(x->lfd, false, x->port, shut ? 4096 : 0,
+				       &sfd[i], &cfd[i]))
 				die("stall: loopback pair", errno);
 			setsockopt(sfd[i], SOL_SOCKET, SO_SNDBUF, &snd,
 				   sizeof(snd));
@@ -459,6 +340,9 @@ void run_stall(const struct bctx *x)
 	printf("%-30s %9s %9s %9s %9s %6s\n", "case", "reported", "p50", "max",
 	       "bound", "false");
 	zero_window(x, &failures);
+	stall_half_closed(x, false, &failures);
+	stall_half_closed(x, true, &failures);
+	stall_unsent_lookalikes(x, &failures);
 	bookkeeping(x);
 	if (netns_up("hupstall", why, sizeof(why))) {
 		printf("stall: namespaces skipped: %s\n", why);
@@ -469,6 +353,8 @@ void run_stall(const struct bctx *x)
 		if (lfd < 0)
 			die("stall: lab listener", -lfd);
 		no_ack(lfd, port, &failures);
+		stall_never_sent(lfd, port, false, &failures);
+		stall_never_sent(lfd, port, true, &failures);
 		lossy(lfd, port, "10mbit", 50, 1000, &failures);
 		lossy(lfd, port, "1mbit", 400, 3000, &failures);
 		close(lfd);

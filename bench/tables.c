@@ -240,7 +240,8 @@ const struct scenario scenarios[SC_COUNT] = {
 		     .optional = true,
 		     .child = true},
 	[SC_STALL] = {.name = "stall",
-		      .does = "client stops reading; link down; tbf (root)",
+		      .does = "client stops reading (half-closed too); link "
+			      "down; never sent; tbf (root)",
 		      .run = run_stall,
 		      .table = TB_SILENT,
 		      .paths = PATH_BIT(BP_TCPINFO),

@@ -205,13 +205,23 @@ struct hupmon_liveness {
  * nothing changes on the socket until the kernel gives up). A connection
  * is stalled when it had data outstanding or queued at every probe for at
  * least stall_ms with no progress (neither tcpi_bytes_acked nor
- * tcpi_delivered moved). Not a hangup: the watch goes on, and a later
- * hangup is still reported (it closes an open episode without RECOVERED).
- * Each episode is reported once when it begins (STALLED, with its reason),
- * at most once more when a ZERO_WINDOW episode escalates to NO_ACK (the
- * peer stopped answering window probes: escalation set), and once when it
- * ends (RECOVERED, at the first probe that shows progress; a new episode
- * then needs a full stall_ms again).
+ * tcpi_delivered moved). Not a hangup: the watch goes on, and hangups are
+ * reported as ever. Each episode is reported once when it begins (STALLED,
+ * with its reason), at most once more when a ZERO_WINDOW episode escalates
+ * to NO_ACK (the peer stopped answering window probes: escalation set),
+ * and once when it ends (RECOVERED, at the first probe that shows
+ * progress; a new episode then needs a full stall_ms again).
+ *
+ * Tracking goes on for as long as the connection can still move data:
+ * through PEER_SHUTDOWN (the peer half-closed: we may still send, and a
+ * half-closed client that stops reading stalls like any other) and through
+ * HANGUP short of the socket's end (our own shutdown after theirs, LAST_ACK:
+ * the data and our FIN are still queued). It ends, an open episode without
+ * RECOVERED (stats.stall_closed), only when the connection is over: a
+ * final cause (RESET, TIMEOUT or ERROR, from either path: the kernel ended
+ * it and dropped what was queued), or a TCP_INFO probe that finds the
+ * socket in CLOSE (whose sample may still show the progress that ended the
+ * episode: then RECOVERED comes first). Unwatch ends it with no report.
  */
 enum hupmon_stall_kind {
 	HUPMON_STALL_KIND_STALLED = 1,
@@ -221,8 +231,11 @@ enum hupmon_stall_reason {
 	HUPMON_STALL_REASON_NONE = 0,
 	/* The peer's window is shut (tcpi_snd_wnd 0): alive, not reading. */
 	HUPMON_STALL_REASON_ZERO_WINDOW = 1,
-	/* Window open, data unacknowledged and no ACK for stall_ms: the path
-	 * or the peer died with our data in flight. */
+	/* Window open and nothing acknowledged: either data unacknowledged
+	 * and no ACK for stall_ms (the path or the peer died with our data in
+	 * flight), or data that never left (nothing in flight, data queued,
+	 * and the kernel failed to send it three times: our own link down, no
+	 * route, a qdisc dropping everything). */
 	HUPMON_STALL_REASON_NO_ACK = 2,
 };
 #define HUPMON_STALL_REASON_MAX 2
@@ -318,8 +331,11 @@ struct hupmon_config {
 	 * (default): off. Needs the sweep path with the TCP_INFO method and
 	 * stall_ms >= 2 x sweep_period_ms, at most 3600000, else hupmon_new
 	 * fails with -EINVAL. Detection takes at most stall_ms + 2 x the
-	 * probe-gap bound (stats.sweep_gap_bound_ns). Choose stall_ms >= the
-	 * path's worst RTT + 3 RTOs (about 1 s on a LAN). Each watched socket
+	 * probe-gap bound (stats.sweep_gap_bound_ns); data that never left
+	 * waits for the kernel's third failed attempt too (RTO + 1 s when a
+	 * qdisc drops it, 7 RTOs without a route: 1.2-1.6 s on a LAN). Choose
+	 * stall_ms >= the path's worst RTT + 3 RTOs (about 1 s on a LAN; 2 s
+	 * to have data that never left within the bound). Each watched socket
 	 * costs 8 more bytes, and a tracked one's TCP_INFO probe reads 232
 	 * bytes instead of 8 (the same cost: the kernel fills the whole
 	 * struct either way).
@@ -638,8 +654,10 @@ struct hupmon_stats {
 								   reason */
 	uint64_t stall_escalations; /* ZERO_WINDOW episodes that became
 				       NO_ACK */
-	uint64_t stall_closed;	    /* open episodes ended by a hangup
-				       report (no RECOVERED) */
+	uint64_t stall_closed;	    /* open episodes ended by the end of the
+				       connection, no RECOVERED: a final
+				       cause (RESET, TIMEOUT, ERROR) or a
+				       probe that found CLOSE */
 
 	/* getsockopt calls on watched sockets beyond the probes themselves,
 	 * by the path that needed them: SO_COOKIE reads check that an fd
@@ -701,7 +719,8 @@ enum hupmon_format {
  *           error_reads, lap_effective_seconds}
  *   stall: {zero_window, no_ack, recovered_zero_window, recovered_no_ack,
  *           escalations, closed_by_hangup}   STALLED and RECOVERED reports
- *                                   by reason
+ *                                   by reason; closed_by_hangup is
+ *                                   stall_closed (the connection's end)
  *   compare: {first: <paths>, second: <paths>, missed: <paths>,
  *             cut_short: <paths>}   missed by the second path, cut_short
  *                                   keyed by the first

@@ -9,8 +9,6 @@
  */
 #include "deliver.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <pthread.h>
 
 #include "clock.h"
@@ -40,17 +38,6 @@ static void queue_event(struct hupmon *m, uint32_t idx, enum hupmon_path path,
 	o->ev.error = s->cause >= HUPMON_CAUSE_RESET ? s->error : 0;
 	o->ev.escalation = escalation;
 	o->ev.detected_ns = now;
-}
-
-struct hupmon__out *hupmon__deliver_slot(struct hupmon__outq *q)
-{
-	/* The bound is derived (deliver.h), so this cannot happen: if it
-	 * ever did, a report would be lost in silence. Stop loudly. */
-	if (q->n >= HUPMON__OUT_CAP) {
-		fputs("hupmon: report queue bound exceeded\n", stderr);
-		abort();
-	}
-	return &q->item[q->n++];
 }
 
 static void queue_stall(struct hupmon *m, uint32_t idx,
@@ -142,9 +129,13 @@ static void observe(struct hupmon *m, uint32_t idx, enum hupmon_path path,
 		if (escalation)
 			m->st.escalations++;
 		hupmon__compare_first(m, idx, path, level, laps);
-		hupmon__deliver_stall_close(m, idx);
 		queue_event(m, idx, path, escalation, now, q);
 	}
+	/* Stall tracking ends with the connection, not at a FIN: after
+	 * PEER_SHUTDOWN, or HANGUP short of CLOSE (LAST_ACK), data may still
+	 * be queued (probe.c). */
+	if (level >= HUPMON__LEVEL_FINAL || (s->flags & HUPMON__SLOT_CLOSED))
+		hupmon__deliver_stall_close(m, idx);
 }
 
 /* Runs the queued callbacks, dropping m->lock around each; skips those whose
@@ -197,44 +188,43 @@ int hupmon__deliver_report(struct hupmon *m, uint32_t idx,
 {
 	struct hupmon__outq q; /* only q.n needs a value: not 900 bytes */
 	struct hupmon__slot *s = &m->reg.slots[idx];
-	bool seen = false, pending;
+	bool seen = false, identified = r->identified, pending;
 	uint64_t now = 0;
 
 	q.n = 0;
-	switch (r->kind) {
-	case HUPMON__REPORT_HANGUP:
-		if (r->cause == HUPMON_CAUSE_NONE)
-			break;
+	if (r->cause != HUPMON_CAUSE_NONE) {
 		/* Looked at by fd number: the fd may have been closed and
 		 * its number reused. Before news goes out, make sure the fd
 		 * still holds the socket watched (a socket in CLOSE_WAIT is
 		 * probed every lap and costs one syscall, not two). */
-		if (!r->identified && !(s->flags & HUPMON__SLOT_ORPHAN) &&
-		    is_news(m, idx, r->path, r->cause) &&
-		    !hupmon__sock_confirm(m, s, r->path)) {
-			hupmon__sock_orphan(m, idx);
-			/* A probe looked at another socket: nothing seen. An
-			 * epoll event is the watched socket's own: reported,
-			 * with fd -1. */
-			if (r->path == HUPMON_PATH_SWEEP)
-				return 0;
+		if (!identified && !(s->flags & HUPMON__SLOT_ORPHAN) &&
+		    is_news(m, idx, r->path, r->cause)) {
+			if (!hupmon__sock_confirm(m, s, r->path)) {
+				hupmon__sock_orphan(m, idx);
+				/* A probe looked at another socket: nothing
+				 * seen. An epoll event is the watched
+				 * socket's own: reported, with fd -1. */
+				if (r->path == HUPMON_PATH_SWEEP)
+					return 0;
+			} else {
+				identified = true;
+			}
 		}
 		now = hupmon__clock(m);
 		observe(m, idx, r->path, r->cause, now, r->laps, &q);
 		seen = true;
-		break;
-	case HUPMON__REPORT_STALL:
-		/* News by construction: confirm the identity first, as for
-		 * a hangup (a probe looked by fd number). */
-		if (s->flags & HUPMON__SLOT_ORPHAN)
-			return 0;
-		if (!r->identified && !hupmon__sock_confirm(m, s, r->path)) {
+	}
+	/* A stall verdict is news by construction: confirm the identity
+	 * first, as for a hangup (a probe looked by fd number). A hangup part
+	 * that was news confirmed it already, so an orphan found here had
+	 * nothing queued. */
+	if (r->stall && !(s->flags & HUPMON__SLOT_ORPHAN)) {
+		if (!identified && !hupmon__sock_confirm(m, s, r->path)) {
 			hupmon__sock_orphan(m, idx);
 			return 0;
 		}
-		now = hupmon__clock(m);
+		now = now ? now : hupmon__clock(m);
 		observe_stall(m, idx, r, now, &q);
-		break;
 	}
 	/* Outcomes pending in compare mode may come due at any look. */
 	pending = (s->flags & HUPMON__SLOT_CMP) != 0;

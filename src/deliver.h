@@ -16,6 +16,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 
 #include "hupmon.h"
 
@@ -29,11 +31,10 @@ struct hupmon__out {
 	struct hupmon_compare rec;
 	struct hupmon_stall_event sev;
 };
-/* What one observation can queue: its own event (a hangup or a stall
- * report, never both: a probe delivers each separately) and one compare
- * outcome per level of the cause order that may come due at the same
- * look. */
-#define HUPMON__OUT_CAP (1 + 3)
+/* What one observation can queue: its own events (a hangup event, and a
+ * stall event when a probe's sample shows both) and one compare outcome
+ * per level of the cause order that may come due at the same look. */
+#define HUPMON__OUT_CAP (2 + 3)
 struct hupmon__outq {
 	unsigned n;
 	struct hupmon__out item[HUPMON__OUT_CAP];
@@ -42,23 +43,33 @@ struct hupmon__outq {
 /* What kind of thing a path saw of a socket. */
 enum hupmon__report_kind {
 	/* cause: how the connection ended; HUPMON_CAUSE_NONE: it has not,
-	 * as far as this look could tell (a probe found it alive). */
+	 * as far as this look could tell (a probe found it alive). A probe
+	 * of a socket under stall tracking may add a stall verdict from the
+	 * same sample (stall != 0), whatever the cause. */
 	HUPMON__REPORT_HANGUP,
-	/* stall: a stall verdict of the TCP_INFO sweep (never NONE). Not a
-	 * hangup: the cause order and compare mode ignore it. */
-	HUPMON__REPORT_STALL,
 };
 
-/* The next free entry of q (aborts if the derived bound is ever wrong). */
-struct hupmon__out *hupmon__deliver_slot(struct hupmon__outq *q);
+/* The next free entry of q. The bound is derived, so it cannot be
+ * exceeded: if it ever were, a report would be lost in silence, so this
+ * stops loudly. With the queue it fills (compare.c fills it too). */
+static inline struct hupmon__out *hupmon__deliver_slot(struct hupmon__outq *q)
+{
+	if (q->n >= HUPMON__OUT_CAP) {
+		fputs("hupmon: report queue bound exceeded\n", stderr);
+		abort();
+	}
+	return &q->item[q->n++];
+}
 
 /* One observation of one watched socket, by one path. */
 struct hupmon__report {
 	enum hupmon__report_kind kind;
 	enum hupmon_path path;
 	enum hupmon_cause cause;
-	/* HUPMON__REPORT_STALL: what was seen, the episode's reason (for
-	 * RECOVERED, the reason of the episode that ended), escalation. */
+	/* A stall verdict of the TCP_INFO sweep (0: none): what was seen,
+	 * the episode's reason (for RECOVERED, the reason of the episode that
+	 * ended), escalation. Not a hangup: the cause order and compare mode
+	 * ignore it. */
 	enum hupmon_stall_kind stall;
 	enum hupmon_stall_reason reason;
 	bool escalation;
@@ -80,8 +91,10 @@ struct hupmon__report {
 int hupmon__deliver_report(struct hupmon *m, uint32_t idx,
 			   const struct hupmon__report *r);
 
-/* A hangup was reported for slot idx: an open stall episode ends without
- * RECOVERED (counted in stall_closed) and tracking starts afresh. Under
+/* The connection of slot idx is over (a final cause, or a probe saw
+ * CLOSE): an open stall episode ends without RECOVERED (counted in
+ * stall_closed) and the stall state is cleared. PEER_SHUTDOWN and HANGUP
+ * short of CLOSE end nothing: data may still be queued behind them. Under
  * m->lock. */
 void hupmon__deliver_stall_close(struct hupmon *m, uint32_t idx);
 

@@ -14,15 +14,36 @@ enum phase {
 };
 
 #define CLOCK_MASK 0xffffffu
+#define PHASE_MASK 0x7fu
+#define UNSENT_BIT (1u << 31) /* PH_STREAK: data never left, so far */
 
 static enum phase phase_of(const struct hupmon__stall *st)
 {
-	return (enum phase)(st->since >> 24);
+	return (enum phase)((st->since >> 24) & PHASE_MASK);
 }
 
 static void set(struct hupmon__stall *st, enum phase ph, uint64_t now_ms)
 {
 	st->since = (uint32_t)ph << 24 | ((uint32_t)now_ms & CLOCK_MASK);
+}
+
+/* The shape of data that never left: window open, nothing in flight, data
+ * queued. Alone it means nothing (cork, a small window, pacing show it);
+ * for a whole streak, with the probe timer failing, it is a stall. */
+static bool unsent(const struct hupmon__tcp_info *ti)
+{
+	return ti->snd_wnd > 0 && ti->unacked == 0 && ti->notsent_bytes > 0;
+}
+
+/* No episode from here on: idle, or a streak that begins with sample ti. */
+static void calm(struct hupmon__stall *st, const struct hupmon__tcp_info *ti,
+		 uint64_t now_ms)
+{
+	bool outstanding = ti->unacked > 0 || ti->notsent_bytes > 0;
+
+	set(st, outstanding ? PH_STREAK : PH_IDLE, now_ms);
+	if (outstanding && unsent(ti))
+		st->since |= UNSENT_BIT;
 }
 
 static uint32_t elapsed_ms(const struct hupmon__stall *st, uint64_t now_ms)
@@ -82,19 +103,18 @@ hupmon__stall_step(struct hupmon__stall *st, const struct hupmon__tcp_info *ti,
 	bool moved = fp != st->progress;
 	bool outstanding = ti->unacked > 0 || ti->notsent_bytes > 0;
 	enum phase ph = phase_of(st);
-	enum phase calm = outstanding ? PH_STREAK : PH_IDLE;
 
 	*escalation = false;
 	st->progress = fp;
 	if (ph == PH_FRESH) {
-		set(st, calm, now_ms);
+		calm(st, ti, now_ms);
 		return HUPMON__STALL_NONE;
 	}
 	if (ph == PH_ZERO_WINDOW || ph == PH_NO_ACK) {
 		if (moved) {
 			/* The episode ends; a new one needs a full stall_ms
 			 * from here (hysteresis: no flapping faster). */
-			set(st, calm, now_ms);
+			calm(st, ti, now_ms);
 			return HUPMON__STALL_RECOVERED;
 		}
 		if (ph == PH_ZERO_WINDOW && probes_unanswered(ti)) {
@@ -105,10 +125,12 @@ hupmon__stall_step(struct hupmon__stall *st, const struct hupmon__tcp_info *ti,
 		return HUPMON__STALL_NONE;
 	}
 	if (moved || !outstanding || ph == PH_IDLE) {
-		set(st, calm, now_ms);
+		calm(st, ti, now_ms);
 		return HUPMON__STALL_NONE;
 	}
 	/* A streak: outstanding at every sample, no progress since. */
+	if (!unsent(ti))
+		st->since &= ~UNSENT_BIT;
 	if (elapsed_ms(st, now_ms) < stall_ms)
 		return HUPMON__STALL_NONE;
 	if (ti->snd_wnd == 0) {
@@ -119,6 +141,13 @@ hupmon__stall_step(struct hupmon__stall *st, const struct hupmon__tcp_info *ti,
 		return HUPMON__STALL_ZERO_WINDOW;
 	}
 	if (ti->unacked > 0 && ti->last_ack_recv_ms >= stall_ms) {
+		set(st, PH_NO_ACK, now_ms);
+		return HUPMON__STALL_NO_ACK;
+	}
+	/* Nothing ever left during the streak, and the kernel's probe timer
+	 * failed to send it three times (an ACK would have reset the count:
+	 * a live peer never lets it get there with the window open). */
+	if ((st->since & UNSENT_BIT) && ti->probes >= 3) {
 		set(st, PH_NO_ACK, now_ms);
 		return HUPMON__STALL_NO_ACK;
 	}

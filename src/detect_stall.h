@@ -6,7 +6,8 @@
  * the sample.
  *
  * What only TCP_INFO shows (Linux 6.x, measured on loopback and on a veth
- * between two namespaces):
+ * between two namespaces; the never-sent case and its live look-alikes
+ * measured again on 6.18):
  *   - The path or the peer died with our data in flight: tcpi_unacked stays
  *     above 0, tcpi_bytes_acked and tcpi_delivered freeze, tcpi_backoff
  *     climbs, tcpi_last_ack_recv grows; the window (tcpi_snd_wnd) stays
@@ -17,24 +18,52 @@
  *     out), bytes_acked and delivered freeze; last_ack_recv saw-tooths up
  *     to the probe interval (backing off to 120 s) since probes are
  *     answered; tcpi_probes counts unanswered probes, but the answers are
- *     rate-limited (one per 500 ms), so a live peer can show 2.
+ *     rate-limited (one per 500 ms), so a live peer can show 2. The same
+ *     holds after a half-close, in CLOSE_WAIT (the peer's FIN came) and in
+ *     LAST_ACK (our FIN too, queued behind the data: notsent counts it).
+ *   - Our data never left: our own side cannot send (its link down, so no
+ *     route; a qdisc that drops every packet). A failed transmission is not
+ *     in flight: unacked 0, notsent is everything written, the window
+ *     open, bytes_acked and delivered frozen. The kernel's probe timer
+ *     retries, and tcpi_probes counts each failed attempt: the first one
+ *     RTO after the write, then every 500 ms when a qdisc drops (the 3rd
+ *     at ~1.2 s on loopback, ~1.4 s on a veth), at RTO << backoff when
+ *     there is no route (the 3rd at 7 RTOs, ~1.4-1.6 s). Meanwhile
+ *     tcpi_bytes_sent and tcpi_last_data_sent move as if the data went
+ *     (failed attempts count), and last_ack_recv is large on any socket
+ *     that idled and then wrote: neither tells.
+ *   - Live look-alikes of that shape (window open, nothing unacked, data
+ *     queued) show tcpi_probes below 3, because any ACK resets it to 0:
+ *     corked data (TCP_CORK, or Nagle's hold) is pushed by the probe
+ *     timer within an RTO (100 corked bytes left at ~200-300 ms) and
+ *     acknowledged; a window smaller than a segment (the peer clamped its
+ *     window to 2 KiB below our 46 KiB MSS) is served by the probe timer,
+ *     one window's worth per RTO, each acknowledged (progress every
+ *     ~200 ms, tcpi_probes 0); a tiny SO_MAX_PACING_RATE (1000 B/s)
+ *     leaves MBs waiting on the pacing timer with no progress for as long
+ *     as it likes, but the probe timer is not involved (tcpi_probes 0).
  *   - A slow, lossy but healthy path: bytes_acked can freeze for ~1 s in
  *     loss recovery, but delivered (which counts SACKed segments too)
  *     moves at every sample.
  *   - Idle, then one write: unacked is 1 for one round trip and
  *     last_ack_recv is as old as the idle time, until the ACK.
- *   - tcpi_probes also counts keepalive probes: it means something only
- *     while the window is shut.
+ *   - tcpi_probes also counts keepalive probes, which go out only when
+ *     nothing is queued: it means something only while the window is shut
+ *     or nothing has left.
  *
  * So progress is any change of bytes_acked or delivered between two
  * samples. A socket is stalled when it had data outstanding or queued
  * (unacked > 0 || notsent_bytes > 0) at every sample for at least stall_ms
  * with no progress. Then: window shut: ZERO_WINDOW; window open, unacked
- * data and no ACK for stall_ms: NO_ACK; one escalation per episode,
- * ZERO_WINDOW -> NO_ACK, when the peer stops answering window probes
- * (probes >= 3, or no ACK for twice the probe interval the kernel is at,
- * min(rto << backoff, 120 s)). RECOVERED at the first sample that shows
- * progress; a new episode then needs a full stall_ms again.
+ * data and no ACK for stall_ms: NO_ACK; window open, nothing unacked and
+ * data queued at every sample of the streak, and probes >= 3 (the kernel
+ * failed to send it three times): NO_ACK too, whenever probes gets there
+ * after stall_ms. One escalation per episode, ZERO_WINDOW -> NO_ACK, when
+ * the peer stops answering window probes (probes >= 3, or no ACK for twice
+ * the probe interval the kernel is at, min(rto << backoff, 120 s)).
+ * RECOVERED at the first sample that shows progress; a new episode then
+ * needs a full stall_ms again. The classifier knows nothing of the
+ * connection's state: when tracking ends is the caller's (probe.c).
  */
 #ifndef HUPMON_DETECT_STALL_H
 #define HUPMON_DETECT_STALL_H
@@ -97,7 +126,9 @@ _Static_assert(sizeof(struct hupmon__tcp_info) == 232, "up to tcpi_snd_wnd");
 struct hupmon__stall {
 	uint32_t progress; /* fingerprint of bytes_acked and delivered */
 	uint32_t since;	   /* bits 0-23: ms clock (mod 2^24, 4.6 h) when the
-			      streak without progress began; 24-31: phase */
+			      streak without progress began; 24-30: phase;
+			      31: every sample of the streak showed data
+			      that never left */
 };
 _Static_assert(sizeof(struct hupmon__stall) == 8, "stall state is 8 bytes");
 
@@ -106,7 +137,8 @@ enum hupmon__stall_verdict {
 	HUPMON__STALL_NONE = 0,	   /* nothing new */
 	HUPMON__STALL_ZERO_WINDOW, /* an episode begins: window shut */
 	HUPMON__STALL_NO_ACK,	   /* an episode begins, or a ZERO_WINDOW one
-				      escalates: nothing acknowledged */
+				      escalates: nothing acknowledged, or
+				      nothing could be sent */
 	HUPMON__STALL_RECOVERED,   /* the open episode ends: progress */
 };
 

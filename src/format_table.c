@@ -235,8 +235,8 @@ static const struct scalar stall[] = {
 	{"escalations", "escalations", "stall_escalations_total",
 	 "Zero-window stall episodes that escalated to no-ACK.",
 	 FIELD(stall_escalations), false, UNIT_COUNT},
-	{"closed_by_hangup", "closed by a hangup", "stall_closed_total",
-	 "Open stall episodes ended by a hangup report (no recovery).",
+	{"closed_by_hangup", "ended with the connection", "stall_closed_total",
+	 "Open stall episodes ended by the connection's end (no recovery).",
 	 FIELD(stall_closed), false, UNIT_COUNT},
 };
 

@@ -16,6 +16,21 @@
  *   - tcp_get_info() fills the whole struct whatever length is asked for,
  *     so a socket under stall tracking reads 232 bytes (up to tcpi_snd_wnd)
  *     at the cost of 8, and its sample feeds the stall classifier.
+ *   - A hangup short of CLOSE leaves data to deliver (measured on 6.18):
+ *     after the peer's FIN (CLOSE_WAIT) we may still send, and a peer that
+ *     half-closed and stopped reading shuts its window on MBs of ours;
+ *     after our own shutdown(SHUT_WR) in CLOSE_WAIT (LAST_ACK) the data
+ *     and our FIN wait behind that window (tcpi_notsent_bytes counts the
+ *     FIN). Only CLOSE ends it: once the peer has acknowledged everything,
+ *     FIN included, tcpi_state is CLOSE and tcpi_bytes_acked still reads
+ *     the final count (the last sample shows the progress); after an RST
+ *     or a timeout the queues are purged and nothing moves again.
+ *
+ * Stall tracking of a socket therefore goes on through PEER_SHUTDOWN and
+ * HANGUP, and ends when the connection is over: a final cause (RESET,
+ * TIMEOUT, ERROR, from either path) or CLOSE seen by a probe (deliver.c
+ * closes the episode; a CLOSE sample may still report RECOVERED first), or
+ * the unwatch.
  */
 #include "probe.h"
 
@@ -136,18 +151,31 @@ static int probe_tcp_info(struct hupmon *m, struct hupmon__slot *s,
 	return hupmon__classify_tcp_state((unsigned)state, s->error);
 }
 
-/* A live tracked socket's sample through the stall classifier. A verdict
- * turns *r (the probe's "alive" report) into a stall report. */
-static void stall_look(struct hupmon *m, struct hupmon__stall *st,
+/* A tracked socket's sample through the stall classifier: a verdict goes
+ * into *r beside what the probe saw of the hangup. Once the connection is
+ * over (CLOSE, or a final cause) the sample can only end an open episode
+ * with the progress it shows (RECOVERED); deliver.c closes whatever is
+ * left open. */
+static void stall_look(struct hupmon *m, const struct hupmon__slot *s,
+		       struct hupmon__stall *st,
 		       const struct hupmon__tcp_info *ti,
 		       struct hupmon__report *r)
 {
 	enum hupmon__stall_verdict open = hupmon__stall_episode(st);
+	struct hupmon__stall next = *st;
 	enum hupmon__stall_verdict v;
-	bool escalation;
+	bool escalation, over;
 
-	v = hupmon__stall_step(st, ti, hupmon__clock(m) / 1000000u,
+	over = (s->flags & HUPMON__SLOT_CLOSED) ||
+	       s->level >= HUPMON__LEVEL_FINAL ||
+	       hupmon__cause_level(r->cause) >= HUPMON__LEVEL_FINAL;
+	if (over && open == HUPMON__STALL_NONE)
+		return;
+	v = hupmon__stall_step(&next, ti, hupmon__clock(m) / 1000000u,
 			       m->cfg.stall_ms, &escalation);
+	if (over && v != HUPMON__STALL_RECOVERED)
+		return;
+	*st = next;
 	r->escalation = escalation;
 	switch (v) {
 	case HUPMON__STALL_NONE:
@@ -167,7 +195,6 @@ static void stall_look(struct hupmon *m, struct hupmon__stall *st,
 				    : HUPMON_STALL_REASON_NO_ACK;
 		break;
 	}
-	r->kind = HUPMON__REPORT_STALL;
 }
 
 /* Probes the socket of slot idx and delivers what it saw. Returns
@@ -197,11 +224,10 @@ static int probe(struct hupmon *m, uint32_t idx)
 	}
 	r.cause = (enum hupmon_cause)cause;
 	r.laps = hupmon__sweep_laps(m);
-	/* A hangup (which closes an open episode), or a live socket's
-	 * sample for the stall classifier: one report per probe. */
-	if (cause == HUPMON_CAUSE_NONE && st && full &&
-	    !(s->flags & HUPMON__SLOT_CLOSED))
-		stall_look(m, st, &ti, &r);
+	/* What the probe saw of the hangup, and of a stall (whatever the
+	 * state: a half-closed connection can stall): one report. */
+	if (st && full)
+		stall_look(m, s, st, &ti, &r);
 	return hupmon__deliver_report(m, idx, &r);
 }
 

@@ -3,8 +3,13 @@
  * check_detect_stall: the stall classifier on traces, sample by sample. No
  * sockets. Each trace follows what TCP_INFO shows in one situation (see
  * src/detect_stall.h): a dead path with data in flight, a live peer with its
- * window shut, a slow lossy link, an idle connection that writes once;
- * plus the hysteresis, the one escalation per episode and the clock wrap.
+ * window shut, a slow lossy link, an idle connection that writes once, data
+ * that never left (a qdisc dropping everything, no route) and the live
+ * cases of the same shape that must stay silent (cork, a window smaller than
+ * a segment, a tiny pacing rate); plus the hysteresis, the one escalation
+ * per episode and the clock wrap. The never-sent traces and their live
+ * look-alikes are TCP_INFO as sampled on Linux 6.18 (bytes_acked,
+ * delivered, probes, backoff, rto, snd_wnd as read; times rounded).
  */
 #include <check.h>
 
@@ -158,6 +163,98 @@ static const struct row idle[] = {
 	{500000, 0, 0, 4000, 40, 500100, 0, 0, 200, 65535, N, false},
 };
 
+/* Data that never left, loopback in a namespace with a pfifo qdisc of
+ * limit 0: 64 KiB written at 100 ms, nothing in flight, the window open,
+ * the probe timer failing every 500 ms after the first RTO (probes 1 at
+ * ~350 ms, 3 at ~1350 ms). stall_ms passes at 1100 with probes 2: nothing
+ * yet; NO_ACK when the third attempt has failed; then nothing however long
+ * it lasts; RECOVERED when the qdisc goes and the data is acknowledged. */
+static const struct row never_sent_qdisc[] = {
+	{0, 0, 0, 0, 1, 940, 0, 0, 204, 65536, N, false},
+	{100, 0, 65536, 0, 1, 1040, 0, 0, 204, 65536, N, false},
+	{350, 0, 65536, 0, 1, 1292, 1, 0, 204, 65536, N, false},
+	{600, 0, 65536, 0, 1, 1540, 1, 0, 204, 65536, N, false},
+	{850, 0, 65536, 0, 1, 1792, 2, 0, 204, 65536, N, false},
+	{1100, 0, 65536, 0, 1, 2040, 2, 0, 204, 65536, N, false},
+	{1350, 0, 65536, 0, 1, 2292, 3, 0, 204, 65536, NA, false},
+	{1600, 0, 65536, 0, 1, 2548, 3, 0, 204, 65536, N, false},
+	{3600, 0, 65536, 0, 1, 4548, 7, 0, 204, 65536, N, false},
+	{6100, 0, 65536, 0, 1, 7048, 12, 0, 204, 65536, N, false},
+	{6400, 0, 0, 65536, 3, 10, 0, 0, 204, 65536, RE, false},
+	{9000, 0, 0, 65536, 3, 2610, 0, 0, 204, 65536, N, false},
+};
+
+/* Data that never left, veth, the server's own link down (no route): the
+ * probe timer backs off (rto << backoff), its third failure at ~1600 ms
+ * after the write; probes sit at 2 for 800 ms past stall_ms. */
+static const struct row never_sent_no_route[] = {
+	{0, 0, 0, 0, 1, 900, 0, 0, 204, 64512, N, false},
+	{100, 0, 65536, 0, 1, 1012, 0, 0, 204, 64512, N, false},
+	{300, 0, 65536, 0, 1, 1212, 0, 0, 204, 64512, N, false},
+	{500, 0, 65536, 0, 1, 1412, 1, 1, 204, 64512, N, false},
+	{900, 0, 65536, 0, 1, 1812, 2, 2, 204, 64512, N, false},
+	{1100, 0, 65536, 0, 1, 2012, 2, 2, 204, 64512, N, false},
+	{1500, 0, 65536, 0, 1, 2416, 2, 2, 204, 64512, N, false},
+	{1700, 0, 65536, 0, 1, 2616, 3, 3, 204, 64512, NA, false},
+	{2900, 0, 65536, 0, 1, 3816, 3, 3, 204, 64512, N, false},
+};
+
+/* Live: 100 bytes written under TCP_CORK. The probe timer pushes them
+ * within an RTO; the ACK is progress. Nothing to report. */
+static const struct row corked[] = {
+	{0, 0, 0, 0, 1, 900, 0, 0, 200, 65536, N, false},
+	{100, 0, 100, 0, 1, 1000, 0, 0, 200, 65536, N, false},
+	{200, 0, 100, 0, 1, 1100, 0, 0, 200, 65536, N, false},
+	{300, 0, 100, 0, 1, 1200, 0, 0, 200, 65536, N, false},
+	{400, 0, 0, 100, 2, 96, 0, 0, 204, 65536, N, false},
+	{5000, 0, 0, 100, 2, 4696, 0, 0, 204, 65536, N, false},
+};
+
+/* Live: the reader clamped its window to 2 KiB, below our 46 KiB MSS, and
+ * reads all it gets: a full segment never fits, the probe timer sends one
+ * window's worth per RTO and the peer acknowledges it (tcpi_probes 0, and
+ * progress at every sample 200 ms apart). */
+static const struct row window_below_segment[] = {
+	{0, 0, 658432, 128000, 6, 200, 0, 0, 208, 2048, N, false},
+	{200, 0, 656384, 130048, 7, 188, 0, 0, 208, 2048, N, false},
+	{400, 0, 654336, 132096, 8, 172, 0, 0, 208, 2048, N, false},
+	{600, 0, 652288, 134144, 9, 160, 0, 0, 204, 2048, N, false},
+	{800, 0, 650240, 136192, 10, 152, 0, 0, 204, 2048, N, false},
+	{1000, 0, 648192, 138240, 11, 144, 0, 0, 204, 2048, N, false},
+	{1200, 0, 646144, 140288, 12, 136, 0, 0, 204, 2048, N, false},
+	{1400, 0, 644096, 142336, 13, 132, 0, 0, 204, 2048, N, false},
+	{1600, 0, 642048, 144384, 14, 124, 0, 0, 204, 2048, N, false},
+	{1800, 0, 640000, 146432, 15, 116, 0, 0, 204, 2048, N, false},
+	{2000, 0, 637952, 148480, 16, 108, 0, 0, 204, 2048, N, false},
+};
+
+/* Live: SO_MAX_PACING_RATE 1000 B/s. Ten segments go unpaced, then 3.5 MB
+ * wait on the pacing timer (the next 64 KiB segment is 65 s away): window
+ * open, nothing in flight, no progress for as long as it lasts, and the
+ * probe timer never fires (tcpi_probes 0). Nothing to report. */
+static const struct row tiny_pacing_rate[] = {
+	{0, 2, 3830272, 32768, 2, 8, 0, 0, 204, 95232, N, false},
+	{250, 0, 3523584, 419840, 11, 248, 0, 0, 204, 192512, N, false},
+	{500, 0, 3523584, 419840, 11, 496, 0, 0, 204, 192512, N, false},
+	{1250, 0, 3523584, 419840, 11, 1248, 0, 0, 204, 192512, N, false},
+	{1500, 0, 3523584, 419840, 11, 1500, 0, 0, 204, 192512, N, false},
+	{3000, 0, 3523584, 419840, 11, 3000, 0, 0, 204, 192512, N, false},
+	{6000, 0, 3523584, 419840, 11, 6004, 0, 0, 204, 192512, N, false},
+};
+
+/* The never-sent rule needs the shape at every sample of the streak: a
+ * streak that began with the window shut and went on with it open and
+ * the probe count high is not one (whatever it is, it is not data that
+ * never left). */
+static const struct row unsent_not_whole_streak[] = {
+	{0, 0, 0, 0, 1, 900, 0, 0, 204, 65536, N, false},
+	{100, 0, 65536, 0, 1, 1000, 0, 0, 204, 0, N, false},
+	{300, 0, 65536, 0, 1, 1200, 1, 0, 204, 65536, N, false},
+	{1100, 0, 65536, 0, 1, 2000, 2, 0, 204, 65536, N, false},
+	{1600, 0, 65536, 0, 1, 2500, 3, 0, 204, 65536, N, false},
+	{3000, 0, 65536, 0, 1, 3900, 6, 0, 204, 65536, N, false},
+};
+
 #define TRACE(r, t0)                                                           \
 	{                                                                      \
 #r, r, sizeof(r) / sizeof(r[0]), t0                            \
@@ -172,9 +269,16 @@ static const struct trace traces[] = {
 	TRACE(idle_then_write, 0),
 	TRACE(hysteresis, 0),
 	TRACE(idle, 0),
+	TRACE(never_sent_qdisc, 0),
+	TRACE(never_sent_no_route, 0),
+	TRACE(corked, 0),
+	TRACE(window_below_segment, 0),
+	TRACE(tiny_pacing_rate, 0),
+	TRACE(unsent_not_whole_streak, 0),
 	/* the state keeps 24 bits of the clock: across its wrap */
 	TRACE(dead_path, (1ull << 24) - 500),
 	TRACE(hysteresis, (3ull << 24) - 1050),
+	TRACE(never_sent_qdisc, (1ull << 24) - 1200),
 };
 
 START_TEST(test_traces)

@@ -5,9 +5,13 @@
  * (non-blocking, no user timeout): the server's socket shows a shut window
  * and hupmon reports STALLED/ZERO_WINDOW; the client then drains
  * everything and hupmon reports RECOVERED. Also: the config errors, a
- * kernel whose TCP_INFO is too short (test hook), a hangup that closes an
+ * kernel whose TCP_INFO is too short (test hook), a reset that closes an
  * open episode without RECOVERED, per-watch off, and no stall on a busy
- * healthy connection.
+ * healthy connection. Stall tracking goes on through a half-close: a client
+ * that shut its write side and stops reading is reported (CLOSE_WAIT), and
+ * so is one whose server then shuts down its own side with data still
+ * queued behind the FIN (LAST_ACK); neither PEER_SHUTDOWN nor HANGUP ends
+ * the episode, the drain does (RECOVERED).
  *
  * Bounds are generous: "detected within 3 s" of the window shutting with
  * stall_ms = 1 s and a 100 ms period, "none" over several stall_ms. No
@@ -309,6 +313,112 @@ START_TEST(test_hangup_closes_episode)
 }
 END_TEST
 
+/* Dispatches until a hangup report of the cause for id, or deadline;
+ * returns whether it came. */
+static bool until_hangup(hupmon *m, struct fx_stall_log *l, hupmon_id id,
+			 enum hupmon_cause cause, int deadline_ms)
+{
+	uint64_t end = fx_now_ns() + (uint64_t)deadline_ms * 1000000u;
+
+	for (;;) {
+		for (size_t i = 0; i < l->nhup; i++)
+			if (l->hup[i].id == id && l->hup[i].cause == cause)
+				return true;
+		if (fx_now_ns() >= end)
+			return false;
+		ck_assert_int_ge(hupmon_dispatch(m, 20), 0);
+	}
+}
+
+/* tcpi_state and tcpi_notsent_bytes of fd. */
+static void state_of(int fd, unsigned *state, uint32_t *notsent)
+{
+	struct hupmon__tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	ck_assert_int_eq(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len), 0);
+	*state = ti.state;
+	*notsent = ti.notsent_bytes;
+}
+
+/*
+ * The client sends its request and shuts down its write side (a FIN: the
+ * server's socket is in CLOSE_WAIT, PEER_SHUTDOWN is reported), then stops
+ * reading while the server writes its answer. _i bit 0: both paths (else
+ * the sweep alone); bit 1: the server then shuts down its own side, as a
+ * close-delimited HTTP/1.0 answer does (LAST_ACK: HANGUP is reported, the
+ * data still queued behind our FIN). Either way the stall is reported, and
+ * the drain that follows ends the episode with RECOVERED, not a close.
+ */
+START_TEST(test_half_closed_reader)
+{
+	bool both = _i & 1, own_shutdown = _i & 2;
+	struct fx_stall_log l;
+	hupmon *m =
+		new_monitor(&l, both ? HUPMON_PATHS_BOTH : HUPMON_PATH_SWEEP);
+	struct hupmon_stats st;
+	unsigned state;
+	uint32_t notsent;
+	int srv, cli;
+	hupmon_id id;
+	size_t sent, got = 0;
+	uint64_t t0, end;
+
+	small_pair(&srv, &cli);
+	id = fx_watch_ok(m, srv, &l);
+	fx_half_close(cli);
+	ck_assert_msg(until_hangup(m, &l, id, HUPMON_CAUSE_PEER_SHUTDOWN,
+				   FX_SWEEP_REPORT_MS),
+		      "no PEER_SHUTDOWN");
+	t0 = fx_now_ns();
+	sent = fill(srv);
+	ck_assert_uint_gt(sent, 0);
+	if (own_shutdown) {
+		ck_assert_int_eq(shutdown(srv, SHUT_WR), 0);
+		ck_assert_msg(until_hangup(m, &l, id, HUPMON_CAUSE_HANGUP,
+					   FX_SWEEP_REPORT_MS),
+			      "no HANGUP after our shutdown");
+	}
+	ck_assert_msg(until_stall(m, &l, id, HUPMON_STALL_KIND_STALLED,
+				  HUPMON_STALL_REASON_ZERO_WINDOW, DETECT_MS),
+		      "no ZERO_WINDOW within %d ms of the write", DETECT_MS);
+	ck_assert_uint_ge(l.st[0].detected_ns - t0,
+			  (uint64_t)STALL_MS * 1000000u);
+	/* What the report is about: our data still queued, in the state the
+	 * case is about. */
+	state_of(srv, &state, &notsent);
+	ck_assert_uint_eq(state, own_shutdown ? TCP_LAST_ACK : TCP_CLOSE_WAIT);
+	ck_assert_uint_gt(notsent, 0);
+	fx_get_stats(m, &st);
+	ck_assert_uint_eq(st.stall_closed, 0);
+
+	/* The client reads everything: RECOVERED (in LAST_ACK, the probe may
+	 * find the connection already closed: its last sample shows the
+	 * progress). */
+	end = fx_now_ns() + 5000u * 1000000u;
+	while (got < sent && fx_now_ns() < end) {
+		got += drain(cli);
+		ck_assert_int_ge(hupmon_dispatch(m, 5), 0);
+	}
+	ck_assert_uint_eq(got, sent);
+	ck_assert_msg(until_stall(m, &l, id, HUPMON_STALL_KIND_RECOVERED,
+				  HUPMON_STALL_REASON_ZERO_WINDOW, DETECT_MS),
+		      "no RECOVERED within %d ms", DETECT_MS);
+	fx_dispatch_for(m, 3 * PERIOD_MS);
+	ck_assert_uint_eq(l.nst, 2);
+	fx_get_stats(m, &st);
+	ck_assert_uint_eq(st.stalls[HUPMON_STALL_REASON_ZERO_WINDOW], 1);
+	ck_assert_uint_eq(st.stall_recoveries[HUPMON_STALL_REASON_ZERO_WINDOW],
+			  1);
+	ck_assert_uint_eq(st.stall_closed, 0);
+	fx_unwatch_ok(m, id);
+	hupmon_free(m);
+	fx_close_ok(srv);
+	fx_close_ok(cli);
+}
+END_TEST
+
 /* Two sockets in the same shut-window state, one with stall tracking off:
  * only the other is reported, and the untracked one gets no state. */
 START_TEST(test_per_watch_off)
@@ -400,6 +510,7 @@ int main(void)
 	fx_add_case(su, "short_tcp_info", test_short_tcp_info, 0, 10);
 	fx_add_case(su, "hangup_closes_episode", test_hangup_closes_episode, 2,
 		    30);
+	fx_add_case(su, "half_closed_reader", test_half_closed_reader, 4, 30);
 	fx_add_case(su, "per_watch_off", test_per_watch_off, 0, 30);
 	fx_add_case(su, "off_by_default", test_off_by_default, 0, 10);
 	fx_add_case(su, "busy_no_stall", test_busy_no_stall, 0, 30);

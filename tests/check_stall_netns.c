@@ -11,6 +11,12 @@
  *     drop) carrying a continuous transfer for 10 s with the same stall_ms:
  *     no stall report, and the link really was lossy (tc drops or
  *     tcpi_total_retrans > 0).
+ *   - Data that never left: the server's own side fails to send (a qdisc
+ *     that drops every packet, or its link down: no route), then 64 KiB are
+ *     written. Nothing is in flight, the window is open, only the kernel's
+ *     probe timer retries: STALLED/NO_ACK within 3 s (stall_ms 1 s; the
+ *     kernel's third failed attempt comes 1.2-1.6 s after the write), and
+ *     RECOVERED once the side works again.
  *
  * Needs root (CAP_NET_ADMIN), iproute2 and tc with tbf: otherwise prints why
  * and exits 77. The namespaces are removed at exit.
@@ -197,6 +203,91 @@ START_TEST(test_tbf_lossy_no_stall)
 }
 END_TEST
 
+/* The server's side fails to send (_i 0: a pfifo qdisc of limit 0 drops
+ * every packet; 1: its link is down), or works again. */
+static void server_side(bool broken, int how)
+{
+	char why[192];
+	int rc;
+
+	if (how == 0)
+		rc = netns_sh(why, sizeof(why),
+			      broken ? "ip netns exec %s tc qdisc replace dev "
+				       "%s root pfifo limit 0"
+				     : "ip netns exec %s tc qdisc del dev %s "
+				       "root",
+			      netns_name(NETNS_SRV), netns_dev(NETNS_SRV));
+	else
+		rc = netns_sh(why, sizeof(why), "ip -n %s link set %s %s",
+			      netns_name(NETNS_SRV), netns_dev(NETNS_SRV),
+			      broken ? "down" : "up");
+	ck_assert_msg(rc == 0, "server side %s: %s",
+		      broken ? "broken" : "restored", why);
+}
+
+START_TEST(test_never_sent_no_ack)
+{
+	static const char *const how[] = {"qdisc drops all", "link down"};
+	struct fx_stall_log l;
+	hupmon *m = new_monitor(&l);
+	struct hupmon__tcp_info ti;
+	socklen_t tlen = sizeof(ti);
+	int srv, cli;
+	hupmon_id id;
+	uint64_t wrote, repaired, end, stall_at = 0, rec_at = 0;
+
+	listen_srv();
+	connect_across(&srv, &cli);
+	id = fx_watch_ok(m, srv, NULL);
+	fx_dispatch_for(m, 3 * PERIOD_MS);
+	server_side(true, _i);
+	wrote = fx_now_ns();
+	ck_assert_uint_eq(netns_fill(srv, 65536), 65536);
+	end = wrote + DETECT_NS;
+	while (fx_now_ns() < end && !l.nst)
+		ck_assert_int_ge(hupmon_dispatch(m, 20), 0);
+	if (l.nst)
+		stall_at = l.st[0].detected_ns;
+	/* What it was: nothing in flight, everything queued, window open,
+	 * the probe timer failing. */
+	memset(&ti, 0, sizeof(ti));
+	ck_assert_int_eq(getsockopt(srv, IPPROTO_TCP, TCP_INFO, &ti, &tlen), 0);
+	server_side(false, _i);
+	repaired = fx_now_ns();
+	end = repaired + 10000000000ull;
+	while (fx_now_ns() < end && l.nst < 2)
+		ck_assert_int_ge(hupmon_dispatch(m, 20), 0);
+	if (l.nst >= 2)
+		rec_at = l.st[1].detected_ns;
+	printf("netns: %s, 64 KiB never sent: NO_ACK after %llu ms (stall_ms "
+	       "%d, or the kernel's third failed attempt if later; "
+	       "tcpi_unacked %u, notsent %u, snd_wnd %u, probes %u), "
+	       "RECOVERED %llu ms after the repair\n",
+	       how[_i],
+	       stall_at ? (unsigned long long)(stall_at - wrote) / 1000000 : 0,
+	       STALL_MS, ti.unacked, ti.notsent_bytes, ti.snd_wnd, ti.probes,
+	       rec_at ? (unsigned long long)(rec_at - repaired) / 1000000 : 0);
+	fflush(stdout);
+	ck_assert_uint_eq(ti.unacked, 0);
+	ck_assert_uint_gt(ti.notsent_bytes, 0);
+	ck_assert_uint_gt(ti.snd_wnd, 0);
+	ck_assert_msg(stall_at, "no stall report within %llu ms",
+		      (unsigned long long)DETECT_NS / 1000000);
+	ck_assert_int_eq(l.st[0].kind, HUPMON_STALL_KIND_STALLED);
+	ck_assert_int_eq(l.st[0].reason, HUPMON_STALL_REASON_NO_ACK);
+	ck_assert(!l.st[0].escalation);
+	ck_assert_uint_ge(stall_at - wrote, (uint64_t)STALL_MS * 1000000u);
+	ck_assert_msg(rec_at, "no RECOVERED after the repair");
+	ck_assert_int_eq(l.st[1].kind, HUPMON_STALL_KIND_RECOVERED);
+	ck_assert_int_eq(l.st[1].reason, HUPMON_STALL_REASON_NO_ACK);
+	ck_assert_uint_eq(l.nhup, 0);
+	fx_unwatch_ok(m, id);
+	hupmon_free(m);
+	close(srv);
+	close(cli);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("stall_netns");
@@ -212,6 +303,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_link_down_no_ack_then_timeout);
 	tcase_add_test(tc, test_tbf_lossy_no_stall);
+	tcase_add_loop_test(tc, test_never_sent_no_ack, 0, 2);
 	suite_add_tcase(su, tc);
 	sr = srunner_create(su);
 	srunner_run_all(sr, CK_VERBOSE);

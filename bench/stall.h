@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hupmon-bench: the stall scenario's parts. stall.c runs the cases in
+ * order and prints the table; stall_harness.c holds what every case uses
+ * (the report log, the monitor, connection pairs, a table row); each group
+ * of cases is a file of its own: stall_halfclose.c (stalls after a
+ * half-close, ours or the peer's) and stall_unsent.c (data that never left,
+ * and the live connections that look like it).
+ */
+#ifndef HUPMON_BENCH_STALL_H
+#define HUPMON_BENCH_STALL_H
+
+#include "bench.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define NS_PER_MS    1000000ull
+#define STALL_CONNS  8
+#define STALL_PERIOD 100 /* sweep period, ms */
+
+/* One connection of a case: the server end (watched) and the client end,
+ * and what was reported of it, timed. */
+struct sconn {
+	int sfd, cfd;
+	hupmon_id id;
+	uint64_t t_fail, t_stall, t_rec, t_hup;
+	enum hupmon_stall_reason reason;
+	enum hupmon_cause cause;
+	size_t sent;
+	/* tcpi_state and tcpi_notsent_bytes when the first STALLED came */
+	unsigned stall_state;
+	uint32_t stall_notsent;
+};
+
+/* The reports of one monitor: the conns are the watches' user pointers. */
+struct slog {
+	struct sconn *c;
+	unsigned n;
+	unsigned stalls, recs, hups, stray;
+};
+
+/* A monitor reporting into l (period STALL_PERIOD, stall_ms); dies if it
+ * cannot be made. */
+hupmon *stall_monitor(struct slog *l, uint32_t stall_ms);
+/* Dispatches for ns. */
+void stall_dispatch_for(hupmon *m, uint64_t ns);
+/* A connection: the client from the lab's client namespace (lab) or
+ * loopback, to lfd's port; the server end accepted non-blocking, the
+ * client made non-blocking after connect. rcvbuf > 0: the client's
+ * SO_RCVBUF, set before connect. 0 or -errno. */
+int stall_pair(int lfd, bool lab, uint16_t port, int rcvbuf, int *srv,
+	       int *cli);
+/* The probe-gap bound of m now (ns). */
+uint64_t stall_gap_bound(hupmon *m);
+/* A row of the table: how many of want were reported, p50 and max of v
+ * (ns) against bound_ms, and the false reports; counts a failure when one
+ * is missing, late, or any is false. */
+void stall_row(const char *name, struct vec *v, double bound_ms, unsigned want,
+	       unsigned fals, const char *note, unsigned *failures);
+/* A row for a case that must give no report: its false reports. */
+void stall_row_silent(const char *name, unsigned fals, bool fail,
+		      const char *note, unsigned *failures);
+/* Closes both ends of every conn. */
+void stall_close(struct sconn *c, unsigned n);
+
+/* stall_halfclose.c: the half-closed reader, and our own shutdown behind
+ * queued data (loopback). */
+void stall_half_closed(const struct bctx *x, bool own_shutdown,
+		       unsigned *failures);
+
+/* stall_unsent.c: data that never left (root: the lab's server side
+ * broken, by a qdisc that drops everything or its link down), and the live
+ * connections of the same shape that must stay silent (loopback). */
+void stall_never_sent(int lfd, uint16_t port, bool link_down,
+		      unsigned *failures);
+void stall_unsent_lookalikes(const struct bctx *x, unsigned *failures);
+
+#endif

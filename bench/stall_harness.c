@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stall_harness: what every stall case uses (stall.h): the log its monitor
+ * reports into, connection pairs on loopback or across the lab, and the
+ * table's rows.
+ */
+#include "stall.h"
+#include "detect_stall.h"
+#include "netns.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* tcpi_state and tcpi_notsent_bytes of the conn's server end, now. */
+static void note_queue(struct sconn *c)
+{
+	struct hupmon__tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	memset(&ti, 0, sizeof(ti));
+	if (getsockopt(c->sfd, IPPROTO_TCP, TCP_INFO, &ti, &len))
+		return;
+	c->stall_state = ti.state;
+	c->stall_notsent = ti.notsent_bytes;
+}
+
+static void on_stall(const struct hupmon_stall_event *ev, void *arg)
+{
+	struct slog *l = arg;
+	struct sconn *c = ev->user;
+
+	if (!c) {
+		l->stray++;
+		return;
+	}
+	if (ev->kind == HUPMON_STALL_KIND_STALLED) {
+		l->stalls++;
+		if (!c->t_stall) {
+			c->t_stall = ev->detected_ns;
+			c->reason = ev->reason;
+			note_queue(c);
+		}
+	} else {
+		l->recs++;
+		if (!c->t_rec)
+			c->t_rec = ev->detected_ns;
+	}
+}
+
+static void on_hangup(const struct hupmon_event *ev, void *arg)
+{
+	struct slog *l = arg;
+	struct sconn *c = ev->user;
+
+	l->hups++;
+	if (c && !c->t_hup) {
+		c->t_hup = ev->detected_ns;
+		c->cause = ev->cause;
+	}
+}
+
+hupmon *stall_monitor(struct slog *l, uint32_t stall_ms)
+{
+	struct hupmon_config cfg = {.on_hangup = on_hangup,
+				    .on_stall = on_stall,
+				    .arg = l,
+				    .sweep_period_ms = STALL_PERIOD,
+				    .stall_ms = stall_ms};
+	hupmon *m = NULL;
+	int rc = hupmon_new(&cfg, &m);
+
+	if (rc)
+		die("hupmon_new", -rc);
+	return m;
+}
+
+void stall_dispatch_for(hupmon *m, uint64_t ns)
+{
+	uint64_t end = now_ns() + ns;
+
+	while (now_ns() < end)
+		hupmon_dispatch(m, 10);
+}
+
+int stall_pair(int lfd, bool lab, uint16_t port, int rcvbuf, int *srv, int *cli)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+
+	inet_pton(AF_INET, lab ? NETNS_SRV_ADDR : "127.0.0.1", &a.sin_addr);
+	*cli = lab ? netns_socket(NETNS_CLI)
+		   : socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*cli < 0)
+		return lab ? *cli : -errno;
+	if (rcvbuf)
+		setsockopt(*cli, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+			   sizeof(rcvbuf));
+	if (connect(*cli, (struct sockaddr *)&a, sizeof(a)))
+		return -errno;
+	*srv = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (*srv < 0)
+		return -errno;
+	fcntl(*cli, F_SETFL, O_NONBLOCK);
+	return 0;
+}
+
+uint64_t stall_gap_bound(hupmon *m)
+{
+	struct hupmon_stats st;
+
+	hupmon_stats(m, &st);
+	return st.sweep_gap_bound_ns;
+}
+
+void stall_row(const char *name, struct vec *v, double bound_ms, unsigned want,
+	       unsigned fals, const char *note, unsigned *failures)
+{
+	struct dist d = dist_of(v, 1e6);
+	bool bad = d.n != want || (d.n && d.max > bound_ms) || fals;
+
+	printf("%-30s %5zu/%-3u %9.0f %9.0f %9.0f %6u  %s%s\n", name, d.n, want,
+	       d.n ? d.p50 : 0.0, d.n ? d.max : 0.0, bound_ms, fals,
+	       bad ? "FAIL " : "", note);
+	*failures += bad;
+}
+
+void stall_row_silent(const char *name, unsigned fals, bool fail,
+		      const char *note, unsigned *failures)
+{
+	bool bad = fals || fail;
+
+	printf("%-30s %9s %9s %9s %9s %6u  %s%s\n", name, "-", "-", "-", "-",
+	       fals, bad ? "FAIL " : "", note);
+	*failures += bad;
+}
+
+void stall_close(struct sconn *c, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		close(c[i].sfd);
+		close(c[i].cfd);
+	}
+}
