@@ -8,7 +8,7 @@
 #include <assert.h>
 #include <string.h>
 
-#include "deliver.h"
+#include "outq.h"
 #include "detect.h"
 #include "state.h"
 #include "stats.h"
@@ -44,7 +44,7 @@ static void compare_record(struct hupmon *m, uint32_t idx, int level,
 	}
 	if (!m->cfg.on_compare)
 		return;
-	o = hupmon__deliver_slot(q);
+	o = hupmon__outq_push(q);
 	memset(o, 0, sizeof(*o));
 	o->compare = true;
 	o->rec.id = hupmon__slot_id(&m->reg, idx);

@@ -27,7 +27,7 @@ static void queue_event(struct hupmon *m, uint32_t idx, enum hupmon_path path,
 
 	if (!m->cfg.on_hangup)
 		return;
-	o = hupmon__deliver_slot(q);
+	o = hupmon__outq_push(q);
 	o->compare = false;
 	o->stall = false;
 	o->ev.id = hupmon__slot_id(&m->reg, idx);
@@ -49,7 +49,7 @@ static void queue_stall(struct hupmon *m, uint32_t idx,
 
 	if (!m->cfg.on_stall)
 		return;
-	o = hupmon__deliver_slot(q);
+	o = hupmon__outq_push(q);
 	o->compare = false;
 	o->stall = true;
 	o->sev.id = hupmon__slot_id(&m->reg, idx);

@@ -16,29 +16,11 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 #include "hupmon.h"
+#include "outq.h"
 
 struct hupmon;
-
-/* What a detection produces, delivered after the lock is dropped. */
-struct hupmon__out {
-	bool compare; /* else a hangup event, or a stall event */
-	bool stall;
-	struct hupmon_event ev;
-	struct hupmon_compare rec;
-	struct hupmon_stall_event sev;
-};
-/* What one observation can queue: its own events (a hangup event, and a
- * stall event when a probe's sample shows both) and one compare outcome
- * per level of the cause order that may come due at the same look. */
-#define HUPMON__OUT_CAP (2 + 3)
-struct hupmon__outq {
-	unsigned n;
-	struct hupmon__out item[HUPMON__OUT_CAP];
-};
 
 /* What kind of thing a path saw of a socket. */
 enum hupmon__report_kind {
@@ -48,18 +30,6 @@ enum hupmon__report_kind {
 	 * same sample (stall != 0), whatever the cause. */
 	HUPMON__REPORT_HANGUP,
 };
-
-/* The next free entry of q. The bound is derived, so it cannot be
- * exceeded: if it ever were, a report would be lost in silence, so this
- * stops loudly. With the queue it fills (compare.c fills it too). */
-static inline struct hupmon__out *hupmon__deliver_slot(struct hupmon__outq *q)
-{
-	if (q->n >= HUPMON__OUT_CAP) {
-		fputs("hupmon: report queue bound exceeded\n", stderr);
-		abort();
-	}
-	return &q->item[q->n++];
-}
 
 /* One observation of one watched socket, by one path. */
 struct hupmon__report {
