@@ -216,4 +216,5 @@ void analyse(struct results *res)
 	/* stall.c counts its own failures as it runs */
 	if (res->ran[SC_STALL])
 		check_ok(&res->v, CK_STALL, !res->stall_failures);
+	check_ok(&res->v, CK_STALL_LATE, !res->stall_late);
 }

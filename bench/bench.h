@@ -280,6 +280,7 @@ struct results {
 	struct verdicts v;		   /* every check judged */
 	bool ran[SC_COUNT];		   /* main: the scenario ran */
 	unsigned stall_failures;	   /* run_stall (stall.c) */
+	unsigned stall_late;		   /* rows past their bound */
 	int metrics_sc, metrics_p;	   /* --metrics: which monitor */
 };
 

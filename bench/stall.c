@@ -53,7 +53,7 @@
 #define CPU_ROUNDS 9
 
 /* Loopback: ZERO_WINDOW, then RECOVERED. */
-static void zero_window(const struct bctx *x, unsigned *failures)
+static void zero_window(const struct bctx *x, struct stall_tally *failures)
 {
 	struct sconn c[CONNS];
 	struct slog l = {.c = c, .n = CONNS};
@@ -112,7 +112,7 @@ static void zero_window(const struct bctx *x, unsigned *failures)
 }
 
 /* Root: link down with data in flight; NO_ACK against TIMEOUT. */
-static void no_ack(int lfd, uint16_t port, unsigned *failures)
+static void no_ack(int lfd, uint16_t port, struct stall_tally *failures)
 {
 	struct sconn c[CONNS];
 	struct slog l = {.c = c, .n = CONNS};
@@ -162,7 +162,7 @@ static void no_ack(int lfd, uint16_t port, unsigned *failures)
 
 /* Root: a continuous transfer over a tbf link: no stall may come. */
 static void lossy(int lfd, uint16_t port, const char *rate, unsigned lat_ms,
-		  uint32_t stall_ms, unsigned *failures)
+		  uint32_t stall_ms, struct stall_tally *failures)
 {
 	struct sconn c = {0};
 	struct slog l = {.c = &c, .n = 1};
@@ -182,7 +182,7 @@ static void lossy(int lfd, uint16_t port, const char *rate, unsigned lat_ms,
 		    netns_name(NETNS_SRV), netns_dev(NETNS_SRV), rate,
 		    lat_ms)) {
 		printf("stall: tbf %s: %s\n", rate, why);
-		(*failures)++;
+		failures->failed++;
 		return;
 	}
 	m = stall_monitor(&l, stall_ms);
@@ -329,7 +329,7 @@ static void bookkeeping(const struct bctx *x)
 
 void run_stall(const struct bctx *x)
 {
-	unsigned failures = 0;
+	struct stall_tally failures = {0};
 	char why[192];
 	int lfd;
 	uint16_t port;
@@ -360,6 +360,8 @@ void run_stall(const struct bctx *x)
 		close(lfd);
 		netns_down();
 	}
-	printf("stall: %s\n", failures ? "FAIL" : "PASS");
-	x->res->stall_failures += failures;
+	printf("stall: %s%s\n", failures.failed ? "FAIL" : "PASS",
+	       failures.late ? " (rows late: see MISSED)" : "");
+	x->res->stall_failures += failures.failed;
+	x->res->stall_late += failures.late;
 }

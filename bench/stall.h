@@ -53,27 +53,36 @@ int stall_pair(int lfd, bool lab, uint16_t port, int rcvbuf, int *srv,
 	       int *cli);
 /* The probe-gap bound of m now (ns). */
 uint64_t stall_gap_bound(hupmon *m);
+/* What the rows of the stall table found wrong: reports missing or false
+ * (a count check), and reports later than their bound (a timing check:
+ * it follows the machine's load). */
+struct stall_tally {
+	unsigned failed, late;
+};
+
 /* A row of the table: how many of want were reported, p50 and max of v
  * (ns) against bound_ms, and the false reports; counts a failure when one
- * is missing, late, or any is false. */
+ * is missing or any is false, and a late row when one came after
+ * bound_ms. */
 void stall_row(const char *name, struct vec *v, double bound_ms, unsigned want,
-	       unsigned fals, const char *note, unsigned *failures);
+	       unsigned fals, const char *note, struct stall_tally *failures);
 /* A row for a case that must give no report: its false reports. */
 void stall_row_silent(const char *name, unsigned fals, bool fail,
-		      const char *note, unsigned *failures);
+		      const char *note, struct stall_tally *failures);
 /* Closes both ends of every conn. */
 void stall_close(struct sconn *c, unsigned n);
 
 /* stall_halfclose.c: the half-closed reader, and our own shutdown behind
  * queued data (loopback). */
 void stall_half_closed(const struct bctx *x, bool own_shutdown,
-		       unsigned *failures);
+		       struct stall_tally *failures);
 
 /* stall_unsent.c: data that never left (root: the lab's server side
  * broken, by a qdisc that drops everything or its link down), and the live
  * connections of the same shape that must stay silent (loopback). */
 void stall_never_sent(int lfd, uint16_t port, bool link_down,
-		      unsigned *failures);
-void stall_unsent_lookalikes(const struct bctx *x, unsigned *failures);
+		      struct stall_tally *failures);
+void stall_unsent_lookalikes(const struct bctx *x,
+			     struct stall_tally *failures);
 
 #endif

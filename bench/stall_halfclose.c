@@ -49,7 +49,7 @@ static int cmp_u32(const void *a, const void *b)
 }
 
 void stall_half_closed(const struct bctx *x, bool own_shutdown,
-		       unsigned *failures)
+		       struct stall_tally *failures)
 {
 	struct sconn c[CONNS];
 	struct slog l = {.c = c, .n = CONNS};

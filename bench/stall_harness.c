@@ -119,25 +119,29 @@ uint64_t stall_gap_bound(hupmon *m)
 }
 
 void stall_row(const char *name, struct vec *v, double bound_ms, unsigned want,
-	       unsigned fals, const char *note, unsigned *failures)
+	       unsigned fals, const char *note, struct stall_tally *failures)
 {
 	struct dist d = dist_of(v, 1e6);
-	bool bad = d.n != want || (d.n && d.max > bound_ms) || fals;
+	bool bad = d.n != want || fals, late = d.n && d.max > bound_ms;
 
 	printf("%-30s %5zu/%-3u %9.0f %9.0f %9.0f %6u  %s%s\n", name, d.n, want,
 	       d.n ? d.p50 : 0.0, d.n ? d.max : 0.0, bound_ms, fals,
-	       bad ? "FAIL " : "", note);
-	*failures += bad;
+	       bad    ? "FAIL "
+	       : late ? "MISSED "
+		      : "",
+	       note);
+	failures->failed += bad;
+	failures->late += late;
 }
 
 void stall_row_silent(const char *name, unsigned fals, bool fail,
-		      const char *note, unsigned *failures)
+		      const char *note, struct stall_tally *failures)
 {
 	bool bad = fals || fail;
 
 	printf("%-30s %9s %9s %9s %9s %6u  %s%s\n", name, "-", "-", "-", "-",
 	       fals, bad ? "FAIL " : "", note);
-	*failures += bad;
+	failures->failed += bad;
 }
 
 void stall_close(struct sconn *c, unsigned n)

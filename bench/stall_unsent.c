@@ -78,7 +78,7 @@ static uint64_t next_attempt_ns(int fd)
 }
 
 void stall_never_sent(int lfd, uint16_t port, bool link_down,
-		      unsigned *failures)
+		      struct stall_tally *failures)
 {
 	struct sconn c[CONNS];
 	struct slog l = {.c = c, .n = CONNS};
@@ -96,7 +96,7 @@ void stall_never_sent(int lfd, uint16_t port, bool link_down,
 	/* Broken before the watches, so that the command (which holds this
 	 * thread) leaves no gap in the probes the report depends on. */
 	if (server_side(link_down, true)) {
-		(*failures)++;
+		failures->failed++;
 		goto out;
 	}
 	for (unsigned i = 0; i < CONNS; i++) {
@@ -123,7 +123,7 @@ void stall_never_sent(int lfd, uint16_t port, bool link_down,
 		next = n > next ? n : next;
 	}
 	if (server_side(link_down, false))
-		(*failures)++;
+		failures->failed++;
 	repaired = now_ns();
 	end = repaired + 10000 * MS;
 	while (now_ns() < end && l.recs < CONNS) {
@@ -213,7 +213,7 @@ static bool la_shape(const struct hupmon__tcp_info *ti, enum lookalike k)
 }
 
 static void lookalike(const struct bctx *x, enum lookalike k,
-		      unsigned *failures)
+		      struct stall_tally *failures)
 {
 	struct sconn c[CONNS];
 	struct slog l = {.c = c, .n = CONNS};
@@ -273,7 +273,7 @@ static void lookalike(const struct bctx *x, enum lookalike k,
 	stall_close(c, CONNS);
 }
 
-void stall_unsent_lookalikes(const struct bctx *x, unsigned *failures)
+void stall_unsent_lookalikes(const struct bctx *x, struct stall_tally *failures)
 {
 	for (int k = 0; k < LA_COUNT; k++)
 		lookalike(x, (enum lookalike)k, failures);

@@ -56,7 +56,10 @@ const struct check_def checks[CK_COUNT] = {
 			      "million: the worst single watch's CPU "
 			      "(million)"},
 	[CK_STALL] = {"stall", CK_KIND_COUNT,
-		      "stall: its reports (stall: PASS/FAIL)"},
+		      "stall: reports missing or false (stall: PASS/FAIL)"},
+	[CK_STALL_LATE] = {"stall-late", CK_KIND_TIMING,
+			   "stall: every report within stall_ms + 2 x the "
+			   "probe-gap bound (MISSED rows)"},
 };
 
 /* Whether the comma-separated list s names key. */

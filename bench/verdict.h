@@ -52,7 +52,8 @@ enum check {
 	CK_BUDGET_P99,	    /* timing: epoll p99 budgeted / quiet */
 	CK_MILLION,	    /* count: no error, bytes per socket */
 	CK_MILLION_WATCH,   /* timing: the worst single watch's CPU */
-	CK_STALL,	    /* count: stall.c's own verdicts */
+	CK_STALL,	    /* count: stall reports missing or false */
+	CK_STALL_LATE,	    /* timing: stall reports within their bound */
 	CK_COUNT
 };
 
