@@ -360,6 +360,21 @@ struct hupmon_config {
 	 * deadline counts laps, so it stretches along.
 	 */
 	double sweep_cpu_budget;
+	/*
+	 * Default false. true: the caller promises to close a watched fd
+	 * only after hupmon_unwatch returned for it (the rule libuv, libevent
+	 * and nginx impose anyway). hupmon then trusts that a watched fd
+	 * number holds the watched socket and reads no SO_COOKIE before a
+	 * report: a FIN costs no syscall beyond the event, an RST only its
+	 * SO_ERROR read, a PEEK probe one recv. The watch-time identity stays
+	 * (-EEXIST for a socket watched twice, a watch through a dup retiring
+	 * the old one), and so does every rule of hupmon_unwatch.
+	 * If the promise is broken (a watched fd closed and its number
+	 * reused): an event's fd may name the other connection; SO_ERROR, or
+	 * a PEEK probe, clears the other socket's pending error; TCP_INFO
+	 * probes and stall reports describe the other socket.
+	 */
+	bool unwatch_before_close;
 };
 
 /* Creates a monitor. cfg may be NULL (all defaults). On success stores it in

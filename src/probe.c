@@ -102,8 +102,9 @@ static int probe_peek(struct hupmon *m, struct hupmon__slot *s, bool *verified)
 
 	/* A recv consumes a pending error: never on a number that may hold
 	 * an unrelated socket now (closed without unwatch, number reused).
-	 * This costs PEEK a second syscall per probe; TCP_INFO changes
-	 * nothing and checks only before it reports. */
+	 * This costs PEEK a second syscall per probe (none when the user
+	 * promised unwatch_before_close); TCP_INFO changes nothing and
+	 * checks only before it reports. */
 	if (!hupmon__sock_confirm(m, s, HUPMON_PATH_SWEEP))
 		return PROBE_ORPHAN;
 	*verified = true;

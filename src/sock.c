@@ -111,6 +111,9 @@ static bool same(const struct hupmon__slot *s)
 bool hupmon__sock_confirm(struct hupmon *m, const struct hupmon__slot *s,
 			  enum hupmon_path path)
 {
+	/* Promised: a watched number holds its socket until the unwatch. */
+	if (m->cfg.unwatch_before_close)
+		return true;
 	if (path == HUPMON_PATH_EPOLL)
 		m->st.epoll_cookie_reads++;
 	else

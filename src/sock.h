@@ -50,8 +50,8 @@ int hupmon__sock_check(struct hupmon *m, int fd, bool accepted, bool stall,
 		       uint64_t *cookie, unsigned *info_len);
 
 /* Whether s->fd still holds the socket watched (SO_COOKIE), counted in
- * the stats of the path that asks. Under
- * m->lock. */
+ * the stats of the path that asks; true without a read when the config
+ * promises unwatch_before_close. Under m->lock. */
 bool hupmon__sock_confirm(struct hupmon *m, const struct hupmon__slot *s,
 			  enum hupmon_path path);
 

@@ -106,14 +106,14 @@ add_test(NAME spdx_lines_self_test
 
 # The API fuzzer (tests/fuzz_api.c): random legal calls from three threads
 # and the callbacks, a hang watchdog and invariants, one fixed seed per
-# monitor configuration, 2 s each (the whole set well under 20 s).
+# monitor configuration, 2 s each (the whole set under 20 s).
 add_executable(fuzz_api fuzz_api.c)
 target_compile_definitions(fuzz_api PRIVATE _GNU_SOURCE)
 target_compile_options(fuzz_api PRIVATE ${HUPMON_WARNINGS})
 target_link_libraries(fuzz_api PRIVATE hupmon_internal Threads::Threads)
 set(fuzz_seed 1)
 foreach(config epoll sweep-tcpinfo sweep-peek both compare stall
-               compare-stall-budget)
+               compare-stall-budget promise-peek)
   add_test(NAME fuzz_api_${config}
     COMMAND fuzz_api --seed ${fuzz_seed} --threads 3 --config ${config}
             --seconds 2)

@@ -85,18 +85,27 @@ struct fz_config {
 	bool compare;
 	uint32_t stall_ms;
 	double budget;
+	bool promise; /* unwatch_before_close: never closes without one */
 };
 
 static const struct fz_config configs[] = {
-	{"epoll", HUPMON_PATH_EPOLL, HUPMON_SWEEP_TCP_INFO, false, 0, 0},
-	{"sweep-tcpinfo", HUPMON_PATH_SWEEP, HUPMON_SWEEP_TCP_INFO, false, 0,
-	 0},
-	{"sweep-peek", HUPMON_PATH_SWEEP, HUPMON_SWEEP_PEEK, false, 0, 0},
-	{"both", HUPMON_PATHS_BOTH, HUPMON_SWEEP_TCP_INFO, false, 0, 0},
-	{"compare", HUPMON_PATHS_BOTH, HUPMON_SWEEP_TCP_INFO, true, 0, 0},
-	{"stall", HUPMON_PATHS_BOTH, HUPMON_SWEEP_TCP_INFO, false, 150, 0},
-	{"compare-stall-budget", HUPMON_PATHS_BOTH, HUPMON_SWEEP_TCP_INFO, true,
-	 150, 0.1},
+	{.name = "epoll", .paths = HUPMON_PATH_EPOLL},
+	{.name = "sweep-tcpinfo", .paths = HUPMON_PATH_SWEEP},
+	{.name = "sweep-peek",
+	 .paths = HUPMON_PATH_SWEEP,
+	 .method = HUPMON_SWEEP_PEEK},
+	{.name = "both", .paths = HUPMON_PATHS_BOTH},
+	{.name = "compare", .paths = HUPMON_PATHS_BOTH, .compare = true},
+	{.name = "stall", .paths = HUPMON_PATHS_BOTH, .stall_ms = 150},
+	{.name = "compare-stall-budget",
+	 .paths = HUPMON_PATHS_BOTH,
+	 .compare = true,
+	 .stall_ms = 150,
+	 .budget = 0.1},
+	{.name = "promise-peek",
+	 .paths = HUPMON_PATHS_BOTH,
+	 .method = HUPMON_SWEEP_PEEK,
+	 .promise = true},
 };
 #define NCONFIGS (sizeof(configs) / sizeof(configs[0]))
 
@@ -725,7 +734,7 @@ static void do_reconnect(int i, bool abandon)
 		id = fz.rec[s->live].id;
 	/* Closed without an unwatch only if no unwatch of it is under way,
 	 * and none starts before the close. */
-	if (abandon && s->unwatching)
+	if (abandon && (s->unwatching || fz.cfg->promise))
 		abandon = false;
 	s->closing = abandon;
 	srv = s->srv;
@@ -1351,6 +1360,7 @@ int main(int argc, char **argv)
 	cfg.compare = fz.cfg->compare;
 	cfg.stall_ms = fz.cfg->stall_ms;
 	cfg.sweep_cpu_budget = fz.cfg->budget;
+	cfg.unwatch_before_close = fz.cfg->promise;
 	rc = hupmon_new(&cfg, &fz.m);
 	if (rc)
 		die("hupmon_new", -rc);
