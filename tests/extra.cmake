@@ -120,3 +120,21 @@ foreach(config epoll sweep-tcpinfo sweep-peek both compare stall
   set_tests_properties(fuzz_api_${config} PROPERTIES LABELS fuzz TIMEOUT 120)
   math(EXPR fuzz_seed "${fuzz_seed} + 1")
 endforeach()
+
+# The module graph (tests/module_graph.sh, from the built objects): src/
+# has no cycle and README.md's Layout graph is the code's; the script
+# catches a cycle put in on purpose (tests/module_graph_cycle/).
+add_test(NAME module_graph_src
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/module_graph.sh
+          --readme ${PROJECT_SOURCE_DIR}/README.md ${CMAKE_NM}
+          ${PROJECT_SOURCE_DIR}/src "$<TARGET_OBJECTS:hupmon_objs>"
+  COMMAND_EXPAND_LISTS)
+add_library(module_graph_cycle OBJECT module_graph_cycle/ping.c
+  module_graph_cycle/pong.c)
+add_test(NAME module_graph_catches_a_cycle
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/module_graph.sh ${CMAKE_NM}
+          ${CMAKE_CURRENT_SOURCE_DIR}/module_graph_cycle
+          "$<TARGET_OBJECTS:module_graph_cycle>"
+  COMMAND_EXPAND_LISTS)
+set_tests_properties(module_graph_catches_a_cycle PROPERTIES
+  PASS_REGULAR_EXPRESSION "calls both ways: ping <-> pong")

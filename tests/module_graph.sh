@@ -9,14 +9,18 @@
 # defines (inlines leave no symbol to read). Prints each pair of modules
 # that call each other, and each longer cycle, and exits 1 if there is any.
 #
-# usage: module_graph.sh [--print] NM SRC_DIR OBJECT...
-#   --print  also prints the graph, one line a module: "a -> b c"
+# usage: module_graph.sh [--print | --readme FILE] NM SRC_DIR OBJECT...
+#   --print        also prints the graph, one line a module: "a -> b c",
+#                  callers before what they call
+#   --readme FILE  also fails unless FILE's block between the markers
+#                  <!-- module-graph:SRC_DIR:begin --> and ...:end --> is
+#                  that graph (in a ``` fence)
 set -eu
-print=0
-if [ "$1" = --print ]; then
-	print=1
-	shift
-fi
+print=0 readme=
+case "$1" in
+--print) print=1; shift ;;
+--readme) readme=$2; shift 2 ;;
+esac
 nm=$1 src=$2
 shift 2
 tmp=$(mktemp -d)
@@ -45,25 +49,26 @@ for h in "$src"/*.h; do
 done | sort -u >"$tmp/inlines"
 : >"$tmp/inline_uses"
 if [ -s "$tmp/inlines" ]; then
-	for f in "$src"/*.c "$src"/*.h; do
-		[ -e "$f" ] || continue
-		s=$(stem "$f")
-		# comments out, then every identifier followed by "("
-		sed -e 's://.*$::' "$f" |
-			awk 'BEGIN { c = 0 }
-			{ line = $0; out = ""
-			  while (length(line)) {
-				if (c) { i = index(line, "*/")
-					 if (!i) { line = ""; break }
-					 line = substr(line, i + 2); c = 0 }
-				else { i = index(line, "/*")
-				       if (!i) { out = out line; line = ""; break }
-				       out = out substr(line, 1, i - 1)
-				       line = substr(line, i + 2); c = 1 } }
-			  print out }' |
-			grep -oE '[A-Za-z_][A-Za-z0-9_]*[[:space:]]*\(' |
-			tr -d ' \t(' | sort -u | awk -v s="$s" '{ print s, $1 }'
-	done | sort -u >"$tmp/calls"
+	# Every identifier followed by "(" in each file, comments out, in one
+	# awk pass: "stem identifier".
+	awk 'FNR == 1 { s = FILENAME; sub(/.*\//, "", s); sub(/\.[ch]$/, "", s)
+			c = 0 }
+	     { line = $0; out = ""
+	       while (length(line)) {
+		if (c) { i = index(line, "*/")
+			 if (!i) { line = ""; break }
+			 line = substr(line, i + 2); c = 0 }
+		else { i = index(line, "/*"); j = index(line, "//")
+		       if (j && (!i || j < i)) { out = out substr(line, 1, j - 1)
+						 line = ""; break }
+		       if (!i) { out = out line; line = ""; break }
+		       out = out substr(line, 1, i - 1)
+		       line = substr(line, i + 2); c = 1 } }
+	       while (match(out, /[A-Za-z_][A-Za-z0-9_]*[ \t]*\(/)) {
+		id = substr(out, RSTART, RLENGTH - 1); sub(/[ \t]+$/, "", id)
+		print s, id
+		out = substr(out, RSTART + RLENGTH) } }' \
+		$(ls "$src"/*.c "$src"/*.h 2>/dev/null) | sort -u >"$tmp/calls"
 	awk 'NR == FNR { owner[$1] = $2; next }
 	     ($2 in owner) && owner[$2] != $1 { print $1, owner[$2] }' \
 		"$tmp/inlines" "$tmp/calls" >"$tmp/inline_uses"
@@ -80,12 +85,40 @@ sort -u "$tmp/edges" -o "$tmp/edges"
 	awk '{ print $1; print $2 }' "$tmp/edges"
 } | sort -u >"$tmp/modules"
 
-if [ "$print" = 1 ]; then
-	awk 'NR == FNR { mods[++n] = $1; next }
-	     { out[$1] = out[$1] " " $2 }
-	     END { for (i = 1; i <= n; i++)
-			print mods[i] " ->" (mods[i] in out ? out[mods[i]] : "") }' \
-		"$tmp/modules" "$tmp/edges"
+# The graph, callers first (Kahn's order, by name among equals); a module
+# in a cycle is never ready and is left out (the check below names it).
+awk 'NR == FNR { mods[++n] = $1; next }
+     { out[$1] = out[$1] " " $2; indeg[$2]++ }
+     END {
+	left = n
+	while (left) {
+		pick = ""
+		for (i = 1; i <= n; i++)
+			if (!(mods[i] in done) && !indeg[mods[i]] &&
+			    (pick == "" || mods[i] < pick))
+				pick = mods[i]
+		if (pick == "")
+			break
+		done[pick] = 1
+		left--
+		print pick " ->" (pick in out ? out[pick] : "")
+		k = split(out[pick], to, " ")
+		for (j = 1; j <= k; j++)
+			indeg[to[j]]--
+	}
+     }' "$tmp/modules" "$tmp/edges" >"$tmp/graph"
+[ "$print" = 1 ] && cat "$tmp/graph"
+if [ -n "$readme" ]; then
+	d=${src%/}
+	d=${d##*/}
+	sed -n "/<!-- module-graph:$d:begin -->/,/<!-- module-graph:$d:end -->/p" \
+		"$readme" | grep -v -e '^<!--' -e '^```' >"$tmp/readme_graph" || :
+	if ! cmp -s "$tmp/graph" "$tmp/readme_graph"; then
+		echo "module_graph: $readme's graph of $d differs from the code's" \
+			"(< code, > README):" >&2
+		diff "$tmp/graph" "$tmp/readme_graph" >&2 || :
+		exit 1
+	fi
 fi
 
 # Reachability (Floyd-Warshall on a few dozen modules), then every pair
