@@ -108,18 +108,6 @@ awk 'NR == FNR { mods[++n] = $1; next }
 	}
      }' "$tmp/modules" "$tmp/edges" >"$tmp/graph"
 [ "$print" = 1 ] && cat "$tmp/graph"
-if [ -n "$readme" ]; then
-	d=${src%/}
-	d=${d##*/}
-	sed -n "/<!-- module-graph:$d:begin -->/,/<!-- module-graph:$d:end -->/p" \
-		"$readme" | grep -v -e '^<!--' -e '^```' >"$tmp/readme_graph" || :
-	if ! cmp -s "$tmp/graph" "$tmp/readme_graph"; then
-		echo "module_graph: $readme's graph of $d differs from the code's" \
-			"(< code, > README):" >&2
-		diff "$tmp/graph" "$tmp/readme_graph" >&2 || :
-		exit 1
-	fi
-fi
 
 # Reachability (Floyd-Warshall on a few dozen modules), then every pair
 # that reaches each other: a direct pair both ways, or a longer cycle.
@@ -147,5 +135,17 @@ awk 'NR == FNR { id[$1] = ++n; name[n] = $1; next }
 	echo "module_graph: $src has cycles" >&2
 	exit 1
 }
+if [ -n "$readme" ]; then
+	d=${src%/}
+	d=${d##*/}
+	sed -n "/<!-- module-graph:$d:begin -->/,/<!-- module-graph:$d:end -->/p" \
+		"$readme" | grep -v -e '^<!--' -e '^```' >"$tmp/readme_graph" || :
+	if ! cmp -s "$tmp/graph" "$tmp/readme_graph"; then
+		echo "module_graph: $readme's graph of $d differs from the code's" \
+			"(< code, > README):" >&2
+		diff "$tmp/graph" "$tmp/readme_graph" >&2 || :
+		exit 1
+	fi
+fi
 echo "module_graph: $src: $(wc -l <"$tmp/modules") modules," \
 	"$(wc -l <"$tmp/edges") calls between them, no cycle"
