@@ -23,14 +23,20 @@ static enum hupmon_cause level_cause(const struct hupmon__cmp *c, int level,
 	return (enum hupmon_cause)c->final[path - 1];
 }
 
+/* The path compared with first: compare mode compares the two. */
+static unsigned second_of(unsigned first)
+{
+	return first == HUPMON_PATH_EPOLL ? HUPMON_PATH_SWEEP
+					  : HUPMON_PATH_EPOLL;
+}
+
 static void compare_record(struct hupmon *m, uint32_t idx, int level,
 			   uint64_t lag, bool missed, struct hupmon__outq *q)
 {
 	struct hupmon__slot *s = &m->reg.slots[idx];
 	struct hupmon__cmp *c = &m->cmp.rec[idx];
 	unsigned first = c->first[level - 1];
-	unsigned other = first == HUPMON_PATH_EPOLL ? HUPMON_PATH_SWEEP
-						    : HUPMON_PATH_EPOLL;
+	unsigned other = second_of(first);
 	enum hupmon_cause cause = level_cause(c, level, first);
 	struct hupmon__out *o;
 
@@ -63,8 +69,7 @@ static void compare_record(struct hupmon *m, uint32_t idx, int level,
 void hupmon__compare_uncount(struct hupmon *m, const struct hupmon_compare *rec)
 {
 	unsigned first = rec->first;
-	unsigned other = first == HUPMON_PATH_EPOLL ? HUPMON_PATH_SWEEP
-						    : HUPMON_PATH_EPOLL;
+	unsigned other = second_of(first);
 
 	m->st.cmp_first[first][rec->cause]--;
 	if (rec->missed) {
@@ -164,8 +169,10 @@ bool hupmon__compare_unseen(const struct hupmon *m, uint32_t idx,
 	return pending(m, idx) && !m->cmp.rec[idx].t[path - 1][level - 1];
 }
 
-void hupmon__compare_saw(struct hupmon *m, uint32_t idx, enum hupmon_path path,
-			 enum hupmon_cause cause, int level, uint64_t now)
+void hupmon__compare_observe(struct hupmon *m, uint32_t idx,
+			     enum hupmon_path path, enum hupmon_cause cause,
+			     int level, uint64_t now, uint64_t laps,
+			     bool reported)
 {
 	struct hupmon__cmp *c;
 
@@ -177,16 +184,8 @@ void hupmon__compare_saw(struct hupmon *m, uint32_t idx, enum hupmon_path path,
 			c->t[path - 1][l - 1] = now;
 	if (level == HUPMON__LEVEL_FINAL && !c->final[path - 1])
 		c->final[path - 1] = (uint8_t)cause;
-}
-
-void hupmon__compare_first(struct hupmon *m, uint32_t idx,
-			   enum hupmon_path path, int level, uint64_t laps)
-{
-	struct hupmon__cmp *c;
-
-	if (!m->cmp.rec)
+	if (!reported)
 		return;
-	c = &m->cmp.rec[idx];
 	c->reported |= 1u << (level - 1);
 	c->first[level - 1] = (uint8_t)path;
 	c->lap[level - 1] = (uint16_t)laps;
@@ -222,8 +221,7 @@ void hupmon__compare_expire(struct hupmon *m, uint32_t idx, uint64_t now,
 		if (!(c->reported & bit) || (c->resolved & bit))
 			continue;
 		first = c->first[l - 1];
-		other = first == HUPMON_PATH_EPOLL ? HUPMON_PATH_SWEEP
-						   : HUPMON_PATH_EPOLL;
+		other = second_of(first);
 		t1 = c->t[first - 1][l - 1];
 		t2 = c->t[other - 1][l - 1];
 		if (t2) {

@@ -64,13 +64,13 @@ void hupmon__compare_watch(struct hupmon *m, uint32_t idx);
  * Such a sighting is news to compare mode. Under m->lock. */
 bool hupmon__compare_unseen(const struct hupmon *m, uint32_t idx,
 			    enum hupmon_path path, int level);
-/* path saw cause, of that level, at now. Under m->lock. */
-void hupmon__compare_saw(struct hupmon *m, uint32_t idx, enum hupmon_path path,
-			 enum hupmon_cause cause, int level, uint64_t now);
-/* path reported level first, with laps sweep laps completed: its outcome
- * is now pending. Under m->lock. */
-void hupmon__compare_first(struct hupmon *m, uint32_t idx,
-			   enum hupmon_path path, int level, uint64_t laps);
+/* path saw cause, of that level, at now; reported: the sighting raised the
+ * slot's level (path reported it first, with laps sweep laps completed), so
+ * its outcome is now pending. Under m->lock. */
+void hupmon__compare_observe(struct hupmon *m, uint32_t idx,
+			     enum hupmon_path path, enum hupmon_cause cause,
+			     int level, uint64_t now, uint64_t laps,
+			     bool reported);
 /* Records the outcomes of the slot that are known or whose deadline passed
  * (laps: sweep laps completed now), queueing records in q. Under m->lock. */
 void hupmon__compare_expire(struct hupmon *m, uint32_t idx, uint64_t now,

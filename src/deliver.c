@@ -119,7 +119,8 @@ static void observe(struct hupmon *m, uint32_t idx, enum hupmon_path path,
 		return;
 	if (cause == HUPMON_CAUSE_PEER_SHUTDOWN)
 		s->flags |= HUPMON__SLOT_FIN;
-	hupmon__compare_saw(m, idx, path, cause, level, now);
+	hupmon__compare_observe(m, idx, path, cause, level, now, laps,
+				level > s->level);
 	if (level > s->level) {
 		bool escalation = s->level != HUPMON__LEVEL_NONE;
 
@@ -128,7 +129,6 @@ static void observe(struct hupmon *m, uint32_t idx, enum hupmon_path path,
 		m->st.hangups[path][cause]++;
 		if (escalation)
 			m->st.escalations++;
-		hupmon__compare_first(m, idx, path, level, laps);
 		queue_event(m, idx, path, escalation, now, q);
 	}
 	/* Stall tracking ends with the connection, not at a FIN: after

@@ -22,19 +22,11 @@
 
 struct hupmon;
 
-/* What kind of thing a path saw of a socket. */
-enum hupmon__report_kind {
-	/* cause: how the connection ended; HUPMON_CAUSE_NONE: it has not,
-	 * as far as this look could tell (a probe found it alive). A probe
-	 * of a socket under stall tracking may add a stall verdict from the
-	 * same sample (stall != 0), whatever the cause. */
-	HUPMON__REPORT_HANGUP,
-};
-
 /* One observation of one watched socket, by one path. */
 struct hupmon__report {
-	enum hupmon__report_kind kind;
 	enum hupmon_path path;
+	/* How the connection ended; HUPMON_CAUSE_NONE: it has not, as far as
+	 * this look could tell (a probe found it alive). */
 	enum hupmon_cause cause;
 	/* A stall verdict of the TCP_INFO sweep (0: none): what was seen,
 	 * the episode's reason (for RECOVERED, the reason of the episode that

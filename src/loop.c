@@ -51,8 +51,7 @@ static int socket_event(struct hupmon *m, hupmon_id id, uint32_t events)
 	 * number it was watched on may hold another socket by now (closed
 	 * without unwatch, the socket alive in a dup): the delivery checks
 	 * before the report goes out, and reports fd -1 if so. */
-	struct hupmon__report r = {.kind = HUPMON__REPORT_HANGUP,
-				   .path = HUPMON_PATH_EPOLL};
+	struct hupmon__report r = {.path = HUPMON_PATH_EPOLL};
 	enum hupmon_cause cause;
 	bool fin;
 

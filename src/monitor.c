@@ -26,6 +26,7 @@
 
 #include "compare.h"
 #include "watch.h"
+#include "path.h"
 
 #define MAX_PERIOD_MS	  3600000u
 #define DEFAULT_PERIOD_MS 1000u
@@ -63,7 +64,7 @@ static int normalize_config(struct hupmon_config *c)
 		return -EINVAL;
 	/* A recv clears the pending error: PEEK cannot keep its promise. */
 	if (c->no_touch && c->sweep_method == HUPMON_SWEEP_PEEK &&
-	    (c->paths & HUPMON_PATH_SWEEP))
+	    hupmon__has_path(c->paths, HUPMON_PATH_SWEEP))
 		return -EINVAL;
 	/* A share of one core; false for NaN too. */
 	if (!(c->sweep_cpu_budget >= 0 && c->sweep_cpu_budget <= 1))
@@ -98,7 +99,7 @@ static int open_fds(struct hupmon *m)
 	m->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (m->efd < 0)
 		return -errno;
-	if (m->paths & HUPMON_PATH_SWEEP) {
+	if (hupmon__has_path(m->paths, HUPMON_PATH_SWEEP)) {
 		m->tfd = timerfd_create(CLOCK_MONOTONIC,
 					TFD_CLOEXEC | TFD_NONBLOCK);
 		if (m->tfd < 0)

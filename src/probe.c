@@ -46,8 +46,6 @@
 #include "sock.h"
 #include "sweep.h"
 
-#define PROBE_ORPHAN (-1)
-
 /* tcpi_state of the socket, or -1; with ti, the whole sample up to
  * tcpi_snd_wnd (*full: the kernel returned all of it). */
 static int tcp_sample(struct hupmon *m, const struct hupmon__slot *s,
@@ -85,15 +83,18 @@ static bool connection_closed(const struct hupmon__slot *s)
 }
 
 /*
- * The probes say what the state of the socket on s->fd means. Before that
- * may be reported, the fd must be shown to still hold the watched socket
- * (it may have been closed and its number reused): *verified tells whether
- * the probe already did (it must, before it reads or stores an error);
- * otherwise the delivery checks, but only when the result is news.
+ * The probes say what the state of the socket on s->fd means, in r->cause.
+ * Before that may be reported, the fd must be shown to still hold the
+ * watched socket (it may have been closed and its number reused):
+ * r->identified tells whether the probe already did (it must, before it
+ * reads or stores an error); otherwise the delivery checks, but only when
+ * the result is news. A probe returns false when it found another socket
+ * (or none) on the number: the slot is then an orphan.
  */
 
-/* recv(MSG_PEEK): a cause, NONE for alive, or PROBE_ORPHAN. */
-static int probe_peek(struct hupmon *m, struct hupmon__slot *s, bool *verified)
+/* recv(MSG_PEEK). */
+static bool probe_peek(struct hupmon *m, struct hupmon__slot *s,
+		       struct hupmon__report *r)
 {
 	char b;
 	ssize_t rc;
@@ -106,19 +107,20 @@ static int probe_peek(struct hupmon *m, struct hupmon__slot *s, bool *verified)
 	 * promised unwatch_before_close); TCP_INFO changes nothing and
 	 * checks only before it reports. */
 	if (!hupmon__sock_confirm(m, s, HUPMON_PATH_SWEEP))
-		return PROBE_ORPHAN;
-	*verified = true;
+		return false;
+	r->identified = true;
 	rc = recv(s->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
 	err = rc < 0 ? errno : 0;
+	r->cause = HUPMON_CAUSE_NONE;
 	if (rc > 0 || err == EAGAIN || err == EWOULDBLOCK || err == EINTR)
-		return HUPMON_CAUSE_NONE;
+		return true;
 	if (rc < 0 && err != ENOTCONN) {
 		/* A live socket can return an error too: a soft error
 		 * queued with IP_RECVERR (an ICMP unreachable). Only a
 		 * connection the kernel has ended (CLOSE) is a hangup; the
 		 * recv consumed the soft error, which PEEK cannot avoid. */
 		if (!connection_closed(s))
-			return HUPMON_CAUSE_NONE;
+			return true;
 		if (!s->error)
 			s->error = err > 255 ? 255 : (uint8_t)err;
 	}
@@ -127,29 +129,34 @@ static int probe_peek(struct hupmon *m, struct hupmon__slot *s, bool *verified)
 	 * Alone it reads the error unless a FIN came first (then 0: blind):
 	 * and EPIPE is exactly the error of an RST after a FIN. */
 	if (rc == 0 && s->error && s->error != EPIPE && !fin)
-		return hupmon__classify_error(s->error, false);
-	return hupmon__classify_peek((long)rc, err, fin);
+		r->cause = hupmon__classify_error(s->error, false);
+	else
+		r->cause = hupmon__classify_peek((long)rc, err, fin);
+	return true;
 }
 
-/* getsockopt(TCP_INFO): a cause, NONE for alive, or PROBE_ORPHAN. */
-static int probe_tcp_info(struct hupmon *m, struct hupmon__slot *s,
-			  struct hupmon__stall *st, struct hupmon__tcp_info *ti,
-			  bool *full, bool *verified)
+/* getsockopt(TCP_INFO); with st, the whole sample into ti (*full: all of
+ * it came). */
+static bool probe_tcp_info(struct hupmon *m, struct hupmon__slot *s,
+			   struct hupmon__stall *st,
+			   struct hupmon__tcp_info *ti, bool *full,
+			   struct hupmon__report *r)
 {
 	int state = st ? tcp_sample(m, s, ti, full) : tcp_state(s);
 
 	if (state < 0)
-		return PROBE_ORPHAN; /* EBADF, ENOTSOCK, EOPNOTSUPP */
+		return false; /* EBADF, ENOTSOCK, EOPNOTSUPP */
 	if (hupmon__tcp_state_verdict((unsigned)state) ==
 	    HUPMON__STATE_CLOSED) {
 		if (!hupmon__sock_confirm(m, s, HUPMON_PATH_SWEEP))
-			return PROBE_ORPHAN;
-		*verified = true;
+			return false;
+		r->identified = true;
 		/* Terminal: nothing can follow, so no further probes. */
 		hupmon__sock_keep_error(m, s, HUPMON_PATH_SWEEP);
 		s->flags |= HUPMON__SLOT_CLOSED;
 	}
-	return hupmon__classify_tcp_state((unsigned)state, s->error);
+	r->cause = hupmon__classify_tcp_state((unsigned)state, s->error);
+	return true;
 }
 
 /* A tracked socket's sample through the stall classifier: a verdict goes
@@ -203,12 +210,10 @@ static void stall_look(struct hupmon *m, const struct hupmon__slot *s,
 static int probe(struct hupmon *m, uint32_t idx)
 {
 	struct hupmon__slot *s = &m->reg.slots[idx];
-	struct hupmon__report r = {.kind = HUPMON__REPORT_HANGUP,
-				   .path = HUPMON_PATH_SWEEP};
+	struct hupmon__report r = {.path = HUPMON_PATH_SWEEP};
 	struct hupmon__stall *st;
 	struct hupmon__tcp_info ti;
-	bool full = false;
-	int cause;
+	bool full = false, same;
 
 	m->st.sweep_probes++;
 	if (m->probe_hook)
@@ -216,14 +221,13 @@ static int probe(struct hupmon *m, uint32_t idx)
 	st = hupmon__sweep_stall(m, idx); /* NULL: not tracked */
 	if (m->cfg.sweep_method == HUPMON_SWEEP_PEEK &&
 	    !(s->flags & HUPMON__SLOT_PEEK_OFF))
-		cause = probe_peek(m, s, &r.identified);
+		same = probe_peek(m, s, &r);
 	else
-		cause = probe_tcp_info(m, s, st, &ti, &full, &r.identified);
-	if (cause == PROBE_ORPHAN) {
+		same = probe_tcp_info(m, s, st, &ti, &full, &r);
+	if (!same) {
 		hupmon__sock_orphan(m, idx);
 		return 0;
 	}
-	r.cause = (enum hupmon_cause)cause;
 	r.laps = hupmon__sweep_laps(m);
 	/* What the probe saw of the hangup, and of a stall (whatever the
 	 * state: a half-closed connection can stall): one report. */

@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "detect.h"
 #include "state.h"
+#include "path.h"
 
 #define NONE HUPMON__NO_SLOT
 
@@ -223,7 +224,8 @@ static bool wanted(const struct hupmon *m, uint32_t idx)
 {
 	const struct hupmon__slot *s = &m->reg.slots[idx];
 
-	if (!(m->paths & HUPMON_PATH_SWEEP) || (s->flags & HUPMON__SLOT_ORPHAN))
+	if (!hupmon__has_path(m->paths, HUPMON_PATH_SWEEP) ||
+	    (s->flags & HUPMON__SLOT_ORPHAN))
 		return false;
 	if (s->flags & HUPMON__SLOT_CMP)
 		return true;
@@ -365,7 +367,7 @@ void hupmon__sweep_slice_spent(struct hupmon *m, uint64_t busy_ns,
 
 bool hupmon__sweep_budgeted(const struct hupmon *m)
 {
-	return (m->paths & HUPMON_PATH_SWEEP) &&
+	return hupmon__has_path(m->paths, HUPMON_PATH_SWEEP) &&
 	       hupmon__budget_on(&m->sweep.budget);
 }
 

@@ -10,13 +10,14 @@
 
 #include "clock.h"
 #include "state.h"
+#include "path.h"
 
 int hupmon__sweep_reserve(struct hupmon *m, uint32_t slots)
 {
 	struct hupmon__sweep *sw = &m->sweep;
 	int err;
 
-	if (!(m->paths & HUPMON_PATH_SWEEP))
+	if (!hupmon__has_path(m->paths, HUPMON_PATH_SWEEP))
 		return 0;
 	err = hupmon__mem_grow(&m->mem, (void **)&sw->node, &sw->cap, slots,
 			       sizeof(*sw->node), 16);

@@ -65,6 +65,7 @@
 #include "state.h"
 #include "sock.h"
 #include "sweep.h"
+#include "path.h"
 
 int hupmon__watch_check_liveness(const struct hupmon_liveness *l)
 {
@@ -119,7 +120,7 @@ int hupmon__watch_check_stall(const struct hupmon_config *c)
 	/* Stalls are seen in TCP_INFO only, by a sweep that samples each
 	 * socket at least twice within stall_ms. */
 	if (c->stall_ms &&
-	    (!(c->paths & HUPMON_PATH_SWEEP) ||
+	    (!hupmon__has_path(c->paths, HUPMON_PATH_SWEEP) ||
 	     c->sweep_method != HUPMON_SWEEP_TCP_INFO ||
 	     (uint64_t)c->stall_ms < 2 * (uint64_t)c->sweep_period_ms ||
 	     c->stall_ms > HUPMON__STALL_MAX_MS))
@@ -150,7 +151,7 @@ static uint8_t peek_offset_on(const struct hupmon *m, int fd)
 	int off = -1;
 	socklen_t len = sizeof(off);
 
-	if (!(m->paths & HUPMON_PATH_SWEEP) ||
+	if (!hupmon__has_path(m->paths, HUPMON_PATH_SWEEP) ||
 	    m->cfg.sweep_method != HUPMON_SWEEP_PEEK)
 		return 0;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEEK_OFF, &off, &len) < 0 || off < 0)
@@ -237,7 +238,7 @@ static int watch_locked(struct hupmon *m, int fd, void *user, uint64_t cookie,
 	old = hupmon__registry_find_fd(&m->reg, fd);
 	idx = hupmon__registry_insert(&m->reg, fd, cookie, user);
 	m->reg.slots[idx].flags |= flags;
-	if (m->paths & HUPMON_PATH_EPOLL) {
+	if (hupmon__has_path(m->paths, HUPMON_PATH_EPOLL)) {
 		ev.data.u64 = hupmon__slot_id(&m->reg, idx);
 		err = ctl(m, EPOLL_CTL_ADD, fd, &ev);
 		/* EEXIST: this very (file, fd) is still registered from a
@@ -252,7 +253,7 @@ static int watch_locked(struct hupmon *m, int fd, void *user, uint64_t cookie,
 	}
 	err = apply_liveness(fd, live);
 	if (err) {
-		if (m->paths & HUPMON_PATH_EPOLL)
+		if (hupmon__has_path(m->paths, HUPMON_PATH_EPOLL))
 			ctl(m, EPOLL_CTL_DEL, fd, NULL);
 		unwind(m, idx, fd, old);
 		return err;
@@ -262,7 +263,7 @@ static int watch_locked(struct hupmon *m, int fd, void *user, uint64_t cookie,
 	if (same != HUPMON__NO_SLOT && same != old)
 		retire(m, same);
 	hupmon__compare_watch(m, idx);
-	if (m->paths & HUPMON_PATH_SWEEP)
+	if (hupmon__has_path(m->paths, HUPMON_PATH_SWEEP))
 		hupmon__sweep_add(m, idx);
 	if (id)
 		*id = hupmon__slot_id(&m->reg, idx);
@@ -423,7 +424,7 @@ int hupmon_unwatch(hupmon *m, hupmon_id id)
 	 * generation and is dropped. The DEL comes before the wait for a
 	 * running callback, never after it: see the top of this file.
 	 */
-	if ((m->paths & HUPMON_PATH_EPOLL) &&
+	if (hupmon__has_path(m->paths, HUPMON_PATH_EPOLL) &&
 	    !(s->flags & HUPMON__SLOT_ORPHAN)) {
 		del.fd = s->fd;
 		del.id = id;
