@@ -106,7 +106,7 @@ add_test(NAME spdx_lines_self_test
 
 # The API fuzzer (tests/fuzz_api.c): random legal calls from three threads
 # and the callbacks, a hang watchdog and invariants, one fixed seed per
-# monitor configuration, 2 s each (the whole set under 20 s).
+# monitor configuration, 1.7 s each (the whole set under 20 s).
 add_executable(fuzz_api fuzz_api.c)
 target_compile_definitions(fuzz_api PRIVATE _GNU_SOURCE)
 target_compile_options(fuzz_api PRIVATE ${HUPMON_WARNINGS})
@@ -116,7 +116,7 @@ foreach(config epoll sweep-tcpinfo sweep-peek both compare stall
                compare-stall-budget promise-peek)
   add_test(NAME fuzz_api_${config}
     COMMAND fuzz_api --seed ${fuzz_seed} --threads 3 --config ${config}
-            --seconds 2)
+            --seconds 1.7)
   set_tests_properties(fuzz_api_${config} PROPERTIES LABELS fuzz TIMEOUT 120)
   math(EXPR fuzz_seed "${fuzz_seed} + 1")
 endforeach()
