@@ -88,8 +88,9 @@ enum vis { VIS_EPOLL, VIS_PEEK, VIS_COUNT };
 struct run;
 struct conn;
 
-/* What a path does on one run: a hupmon monitor (lib_ops) or a raw loop
- * (the floors). open and watch are timed together (scale). */
+/* What a path does on one run: a hupmon monitor (lib_ops, lib.c) or a raw
+ * loop (the floors: raw_ops, raw.c). open and watch are timed together (scale).
+ */
 struct path_ops {
 	int (*open)(struct run *r); /* the monitor, or the loop's sets */
 	int (*watch)(struct run *r, struct conn *c);   /* a server end */
@@ -392,6 +393,8 @@ struct child;
 size_t conns_open(int lfd, uint16_t port, struct child *ch, struct conn *c,
 		  size_t n, int *err);
 void conns_close(struct conn *c, size_t n);
+/* A report on c (lib.c, raw.c, soak.c): its cause and when it was detected. */
+void bench_record(struct conn *c, enum hupmon_cause cause, uint64_t det_ns);
 void act_close(struct conn *c);
 void act_rst(struct conn *c);
 void act_half(struct conn *c);
@@ -402,7 +405,6 @@ void child_act(struct child *ch, struct conn *c, enum child_how how);
 void child_end(struct child *ch);
 
 /* run.c */
-void bench_record(struct conn *c, enum hupmon_cause cause, uint64_t det_ns);
 int path_watch(struct run *r);
 int path_unwatch(struct run *r);
 void loop_start(struct run *r);
