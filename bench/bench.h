@@ -17,11 +17,12 @@
  * counters and memory (soak.c). So is churn: what watch + unwatch cost per
  * socket against a raw epoll_ctl ADD + DEL pair (churn.c).
  *
- * Both are tables (tables.c). A run fills cells (struct cell) with what it
- * measured; analyse() turns them into rows (struct row: ratios, medians,
- * verdicts); every verdict is a check of verdict.h, count or timing, and
- * only verdict.c turns them into the exit status. The text tables, the
- * JSON, the SVG and the metrics only print rows.
+ * Both are tables: the paths (paths.c) and the scenarios (scenarios.c). A
+ * run fills cells (struct cell) with what it measured; analyse() turns them
+ * into rows (struct row: ratios, medians, verdicts); every verdict is a
+ * check of verdict.h, count or timing, and only verdict.c turns them into
+ * the exit status. The text tables, the JSON, the SVG and the metrics only
+ * print rows.
  */
 #ifndef HUPMON_BENCH_H
 #define HUPMON_BENCH_H
@@ -381,8 +382,9 @@ struct scenario {
 
 extern const struct scenario scenarios[SC_COUNT];
 
-/* tables.c */
+/* paths.c */
 bool is_floor(enum bpath_id p);
+/* scenarios.c */
 const char *stage_name(enum scen sc, unsigned stage);
 
 /* conn.c */
