@@ -464,8 +464,10 @@ void churn_table(FILE *f, const struct results *res);
 struct churn_res;
 void churn_json(FILE *f, const struct churn_res *cr);
 
-/* expect.c */
+/* explain.c: --explain */
 void explain(FILE *f);
+
+/* expect.c */
 /* Adds a joined run's outcome to its cell (and fig[round]). */
 void eval_run(const struct run *r, unsigned round);
 /* Connections still owed a visible report (or a compare record). */
