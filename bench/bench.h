@@ -291,6 +291,7 @@ struct run {
 	const struct bopts *o;
 	const struct bpath *p;
 	enum scen sc;
+	const struct scenario *s; /* its row (struct bctx) */
 	struct cell *cell; /* the loop thread adds compare records to it */
 	struct conn *c;
 	size_t n;
@@ -327,12 +328,17 @@ void figs_reset(double *fig);
 void die(const char *what, int err) __attribute__((noreturn));
 void *xcalloc(size_t n, size_t size); /* dies when out of memory */
 
-/* What every round of one scenario shares. */
+struct scenario;
+
+/* What every round of one scenario shares. The driver (main.c) reads the
+ * registry (scenarios.c) and hands a scenario its own row here: the code a
+ * row names never reads the registry. */
 struct bctx {
 	const struct bopts *o;
 	struct results *res;
 	enum scen sc;
-	int lfd; /* loopback listener */
+	const struct scenario *s; /* scenarios[sc] */
+	int lfd;		  /* loopback listener */
 	uint16_t port;
 };
 
@@ -353,6 +359,8 @@ enum table {
 	TB_ABANDON
 };
 
+/* A row of the registry (scenarios.c): what a scenario is, and its entry
+ * points. */
 struct scenario {
 	const char *name;
 	const char *does;   /* what the client does (--explain) */
@@ -380,6 +388,7 @@ struct scenario {
 	bool child;	   /* a child process holds the client ends */
 };
 
+/* Read by main.c and the outputs; a scenario gets its row as an argument. */
 extern const struct scenario scenarios[SC_COUNT];
 
 /* paths.c */
@@ -414,12 +423,12 @@ void loop_stop(struct run *r);
 /* The measured window: k acts on the connections in a seeded random order,
  * paced, then the wait for their reports; into r->cell->fig[round]. */
 void run_closures(struct run *r, unsigned round, size_t k);
-void run_order(enum scen sc, const struct bopts *o, unsigned round,
+void run_order(const struct scenario *s, const struct bopts *o, unsigned round,
 	       enum bpath_id *out, size_t *n);
 void run_one(const struct bctx *x, enum bpath_id pid, unsigned round);
 void run_rounds(const struct bctx *x);
 /* Connections of a run: --n or the scenario's own, within the fd limit. */
-size_t conns_for(const struct bopts *o, enum scen sc);
+size_t conns_for(const struct bopts *o, const struct scenario *s);
 void closure_round(struct run *r, unsigned round);
 void idle_round(struct run *r, unsigned round);
 

@@ -28,7 +28,7 @@ static void eval_stage(const struct run *r, const struct conn *c,
 	/* interference compares the epoll path's own detection times */
 	if (r->p->epoll_time)
 		t = c->t_epoll[cause];
-	else if (scenarios[r->sc].det_latency)
+	else if (r->s->det_latency)
 		t = c->t_det[cause];
 	else
 		t = c->t_cb[cause];
@@ -45,7 +45,7 @@ static void eval_stage(const struct run *r, const struct conn *c,
 static void eval_conn(const struct run *r, const struct conn *c,
 		      struct cell *cell, struct vec *lat)
 {
-	const struct expect *e = &scenarios[r->sc].expect[r->p->vis];
+	const struct expect *e = &r->s->expect[r->p->vis];
 	uint32_t total = 0;
 
 	for (int k = 1; k <= HUPMON_CAUSE_MAX; k++)
@@ -86,7 +86,7 @@ void eval_run(const struct run *r, unsigned round)
 
 size_t pending(const struct run *r, const size_t *idx, size_t k)
 {
-	const struct expect *e = &scenarios[r->sc].expect[r->p->vis];
+	const struct expect *e = &r->s->expect[r->p->vis];
 	size_t left = 0;
 
 	for (size_t j = 0; j < k; j++) {

@@ -165,9 +165,8 @@ static void run_collect(struct run *r, unsigned round)
 
 /* Connections of a run: --n, or the scenario's own number, within the fd
  * limit (a child holds the client ends: one fd per connection, else two). */
-size_t conns_for(const struct bopts *o, enum scen sc)
+size_t conns_for(const struct bopts *o, const struct scenario *s)
 {
-	const struct scenario *s = &scenarios[sc];
 	size_t cap = (o->fd_hard > 200 ? o->fd_hard - 100 : 100) /
 		     (s->child ? 1 : 2);
 	size_t n = o->n;
@@ -181,10 +180,9 @@ size_t conns_for(const struct bopts *o, enum scen sc)
  * it always runs, those a chosen one brings in, and their floors; in
  * forward order on even rounds and reversed on odd ones, so each path and
  * its floor alternate. */
-void run_order(enum scen sc, const struct bopts *o, unsigned round,
+void run_order(const struct scenario *s, const struct bopts *o, unsigned round,
 	       enum bpath_id *out, size_t *n)
 {
-	const struct scenario *s = &scenarios[sc];
 	unsigned chosen = s->always, on = 0;
 
 	for (int p = 0; p < BP_COUNT; p++)
@@ -211,7 +209,7 @@ void run_order(enum scen sc, const struct bopts *o, unsigned round,
 static uint64_t act_all(struct run *r, const size_t *idx, size_t k,
 			uint64_t *rng)
 {
-	const struct scenario *s = &scenarios[r->sc];
+	const struct scenario *s = r->s;
 	uint64_t pace = (uint64_t)r->o->pace_us * 1000u;
 	uint64_t period = (uint64_t)r->o->period_ms * MS;
 	uint64_t wait = 3 * period + 50 * MS;
@@ -280,8 +278,8 @@ void closure_round(struct run *r, unsigned round)
 		r->cell->errors++;
 		return;
 	}
-	run_closures(r, round, scenarios[r->sc].burst || k > r->n ? r->n : k);
-	if (scenarios[r->sc].burst)
+	run_closures(r, round, r->s->burst || k > r->n ? r->n : k);
+	if (r->s->burst)
 		burst_span(r, r->cell->fig[round]);
 }
 
@@ -315,12 +313,13 @@ void idle_round(struct run *r, unsigned round)
  * ends held by a child process (scale). */
 void run_one(const struct bctx *x, enum bpath_id pid, unsigned round)
 {
-	const struct scenario *s = &scenarios[x->sc];
+	const struct scenario *s = x->s;
 	struct run r = {.o = x->o,
 			.p = &bench_paths[pid],
 			.sc = x->sc,
+			.s = s,
 			.cell = &x->res->c[x->sc][pid]};
-	size_t want = conns_for(x->o, x->sc);
+	size_t want = conns_for(x->o, s);
 	int rc;
 
 	r.c = xcalloc(want, sizeof(*r.c));
@@ -352,12 +351,12 @@ void run_rounds(const struct bctx *x)
 		enum bpath_id order[BP_COUNT];
 		size_t n;
 
-		run_order(x->sc, x->o, round, order, &n);
+		run_order(x->s, x->o, round, order, &n);
 		for (size_t i = 0; i < n; i++)
 			run_one(x, order[i], round);
 		fprintf(stderr,
 			"hupmon-bench: %-12s round %u/%u done (%.1f s)\n",
-			scenarios[x->sc].name, round + 1, x->o->rounds,
+			x->s->name, round + 1, x->o->rounds,
 			(double)(now_ns() - t0) / 1e9);
 	}
 }

@@ -3,7 +3,11 @@
  * scenarios: the registry. One row a scenario: what the client does, which
  * paths run in it (paths.c), what each path must then see (the kernel table
  * in README.md: what epoll, a peek and TCP_INFO show after each act, Linux
- * 6.x, loopback) and its entry points.
+ * 6.x, loopback) and its entry points. The driver (main.c) reads it and
+ * hands each scenario its own row (struct bctx, struct run); the code a row
+ * names never reads the registry, so the registry is above every scenario.
+ * The outputs (explain, analyse, report, json, svg), which main calls once
+ * the scenarios ran, read the rows' names and expectations here.
  */
 #include "bench.h"
 
