@@ -140,10 +140,9 @@ void run_abandon(const struct bctx *x)
 
 	x->res->abandon = a;
 	load_defaults(&a->lo);
-	a->lo.clients = o->n_set
-				? (unsigned)o->n
-				: (unsigned)(o->quick ? scenarios[x->sc].n_quick
-						      : scenarios[x->sc].n);
+	a->lo.clients =
+		o->n_set ? (unsigned)o->n
+			 : (unsigned)(o->quick ? x->s->n_quick : x->s->n);
 	a->lo.duration_ms = o->abandon_ms;
 	a->lo.abandon_pct = o->abandon_pct;
 	a->lo.seed = o->seed;
@@ -156,7 +155,7 @@ void run_abandon(const struct bctx *x)
 		one_round(&lv, k);
 		fprintf(stderr,
 			"hupmon-bench: %-12s round %u/%u done (%.1f s)\n",
-			scenarios[x->sc].name, k + 1, a->rounds,
+			x->s->name, k + 1, a->rounds,
 			(double)(now_ns() - t0) / 1e9);
 	}
 	if (sampling) {

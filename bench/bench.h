@@ -17,11 +17,12 @@
  * counters and memory (soak.c). So is churn: what watch + unwatch cost per
  * socket against a raw epoll_ctl ADD + DEL pair (churn.c).
  *
- * Both are tables (tables.c). A run fills cells (struct cell) with what it
- * measured; analyse() turns them into rows (struct row: ratios, medians,
- * verdicts); every verdict is a check of verdict.h, count or timing, and
- * only verdict.c turns them into the exit status. The text tables, the
- * JSON, the SVG and the metrics only print rows.
+ * Both are tables: the paths (paths.c) and the scenarios (scenarios.c). A
+ * run fills cells (struct cell) with what it measured; analyse() turns them
+ * into rows (struct row: ratios, medians, verdicts); every verdict is a
+ * check of verdict.h, count or timing, and only verdict.c turns them into
+ * the exit status. The text tables, the JSON, the SVG and the metrics only
+ * print rows.
  */
 #ifndef HUPMON_BENCH_H
 #define HUPMON_BENCH_H
@@ -88,8 +89,9 @@ enum vis { VIS_EPOLL, VIS_PEEK, VIS_COUNT };
 struct run;
 struct conn;
 
-/* What a path does on one run: a hupmon monitor (lib_ops) or a raw loop
- * (the floors). open and watch are timed together (scale). */
+/* What a path does on one run: a hupmon monitor (lib_ops, lib.c) or a raw
+ * loop (the floors: raw_ops, raw.c). open and watch are timed together (scale).
+ */
 struct path_ops {
 	int (*open)(struct run *r); /* the monitor, or the loop's sets */
 	int (*watch)(struct run *r, struct conn *c);   /* a server end */
@@ -289,6 +291,7 @@ struct run {
 	const struct bopts *o;
 	const struct bpath *p;
 	enum scen sc;
+	const struct scenario *s; /* its row (struct bctx) */
 	struct cell *cell; /* the loop thread adds compare records to it */
 	struct conn *c;
 	size_t n;
@@ -325,12 +328,17 @@ void figs_reset(double *fig);
 void die(const char *what, int err) __attribute__((noreturn));
 void *xcalloc(size_t n, size_t size); /* dies when out of memory */
 
-/* What every round of one scenario shares. */
+struct scenario;
+
+/* What every round of one scenario shares. The driver (main.c) reads the
+ * registry (scenarios.c) and hands a scenario its own row here: the code a
+ * row names never reads the registry. */
 struct bctx {
 	const struct bopts *o;
 	struct results *res;
 	enum scen sc;
-	int lfd; /* loopback listener */
+	const struct scenario *s; /* scenarios[sc] */
+	int lfd;		  /* loopback listener */
 	uint16_t port;
 };
 
@@ -351,6 +359,8 @@ enum table {
 	TB_ABANDON
 };
 
+/* A row of the registry (scenarios.c): what a scenario is, and its entry
+ * points. */
 struct scenario {
 	const char *name;
 	const char *does;   /* what the client does (--explain) */
@@ -378,10 +388,12 @@ struct scenario {
 	bool child;	   /* a child process holds the client ends */
 };
 
+/* Read by main.c and the outputs; a scenario gets its row as an argument. */
 extern const struct scenario scenarios[SC_COUNT];
 
-/* tables.c */
+/* paths.c */
 bool is_floor(enum bpath_id p);
+/* scenarios.c */
 const char *stage_name(enum scen sc, unsigned stage);
 
 /* conn.c */
@@ -392,6 +404,8 @@ struct child;
 size_t conns_open(int lfd, uint16_t port, struct child *ch, struct conn *c,
 		  size_t n, int *err);
 void conns_close(struct conn *c, size_t n);
+/* A report on c (lib.c, raw.c, soak.c): its cause and when it was detected. */
+void bench_record(struct conn *c, enum hupmon_cause cause, uint64_t det_ns);
 void act_close(struct conn *c);
 void act_rst(struct conn *c);
 void act_half(struct conn *c);
@@ -402,7 +416,6 @@ void child_act(struct child *ch, struct conn *c, enum child_how how);
 void child_end(struct child *ch);
 
 /* run.c */
-void bench_record(struct conn *c, enum hupmon_cause cause, uint64_t det_ns);
 int path_watch(struct run *r);
 int path_unwatch(struct run *r);
 void loop_start(struct run *r);
@@ -410,12 +423,12 @@ void loop_stop(struct run *r);
 /* The measured window: k acts on the connections in a seeded random order,
  * paced, then the wait for their reports; into r->cell->fig[round]. */
 void run_closures(struct run *r, unsigned round, size_t k);
-void run_order(enum scen sc, const struct bopts *o, unsigned round,
+void run_order(const struct scenario *s, const struct bopts *o, unsigned round,
 	       enum bpath_id *out, size_t *n);
 void run_one(const struct bctx *x, enum bpath_id pid, unsigned round);
 void run_rounds(const struct bctx *x);
 /* Connections of a run: --n or the scenario's own, within the fd limit. */
-size_t conns_for(const struct bopts *o, enum scen sc);
+size_t conns_for(const struct bopts *o, const struct scenario *s);
 void closure_round(struct run *r, unsigned round);
 void idle_round(struct run *r, unsigned round);
 
@@ -460,8 +473,10 @@ void churn_table(FILE *f, const struct results *res);
 struct churn_res;
 void churn_json(FILE *f, const struct churn_res *cr);
 
-/* expect.c */
+/* explain.c: --explain */
 void explain(FILE *f);
+
+/* expect.c */
 /* Adds a joined run's outcome to its cell (and fig[round]). */
 void eval_run(const struct run *r, unsigned round);
 /* Connections still owed a visible report (or a compare record). */

@@ -156,9 +156,9 @@ static size_t open_all(const struct bctx *x, struct child *ch, struct conn *c,
 	return got;
 }
 
-static size_t budget_n(const struct bopts *o, enum scen sc)
+static size_t budget_n(const struct bopts *o, const struct scenario *s)
 {
-	size_t n = conns_for(o, sc);
+	size_t n = conns_for(o, s);
 
 	if (n < MAX_SHARDS)
 		die("budget: too few connections", EINVAL);
@@ -354,7 +354,7 @@ static void rounds(const struct bctx *x, struct child *ch, struct conn *c,
 
 void run_budget(const struct bctx *x)
 {
-	size_t n = budget_n(x->o, x->sc);
+	size_t n = budget_n(x->o, x->s);
 	struct child *ch = child_start(x->port);
 	struct conn *c = xcalloc(n, sizeof(*c));
 	size_t *all = xcalloc(n, sizeof(*all));
@@ -375,7 +375,7 @@ void run_budget(const struct bctx *x)
 void run_shards(const struct bctx *x)
 {
 	const struct bopts *o = x->o;
-	size_t n = budget_n(o, x->sc);
+	size_t n = budget_n(o, x->s);
 	struct child *ch = child_start(x->port);
 	struct conn *c = xcalloc(n, sizeof(*c));
 	size_t *all = xcalloc(n, sizeof(*all));

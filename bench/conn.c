@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * conn: loopback fixtures. Pairs of connected sockets on 127.0.0.1, the
- * client's acts (FIN, RST, half-close, data-then-FIN, escalation), and the
- * child process that holds the client ends for the scale and soak scenarios.
+ * client's acts (FIN, RST, half-close, data-then-FIN, escalation), the
+ * record of the reports each connection got (bench_record), and the child
+ * process that holds the client ends for the scale and soak scenarios.
  *
  * Teardown closes the server end first with SO_LINGER {1,0}: the RST kills
  * the client end too (even an orphan in FIN_WAIT2), so no run leaves
@@ -19,6 +20,28 @@
 #include <unistd.h>
 
 #define ACCEPT_BATCH 512 /* well below the listen backlog */
+
+/* A report of cause on c: the first of each cause is timed (the clock now,
+ * and det_ns, the detection time the reporter gives); a cause below one
+ * reported before, or no cause at all, is a wrong order. */
+void bench_record(struct conn *c, enum hupmon_cause cause, uint64_t det_ns)
+{
+	uint64_t t = now_ns();
+
+	if (cause < HUPMON_CAUSE_PEER_SHUTDOWN || cause > HUPMON_CAUSE_MAX) {
+		c->order_bad = true; /* not a cause at all: wrong */
+		return;
+	}
+	if (c->nrep[cause]++ == 0) {
+		c->t_cb[cause] = t;
+		c->t_det[cause] = det_ns;
+	}
+	if (cause < c->top)
+		c->order_bad = true;
+	else
+		c->top = (uint8_t)cause;
+	atomic_fetch_or(&c->seen, 1u << cause);
+}
 
 int listener_open(int fd, const char *addr, int backlog, uint16_t *port)
 {

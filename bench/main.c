@@ -372,10 +372,15 @@ int main(int argc, char **argv)
 	res->v.strict_timing = o.strict_timing;
 	header(stdout, &o);
 	for (int sc = 0; sc < SC_COUNT; sc++) {
-		struct bctx x = {&o, res, sc, lfd, port};
+		struct bctx x = {.o = &o,
+				 .res = res,
+				 .sc = sc,
+				 .s = &scenarios[sc],
+				 .lfd = lfd,
+				 .port = port};
 
 		if (o.scen[sc])
-			scenarios[sc].run(&x);
+			x.s->run(&x);
 		res->ran[sc] = o.scen[sc];
 	}
 	analyse(res);

@@ -319,7 +319,7 @@ void run_million(const struct bctx *x)
 	fprintf(stderr, "hupmon-bench: million      synthetic done (%.1f s)\n",
 		(double)(now_ns() - t0) / 1e9);
 	if (!r.err)
-		r.err = real(x, &r, conns_for(x->o, x->sc));
+		r.err = real(x, &r, conns_for(x->o, x->s));
 	report(&x->res->v, &r);
 	fflush(stdout);
 	ops_free(&r.floor);

@@ -8,160 +8,12 @@
  */
 #include "bench.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define MS 1000000ull
-
-void bench_record(struct conn *c, enum hupmon_cause cause, uint64_t det_ns)
-{
-	uint64_t t = now_ns();
-
-	if (cause < HUPMON_CAUSE_PEER_SHUTDOWN || cause > HUPMON_CAUSE_MAX) {
-		c->order_bad = true; /* not a cause at all: wrong */
-		return;
-	}
-	if (c->nrep[cause]++ == 0) {
-		c->t_cb[cause] = t;
-		c->t_det[cause] = det_ns;
-	}
-	if (cause < c->top)
-		c->order_bad = true;
-	else
-		c->top = (uint8_t)cause;
-	atomic_fetch_or(&c->seen, 1u << cause);
-}
-
-/* The conn behind a report, or NULL if user is not one of this run's. */
-static struct conn *conn_of(struct run *r, void *user)
-{
-	struct conn *c = user;
-
-	if (c < r->c || c >= r->c + r->n) {
-		r->stray++;
-		return NULL;
-	}
-	return c;
-}
-
-static void on_hangup(const struct hupmon_event *ev, void *arg)
-{
-	struct run *r = arg;
-	struct conn *c = conn_of(r, ev->user);
-
-	if (!c)
-		return;
-	if (ev->id != c->id || ev->fd != c->sfd) {
-		c->misattr++;
-		return;
-	}
-	if (!atomic_load(&c->seen))
-		c->by = ev->path;
-	c->error = ev->error;
-	/* a timeout is the kernel giving up: ETIMEDOUT, nothing else */
-	if (ev->cause == HUPMON_CAUSE_TIMEOUT && ev->error != ETIMEDOUT)
-		c->order_bad = true;
-	bench_record(c, ev->cause, ev->detected_ns);
-}
-
-static void on_compare(const struct hupmon_compare *rec, void *arg)
-{
-	struct run *r = arg;
-	struct conn *c = conn_of(r, rec->user);
-	enum hupmon_cause k = rec->cause;
-
-	if (!c || k < HUPMON_CAUSE_PEER_SHUTDOWN || k > HUPMON_CAUSE_MAX ||
-	    (rec->first != HUPMON_PATH_EPOLL &&
-	     rec->first != HUPMON_PATH_SWEEP))
-		return;
-	if (rec->missed) {
-		r->cell->cmp_missed++;
-	} else {
-		vec_push(&r->cell->cmp_lag, rec->lag_ns);
-		if (rec->second_cause != k)
-			r->cell->cmp_disagree++;
-	}
-	if (rec->first == HUPMON_PATH_EPOLL) {
-		r->cell->cmp_epoll++;
-		c->t_epoll[k] = rec->first_ns;
-	} else {
-		r->cell->cmp_sweep++;
-		if (!rec->missed)
-			c->t_epoll[k] = rec->first_ns + rec->lag_ns;
-	}
-	atomic_fetch_or(&c->seen, SEEN_CMP);
-}
-
-static int lib_open(struct run *r)
-{
-	struct hupmon_config cfg = {
-		.on_hangup = on_hangup,
-		.arg = r,
-		.paths = r->p->paths,
-		.sweep_method = r->p->method,
-		.sweep_period_ms = r->o->period_ms,
-		.sweep_tick_ms = r->o->tick_ms,
-		.compare = r->p->compare,
-		.on_compare = r->p->compare ? on_compare : NULL,
-	};
-
-	return hupmon_new(&cfg, &r->m);
-}
-
-static int lib_watch(struct run *r, struct conn *c)
-{
-	return hupmon_watch(r->m, c->sfd, c, &c->id);
-}
-
-static int lib_unwatch(struct run *r, struct conn *c)
-{
-	return c->id ? hupmon_unwatch(r->m, c->id) : 0;
-}
-
-static void lib_loop(struct run *r)
-{
-	while (!atomic_load(&r->stop)) {
-		int rc = hupmon_dispatch(r->m, -1);
-
-		/* the wakeup that brings the stop request is not counted */
-		if (rc > 0 && !atomic_load(&r->stop))
-			r->wakeups++;
-		else if (rc < 0) {
-			r->loop_err = rc;
-			break;
-		}
-	}
-}
-
-static void lib_stop(struct run *r)
-{
-	hupmon_stop(r->m);
-}
-
-static bool lib_counters(struct run *r, struct hupmon_stats *st)
-{
-	hupmon_stats(r->m, st);
-	return true;
-}
-
-static void lib_close(struct run *r)
-{
-	hupmon_free(r->m);
-	r->m = NULL;
-}
-
-const struct path_ops lib_ops = {
-	.open = lib_open,
-	.watch = lib_watch,
-	.unwatch = lib_unwatch,
-	.loop = lib_loop,
-	.stop = lib_stop,
-	.counters = lib_counters,
-	.close = lib_close,
-};
 
 /* Creates the monitor (or raw loop) and watches every server end. */
 int path_watch(struct run *r)
@@ -313,9 +165,8 @@ static void run_collect(struct run *r, unsigned round)
 
 /* Connections of a run: --n, or the scenario's own number, within the fd
  * limit (a child holds the client ends: one fd per connection, else two). */
-size_t conns_for(const struct bopts *o, enum scen sc)
+size_t conns_for(const struct bopts *o, const struct scenario *s)
 {
-	const struct scenario *s = &scenarios[sc];
 	size_t cap = (o->fd_hard > 200 ? o->fd_hard - 100 : 100) /
 		     (s->child ? 1 : 2);
 	size_t n = o->n;
@@ -329,10 +180,9 @@ size_t conns_for(const struct bopts *o, enum scen sc)
  * it always runs, those a chosen one brings in, and their floors; in
  * forward order on even rounds and reversed on odd ones, so each path and
  * its floor alternate. */
-void run_order(enum scen sc, const struct bopts *o, unsigned round,
+void run_order(const struct scenario *s, const struct bopts *o, unsigned round,
 	       enum bpath_id *out, size_t *n)
 {
-	const struct scenario *s = &scenarios[sc];
 	unsigned chosen = s->always, on = 0;
 
 	for (int p = 0; p < BP_COUNT; p++)
@@ -359,7 +209,7 @@ void run_order(enum scen sc, const struct bopts *o, unsigned round,
 static uint64_t act_all(struct run *r, const size_t *idx, size_t k,
 			uint64_t *rng)
 {
-	const struct scenario *s = &scenarios[r->sc];
+	const struct scenario *s = r->s;
 	uint64_t pace = (uint64_t)r->o->pace_us * 1000u;
 	uint64_t period = (uint64_t)r->o->period_ms * MS;
 	uint64_t wait = 3 * period + 50 * MS;
@@ -428,8 +278,8 @@ void closure_round(struct run *r, unsigned round)
 		r->cell->errors++;
 		return;
 	}
-	run_closures(r, round, scenarios[r->sc].burst || k > r->n ? r->n : k);
-	if (scenarios[r->sc].burst)
+	run_closures(r, round, r->s->burst || k > r->n ? r->n : k);
+	if (r->s->burst)
 		burst_span(r, r->cell->fig[round]);
 }
 
@@ -463,12 +313,13 @@ void idle_round(struct run *r, unsigned round)
  * ends held by a child process (scale). */
 void run_one(const struct bctx *x, enum bpath_id pid, unsigned round)
 {
-	const struct scenario *s = &scenarios[x->sc];
+	const struct scenario *s = x->s;
 	struct run r = {.o = x->o,
 			.p = &bench_paths[pid],
 			.sc = x->sc,
+			.s = s,
 			.cell = &x->res->c[x->sc][pid]};
-	size_t want = conns_for(x->o, x->sc);
+	size_t want = conns_for(x->o, s);
 	int rc;
 
 	r.c = xcalloc(want, sizeof(*r.c));
@@ -500,12 +351,12 @@ void run_rounds(const struct bctx *x)
 		enum bpath_id order[BP_COUNT];
 		size_t n;
 
-		run_order(x->sc, x->o, round, order, &n);
+		run_order(x->s, x->o, round, order, &n);
 		for (size_t i = 0; i < n; i++)
 			run_one(x, order[i], round);
 		fprintf(stderr,
 			"hupmon-bench: %-12s round %u/%u done (%.1f s)\n",
-			scenarios[x->sc].name, round + 1, x->o->rounds,
+			x->s->name, round + 1, x->o->rounds,
 			(double)(now_ns() - t0) / 1e9);
 	}
 }

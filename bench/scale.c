@@ -64,7 +64,7 @@ void run_scale(const struct bctx *x)
 	uint64_t t0 = now_ns();
 	size_t n;
 
-	run_order(x->sc, x->o, 0, order, &n);
+	run_order(x->s, x->o, 0, order, &n);
 	for (size_t i = 0; i < n; i++) {
 		run_one(x, order[i], 0);
 		fprintf(stderr,

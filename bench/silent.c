@@ -246,7 +246,8 @@ static bool vanish(struct run *r, unsigned conns, uint64_t *t_down,
 static bool run_path(const struct bctx *x, struct silent_res *s,
 		     enum bpath_id p, int lfd, uint16_t port)
 {
-	struct run r = {.o = x->o, .p = &bench_paths[p], .sc = x->sc};
+	struct run r = {
+		.o = x->o, .p = &bench_paths[p], .sc = x->sc, .s = x->s};
 	uint64_t t0 = now_ns(), t_down = 0;
 	unsigned errors = 0;
 	bool ok = true, down = false, done;
@@ -320,7 +321,7 @@ void run_silent(const struct bctx *x)
 		timeouts(lfd, SO_RCVTIMEO); /* accept */
 	}
 	for (int p = 0; lfd >= 0 && p < BP_COUNT; p++)
-		if ((scenarios[SC_SILENT].paths & PATH_BIT(p)) &&
+		if ((x->s->paths & PATH_BIT(p)) &&
 		    !run_path(x, s, p, lfd, port))
 			break;
 	if (lfd >= 0)

@@ -517,7 +517,7 @@ void run_soak(const struct bctx *x)
 
 	x->res->soak = res;
 	s.r = (struct run){.o = x->o, .p = &bench_paths[BP_COMPARE]};
-	s.n = conns_for(x->o, x->sc);
+	s.n = conns_for(x->o, x->s);
 	s.conn = xcalloc(s.n, sizeof(*s.conn));
 	pthread_mutex_init(&s.open_lock, NULL);
 	res->n = s.n;

@@ -1,106 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tables: the paths and the scenarios. A path is what detects (its
- * operations, its monitor's configuration, its floors); a scenario is what
- * the client does, which paths run in it, and what each path must then see:
- * the kernel table in README.md (what epoll, a peek and TCP_INFO show after
- * each act, Linux 6.x, loopback).
+ * scenarios: the registry. One row a scenario: what the client does, which
+ * paths run in it (paths.c), what each path must then see (the kernel table
+ * in README.md: what epoll, a peek and TCP_INFO show after each act, Linux
+ * 6.x, loopback) and its entry points. The driver (main.c) reads it and
+ * hands each scenario its own row (struct bctx, struct run); the code a row
+ * names never reads the registry, so the registry is above every scenario.
+ * The outputs (explain, analyse, report, json, svg), which main calls once
+ * the scenarios ran, read the rows' names and expectations here.
  */
 #include "bench.h"
 
 #define PS    HUPMON_CAUSE_PEER_SHUTDOWN
 #define RESET HUPMON_CAUSE_RESET
-
-const struct bpath bench_paths[BP_COUNT] = {
-	[BP_EPOLL] = {.name = "epoll",
-		      .what = "hupmon, epoll path only",
-		      .colour = "#1f77b4",
-		      .ops = &lib_ops,
-		      .paths = HUPMON_PATH_EPOLL,
-		      .floor = BP_RAW_EPOLL},
-	[BP_PEEK] = {.name = "sweep-peek",
-		     .what = "hupmon, sweep path, MSG_PEEK probes",
-		     .colour = "#d62728",
-		     .ops = &lib_ops,
-		     .paths = HUPMON_PATH_SWEEP,
-		     .method = HUPMON_SWEEP_PEEK,
-		     .floor = BP_RAW_PEEK,
-		     .vis = VIS_PEEK},
-	[BP_TCPINFO] = {.name = "sweep-tcpinfo",
-			.what = "hupmon, sweep path, TCP_INFO probes",
-			.colour = "#2ca02c",
-			.ops = &lib_ops,
-			.paths = HUPMON_PATH_SWEEP,
-			.method = HUPMON_SWEEP_TCP_INFO,
-			.floor = BP_RAW_TCPINFO},
-	[BP_COMPARE] = {.name = "compare",
-			.what = "hupmon, both paths (TCP_INFO sweep), compare "
-				"mode",
-			.colour = "#9467bd",
-			.ops = &lib_ops,
-			.paths = HUPMON_PATHS_BOTH,
-			.method = HUPMON_SWEEP_TCP_INFO,
-			.compare = true,
-			.floor = BP_RAW_EPOLL,
-			.cpu_floors = PATH_BIT(BP_RAW_EPOLL) |
-				      PATH_BIT(BP_RAW_TCPINFO),
-			.probe_floors = PATH_BIT(BP_RAW_TCPINFO)},
-	[BP_RAW_EPOLL] = {.name = "raw-epoll",
-			  .what = "floor: minimal epoll-ET loop",
-			  .colour = "#1f77b4",
-			  .ops = &raw_ops,
-			  .floor = BP_RAW_EPOLL},
-	[BP_RAW_PEEK] = {.name = "raw-peek",
-			 .what = "floor: minimal timerfd peek sweep",
-			 .colour = "#d62728",
-			 .ops = &raw_ops,
-			 .method = HUPMON_SWEEP_PEEK,
-			 .floor = BP_RAW_PEEK,
-			 .vis = VIS_PEEK},
-	[BP_RAW_TCPINFO] = {.name = "raw-tcpinfo",
-			    .what = "floor: minimal timerfd TCP_INFO sweep",
-			    .colour = "#2ca02c",
-			    .ops = &raw_ops,
-			    .method = HUPMON_SWEEP_TCP_INFO,
-			    .floor = BP_RAW_TCPINFO},
-	[BP_EPOLL_UNDER_TCPINFO] = {.name = "epoll+tcpinfo",
-				    .what = "epoll path's time while a "
-					    "TCP_INFO sweep walks all N "
-					    "(compare mode)",
-				    .colour = "#ff7f0e",
-				    .ops = &lib_ops,
-				    .paths = HUPMON_PATHS_BOTH,
-				    .method = HUPMON_SWEEP_TCP_INFO,
-				    .compare = true,
-				    .floor = BP_EPOLL,
-				    .epoll_time = true,
-				    .hidden = true,
-				    .with = PATH_BIT(BP_TCPINFO) |
-					    PATH_BIT(BP_COMPARE)},
-	[BP_EPOLL_UNDER_PEEK] = {.name = "epoll+peek",
-				 .what = "epoll path's time while a peek "
-					 "sweep walks all N (compare mode)",
-				 .colour = "#8c564b",
-				 .ops = &lib_ops,
-				 .paths = HUPMON_PATHS_BOTH,
-				 .method = HUPMON_SWEEP_PEEK,
-				 .compare = true,
-				 .floor = BP_EPOLL,
-				 .epoll_time = true,
-				 .hidden = true,
-				 .with = PATH_BIT(BP_PEEK)},
-	[BP_BOTH] = {.name = "both",
-		     .what = "hupmon, both paths (TCP_INFO sweep), compare off",
-		     .colour = "#17becf",
-		     .ops = &lib_ops,
-		     .paths = HUPMON_PATHS_BOTH,
-		     .method = HUPMON_SWEEP_TCP_INFO,
-		     .floor = BP_RAW_EPOLL,
-		     .cpu_floors =
-			     PATH_BIT(BP_RAW_EPOLL) | PATH_BIT(BP_RAW_TCPINFO),
-		     .probe_floors = PATH_BIT(BP_RAW_TCPINFO),
-		     .hidden = true},
-};
 
 /* The paths --paths names: each beside its floor in every loopback
  * scenario. */
@@ -294,11 +206,6 @@ const struct scenario scenarios[SC_COUNT] = {
 		      .apart = true,
 		      .child = true},
 };
-
-bool is_floor(enum bpath_id p)
-{
-	return bench_paths[p].floor == p;
-}
 
 const char *stage_name(enum scen sc, unsigned stage)
 {
