@@ -121,14 +121,26 @@ foreach(config epoll sweep-tcpinfo sweep-peek both compare stall
   math(EXPR fuzz_seed "${fuzz_seed} + 1")
 endforeach()
 
-# The module graph (tests/module_graph.sh, from the built objects): src/
-# has no cycle and README.md's Layout graph is the code's; the script
-# catches a cycle put in on purpose (tests/module_graph_cycle/).
+# The module graph (tests/module_graph.sh, from the built objects): src/,
+# hupmon-bench and hupmon-serve have no cycle, README.md's Layout graph is
+# src/'s; the script catches a cycle put in on purpose
+# (tests/module_graph_cycle/).
 add_test(NAME module_graph_src
   COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/module_graph.sh
           --readme ${PROJECT_SOURCE_DIR}/README.md ${CMAKE_NM}
           ${PROJECT_SOURCE_DIR}/src "$<TARGET_OBJECTS:hupmon_objs>"
   COMMAND_EXPAND_LISTS)
+if(HUPMON_BUILD_BENCH AND EXISTS ${PROJECT_SOURCE_DIR}/bench/CMakeLists.txt)
+  add_test(NAME module_graph_bench
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/module_graph.sh ${CMAKE_NM}
+            ${PROJECT_SOURCE_DIR}/bench "$<TARGET_OBJECTS:hupmon-bench>"
+    COMMAND_EXPAND_LISTS)
+  add_test(NAME module_graph_serve
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/module_graph.sh ${CMAKE_NM}
+            ${PROJECT_SOURCE_DIR}/bench "$<TARGET_OBJECTS:hupmon-serve-objs>"
+            "$<TARGET_OBJECTS:hupmon-serve>"
+    COMMAND_EXPAND_LISTS)
+endif()
 add_library(module_graph_cycle OBJECT module_graph_cycle/ping.c
   module_graph_cycle/pong.c)
 add_test(NAME module_graph_catches_a_cycle

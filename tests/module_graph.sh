@@ -6,7 +6,8 @@
 # A module is a stem: x.c and x.h. A call from module a to module b is an
 # undefined symbol of a's object that b's object defines (nm), or a call in
 # a's source (x.c or x.h) to a static inline function that b's header
-# defines (inlines leave no symbol to read). Prints each pair of modules
+# defines (inlines leave no symbol to read; the sources read are the .c of
+# the objects given and every header). Prints each pair of modules
 # that call each other, and each longer cycle, and exits 1 if there is any.
 #
 # usage: module_graph.sh [--print | --readme FILE] NM SRC_DIR OBJECT...
@@ -68,7 +69,11 @@ if [ -s "$tmp/inlines" ]; then
 		id = substr(out, RSTART, RLENGTH - 1); sub(/[ \t]+$/, "", id)
 		print s, id
 		out = substr(out, RSTART + RLENGTH) } }' \
-		$(ls "$src"/*.c "$src"/*.h 2>/dev/null) | sort -u >"$tmp/calls"
+		$(for o in "$@"; do
+			f=$src/$(stem "$o").c
+			[ -e "$f" ] && echo "$f"
+		  done
+		  ls "$src"/*.h 2>/dev/null) | sort -u >"$tmp/calls"
 	awk 'NR == FNR { owner[$1] = $2; next }
 	     ($2 in owner) && owner[$2] != $1 { print $1, owner[$2] }' \
 		"$tmp/inlines" "$tmp/calls" >"$tmp/inline_uses"
