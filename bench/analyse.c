@@ -214,7 +214,8 @@ void analyse(struct results *res)
 	soak_analyse(res);
 	churn_judge(res);
 	/* stall.c counts its own failures as it runs */
-	if (res->ran[SC_STALL])
+	if (res->ran[SC_STALL]) {
 		check_ok(&res->v, CK_STALL, !res->stall_failures);
-	check_ok(&res->v, CK_STALL_LATE, !res->stall_late);
+		check_ok(&res->v, CK_STALL_LATE, !res->stall_late);
+	}
 }

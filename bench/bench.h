@@ -67,12 +67,17 @@ enum scen {
 
 enum bpath_id {
 	BP_EPOLL,
+	/* the epoll path with unwatch_before_close: no identity reads */
+	BP_EPOLL_PROMISE,
 	BP_PEEK,
 	BP_TCPINFO,
 	BP_COMPARE,
 	BP_RAW_EPOLL,
 	BP_RAW_PEEK,
 	BP_RAW_TCPINFO,
+	/* A/A control: raw-epoll against itself, in the same rounds (what
+	 * a ratio to the floor moves by noise alone); runs with epoll */
+	BP_RAW_EPOLL_AA,
 	/* interference only: both paths, latency of the epoll path */
 	BP_EPOLL_UNDER_TCPINFO,
 	BP_EPOLL_UNDER_PEEK,
@@ -115,6 +120,7 @@ struct bpath {
 	/* how a sweep probes; HUPMON_SWEEP_DEFAULT: it does not sweep */
 	enum hupmon_sweep_method method;
 	bool compare;	     /* a monitor's compare mode */
+	bool promise;	     /* a monitor's unwatch_before_close */
 	enum bpath_id floor; /* latency floor; itself for a floor */
 	/* CPU and per-probe floors, PATH_BITs (0: the floor). Compare mode
 	 * sweeps too, so its CPU is set against raw-epoll + raw-tcpinfo and

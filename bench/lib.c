@@ -81,6 +81,7 @@ static int lib_open(struct run *r)
 		.sweep_tick_ms = r->o->tick_ms,
 		.compare = r->p->compare,
 		.on_compare = r->p->compare ? on_compare : NULL,
+		.unwatch_before_close = r->p->promise,
 	};
 
 	return hupmon_new(&cfg, &r->m);

@@ -14,6 +14,14 @@ const struct bpath bench_paths[BP_COUNT] = {
 		      .ops = &lib_ops,
 		      .paths = HUPMON_PATH_EPOLL,
 		      .floor = BP_RAW_EPOLL},
+	[BP_EPOLL_PROMISE] = {.name = "epoll-promise",
+			      .what = "hupmon, epoll path only, "
+				      "unwatch_before_close (no identity read)",
+			      .colour = "#17becf",
+			      .ops = &lib_ops,
+			      .paths = HUPMON_PATH_EPOLL,
+			      .promise = true,
+			      .floor = BP_RAW_EPOLL},
 	[BP_PEEK] = {.name = "sweep-peek",
 		     .what = "hupmon, sweep path, MSG_PEEK probes",
 		     .colour = "#d62728",
@@ -59,6 +67,15 @@ const struct bpath bench_paths[BP_COUNT] = {
 			    .ops = &raw_ops,
 			    .method = HUPMON_SWEEP_TCP_INFO,
 			    .floor = BP_RAW_TCPINFO},
+	[BP_RAW_EPOLL_AA] = {.name = "raw-epoll-aa",
+			     .what = "A/A control: raw-epoll against itself "
+				     "(the ratios' noise)",
+			     .colour = "#7f7f7f",
+			     .ops = &raw_ops,
+			     .floor = BP_RAW_EPOLL,
+			     .hidden = true,
+			     .with = PATH_BIT(BP_EPOLL) |
+				     PATH_BIT(BP_EPOLL_PROMISE)},
 	[BP_EPOLL_UNDER_TCPINFO] = {.name = "epoll+tcpinfo",
 				    .what = "epoll path's time while a "
 					    "TCP_INFO sweep walks all N "

@@ -17,9 +17,10 @@
 /* The paths --paths names: each beside its floor in every loopback
  * scenario. */
 #define MAIN_PATHS                                                             \
-	(PATH_BIT(BP_EPOLL) | PATH_BIT(BP_PEEK) | PATH_BIT(BP_TCPINFO) |       \
-	 PATH_BIT(BP_COMPARE) | PATH_BIT(BP_RAW_EPOLL) |                       \
-	 PATH_BIT(BP_RAW_PEEK) | PATH_BIT(BP_RAW_TCPINFO))
+	(PATH_BIT(BP_EPOLL) | PATH_BIT(BP_EPOLL_PROMISE) | PATH_BIT(BP_PEEK) | \
+	 PATH_BIT(BP_TCPINFO) | PATH_BIT(BP_COMPARE) |                         \
+	 PATH_BIT(BP_RAW_EPOLL) | PATH_BIT(BP_RAW_PEEK) |                      \
+	 PATH_BIT(BP_RAW_TCPINFO) | PATH_BIT(BP_RAW_EPOLL_AA))
 
 /* What each row of the visibility table must see (enum vis): the causes of
  * the stages, in order, and those a peek sweep misses by design. */
