@@ -630,6 +630,8 @@ enum hupmon_format {
  *     hupmon_stall_{escalations closed}_total
  *     hupmon_compare_{first second missed cut_short}_total[path,cause]
  *   histograms hupmon_{callback_duration compare_lag}_seconds
+ *
+ * tests/check_header_keys.c holds both lists against the renderings.
  */
 HUPMON_API int hupmon_stats_format_sized(const struct hupmon_stats *s,
 					 size_t s_size, enum hupmon_format f,
