@@ -1,40 +1,40 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * hupmon: tell a Linux server, as fast as the kernel allows, that the peer of
- * a TCP connection has gone (FIN, RST, half-close, error or silent death).
- *
- * Two detection paths watch each socket:
- *   - the epoll path: the socket sits edge-triggered in the monitor's epoll
- *     set for EPOLLRDHUP|EPOLLHUP|EPOLLERR (never EPOLLIN: no data is read);
- *   - the sweep path: a timerfd in the same epoll set drives "deadline peek"
- *     sweeps that probe every socket once per period, a slice per tick, with
- *     recv(MSG_PEEK|MSG_DONTWAIT) or getsockopt(TCP_INFO).
- * Compare mode keeps both paths on each socket and records which one saw
- * each hangup first and by how much.
+ * a TCP connection has gone, by two paths: epoll (edge-triggered
+ * EPOLLRDHUP|EPOLLHUP|EPOLLERR, never EPOLLIN) and timerfd-driven sweeps
+ * that probe every socket once per period (MSG_PEEK or TCP_INFO); compare
+ * mode runs both. This header states contracts; README.md explains them,
+ * in the sections named here (README "section").
  *
  * Conventions
- *   - Every function returns 0, a count, or a negative errno value; none
- *     returns -1 with errno set.
+ *   - Errors: a function that can fail returns 0, a count or a negative
+ *     errno value, never -1 with errno set. The others cannot fail: they
+ *     return nothing (hupmon_free, hupmon_stop, hupmon_stats), a name, never
+ *     NULL (hupmon_version, hupmon_*_name), or a bound (hupmon_hist_bound_ns).
  *   - No global state: everything lives in a struct hupmon.
- *   - hupmon never reads, writes, closes or shuts down a watched fd. It peeks
- *     (PEEK method only), reads TCP_INFO and SO_COOKIE, and by default reads
- *     SO_ERROR once the socket reports an error (see no_touch).
- *   - The user unwatches a socket before closing it. A socket closed while
- *     still watched is never reported as another connection that reuses its
- *     fd number, and no probe touches that other connection: see "fd
- *     reuse" at hupmon_watch().
- *   - One thread dispatches (hupmon_dispatch or hupmon_run); any thread may
- *     watch, unwatch, take stats and stop at the same time.
- *   - Callbacks run on the dispatching thread with no internal lock held.
- *     They may call hupmon_watch, hupmon_unwatch, hupmon_stats,
- *     hupmon_stop and hupmon_free (deferred), but not hupmon_dispatch or
- *     hupmon_run (-EDEADLK).
- *   - Every fd the library creates is close-on-exec.
+ *   - Ownership: the caller keeps every fd it watches; hupmon never reads,
+ *     writes, closes or shuts one down. It peeks (PEEK method only), reads
+ *     TCP_INFO and SO_COOKIE, and by default SO_ERROR once the socket
+ *     reports an error (see no_touch). hupmon owns the fds it creates, all
+ *     close-on-exec, until hupmon_free. Structs passed in are copied before
+ *     the call returns; user and arg are handed back, never dereferenced.
+ *   - Unwatch a socket before closing it; if not, see "fd reuse" at
+ *     hupmon_watch() and unwatch_before_close.
+ *   - Threads: one thread dispatches (hupmon_dispatch or hupmon_run); any
+ *     thread may watch, unwatch, take stats, stop and call hupmon_fd at the
+ *     same time. Each function states its rule.
+ *   - Callbacks (on_hangup, on_compare, on_stall) run on the dispatching
+ *     thread, one at a time, with no internal lock held. They may call
+ *     hupmon_watch, hupmon_unwatch, hupmon_stats, hupmon_stop and
+ *     hupmon_free (deferred), not hupmon_dispatch or hupmon_run (-EDEADLK).
+ *     What they are passed is valid only during the call.
  *
- * ABI: struct hupmon_config and struct hupmon_stats only ever grow at the
- * end. hupmon_new() and hupmon_stats() are inline wrappers that pass the
- * caller's sizeof, so a program built against an older header keeps working
- * with a newer library (new config fields read as zero: their default).
+ * ABI: struct hupmon_config, hupmon_watch_opts and hupmon_stats only ever
+ * grow at the end; the inline wrappers (hupmon_new, hupmon_watch_ex,
+ * hupmon_stats, hupmon_stats_format) pass the caller's sizeof, so a program
+ * built against an older header keeps working with a newer library (new
+ * input fields read as zero: their default).
  */
 #ifndef HUPMON_H
 #define HUPMON_H
@@ -63,7 +63,8 @@ extern "C" {
 	(HUPMON_VERSION_MAJOR * 10000 + HUPMON_VERSION_MINOR * 100 +           \
 	 HUPMON_VERSION_PATCH)
 
-/* The version of the library actually linked, as HUPMON_VERSION_STRING. */
+/* The version of the library actually linked, as HUPMON_VERSION_STRING.
+ * Never NULL; any thread. */
 HUPMON_API const char *hupmon_version(void);
 
 typedef struct hupmon hupmon;
@@ -87,25 +88,24 @@ enum hupmon_path {
  * this order at most once: PEER_SHUTDOWN, then HANGUP, then one final cause
  * (RESET, TIMEOUT or ERROR, whichever is known first). Never the same cause
  * twice, never a lower cause after a higher one, nothing after a final one.
+ * README "What the kernel shows, and what hupmon reports".
  */
 enum hupmon_cause {
 	HUPMON_CAUSE_NONE = 0,
-	/* The peer shut down its write side: FIN (close or shutdown(SHUT_WR)).
-	 * The connection may still carry data towards the peer. The epoll
-	 * path cannot tell this from the application's own shutdown(SHUT_RD)
-	 * (both raise EPOLLRDHUP): do not shut down reading on a watched
-	 * socket. A socket error without the end of the connection (a soft
-	 * ICMP error queued with IP_RECVERR) is not a hangup at all. */
+	/* The peer shut down its write side: FIN (close or shutdown(SHUT_WR));
+	 * data may still flow towards the peer. The epoll path cannot tell
+	 * it from the application's own shutdown(SHUT_RD): do not shut down
+	 * reading on a watched socket. A soft error without the end of the
+	 * connection (ICMP queued with IP_RECVERR) is no hangup at all. */
 	HUPMON_CAUSE_PEER_SHUTDOWN = 1,
-	/* Both directions are shut down and no error is known (for example we
-	 * shut down our side too, or no_touch hid the error). */
+	/* Both directions are shut down and no error is known (we shut down
+	 * our side too, or no_touch hid the error). */
 	HUPMON_CAUSE_HANGUP = 2,
-	/* The peer reset the connection: ECONNRESET, or EPIPE after a FIN
-	 * (the errno the kernel sets for an RST received in CLOSE_WAIT). */
+	/* ECONNRESET, or EPIPE after a FIN (an RST received in CLOSE_WAIT). */
 	HUPMON_CAUSE_RESET = 3,
-	/* The kernel gave up: keepalive or TCP_USER_TIMEOUT (ETIMEDOUT). */
+	/* ETIMEDOUT: keepalive or TCP_USER_TIMEOUT gave up. */
 	HUPMON_CAUSE_TIMEOUT = 4,
-	/* Any other socket error (error holds it). */
+	/* Any other socket error (event.error holds it). */
 	HUPMON_CAUSE_ERROR = 5,
 };
 /* Naming: *_MAX is the largest value of an enum, *_COUNT the size of an
@@ -114,16 +114,15 @@ enum hupmon_cause {
 #define HUPMON_CAUSE_COUNT (HUPMON_CAUSE_MAX + 1) /* [0] unused */
 
 /* Name of a cause ("peer_shutdown", "hangup", "reset", "timeout", "error"),
- * or "none" for anything else. Never NULL. */
+ * or "none" for anything else. Never NULL; any thread. */
 HUPMON_API const char *hupmon_cause_name(enum hupmon_cause cause);
-/* Name of a path ("epoll", "sweep"), or "none". Never NULL. */
+/* Name of a path ("epoll", "sweep"), or "none". Never NULL; any thread. */
 HUPMON_API const char *hupmon_path_name(enum hupmon_path path);
 
 /* One hangup report, passed to on_hangup. Valid only during the callback. */
 struct hupmon_event {
 	hupmon_id id;		 /* as returned by hupmon_watch */
-	int fd;			 /* the watched fd; -1 if its number no
-				    longer holds the socket ("fd reuse") */
+	int fd;			 /* the watched fd; -1: lost it (fd reuse) */
 	void *user;		 /* as given to hupmon_watch */
 	enum hupmon_path path;	 /* the path that saw it */
 	enum hupmon_cause cause; /* see enum hupmon_cause */
@@ -134,26 +133,25 @@ struct hupmon_event {
 
 typedef void hupmon_callback(const struct hupmon_event *ev, void *arg);
 
-/* Compare mode: the outcome of one hangup seen (or missed) by both paths.
- * An outcome cut short by an unwatch is only counted (stats.cmp_cut_short),
- * never passed to on_compare. */
+/* Compare mode: the outcome of one hangup seen (or missed) by both paths,
+ * passed to on_compare; valid only during the callback. An outcome cut
+ * short by an unwatch is only counted (stats.cmp_cut_short), never passed. */
 struct hupmon_compare {
 	hupmon_id id;
 	int fd;
 	void *user;
 	enum hupmon_cause cause;	/* the cause reported (first path) */
-	enum hupmon_cause second_cause; /* what the second path classified;
-					   NONE if it missed */
+	enum hupmon_cause second_cause; /* the second path's; NONE: missed */
 	enum hupmon_path first;		/* the path that saw it first */
-	bool missed;			/* the second path did not see it
-					   by the compare deadline */
-	uint64_t first_ns;		/* CLOCK_MONOTONIC, first path */
-	uint64_t lag_ns;		/* second minus first; 0 if missed */
+	bool missed;	   /* the second path did not see it by the deadline */
+	uint64_t first_ns; /* CLOCK_MONOTONIC, first path */
+	uint64_t lag_ns;   /* second minus first; 0 if missed */
 };
 
 typedef void hupmon_compare_callback(const struct hupmon_compare *rec,
 				     void *arg);
 
+/* What each method can and cannot see: README "Results". */
 enum hupmon_sweep_method {
 	HUPMON_SWEEP_DEFAULT = 0, /* TCP_INFO */
 	/* getsockopt(TCP_INFO), tcpi_state. Sees data-then-FIN and an RST
@@ -162,37 +160,22 @@ enum hupmon_sweep_method {
 	HUPMON_SWEEP_TCP_INFO = 1,
 	/* recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT): 0 is PEER_SHUTDOWN, an
 	 * error is classified like the epoll path, data or EAGAIN is alive.
-	 * Blind while unread data sits in the receive queue (a peer that sent
-	 * data and then closed looks alive forever), and blind to an RST after
-	 * a FIN (once a FIN has arrived recv returns 0 before it looks at the
-	 * error). A recv clears the socket's pending error, so this method is
-	 * refused (-EINVAL) together with no_touch. Each probe first checks
-	 * the socket's identity (see "fd reuse"): two syscalls per probe. A
-	 * socket with SO_PEEK_OFF enabled when it is watched (TCP: Linux
-	 * 6.9+) is probed with TCP_INFO instead, because every peek would
-	 * move the application's peek offset; enabling it after the watch
-	 * is not supported with this method. */
+	 * Blind while unread data is queued (data then FIN looks alive
+	 * forever) and to an RST after a FIN. The recv clears a pending
+	 * error: refused with no_touch. Two syscalls per probe (the identity
+	 * check first: fd reuse), one with unwatch_before_close. A socket
+	 * with SO_PEEK_OFF on when it is watched is probed with TCP_INFO (a
+	 * peek would move its offset); turning it on later is unsupported. */
 	HUPMON_SWEEP_PEEK = 2,
 };
 
-/*
- * Silent peer death. A peer whose host died or whose cable was cut sends
- * nothing: no FIN, no RST. Neither epoll nor a sweep can ever see that; only
- * the kernel's own probes can: TCP keepalive, and TCP_USER_TIMEOUT, which
- * bounds how long sent data (or keepalive probes) may stay unacknowledged.
- * When they give up, the socket gets ETIMEDOUT and hupmon reports TIMEOUT.
- *
- * Opt-in: these values are written to the socket with setsockopt() at watch
- * time (SO_KEEPALIVE + TCP_KEEPIDLE/KEEPINTVL/KEEPCNT, TCP_USER_TIMEOUT) and
- * are NOT restored on unwatch. 0 leaves an option as the socket has it.
- * A user timeout alone never fires on an idle connection: nothing is sent,
- * so nothing goes unacknowledged. Pair it with keepalive, or rely on it for
- * connections that have data in flight. Worst-case detection: idle +
- * interval * count with keepalive alone; the user timeout when set (it also
- * cuts keepalive probing short).
- */
-/* keepalive_interval_s and keepalive_count need keepalive_idle_s (else
- * -EINVAL). */
+/* Keepalive and TCP_USER_TIMEOUT, the only way a silently dead peer (no
+ * FIN, no RST) is reported: TIMEOUT once the kernel gives up. Written with
+ * setsockopt() at watch time, never restored on unwatch. A user timeout
+ * alone never fires on an idle connection, and aborts a live peer that
+ * keeps its window shut longer. Interval and count need keepalive_idle_s;
+ * out of range: -EINVAL. README "Silent peer death: keepalive and
+ * TCP_USER_TIMEOUT". */
 struct hupmon_liveness {
 	uint32_t keepalive_idle_s;     /* 1..32767; 0: keepalive untouched */
 	uint32_t keepalive_interval_s; /* 1..32767; 0: kernel default (75 s) */
@@ -201,27 +184,16 @@ struct hupmon_liveness {
 };
 
 /*
- * Stalls: what only the TCP_INFO sweep can see (the epoll path never can:
- * nothing changes on the socket until the kernel gives up). A connection
- * is stalled when it had data outstanding or queued at every probe for at
- * least stall_ms with no progress (neither tcpi_bytes_acked nor
- * tcpi_delivered moved). Not a hangup: the watch goes on, and hangups are
- * reported as ever. Each episode is reported once when it begins (STALLED,
- * with its reason), at most once more when a ZERO_WINDOW episode escalates
- * to NO_ACK (the peer stopped answering window probes: escalation set),
- * and once when it ends (RECOVERED, at the first probe that shows
- * progress; a new episode then needs a full stall_ms again).
- *
- * Tracking goes on for as long as the connection can still move data:
- * through PEER_SHUTDOWN (the peer half-closed: we may still send, and a
- * half-closed client that stops reading stalls like any other) and through
- * HANGUP short of the socket's end (our own shutdown after theirs, LAST_ACK:
- * the data and our FIN are still queued). It ends, an open episode without
- * RECOVERED (stats.stall_closed), only when the connection is over: a
- * final cause (RESET, TIMEOUT or ERROR, from either path: the kernel ended
- * it and dropped what was queued), or a TCP_INFO probe that finds the
- * socket in CLOSE (whose sample may still show the progress that ended the
- * episode: then RECOVERED comes first). Unwatch ends it with no report.
+ * Stalls, seen by the TCP_INFO sweep alone: data outstanding or queued at
+ * every probe for stall_ms or more with no progress (tcpi_bytes_acked and
+ * tcpi_delivered still). Not a hangup: the watch goes on. An episode is
+ * reported once when it begins (STALLED), at most once more when
+ * ZERO_WINDOW escalates to NO_ACK, and once at the first probe that shows
+ * progress (RECOVERED). Tracking goes on through PEER_SHUTDOWN and HANGUP
+ * short of the socket's end; a final cause or a probe that finds CLOSE
+ * ends an open episode without RECOVERED (stats.stall_closed; RECOVERED
+ * first if that probe shows progress), an unwatch with no report. README
+ * "Stalls: what only the sweep can see".
  */
 enum hupmon_stall_kind {
 	HUPMON_STALL_KIND_STALLED = 1,
@@ -231,24 +203,23 @@ enum hupmon_stall_reason {
 	HUPMON_STALL_REASON_NONE = 0,
 	/* The peer's window is shut (tcpi_snd_wnd 0): alive, not reading. */
 	HUPMON_STALL_REASON_ZERO_WINDOW = 1,
-	/* Window open and nothing acknowledged: either data unacknowledged
-	 * and no ACK for stall_ms (the path or the peer died with our data in
-	 * flight), or data that never left (nothing in flight, data queued,
-	 * and the kernel failed to send it three times: our own link down, no
-	 * route, a qdisc dropping everything). */
+	/* Window open and nothing acknowledged for stall_ms (the path or the
+	 * peer died with our data in flight), or data that never left (the
+	 * kernel failed to send it three times: our link down, no route). */
 	HUPMON_STALL_REASON_NO_ACK = 2,
 };
 #define HUPMON_STALL_REASON_MAX 2
 /* Size of the arrays indexed by reason ([0] unused). */
 #define HUPMON_STALL_REASON_COUNT (HUPMON_STALL_REASON_MAX + 1)
 
-/* Name of a stall reason ("zero_window", "no_ack"), or "none". Never NULL. */
+/* Name of a stall reason ("zero_window", "no_ack"), or "none". Never NULL;
+ * any thread. */
 HUPMON_API const char *hupmon_stall_reason_name(enum hupmon_stall_reason r);
 
 /* One stall report, passed to on_stall. Valid only during the callback. */
 struct hupmon_stall_event {
 	hupmon_id id;
-	int fd; /* the watched fd (its identity checked before the report) */
+	int fd; /* the watched fd (identity checked, as at hupmon_watch) */
 	void *user;
 	enum hupmon_stall_kind kind;
 	/* STALLED: why; RECOVERED: the reason of the episode that ended
@@ -262,130 +233,87 @@ typedef void hupmon_stall_callback(const struct hupmon_stall_event *ev,
 				   void *arg);
 
 /*
- * Monitor configuration. A zero-initialised struct means every default.
- * New fields are only ever added at the end, with 0 meaning "default".
+ * Monitor configuration. A zero-initialised struct means every default;
+ * fields are only ever added at the end, with 0 meaning "default". Each
+ * field opens with "default D; R:", R the values accepted (any: all). A
+ * value outside R makes hupmon_new fail with -EINVAL.
  */
 struct hupmon_config {
-	/* Called once per reported cause (see enum hupmon_cause), on the
-	 * dispatching thread without any internal lock. May be NULL (the
-	 * counters still move). */
+	/* default NULL; any: called once per reported cause; NULL: counted. */
 	hupmon_callback *on_hangup;
-	void *arg; /* passed to on_hangup and on_compare */
-	/* HUPMON_PATH_EPOLL, HUPMON_PATH_SWEEP or both (0: both). With both
-	 * and compare off, the first path to see a cause reports it and the
-	 * other path stays silent for that cause. */
+	/* default NULL; any: passed to on_hangup, on_compare and on_stall. */
+	void *arg;
+	/* default 0 (both); EPOLL, SWEEP or both: the paths on each socket.
+	 * With both and compare off, the first path to see a cause reports
+	 * it and the other stays silent. */
 	unsigned paths;
-	enum hupmon_sweep_method sweep_method; /* default TCP_INFO */
-	/*
-	 * Sweep period (default 1000 ms; 1..3600000). The sockets under the
-	 * sweep are probed in a fixed round-robin order that churn cannot
-	 * reorder: a newly watched socket joins behind every socket already
-	 * there, and a slice probes at least its even share of the sockets
-	 * plus every socket whose last probe is a period old. Hence the
-	 * probe-gap bound: a watched socket waits at most one period plus one
-	 * tick interval (stats.sweep_gap_bound_ns) between two probes, and
-	 * between its watch and its first probe, whatever the churn, as long
-	 * as the dispatching thread keeps up (dispatches when hupmon_fd() is
-	 * readable; slices shorter than a tick). A lap, every socket present
-	 * at its start probed once, then takes about one period. When the
-	 * thread cannot keep up, laps and gaps stretch: stats.sweep_overruns,
-	 * sweep_piled_up, sweep_lap_worst_ns and sweep_gap_worst_ns show it.
-	 */
+	/* default 0 (TCP_INFO); TCP_INFO, or PEEK unless no_touch is set with
+	 * the sweep path on: the sweep's probe. */
+	enum hupmon_sweep_method sweep_method;
+	/* default 1000; 1..3600000 ms: the sweep period. A socket waits at
+	 * most a period plus a tick (stats.sweep_gap_bound_ns; the effective
+	 * lap under a CPU budget) between two probes, and from its watch to
+	 * its first, whatever the churn, while the dispatching thread keeps
+	 * up. README "The sweep's schedule: the probe-gap bound". */
 	uint32_t sweep_period_ms;
-	/* A lap is cut into ticks of this length (default 10 ms, at most the
-	 * period). With fewer sockets than ticks per period the tick
-	 * stretches, so one socket costs one wakeup per period. */
+	/* default 10, or the period if shorter; 1..sweep_period_ms ms: the
+	 * tick. With fewer sockets than ticks per period the tick stretches:
+	 * a few sockets cost one wakeup each per period. */
 	uint32_t sweep_tick_ms;
-	/* Keep both paths on every socket until both saw each reported cause
-	 * or the compare deadline passed; needs both paths. Compares hangups
-	 * only: stalls are the sweep's alone (the epoll path cannot see
-	 * them). */
+	/* default false; true only with both paths: keep both paths on every
+	 * socket until both saw each reported cause or the compare deadline
+	 * passed. Hangups only: stalls are the sweep's alone. */
 	bool compare;
-	/* Compare deadline. 0 (default): counted in sweep laps, not time: an
-	 * outcome is "missed" once the sweep has completed two full laps
-	 * after the one under way when the first path reported, without the
-	 * second path seeing it, however long laps take (churn, overload).
-	 * Otherwise: this many ms after the first path's report. */
+	/* default 0 (two laps); any, in ms: the compare deadline. 0: missed
+	 * once the sweep completed two full laps after the one under way at
+	 * the first report, however long laps take; else this many ms after
+	 * the first report. README "The sweep's schedule: the probe-gap
+	 * bound". */
 	uint32_t compare_deadline_ms;
-	/* Receives each compare outcome; may be NULL. Same thread and lock
-	 * rules as on_hangup. */
+	/* default NULL; any: gets each compare outcome; NULL: counted. */
 	hupmon_compare_callback *on_compare;
-	/*
-	 * Default (false): when a socket reports an error, hupmon reads
-	 * SO_ERROR once and keeps the value, so it can tell RESET from TIMEOUT
-	 * from ERROR. getsockopt(SO_ERROR) clears the socket's pending error:
-	 * the application's own next read then returns 0 (end of file) instead
-	 * of failing with ECONNRESET; the error is in the hangup event instead.
-	 * true: hupmon never calls anything on a watched socket that changes
-	 * its state (no SO_ERROR, no recv); the cause is then HANGUP wherever
-	 * only SO_ERROR could tell RESET, TIMEOUT or ERROR apart, and the
-	 * PEEK sweep method is refused (-EINVAL).
-	 */
+	/* default false; any. true: hupmon changes no watched socket's state
+	 * (no recv; no SO_ERROR read, which clears the error the application
+	 * would read next); the cause is then HANGUP wherever only SO_ERROR
+	 * tells RESET, TIMEOUT or ERROR apart. README "What the kernel shows,
+	 * and what hupmon reports". */
 	bool no_touch;
-	/* Keepalive / user timeout applied to every watched socket (all 0:
-	 * none); hupmon_watch_ex() overrides it per socket. Invalid values
-	 * make hupmon_new fail with -EINVAL. */
+	/* default all 0 (none); see struct hupmon_liveness: for every watched
+	 * socket; hupmon_watch_ex() overrides it per socket. */
 	struct hupmon_liveness liveness;
-	/*
-	 * Stall tracking (see enum hupmon_stall_kind): the threshold in ms, 0
-	 * (default): off. Needs the sweep path with the TCP_INFO method and
-	 * stall_ms >= 2 x sweep_period_ms, at most 3600000, else hupmon_new
-	 * fails with -EINVAL. Detection takes at most stall_ms + 2 x the
-	 * probe-gap bound (stats.sweep_gap_bound_ns); data that never left
-	 * waits for the kernel's third failed attempt too (RTO + 1 s when a
-	 * qdisc drops it, 7 RTOs without a route: 1.2-1.6 s on a LAN). Choose
-	 * stall_ms >= the path's worst RTT + 3 RTOs (about 1 s on a LAN; 2 s
-	 * to have data that never left within the bound). Each watched socket
-	 * costs 8 more bytes, and a tracked one's TCP_INFO probe reads 232
-	 * bytes instead of 8 (the same cost: the kernel fills the whole
-	 * struct either way).
-	 */
+	/* default 0 (off); 0, or 2 x sweep_period_ms..3600000 ms with the
+	 * sweep path and TCP_INFO: the stall threshold. A report comes within
+	 * stall_ms + 2 x the probe-gap bound of the last progress (data that
+	 * never left: not before the kernel's third failed send). 8 bytes per
+	 * watched socket. README "Stalls: what only the sweep can see". */
 	uint32_t stall_ms;
-	/* Called for each stall report, on the dispatching thread without
-	 * any internal lock, with arg; may be NULL (the counters still move).
-	 * Same rules as on_hangup. */
+	/* default NULL; any: called per stall report; NULL: counted. */
 	hupmon_stall_callback *on_stall;
-	/*
-	 * The most CPU the sweep may take, as a share of one core (0.2: a
-	 * fifth), measured as the dispatching thread's CPU time
-	 * (CLOCK_THREAD_CPUTIME_ID) around its slices, the callbacks they
-	 * run included. 0 (default): no budget. NaN, negative or above 1:
-	 * hupmon_new fails with -EINVAL. When probing every socket once per
-	 * period would take more, the sweep stretches its lap instead: the
-	 * effective lap (stats.sweep_lap_effective_ns) becomes n x the
-	 * measured CPU per probe / budget, never shorter than the period,
-	 * and shrinks back as sockets or cost fall; the probe-gap bound
-	 * becomes the effective lap + tick interval. Ticks keep their
-	 * interval; each tick's slice gets smaller. Compare mode's default
-	 * deadline counts laps, so it stretches along.
-	 */
+	/* default 0 (none); 0..1, not NaN: the most CPU the sweep may take, a
+	 * share of one core: the dispatching thread's CPU time in its slices,
+	 * callbacks included. Past it the lap stretches (never below the
+	 * period: stats.sweep_lap_effective_ns); ticks keep their interval.
+	 * README "The sweep's schedule: the probe-gap bound". */
 	double sweep_cpu_budget;
-	/*
-	 * Default false. true: the caller promises to close a watched fd
-	 * only after hupmon_unwatch returned for it (the rule libuv, libevent
-	 * and nginx impose anyway). hupmon then trusts that a watched fd
-	 * number holds the watched socket and reads no SO_COOKIE before a
-	 * report: a FIN costs no syscall beyond the event, an RST only its
+	/* default false; any. true: the caller promises to close a watched fd
+	 * only after hupmon_unwatch returned for it. No report then reads
+	 * SO_COOKIE: a FIN costs no syscall beyond the event, an RST only its
 	 * SO_ERROR read, a PEEK probe one recv. The watch-time identity stays
-	 * (-EEXIST for a socket watched twice, a watch through a dup retiring
-	 * the old one), and so does every rule of hupmon_unwatch.
-	 * If the promise is broken (a watched fd closed and its number
-	 * reused): an event's fd may name the other connection; SO_ERROR, or
-	 * a PEEK probe, clears the other socket's pending error; TCP_INFO
-	 * probes and stall reports describe the other socket.
-	 */
+	 * (-EEXIST, retiring through a dup), and so does every rule of
+	 * hupmon_unwatch. If the promise is broken (a watched fd closed and
+	 * its number reused): an event's fd may name the other connection;
+	 * SO_ERROR, or a PEEK probe, clears the other socket's pending error;
+	 * TCP_INFO probes and stall reports describe the other socket. */
 	bool unwatch_before_close;
 };
 
-/* Creates a monitor. cfg may be NULL (all defaults). On success stores it in
- * *out and returns 0; on failure *out is set to NULL (if out is not NULL).
- * Errors: -EINVAL (out NULL, or an invalid config: paths outside
- * HUPMON_PATHS_BOTH, unknown sweep method, period above one hour, tick
- * above the period, compare without both paths, PEEK with no_touch, an
- * invalid liveness value, stall_ms without the sweep path, with PEEK, below
- * 2 x the period or above one hour, sweep_cpu_budget NaN, negative or above
- * 1), -ENOMEM, -EMFILE/-ENFILE (no fd for epoll, timerfd or eventfd).
- * Nothing is leaked on failure. Any thread. */
+/*
+ * Creates a monitor; cfg (NULL: all defaults) is copied. On success stores
+ * it in *out and returns 0; on failure *out is set to NULL (if out is not
+ * NULL) and nothing is leaked. Errors: -EINVAL (out NULL, or a config
+ * field out of range or refused: see struct hupmon_config), -ENOMEM,
+ * -EMFILE/-ENFILE (no fd for epoll, timerfd or eventfd). Any thread.
+ */
 HUPMON_API int hupmon_new_sized(const struct hupmon_config *cfg,
 				size_t cfg_size, hupmon **out);
 static inline int hupmon_new(const struct hupmon_config *cfg, hupmon **out)
@@ -393,105 +321,78 @@ static inline int hupmon_new(const struct hupmon_config *cfg, hupmon **out)
 	return hupmon_new_sized(cfg, sizeof(*cfg), out);
 }
 
-/* Frees the monitor and closes the fds it created. Watched fds are left
- * open and untouched (their epoll registrations go with the epoll fd).
- * NULL is a no-op. No other thread may use m during or after the call.
- * From a callback the free is deferred: the callback returns, no further
- * callback runs, and the hupmon_dispatch call that ran it frees m before it
- * returns (hupmon_run then returns 0), once every thread already inside
- * hupmon_watch or hupmon_unwatch (an unwatch waiting for this very
- * callback, say) has returned. m must not be used after the callback
- * returns, and no call on m may start after hupmon_free. */
+/* Frees the monitor and closes the fds it created; watched fds are left
+ * open and untouched. NULL is a no-op. No other thread may use m during or
+ * after the call. From a callback the free is deferred: no further callback
+ * runs, and the hupmon_dispatch call that ran it frees m before it returns
+ * (hupmon_run then returns 0), once every thread already inside
+ * hupmon_watch or hupmon_unwatch (one waiting for this very callback, say)
+ * has returned. m must not be used after the callback returns, and no call
+ * on m may start after hupmon_free. */
 HUPMON_API void hupmon_free(hupmon *m);
 
 /*
  * Starts watching the connected TCP socket fd (IPv4 or IPv6). The caller
- * keeps ownership of fd: hupmon never closes it. user is handed back in
- * events. On success stores the new id in *id (may be NULL) and returns 0;
- * on failure *id is left untouched.
+ * keeps fd; user is handed back in reports. On success stores the new id in
+ * *id (may be NULL) and returns 0; on failure *id is left untouched and the
+ * monitor unchanged. Any thread, including from a callback. Syscalls per
+ * watch: README "Watch and unwatch cost".
  *
- * fd reuse. Unwatch before close. If a watched fd is closed anyway, its
- * number may be reused by an unrelated socket while the watched socket
- * lives on (a dup elsewhere). hupmon then keeps these promises, on both
- * paths and for every cause: the socket's identity (SO_COOKIE, recorded
- * here) is confirmed before any report goes out, before SO_ERROR is read
- * and before a PEEK probe's recv (the only probe that changes a socket:
- * it consumes a pending error); a hangup of the watched socket that its
- * own epoll registration still reports is delivered with fd -1 (never the
- * number that now names another connection; the cause is HANGUP where
- * only SO_ERROR could tell RESET); the sweep stops probing it; no
- * EPOLL_CTL_DEL by fd number ever removes another watch's registration.
- * The cost: one SO_COOKIE getsockopt per report (and per PEEK probe). A watch
- * of the new socket on that number retires the old slot (stats.retired), and so
- * does a watch of the same socket through its dup; the old id becomes stale
- * (-ENOENT).
+ * fd reuse. If a watched fd is closed anyway and its number reused while
+ * the socket lives on (a dup elsewhere), then on both paths: its identity
+ * (SO_COOKIE, recorded here) is confirmed before any report, SO_ERROR read
+ * or PEEK probe; a hangup its own registration still reports comes with
+ * fd -1 (HANGUP where only SO_ERROR could tell RESET); the sweep stops
+ * probing it; no EPOLL_CTL_DEL by number removes another watch's
+ * registration. A watch of the new socket on that number, or of the same
+ * socket through a dup, retires the old slot (stats.retired; its id then
+ * gets -ENOENT). Cost: one SO_COOKIE read per report and per PEEK probe,
+ * none with unwatch_before_close (which gives these checks up). README
+ * "Watch and unwatch cost".
  *
- * The liveness options are written after the socket is registered: a
- * watch that fails leaves them as they were, except that a failure while
- * writing them (not seen in practice) may leave the ones written before.
- * They are never restored on unwatch.
+ * Liveness options are written after the socket is registered: a failed
+ * watch leaves them as they were, except that a failure while writing them
+ * (not seen in practice) may leave the ones written before. A socket whose
+ * peer has already gone (CLOSE_WAIT, or CLOSE: reset or never connected,
+ * which the kernel cannot tell apart) is accepted and reported on the next
+ * dispatch (epoll path) or at its first probe.
  *
- * A socket whose peer has already gone (CLOSE_WAIT, or CLOSE: reset, or never
- * connected, which the kernel cannot tell apart) is accepted and reported on
- * the next dispatch (epoll path) or at its first probe (sweep only).
- *
- * The checks cost three getsockopt before the EPOLL_CTL_ADD: TCP_INFO
- * (a TCP socket, and its state: not listening, not connecting), SO_PROTOCOL
- * (not MPTCP, which answers TCP_INFO too) and SO_COOKIE (its identity, for
- * -EEXIST and fd reuse). A server that watches what accept() just gave it
- * can vouch for the first two: hupmon_watch_ex with opts.accepted.
- * hupmon_unwatch costs one EPOLL_CTL_DEL.
- *
- * Errors, with the monitor unchanged:
- *   -EINVAL   m NULL; not a TCP socket over IPv4/IPv6 (UDP, unix, raw,
- *             MPTCP...); listening; connection not yet established
- *             (SYN_SENT, SYN_RECV)
- *   -EBADF    fd negative or not open
- *   -ENOTSOCK fd is not a socket
- *   -EEXIST   this socket is already watched (by this fd or a dup of it,
- *             recognised by its SO_COOKIE)
- *   -ENOMEM   out of memory
- *   -EOPNOTSUPP  stall tracking on and the kernel's TCP_INFO too short
- *             (fewer than 232 bytes: tcpi_snd_wnd needs Linux 5.4)
- *   other     an unexpected error from epoll_ctl or getsockopt
- * Any thread, including from a callback.
+ * Errors: -EINVAL (m NULL; not a TCP socket over IPv4/IPv6: UDP, unix,
+ * raw, MPTCP...; listening; not yet established: SYN_SENT, SYN_RECV),
+ * -EBADF (fd negative or not open), -ENOTSOCK, -EEXIST (this socket is
+ * already watched, by this fd or a dup: same SO_COOKIE), -ENOMEM,
+ * -EOPNOTSUPP (stall tracking on and the kernel's TCP_INFO shorter than
+ * 232 bytes: tcpi_snd_wnd needs Linux 5.4), or an unexpected error from
+ * epoll_ctl or getsockopt.
  */
 HUPMON_API int hupmon_watch(hupmon *m, int fd, void *user, hupmon_id *id);
 
-/* Per-watch options for hupmon_watch_ex(). Zero-initialise; new fields are
- * only added at the end. */
+/* Per-watch options for hupmon_watch_ex(), copied by the call.
+ * Zero-initialise; new fields are only added at the end. */
 struct hupmon_watch_opts {
 	void *user; /* as for hupmon_watch */
-	/* Overrides the monitor's liveness for this socket; NULL: use the
-	 * monitor's. */
+	/* this socket's liveness (copied); NULL: the monitor's */
 	const struct hupmon_liveness *liveness;
 	/* true: no stall tracking for this socket even when the monitor's
 	 * stall_ms is set (no stall reports, 8-byte probes; its slot's 8
 	 * bytes of state stay allocated with the monitor's others). */
 	bool no_stall;
-	/*
-	 * true: the caller vouches that fd is a connected TCP socket over
-	 * IPv4 or IPv6 (not MPTCP) that it has just got from accept() or
-	 * accept4(), and hupmon skips the checks that makes redundant (the
-	 * TCP_INFO and SO_PROTOCOL reads): it reads only SO_COOKIE, which
-	 * the -EEXIST and fd-reuse guarantees need, so a watch costs one
-	 * getsockopt and one epoll_ctl. -EBADF and -ENOTSOCK are still
-	 * answered; -EEXIST too. With stall tracking on, the monitor's first
-	 * such watch also reads TCP_INFO once, for its length.
-	 * If the caller is wrong (a UDP, unix or listening socket, a connect
-	 * still under way), the watch may succeed where hupmon_watch says
-	 * -EINVAL, and that socket's reports may then be wrong or missing
-	 * (a sweep probe that finds no TCP socket treats the watch as one
-	 * whose fd lost its socket: fd -1, no further probes). Nothing
-	 * else is harmed: no crash, no leak, the other watches, the counters
-	 * and hupmon_unwatch work as ever.
-	 */
+	/* true: the caller vouches that fd is a connected TCP socket over
+	 * IPv4/IPv6 (not MPTCP) just got from accept(); the watch skips the
+	 * TCP_INFO and SO_PROTOCOL checks and reads only SO_COOKIE (-EBADF,
+	 * -ENOTSOCK, -EEXIST still come; with stall tracking the monitor's
+	 * first such watch reads TCP_INFO once, for its length). If the
+	 * caller is wrong, the watch may succeed where hupmon_watch says
+	 * -EINVAL and that socket's reports may be wrong or missing (fd -1,
+	 * no more probes); nothing else is harmed. README "Watch and unwatch
+	 * cost". */
 	bool accepted;
 };
 
 /* hupmon_watch with options. Returns as hupmon_watch; also -EINVAL for an
  * invalid liveness value, checked before any setsockopt (the socket is then
- * untouched). opts NULL is hupmon_watch(m, fd, NULL, id). */
+ * untouched). opts NULL is hupmon_watch(m, fd, NULL, id). Any thread,
+ * including from a callback. */
 HUPMON_API int hupmon_watch_ex_sized(hupmon *m, int fd,
 				     const struct hupmon_watch_opts *opts,
 				     size_t opts_size, hupmon_id *id);
@@ -503,64 +404,50 @@ static inline int hupmon_watch_ex(hupmon *m, int fd,
 }
 
 /*
- * Stops watching. Returns 0, or -ENOENT for 0, a stale or unknown id, or
- * -EINVAL for a NULL monitor. After it returns, with 0 or -ENOENT, no
- * callback for id runs and hupmon is done with the fd number: called from
- * another thread while a callback for id is running, it waits for that
- * callback to end (from inside that callback, it returns at once); when two
- * threads unwatch one id, the one answered -ENOENT returns only after the
- * other's EPOLL_CTL_DEL. The fd is left open; unwatch before you close it.
- * Any thread, including from a callback.
- *
- * One rule across monitors: a callback must not unwatch an id of another
- * monitor whose callbacks may, in turn, unwatch ids of the first. Each
- * unwatch would wait for the other monitor's running callback, and neither
- * returns. Unwatch ids of the callback's own monitor, or hand the other
- * monitor's unwatch to a thread that runs no callback.
+ * Stops watching; the fd is left open. Returns 0, or -ENOENT for 0, a stale
+ * or unknown id, or -EINVAL for a NULL monitor. After it returns, with 0 or
+ * -ENOENT, no callback for id runs and hupmon is done with the fd number:
+ * it waits for a callback for id running on another thread (from inside
+ * that callback it returns at once), and an unwatch answered -ENOENT waits
+ * for another thread's EPOLL_CTL_DEL of the same id. Any thread, including
+ * from a callback. Across monitors: a callback must not unwatch an id of
+ * another monitor whose callbacks may unwatch ids of the first (each would
+ * wait for the other's running callback, forever); hand such an unwatch to
+ * a thread that runs no callback.
  */
 HUPMON_API int hupmon_unwatch(hupmon *m, hupmon_id id);
 
-/*
- * The monitor's epoll fd, to put in your own event loop (poll/epoll for
- * readability), or -EINVAL for NULL. It is readable while work is pending:
- * then call hupmon_dispatch(m, 0). With an edge-triggered outer loop, call
- * hupmon_dispatch(m, 0) until it returns 0 each time the fd fires: that
- * loop ends, since sweep ticks are not counted (an overloaded sweep keeps
- * the timer readable, but a call handles one tick and returns 0 when no
- * socket event came with it).
- * Do not read from, close or add to this fd.
- */
+/* The monitor's epoll fd, or -EINVAL for NULL. Any thread. Poll it for
+ * readability in your own loop and call hupmon_dispatch(m, 0) when it is
+ * readable; with an edge-triggered loop, call it until it returns 0 (that
+ * ends: ticks are not counted). hupmon owns the fd for the monitor's life:
+ * do not read from, close or add to it. README "Embedding example". */
 HUPMON_API int hupmon_fd(const hupmon *m);
 
-/*
- * Waits up to timeout_ms (-1: forever, 0: not at all) for kernel events,
- * handles them (hangups, sweep ticks, stop requests) and runs the callbacks.
- * Returns the number of socket events handled (ticks and stop requests are
- * not counted; 0 on timeout or when interrupted by a signal: EINTR is not
- * an error), or -EINVAL (NULL), -EBUSY (another thread is dispatching),
- * -EDEADLK (called from a callback), or epoll_wait's -EBADF, -EFAULT,
- * -EINVAL (the monitor's fd was closed or replaced: misuse), even when
- * some events were handled before. One thread at a time.
- */
+/* Waits up to timeout_ms (-1: forever, 0: not at all) for kernel events,
+ * handles them (hangups, sweep ticks, stop requests) and runs the
+ * callbacks. Returns the number of socket events handled (not ticks nor
+ * stops; 0 on timeout or a signal: EINTR is no error), or -EINVAL (NULL),
+ * -EBUSY (another thread dispatches), -EDEADLK (from a callback), or
+ * epoll_wait's -EBADF, -EFAULT, -EINVAL (the monitor's fd closed or
+ * replaced: misuse), even after handling some. One thread at a time. */
 HUPMON_API int hupmon_dispatch(hupmon *m, int timeout_ms);
 
 /* Dispatches on the calling thread until hupmon_stop(). Returns 0 after a
  * stop (or a hupmon_free from a callback), or a negative errno as
  * hupmon_dispatch. A stop requested before the call makes it return at
  * once (and is then used up). A refused call (-EDEADLK, -EBUSY) leaves a
- * pending stop for the thread that runs. */
+ * pending stop for the thread that runs. One thread at a time. */
 HUPMON_API int hupmon_run(hupmon *m);
 
 /* Asks hupmon_run to return. Any thread, callbacks, and async-signal-safe
- * (an atomic store and a write to an eventfd). NULL is a no-op. Stops are
- * not counted: several before a run make that one run return at once. */
+ * (an atomic store and an eventfd write; errno kept). NULL is a no-op.
+ * Stops are not counted: several before a run make that one return. */
 HUPMON_API void hupmon_stop(hupmon *m);
 
-/*
- * Histograms: fixed log2 buckets of nanoseconds. Bucket i counts values v
- * with v <= 1024 << i ns (about 1 us, 2 us, 4 us, ... 1100 s) that no lower
- * bucket counts; the last bucket counts everything above. sum_ns saturates.
- */
+/* Histograms: fixed log2 buckets of nanoseconds. Bucket i counts the values
+ * v <= 1024 << i ns (about 1 us, 2 us, ... 1100 s) that no lower bucket
+ * counts; the last counts everything above. sum_ns saturates. */
 #define HUPMON_HIST_BUCKETS 32
 struct hupmon_hist {
 	uint64_t count;
@@ -568,7 +455,8 @@ struct hupmon_hist {
 	uint64_t bucket[HUPMON_HIST_BUCKETS];
 };
 /* Upper bound (ns) of bucket i, or UINT64_MAX for the last one and for
- * any i >= HUPMON_HIST_BUCKETS. In a snapshot, count == sum of bucket[]. */
+ * any i >= HUPMON_HIST_BUCKETS. In a snapshot, count == sum of bucket[].
+ * Pure; any thread. */
 HUPMON_API uint64_t hupmon_hist_bound_ns(unsigned i);
 
 /* Reasons a watch was refused, indexing stats.watch_rejected. */
@@ -581,21 +469,21 @@ enum hupmon_reject {
 	HUPMON_REJECT_OTHER,
 	HUPMON_REJECT_COUNT /* number of reasons */
 };
-/* "ebadf", "enotsock", ... for a reject index; "unknown" otherwise. */
+/* "ebadf", "enotsock", ... for a reject index; "unknown" otherwise. Never
+ * NULL; any thread. */
 HUPMON_API const char *hupmon_reject_name(unsigned reject);
 
-/*
- * A consistent snapshot of the counters. Arrays indexed by path are
- * [HUPMON_PATH_EPOLL] and [HUPMON_PATH_SWEEP] (index 0 unused), by cause
- * [HUPMON_CAUSE_PEER_SHUTDOWN .. HUPMON_CAUSE_ERROR] (index 0 unused). All
- * counters count up from hupmon_new; fields marked gauge go up and down.
- */
+/* A consistent snapshot of the counters. Arrays are indexed by path
+ * [EPOLL], [SWEEP], by cause [PEER_SHUTDOWN .. ERROR], by stall reason
+ * [ZERO_WINDOW], [NO_ACK]; index 0 is unused. Counters count up from
+ * hupmon_new; fields marked gauge go up and down. README "Counters: struct,
+ * text, JSON, Prometheus". */
 struct hupmon_stats {
 	/* gauges */
 	uint64_t watched; /* sockets watched now */
-	/* of which under the sweep now: a socket leaves the sweep once it
-	 * reported a final cause (in compare mode, once both paths had their
-	 * say); with none left the timer is disarmed and laps stop. */
+	/* of which under the sweep: a socket leaves it after a final cause
+	 * (compare mode: once both paths had their say); with none left the
+	 * timer is disarmed and laps stop. */
 	uint64_t swept;
 	uint64_t memory_bytes; /* the library's own heap memory now */
 
@@ -604,25 +492,24 @@ struct hupmon_stats {
 	uint64_t unwatches; /* successful hupmon_unwatch calls */
 	uint64_t watch_rejected[HUPMON_REJECT_COUNT];
 	uint64_t unwatch_rejected; /* unwatch calls answered -ENOENT */
-	uint64_t retired; /* slots freed by a watch because their fd no longer
-			     held the watched socket (closed without unwatch,
-			     number reused) or their socket came back through
-			     a dup: watched = watches - unwatches - retired */
+	/* slots retired by a watch (fd reuse, or a dup of their socket):
+	 * watched = watches - unwatches - retired */
+	uint64_t retired;
 
 	/* hangup reports, by path that reported them x cause */
 	uint64_t hangups[HUPMON_PATH_COUNT][HUPMON_CAUSE_COUNT];
 	uint64_t escalations; /* reports that raised an earlier cause */
 	uint64_t callbacks;   /* on_hangup + on_compare + on_stall calls */
-	struct hupmon_hist callback_duration; /* of both kinds of callback */
+	/* of the three kinds of callback: on_hangup, on_compare, on_stall */
+	struct hupmon_hist callback_duration;
 
 	/* epoll path */
-	uint64_t epoll_wakeups;	 /* epoll_wait calls that returned events */
-	uint64_t epoll_events;	 /* socket events received, stale included */
-	uint64_t stale_events;	 /* of which dropped: generation no longer
-				    matches (socket unwatched) */
-	uint64_t ignored_events; /* events that classify as nothing (for
-				    example EPOLLERR for a queued
-				    timestamp with no socket error) */
+	uint64_t epoll_wakeups; /* epoll_wait calls that returned events */
+	uint64_t epoll_events;	/* socket events received, stale included */
+	/* of which dropped: generation no longer matches (unwatched) */
+	uint64_t stale_events;
+	/* events that classify as nothing (EPOLLERR, no socket error) */
+	uint64_t ignored_events;
 
 	/* sweep path */
 	uint64_t sweep_ticks;	    /* timer expirations handled */
@@ -630,56 +517,43 @@ struct hupmon_stats {
 	uint64_t sweep_overruns;    /* slices longer than half a tick */
 	uint64_t sweep_piled_up;    /* expirations skipped (timerfd read > 1) */
 	uint64_t sweep_laps;	    /* laps completed */
-	uint64_t sweep_lap_last_ns; /* duration of the last lap */
-	uint64_t sweep_lap_worst_ns;   /* longest lap, the one under way
-					  included (a lap that never ends
-					  shows here) */
+	uint64_t sweep_lap_last_ns; /* gauge: duration of the last lap */
+	/* longest lap, the one under way included: a lap that never ends
+	 * shows */
+	uint64_t sweep_lap_worst_ns;
 	uint64_t sweep_slice_worst_ns; /* longest slice */
 	uint64_t sweep_tick_ns; /* gauge: current tick interval, 0 disarmed */
 
-	/* compare mode, by path x cause */
-	uint64_t cmp_first[HUPMON_PATH_COUNT]
-			  [HUPMON_CAUSE_COUNT]; /* path saw it first */
-	uint64_t cmp_second[HUPMON_PATH_COUNT]
-			   [HUPMON_CAUSE_COUNT]; /* path saw it second */
+	/* compare mode, by path x cause: the path saw it first, second */
+	uint64_t cmp_first[HUPMON_PATH_COUNT][HUPMON_CAUSE_COUNT];
+	uint64_t cmp_second[HUPMON_PATH_COUNT][HUPMON_CAUSE_COUNT];
 	/* by the path that missed it (the second path) */
 	uint64_t cmp_missed[HUPMON_PATH_COUNT][HUPMON_CAUSE_COUNT];
 	/* unwatched before the second path had its turn, by the FIRST path */
 	uint64_t cmp_cut_short[HUPMON_PATH_COUNT][HUPMON_CAUSE_COUNT];
 	struct hupmon_hist cmp_lag; /* second minus first */
 
-	/* sweep path: probe gaps */
 	/* Longest time a socket waited for a probe: between two probes, or
 	 * from its watch to its first probe (to 16 us). Stays within
 	 * sweep_gap_bound_ns while the dispatching thread keeps up. */
 	uint64_t sweep_gap_worst_ns;
-	/* gauge: the probe-gap bound now, sweep period (the effective lap,
-	 * with a CPU budget) + tick interval; 0 while disarmed. See
-	 * sweep_period_ms and sweep_cpu_budget. */
+	/* gauge: the probe-gap bound now, the effective lap + the tick
+	 * interval; 0 while disarmed. */
 	uint64_t sweep_gap_bound_ns;
 
-	/* stall reports (sweep path), by reason
-	 * [HUPMON_STALL_REASON_ZERO_WINDOW] and [HUPMON_STALL_REASON_NO_ACK]
-	 * (index 0 unused) */
-	uint64_t stalls[HUPMON_STALL_REASON_COUNT]; /* STALLED reports,
-							 escalations included */
-	uint64_t stall_recoveries[HUPMON_STALL_REASON_COUNT]; /* RECOVERED,
-								   by the
-								   episode's
-								   reason */
-	uint64_t stall_escalations; /* ZERO_WINDOW episodes that became
-				       NO_ACK */
-	uint64_t stall_closed;	    /* open episodes ended by the end of the
-				       connection, no RECOVERED: a final
-				       cause (RESET, TIMEOUT, ERROR) or a
-				       probe that found CLOSE */
+	/* stall reports, by reason: STALLED reports (escalations included),
+	 * RECOVERED reports (by the episode's reason) */
+	uint64_t stalls[HUPMON_STALL_REASON_COUNT];
+	uint64_t stall_recoveries[HUPMON_STALL_REASON_COUNT];
+	/* ZERO_WINDOW episodes that became NO_ACK */
+	uint64_t stall_escalations;
+	/* open episodes ended by the end of the connection, no RECOVERED: a
+	 * final cause or a probe that found CLOSE */
+	uint64_t stall_closed;
 
-	/* getsockopt calls on watched sockets beyond the probes themselves,
-	 * by the path that needed them: SO_COOKIE reads check that an fd
-	 * still holds the watched socket before a report goes out (the
-	 * fd-reuse promise); SO_ERROR reads tell RESET, TIMEOUT and ERROR
-	 * apart (once per socket, kept). A FIN costs the epoll path one
-	 * cookie read, an RST one cookie and one error read. */
+	/* getsockopt beyond the probes, by path: SO_COOKIE before a report
+	 * (fd reuse), SO_ERROR to tell RESET, TIMEOUT and ERROR apart (once
+	 * per socket). README "Churn and overload: the goals in one run". */
 	uint64_t epoll_cookie_reads;
 	uint64_t epoll_error_reads;
 	uint64_t sweep_cookie_reads;
@@ -689,9 +563,10 @@ struct hupmon_stats {
 	uint64_t sweep_lap_effective_ns;
 };
 
-/* Fills *out with a consistent snapshot (taken under the monitor's lock; no
- * per-socket walk). out NULL: does nothing; m NULL: zeroes *out.
- * Any thread, including callbacks. */
+/* Fills *out with a consistent snapshot, taken under the monitor's lock (no
+ * per-socket walk; a field beyond the library's struct is zeroed). out
+ * NULL: does nothing; m NULL: zeroes *out. Any thread, including from a
+ * callback, while another thread dispatches. */
 HUPMON_API void hupmon_stats_sized(const hupmon *m, struct hupmon_stats *out,
 				   size_t out_size);
 static inline void hupmon_stats(const hupmon *m, struct hupmon_stats *out)
@@ -716,53 +591,47 @@ enum hupmon_format {
  * format, a NULL snapshot, or buf NULL with len > 0; -EOVERFLOW if the
  * output would exceed INT_MAX bytes. Pure function; any thread.
  *
- * JSON: one object on one line. <causes> is an object with the keys
- * peer_shutdown, hangup, reset, timeout, error; <paths> is {"epoll":
- * <causes>, "sweep": <causes>}. Integers are exact uint64 counts;
- * *_seconds are non-negative decimals (exact nanoseconds).
- *   watched, swept, memory_bytes
- *   registry: {watches, unwatches, unwatch_rejected, retired,
- *              watch_rejected: {ebadf, enotsock, einval, eexist, enomem,
- *                               other}}
- *   hangups: <paths>            reports by the reporting path x cause
- *   escalations, callbacks
- *   epoll: {wakeups, events, stale_events, ignored_events, cookie_reads,
- *           error_reads}
- *   sweep: {ticks, probes, overruns, piled_up, laps, lap_last_seconds,
- *           lap_worst_seconds, slice_worst_seconds, tick_seconds,
- *           gap_worst_seconds, gap_bound_seconds, cookie_reads,
- *           error_reads, lap_effective_seconds}
- *   stall: {zero_window, no_ack, recovered_zero_window, recovered_no_ack,
- *           escalations, closed_by_hangup}   STALLED and RECOVERED reports
- *                                   by reason; closed_by_hangup is
- *                                   stall_closed (the connection's end)
- *   compare: {first: <paths>, second: <paths>, missed: <paths>,
- *             cut_short: <paths>}   missed by the second path, cut_short
- *                                   keyed by the first
- *   histograms: {callback_duration: <hist>, compare_lag: <hist>}
- *   <hist> = {count, sum_seconds, buckets: [{le_seconds, count}, ...]}:
- *     HUPMON_HIST_BUCKETS entries, counts per bucket (not cumulative),
- *     le_seconds null for the last, unbounded one.
+ * JSON keys (one object on one line; a.b is key b in object a, a.{b c} is
+ * a.b and a.c, [] an array's elements, <path> epoll and sweep, <cause>
+ * peer_shutdown, hangup, reset, timeout and error):
+ *   {watched swept memory_bytes escalations callbacks}
+ *   registry.{watches unwatches unwatch_rejected retired
+ *     watch_rejected.{ebadf enotsock einval eexist enomem other}}
+ *   hangups.<path>.<cause>
+ *   epoll.{wakeups events stale_events ignored_events cookie_reads
+ *     error_reads}
+ *   sweep.{ticks probes overruns piled_up laps lap_last_seconds
+ *     lap_worst_seconds slice_worst_seconds tick_seconds gap_worst_seconds
+ *     gap_bound_seconds cookie_reads error_reads lap_effective_seconds}
+ *   stall.{zero_window no_ack recovered_zero_window recovered_no_ack
+ *     escalations closed_by_hangup}
+ *   compare.{first second missed cut_short}.<path>.<cause>
+ *   histograms.{callback_duration compare_lag}.{count sum_seconds
+ *     buckets[].{le_seconds count}}
+ * Each key shows the stats field of its name, the section's prefix dropped
+ * (epoll.events: epoll_events; compare.first: cmp_first) and *_ns in
+ * seconds; stall.X is stalls[X], stall.recovered_X stall_recoveries[X],
+ * stall.closed_by_hangup stall_closed. Integers are exact uint64 counts;
+ * *_seconds non-negative decimals (exact ns). buckets: HUPMON_HIST_BUCKETS
+ * counts per bucket (not cumulative), le_seconds null for the last one.
  *
- * Prometheus (text exposition 0.0.4), labels path, cause and error:
- *   gauges hupmon_watched_sockets, hupmon_swept_sockets,
- *   hupmon_memory_bytes, hupmon_sweep_lap_last_seconds,
- *   hupmon_sweep_lap_worst_seconds, hupmon_sweep_slice_worst_seconds,
- *   hupmon_sweep_tick_seconds, hupmon_sweep_gap_worst_seconds,
- *   hupmon_sweep_gap_bound_seconds, hupmon_sweep_lap_effective_seconds;
- *   counters hupmon_watches_total,
- *   hupmon_unwatches_total, hupmon_unwatch_rejected_total,
- *   hupmon_retired_total, hupmon_watch_rejected_total{error},
- *   hupmon_hangups_total{path,cause}, hupmon_escalations_total,
- *   hupmon_callbacks_total, hupmon_epoll_{wakeups,events,stale_events,
- *   ignored_events,cookie_reads,error_reads}_total,
- *   hupmon_sweep_{ticks,probes,overruns,piled_up,laps,cookie_reads,
- *   error_reads}_total, hupmon_stalls_{zero_window,no_ack}_total,
- *   hupmon_stall_recoveries_{zero_window,no_ack}_total,
- *   hupmon_stall_escalations_total, hupmon_stall_closed_total,
- *   hupmon_compare_{first,second,missed,cut_short}_total
- *   {path,cause}; histograms hupmon_callback_duration_seconds,
- *   hupmon_compare_lag_seconds.
+ * Prometheus families ([a,b]: labels a and b):
+ *   gauges hupmon_{watched_sockets swept_sockets memory_bytes}
+ *     hupmon_sweep_{lap_last lap_worst slice_worst tick gap_worst gap_bound
+ *     lap_effective}_seconds
+ *   counters hupmon_{watches unwatches unwatch_rejected retired escalations
+ *     callbacks}_total hupmon_watch_rejected_total[error]
+ *     hupmon_hangups_total[path,cause]
+ *     hupmon_epoll_{wakeups events stale_events ignored_events cookie_reads
+ *     error_reads}_total
+ *     hupmon_sweep_{ticks probes overruns piled_up laps cookie_reads
+ *     error_reads}_total
+ *     hupmon_{stalls stall_recoveries}_{zero_window no_ack}_total
+ *     hupmon_stall_{escalations closed}_total
+ *     hupmon_compare_{first second missed cut_short}_total[path,cause]
+ *   histograms hupmon_{callback_duration compare_lag}_seconds
+ *
+ * tests/check_header_keys.c holds both lists against the renderings.
  */
 HUPMON_API int hupmon_stats_format_sized(const struct hupmon_stats *s,
 					 size_t s_size, enum hupmon_format f,

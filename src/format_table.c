@@ -143,8 +143,8 @@ static const struct scalar reports[] = {
 	 "Hangup reports that raised an earlier cause.", FIELD(escalations),
 	 false, UNIT_COUNT},
 	{"callbacks", "callbacks", "callbacks_total",
-	 "Calls of on_hangup and on_compare.", FIELD(callbacks), false,
-	 UNIT_COUNT},
+	 "Calls of on_hangup, on_compare and on_stall.", FIELD(callbacks),
+	 false, UNIT_COUNT},
 };
 
 static const struct scalar epoll[] = {
@@ -268,7 +268,8 @@ const struct matrix hupmon__format_compare[HUPMON__FORMAT_NCOMPARE] = {
 
 const struct hist_desc hupmon__format_hists[HUPMON__FORMAT_NHISTS] = {
 	{"callback_duration", "callback duration", "callback_duration_seconds",
-	 "Time spent in on_hangup and on_compare.", FIELD(callback_duration)},
+	 "Time spent in on_hangup, on_compare and on_stall.",
+	 FIELD(callback_duration)},
 	{"compare_lag", "compare lag", "compare_lag_seconds",
 	 "Compare mode: how much later the second path saw a hangup.",
 	 FIELD(cmp_lag)},

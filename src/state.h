@@ -32,7 +32,10 @@ struct hupmon__del;
 
 struct hupmon {
 	pthread_mutex_t lock;
-	pthread_cond_t cb_done; /* signalled when a callback ends */
+	/* broadcast to the waiters when a callback ends, when an unwatch's
+	 * unlocked EPOLL_CTL_DEL ends, and when a watch or unwatch leaves
+	 * while a free is pending (the waits W1-W4 in watch.c) */
+	pthread_cond_t cb_done;
 
 	/* read-only after new */
 	struct hupmon_config cfg; /* defaults filled in */
