@@ -325,10 +325,11 @@ static inline int hupmon_new(const struct hupmon_config *cfg, hupmon **out)
  * open and untouched. NULL is a no-op. No other thread may use m during or
  * after the call. From a callback the free is deferred: no further callback
  * runs, and the hupmon_dispatch call that ran it frees m before it returns
- * (hupmon_run then returns 0), once every thread already inside
- * hupmon_watch or hupmon_unwatch (one waiting for this very callback, say)
- * has returned. m must not be used after the callback returns, and no call
- * on m may start after hupmon_free. */
+ * (hupmon_run then returns 0), after every thread waiting inside
+ * hupmon_watch or hupmon_unwatch (for this very callback, say, or for an
+ * unwatch's EPOLL_CTL_DEL) has returned. Apart from those waiters, no
+ * other thread may be in a call on m, or start one, from the hupmon_free
+ * on; the callback must not use m after it returns. */
 HUPMON_API void hupmon_free(hupmon *m);
 
 /*
