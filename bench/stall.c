@@ -83,23 +83,12 @@ static void zero_window(const struct bctx *x, struct stall_tally *failures)
 	while (now_ns() < end && l.stalls < CONNS)
 		hupmon_dispatch(m, 10);
 	for (unsigned i = 0; i < CONNS; i++) {
-		size_t got = 0;
-
 		if (c[i].t_stall)
 			vec_push(&st, c[i].t_stall - c[i].t_fail);
 		bad += c[i].t_stall &&
 		       c[i].reason != HUPMON_STALL_REASON_ZERO_WINDOW;
-		c[i].t_fail = now_ns();
-		end = now_ns() + 3000 * MS;
-		while (got < c[i].sent && now_ns() < end) {
-			got += netns_drain(c[i].cfd);
-			hupmon_dispatch(m, 0);
-		}
-		while (!c[i].t_rec && now_ns() < end)
-			hupmon_dispatch(m, 5);
-		if (c[i].t_rec)
-			vec_push(&rec, c[i].t_rec - c[i].t_fail);
 	}
+	stall_drain_each(m, c, CONNS, &rec);
 	stall_dispatch_for(m, 1000 * MS);
 	stall_row("loopback ZERO_WINDOW", &st, 1000 + 2.0 * (double)gap / 1e6,
 		  CONNS, bad + l.stray, "(stall_ms 1000)", failures);

@@ -51,6 +51,10 @@ void stall_dispatch_for(hupmon *m, uint64_t ns);
  * SO_RCVBUF, set before connect. 0 or -errno. */
 int stall_pair(int lfd, bool lab, uint16_t port, int rcvbuf, int *srv,
 	       int *cli);
+/* For each of the n conns in turn: its client drains what was sent (3 s at
+ * most), and the time from the start of the drain to its RECOVERED goes
+ * into rec (a conn that never recovers adds nothing). */
+void stall_drain_each(hupmon *m, struct sconn *c, unsigned n, struct vec *rec);
 /* The probe-gap bound of m now (ns). */
 uint64_t stall_gap_bound(hupmon *m);
 /* What the rows of the stall table found wrong: reports missing or false

@@ -144,6 +144,24 @@ void stall_row_silent(const char *name, unsigned fals, bool fail,
 	failures->failed += bad;
 }
 
+void stall_drain_each(hupmon *m, struct sconn *c, unsigned n, struct vec *rec)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t end = now_ns() + 3000 * NS_PER_MS;
+		size_t got = 0;
+
+		c[i].t_fail = now_ns();
+		while (got < c[i].sent && now_ns() < end) {
+			got += netns_drain(c[i].cfd);
+			hupmon_dispatch(m, 0);
+		}
+		while (!c[i].t_rec && now_ns() < end)
+			hupmon_dispatch(m, 5);
+		if (c[i].t_rec)
+			vec_push(rec, c[i].t_rec - c[i].t_fail);
+	}
+}
+
 void stall_close(struct sconn *c, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {

@@ -206,13 +206,14 @@ static bool work(struct hupmon *m, struct pass *p)
 		hupmon__probe_work(m, SWEEP_CHUNK);
 		p->full = 0;
 	}
-	if (p->meter.on && sliced)
-		hupmon__sweep_charge(
-			m, hupmon__meter_slice(&p->meter, true,
-					       hupmon__sweep_slice_open(m),
-					       p->tick_woke, cpu(m, p)));
-	else if (p->meter.on)
-		hupmon__meter_slice(&p->meter, false, false, false, 0);
+	if (p->meter.on) {
+		uint64_t ns = hupmon__meter_slice(
+			&p->meter, sliced, hupmon__sweep_slice_open(m),
+			p->tick_woke, sliced ? cpu(m, p) : 0);
+
+		if (sliced)
+			hupmon__sweep_charge(m, ns);
+	}
 	if (!m->free_pending)
 		hupmon__deliver_expired(m);
 	return hupmon__sweep_slice_open(m) && !m->free_pending;

@@ -169,6 +169,15 @@ END_TEST
 /* --- a broken promise goes wrong as the header says ------------------------
  */
 
+static bool looked(hupmon *m, struct fx_rec *rec, void *arg)
+{
+	struct hupmon_stats st;
+
+	hupmon_stats(m, &st);
+	return fx_rec_count_id(rec, *(hupmon_id *)arg) > 0 ||
+	       st.sweep_cookie_reads > 0;
+}
+
 /* Watches A, closes it without an unwatch, puts connection B's server end
  * on A's number, and lets B's peer leave: a TCP_INFO sweep probes A's
  * number. Returns how many reports named A's id (with fd n in *fd). */
@@ -190,7 +199,10 @@ static size_t broken_promise(bool promise, int *fd)
 	ck_assert_int_eq(dup2(b, a), a); /* closes A's socket: no unwatch */
 	fx_close_ok(b);
 	fx_close_fin(cb);
-	fx_dispatch_for(m, 5 * FX_SWEEP_PERIOD_MS);
+	/* Until the sweep has looked: a report (promised), or the identity
+	 * read that finds B on the number (kept). */
+	ck_assert(fx_dispatch_until(m, &rec, looked, &id, FX_SWEEP_REPORT_MS));
+	fx_dispatch_for(m, FX_QUIET_MS);
 	n = fx_rec_count_id(&rec, id);
 	*fd = -2;
 	if (n && fx_rec_find(&rec, id, 0, &ev))
