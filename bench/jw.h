@@ -11,8 +11,8 @@
  *
  * A key is NULL for a member of an array, or for the document's first
  * value. Objects and arrays up to depth JW_LINES put each member on a line of
- * its own, deeper ones stay on one line. A write error is kept in w->err
- * (-errno) and checked once at the end (jw_close()).
+ * its own, deeper ones stay on one line. Write errors are the stream's:
+ * whoever opened it checks ferror() or fclose() once at the end.
  */
 #ifndef HUPMON_BENCH_JW_H
 #define HUPMON_BENCH_JW_H
