@@ -2,8 +2,7 @@
 /*
  * abandon: hupmon-serve (serve.h) embedded in hupmon-bench, its clients
  * (serve_load.h) giving up on requests, once per hupmon mode (abandon.c).
- * What it measured and what analysis made of it, for report.c, json.c,
- * svg.c and analyse.c.
+ * What it measured and what analysis made of it, for abandon_report.c.
  */
 #ifndef HUPMON_BENCH_ABANDON_H
 #define HUPMON_BENCH_ABANDON_H
@@ -43,15 +42,15 @@ struct abandon_res {
 	struct abandon_mode m[ABANDON_MODES];
 };
 
-/* analyse.c: its checks (verdict.h), into res->v. */
-void abandon_analyse(struct results *res);
-/* report.c */
-void abandon_table(FILE *f, const struct results *res);
-void abandon_fail_lines(FILE *f, const struct results *res);
-/* json.c: its rows in "results", then its summary object */
-void abandon_json_rows(FILE *f, const struct results *res, bool *first);
-void abandon_json_summary(FILE *f, const struct results *res);
-/* svg.c: its chart at y0, if it has samples; returns the height used */
-int abandon_chart(FILE *f, const struct results *res, double y0);
+/* abandon.c: what a scenario's ops run (abandon_report.c fills them) */
+void *abandon_run(const struct bctx *x);
+void abandon_analyse(void *res, const struct bctx *x);
+void abandon_free(void *res);
+
+/* abandon_report.c */
+void abandon_report(FILE *f, const void *res, const struct bctx *x);
+void abandon_fails(FILE *f, const void *res, const struct bctx *x);
+void abandon_json(struct jw *w, const void *res, const struct bctx *x);
+void abandon_plot(struct plot *pl, const void *res, const struct bctx *x);
 
 #endif

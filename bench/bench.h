@@ -8,21 +8,21 @@
  * raw-tcpinfo). Every library path is measured beside its raw baseline, on
  * fresh loopback connections of its own, round after round.
  *
- * A "scenario" is what the client side does: a kind of closure (fin, rst,
- * half, datafin, escalate), or a load (burst, idle, interference, scale).
- * silent (root only) is apart: the client's link goes down in a network
- * namespace, and the library's own paths are timed against the bound that
- * keepalive / TCP_USER_TIMEOUT set (silent.c). So is soak: N connections
- * churned for a set time in compare mode, judged by the monitor's own
- * counters and memory (soak.c). So is churn: what watch + unwatch cost per
- * socket against a raw epoll_ctl ADD + DEL pair (churn.c).
+ * A "scenario" is one thing measured, and one shape to the driver
+ * (main.c): a struct scenario_ops that its own file fills (run, analyse,
+ * report, fails, json, plot, free), named by its row of the registry
+ * (scenarios.c); what it measured lives behind it (run returns it), not in
+ * a struct the scenarios share. The closure family (fin, rst, half,
+ * datafin, escalate, burst, idle, interference, scale) is one set of ops
+ * over a cell per path (struct closure_res, run.c and the closure_*.c
+ * files); silent, soak, abandon, churn, stall, budget, shards and million
+ * each have their own.
  *
- * Both are tables: the paths (paths.c) and the scenarios (scenarios.c). A
- * run fills cells (struct cell) with what it measured; analyse() turns them
- * into rows (struct row: ratios, medians, verdicts); every verdict is a
- * check of verdict.h, count or timing, and only verdict.c turns them into
- * the exit status. The text tables, the JSON, the SVG and the metrics only
- * print rows.
+ * In the closure family a run fills cells (struct cell) with what it
+ * measured; closure_analyse() turns them into rows (struct row: ratios,
+ * medians, verdicts); every verdict is a check of verdict.h, count or
+ * timing, and only verdict.c turns them into the exit status. The text
+ * tables, the JSON, the picture and the metrics only print rows.
  */
 #ifndef HUPMON_BENCH_H
 #define HUPMON_BENCH_H
@@ -275,21 +275,11 @@ struct row {
  * or never touched, timing nothing. */
 enum child_how { HOW_FIN, HOW_RST, HOW_HALF, HOW_DATAFIN, HOW_DROP };
 
-struct silent_res;
-struct soak_res;
-
-struct results {
-	struct cell c[SC_COUNT][BP_COUNT];
-	struct row an[SC_COUNT][BP_COUNT]; /* analyse() */
-	struct abandon_res *abandon;	   /* NULL: not requested */
-	struct silent_res *silent;	   /* NULL: not requested */
-	struct soak_res *soak;		   /* NULL: not requested */
-	struct churn_res *churn;	   /* NULL: not requested */
-	struct verdicts v;		   /* every check judged */
-	bool ran[SC_COUNT];		   /* main: the scenario ran */
-	unsigned stall_failures;	   /* run_stall (stall.c) */
-	unsigned stall_late;		   /* rows past their bound */
-	int metrics_sc, metrics_p;	   /* --metrics: which monitor */
+/* What the closure family (every scenario of bench_closure_ops and
+ * scale_ops) measured: a cell per path, and analyse's row of it. */
+struct closure_res {
+	struct cell c[BP_COUNT];
+	struct row an[BP_COUNT]; /* closure_analyse() */
 };
 
 /* One run: one path on fresh connections for one round of one scenario. */
@@ -335,17 +325,44 @@ void die(const char *what, int err) __attribute__((noreturn));
 void *xcalloc(size_t n, size_t size); /* dies when out of memory */
 
 struct scenario;
+struct jw;
+struct plot;
 
-/* What every round of one scenario shares. The driver (main.c) reads the
+/* What every step of one scenario shares. The driver (main.c) reads the
  * registry (scenarios.c) and hands a scenario its own row here: the code a
  * row names never reads the registry. */
 struct bctx {
 	const struct bopts *o;
-	struct results *res;
 	enum scen sc;
 	const struct scenario *s; /* scenarios[sc] */
+	struct verdicts *v;	  /* every check is judged into it */
 	int lfd;		  /* loopback listener */
 	uint16_t port;
+	/* report: the previous scenario printed (or not) the same table, so
+	 * this one prints the title and the header (or only its rows) */
+	bool head;
+};
+
+/* What a scenario is to the driver: one of these, filled in the scenario's
+ * own file and named by its row of the registry. run measures and returns
+ * what it measured (allocated; it dies when out of memory), which only the
+ * scenario's own functions read; the driver calls analyse once every
+ * chosen scenario ran, then report, fails, json and plot (each may be NULL:
+ * nothing of that kind to show), and free. */
+struct scenario_ops {
+	void *(*run)(const struct bctx *x);
+	/* its figures from its samples, its checks (x->v) */
+	void (*analyse)(void *res, const struct bctx *x);
+	/* its table(s) on stdout: at most 100 columns unless x->o->wide */
+	void (*report)(FILE *f, const void *res, const struct bctx *x);
+	/* a FAIL line per failed count check, for the end of the report */
+	void (*fails)(FILE *f, const void *res, const struct bctx *x);
+	/* the members of its JSON object (the driver opens and closes it,
+	 * under the scenario's name): every figure, count and verdict */
+	void (*json)(struct jw *w, const void *res, const struct bctx *x);
+	/* its latency distributions as curves of the picture (svg.c) */
+	void (*plot)(struct plot *pl, const void *res, const struct bctx *x);
+	void (*free)(void *res);
 };
 
 struct expect {
@@ -371,7 +388,7 @@ struct scenario {
 	const char *name;
 	const char *does;   /* what the client does (--explain) */
 	const char *stage2; /* the second stage's row name */
-	void (*run)(const struct bctx *x); /* every round, every path */
+	const struct scenario_ops *ops;
 	/* run_one: one round of one path on fresh connections */
 	void (*round)(struct run *r, unsigned round);
 	void (*act)(struct conn *c); /* the client's act */
@@ -386,21 +403,39 @@ struct scenario {
 	bool optional;	   /* runs only when named */
 	bool quick_off;	   /* --quick leaves it out unless named */
 	bool quick_on;	   /* --quick runs it, optional as it is */
-	bool apart;	   /* not a closure scenario: no header of theirs */
-	bool burst;	   /* all N acted back to back, unpaced */
-	bool window;	   /* measures a fixed-length window (idle) */
-	bool det_latency;  /* latency to ev->detected_ns, not the callback */
-	bool netns;	   /* not on loopback: namespaces (root) */
-	bool child;	   /* a child process holds the client ends */
+	bool cells;  /* the closure family: its results are a closure_res */
+	bool burst;  /* all N acted back to back, unpaced */
+	bool window; /* measures a fixed-length window (idle) */
+	bool det_latency; /* latency to ev->detected_ns, not the callback */
+	bool netns;	  /* not on loopback: namespaces (root) */
+	bool child;	  /* a child process holds the client ends */
 };
 
 /* Read by main.c and the outputs; a scenario gets its row as an argument. */
 extern const struct scenario scenarios[SC_COUNT];
 
+/* What the driver keeps of one chosen scenario: its context and what its
+ * run returned. */
+struct scen_run {
+	bool ran;
+	struct bctx x;
+	void *res;
+	struct verdicts v; /* the checks its run and analyse judged */
+};
+
+/* The cells of a closure-family scenario that ran, else NULL. */
+static inline const struct closure_res *cells_of(const struct scen_run *r)
+{
+	return r->ran && r->res && r->x.s->cells ? r->res : NULL;
+}
+
 /* paths.c */
 bool is_floor(enum bpath_id p);
-/* scenarios.c */
-const char *stage_name(enum scen sc, unsigned stage);
+/* The name of a scenario's stage (escalate's second is escalate:rst). */
+static inline const char *stage_name(const struct scenario *s, unsigned stage)
+{
+	return stage && s->stage2 ? s->stage2 : s->name;
+}
 
 /* conn.c */
 /* Binds fd (or returns it: < 0, -errno) to addr, any port, and listens;
@@ -431,8 +466,10 @@ void loop_stop(struct run *r);
 void run_closures(struct run *r, unsigned round, size_t k);
 void run_order(const struct scenario *s, const struct bopts *o, unsigned round,
 	       enum bpath_id *out, size_t *n);
-void run_one(const struct bctx *x, enum bpath_id pid, unsigned round);
-void run_rounds(const struct bctx *x);
+void run_one(const struct bctx *x, struct closure_res *cr, enum bpath_id pid,
+	     unsigned round);
+/* Every round of the scenario over its paths: a struct closure_res. */
+void *closure_run(const struct bctx *x);
 /* Connections of a run: --n or the scenario's own, within the fd limit. */
 size_t conns_for(const struct bopts *o, const struct scenario *s);
 void closure_round(struct run *r, unsigned round);
@@ -440,47 +477,7 @@ void idle_round(struct run *r, unsigned round);
 
 /* scale.c */
 void scale_round(struct run *r, unsigned round);
-void run_scale(const struct bctx *x);
-
-/* abandon.c (abandon.h) */
-void run_abandon(const struct bctx *x);
-void abandon_free(struct results *res);
-
-/* silent.c */
-void run_silent(const struct bctx *x);
-/* million.c: one watch and memory per socket at a million synthetic
- * entries; prints its own table as it runs. */
-void run_million(const struct bctx *x);
-/* stall.c: stall reports; prints its own table as it runs. */
-void run_stall(const struct bctx *x);
-/* Its verdicts (into res->v). */
-void silent_analyse(struct results *res);
-void silent_free(struct results *res);
-
-/* budget.c: the sweep's CPU budget, and shards; print their own tables
- * as they run, and judge their checks (res->v) as they go. */
-void run_budget(const struct bctx *x);
-void run_shards(const struct bctx *x);
-
-/* soak.c */
-void run_soak(const struct bctx *x);
-/* Its identities and verdicts (into res->v). */
-void soak_analyse(struct results *res);
-void soak_free(struct results *res);
-/* report_apart.c: soak's text table and FAIL lines. */
-void soak_table(FILE *f, const struct results *res);
-void soak_fail_lines(FILE *f, const struct results *res);
-
-/* churn.c, churn_report.c */
-void run_churn(const struct bctx *x);
-void churn_judge(struct results *res); /* its checks, into res->v */
-void churn_free(struct results *res);
-void churn_table(FILE *f, const struct results *res);
-struct churn_res;
-void churn_json(FILE *f, const struct churn_res *cr);
-
-/* explain.c: --explain */
-void explain(FILE *f);
+void *scale_run(const struct bctx *x); /* one round per path */
 
 /* expect.c */
 /* Adds a joined run's outcome to its cell (and fig[round]). */
@@ -488,21 +485,34 @@ void eval_run(const struct run *r, unsigned round);
 /* Connections still owed a visible report (or a compare record). */
 size_t pending(const struct run *r, const size_t *idx, size_t k);
 
-/* analyse.c */
-void analyse(struct results *res);
+/* The closure family's steps (closure_analyse.c, closure_report.c,
+ * closure_json.c, closure_plot.c), on a struct closure_res. */
+void closure_analyse(void *res, const struct bctx *x);
+void closure_report(FILE *f, const void *res, const struct bctx *x);
+void closure_fails(FILE *f, const void *res, const struct bctx *x);
+void closure_json(struct jw *w, const void *res, const struct bctx *x);
+void closure_plot(struct plot *pl, const void *res, const struct bctx *x);
 
-/* report.c */
-void report_tables(FILE *f, const struct results *res);
+/* Every other scenario fills its ops in its own file. */
+extern const struct scenario_ops abandon_ops, silent_ops, soak_ops, churn_ops;
 
-/* json.c */
+/* stall.c, budget.c, million.c: print their own tables as they run, and
+ * judge their checks (x->v) as they go. */
+void run_stall(const struct bctx *x);
+void run_budget(const struct bctx *x);
+void run_shards(const struct bctx *x);
+void run_million(const struct bctx *x);
+
+/* explain.c: --explain */
+void explain(FILE *f);
+
+/* json.c: the --json document: the summary, the machine, the options,
+ * every scenario that ran under its name, the verdicts. */
 int write_json(const char *file, const struct bopts *o,
-	       const struct results *res);
+	       const struct scen_run *runs, const struct verdicts *v);
+/* metrics.c: --metrics, one monitor's counters */
 int write_metrics(const char *file, enum hupmon_format fmt,
-		  const struct results *res);
-
-/* svg.c */
-int write_svg(const char *file, const struct bopts *o,
-	      const struct results *res);
+		  const struct scen_run *runs);
 
 /* Prints --help to f and exits with status (usage.c). */
 void __attribute__((noreturn)) usage(FILE *f, int status);

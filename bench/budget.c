@@ -190,7 +190,7 @@ static void cpu_window(const struct bctx *x, struct conn *c, size_t n,
 	}
 	share = bmon_share(&b);
 	bmon_stop(&b, &st);
-	ok = check_ok(&x->res->v, CK_BUDGET_CPU,
+	ok = check_ok(x->v, CK_BUDGET_CPU,
 		      share >= SHARE_MIN && share <= SHARE_MAX);
 	printf("budget cpu: N=%zu, sweep only, no events, period %u ms, tick "
 	       "%u ms, budget %.2f core\n",
@@ -294,7 +294,7 @@ static void rounds(const struct bctx *x, struct child *ch, struct conn *c,
 	size_t k = (total + nr - 1) / nr;
 	struct rounds rs = {0};
 	uint64_t seed = o->seed;
-	struct verdicts *v = &x->res->v;
+	struct verdicts *v = x->v;
 	double ratio;
 	bool judged, p99_ok = false, cmp_ok, all_ok;
 

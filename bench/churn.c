@@ -289,7 +289,7 @@ static unsigned set_sizes(const struct bopts *o, size_t n[2])
 	return k;
 }
 
-void run_churn(const struct bctx *x)
+void *churn_run(const struct bctx *x)
 {
 	struct churn_res *cr = xcalloc(1, sizeof(*cr));
 	struct child *ch = child_start(x->port); /* before any thread */
@@ -299,7 +299,6 @@ void run_churn(const struct bctx *x)
 	struct conn *c;
 	int err;
 
-	x->res->churn = cr;
 	cr->rounds = 2 * x->o->rounds + 1;
 	if (cr->rounds > CHURN_MAX_ROUNDS)
 		cr->rounds = CHURN_MAX_ROUNDS;
@@ -333,28 +332,21 @@ void run_churn(const struct bctx *x)
 	cr->wall_s = (double)(now_ns() - t0) / 1e9;
 	churn_analyse(cr);
 	cr->ran = true;
+	return cr;
 }
 
-void churn_judge(struct results *res)
+void churn_judge(void *res, const struct bctx *x)
 {
-	struct churn_res *cr = res->churn;
+	struct churn_res *cr = res;
 
-	if (!cr)
-		return;
-	check_ok(&res->v, CK_CHURN, !cr->errors);
+	check_ok(x->v, CK_CHURN, !cr->errors);
 	for (unsigned i = 0; cr->ran && i < cr->nsets; i++)
 		for (int k = 0; k < CM_COUNT; k++) {
 			struct churn_set *s = &cr->set[i];
 
 			s->met[k] = isfinite(churn_goal[k]) &&
 				    isfinite(s->ratio[k]) &&
-				    check_ok(&res->v, CK_CHURN_RATIO,
+				    check_ok(x->v, CK_CHURN_RATIO,
 					     s->ratio[k] <= churn_goal[k]);
 		}
-}
-
-void churn_free(struct results *res)
-{
-	free(res->churn);
-	res->churn = NULL;
 }

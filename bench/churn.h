@@ -47,4 +47,12 @@ extern const char *const churn_method_name[CM_COUNT];
 /* The goal for the ratio to raw (NAN: none). */
 extern const double churn_goal[CM_COUNT];
 
+/* churn.c: what a scenario's ops run (churn_report.c fills them) */
+void *churn_run(const struct bctx *x);
+void churn_judge(void *res, const struct bctx *x); /* its checks */
+
+/* churn_report.c */
+void churn_report(FILE *f, const void *res, const struct bctx *x);
+void churn_json(struct jw *w, const void *res, const struct bctx *x);
+
 #endif

@@ -3,9 +3,11 @@
  * churn_report: churn's text table and its JSON (see churn.c).
  */
 #include "churn.h"
+#include "jw.h"
 #include "tab.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 static const struct col churn_cols[] = {
 	{"N", 6, 0},	    {"threads", 7, 0},	   {"method", -14, 0},
@@ -13,11 +15,12 @@ static const struct col churn_cols[] = {
 	{"x/raw", 6, 2},    {"goal", 6, 2},	   {NULL, 0, 0},
 };
 
-void churn_table(FILE *f, const struct results *res)
+void churn_report(FILE *f, const void *res, const struct bctx *x)
 {
-	const struct churn_res *cr = res->churn;
+	const struct churn_res *cr = res;
 
-	if (!cr || !cr->ran)
+	(void)x;
+	if (!cr->ran)
 		return;
 	fprintf(f,
 		"\nchurn: watch + unwatch per socket, against a raw epoll_ctl "
@@ -59,56 +62,55 @@ void churn_table(FILE *f, const struct results *res)
 			cr->errors);
 }
 
-/* A JSON number, null for NAN. */
-static void jnum(FILE *f, const char *key, double x, int prec, bool last)
-{
-	if (isfinite(x))
-		fprintf(f, "\"%s\": %.*f%s", key, prec, x, last ? "" : ", ");
-	else
-		fprintf(f, "\"%s\": null%s", key, last ? "" : ", ");
-}
-
-static void method_json(FILE *f, const struct churn_res *cr,
+static void method_json(struct jw *w, const struct churn_res *cr,
 			const struct churn_set *s, int k)
 {
-	fprintf(f, "\n       {\"method\": \"%s\", ", churn_method_name[k]);
-	jnum(f, "watch_ns", s->med_watch[k], 1, false);
-	jnum(f, "unwatch_ns", s->med_unwatch[k], 1, false);
-	jnum(f, "pair_ns", s->med_pair[k], 1, false);
-	jnum(f, "ratio_to_raw", s->ratio[k], 4, false);
-	jnum(f, "goal_ratio", churn_goal[k], 2, false);
+	jw_obj(w, NULL);
+	jw_str(w, "method", churn_method_name[k]);
+	jw_nump(w, "watch_ns", s->med_watch[k], 1);
+	jw_nump(w, "unwatch_ns", s->med_unwatch[k], 1);
+	jw_nump(w, "pair_ns", s->med_pair[k], 1);
+	jw_nump(w, "ratio_to_raw", s->ratio[k], 4);
+	jw_nump(w, "goal_ratio", churn_goal[k], 2);
 	if (isfinite(churn_goal[k]))
-		fprintf(f, "\"goal_met\": %s, ", s->met[k] ? "true" : "false");
+		jw_bool(w, "goal_met", s->met[k]);
 	else
-		fputs("\"goal_met\": null, ", f);
-	fputs("\"rounds_pair_ns\": [", f);
+		jw_null(w, "goal_met");
+	jw_arr(w, "rounds_pair_ns");
 	for (unsigned r = 0; r < cr->rounds; r++)
-		fprintf(f, "%s%.1f", r ? ", " : "",
-			s->watch[k][r] + s->unwatch[k][r]);
-	fputs("]}", f);
+		jw_nump(w, NULL, s->watch[k][r] + s->unwatch[k][r], 1);
+	jw_end(w);
+	jw_end(w);
 }
 
-void churn_json(FILE *f, const struct churn_res *cr)
+void churn_json(struct jw *w, const void *res, const struct bctx *x)
 {
-	if (!cr || !cr->ran) {
-		fputs(",\n  \"churn\": null", f);
-		return;
-	}
-	fprintf(f,
-		",\n  \"churn\": {\"rounds\": %u, \"errors\": %llu, "
-		"\"wall_s\": %.3f,\n    \"sets\": [",
-		cr->rounds, cr->errors, cr->wall_s);
+	const struct churn_res *cr = res;
+
+	(void)x;
+	jw_uint(w, "rounds", cr->rounds);
+	jw_uint(w, "errors", cr->errors);
+	jw_num(w, "wall_s", cr->wall_s);
+	jw_arr(w, "sets");
 	for (unsigned i = 0; i < cr->nsets; i++) {
 		const struct churn_set *s = &cr->set[i];
 
-		fprintf(f,
-			"%s\n     {\"n\": %zu, \"threads\": %u, \"methods\": "
-			"[",
-			i ? "," : "", s->n, s->threads);
-		for (int k = 0; k < CM_COUNT; k++) {
-			method_json(f, cr, s, k);
-			fputs(k + 1 < CM_COUNT ? "," : "]}", f);
-		}
+		jw_obj(w, NULL);
+		jw_uint(w, "n", s->n);
+		jw_uint(w, "threads", s->threads);
+		jw_arr(w, "methods");
+		for (int k = 0; k < CM_COUNT; k++)
+			method_json(w, cr, s, k);
+		jw_end(w);
+		jw_end(w);
 	}
-	fputs("]}", f);
+	jw_end(w);
 }
+
+const struct scenario_ops churn_ops = {
+	.run = churn_run,
+	.analyse = churn_judge,
+	.report = churn_report,
+	.json = churn_json,
+	.free = free,
+};

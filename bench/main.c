@@ -12,8 +12,9 @@
  * option, and a timing verdict is only worth an exit status on a quiet
  * machine, which whoever runs the benchmark there says with the flag.
  */
-#include "apart.h"
 #include "bench.h"
+#include "plot.h"
+#include "summary.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -244,116 +245,108 @@ static void raise_nofile(struct bopts *o)
 	o->fd_hard = rl.rlim_cur > 1000000 ? 1000000 : (unsigned)rl.rlim_cur;
 }
 
-/* What is measured and how, the configuration, the paths' legend. */
+/* What is measured, in three lines; the legend is --explain's. */
 static void header(FILE *f, const struct bopts *o)
 {
 	bool loopback = false;
-	unsigned shown = 0; /* paths of the chosen loopback scenarios */
 
 	for (int sc = 0; sc < SC_COUNT; sc++)
-		if (o->scen[sc] && !scenarios[sc].netns &&
-		    !scenarios[sc].apart && sc != SC_SOAK) {
-			loopback = true;
-			shown |= scenarios[sc].paths;
-		}
-	if (!loopback && o->scen[SC_SOAK]) {
+		loopback |= o->scen[sc] && scenarios[sc].cells;
+	fprintf(f, "hupmon-bench %s: ", hupmon_version());
+	if (loopback)
 		fprintf(f,
-			"hupmon-bench %s: soak: connections churned in compare "
-			"mode, judged by the\nmonitor's counters and memory; "
-			"seed %llu. Figures at the end.\n",
-			hupmon_version(), o->seed);
-	} else if (!loopback && o->scen[SC_STALL] && !o->scen[SC_SILENT]) {
+			"how fast each detection path reports a TCP peer's "
+			"hangup, beside a\nminimal hand-written loop (its "
+			"floor). N=%zu, %u closures per scenario and path "
+			"in\n%u rounds, sweep period %u ms / tick %u ms, seed "
+			"%llu. The summary is at the end;\n--explain tells "
+			"what every column means, --wide shows them all.\n",
+			o->n, o->closes, o->rounds, o->period_ms, o->tick_ms,
+			o->seed);
+	else
 		fprintf(f,
-			"hupmon-bench %s: stall: stall reports of the "
-			"TCP_INFO sweep (what the epoll\npath cannot see). "
-			"See --explain.\n",
-			hupmon_version());
-		fflush(f);
-		return;
-	} else if (!loopback && !o->scen[SC_SILENT]) {
-		fflush(f);
-		return;
-	} else if (!loopback) {
-		fprintf(f,
-			"hupmon-bench %s: silent only (root): how long "
-			"keepalive / TCP_USER_TIMEOUT take to\nturn a vanished "
-			"peer into a TIMEOUT report, against the configured "
-			"bound. Sweep\nperiod %u ms cut in %u ms ticks, seed "
-			"%llu. See --explain.\n",
-			hupmon_version(), o->period_ms, o->tick_ms, o->seed);
-	}
-	if (!loopback) {
-		fflush(f);
-		return;
-	}
-	fprintf(f,
-		"hupmon-bench %s: how fast each detection path reports a TCP "
-		"peer's hangup on loopback,\nbeside a minimal hand-written "
-		"loop (the floor). Latency = CLOCK_MONOTONIC just before the\n"
-		"client's close/shutdown/write to hupmon's callback on the "
-		"dispatch thread. Each path runs\non fresh connections of its "
-		"own; paths and floors alternate round by round, and every\n"
-		"ratio is the median over rounds of (path / floor) measured in "
-		"the same round.\n",
-		hupmon_version());
-	fprintf(f,
-		"N=%zu connections per run, %u closures per scenario and path "
-		"(%u rounds), sweep period\n%u ms cut in %u ms ticks, "
-		"closures paced %u us apart on average, seed %llu.\n",
-		o->n, o->closes, o->rounds, o->period_ms, o->tick_ms,
-		o->pace_us, o->seed);
-	fprintf(f,
-		"Columns: seen/miss = expected reports that came / did not "
-		"come; xmiss = misses the\nvisibility table expects (--explain)"
-		"; false = reports on untouched connections; dup =\nrepeated "
-		"reports; wrong = unexpected cause or order; p50..max in us; "
-		"x/fl = ratio to\nthe floor (p50/fl, p90/fl: median of "
-		"per-round "
-		"ratios; "
-		"p99/fl: the same with 100+ samples a\nround, else pooled p99 "
-		"over pooled p99); cpu-ms = the loop thread's CPU (dispatch\n"
-		"thread or raw loop) while the path ran; ns/probe = that CPU "
-		"per socket probed (sweeps);\nck/rep, er/rep = the monitor's "
-		"SO_COOKIE reads (is the fd still the watched socket?) and\n"
-		"SO_ERROR reads (which error?) per hangup report, medians over "
-		"rounds.\ncompare's floors: raw-epoll for "
-		"latency, raw-tcpinfo per probe, none for cpu/fl outside\n"
-		"idle (its floors' rounds differ in length). FAIL marks a row "
-		"that broke the visibility\ntable (see --explain), or compare "
-		"records that disagree or never came.\n");
-	fprintf(f, "Paths:");
-	for (int p = 0; p < BP_COUNT; p++)
-		if (o->path[p] ||
-		    (bench_paths[p].hidden && (shown & PATH_BIT(p))))
-			fprintf(f, "\n  %-14s %s", bench_paths[p].name,
-				bench_paths[p].what);
-	fprintf(f, "\n  (each chosen path runs beside its floor)\n");
+			"seed %llu. The summary is at the end; --explain "
+			"tells what every column means.\n",
+			o->seed);
 	fflush(f);
 }
 
-static void results_free(struct results *res)
+/* Every chosen scenario, in the registry's order: run, then (once all
+ * ran) analyse; the checks each judged are its own share of v. */
+static void run_all(const struct bopts *o, struct scen_run *runs,
+		    struct verdicts *v, int lfd, uint16_t port)
 {
-	for (int sc = 0; sc < SC_COUNT; sc++)
-		for (int p = 0; p < BP_COUNT; p++) {
-			struct cell *c = &res->c[sc][p];
+	for (int sc = 0; sc < SC_COUNT; sc++) {
+		struct scen_run *r = &runs[sc];
+		struct verdicts before = *v;
 
-			for (unsigned s = 0; s < BENCH_STAGES; s++) {
-				vec_free(&c->lat[s]);
-				vec_free(&c->det[s]);
-			}
-			vec_free(&c->cmp_lag);
-		}
-	abandon_free(res);
-	silent_free(res);
-	soak_free(res);
-	churn_free(res);
-	free(res);
+		r->x = (struct bctx){.o = o,
+				     .sc = sc,
+				     .s = &scenarios[sc],
+				     .v = v,
+				     .lfd = lfd,
+				     .port = port};
+		if (!o->scen[sc])
+			continue;
+		r->ran = true;
+		r->res = r->x.s->ops->run(&r->x);
+		verdict_add(&r->v, &before, v);
+	}
+	for (int sc = 0; sc < SC_COUNT; sc++) {
+		struct scen_run *r = &runs[sc];
+		struct verdicts before = *v;
+
+		if (!r->ran || !r->res || !r->x.s->ops->analyse)
+			continue;
+		r->x.s->ops->analyse(r->res, &r->x);
+		verdict_add(&r->v, &before, v);
+	}
+}
+
+/* The tables (a scenario continues the previous one's when they share
+ * it), the compare records, the FAIL lines, the verdicts, the summary. */
+static void report(FILE *f, struct scen_run *runs, const struct verdicts *v)
+{
+	const struct scenario *prev = NULL;
+
+	for (int sc = 0; sc < SC_COUNT; sc++) {
+		struct scen_run *r = &runs[sc];
+		const struct scenario *s = r->x.s;
+
+		if (!r->ran || !r->res || !s->ops->report)
+			continue;
+		r->x.head = !prev || prev->ops->report != s->ops->report ||
+			    prev->table != s->table;
+		s->ops->report(f, r->res, &r->x);
+		prev = s;
+	}
+	summary_compare(f, runs);
+	fputc('\n', f);
+	for (int sc = 0; sc < SC_COUNT; sc++)
+		if (runs[sc].ran && runs[sc].res && runs[sc].x.s->ops->fails)
+			runs[sc].x.s->ops->fails(f, runs[sc].res, &runs[sc].x);
+	verdict_summary(f, v);
+	summary_text(f, runs, v);
+}
+
+static int write_plot(const char *file, const struct scen_run *runs)
+{
+	struct plot *pl = xcalloc(1, sizeof(*pl));
+	int rc;
+
+	for (int sc = 0; sc < SC_COUNT; sc++)
+		if (runs[sc].ran && runs[sc].res && runs[sc].x.s->ops->plot)
+			runs[sc].x.s->ops->plot(pl, runs[sc].res, &runs[sc].x);
+	rc = write_svg(file, pl);
+	free(pl);
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
 	struct bopts o;
-	struct results *res;
+	struct scen_run runs[SC_COUNT] = {0};
+	struct verdicts v = {0};
 	uint16_t port;
 	int lfd, rc;
 
@@ -368,31 +361,21 @@ int main(int argc, char **argv)
 			    "127.0.0.1", 4096, &port);
 	if (lfd < 0)
 		die("listen on 127.0.0.1", -lfd);
-	res = xcalloc(1, sizeof(*res));
-	res->v.strict_timing = o.strict_timing;
+	v.strict_timing = o.strict_timing;
 	header(stdout, &o);
-	for (int sc = 0; sc < SC_COUNT; sc++) {
-		struct bctx x = {.o = &o,
-				 .res = res,
-				 .sc = sc,
-				 .s = &scenarios[sc],
-				 .lfd = lfd,
-				 .port = port};
-
-		if (o.scen[sc])
-			x.s->run(&x);
-		res->ran[sc] = o.scen[sc];
-	}
-	analyse(res);
-	report_tables(stdout, res);
-	if (o.json && (rc = write_json(o.json, &o, res)))
+	run_all(&o, runs, &v, lfd, port);
+	report(stdout, runs, &v);
+	if (o.json && (rc = write_json(o.json, &o, runs, &v)))
 		die(o.json, -rc);
-	if (o.svg && (rc = write_svg(o.svg, &o, res)))
+	if (o.svg && (rc = write_plot(o.svg, runs)))
 		die(o.svg, -rc);
-	if (o.metrics && (rc = write_metrics(o.metrics, o.metrics_format, res)))
+	if (o.metrics &&
+	    (rc = write_metrics(o.metrics, o.metrics_format, runs)))
 		die(o.metrics, -rc);
 	close(lfd);
-	rc = verdict_status(&res->v);
-	results_free(res);
+	rc = verdict_status(&v);
+	for (int sc = 0; sc < SC_COUNT; sc++)
+		if (runs[sc].res)
+			runs[sc].x.s->ops->free(runs[sc].res);
 	return rc;
 }

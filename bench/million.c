@@ -320,7 +320,7 @@ void run_million(const struct bctx *x)
 		(double)(now_ns() - t0) / 1e9);
 	if (!r.err)
 		r.err = real(x, &r, conns_for(x->o, x->s));
-	report(&x->res->v, &r);
+	report(x->v, &r);
 	fflush(stdout);
 	ops_free(&r.floor);
 	ops_free(&r.add);

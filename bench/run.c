@@ -311,14 +311,15 @@ void idle_round(struct run *r, unsigned round)
 
 /* One path, one round, on fresh connections: loopback pairs, or client
  * ends held by a child process (scale). */
-void run_one(const struct bctx *x, enum bpath_id pid, unsigned round)
+void run_one(const struct bctx *x, struct closure_res *cr, enum bpath_id pid,
+	     unsigned round)
 {
 	const struct scenario *s = x->s;
 	struct run r = {.o = x->o,
 			.p = &bench_paths[pid],
 			.sc = x->sc,
 			.s = s,
-			.cell = &x->res->c[x->sc][pid]};
+			.cell = &cr->c[pid]};
 	size_t want = conns_for(x->o, s);
 	int rc;
 
@@ -343,8 +344,9 @@ void run_one(const struct bctx *x, enum bpath_id pid, unsigned round)
 }
 
 /* Every round of one scenario over its paths. */
-void run_rounds(const struct bctx *x)
+void *closure_run(const struct bctx *x)
 {
+	struct closure_res *cr = xcalloc(1, sizeof(*cr));
 	uint64_t t0 = now_ns();
 
 	for (unsigned round = 0; round < x->o->rounds; round++) {
@@ -353,10 +355,11 @@ void run_rounds(const struct bctx *x)
 
 		run_order(x->s, x->o, round, order, &n);
 		for (size_t i = 0; i < n; i++)
-			run_one(x, order[i], round);
+			run_one(x, cr, order[i], round);
 		fprintf(stderr,
 			"hupmon-bench: %-12s round %u/%u done (%.1f s)\n",
 			x->s->name, round + 1, x->o->rounds,
 			(double)(now_ns() - t0) / 1e9);
 	}
+	return cr;
 }

@@ -58,18 +58,20 @@ void scale_round(struct run *r, unsigned round)
 
 /* One round: every path once, on as many connections as the fd limit
  * allows. */
-void run_scale(const struct bctx *x)
+void *scale_run(const struct bctx *x)
 {
+	struct closure_res *cr = xcalloc(1, sizeof(*cr));
 	enum bpath_id order[BP_COUNT];
 	uint64_t t0 = now_ns();
 	size_t n;
 
 	run_order(x->s, x->o, 0, order, &n);
 	for (size_t i = 0; i < n; i++) {
-		run_one(x, order[i], 0);
+		run_one(x, cr, order[i], 0);
 		fprintf(stderr,
 			"hupmon-bench: scale        %-13s done (%.1f s)\n",
 			bench_paths[order[i]].name,
 			(double)(now_ns() - t0) / 1e9);
 	}
+	return cr;
 }

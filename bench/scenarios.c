@@ -11,8 +11,64 @@
  */
 #include "bench.h"
 
+#include <stdlib.h>
+
 #define PS    HUPMON_CAUSE_PEER_SHUTDOWN
 #define RESET HUPMON_CAUSE_RESET
+
+/* The closure family: every closure kind, burst, idle and interference run
+ * rounds of paths on loopback (run.c); scale one round per path to the fd
+ * limit (scale.c). Both keep a cell per path (struct closure_res). */
+static void closure_free(void *res)
+{
+	struct closure_res *cr = res;
+
+	for (int p = 0; p < BP_COUNT; p++) {
+		struct cell *c = &cr->c[p];
+
+		for (unsigned s = 0; s < BENCH_STAGES; s++) {
+			vec_free(&c->lat[s]);
+			vec_free(&c->det[s]);
+		}
+		vec_free(&c->cmp_lag);
+	}
+	free(cr);
+}
+
+static const struct scenario_ops closure_ops = {
+	.run = closure_run,
+	.analyse = closure_analyse,
+	.report = closure_report,
+	.fails = closure_fails,
+	.json = closure_json,
+	.plot = closure_plot,
+	.free = closure_free,
+};
+
+static const struct scenario_ops scale_ops = {
+	.run = scale_run,
+	.analyse = closure_analyse,
+	.report = closure_report,
+	.fails = closure_fails,
+	.json = closure_json,
+	.plot = closure_plot,
+	.free = closure_free,
+};
+
+/* stall, budget, shards and million print their tables as they run and
+ * judge their checks as they go (for now). */
+#define AS_IT_RUNS(name, fn)                                                   \
+	static void *name##_run(const struct bctx *x)                          \
+	{                                                                      \
+		fn(x);                                                         \
+		return NULL;                                                   \
+	}                                                                      \
+	static const struct scenario_ops name##_ops = {.run = name##_run}
+
+AS_IT_RUNS(stall, run_stall);
+AS_IT_RUNS(budget, run_budget);
+AS_IT_RUNS(shards, run_shards);
+AS_IT_RUNS(million, run_million);
 
 /* The paths --paths names: each beside its floor in every loopback
  * scenario. */
@@ -27,28 +83,32 @@
 const struct scenario scenarios[SC_COUNT] = {
 	[SC_FIN] = {.name = "fin",
 		    .does = "close()",
-		    .run = run_rounds,
+		    .ops = &closure_ops,
+		    .cells = true,
 		    .round = closure_round,
 		    .act = act_close,
 		    .paths = MAIN_PATHS,
 		    .expect = {{.cause = {PS}}, {.cause = {PS}}}},
 	[SC_RST] = {.name = "rst",
 		    .does = "SO_LINGER {1,0} + close() (RST)",
-		    .run = run_rounds,
+		    .ops = &closure_ops,
+		    .cells = true,
 		    .round = closure_round,
 		    .act = act_rst,
 		    .paths = MAIN_PATHS,
 		    .expect = {{.cause = {RESET}}, {.cause = {RESET}}}},
 	[SC_HALF] = {.name = "half",
 		     .does = "shutdown(SHUT_WR)",
-		     .run = run_rounds,
+		     .ops = &closure_ops,
+		     .cells = true,
 		     .round = closure_round,
 		     .act = act_half,
 		     .paths = MAIN_PATHS,
 		     .expect = {{.cause = {PS}}, {.cause = {PS}}}},
 	[SC_DATAFIN] = {.name = "datafin",
 			.does = "send 16 B never read, then close()",
-			.run = run_rounds,
+			.ops = &closure_ops,
+			.cells = true,
 			.round = closure_round,
 			.act = act_datafin,
 			.paths = MAIN_PATHS,
@@ -58,7 +118,8 @@ const struct scenario scenarios[SC_COUNT] = {
 			 .does = "close(); server sends 1 B; client answers "
 				 "RST",
 			 .stage2 = "escalate:rst",
-			 .run = run_rounds,
+			 .ops = &closure_ops,
+			 .cells = true,
 			 .round = closure_round,
 			 .act = act_close,
 			 .then = act_escalate,
@@ -68,7 +129,8 @@ const struct scenario scenarios[SC_COUNT] = {
 				     .miss_ok = {false, true}}}},
 	[SC_BURST] = {.name = "burst",
 		      .does = "close() all N back to back",
-		      .run = run_rounds,
+		      .ops = &closure_ops,
+		      .cells = true,
 		      .round = closure_round,
 		      .act = act_close,
 		      .table = TB_BURST,
@@ -78,7 +140,8 @@ const struct scenario scenarios[SC_COUNT] = {
 	[SC_IDLE] = {.name = "idle",
 		     .does = "nothing: CPU and wakeups of watching N live "
 			     "sockets",
-		     .run = run_rounds,
+		     .ops = &closure_ops,
+		     .cells = true,
 		     .round = idle_round,
 		     .table = TB_IDLE,
 		     .paths = MAIN_PATHS,
@@ -86,7 +149,8 @@ const struct scenario scenarios[SC_COUNT] = {
 		     .window = true},
 	[SC_INTERF] = {.name = "interference",
 		       .does = "close() paced, N large, sweep on vs off",
-		       .run = run_rounds,
+		       .ops = &closure_ops,
+		       .cells = true,
 		       .round = closure_round,
 		       .act = act_close,
 		       .table = TB_INTERF,
@@ -102,7 +166,8 @@ const struct scenario scenarios[SC_COUNT] = {
 	[SC_SCALE] = {.name = "scale",
 		      .does = "close() paced; clients in a child, N to the fd "
 			      "limit",
-		      .run = run_scale,
+		      .ops = &scale_ops,
+		      .cells = true,
 		      .round = scale_round,
 		      .table = TB_SCALE,
 		      .paths = MAIN_PATHS,
@@ -111,9 +176,11 @@ const struct scenario scenarios[SC_COUNT] = {
 		      .n_quick = 2000,
 		      .optional = true,
 		      .child = true},
-	[SC_ABANDON] = {.name = "abandon",
+	[SC_ABANDON] =
+		{
+			.name = "abandon",
 			.does = "HTTP clients give up on hupmon-serve's work",
-			.run = run_abandon,
+			.ops = &abandon_ops,
 			.table = TB_ABANDON,
 			.paths = PATH_BIT(BP_EPOLL) | PATH_BIT(BP_TCPINFO) |
 				 PATH_BIT(BP_COMPARE),
@@ -123,11 +190,11 @@ const struct scenario scenarios[SC_COUNT] = {
 			.n_quick = 16,
 			.optional = true,
 			.quick_on = true,
-			.apart = true},
+		},
 	[SC_SILENT] = {.name = "silent",
 		       .does = "client's link down in its netns: no FIN/RST "
 			       "(root)",
-		       .run = run_silent,
+		       .ops = &silent_ops,
 		       .table = TB_SILENT,
 		       .paths = PATH_BIT(BP_EPOLL) | PATH_BIT(BP_TCPINFO) |
 				PATH_BIT(BP_BOTH),
@@ -140,7 +207,7 @@ const struct scenario scenarios[SC_COUNT] = {
 	[SC_SOAK] = {.name = "soak",
 		     .does = "churn for --soak-s: every closure, RST after "
 			     "FIN, cut, live",
-		     .run = run_soak,
+		     .ops = &soak_ops,
 		     .table = TB_SOAK,
 		     .paths = PATH_BIT(BP_COMPARE),
 		     .always = PATH_BIT(BP_COMPARE),
@@ -155,7 +222,7 @@ const struct scenario scenarios[SC_COUNT] = {
 	[SC_STALL] = {.name = "stall",
 		      .does = "client stops reading (half-closed too); link "
 			      "down; never sent; tbf (root)",
-		      .run = run_stall,
+		      .ops = &stall_ops,
 		      .table = TB_SILENT,
 		      .paths = PATH_BIT(BP_TCPINFO),
 		      .expect_text = {"epoll: never; sweep-tcpinfo: stall",
@@ -165,51 +232,41 @@ const struct scenario scenarios[SC_COUNT] = {
 	[SC_BUDGET] = {.name = "budget",
 		       .does = "sweep within a 0.2-core CPU budget; epoll "
 			       "p99 under it",
-		       .run = run_budget,
+		       .ops = &budget_ops,
 		       .expect_text = {"CPU 0.17-0.23 core; compare: sweep "
 				       "misses none",
 				       "(not run)"},
 		       .n = 19900,
 		       .n_quick = 2000,
 		       .optional = true,
-		       .apart = true,
 		       .child = true},
 	[SC_SHARDS] = {.name = "shards",
 		       .does = "N split between 1 and 2 budgeted monitors",
-		       .run = run_shards,
+		       .ops = &shards_ops,
 		       .expect_text = {"sweep capacity per shard count "
 				       "(reported)",
 				       "(not run)"},
 		       .n = 19900,
 		       .n_quick = 2000,
 		       .optional = true,
-		       .apart = true,
 		       .child = true},
 	[SC_MILLION] = {.name = "million",
 			.does = "nothing: 1M synthetic watches; real ones to "
 				"the fd limit",
-			.run = run_million,
+			.ops = &million_ops,
 			.expect_text =
 				{"worst watch <= 1 ms CPU, <= 64 B/socket",
 				 "(not run)"},
 			.n = SIZE_MAX, /* real sockets: up to the fd limit */
 			.n_quick = 2000,
 			.optional = true,
-			.apart = true,
 			.child = true},
 	[SC_CHURN] = {.name = "churn",
 		      .does = "nothing: watch + unwatch of N live sockets vs "
 			      "epoll_ctl",
-		      .run = run_churn,
+		      .ops = &churn_ops,
 		      .expect_text = {"(timing only: per-socket cost)",
 				      "(not run)"},
 		      .optional = true,
-		      .apart = true,
 		      .child = true},
 };
-
-const char *stage_name(enum scen sc, unsigned stage)
-{
-	return stage && scenarios[sc].stage2 ? scenarios[sc].stage2
-					     : scenarios[sc].name;
-}

@@ -18,7 +18,7 @@
  * when the lab cannot be made (not root, no iproute2, no netns or veth). The
  * lab is removed at the end, on error paths and on SIGINT/SIGTERM.
  */
-#include "apart.h"
+#include "silent.h"
 #include "bench.h"
 #include "netns.h"
 
@@ -291,14 +291,13 @@ static bool run_path(const struct bctx *x, struct silent_res *s,
 	return ok && !stop_sig;
 }
 
-void run_silent(const struct bctx *x)
+void *silent_run(const struct bctx *x)
 {
 	struct silent_res *s = xcalloc(1, sizeof(*s));
 	struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
 	uint16_t port = 0;
 	int lfd;
 
-	x->res->silent = s;
 	s->conns = x->o->closes_set ? x->o->closes : CONNS;
 	s->conns = s->conns < MAX_CONNS ? s->conns : MAX_CONNS;
 	for (int p = 0; p < BP_COUNT; p++)
@@ -335,6 +334,7 @@ out:
 		signal(stop_sig, SIG_DFL);
 		raise(stop_sig);
 	}
+	return s;
 }
 
 /* ---- analysis ---------------------------------------------------------- */
@@ -376,17 +376,17 @@ static void verdict(const struct silent_res *s, struct silent_cell *c,
 	fclose(f);
 }
 
-void silent_analyse(struct results *res)
+void silent_analyse(void *res, const struct bctx *x)
 {
-	struct silent_res *s = res->silent;
+	struct silent_res *s = res;
 
-	for (int p = 0; s && s->ran && p < BP_COUNT; p++) {
+	for (int p = 0; s->ran && p < BP_COUNT; p++) {
 		bool any = s->errors[p] || s->stray[p];
 
 		for (unsigned k = 0; k < SILENT_CASES; k++)
 			any |= s->c[k][p].ran;
 		if (any) /* the path's runs: no error, no stray report */
-			check_ok(&res->v, CK_SILENT,
+			check_ok(x->v, CK_SILENT,
 				 !s->errors[p] && !s->stray[p]);
 		for (unsigned k = 0; k < SILENT_CASES; k++) {
 			struct silent_cell *c = &s->c[k][p];
@@ -398,23 +398,22 @@ void silent_analyse(struct results *res)
 			/* missed counts in cases with a bound only; late is
 			 * the timing check, of those cases */
 			c->failed =
-				!check_ok(&res->v, CK_SILENT,
+				!check_ok(x->v, CK_SILENT,
 					  !(c->early || c->wrong || c->dup ||
 					    c->missed || (!bound && c->seen)));
 			c->slow = bound &&
-				  !check_ok(&res->v, CK_SILENT_LATE, !c->late);
+				  !check_ok(x->v, CK_SILENT_LATE, !c->late);
 			verdict(s, c, k);
 		}
 	}
 }
 
-void silent_free(struct results *res)
+void silent_free(void *res)
 {
-	if (!res->silent)
-		return;
+	struct silent_res *s = res;
+
 	for (unsigned k = 0; k < SILENT_CASES; k++)
 		for (int p = 0; p < BP_COUNT; p++)
-			vec_free(&res->silent->c[k][p].det);
-	free(res->silent);
-	res->silent = NULL;
+			vec_free(&s->c[k][p].det);
+	free(s);
 }

@@ -19,7 +19,7 @@
  * At the end every connection is unwatched and the final counters must add
  * up (the identities of soak_analyse).
  */
-#include "apart.h"
+#include "soak.h"
 #include "bench.h"
 
 #include <errno.h>
@@ -508,14 +508,13 @@ static void churn(struct soak *s)
 	}
 }
 
-void run_soak(const struct bctx *x)
+void *soak_run(const struct bctx *x)
 {
 	struct soak_res *res = xcalloc(1, sizeof(*res));
 	struct soak s = {.o = x->o, .res = res, .lfd = x->lfd, .port = x->port};
 	uint64_t t0 = now_ns();
 	int rc;
 
-	x->res->soak = res;
 	s.r = (struct run){.o = x->o, .p = &bench_paths[BP_COMPARE]};
 	s.n = conns_for(x->o, x->s);
 	s.conn = xcalloc(s.n, sizeof(*s.conn));
@@ -548,6 +547,7 @@ void run_soak(const struct bctx *x)
 	res->ran = true;
 	fprintf(stderr, "hupmon-bench: soak         done (%.1f s)\n",
 		res->wall_s);
+	return res;
 }
 
 /* ---- analysis ---------------------------------------------------------- */
@@ -594,13 +594,13 @@ static void identities(struct soak_res *r)
 	memcpy(r->id, id, sizeof(id));
 }
 
-void soak_analyse(struct results *res)
+void soak_analyse(void *res, const struct bctx *x)
 {
-	struct soak_res *r = res->soak;
+	struct soak_res *r = res;
 	struct soak_tally *all;
 	unsigned fails = 0;
 
-	if (!r || !r->ran)
+	if (!r->ran)
 		return;
 	all = &r->t[SM_COUNT];
 	vec_free(&all->lat);
@@ -612,8 +612,7 @@ void soak_analyse(struct results *res)
 	all->us = dist_of(&all->lat, 1e3);
 	identities(r);
 	for (int i = 0; i < SOAK_IDENTS; i++)
-		fails += !check_ok(&res->v, CK_SOAK,
-				   r->id[i].lhs == r->id[i].rhs);
+		fails += !check_ok(x->v, CK_SOAK, r->id[i].lhs == r->id[i].rhs);
 	/* memory: no growth from one cycle's end to the next after the
 	 * first, in exact bytes; judged from two cycles, and how many the
 	 * churn made in its time follows the machine's speed */
@@ -622,22 +621,21 @@ void soak_analyse(struct results *res)
 		if (!r->grew_at &&
 		    r->cyc[k].memory_bytes > r->cyc[k - 1].memory_bytes)
 			r->grew_at = k;
-	r->cycles_ok = check_ok(&res->v, CK_SOAK_CYCLES, r->cycles >= 2);
+	r->cycles_ok = check_ok(x->v, CK_SOAK_CYCLES, r->cycles >= 2);
 	if (r->cycles >= 2)
-		fails += !check_ok(&res->v, CK_SOAK, !r->grew_at);
-	fails += !check_ok(&res->v, CK_SOAK,
+		fails += !check_ok(x->v, CK_SOAK, !r->grew_at);
+	fails += !check_ok(x->v, CK_SOAK,
 			   !(all->lost || all->fals || all->dup || all->wrong ||
 			     all->rec_lost || all->rec_missed ||
 			     all->rec_disagree || r->errors || r->stray));
 	r->failures = fails;
 }
 
-void soak_free(struct results *res)
+void soak_free(void *res)
 {
-	if (!res->soak)
-		return;
+	struct soak_res *s = res;
+
 	for (int m = 0; m <= SM_COUNT; m++)
-		vec_free(&res->soak->t[m].lat);
-	free(res->soak);
-	res->soak = NULL;
+		vec_free(&s->t[m].lat);
+	free(s);
 }

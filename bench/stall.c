@@ -351,6 +351,6 @@ void run_stall(const struct bctx *x)
 	}
 	printf("stall: %s%s\n", failures.failed ? "FAIL" : "PASS",
 	       failures.late ? " (rows late: see MISSED)" : "");
-	x->res->stall_failures += failures.failed;
-	x->res->stall_late += failures.late;
+	check_ok(x->v, CK_STALL, !failures.failed);
+	check_ok(x->v, CK_STALL_LATE, !failures.late);
 }

@@ -1,15 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * svg: the latency CDF of every path, one chart per scenario (and per
- * escalate stage), stacked in one plain SVG file. Log x axis (decades with
- * minor ticks), linear y (fraction of the detections at or below x), a
- * legend with each path's sample count. Floors are dashed in the colour of
+ * svg: the picture (--svg): the panels the scenarios described (plot.h),
+ * stacked in one plain SVG file. Each is a latency CDF: log x axis (decades
+ * with minor ticks), linear y (fraction of the detections at or below x), a
+ * legend with each curve's sample count. Floors are dashed in the colour of
  * the path they are the floor of.
  */
-#include "abandon.h"
+#include "plot.h"
 
 #include <errno.h>
 #include <math.h>
+#include <stdarg.h>
+#include <string.h>
 
 #define W      900
 #define H      400
@@ -149,117 +151,80 @@ static bool decades(double lo, double hi, struct axis *a)
 	return true;
 }
 
-/* The x range of a chart: whole decades around every sample. */
-static bool range(const struct results *res, enum scen sc, unsigned s,
-		  struct axis *a)
+void plot_panel(struct plot *pl, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (pl->panels >= PLOT_PANELS)
+		return;
+	memset(&pl->panel[pl->panels], 0, sizeof(pl->panel[0]));
+	va_start(ap, fmt);
+	vsnprintf(pl->panel[pl->panels].title, sizeof(pl->panel[0].title), fmt,
+		  ap);
+	va_end(ap);
+	pl->panels++;
+}
+
+void plot_curve(struct plot *pl, const char *label, const char *colour,
+		bool dashed, const struct vec *ns)
+{
+	struct plot_panel *p = pl->panels ? &pl->panel[pl->panels - 1] : NULL;
+
+	if (!p || !ns->n || p->curves >= PLOT_CURVES)
+		return;
+	p->curve[p->curves++] = (struct plot_curve){label, colour, dashed, ns};
+}
+
+void plot_mark(struct plot *pl, const char *label, double ns)
+{
+	struct plot_panel *p = pl->panels ? &pl->panel[pl->panels - 1] : NULL;
+
+	if (!p || p->marks >= PLOT_MARKS)
+		return;
+	p->mark[p->marks++] = (struct plot_mark){label, ns};
+}
+
+/* The x range of a panel: whole decades around every sample. */
+static bool range(const struct plot_panel *p, struct axis *a)
 {
 	double lo = INFINITY, hi = 0;
 
-	for (int p = 0; p < BP_COUNT; p++) {
-		const struct dist *d = &res->an[sc][p].lat[s];
+	for (int i = 0; i < p->curves; i++) {
+		const struct vec *v = p->curve[i].ns;
 
-		if (!res->c[sc][p].ran || !d->n)
-			continue;
-		lo = fmin(lo, d->min);
-		hi = fmax(hi, d->max);
-	}
-	return decades(lo, hi, a);
-}
-
-static void chart(FILE *f, const struct bopts *o, const struct results *res,
-		  enum scen sc, unsigned s, struct axis *a)
-{
-	int row = 0;
-
-	fprintf(f,
-		"<text x='%d' y='%.1f' font-size='16' font-weight='bold'>%s: "
-		"latency CDF, N=%zu, sweep period %u ms / tick %u ms</text>\n",
-		PL, a->y0 + 28, stage_name(sc, s),
-		res->c[sc][BP_RAW_EPOLL].n ? res->c[sc][BP_RAW_EPOLL].n : o->n,
-		o->period_ms, o->tick_ms);
-	x_axis(f, a);
-	y_axis(f, a);
-	for (int p = 0; p < BP_COUNT; p++) {
-		/* sorted by analyse() */
-		const struct vec *v = &res->c[sc][p].lat[s];
-
-		if (!res->c[sc][p].ran || !v->n)
-			continue;
-		curve(f, a, v, bench_paths[p].colour, is_floor(p));
-		legend(f, a, bench_paths[p].colour, is_floor(p),
-		       bench_paths[p].name, row++, v->n);
-	}
-}
-
-/* abandon: act -> callback of each mode that has samples (the colour of
- * the path --paths chooses it by). */
-static const struct {
-	enum serve_mode mode;
-	enum bpath_id like;
-} abandon_curves[] = {{SERVE_EPOLL, BP_EPOLL},
-		      {SERVE_SWEEP, BP_TCPINFO},
-		      {SERVE_COMPARE, BP_COMPARE}};
-#define ABANDON_CURVES (sizeof(abandon_curves) / sizeof(abandon_curves[0]))
-
-static bool abandon_range(const struct results *res, struct axis *a)
-{
-	double lo = INFINITY, hi = 0;
-
-	for (size_t i = 0; res->abandon && i < ABANDON_CURVES; i++) {
-		const struct vec *v =
-			&res->abandon->m[abandon_curves[i].mode].act_cb;
-
-		if (!v->n)
-			continue;
 		lo = fmin(lo, (double)v->v[0] / 1e3);
 		hi = fmax(hi, (double)v->v[v->n - 1] / 1e3);
 	}
 	return decades(lo, hi, a);
 }
 
-int abandon_chart(FILE *f, const struct results *res, double y0)
+static void chart(FILE *f, const struct plot_panel *p, const struct axis *a)
 {
-	struct axis a = {.y0 = y0};
-	int row = 0;
-
-	if (!abandon_range(res, &a))
-		return 0;
 	fprintf(f,
-		"<text x='%d' y='%.1f' font-size='16' font-weight='bold'>"
-		"abandon: client act -&gt; callback CDF in hupmon-serve, %u "
-		"clients, sweep period %d ms / tick %d ms</text>\n",
-		PL, a.y0 + 28, res->abandon->lo.clients, SERVE_SWEEP_PERIOD_MS,
-		SERVE_SWEEP_TICK_MS);
-	x_axis(f, &a);
-	y_axis(f, &a);
-	for (size_t i = 0; i < ABANDON_CURVES; i++) {
-		const struct vec *v =
-			&res->abandon->m[abandon_curves[i].mode].act_cb;
-		const char *colour = bench_paths[abandon_curves[i].like].colour;
+		"<text x='%d' y='%.1f' font-size='16' "
+		"font-weight='bold'>%s</text>\n",
+		PL, a->y0 + 28, p->title);
+	x_axis(f, a);
+	y_axis(f, a);
+	for (int i = 0; i < p->curves; i++) {
+		const struct plot_curve *c = &p->curve[i];
 
-		if (!v->n)
-			continue;
-		curve(f, &a, v, colour, false);
-		legend(f, &a, colour, false,
-		       serve_mode_name(abandon_curves[i].mode), row++, v->n);
+		curve(f, a, c->ns, c->colour, c->dashed);
+		legend(f, a, c->colour, c->dashed, c->label, i, c->ns->n);
 	}
-	return H;
 }
 
-int write_svg(const char *file, const struct bopts *o,
-	      const struct results *res)
+int write_svg(const char *file, const struct plot *pl)
 {
-	struct axis ax[SC_COUNT * BENCH_STAGES], ab;
-	int sel[SC_COUNT * BENCH_STAGES], n = 0;
-	bool abandon = abandon_range(res, &ab);
+	struct axis ax[PLOT_PANELS];
+	int sel[PLOT_PANELS], n = 0;
 	FILE *f;
 
-	for (int sc = 0; sc < SC_COUNT; sc++)
-		for (unsigned s = 0; s < BENCH_STAGES; s++)
-			if (range(res, sc, s, &ax[n])) {
-				ax[n].y0 = (double)n * H;
-				sel[n++] = sc * BENCH_STAGES + (int)s;
-			}
+	for (int i = 0; i < pl->panels; i++)
+		if (range(&pl->panel[i], &ax[n])) {
+			ax[n].y0 = (double)n * H;
+			sel[n++] = i;
+		}
 	f = fopen(file, "w");
 	if (!f)
 		return -errno;
@@ -268,13 +233,11 @@ int write_svg(const char *file, const struct bopts *o,
 		"xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' "
 		"font-family='sans-serif' font-size='12'>\n<rect width='100%%' "
 		"height='100%%' fill='white'/>\n",
-		W, n + abandon ? (n + abandon) * H : H);
-	if (!n && !abandon)
+		W, n ? n * H : H);
+	if (!n)
 		fprintf(f, "<text x='20' y='40'>no latency samples</text>\n");
 	for (int i = 0; i < n; i++)
-		chart(f, o, res, sel[i] / BENCH_STAGES,
-		      (unsigned)(sel[i] % BENCH_STAGES), &ax[i]);
-	abandon_chart(f, res, (double)n * H);
+		chart(f, &pl->panel[sel[i]], &ax[i]);
 	fputs("</svg>\n", f);
 	return fclose(f) ? -errno : 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tab: the column printer of hupmon-bench's text tables: a row is started,
- * then filled column by column (report.c, report_apart.c).
+ * then filled column by column (every *_report.c, summary.c).
  */
 #ifndef HUPMON_BENCH_TAB_H
 #define HUPMON_BENCH_TAB_H

@@ -4,6 +4,7 @@
  * (verdict.h says what each kind is and why).
  */
 #include "verdict.h"
+#include "jw.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -166,26 +167,33 @@ void verdict_summary(FILE *f, const struct verdicts *v)
 	fputc('\n', f);
 }
 
-void verdict_json(FILE *f, const struct verdicts *v)
+void verdict_add(struct verdicts *d, const struct verdicts *before,
+		 const struct verdicts *after)
 {
-	bool first = true;
+	for (int ck = 0; ck < CK_COUNT; ck++) {
+		d->judged[ck] += after->judged[ck] - before->judged[ck];
+		d->missed[ck] += after->missed[ck] - before->missed[ck];
+		d->forced[ck] |= after->forced[ck];
+	}
+	d->strict_timing = after->strict_timing;
+}
 
-	fputs(",\n  \"verdicts\": [", f);
+void verdict_json(struct jw *w, const struct verdicts *v)
+{
+	jw_arr(w, "verdicts");
 	for (int ck = 0; ck < CK_COUNT; ck++) {
 		if (!v->judged[ck])
 			continue;
-		fprintf(f,
-			"%s\n    {\"check\": \"%s\", \"kind\": \"%s\", "
-			"\"judged\": %u, \"missed\": %u, \"forced\": %s}",
-			first ? "" : ",", checks[ck].key, check_kind_name(ck),
-			v->judged[ck], v->missed[ck],
-			v->forced[ck] ? "true" : "false");
-		first = false;
+		jw_obj(w, NULL);
+		jw_str(w, "check", checks[ck].key);
+		jw_str(w, "kind", check_kind_name(ck));
+		jw_uint(w, "judged", v->judged[ck]);
+		jw_uint(w, "missed", v->missed[ck]);
+		jw_bool(w, "forced", v->forced[ck]);
+		jw_end(w);
 	}
-	fprintf(f,
-		"],\n  \"strict_timing\": %s, \"failures\": %u, "
-		"\"timing_missed\": %u, \"pass\": %s",
-		v->strict_timing ? "true" : "false", deciding(v),
-		misses(v, CK_KIND_TIMING),
-		verdict_status(v) ? "false" : "true");
+	jw_end(w);
+	jw_uint(w, "failures", deciding(v));
+	jw_uint(w, "timing_missed", misses(v, CK_KIND_TIMING));
+	jw_bool(w, "pass", !verdict_status(v));
 }

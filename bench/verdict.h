@@ -87,8 +87,12 @@ const char *check_kind_name(enum check ck);
 int verdict_status(const struct verdicts *v);
 /* Every check judged, its kind and misses, and the exit status. */
 void verdict_summary(FILE *f, const struct verdicts *v);
-/* The same as JSON members: "verdicts": [...], "strict_timing",
- * "failures" (misses that decide the exit status), "pass". */
-void verdict_json(FILE *f, const struct verdicts *v);
+/* d += what was judged between before and after (a scenario's share). */
+void verdict_add(struct verdicts *d, const struct verdicts *before,
+		 const struct verdicts *after);
+/* The same as JSON members: "verdicts": [...], "failures" (misses that
+ * decide the exit status), "timing_missed", "pass". */
+struct jw;
+void verdict_json(struct jw *w, const struct verdicts *v);
 
 #endif

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * report_apart: the text tables of the scenarios that run apart from the
- * loopback closures (abandon, soak), and their FAIL lines.
+ * abandon_report: what the abandon scenario shows (abandon.h): its two
+ * tables and its goals, its FAIL lines, its JSON and its curves.
  */
-#include "apart.h"
 #include "abandon.h"
+#include "jw.h"
+#include "plot.h"
 #include "tab.h"
 
 #include <math.h>
@@ -102,13 +103,12 @@ static void abandon_goals(FILE *f, const struct abandon_res *a)
 	}
 }
 
-void abandon_table(FILE *f, const struct results *res)
+void abandon_report(FILE *f, const void *res, const struct bctx *x)
 {
-	const struct abandon_res *a = res->abandon;
-	const struct load_opts *lo = a ? &a->lo : NULL;
+	const struct abandon_res *a = res;
+	const struct load_opts *lo = &a->lo;
 
-	if (!a)
-		return;
+	(void)x;
 	fprintf(f,
 		"\n== abandon: hupmon-serve cancels the work of clients that "
 		"left; %u clients, %u round(s) of %u ms per mode, work %u-%u "
@@ -172,11 +172,12 @@ void abandon_table(FILE *f, const struct results *res)
 	abandon_goals(f, a);
 }
 
-void abandon_fail_lines(FILE *f, const struct results *res)
+void abandon_fails(FILE *f, const void *res, const struct bctx *x)
 {
-	const struct abandon_res *a = res->abandon;
+	const struct abandon_res *a = res;
 
-	for (int i = 0; a && i < ABANDON_MODES; i++) {
+	(void)x;
+	for (int i = 0; i < ABANDON_MODES; i++) {
 		const struct abandon_mode *w = &a->m[i];
 
 		if (!w->failed)
@@ -192,148 +193,140 @@ void abandon_fail_lines(FILE *f, const struct results *res)
 	}
 }
 
-/* soak: a row per mode, then the cycles, the identities, the sweep. */
-static const struct col soak_cols[] = {
-	{"mode", -9, 0},       {"conns", 7, 0},	   {"seen", 7, 0},
-	{"lost", 4, 0},	       {"false", 5, 0},	   {"dup", 3, 0},
-	{"wrong", 5, 0},       {"recs", 7, 0},	   {"rec-lost", 8, 0},
-	{"2nd-missed", 10, 0}, {"disagree", 8, 0}, {"p50", 8, 1},
-	{"p90", 8, 1},	       {"p99", 8, 1},	   {"max", 8, 1},
-	{NULL, 0, 0},
+/* A latency of abandon's, ms, with its samples' count. */
+static void lat_json(struct jw *w, const char *key, const struct load_lat *l)
+{
+	jw_obj(w, key);
+	jw_uint(w, "count", l->n);
+	jw_num(w, "p50", l->n ? l->p50_ms : NAN);
+	jw_num(w, "p99", l->n ? l->p99_ms : NAN);
+	jw_num(w, "max", l->n ? l->max_ms : NAN);
+	jw_end(w);
+}
+
+static void mode_json(struct jw *w, const struct abandon_mode *m, int i)
+{
+	const struct load_result *r = &m->r;
+	bool swept = m->bound_max_ns > 0;
+
+	jw_obj(w, NULL);
+	jw_str(w, "scenario", "abandon");
+	jw_str(w, "mode", serve_mode_name((enum serve_mode)i));
+	jw_int(w, "error", m->error);
+	jw_uint(w, "sent", r->sent);
+	jw_uint(w, "answered", r->answered);
+	jw_num(w, "answers_per_s", r->answers_per_s);
+	jw_num(w, "work_ms_per_s", r->work_ms_per_s);
+	jw_obj(w, "sessions");
+	for (int c = 0; c < LOAD_CLASSES; c++)
+		jw_uint(w, load_class_name((enum load_class)c), r->sessions[c]);
+	jw_end(w);
+	jw_uint(w, "left", r->left);
+	jw_uint(w, "rst", r->rst);
+	jw_uint(w, "unseen", r->unseen);
+	jw_num(w, "cpu_after_left_ms", r->cpu_after_left_ms);
+	jw_num(w, "cpu_after_left_pct_off",
+	       i == SERVE_OFF ? 100 : m->cpu_pct_off);
+	jw_num(w, "goodput_over_off", m->goodput_off);
+	jw_uint(w, "by_policy", r->by_policy);
+	jw_uint(w, "half_answered", r->half_answered);
+	jw_uint(w, "half_refused", r->half_refused);
+	jw_uint(w, "pipe_close_ran", r->pipe_close_ran);
+	jw_uint(w, "false_cancels", r->false_cancels);
+	jw_uint(w, "lost", r->lost);
+	jw_obj(w, "server");
+	jw_uint(w, "requests", r->srv_requests);
+	jw_uint(w, "completed", r->srv_completed);
+	jw_uint(w, "cancelled", r->srv_cancelled);
+	jw_uint(w, "failed", r->srv_failed);
+	jw_bool(w, "add_up", r->add_up);
+	jw_end(w);
+	lat_json(w, "act_callback_ms", &r->act_cb);
+	lat_json(w, "read_callback_ms", &r->read_cb);
+	lat_json(w, "callback_stop_ms", &r->cb_stop);
+	jw_obj(w, "gap_bound_ms");
+	jw_num(w, "min", swept ? (double)m->bound_min_ns / 1e6 : NAN);
+	jw_num(w, "max", swept ? (double)m->bound_max_ns / 1e6 : NAN);
+	jw_end(w);
+	jw_num(w, "gap_worst_ms", swept ? (double)m->gap_ns / 1e6 : NAN);
+	jw_obj(w, "goals");
+	jw_num(w, "p99_limit_ms", m->p99_limit_ms);
+	jw_bool(w, "p99_met", m->p99_ok);
+	jw_bool(w, "cpu_met", m->cpu_ok);
+	jw_bool(w, "goodput_met", m->goodput_ok);
+	jw_end(w);
+	jw_bool(w, "failed", m->failed);
+	jw_end(w);
+}
+
+/* Its setup, then a row per mode that ran (or failed to). */
+void abandon_json(struct jw *w, const void *res, const struct bctx *x)
+{
+	const struct abandon_res *a = res;
+
+	(void)x;
+	jw_uint(w, "clients", a->lo.clients);
+	jw_uint(w, "rounds", a->rounds);
+	jw_uint(w, "round_ms", a->lo.duration_ms);
+	jw_arr(w, "work_ms");
+	jw_uint(w, NULL, a->lo.min_ms);
+	jw_uint(w, NULL, a->lo.max_ms);
+	jw_end(w);
+	jw_uint(w, "abandon_pct", a->lo.abandon_pct);
+	jw_uint(w, "half_pct", a->lo.half_pct);
+	jw_uint(w, "pipe_read_pct", a->lo.pipe_read_pct);
+	jw_uint(w, "pipe_close_pct", a->lo.pipe_close_pct);
+	jw_str(w, "half_close", "cancel");
+	jw_uint(w, "workers", a->workers);
+	jw_str(w, "worker_sched", a->sched ? a->sched : "");
+	jw_int(w, "sweep_period_ms", SERVE_SWEEP_PERIOD_MS);
+	jw_int(w, "sweep_tick_ms", SERVE_SWEEP_TICK_MS);
+	jw_num(w, "wall_s", a->wall_s);
+	jw_arr(w, "loadavg_before");
+	for (int i = 0; i < 3; i++)
+		jw_num(w, NULL, a->load_before[i]);
+	jw_end(w);
+	jw_arr(w, "loadavg_after");
+	for (int i = 0; i < 3; i++)
+		jw_num(w, NULL, a->load_after[i]);
+	jw_end(w);
+	jw_arr(w, "modes");
+	for (int i = 0; i < ABANDON_MODES; i++)
+		if (a->m[i].ran || a->m[i].error)
+			mode_json(w, &a->m[i], i);
+	jw_end(w);
+}
+
+/* act -> callback of each mode that has samples (the colour of the path
+ * --paths chooses it by). */
+static const struct {
+	enum serve_mode mode;
+	enum bpath_id like;
+} curves[] = {{SERVE_EPOLL, BP_EPOLL},
+	      {SERVE_SWEEP, BP_TCPINFO},
+	      {SERVE_COMPARE, BP_COMPARE}};
+
+void abandon_plot(struct plot *pl, const void *res, const struct bctx *x)
+{
+	const struct abandon_res *a = res;
+
+	(void)x;
+	plot_panel(pl,
+		   "abandon: client act -&gt; callback CDF in hupmon-serve, %u "
+		   "clients, sweep period %d ms / tick %d ms",
+		   a->lo.clients, SERVE_SWEEP_PERIOD_MS, SERVE_SWEEP_TICK_MS);
+	for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
+		plot_curve(pl, serve_mode_name(curves[i].mode),
+			   bench_paths[curves[i].like].colour, false,
+			   &a->m[curves[i].mode].act_cb);
+}
+
+const struct scenario_ops abandon_ops = {
+	.run = abandon_run,
+	.analyse = abandon_analyse,
+	.report = abandon_report,
+	.fails = abandon_fails,
+	.json = abandon_json,
+	.plot = abandon_plot,
+	.free = abandon_free,
 };
-
-static const struct col cycle_cols[] = {
-	{"cycle", 5, 0},	 {"end-s", 7, 1},
-	{"replaced", 9, 0},	 {"watched", 7, 0},
-	{"memory-bytes", 12, 0}, {"vs-prev", 8, 0},
-	{"rss-KiB", 8, 0},	 {NULL, 0, 0},
-};
-
-static void soak_row(FILE *f, const char *name, const struct soak_tally *t,
-		     const char *does)
-{
-	struct tab r = {.f = f, .col = soak_cols};
-
-	tab_s(&r, name);
-	tab_u(&r, t->conns);
-	tab_u(&r, t->seen);
-	tab_u(&r, t->lost);
-	tab_u(&r, t->fals);
-	tab_u(&r, t->dup);
-	tab_u(&r, t->wrong);
-	tab_u(&r, t->recs);
-	tab_u(&r, t->rec_lost);
-	tab_u(&r, t->rec_missed);
-	tab_u(&r, t->rec_disagree);
-	tab_lat4(&r, &t->us);
-	fprintf(f, "  %s\n", does);
-}
-
-static void soak_cycles(FILE *f, const struct soak_res *s)
-{
-	tab_head(f, cycle_cols, NULL);
-	for (unsigned k = 0; k <= s->cycles && k <= SOAK_MAX_CYCLES; k++) {
-		const struct soak_cycle *c = &s->cyc[k];
-		struct tab t = {.f = f, .col = cycle_cols};
-
-		tab_u(&t, k);
-		tab_n(&t, c->t_s);
-		tab_u(&t, (unsigned long long)k * s->n);
-		tab_u(&t, c->watched);
-		tab_u(&t, c->memory_bytes);
-		tab_n(&t, k > 1 ? (double)c->memory_bytes -
-					  (double)s->cyc[k - 1].memory_bytes
-				: NAN);
-		tab_u(&t, c->rss_kib);
-		tab_end(&t, k == 1 && s->cycles > 1 ? "  (later cycles judged "
-						      "against this one's end)"
-						    : NULL);
-	}
-}
-
-void soak_table(FILE *f, const struct results *res)
-{
-	const struct soak_res *s = res->soak;
-	const struct hupmon_stats *st;
-
-	if (!s || !s->ran)
-		return;
-	st = &s->st;
-	fprintf(f,
-		"\n== soak: %zu connections, %u s of churn on one monitor in "
-		"compare mode (both paths, TCP_INFO sweep, period %u ms, tick "
-		"%u ms); two threads watch and unwatch, one act every %u us "
-		"on average; %.1f s in all ==\n",
-		s->n, s->secs, s->period_ms, s->tick_ms, s->pace_us, s->wall_s);
-	fprintf(f, "seen/lost: the reports a mode must get; recs: compare "
-		   "records (cut: optional); p50..max: µs\nfrom the act to "
-		   "the first report's callback\n");
-	tab_head(f, soak_cols, "  does");
-	for (int m = 0; m < SM_COUNT; m++)
-		soak_row(f, soak_modes[m].name, &s->t[m], soak_modes[m].does);
-	soak_row(f, "all", &s->t[SM_COUNT], "");
-	fprintf(f,
-		"\n%llu replacements, %u churn cycles (a cycle: every "
-		"connection replaced once, N replacements);\nmemory_bytes, "
-		"watched and RSS at each cycle's end (0: all N watched, before "
-		"the churn)\n",
-		s->replaced, s->cycles);
-	soak_cycles(f, s);
-	fprintf(f, "\nidentities of the final counters (every connection "
-		   "unwatched):\n");
-	for (int i = 0; i < SOAK_IDENTS; i++)
-		fprintf(f, "  %-52s %12lld %12lld  %s\n", s->id[i].what,
-			s->id[i].lhs, s->id[i].rhs,
-			s->id[i].lhs == s->id[i].rhs ? "ok" : "FAIL");
-	fprintf(f,
-		"sweep: %llu probes, %llu laps, worst lap %.1f ms, worst probe "
-		"gap %.1f ms (bound %u ms), %llu overruns;\nreports: %llu "
-		"(escalations %llu), compare outcomes %llu, cut short %llu; "
-		"RSS max %llu KiB (not judged)\n",
-		(unsigned long long)st->sweep_probes,
-		(unsigned long long)st->sweep_laps,
-		(double)st->sweep_lap_worst_ns / 1e6,
-		(double)st->sweep_gap_worst_ns / 1e6, s->period_ms + s->tick_ms,
-		(unsigned long long)st->sweep_overruns, s->hangups,
-		(unsigned long long)st->escalations, s->outcomes, s->cut_short,
-		(unsigned long long)s->rss_max_kib);
-}
-
-void soak_fail_lines(FILE *f, const struct results *res)
-{
-	const struct soak_res *s = res->soak;
-	const struct soak_tally *a;
-
-	if (!s || !s->ran)
-		return;
-	a = &s->t[SM_COUNT];
-	if (a->lost || a->fals || a->dup || a->wrong || a->rec_lost ||
-	    a->rec_missed || a->rec_disagree || s->errors || s->stray)
-		fprintf(f,
-			"FAIL soak: %llu lost, %llu false, %llu duplicate, "
-			"%llu wrong-cause, %llu records lost, %llu missed by "
-			"the second path, %llu disagree, %llu errors, %llu "
-			"stray\n",
-			a->lost, a->fals, a->dup, a->wrong, a->rec_lost,
-			a->rec_missed, a->rec_disagree, s->errors, s->stray);
-	for (int i = 0; i < SOAK_IDENTS; i++)
-		if (s->id[i].lhs != s->id[i].rhs)
-			fprintf(f,
-				"FAIL soak: identity %s: %lld vs %lld (off by "
-				"%+lld)\n",
-				s->id[i].what, s->id[i].lhs, s->id[i].rhs,
-				s->id[i].lhs - s->id[i].rhs);
-	if (s->grew_at)
-		fprintf(f,
-			"FAIL soak: memory_bytes grew in cycle %u: %llu -> "
-			"%llu bytes\n",
-			s->grew_at,
-			(unsigned long long)s->cyc[s->grew_at - 1].memory_bytes,
-			(unsigned long long)s->cyc[s->grew_at].memory_bytes);
-	if (!s->cycles_ok)
-		fprintf(f,
-			"%s soak: %u churn cycles in %u s, goal 2: memory "
-			"needs 2 to be judged (raise --soak-s or lower "
-			"--pace-us)\n",
-			check_miss_word(CK_SOAK_CYCLES), s->cycles, s->secs);
-}

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * closure_report: the text tables of the closure family (one per kind of
+ * scenario, enum table) and their FAIL lines, printed from what
+ * closure_analyse() made of the cells.
+ */
+#include "bench.h"
+#include "tab.h"
+
+#include <math.h>
+#include <string.h>
+
+static const char *floor_name(enum bpath_id p)
+{
+	return is_floor(p) ? "-" : bench_paths[bench_paths[p].floor].name;
+}
+
+/* seen miss [xmiss] false dup wrong; a later stage has no totals */
+static void counts(struct tab *t, const struct cell *c, unsigned s, bool xmiss)
+{
+	tab_u(t, c->seen[s]);
+	tab_u(t, c->miss[s]);
+	if (xmiss)
+		tab_u(t, c->xmiss[s]);
+	if (s) {
+		tab_skip(t, 3);
+		return;
+	}
+	tab_u(t, c->fals);
+	tab_u(t, c->dup);
+	tab_u(t, c->wrong);
+}
+
+/* The tail of a row: FAIL and why, and expected misses. */
+static void end_row(struct tab *t, const struct cell *c, unsigned s)
+{
+	char buf[96] = "";
+
+	if (s == 0 && c->errors)
+		snprintf(buf, sizeof(buf), "  FAIL (%llu errors)", c->errors);
+	else if (s == 0 && (c->cmp_disagree || c->cmp_norecord))
+		snprintf(buf, sizeof(buf),
+			 "  FAIL (compare: %llu disagree, %llu without "
+			 "record)",
+			 c->cmp_disagree, c->cmp_norecord);
+	else if (c->miss[s] || (s == 0 && (c->fals || c->dup || c->wrong)))
+		snprintf(buf, sizeof(buf), "  FAIL");
+	if (c->xmiss[s])
+		strcat(buf, "  (expected miss)");
+	tab_end(t, buf);
+}
+
+/* The path, its floor and N. */
+static void path_floor_n(struct tab *t, enum bpath_id p, const struct cell *c)
+{
+	tab_s(t, bench_paths[p].name);
+	tab_s(t, floor_name(p));
+	tab_u(t, c->n);
+}
+
+/* The columns of each kind of table, and how one row fills them. */
+typedef void fill_fn(struct tab *t, const struct scenario *sc, enum bpath_id p,
+		     unsigned s, const struct cell *c, const struct row *a);
+
+static const struct col closure_cols[] = {
+	{"scenario", -13, 0}, {"path", -14, 0}, {"floor", -11, 0},
+	{"seen", 5, 0},	      {"miss", 4, 0},	{"xmiss", 5, 0},
+	{"false", 5, 0},      {"dup", 3, 0},	{"wrong", 5, 0},
+	{"p50", 8, 1},	      {"p90", 8, 1},	{"p99", 8, 1},
+	{"max", 8, 1},	      {"p50/fl", 6, 2}, {"p90/fl", 6, 2},
+	{"p99/fl", 6, 2},     {"cpu-ms", 7, 1}, {"cpu/fl", 6, 2},
+	{"ns/probe", 8, 0},   {"pr/fl", 6, 2},	{"ck/rep", 6, 2},
+	{"er/rep", 6, 2},     {NULL, 0, 0},
+};
+
+static void closure_fill(struct tab *t, const struct scenario *sc,
+			 enum bpath_id p, unsigned s, const struct cell *c,
+			 const struct row *a)
+{
+	tab_s(t, stage_name(sc, s));
+	tab_s(t, bench_paths[p].name);
+	tab_s(t, floor_name(p));
+	counts(t, c, s, true);
+	tab_lat4(t, &a->lat[s]);
+	tab_n(t, a->r_p50[s]);
+	tab_n(t, a->r_p90[s]);
+	tab_n(t, a->r_p99[s]);
+	if (s) {
+		tab_skip(t, 6);
+		return;
+	}
+	tab_n(t, c->loop_cpu_ms);
+	tab_n(t, a->r_cpu);
+	tab_n(t, a->ns_probe);
+	tab_n(t, a->r_probe);
+	tab_n(t, a->cookie_rep);
+	tab_n(t, a->error_rep);
+}
+
+static const struct col burst_cols[] = {
+	{"path", -14, 0}, {"floor", -11, 0}, {"N", 6, 0},
+	{"seen", 5, 0},	  {"miss", 4, 0},    {"xmiss", 5, 0},
+	{"false", 5, 0},  {"dup", 3, 0},     {"wrong", 5, 0},
+	{"p50", 8, 1},	  {"p90", 8, 1},     {"p99", 8, 1},
+	{"max", 8, 1},	  {"span-ms", 8, 2}, {"span/fl", 7, 2},
+	{"cpu-ms", 7, 1}, {"cpu/fl", 6, 2},  {NULL, 0, 0},
+};
+
+static void burst_fill(struct tab *t, const struct scenario *sc,
+		       enum bpath_id p, unsigned s, const struct cell *c,
+		       const struct row *a)
+{
+	(void)sc;
+	path_floor_n(t, p, c);
+	counts(t, c, s, true);
+	tab_lat4(t, &a->lat[s]);
+	tab_n(t, a->span_ms);
+	tab_n(t, a->r_span);
+	tab_n(t, c->loop_cpu_ms);
+	tab_n(t, a->r_cpu);
+}
+
+static const struct col idle_cols[] = {
+	{"path", -14, 0},    {"floor", -11, 0},	 {"N", 6, 0},
+	{"cpu-ms/s", 9, 2},  {"cpu/fl", 7, 2},	 {"wakeups/s", 10, 1},
+	{"probes/s", 10, 0}, {"ns/probe", 8, 0}, {"pr/fl", 6, 2},
+	{"wall-s", 7, 2},    {NULL, 0, 0},
+};
+
+static void idle_fill(struct tab *t, const struct scenario *sc, enum bpath_id p,
+		      unsigned s, const struct cell *c, const struct row *a)
+{
+	(void)sc;
+	(void)s;
+	path_floor_n(t, p, c);
+	tab_n(t, a->cpu_per_s);
+	tab_n(t, a->r_cpu_noise ? NAN : a->r_cpu);
+	tab_n(t, a->wake_s);
+	tab_n(t, a->probes_per_s);
+	tab_n(t, a->ns_probe);
+	tab_n(t, a->r_probe);
+	tab_n(t, c->wall_ms / 1e3);
+}
+
+static const struct col interf_cols[] = {
+	{"path", -14, 0},   {"vs", -11, 0},   {"N", 6, 0},
+	{"seen", 5, 0},	    {"miss", 4, 0},   {"false", 5, 0},
+	{"dup", 3, 0},	    {"wrong", 5, 0},  {"p50", 8, 1},
+	{"p90", 8, 1},	    {"p99", 8, 1},    {"max", 8, 1},
+	{"p50/vs", 6, 2},   {"p99/vs", 6, 2}, {"probes/s", 10, 0},
+	{"overruns", 8, 0}, {"lap-ms", 8, 2}, {"cpu-ms", 7, 1},
+	{NULL, 0, 0},
+};
+
+static void interf_fill(struct tab *t, const struct scenario *sc,
+			enum bpath_id p, unsigned s, const struct cell *c,
+			const struct row *a)
+{
+	(void)sc;
+	path_floor_n(t, p, c);
+	counts(t, c, s, false);
+	tab_lat4(t, &a->lat[s]);
+	tab_n(t, a->r_p50[s]);
+	tab_n(t, a->r_p99[s]);
+	tab_n(t, a->probes_per_s);
+	tab_u(t, c->overruns);
+	tab_n(t, (double)c->lap_worst_ns / 1e6);
+	tab_n(t, c->cpu_ms);
+}
+
+static const struct col scale_cols[] = {
+	{"path", -14, 0},   {"N", 6, 0},      {"watch-us", 8, 2},
+	{"w/fl", 6, 2},	    {"unw-us", 8, 2}, {"uw/fl", 6, 2},
+	{"B/sock", 7, 0},   {"seen", 5, 0},   {"miss", 4, 0},
+	{"false", 5, 0},    {"dup", 3, 0},    {"wrong", 5, 0},
+	{"p50", 8, 1},	    {"p90", 8, 1},    {"p99", 8, 1},
+	{"max", 8, 1},	    {"p50/fl", 6, 2}, {"lap-ms", 8, 2},
+	{"overruns", 8, 0}, {"cpu-ms", 7, 1}, {"stats-us", 8, 2},
+	{NULL, 0, 0},
+};
+
+/* One round: its figures are the scale figures. */
+static void scale_fill(struct tab *t, const struct scenario *sc,
+		       enum bpath_id p, unsigned s, const struct cell *c,
+		       const struct row *a)
+{
+	(void)sc;
+	tab_s(t, bench_paths[p].name);
+	tab_u(t, c->n);
+	tab_n(t, c->fig[0][FIG_WATCH_NS] / 1e3);
+	tab_n(t, a->r_watch);
+	tab_n(t, c->fig[0][FIG_UNWATCH_NS] / 1e3);
+	tab_n(t, a->r_unwatch);
+	tab_n(t, c->fig[0][FIG_BYTES_SOCK]);
+	counts(t, c, s, false);
+	tab_lat4(t, &a->lat[s]);
+	tab_n(t, a->r_p50[s]);
+	tab_n(t, (double)c->lap_worst_ns / 1e6);
+	tab_u(t, c->overruns);
+	tab_n(t, c->cpu_ms);
+	tab_n(t, c->fig[0][FIG_STATS_NS] / 1e3);
+}
+
+/* By enum table: its title, its columns, how a row fills them. */
+static const struct {
+	const char *title;
+	const struct col *cols;
+	fill_fn *fill;
+} tables[] = {
+	[TB_CLOSURES] = {"closures: µs from the client's act to the callback, "
+			 "all rounds pooled; x/fl = median over rounds of "
+			 "(path / its floor)",
+			 closure_cols, closure_fill},
+	[TB_BURST] = {"burst: all N closed back to back (FIN); span = first "
+		      "close to last callback",
+		      burst_cols, burst_fill},
+	[TB_IDLE] = {"idle: N live sockets, nothing happens (medians over "
+		     "rounds, per second of idle)",
+		     idle_cols, idle_fill},
+	[TB_INTERF] = {"interference: epoll-path latency (µs to the epoll "
+		       "path's detected_ns) with a sweep walking all N, vs "
+		       "without (x/vs: ratio to the row named in vs)",
+		       interf_cols, interf_fill},
+	[TB_SCALE] = {"scale: N up to the fd ceiling, client ends in a child "
+		      "process; w/fl: / raw-epoll (epoll_ctl ADD/DEL); "
+		      "stats-us: median of 1001 hupmon_stats + Prometheus "
+		      "format calls at N",
+		      scale_cols, scale_fill},
+};
+
+/* A row per path that ran, per stage it has; the title and the header
+ * first when the previous scenario printed another table. */
+void closure_report(FILE *f, const void *res, const struct bctx *x)
+{
+	const struct closure_res *cr = res;
+	int tb = (int)x->s->table;
+
+	if (x->head) {
+		fprintf(f, "\n== %s ==\n", tables[tb].title);
+		tab_head(f, tables[tb].cols, NULL);
+	}
+	for (unsigned s = 0; s < BENCH_STAGES; s++)
+		for (int p = 0; p < BP_COUNT; p++) {
+			const struct cell *c = &cr->c[p];
+			struct tab t = {.f = f, .col = tables[tb].cols};
+
+			if (!c->ran || (s && !x->s->expect[VIS_EPOLL].cause[s]))
+				continue;
+			tables[tb].fill(&t, x->s, p, s, c, &cr->an[p]);
+			end_row(&t, c, s);
+		}
+}
+
+void closure_fails(FILE *f, const void *res, const struct bctx *x)
+{
+	const struct closure_res *cr = res;
+
+	for (int p = 0; p < BP_COUNT; p++) {
+		const struct cell *c = &cr->c[p];
+
+		if (!cr->an[p].failed)
+			continue;
+		fprintf(f,
+			"FAIL %s/%s: %llu missed, %llu false, %llu duplicate, "
+			"%llu wrong-cause, %llu errors\n",
+			x->s->name, bench_paths[p].name,
+			c->miss[0] + c->miss[1], c->fals, c->dup, c->wrong,
+			c->errors);
+	}
+}

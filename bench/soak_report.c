@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * soak_report: what the soak scenario shows (soak.h): its table of modes,
+ * its cycles and identities, its FAIL lines and its JSON.
+ */
+#include "jw.h"
+#include "soak.h"
+#include "tab.h"
+
+#include <math.h>
+#include <string.h>
+
+/* soak: a row per mode, then the cycles, the identities, the sweep. */
+static const struct col soak_cols[] = {
+	{"mode", -9, 0},       {"conns", 7, 0},	   {"seen", 7, 0},
+	{"lost", 4, 0},	       {"false", 5, 0},	   {"dup", 3, 0},
+	{"wrong", 5, 0},       {"recs", 7, 0},	   {"rec-lost", 8, 0},
+	{"2nd-missed", 10, 0}, {"disagree", 8, 0}, {"p50", 8, 1},
+	{"p90", 8, 1},	       {"p99", 8, 1},	   {"max", 8, 1},
+	{NULL, 0, 0},
+};
+
+static const struct col cycle_cols[] = {
+	{"cycle", 5, 0},	 {"end-s", 7, 1},
+	{"replaced", 9, 0},	 {"watched", 7, 0},
+	{"memory-bytes", 12, 0}, {"vs-prev", 8, 0},
+	{"rss-KiB", 8, 0},	 {NULL, 0, 0},
+};
+
+static void soak_row(FILE *f, const char *name, const struct soak_tally *t,
+		     const char *does)
+{
+	struct tab r = {.f = f, .col = soak_cols};
+
+	tab_s(&r, name);
+	tab_u(&r, t->conns);
+	tab_u(&r, t->seen);
+	tab_u(&r, t->lost);
+	tab_u(&r, t->fals);
+	tab_u(&r, t->dup);
+	tab_u(&r, t->wrong);
+	tab_u(&r, t->recs);
+	tab_u(&r, t->rec_lost);
+	tab_u(&r, t->rec_missed);
+	tab_u(&r, t->rec_disagree);
+	tab_lat4(&r, &t->us);
+	fprintf(f, "  %s\n", does);
+}
+
+static void soak_cycles(FILE *f, const struct soak_res *s)
+{
+	tab_head(f, cycle_cols, NULL);
+	for (unsigned k = 0; k <= s->cycles && k <= SOAK_MAX_CYCLES; k++) {
+		const struct soak_cycle *c = &s->cyc[k];
+		struct tab t = {.f = f, .col = cycle_cols};
+
+		tab_u(&t, k);
+		tab_n(&t, c->t_s);
+		tab_u(&t, (unsigned long long)k * s->n);
+		tab_u(&t, c->watched);
+		tab_u(&t, c->memory_bytes);
+		tab_n(&t, k > 1 ? (double)c->memory_bytes -
+					  (double)s->cyc[k - 1].memory_bytes
+				: NAN);
+		tab_u(&t, c->rss_kib);
+		tab_end(&t, k == 1 && s->cycles > 1 ? "  (later cycles judged "
+						      "against this one's end)"
+						    : NULL);
+	}
+}
+
+void soak_report(FILE *f, const void *res, const struct bctx *x)
+{
+	const struct soak_res *s = res;
+	const struct hupmon_stats *st;
+
+	(void)x;
+	if (!s->ran)
+		return;
+	st = &s->st;
+	fprintf(f,
+		"\n== soak: %zu connections, %u s of churn on one monitor in "
+		"compare mode (both paths, TCP_INFO sweep, period %u ms, tick "
+		"%u ms); two threads watch and unwatch, one act every %u us "
+		"on average; %.1f s in all ==\n",
+		s->n, s->secs, s->period_ms, s->tick_ms, s->pace_us, s->wall_s);
+	fprintf(f, "seen/lost: the reports a mode must get; recs: compare "
+		   "records (cut: optional); p50..max: µs\nfrom the act to "
+		   "the first report's callback\n");
+	tab_head(f, soak_cols, "  does");
+	for (int m = 0; m < SM_COUNT; m++)
+		soak_row(f, soak_modes[m].name, &s->t[m], soak_modes[m].does);
+	soak_row(f, "all", &s->t[SM_COUNT], "");
+	fprintf(f,
+		"\n%llu replacements, %u churn cycles (a cycle: every "
+		"connection replaced once, N replacements);\nmemory_bytes, "
+		"watched and RSS at each cycle's end (0: all N watched, before "
+		"the churn)\n",
+		s->replaced, s->cycles);
+	soak_cycles(f, s);
+	fprintf(f, "\nidentities of the final counters (every connection "
+		   "unwatched):\n");
+	for (int i = 0; i < SOAK_IDENTS; i++)
+		fprintf(f, "  %-52s %12lld %12lld  %s\n", s->id[i].what,
+			s->id[i].lhs, s->id[i].rhs,
+			s->id[i].lhs == s->id[i].rhs ? "ok" : "FAIL");
+	fprintf(f,
+		"sweep: %llu probes, %llu laps, worst lap %.1f ms, worst probe "
+		"gap %.1f ms (bound %u ms), %llu overruns;\nreports: %llu "
+		"(escalations %llu), compare outcomes %llu, cut short %llu; "
+		"RSS max %llu KiB (not judged)\n",
+		(unsigned long long)st->sweep_probes,
+		(unsigned long long)st->sweep_laps,
+		(double)st->sweep_lap_worst_ns / 1e6,
+		(double)st->sweep_gap_worst_ns / 1e6, s->period_ms + s->tick_ms,
+		(unsigned long long)st->sweep_overruns, s->hangups,
+		(unsigned long long)st->escalations, s->outcomes, s->cut_short,
+		(unsigned long long)s->rss_max_kib);
+}
+
+void soak_fails(FILE *f, const void *res, const struct bctx *x)
+{
+	const struct soak_res *s = res;
+	const struct soak_tally *a;
+
+	(void)x;
+	if (!s->ran)
+		return;
+	a = &s->t[SM_COUNT];
+	if (a->lost || a->fals || a->dup || a->wrong || a->rec_lost ||
+	    a->rec_missed || a->rec_disagree || s->errors || s->stray)
+		fprintf(f,
+			"FAIL soak: %llu lost, %llu false, %llu duplicate, "
+			"%llu wrong-cause, %llu records lost, %llu missed by "
+			"the second path, %llu disagree, %llu errors, %llu "
+			"stray\n",
+			a->lost, a->fals, a->dup, a->wrong, a->rec_lost,
+			a->rec_missed, a->rec_disagree, s->errors, s->stray);
+	for (int i = 0; i < SOAK_IDENTS; i++)
+		if (s->id[i].lhs != s->id[i].rhs)
+			fprintf(f,
+				"FAIL soak: identity %s: %lld vs %lld (off by "
+				"%+lld)\n",
+				s->id[i].what, s->id[i].lhs, s->id[i].rhs,
+				s->id[i].lhs - s->id[i].rhs);
+	if (s->grew_at)
+		fprintf(f,
+			"FAIL soak: memory_bytes grew in cycle %u: %llu -> "
+			"%llu bytes\n",
+			s->grew_at,
+			(unsigned long long)s->cyc[s->grew_at - 1].memory_bytes,
+			(unsigned long long)s->cyc[s->grew_at].memory_bytes);
+	if (!s->cycles_ok)
+		fprintf(f,
+			"%s soak: %u churn cycles in %u s, goal 2: memory "
+			"needs 2 to be judged (raise --soak-s or lower "
+			"--pace-us)\n",
+			check_miss_word(CK_SOAK_CYCLES), s->cycles, s->secs);
+}
+
+static void tally_json(struct jw *w, const char *name,
+		       const struct soak_tally *t)
+{
+	jw_obj(w, NULL);
+	jw_str(w, "mode", name);
+	jw_uint(w, "conns", t->conns);
+	jw_uint(w, "seen", t->seen);
+	jw_uint(w, "lost", t->lost);
+	jw_uint(w, "false", t->fals);
+	jw_uint(w, "duplicate", t->dup);
+	jw_uint(w, "wrong_cause", t->wrong);
+	jw_uint(w, "records", t->recs);
+	jw_uint(w, "records_lost", t->rec_lost);
+	jw_uint(w, "second_missed", t->rec_missed);
+	jw_uint(w, "disagree", t->rec_disagree);
+	jw_obj(w, "latency_us");
+	jw_uint(w, "count", t->us.n);
+	jw_num(w, "p50", t->us.p50);
+	jw_num(w, "p90", t->us.p90);
+	jw_num(w, "p99", t->us.p99);
+	jw_num(w, "max", t->us.max);
+	jw_end(w);
+	jw_end(w);
+}
+
+/* Its modes, its cycles and its identities. */
+void soak_json(struct jw *w, const void *res, const struct bctx *x)
+{
+	const struct soak_res *s = res;
+
+	(void)x;
+	jw_uint(w, "n", s->n);
+	jw_uint(w, "seconds", s->secs);
+	jw_uint(w, "period_ms", s->period_ms);
+	jw_uint(w, "tick_ms", s->tick_ms);
+	jw_uint(w, "pace_us", s->pace_us);
+	jw_num(w, "wall_s", s->wall_s);
+	jw_uint(w, "replaced", s->replaced);
+	jw_uint(w, "cycles", s->cycles);
+	jw_uint(w, "errors", s->errors);
+	jw_uint(w, "stray", s->stray);
+	jw_uint(w, "rss_max_kib", s->rss_max_kib);
+	jw_uint(w, "failures", s->failures);
+	jw_bool(w, "cycles_met", s->cycles_ok);
+	jw_arr(w, "modes");
+	for (int m = 0; m <= SM_COUNT; m++)
+		tally_json(w, m < SM_COUNT ? soak_modes[m].name : "all",
+			   &s->t[m]);
+	jw_end(w);
+	jw_arr(w, "cycle_ends");
+	for (unsigned k = 0; k <= s->cycles && k <= SOAK_MAX_CYCLES; k++) {
+		jw_obj(w, NULL);
+		jw_uint(w, "cycle", k);
+		jw_num(w, "t_s", s->cyc[k].t_s);
+		jw_uint(w, "memory_bytes", s->cyc[k].memory_bytes);
+		jw_uint(w, "watched", s->cyc[k].watched);
+		jw_uint(w, "rss_kib", s->cyc[k].rss_kib);
+		jw_end(w);
+	}
+	jw_end(w);
+	jw_arr(w, "identities");
+	for (int i = 0; i < SOAK_IDENTS; i++) {
+		jw_obj(w, NULL);
+		jw_str(w, "what", s->id[i].what);
+		jw_int(w, "lhs", s->id[i].lhs);
+		jw_int(w, "rhs", s->id[i].rhs);
+		jw_end(w);
+	}
+	jw_end(w);
+	jw_uint(w, "memory_grew_in_cycle", s->grew_at);
+}
+
+const struct scenario_ops soak_ops = {
+	.run = soak_run,
+	.analyse = soak_analyse,
+	.report = soak_report,
+	.fails = soak_fails,
+	.json = soak_json,
+	.free = soak_free,
+};

@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * summary: the answer first (summary.h).
+ */
+#include "summary.h"
+#include "jw.h"
+#include "tab.h"
+
+#include <math.h>
+#include <string.h>
+
+/* The scenario whose latency the summary shows: fin, else the first
+ * closure-family scenario that ran with a latency to show. */
+static const struct scen_run *latency_of(const struct scen_run *runs)
+{
+	for (int sc = 0; sc < SC_COUNT; sc++) {
+		const struct closure_res *cr = cells_of(&runs[sc]);
+
+		if (cr && runs[sc].x.s->expect[VIS_EPOLL].cause[0] &&
+		    !runs[sc].x.s->burst)
+			return &runs[sc];
+	}
+	return NULL;
+}
+
+static const struct closure_res *idle_of(const struct scen_run *runs)
+{
+	return cells_of(&runs[SC_IDLE]);
+}
+
+/* The paths a reader chose: those --paths names, that ran somewhere. */
+static bool shown(const struct scen_run *runs, enum bpath_id p)
+{
+	if (bench_paths[p].hidden || is_floor(p))
+		return false;
+	for (int sc = 0; sc < SC_COUNT; sc++) {
+		const struct closure_res *cr = cells_of(&runs[sc]);
+
+		if (cr && cr->c[p].ran)
+			return true;
+	}
+	return false;
+}
+
+/* Idle CPU, ms per second, per 1 000 watched sockets (NAN: idle did not
+ * run this path). */
+static double idle_cpu_per_k(const struct scen_run *runs, enum bpath_id p)
+{
+	const struct closure_res *cr = idle_of(runs);
+
+	if (!cr || !cr->c[p].ran || !cr->c[p].n)
+		return NAN;
+	return cr->an[p].cpu_per_s * 1000.0 / (double)cr->c[p].n;
+}
+
+/* What p missed, over every closure scenario: "datafin:2 (expected)",
+ * "rst 3"; the unexpected ones first. */
+static void missed(char *buf, size_t len, const struct scen_run *runs,
+		   enum bpath_id p)
+{
+	size_t at = 0;
+
+	buf[0] = 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (int sc = 0; sc < SC_COUNT; sc++) {
+			const struct closure_res *cr = cells_of(&runs[sc]);
+
+			for (unsigned s = 0; cr && s < BENCH_STAGES; s++) {
+				const struct cell *c = &cr->c[p];
+				unsigned long long n =
+					pass ? c->xmiss[s] : c->miss[s];
+				int k;
+
+				if (!c->ran || !n || at >= len)
+					continue;
+				k = snprintf(buf + at, len - at, "%s%s %llu%s",
+					     at ? ", " : "",
+					     stage_name(runs[sc].x.s, s), n,
+					     pass ? " (expected)" : "");
+				at += k > 0 ? (size_t)k : 0;
+			}
+		}
+	if (!buf[0])
+		snprintf(buf, len, "none");
+}
+
+static const struct col cols[] = {
+	{"path", -14, 0},  {"p50-µs", 8, 1},  {"p99-µs", 8, 1},
+	{"floor50", 8, 1}, {"floor99", 8, 1}, {"x50", 5, 2},
+	{"x99", 5, 2},	   {"idle/1k", 7, 2}, {"missed", -20, 0},
+	{NULL, 0, 0},
+};
+
+static void verdict_line(FILE *f, const struct verdicts *v)
+{
+	unsigned count = 0, timing = 0;
+
+	for (int ck = 0; ck < CK_COUNT; ck++)
+		if (checks[ck].kind == CK_KIND_COUNT)
+			count += v->missed[ck];
+		else
+			timing += v->missed[ck];
+	fprintf(f,
+		"verdict: %s: %u count check(s) failed, %u timing goal(s) "
+		"missed%s; exit status %d\n",
+		verdict_status(v) ? "FAIL" : "PASS", count, timing,
+		timing && !v->strict_timing
+			? " (fail only with --strict-timing)"
+			: "",
+		verdict_status(v));
+}
+
+/* Compare mode over every closure scenario: records, who was first. */
+struct cmp_total {
+	unsigned long long epoll, sweep, missed, disagree;
+};
+
+static struct cmp_total cmp_total(const struct scen_run *runs)
+{
+	struct cmp_total t = {0};
+
+	for (int sc = 0; sc < SC_COUNT; sc++) {
+		const struct closure_res *cr = cells_of(&runs[sc]);
+
+		for (int p = 0; cr && p < BP_COUNT; p++)
+			if (cr->c[p].ran && bench_paths[p].compare) {
+				t.epoll += cr->c[p].cmp_epoll;
+				t.sweep += cr->c[p].cmp_sweep;
+				t.missed += cr->c[p].cmp_missed;
+				t.disagree += cr->c[p].cmp_disagree;
+			}
+	}
+	return t;
+}
+
+void summary_text(FILE *f, const struct scen_run *runs,
+		  const struct verdicts *v)
+{
+	const struct scen_run *lat = latency_of(runs);
+	const struct closure_res *cr = lat ? lat->res : NULL;
+	struct cmp_total ct = cmp_total(runs);
+
+	fprintf(f, "\n== summary");
+	if (lat)
+		fprintf(f,
+			": %s on loopback, N=%zu, sweep period %u ms; µs from "
+			"the act to the callback ==\n",
+			lat->x.s->name,
+			cr->c[BP_RAW_EPOLL].n ? cr->c[BP_RAW_EPOLL].n
+					      : lat->x.o->n,
+			lat->x.o->period_ms);
+	else
+		fprintf(f, " ==\n");
+	if (lat) {
+		tab_head(f, cols, NULL);
+		for (int p = 0; p < BP_COUNT; p++) {
+			const struct row *a = &cr->an[p];
+			const struct row *fl = &cr->an[bench_paths[p].floor];
+			struct tab t = {.f = f, .col = cols};
+			char miss[96];
+
+			if (!shown(runs, p))
+				continue;
+			tab_s(&t, bench_paths[p].name);
+			tab_n(&t, cr->c[p].ran ? a->lat[0].p50 : NAN);
+			tab_n(&t, cr->c[p].ran ? a->lat[0].p99 : NAN);
+			tab_n(&t, cr->c[p].ran ? fl->lat[0].p50 : NAN);
+			tab_n(&t, cr->c[p].ran ? fl->lat[0].p99 : NAN);
+			tab_n(&t, a->r_p50[0]);
+			tab_n(&t, a->r_p99[0]);
+			tab_n(&t, idle_cpu_per_k(runs, p));
+			missed(miss, sizeof(miss), runs, p);
+			tab_s(&t, miss);
+			tab_end(&t, NULL);
+		}
+		fprintf(f, "x50, x99: the path over its floor (a minimal "
+			   "hand-written loop); idle/1k: CPU ms/s\nper 1 000 "
+			   "idle sockets; missed: expected reports that never "
+			   "came, in any scenario\n");
+	}
+	if (ct.epoll + ct.sweep + ct.missed)
+		fprintf(f,
+			"compare mode: epoll first %llu, sweep first %llu, "
+			"second path missed %llu, disagree %llu\n",
+			ct.epoll, ct.sweep, ct.missed, ct.disagree);
+	verdict_line(f, v);
+}
+
+static const struct col compare_cols[] = {
+	{"scenario", -13, 0}, {"path", -8, 0},	   {"records", 8, 0},
+	{"epoll-1st", 9, 0},  {"sweep-1st", 9, 0}, {"2nd-missed", 10, 0},
+	{"disagree", 8, 0},   {"lag-p50", 9, 1},   {"lag-p99", 9, 1},
+	{NULL, 0, 0},
+};
+
+void summary_compare(FILE *f, const struct scen_run *runs)
+{
+	bool head = false;
+
+	for (int sc = 0; sc < SC_COUNT; sc++) {
+		const struct closure_res *cr = cells_of(&runs[sc]);
+
+		for (int p = 0; cr && p < BP_COUNT; p++) {
+			const struct cell *c = &cr->c[p];
+			struct tab t = {.f = f, .col = compare_cols};
+
+			if (!c->ran || !bench_paths[p].compare ||
+			    !(c->cmp_epoll || c->cmp_sweep || c->cmp_missed))
+				continue;
+			if (!head) {
+				fprintf(f, "\n== compare mode: who saw each "
+					   "hangup first, and how much later "
+					   "the other path did (µs) ==\n");
+				tab_head(f, compare_cols, NULL);
+				head = true;
+			}
+			tab_s(&t, runs[sc].x.s->name);
+			tab_s(&t, bench_paths[p].name);
+			tab_u(&t, c->cmp_epoll + c->cmp_sweep);
+			tab_u(&t, c->cmp_epoll);
+			tab_u(&t, c->cmp_sweep);
+			tab_u(&t, c->cmp_missed);
+			tab_u(&t, c->cmp_disagree);
+			tab_n(&t, cr->an[p].lag.p50);
+			tab_n(&t, cr->an[p].lag.p99);
+			tab_end(&t, NULL);
+		}
+	}
+}
+
+void summary_json(struct jw *w, const struct scen_run *runs,
+		  const struct verdicts *v)
+{
+	const struct scen_run *lat = latency_of(runs);
+	const struct closure_res *cr = lat ? lat->res : NULL;
+	struct cmp_total ct = cmp_total(runs);
+
+	jw_obj(w, "summary");
+	jw_str(w, "latency_scenario", lat ? lat->x.s->name : NULL);
+	jw_arr(w, "paths");
+	for (int p = 0; cr && p < BP_COUNT; p++) {
+		const struct row *a = &cr->an[p];
+		const struct row *fl = &cr->an[bench_paths[p].floor];
+		char miss[256];
+
+		if (!shown(runs, p))
+			continue;
+		jw_obj(w, NULL);
+		jw_str(w, "path", bench_paths[p].name);
+		jw_str(w, "floor", bench_paths[bench_paths[p].floor].name);
+		jw_num(w, "p50_us", cr->c[p].ran ? a->lat[0].p50 : NAN);
+		jw_num(w, "p99_us", cr->c[p].ran ? a->lat[0].p99 : NAN);
+		jw_num(w, "floor_p50_us", cr->c[p].ran ? fl->lat[0].p50 : NAN);
+		jw_num(w, "floor_p99_us", cr->c[p].ran ? fl->lat[0].p99 : NAN);
+		jw_num(w, "ratio_p50", a->r_p50[0]);
+		jw_num(w, "ratio_p99", a->r_p99[0]);
+		jw_num(w, "idle_cpu_ms_per_s_per_1000",
+		       idle_cpu_per_k(runs, p));
+		missed(miss, sizeof(miss), runs, p);
+		jw_str(w, "missed", miss);
+		jw_end(w);
+	}
+	jw_end(w);
+	jw_obj(w, "compare");
+	jw_uint(w, "epoll_first", ct.epoll);
+	jw_uint(w, "sweep_first", ct.sweep);
+	jw_uint(w, "second_missed", ct.missed);
+	jw_uint(w, "disagree", ct.disagree);
+	jw_end(w);
+	jw_str(w, "verdict", verdict_status(v) ? "FAIL" : "PASS");
+	jw_int(w, "exit_status", verdict_status(v));
+	jw_end(w);
+}
