@@ -14,21 +14,25 @@
 /* abandon: one row per mode, counts and CPU, then latencies (ms), then
  * the goals. */
 static const struct col abandon_cols[] = {
-	{"mode", -8, 0},     {"sent", 6, 0},   {"ans/s", 7, 1},
-	{"work-ms/s", 9, 1}, {"left", 5, 0},   {"rst", 4, 0},
-	{"cpu-left", 9, 1},  {"%off", 6, 2},   {"policy", 6, 0},
-	{"half", 4, 0},	     {"pc-ran", 6, 0}, {"unseen", 6, 0},
-	{"false", 5, 0},     {"lost", 4, 0},   {"add-up", 6, 0},
-	{NULL, 0, 0},
+	{"mode", -8, 0, false},	   {"sent", 6, 0, false},
+	{"ans/s", 7, 1, false},	   {"work-ms/s", 9, 1, false},
+	{"left", 5, 0, false},	   {"rst", 4, 0, false},
+	{"cpu-left", 9, 1, false}, {"%off", 6, 2, false},
+	{"policy", 6, 0, true},	   {"half", 4, 0, true},
+	{"pc-ran", 6, 0, true},	   {"unseen", 6, 0, false},
+	{"false", 5, 0, false},	   {"lost", 4, 0, false},
+	{"add-up", 6, 0, false},   {NULL, 0, 0, false},
 };
 
 static const struct col abandon_lat_cols[] = {
-	{"mode", -8, 0},     {"acts", 5, 0},	  {"act-cb50", 8, 3},
-	{"p99", 7, 3},	     {"max", 7, 3},	  {"early", 5, 0},
-	{"read-cb50", 9, 3}, {"p99", 7, 3},	  {"stops", 5, 0},
-	{"cb-stop50", 9, 3}, {"p99", 7, 3},	  {"max", 7, 3},
-	{"bound-min", 9, 1}, {"bound-max", 9, 1}, {"gap", 6, 1},
-	{NULL, 0, 0},
+	{"mode", -8, 0, false},	   {"acts", 5, 0, false},
+	{"act-cb50", 8, 3, false}, {"p99", 7, 3, false},
+	{"max", 7, 3, false},	   {"early", 5, 0, true},
+	{"read-cb50", 9, 3, true}, {"p99", 7, 3, true},
+	{"stops", 5, 0, false},	   {"cb-stop50", 9, 3, false},
+	{"p99", 7, 3, false},	   {"max", 7, 3, true},
+	{"bound-min", 9, 1, true}, {"bound-max", 9, 1, true},
+	{"gap", 6, 1, false},	   {NULL, 0, 0, false},
 };
 
 static void abandon_lat(struct tab *t, const struct load_lat *l, bool max)
@@ -107,27 +111,25 @@ void abandon_report(FILE *f, const void *res, const struct bctx *x)
 {
 	const struct abandon_res *a = res;
 	const struct load_opts *lo = &a->lo;
-
-	(void)x;
 	fprintf(f,
 		"\n== abandon: hupmon-serve cancels the work of clients that "
-		"left; %u clients, %u round(s) of %u ms per mode, work %u-%u "
-		"ms ==\nsessions: %u%% give up (FIN or RST), %u%% half-close "
-		"and wait, %u%% pipeline 2 + read, %u%% pipeline 2 + close, "
-		"the rest wait;\nhalf-close policy cancel, %u workers at %s, "
-		"sweep TCP_INFO every %d ms in %d ms ticks; %.0f s,\nload "
-		"average %.2f %.2f %.2f before, %.2f %.2f %.2f after\n",
+		"left ==\n%u clients, %u round(s) of %u ms per mode, work "
+		"%u-%u ms; sessions: %u%% give up (FIN\nor RST), %u%% "
+		"half-close and wait, %u%% pipeline 2 + read, %u%% pipeline 2 "
+		"+ close, the\nrest wait; half-close policy cancel, %u workers "
+		"at %s, sweep TCP_INFO every %d ms\nin %d ms ticks; %.0f s, "
+		"load average %.2f %.2f %.2f before, %.2f %.2f %.2f after\n",
 		lo->clients, a->rounds, lo->duration_ms, lo->min_ms, lo->max_ms,
 		lo->abandon_pct, lo->half_pct, lo->pipe_read_pct,
 		lo->pipe_close_pct, a->workers, a->sched ? a->sched : "-",
 		SERVE_SWEEP_PERIOD_MS, SERVE_SWEEP_TICK_MS, a->wall_s,
 		a->load_before[0], a->load_before[1], a->load_before[2],
 		a->load_after[0], a->load_after[1], a->load_after[2]);
-	tab_head(f, abandon_cols, NULL);
+	tab_head(f, abandon_cols, x->o->wide, NULL);
 	for (int i = 0; i < ABANDON_MODES; i++) {
 		const struct abandon_mode *w = &a->m[i];
 		const struct load_result *r = &w->r;
-		struct tab t = {.f = f, .col = abandon_cols};
+		struct tab t = {.f = f, .col = abandon_cols, .all = x->o->wide};
 
 		if (!w->ran)
 			continue;
@@ -152,10 +154,11 @@ void abandon_report(FILE *f, const void *res, const struct bctx *x)
 		   "early: acts before the server read\nthe request, timed "
 		   "read -> callback; cb-stop = callback -> worker stopped or "
 		   "request dropped\n");
-	tab_head(f, abandon_lat_cols, NULL);
+	tab_head(f, abandon_lat_cols, x->o->wide, NULL);
 	for (int i = 0; i < ABANDON_MODES; i++) {
 		const struct abandon_mode *w = &a->m[i];
-		struct tab t = {.f = f, .col = abandon_lat_cols};
+		struct tab t = {
+			.f = f, .col = abandon_lat_cols, .all = x->o->wide};
 		bool swept = w->bound_max_ns > 0;
 
 		if (!w->ran)

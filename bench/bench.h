@@ -155,6 +155,7 @@ struct bopts {
 	bool sweep_set;	 /* --period-ms or --tick-ms given */
 	unsigned long long seed;
 	bool quick, explain;
+	bool wide;	    /* every column of every table (default: <= 100) */
 	bool strict_timing; /* timing misses fail too (verdict.h) */
 	bool scen[SC_COUNT];
 	bool path[BP_COUNT];

@@ -10,16 +10,17 @@
 #include <stdlib.h>
 
 static const struct col churn_cols[] = {
-	{"N", 6, 0},	    {"threads", 7, 0},	   {"method", -14, 0},
-	{"watch-ns", 8, 0}, {"unwatch-ns", 10, 0}, {"pair-ns", 8, 0},
-	{"x/raw", 6, 2},    {"goal", 6, 2},	   {NULL, 0, 0},
+	{"N", 6, 0, false},	      {"threads", 7, 0, false},
+	{"method", -14, 0, false},    {"watch-ns", 8, 0, false},
+	{"unwatch-ns", 10, 0, false}, {"pair-ns", 8, 0, false},
+	{"x/raw", 6, 2, false},	      {"goal", 6, 2, false},
+	{NULL, 0, 0, false},
 };
 
 void churn_report(FILE *f, const void *res, const struct bctx *x)
 {
 	const struct churn_res *cr = res;
 
-	(void)x;
 	if (!cr->ran)
 		return;
 	fprintf(f,
@@ -34,12 +35,12 @@ void churn_report(FILE *f, const void *res, const struct bctx *x)
 		"opts.accepted.\ngoal: a timing goal (MISSED fails the run "
 		"only with --strict-timing).\n",
 		cr->rounds);
-	tab_head(f, churn_cols, NULL);
+	tab_head(f, churn_cols, x->o->wide, NULL);
 	for (unsigned i = 0; i < cr->nsets; i++) {
 		const struct churn_set *s = &cr->set[i];
 
 		for (int k = 0; k < CM_COUNT; k++) {
-			struct tab t = {f, churn_cols, false};
+			struct tab t = {f, churn_cols, x->o->wide, false};
 			bool goal = isfinite(churn_goal[k]);
 
 			tab_u(&t, s->n);

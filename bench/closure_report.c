@@ -45,7 +45,7 @@ static void end_row(struct tab *t, const struct cell *c, unsigned s)
 			 c->cmp_disagree, c->cmp_norecord);
 	else if (c->miss[s] || (s == 0 && (c->fals || c->dup || c->wrong)))
 		snprintf(buf, sizeof(buf), "  FAIL");
-	if (c->xmiss[s])
+	if (c->xmiss[s] && t->all)
 		strcat(buf, "  (expected miss)");
 	tab_end(t, buf);
 }
@@ -63,14 +63,18 @@ typedef void fill_fn(struct tab *t, const struct scenario *sc, enum bpath_id p,
 		     unsigned s, const struct cell *c, const struct row *a);
 
 static const struct col closure_cols[] = {
-	{"scenario", -13, 0}, {"path", -14, 0}, {"floor", -11, 0},
-	{"seen", 5, 0},	      {"miss", 4, 0},	{"xmiss", 5, 0},
-	{"false", 5, 0},      {"dup", 3, 0},	{"wrong", 5, 0},
-	{"p50", 8, 1},	      {"p90", 8, 1},	{"p99", 8, 1},
-	{"max", 8, 1},	      {"p50/fl", 6, 2}, {"p90/fl", 6, 2},
-	{"p99/fl", 6, 2},     {"cpu-ms", 7, 1}, {"cpu/fl", 6, 2},
-	{"ns/probe", 8, 0},   {"pr/fl", 6, 2},	{"ck/rep", 6, 2},
-	{"er/rep", 6, 2},     {NULL, 0, 0},
+	{"scenario", -12, 0, false}, {"path", -13, 0, false},
+	{"floor", -11, 0, true},     {"seen", 5, 0, false},
+	{"miss", 4, 0, false},	     {"xmiss", 5, 0, false},
+	{"false", 5, 0, false},	     {"dup", 3, 0, false},
+	{"wrong", 5, 0, false},	     {"p50", 8, 1, false},
+	{"p90", 8, 1, true},	     {"p99", 8, 1, false},
+	{"max", 8, 1, true},	     {"p50/fl", 6, 2, false},
+	{"p90/fl", 6, 2, true},	     {"p99/fl", 6, 2, false},
+	{"cpu-ms", 7, 1, true},	     {"cpu/fl", 6, 2, true},
+	{"ns/probe", 8, 0, true},    {"pr/fl", 6, 2, true},
+	{"ck/rep", 6, 2, true},	     {"er/rep", 6, 2, true},
+	{NULL, 0, 0, false},
 };
 
 static void closure_fill(struct tab *t, const struct scenario *sc,
@@ -98,12 +102,15 @@ static void closure_fill(struct tab *t, const struct scenario *sc,
 }
 
 static const struct col burst_cols[] = {
-	{"path", -14, 0}, {"floor", -11, 0}, {"N", 6, 0},
-	{"seen", 5, 0},	  {"miss", 4, 0},    {"xmiss", 5, 0},
-	{"false", 5, 0},  {"dup", 3, 0},     {"wrong", 5, 0},
-	{"p50", 8, 1},	  {"p90", 8, 1},     {"p99", 8, 1},
-	{"max", 8, 1},	  {"span-ms", 8, 2}, {"span/fl", 7, 2},
-	{"cpu-ms", 7, 1}, {"cpu/fl", 6, 2},  {NULL, 0, 0},
+	{"path", -13, 0, false},  {"floor", -11, 0, true},
+	{"N", 6, 0, false},	  {"seen", 5, 0, false},
+	{"miss", 4, 0, false},	  {"xmiss", 5, 0, false},
+	{"false", 5, 0, false},	  {"dup", 3, 0, false},
+	{"wrong", 5, 0, false},	  {"p50", 8, 1, false},
+	{"p90", 8, 1, true},	  {"p99", 8, 1, false},
+	{"max", 8, 1, true},	  {"span-ms", 8, 2, false},
+	{"span/fl", 7, 2, false}, {"cpu-ms", 7, 1, true},
+	{"cpu/fl", 6, 2, true},	  {NULL, 0, 0, false},
 };
 
 static void burst_fill(struct tab *t, const struct scenario *sc,
@@ -121,10 +128,12 @@ static void burst_fill(struct tab *t, const struct scenario *sc,
 }
 
 static const struct col idle_cols[] = {
-	{"path", -14, 0},    {"floor", -11, 0},	 {"N", 6, 0},
-	{"cpu-ms/s", 9, 2},  {"cpu/fl", 7, 2},	 {"wakeups/s", 10, 1},
-	{"probes/s", 10, 0}, {"ns/probe", 8, 0}, {"pr/fl", 6, 2},
-	{"wall-s", 7, 2},    {NULL, 0, 0},
+	{"path", -13, 0, false},    {"floor", -11, 0, true},
+	{"N", 6, 0, false},	    {"cpu-ms/s", 9, 2, false},
+	{"cpu/fl", 7, 2, false},    {"wakeups/s", 10, 1, false},
+	{"probes/s", 10, 0, false}, {"ns/probe", 8, 0, false},
+	{"pr/fl", 6, 2, false},	    {"wall-s", 7, 2, true},
+	{NULL, 0, 0, false},
 };
 
 static void idle_fill(struct tab *t, const struct scenario *sc, enum bpath_id p,
@@ -143,13 +152,16 @@ static void idle_fill(struct tab *t, const struct scenario *sc, enum bpath_id p,
 }
 
 static const struct col interf_cols[] = {
-	{"path", -14, 0},   {"vs", -11, 0},   {"N", 6, 0},
-	{"seen", 5, 0},	    {"miss", 4, 0},   {"false", 5, 0},
-	{"dup", 3, 0},	    {"wrong", 5, 0},  {"p50", 8, 1},
-	{"p90", 8, 1},	    {"p99", 8, 1},    {"max", 8, 1},
-	{"p50/vs", 6, 2},   {"p99/vs", 6, 2}, {"probes/s", 10, 0},
-	{"overruns", 8, 0}, {"lap-ms", 8, 2}, {"cpu-ms", 7, 1},
-	{NULL, 0, 0},
+	{"path", -13, 0, false},   {"vs", -11, 0, false},
+	{"N", 6, 0, false},	   {"seen", 5, 0, false},
+	{"miss", 4, 0, false},	   {"false", 5, 0, false},
+	{"dup", 3, 0, false},	   {"wrong", 5, 0, false},
+	{"p50", 8, 1, false},	   {"p90", 8, 1, true},
+	{"p99", 8, 1, false},	   {"max", 8, 1, true},
+	{"p50/vs", 6, 2, false},   {"p99/vs", 6, 2, false},
+	{"probes/s", 10, 0, true}, {"overruns", 8, 0, true},
+	{"lap-ms", 8, 2, true},	   {"cpu-ms", 7, 1, true},
+	{NULL, 0, 0, false},
 };
 
 static void interf_fill(struct tab *t, const struct scenario *sc,
@@ -169,14 +181,17 @@ static void interf_fill(struct tab *t, const struct scenario *sc,
 }
 
 static const struct col scale_cols[] = {
-	{"path", -14, 0},   {"N", 6, 0},      {"watch-us", 8, 2},
-	{"w/fl", 6, 2},	    {"unw-us", 8, 2}, {"uw/fl", 6, 2},
-	{"B/sock", 7, 0},   {"seen", 5, 0},   {"miss", 4, 0},
-	{"false", 5, 0},    {"dup", 3, 0},    {"wrong", 5, 0},
-	{"p50", 8, 1},	    {"p90", 8, 1},    {"p99", 8, 1},
-	{"max", 8, 1},	    {"p50/fl", 6, 2}, {"lap-ms", 8, 2},
-	{"overruns", 8, 0}, {"cpu-ms", 7, 1}, {"stats-us", 8, 2},
-	{NULL, 0, 0},
+	{"path", -13, 0, false},   {"N", 6, 0, false},
+	{"watch-us", 8, 2, false}, {"w/fl", 6, 2, false},
+	{"unw-us", 8, 2, true},	   {"uw/fl", 6, 2, true},
+	{"B/sock", 7, 0, false},   {"seen", 5, 0, false},
+	{"miss", 4, 0, false},	   {"false", 5, 0, true},
+	{"dup", 3, 0, true},	   {"wrong", 5, 0, true},
+	{"p50", 8, 1, false},	   {"p90", 8, 1, true},
+	{"p99", 8, 1, false},	   {"max", 8, 1, true},
+	{"p50/fl", 6, 2, false},   {"lap-ms", 8, 2, true},
+	{"overruns", 8, 0, true},  {"cpu-ms", 7, 1, true},
+	{"stats-us", 8, 2, false}, {NULL, 0, 0, false},
 };
 
 /* One round: its figures are the scale figures. */
@@ -207,24 +222,19 @@ static const struct {
 	const struct col *cols;
 	fill_fn *fill;
 } tables[] = {
-	[TB_CLOSURES] = {"closures: µs from the client's act to the callback, "
-			 "all rounds pooled; x/fl = median over rounds of "
-			 "(path / its floor)",
+	[TB_CLOSURES] = {"closures: µs from the client's act to the callback; "
+			 "x/fl: over its floor",
 			 closure_cols, closure_fill},
-	[TB_BURST] = {"burst: all N closed back to back (FIN); span = first "
-		      "close to last callback",
+	[TB_BURST] = {"burst: all N closed at once; span: first close to last "
+		      "callback",
 		      burst_cols, burst_fill},
-	[TB_IDLE] = {"idle: N live sockets, nothing happens (medians over "
-		     "rounds, per second of idle)",
+	[TB_IDLE] = {"idle: N live sockets, nothing happens (per second)",
 		     idle_cols, idle_fill},
-	[TB_INTERF] = {"interference: epoll-path latency (µs to the epoll "
-		       "path's detected_ns) with a sweep walking all N, vs "
-		       "without (x/vs: ratio to the row named in vs)",
+	[TB_INTERF] = {"interference: epoll-path µs with a sweep walking all "
+		       "N, vs without",
 		       interf_cols, interf_fill},
-	[TB_SCALE] = {"scale: N up to the fd ceiling, client ends in a child "
-		      "process; w/fl: / raw-epoll (epoll_ctl ADD/DEL); "
-		      "stats-us: median of 1001 hupmon_stats + Prometheus "
-		      "format calls at N",
+	[TB_SCALE] = {"scale: N up to the fd limit; watch, memory and latency "
+		      "per path",
 		      scale_cols, scale_fill},
 };
 
@@ -237,12 +247,14 @@ void closure_report(FILE *f, const void *res, const struct bctx *x)
 
 	if (x->head) {
 		fprintf(f, "\n== %s ==\n", tables[tb].title);
-		tab_head(f, tables[tb].cols, NULL);
+		tab_head(f, tables[tb].cols, x->o->wide, NULL);
 	}
 	for (unsigned s = 0; s < BENCH_STAGES; s++)
 		for (int p = 0; p < BP_COUNT; p++) {
 			const struct cell *c = &cr->c[p];
-			struct tab t = {.f = f, .col = tables[tb].cols};
+			struct tab t = {.f = f,
+					.col = tables[tb].cols,
+					.all = x->o->wide};
 
 			if (!c->ran || (s && !x->s->expect[VIS_EPOLL].cause[s]))
 				continue;

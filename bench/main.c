@@ -128,6 +128,7 @@ static const struct option longopts[] = {
 	{"seed", required_argument, NULL, 0},
 	{"quick", no_argument, NULL, 0},
 	{"explain", no_argument, NULL, 0},
+	{"wide", no_argument, NULL, 0},
 	{"strict-timing", no_argument, NULL, 0},
 	{"json", required_argument, NULL, 0},
 	{"svg", required_argument, NULL, 0},
@@ -169,6 +170,8 @@ static int one_opt(struct bopts *o, const char *name, const char *a)
 		o->seed = number(a, name);
 	else if (!strcmp(name, "explain"))
 		o->explain = true;
+	else if (!strcmp(name, "wide"))
+		o->wide = true;
 	else if (!strcmp(name, "strict-timing"))
 		o->strict_timing = true;
 	else if (!strcmp(name, "json"))

@@ -12,9 +12,11 @@
 
 /* silent: one row per case and path, with its verdict. */
 static const struct col silent_cols[] = {
-	{"case", -27, 0},   {"path", -14, 0},	 {"conns", 5, 0},
-	{"seen", 4, 0},	    {"p50-ms", 8, 1},	 {"max-ms", 8, 1},
-	{"bound-ms", 8, 0}, {"max/bound", 9, 2}, {NULL, 0, 0},
+	{"case", -27, 0, false},   {"path", -13, 0, false},
+	{"conns", 5, 0, true},	   {"seen", 4, 0, false},
+	{"p50-ms", 8, 1, true},	   {"max-ms", 8, 1, false},
+	{"bound-ms", 8, 0, false}, {"max/bound", 9, 2, false},
+	{NULL, 0, 0, false},
 };
 
 void silent_report(FILE *f, const void *res, const struct bctx *x)
@@ -22,7 +24,6 @@ void silent_report(FILE *f, const void *res, const struct bctx *x)
 	const struct silent_res *s = res;
 	unsigned ep = 0, sw = 0;
 
-	(void)x;
 	if (!s->ran) {
 		fprintf(f, "\nsilent: skipped: %s\n", s->skipped);
 		return;
@@ -36,7 +37,7 @@ void silent_report(FILE *f, const void *res, const struct bctx *x)
 		"interval; expected: TIMEOUT (ETIMEDOUT) within bound + %llu "
 		"ms, or nothing\n",
 		s->conns, SILENT_MARGIN_MS);
-	tab_head(f, silent_cols, "  verdict");
+	tab_head(f, silent_cols, x->o->wide, "  verdict");
 	for (unsigned k = 0; k < SILENT_CASES; k++)
 		for (int p = 0; p < BP_COUNT; p++) {
 			const struct silent_cell *c = &s->c[k][p];
@@ -44,7 +45,8 @@ void silent_report(FILE *f, const void *res, const struct bctx *x)
 					       ? silent_cases[k].bound_ms
 					       : NAN;
 			char tail[170];
-			struct tab t = {.f = f, .col = silent_cols};
+			struct tab t = {
+				.f = f, .col = silent_cols, .all = x->o->wide};
 
 			if (!c->ran)
 				continue;

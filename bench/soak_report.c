@@ -12,25 +12,27 @@
 
 /* soak: a row per mode, then the cycles, the identities, the sweep. */
 static const struct col soak_cols[] = {
-	{"mode", -9, 0},       {"conns", 7, 0},	   {"seen", 7, 0},
-	{"lost", 4, 0},	       {"false", 5, 0},	   {"dup", 3, 0},
-	{"wrong", 5, 0},       {"recs", 7, 0},	   {"rec-lost", 8, 0},
-	{"2nd-missed", 10, 0}, {"disagree", 8, 0}, {"p50", 8, 1},
-	{"p90", 8, 1},	       {"p99", 8, 1},	   {"max", 8, 1},
-	{NULL, 0, 0},
+	{"mode", -9, 0, false},	   {"conns", 7, 0, false},
+	{"seen", 7, 0, false},	   {"lost", 4, 0, false},
+	{"false", 5, 0, false},	   {"dup", 3, 0, false},
+	{"wrong", 5, 0, false},	   {"recs", 7, 0, false},
+	{"rec-lost", 8, 0, false}, {"2nd-miss", 8, 0, false},
+	{"disagree", 8, 0, false}, {"p50", 8, 1, false},
+	{"p90", 8, 1, true},	   {"p99", 8, 1, false},
+	{"max", 8, 1, true},	   {NULL, 0, 0, false},
 };
 
 static const struct col cycle_cols[] = {
-	{"cycle", 5, 0},	 {"end-s", 7, 1},
-	{"replaced", 9, 0},	 {"watched", 7, 0},
-	{"memory-bytes", 12, 0}, {"vs-prev", 8, 0},
-	{"rss-KiB", 8, 0},	 {NULL, 0, 0},
+	{"cycle", 5, 0, false},		{"end-s", 7, 1, false},
+	{"replaced", 9, 0, false},	{"watched", 7, 0, false},
+	{"memory-bytes", 12, 0, false}, {"vs-prev", 8, 0, false},
+	{"rss-KiB", 8, 0, false},	{NULL, 0, 0, false},
 };
 
 static void soak_row(FILE *f, const char *name, const struct soak_tally *t,
-		     const char *does)
+		     const char *does, bool all)
 {
-	struct tab r = {.f = f, .col = soak_cols};
+	struct tab r = {.f = f, .col = soak_cols, .all = all};
 
 	tab_s(&r, name);
 	tab_u(&r, t->conns);
@@ -44,12 +46,14 @@ static void soak_row(FILE *f, const char *name, const struct soak_tally *t,
 	tab_u(&r, t->rec_missed);
 	tab_u(&r, t->rec_disagree);
 	tab_lat4(&r, &t->us);
-	fprintf(f, "  %s\n", does);
+	if (all)
+		fprintf(f, "  %s", does);
+	tab_end(&r, NULL);
 }
 
 static void soak_cycles(FILE *f, const struct soak_res *s)
 {
-	tab_head(f, cycle_cols, NULL);
+	tab_head(f, cycle_cols, false, NULL);
 	for (unsigned k = 0; k <= s->cycles && k <= SOAK_MAX_CYCLES; k++) {
 		const struct soak_cycle *c = &s->cyc[k];
 		struct tab t = {.f = f, .col = cycle_cols};
@@ -63,8 +67,8 @@ static void soak_cycles(FILE *f, const struct soak_res *s)
 					  (double)s->cyc[k - 1].memory_bytes
 				: NAN);
 		tab_u(&t, c->rss_kib);
-		tab_end(&t, k == 1 && s->cycles > 1 ? "  (later cycles judged "
-						      "against this one's end)"
+		tab_end(&t, k == 1 && s->cycles > 1 ? "  (later ones judged "
+						      "against it)"
 						    : NULL);
 	}
 }
@@ -74,23 +78,23 @@ void soak_report(FILE *f, const void *res, const struct bctx *x)
 	const struct soak_res *s = res;
 	const struct hupmon_stats *st;
 
-	(void)x;
 	if (!s->ran)
 		return;
 	st = &s->st;
 	fprintf(f,
 		"\n== soak: %zu connections, %u s of churn on one monitor in "
-		"compare mode (both paths, TCP_INFO sweep, period %u ms, tick "
-		"%u ms); two threads watch and unwatch, one act every %u us "
-		"on average; %.1f s in all ==\n",
+		"compare mode ==\nboth paths, TCP_INFO sweep, period %u ms, "
+		"tick %u ms; two threads watch and unwatch, one\nact every %u "
+		"us on average; %.1f s in all\n",
 		s->n, s->secs, s->period_ms, s->tick_ms, s->pace_us, s->wall_s);
 	fprintf(f, "seen/lost: the reports a mode must get; recs: compare "
 		   "records (cut: optional); p50..max: µs\nfrom the act to "
 		   "the first report's callback\n");
-	tab_head(f, soak_cols, "  does");
+	tab_head(f, soak_cols, x->o->wide, x->o->wide ? "  does" : NULL);
 	for (int m = 0; m < SM_COUNT; m++)
-		soak_row(f, soak_modes[m].name, &s->t[m], soak_modes[m].does);
-	soak_row(f, "all", &s->t[SM_COUNT], "");
+		soak_row(f, soak_modes[m].name, &s->t[m], soak_modes[m].does,
+			 x->o->wide);
+	soak_row(f, "all", &s->t[SM_COUNT], "", x->o->wide);
 	fprintf(f,
 		"\n%llu replacements, %u churn cycles (a cycle: every "
 		"connection replaced once, N replacements);\nmemory_bytes, "
@@ -106,8 +110,8 @@ void soak_report(FILE *f, const void *res, const struct bctx *x)
 			s->id[i].lhs == s->id[i].rhs ? "ok" : "FAIL");
 	fprintf(f,
 		"sweep: %llu probes, %llu laps, worst lap %.1f ms, worst probe "
-		"gap %.1f ms (bound %u ms), %llu overruns;\nreports: %llu "
-		"(escalations %llu), compare outcomes %llu, cut short %llu; "
+		"gap %.1f ms (bound %u ms),\n%llu overruns; reports: %llu "
+		"(escalations %llu), compare outcomes %llu, cut short\n%llu; "
 		"RSS max %llu KiB (not judged)\n",
 		(unsigned long long)st->sweep_probes,
 		(unsigned long long)st->sweep_laps,

@@ -12,52 +12,77 @@
 
 #include "bench.h"
 
+/* A column: its head, its width (< 0: text, left-aligned), its digits
+ * after the point; wide: shown only with --wide, so that the default table
+ * fits 100 columns (a row is the sum of the shown widths, one space apart,
+ * and its tail). Heads are ASCII: printf pads bytes, not characters. */
 struct col {
 	const char *head;
-	int w;	  /* width; < 0: text, left-aligned */
-	int prec; /* digits after the point */
+	int w;
+	int prec;
+	bool wide;
 };
 
+/* A row being printed: fill it column by column with tab_s, tab_n, tab_u
+ * (a column that is not shown takes its value and prints nothing). */
 struct tab {
 	FILE *f;
 	const struct col *col; /* the next column */
+	bool all;	       /* --wide: every column */
 	bool spaced;	       /* one is printed: the next one is spaced */
 };
 
-static inline void tab_head(FILE *f, const struct col *cols, const char *tail)
+static inline void tab_head(FILE *f, const struct col *cols, bool all,
+			    const char *tail)
 {
+	bool spaced = false;
+
 	for (const struct col *c = cols; c->head; c++)
-		fprintf(f, "%s%*s", c == cols ? "" : " ", c->w, c->head);
+		if (all || !c->wide) {
+			fprintf(f, "%s%*s", spaced ? " " : "", c->w, c->head);
+			spaced = true;
+		}
 	fprintf(f, "%s\n", tail ? tail : "");
 }
 
-/* The separator before a column, and the column, which is then done. */
+/* The next column, which is then done, and its separator; NULL when it is
+ * not shown. */
 static inline const struct col *tab_next(struct tab *t)
 {
+	const struct col *c = t->col++;
+
+	if (c->wide && !t->all)
+		return NULL;
 	if (t->spaced)
 		fputc(' ', t->f);
 	t->spaced = true;
-	return t->col++;
+	return c;
 }
 
 static inline void tab_s(struct tab *t, const char *s)
 {
-	fprintf(t->f, "%*s", tab_next(t)->w, s);
+	const struct col *c = tab_next(t);
+
+	if (c)
+		fprintf(t->f, "%*s", c->w, s);
 }
 
 static inline void tab_n(struct tab *t, double x)
 {
 	const struct col *c = tab_next(t);
 
-	if (isfinite(x))
+	if (c && isfinite(x))
 		fprintf(t->f, "%*.*f", c->w, c->prec, x);
-	else
+	else if (c)
 		fprintf(t->f, "%*s", c->w, "-");
 }
 
 static inline void tab_u(struct tab *t, unsigned long long x)
 {
-	fprintf(t->f, "%*llu", tab_next(t)->w, x);
+	const struct col *c = tab_next(t);
+
+	if (c)
+		fprintf(t->f, "%*llu", c->w, x);
 }
 
 static inline void tab_skip(struct tab *t, int n)

@@ -15,52 +15,41 @@
 /* Each check's kind, and where its value and goal are printed. */
 const struct check_def checks[CK_COUNT] = {
 	[CK_VISIBILITY] = {"visibility", CK_KIND_COUNT,
-			   "closures: every path saw what --explain says, "
-			   "nothing false, duplicate or wrong (FAIL rows)"},
+			   "every path saw what --explain says (FAIL rows)"},
 	[CK_ABANDON] = {"abandon", CK_KIND_COUNT,
-			"abandon: no false cancellation or lost response, "
-			"counters add up (goals)"},
+			"no false cancel or lost response; add-up (goals)"},
 	[CK_ABANDON_CPU] = {"abandon-cpu", CK_KIND_TIMING,
-			    "abandon: epoll's CPU after clients left, % of "
-			    "off's (goals)"},
+			    "epoll's CPU after clients left, % of off's"},
 	[CK_ABANDON_P99] = {"abandon-p99", CK_KIND_TIMING,
-			    "abandon: act->callback p99 (goals)"},
+			    "act->callback p99 (goals)"},
 	[CK_ABANDON_GOODPUT] = {"abandon-goodput", CK_KIND_TIMING,
-				"abandon: goodput against off's (goals)"},
+				"goodput against off's (goals)"},
 	[CK_SILENT] = {"silent", CK_KIND_COUNT,
-		       "silent: TIMEOUT reported with options, nothing "
-		       "without (verdicts)"},
+		       "TIMEOUT with options, nothing without (verdict)"},
 	[CK_SILENT_LATE] = {"silent-late", CK_KIND_TIMING,
-			    "silent: reported within bound + margin "
-			    "(verdicts)"},
+			    "reported within bound + margin (verdict)"},
 	[CK_SOAK] = {"soak", CK_KIND_COUNT,
-		     "soak: nothing lost, false, duplicate or wrong, "
-		     "identities, memory_bytes flat"},
+		     "none lost/false/dup/wrong; identities; memory flat"},
 	[CK_SOAK_CYCLES] = {"soak-cycles", CK_KIND_TIMING,
-			    "soak: 2 churn cycles in --soak-s, for the "
-			    "memory check (cycles)"},
+			    "2 churn cycles in --soak-s, for the memory check"},
 	[CK_CHURN] = {"churn", CK_KIND_COUNT,
-		      "churn: every call succeeded, counters add up"},
+		      "every call succeeded, counters add up"},
 	[CK_CHURN_RATIO] = {"churn-ratio", CK_KIND_TIMING,
-			    "churn: watch + unwatch x raw (x/raw, goal)"},
+			    "watch + unwatch over raw epoll_ctl (x/raw, goal)"},
 	[CK_BUDGET] = {"budget", CK_KIND_COUNT,
-		       "budget: every closure reported, compare mode "
-		       "misses none"},
+		       "every closure reported, compare mode misses none"},
 	[CK_BUDGET_CPU] = {"budget-cpu", CK_KIND_TIMING,
-			   "budget: the dispatch thread's CPU (budget cpu)"},
+			   "the dispatch thread's CPU share (budget cpu)"},
 	[CK_BUDGET_P99] = {"budget-p99", CK_KIND_TIMING,
-			   "budget: epoll p99 budgeted / quiet (budget "
-			   "rounds)"},
+			   "epoll p99 budgeted / quiet (budget rounds)"},
 	[CK_MILLION] = {"million", CK_KIND_COUNT,
-			"million: no error, bytes per socket (million)"},
+			"no error, bytes per socket (million)"},
 	[CK_MILLION_WATCH] = {"million-watch", CK_KIND_TIMING,
-			      "million: the worst single watch's CPU "
-			      "(million)"},
+			      "the worst single watch's CPU (million)"},
 	[CK_STALL] = {"stall", CK_KIND_COUNT,
-		      "stall: reports missing or false (stall: PASS/FAIL)"},
+		      "stall reports missing or false (PASS/FAIL rows)"},
 	[CK_STALL_LATE] = {"stall-late", CK_KIND_TIMING,
-			   "stall: every report within stall_ms + 2 x the "
-			   "probe-gap bound (MISSED rows)"},
+			   "within stall_ms + 2 x probe-gap bound (MISSED)"},
 };
 
 /* Whether the comma-separated list s names key. */
