@@ -351,6 +351,9 @@ struct bctx {
  * chosen scenario ran, then report, fails, json and plot (each may be NULL:
  * nothing of that kind to show), and free. */
 struct scenario_ops {
+	/* --explain's paragraph: what it does and how it is judged (NULL:
+	 * the visibility table says it all) */
+	const char *explain;
 	void *(*run)(const struct bctx *x);
 	/* its figures from its samples, its checks (x->v) */
 	void (*analyse)(void *res, const struct bctx *x);

@@ -109,6 +109,15 @@ void churn_json(struct jw *w, const void *res, const struct bctx *x)
 }
 
 const struct scenario_ops churn_ops = {
+	.explain = "churn (run only when named): timing, no visibility: watch "
+		   "+ unwatch per socket\n"
+		   "(hupmon_watch, and hupmon_watch_ex with opts.accepted) "
+		   "against a raw epoll_ctl\n"
+		   "ADD + DEL pair on the same sockets. A failed call, or "
+		   "monitor counters that do\n"
+		   "not add up, makes the exit status 1; the x/raw goals are "
+		   "timing checks\n"
+		   "(--strict-timing).\n",
 	.run = churn_run,
 	.analyse = churn_judge,
 	.report = churn_report,

@@ -6,40 +6,67 @@
  */
 #include "bench.h"
 
+#include <string.h>
+
 /* What a row of the visibility table must see, as --explain says it. */
-static void explain_cell(FILE *f, enum scen sc, enum vis v, bool last)
+static void expected(char *buf, size_t len, enum scen sc, enum vis v)
 {
 	const struct expect *e = &scenarios[sc].expect[v];
-	char buf[96] = "nothing";
-	int n = 0;
+	int n = snprintf(buf, len, "nothing");
 
+	if (scenarios[sc].expect_text[v]) {
+		snprintf(buf, len, "%s", scenarios[sc].expect_text[v]);
+		return;
+	}
+	n = 0;
 	for (unsigned s = 0; s < BENCH_STAGES && e->cause[s]; s++)
-		n += snprintf(buf + n, sizeof(buf) - (size_t)n,
+		n += snprintf(buf + n, len - (size_t)n,
 			      e->miss_ok[s] ? "%s(miss %s)" : "%s%s",
 			      s ? " then " : "",
 			      hupmon_cause_name(e->cause[s]));
-	fprintf(f, last ? "  %s" : "  %-44s",
-		scenarios[sc].expect_text[v] ? scenarios[sc].expect_text[v]
-					     : buf);
 }
+
+/* What the columns of the default tables (and --wide's) mean. */
+static const char columns[] =
+	"Columns: seen/miss = expected reports that came / did not come; "
+	"xmiss = misses the\nvisibility table expects; false = reports on "
+	"untouched connections; dup = repeated\nreports; wrong = unexpected "
+	"cause or order; p50..max in µs; x/fl = ratio to the floor\n(p50/fl, "
+	"p90/fl: median of per-round ratios; p99/fl: the same with 100+ "
+	"samples a round,\nelse pooled p99 over pooled p99); cpu-ms = the "
+	"loop thread's CPU (dispatch thread or raw\nloop) while the path ran; "
+	"ns/probe = that CPU per socket probed (sweeps); ck/rep, er/rep\n= "
+	"the monitor's SO_COOKIE reads (is the fd still the watched socket?) "
+	"and SO_ERROR reads\n(which error?) per hangup report, medians over "
+	"rounds. compare's floors: raw-epoll for\nlatency, raw-tcpinfo per "
+	"probe, none for cpu/fl outside idle (its floors' rounds differ\nin "
+	"length). FAIL marks a row that broke the visibility table, or compare "
+	"records that\ndisagree or never came. --wide shows every column; the "
+	"JSON (--json) has every figure.\n";
 
 void explain(FILE *f)
 {
+	char epoll[96], peek[96];
+
 	fprintf(f,
 		"Expected visibility: what each path must report on the "
-		"server end, in order\n(from the kernel table in README.md). "
-		"(miss X): X is not seen, by design; shown, not a "
-		"failure.\n\n");
-	fprintf(f, "%-13s %-52s  %-44s  %s\n", "scenario", "client does",
-		"epoll, sweep-tcpinfo, compare,", "sweep-peek, raw-peek");
-	fprintf(f, "%-13s %-52s  %s\n", "", "", "raw-epoll, raw-tcpinfo");
+		"server end, in order (from\nthe kernel table in README.md). "
+		"(miss X): X is not seen, by design; shown, not a\nfailure. "
+		"epoll-like: epoll, epoll-promise, sweep-tcpinfo, compare, "
+		"raw-epoll,\nraw-tcpinfo; peek-like: sweep-peek, "
+		"raw-peek.\n\n");
 	for (int sc = 0; sc < SC_COUNT; sc++) {
-		fprintf(f, "%-13s %-52s", scenarios[sc].name,
-			scenarios[sc].does);
-		explain_cell(f, sc, VIS_EPOLL, false);
-		explain_cell(f, sc, VIS_PEEK, true);
-		fputc('\n', f);
+		expected(epoll, sizeof(epoll), sc, VIS_EPOLL);
+		expected(peek, sizeof(peek), sc, VIS_PEEK);
+		fprintf(f, "%-13s %s\n%13s epoll-like: %s\n",
+			scenarios[sc].name, scenarios[sc].does, "", epoll);
+		if (strcmp(epoll, peek))
+			fprintf(f, "%13s peek-like:  %s\n", "", peek);
 	}
+	fprintf(f, "\n%s\nPaths:\n", columns);
+	for (int p = 0; p < BP_COUNT; p++)
+		fprintf(f, "  %-14s %s\n", bench_paths[p].name,
+			bench_paths[p].what);
 	fprintf(f, "\nWhy the peek misses: datafin leaves 16 unread bytes, so "
 		   "recv(MSG_PEEK) returns 1\n(alive) for ever; in escalate, "
 		   "recv returns 0 for the FIN before it looks at the\npending "
@@ -51,51 +78,9 @@ void explain(FILE *f)
 		   "touched (or with\nanother connection's id/fd) is FALSE, an "
 		   "expected report that does not come within\n2 s + 3 periods "
 		   "is MISS. Any of these makes the exit status 1.\n");
-	fprintf(f, "\nabandon (run only when named, and by --quick): "
-		   "hupmon-serve in this process, its\nclients giving up on "
-		   "requests (bench/serve_load.h), hupmon off, epoll, the "
-		   "TCP_INFO\nsweep and compare. In every mode: no request "
-		   "cancelled whose client waited, no\nwaiting client left "
-		   "without its answer, the server's counters add up\n(count "
-		   "checks: else exit status 1). Timing checks, printed, exit "
-		   "status 1\nonly with --strict-timing: with the epoll path, "
-		   "CPU after clients left at\nmost 5 %% of off's; each "
-		   "mode's act->callback p99 and goodput.\n");
-	fprintf(f, "\nsilent (root only, run only when named): the peer "
-		   "vanishes without a FIN or RST.\nepoll and the sweep see "
-		   "nothing until the kernel gives up, which only keepalive\n"
-		   "or TCP_USER_TIMEOUT make it do; then both see TIMEOUT "
-		   "(ETIMEDOUT). It runs hupmon's\nepoll path, TCP_INFO "
-		   "sweep and both (compare off), each on fresh connections, "
-		   "for\nfour cases: keepalive 1s/1s/2 (bound idle + "
-		   "interval x count = 3 s); keepalive\n1s/1s/2 + user "
-		   "timeout 2 s (bound 2 s); no keepalive, the server writes "
-		   "data never\nacknowledged, user timeout 2 s (bound 2 s "
-		   "from the write); no options (never\nreported). A wrong "
-		   "cause, a report with no options, or none at all with "
-		   "them\nmakes the exit status 1; one later than bound + 2 s "
-		   "is a timing miss\n(--strict-timing). Not root, no "
-		   "iproute2 or no netns/veth support:\n\"silent: skipped: "
-		   "<why>\", exit status unaffected.\n");
-	fprintf(f, "\nsoak (run only when named): one monitor in compare "
-		   "mode; each connection ends in a\nrandom mode and must "
-		   "get what its scenario above gets on the compare row, "
-		   "each\nreport then resolved as seen by the second path "
-		   "(the TCP_INFO sweep sees every\nmode: a miss or a "
-		   "disagreement fails); cut: a FIN unwatched at its first "
-		   "report,\nits outcome cut short; live: unwatched alive, "
-		   "nothing. Lost, false, duplicate,\nwrong, a failed "
-		   "counter identity or memory_bytes growing after the first "
-		   "cycle\nmakes the exit status 1; fewer than 2 cycles in "
-		   "--soak-s (memory not judged)\nis a timing miss "
-		   "(--strict-timing).\n");
-	fprintf(f, "\nchurn (run only when named): timing, no visibility: "
-		   "watch + unwatch per socket\n(hupmon_watch, and "
-		   "hupmon_watch_ex with opts.accepted) against a raw "
-		   "epoll_ctl\nADD + DEL pair on the same sockets. A failed "
-		   "call, or monitor counters that do\nnot add up, makes the "
-		   "exit status 1; the x/raw goals are timing checks\n"
-		   "(--strict-timing).\n");
+	for (int sc = 0; sc < SC_COUNT; sc++)
+		if (scenarios[sc].ops->explain)
+			fprintf(f, "\n%s", scenarios[sc].ops->explain);
 	fprintf(f, "\nstall (run only when named): what only the TCP_INFO "
 		   "sweep can see. The epoll\n"
 		   "path cannot see stalls: nothing changes on the socket "

@@ -173,6 +173,27 @@ void silent_json(struct jw *w, const void *res, const struct bctx *x)
 }
 
 const struct scenario_ops silent_ops = {
+	.explain = "silent (root only, run only when named): the peer vanishes "
+		   "without a FIN or RST.\n"
+		   "epoll and the sweep see nothing until the kernel gives up, "
+		   "which only keepalive\n"
+		   "or TCP_USER_TIMEOUT make it do; then both see TIMEOUT "
+		   "(ETIMEDOUT). It runs hupmon's\n"
+		   "epoll path, TCP_INFO sweep and both (compare off), each on "
+		   "fresh connections, for\n"
+		   "four cases: keepalive 1s/1s/2 (bound idle + interval x "
+		   "count = 3 s); keepalive\n"
+		   "1s/1s/2 + user timeout 2 s (bound 2 s); no keepalive, the "
+		   "server writes data never\n"
+		   "acknowledged, user timeout 2 s (bound 2 s from the write); "
+		   "no options (never\n"
+		   "reported). A wrong cause, a report with no options, or "
+		   "none at all with them\n"
+		   "makes the exit status 1; one later than bound + 2 s is a "
+		   "timing miss\n"
+		   "(--strict-timing). Not root, no iproute2 or no netns/veth "
+		   "support:\n"
+		   "\"silent: skipped: <why>\", exit status unaffected.\n",
 	.run = silent_run,
 	.analyse = silent_analyse,
 	.report = silent_report,

@@ -235,6 +235,21 @@ void soak_json(struct jw *w, const void *res, const struct bctx *x)
 }
 
 const struct scenario_ops soak_ops = {
+	.explain = "soak (run only when named): one monitor in compare mode; "
+		   "each connection ends in a\n"
+		   "random mode and must get what its scenario above gets on "
+		   "the compare row, each\n"
+		   "report then resolved as seen by the second path (the "
+		   "TCP_INFO sweep sees every\n"
+		   "mode: a miss or a disagreement fails); cut: a FIN "
+		   "unwatched at its first report,\n"
+		   "its outcome cut short; live: unwatched alive, nothing. "
+		   "Lost, false, duplicate,\n"
+		   "wrong, a failed counter identity or memory_bytes growing "
+		   "after the first cycle\n"
+		   "makes the exit status 1; fewer than 2 cycles in --soak-s "
+		   "(memory not judged)\n"
+		   "is a timing miss (--strict-timing).\n",
 	.run = soak_run,
 	.analyse = soak_analyse,
 	.report = soak_report,
