@@ -61,9 +61,9 @@ int write_json(const char *file, const struct bopts *o,
 		return -errno;
 	jw_init(&w, f, 0);
 	jw_obj(&w, NULL);
+	summary_json(&w, runs, v);
 	jw_str(&w, "tool", "hupmon-bench");
 	jw_str(&w, "hupmon_version", hupmon_version());
-	summary_json(&w, runs, v);
 	machine(&w, o);
 	config(&w, o);
 	jw_obj(&w, "scenarios");

@@ -29,8 +29,8 @@ void silent_report(FILE *f, const void *res, const struct bctx *x)
 		return;
 	}
 	fprintf(f,
-		"\n== silent: peer vanished (client's link down in its "
-		"namespace); detection time vs the configured bound ==\n"
+		"\n== silent: the client's link down in its namespace; "
+		"detection time vs the bound ==\n"
 		"ms from just before `ip link set down` (data case: from the "
 		"server's write) to\nthe report's detected_ns; %u connections "
 		"per case and path, keepalive phases spread\nover the "
