@@ -46,7 +46,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "clock.h"
+#include "lab/clock.h"
 #include "hupmon.h"
 
 /* --hupmon: which detection runs. The sweep: TCP_INFO, a 10 ms period in 1

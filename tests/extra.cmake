@@ -15,10 +15,10 @@ add_test(NAME readme_example_in_sync
           -DEXAMPLE=${CMAKE_CURRENT_SOURCE_DIR}/example_embed.c
           -P ${CMAKE_CURRENT_SOURCE_DIR}/readme_sync.cmake)
 
-# The two-namespace lab of the silent-death test; hupmon-bench's silent
-# scenario compiles the same source (bench/CMakeLists.txt).
-target_sources(check_silent_death PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/netns.c)
-target_sources(check_stall_netns PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/netns.c)
+# The two-namespace lab (bench/lab/netns.h), which hupmon-bench's silent and
+# stall scenarios use too: the suites link bench/'s library hupmon-lab.
+target_link_libraries(check_silent_death PRIVATE hupmon-lab)
+target_link_libraries(check_stall_netns PRIVATE hupmon-lab)
 
 # check_serve, check_serve_curl, check_serve_limits: hupmon-serve
 # (bench/serve*.c) built into the suites with their fixture; check_serve_curl
@@ -26,12 +26,12 @@ target_sources(check_stall_netns PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/netns.c)
 foreach(suite check_serve check_serve_curl check_serve_limits)
   if(TARGET ${suite})
     target_sources(${suite} PRIVATE serve_fixture.c
-      ${PROJECT_SOURCE_DIR}/bench/clock.c
       ${PROJECT_SOURCE_DIR}/bench/serve.c
       ${PROJECT_SOURCE_DIR}/bench/serve_http.c
       ${PROJECT_SOURCE_DIR}/bench/serve_metrics.c
       ${PROJECT_SOURCE_DIR}/bench/serve_load.c)
     target_include_directories(${suite} PRIVATE ${PROJECT_SOURCE_DIR}/bench)
+    target_link_libraries(${suite} PRIVATE hupmon-lab)
   endif()
 endforeach()
 if(TARGET check_serve_curl AND HUPMON_BUILD_BENCH)
