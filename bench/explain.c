@@ -53,7 +53,7 @@ void explain(FILE *f)
 		   "is MISS. Any of these makes the exit status 1.\n");
 	fprintf(f, "\nabandon (run only when named, and by --quick): "
 		   "hupmon-serve in this process, its\nclients giving up on "
-		   "requests (bench/serve_load.h), hupmon off, epoll, the "
+		   "requests (bench/serve/load.h), hupmon off, epoll, the "
 		   "TCP_INFO\nsweep and compare. In every mode: no request "
 		   "cancelled whose client waited, no\nwaiting client left "
 		   "without its answer, the server's counters add up\n(count "

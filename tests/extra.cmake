@@ -20,18 +20,13 @@ add_test(NAME readme_example_in_sync
 target_link_libraries(check_silent_death PRIVATE hupmon-lab)
 target_link_libraries(check_stall_netns PRIVATE hupmon-lab)
 
-# check_serve, check_serve_curl, check_serve_limits: hupmon-serve
-# (bench/serve*.c) built into the suites with their fixture; check_serve_curl
+# check_serve, check_serve_curl, check_serve_limits: hupmon-serve's library
+# (hupmon-serve-core, bench/serve/) with their fixture; check_serve_curl
 # also runs the program.
 foreach(suite check_serve check_serve_curl check_serve_limits)
   if(TARGET ${suite})
-    target_sources(${suite} PRIVATE serve_fixture.c
-      ${PROJECT_SOURCE_DIR}/bench/serve.c
-      ${PROJECT_SOURCE_DIR}/bench/serve_http.c
-      ${PROJECT_SOURCE_DIR}/bench/serve_metrics.c
-      ${PROJECT_SOURCE_DIR}/bench/serve_load.c)
-    target_include_directories(${suite} PRIVATE ${PROJECT_SOURCE_DIR}/bench)
-    target_link_libraries(${suite} PRIVATE hupmon-lab)
+    target_sources(${suite} PRIVATE serve_fixture.c)
+    target_link_libraries(${suite} PRIVATE hupmon-serve-core)
   endif()
 endforeach()
 if(TARGET check_serve_curl AND HUPMON_BUILD_BENCH)
@@ -39,10 +34,10 @@ if(TARGET check_serve_curl AND HUPMON_BUILD_BENCH)
     HUPMON_SERVE_BIN="$<TARGET_FILE:hupmon-serve>")
 endif()
 
-# The README's excerpt of bench/serve.c is made of lines of bench/serve.c.
+# The README's excerpt of bench/serve/server.c is made of its lines.
 add_test(NAME readme_serve_excerpt
   COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/serve_excerpt.sh
-          ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/bench/serve.c)
+          ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/bench/serve/server.c)
 
 
 # The bench tests below judge counts and identities only: hupmon-bench
@@ -137,7 +132,8 @@ if(HUPMON_BUILD_BENCH AND EXISTS ${PROJECT_SOURCE_DIR}/bench/CMakeLists.txt)
     COMMAND_EXPAND_LISTS)
   add_test(NAME module_graph_serve
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/module_graph.sh ${CMAKE_NM}
-            ${PROJECT_SOURCE_DIR}/bench "$<TARGET_OBJECTS:hupmon-serve-objs>"
+            ${PROJECT_SOURCE_DIR}/bench/serve
+            "$<TARGET_OBJECTS:hupmon-serve-core>"
             "$<TARGET_OBJECTS:hupmon-serve>"
     COMMAND_EXPAND_LISTS)
 endif()
