@@ -34,12 +34,6 @@ if(TARGET check_serve_curl AND HUPMON_BUILD_BENCH)
     HUPMON_SERVE_BIN="$<TARGET_FILE:hupmon-serve>")
 endif()
 
-# The README's excerpt of bench/serve/server.c is made of its lines.
-add_test(NAME readme_serve_excerpt
-  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/serve_excerpt.sh
-          ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/bench/serve/server.c)
-
-
 # The bench tests below judge counts and identities only: hupmon-bench
 # fails a run on its count checks (lost, false, duplicate, wrong reports,
 # failed calls, counters that do not add up); its timing checks (latency,
