@@ -7,7 +7,20 @@ if(NOT HUPMON_SANITIZED)
   add_test(NAME install_consumer
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/install_consumer.sh
             ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR} ${CMAKE_C_COMPILER})
+  set_tests_properties(install_consumer PROPERTIES RESOURCE_LOCK hupmon_install)
 endif()
+# The install components (runtime, development, tools): tools installs
+# exactly the two programs, which run alone; every file is in one component.
+# The lock: cmake --install writes its manifest into the build tree.
+if(HUPMON_BUILD_BENCH AND EXISTS ${PROJECT_SOURCE_DIR}/bench/CMakeLists.txt)
+  set(install_tools hupmon-bench hupmon-serve)
+else()
+  set(install_tools "")
+endif()
+add_test(NAME install_components
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/install_components.sh
+          ${PROJECT_BINARY_DIR} ${install_tools})
+set_tests_properties(install_components PROPERTIES RESOURCE_LOCK hupmon_install)
 
 # The README's embedding example and tests/example_embed.c are one text.
 add_test(NAME readme_example_in_sync
