@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * abandon: a server that cancels the work of clients that left, measured
- * with clients that leave (issue 18). hupmon-serve (serve.h) runs in this
- * process, once per hupmon mode (off, epoll, the TCP_INFO sweep at 10 ms,
- * compare), each server on its own port; the clients of serve_load.h run
+ * with clients that leave (issue 18). hupmon-serve (serve/server.h) runs in
+ * this process, once per hupmon mode (off, epoll, the TCP_INFO sweep at 10 ms,
+ * compare), each server on its own port; the clients of serve/load.h run
  * against each in turn, round after round, the modes' order reversed on odd
  * rounds so that a change in the machine's load hits them alike.
  *

@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * abandon: hupmon-serve (serve.h) embedded in hupmon-bench, its clients
- * (serve_load.h) giving up on requests, once per hupmon mode (abandon.c).
- * What it measured and what analysis made of it, for abandon_report.c.
+ * abandon: hupmon-serve (serve/server.h) embedded in hupmon-bench, its
+ * clients (serve/load.h) giving up on requests, once per hupmon mode
+ * (abandon.c). What it measured and what analysis made of it, for
+ * abandon_report.c.
  */
 #ifndef HUPMON_BENCH_ABANDON_H
 #define HUPMON_BENCH_ABANDON_H
 
 #include "bench.h"
-#include "serve_load.h"
+#include "serve/load.h"
 
 #define ABANDON_MODES 4 /* by enum serve_mode: off, epoll, sweep, compare */
 

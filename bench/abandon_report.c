@@ -327,7 +327,7 @@ void abandon_plot(struct plot *pl, const void *res, const struct bctx *x)
 const struct scenario_ops abandon_ops = {
 	.explain = "abandon (run only when named, and by --quick): "
 		   "hupmon-serve in this process, its\n"
-		   "clients giving up on requests (bench/serve_load.h), hupmon "
+		   "clients giving up on requests (bench/serve/load.h), hupmon "
 		   "off, epoll, the TCP_INFO\n"
 		   "sweep and compare. In every mode: no request cancelled "
 		   "whose client waited, no\n"

@@ -35,7 +35,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "clock.h"
+#include "lab/clock.h"
 #include "hupmon.h"
 #include "verdict.h"
 

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * silent: a peer that vanishes without a FIN or an RST (root only). Two
- * network namespaces joined by a veth pair (the lab of tests/netns.c, shared
- * with tests/check_silent_death.c); the client's end of the link is taken
- * down in the client's namespace, so the server learns nothing. Only keepalive
- * and TCP_USER_TIMEOUT can turn that into a report: each case's connections
- * must be reported as TIMEOUT (ETIMEDOUT) within its bound plus a margin, and
- * connections with no options not at all within the longest bound plus it.
+ * network namespaces joined by a veth pair (the lab of bench/lab/netns.c,
+ * shared with tests/check_silent_death.c); the client's end of the link is
+ * taken down in the client's namespace, so the server learns nothing. Only
+ * keepalive and TCP_USER_TIMEOUT can turn that into a report: each case's
+ * connections must be reported as TIMEOUT (ETIMEDOUT) within its bound plus a
+ * margin, and connections with no options not at all within the longest
+ * bound plus it.
  *
  * Each of the library's paths (epoll, TCP_INFO sweep, both with compare off)
  * runs, as a struct run on lib_ops, on fresh connections watched with their
@@ -20,7 +21,7 @@
  */
 #include "silent.h"
 #include "bench.h"
-#include "netns.h"
+#include "lab/netns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

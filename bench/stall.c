@@ -36,7 +36,7 @@
  * (exit status 1). The lab is removed at the end.
  */
 #include "stall.h"
-#include "netns.h"
+#include "lab/netns.h"
 
 #include <errno.h>
 #include <netinet/in.h>

@@ -20,7 +20,7 @@
  * nothing queued, an episode closed without RECOVERED (stall_closed).
  */
 #include "stall.h"
-#include "netns.h"
+#include "lab/netns.h"
 
 #include <errno.h>
 #include <netinet/tcp.h>

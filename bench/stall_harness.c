@@ -6,7 +6,7 @@
  */
 #include "stall.h"
 #include "detect_stall.h"
-#include "netns.h"
+#include "lab/netns.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

@@ -21,7 +21,7 @@
  */
 #include "stall.h"
 #include "detect_stall.h"
-#include "netns.h"
+#include "lab/netns.h"
 
 #include <errno.h>
 #include <netinet/in.h>

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * check_serve: hupmon-serve (bench/serve.h) in this process against clients
- * written here, over loopback: what each client does (wait, FIN, RST,
+ * check_serve: hupmon-serve (bench/serve/server.h) in this process against
+ * clients written here, over loopback: what each client does (wait, FIN, RST,
  * half-close, pipelining, a byte left unread) against what the server
  * records and counts, in every hupmon mode and both loops; then 64 clients
- * with random abandonment (bench/serve_load.h) whose counters must add up,
+ * with random abandonment (bench/serve/load.h) whose counters must add up,
  * with no false cancellation and no lost response. curl, promtool and
  * Prometheus are in check_serve_curl.
  *
@@ -19,9 +19,9 @@
 #include <unistd.h>
 
 #include "fixture.h"
-#include "serve.h"
+#include "serve/server.h"
 #include "serve_fixture.h"
-#include "serve_load.h"
+#include "serve/load.h"
 
 #define SOON_MS 2000 /* "within 2 s" */
 #define LONG_MS 5000 /* W of a request that must not run to its end */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * check_serve_curl: hupmon-serve (bench/serve.h) against clients nobody
+ * check_serve_curl: hupmon-serve (bench/serve/server.h) against clients nobody
  * here wrote: curl, promtool and, when it is installed, a real Prometheus
  * server scraping it; and the hupmon-serve program itself.
  *
@@ -35,7 +35,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
-#include "serve.h"
+#include "serve/server.h"
 #include "serve_fixture.h"
 
 #define SOON_MS 2000

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * check_serve_limits: hupmon-serve (bench/serve.h) at the edges of what it
- * holds, over loopback, with clients written here:
+ * check_serve_limits: hupmon-serve (bench/serve/server.h) at the edges of what
+ * it holds, over loopback, with clients written here:
  *
  *   - at its fd limit (RLIMIT_NOFILE lowered in this test process, which
  *     runs the server): accept4() fails with EMFILE; held there for 5 s the
@@ -41,7 +41,7 @@
 #include <unistd.h>
 
 #include "fixture.h"
-#include "serve.h"
+#include "serve/server.h"
 #include "serve_fixture.h"
 
 #define SOON_MS	   2000	       /* "within 2 s" */

@@ -8,10 +8,10 @@
  * must be reported as TIMEOUT within its bound plus a margin, and one with
  * no options must not be reported at all in that time.
  *
- * The lab (namespaces, veth pair) is netns.c, shared with hupmon-bench's
- * silent scenario. Needs root (CAP_NET_ADMIN) and iproute2: otherwise prints
- * why and exits 77 (CTest SKIP_RETURN_CODE). The namespaces are removed at
- * exit.
+ * The lab (namespaces, veth pair) is bench/lab/netns.c, shared with
+ * hupmon-bench's silent scenario. Needs root (CAP_NET_ADMIN) and iproute2:
+ * otherwise prints why and exits 77 (CTest SKIP_RETURN_CODE). The namespaces
+ * are removed at exit.
  */
 #include <check.h>
 #include <errno.h>
@@ -26,7 +26,7 @@
 
 #include "fixture.h"
 #include "hupmon.h"
-#include "netns.h"
+#include "lab/netns.h"
 
 #define MARGIN_NS 2000000000ull /* generous: timers fire on jiffies */
 

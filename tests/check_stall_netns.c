@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * check_stall_netns: stall reports across a real link (root). The lab of
- * check_silent_death (netns.c: two namespaces joined by a veth pair).
+ * check_silent_death (bench/lab/netns.c: two namespaces, a veth pair).
  *
  *   - The client's end of the link goes down while the server has data in
  *     flight: STALLED/NO_ACK within 3 s (stall_ms 1 s, period 100 ms), and
@@ -36,7 +36,7 @@
 #include "detect_stall.h"
 #include "fixture.h"
 #include "hupmon.h"
-#include "netns.h"
+#include "lab/netns.h"
 
 #define STALL_MS  1000
 #define PERIOD_MS 100

@@ -7,7 +7,20 @@ if(NOT HUPMON_SANITIZED)
   add_test(NAME install_consumer
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/install_consumer.sh
             ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR} ${CMAKE_C_COMPILER})
+  set_tests_properties(install_consumer PROPERTIES RESOURCE_LOCK hupmon_install)
 endif()
+# The install components (runtime, development, tools): tools installs
+# exactly the two programs, which run alone; every file is in one component.
+# The lock: cmake --install writes its manifest into the build tree.
+if(HUPMON_BUILD_BENCH AND EXISTS ${PROJECT_SOURCE_DIR}/bench/CMakeLists.txt)
+  set(install_tools hupmon-bench hupmon-serve)
+else()
+  set(install_tools "")
+endif()
+add_test(NAME install_components
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/install_components.sh
+          ${PROJECT_BINARY_DIR} ${install_tools})
+set_tests_properties(install_components PROPERTIES RESOURCE_LOCK hupmon_install)
 
 # The README's embedding example and tests/example_embed.c are one text.
 add_test(NAME readme_example_in_sync
@@ -15,35 +28,24 @@ add_test(NAME readme_example_in_sync
           -DEXAMPLE=${CMAKE_CURRENT_SOURCE_DIR}/example_embed.c
           -P ${CMAKE_CURRENT_SOURCE_DIR}/readme_sync.cmake)
 
-# The two-namespace lab of the silent-death test; hupmon-bench's silent
-# scenario compiles the same source (bench/CMakeLists.txt).
-target_sources(check_silent_death PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/netns.c)
-target_sources(check_stall_netns PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/netns.c)
+# The two-namespace lab (bench/lab/netns.h), which hupmon-bench's silent and
+# stall scenarios use too: the suites link bench/'s library hupmon-lab.
+target_link_libraries(check_silent_death PRIVATE hupmon-lab)
+target_link_libraries(check_stall_netns PRIVATE hupmon-lab)
 
-# check_serve, check_serve_curl, check_serve_limits: hupmon-serve
-# (bench/serve*.c) built into the suites with their fixture; check_serve_curl
+# check_serve, check_serve_curl, check_serve_limits: hupmon-serve's library
+# (hupmon-serve-core, bench/serve/) with their fixture; check_serve_curl
 # also runs the program.
 foreach(suite check_serve check_serve_curl check_serve_limits)
   if(TARGET ${suite})
-    target_sources(${suite} PRIVATE serve_fixture.c
-      ${PROJECT_SOURCE_DIR}/bench/clock.c
-      ${PROJECT_SOURCE_DIR}/bench/serve.c
-      ${PROJECT_SOURCE_DIR}/bench/serve_http.c
-      ${PROJECT_SOURCE_DIR}/bench/serve_metrics.c
-      ${PROJECT_SOURCE_DIR}/bench/serve_load.c)
-    target_include_directories(${suite} PRIVATE ${PROJECT_SOURCE_DIR}/bench)
+    target_sources(${suite} PRIVATE serve_fixture.c)
+    target_link_libraries(${suite} PRIVATE hupmon-serve-core)
   endif()
 endforeach()
 if(TARGET check_serve_curl AND HUPMON_BUILD_BENCH)
   target_compile_definitions(check_serve_curl PRIVATE
     HUPMON_SERVE_BIN="$<TARGET_FILE:hupmon-serve>")
 endif()
-
-# The README's excerpt of bench/serve.c is made of lines of bench/serve.c.
-add_test(NAME readme_serve_excerpt
-  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/serve_excerpt.sh
-          ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/bench/serve.c)
-
 
 # The bench tests below judge counts and identities only: hupmon-bench
 # fails a run on its count checks (lost, false, duplicate, wrong reports,
@@ -137,7 +139,8 @@ if(HUPMON_BUILD_BENCH AND EXISTS ${PROJECT_SOURCE_DIR}/bench/CMakeLists.txt)
     COMMAND_EXPAND_LISTS)
   add_test(NAME module_graph_serve
     COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/module_graph.sh ${CMAKE_NM}
-            ${PROJECT_SOURCE_DIR}/bench "$<TARGET_OBJECTS:hupmon-serve-objs>"
+            ${PROJECT_SOURCE_DIR}/bench/serve
+            "$<TARGET_OBJECTS:hupmon-serve-core>"
             "$<TARGET_OBJECTS:hupmon-serve>"
     COMMAND_EXPAND_LISTS)
 endif()

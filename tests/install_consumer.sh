@@ -1,15 +1,24 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Installs hupmon from the build tree into a temporary prefix, then builds
-# and runs a tiny consumer twice: with find_package(hupmon CONFIG) and with
-# pkg-config. Also checks that only hupmon_* symbols are exported and that
-# the license is installed.
+# Installs hupmon's runtime and development components (not the tools) from
+# the build tree into a temporary prefix, then builds and runs a tiny
+# consumer twice: with find_package(hupmon CONFIG) and with pkg-config. Also
+# checks that only hupmon_* symbols are exported, that the license is
+# installed and that no program is (bin/ holds only the tools component).
 # usage: install_consumer.sh BUILD_DIR SOURCE_DIR C_COMPILER
 set -eu
 build=$1 src=$2 cc=$3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-cmake --install "$build" --prefix "$tmp/prefix" >/dev/null
+for component in runtime development; do
+	cmake --install "$build" --prefix "$tmp/prefix" \
+		--component "$component" >/dev/null
+done
+if [ -e "$tmp/prefix/bin" ]; then
+	echo "runtime + development installed programs:" \
+		"$(ls "$tmp/prefix/bin")" >&2
+	exit 1
+fi
 cmp "$src/LICENSE" "$tmp/prefix/share/doc/hupmon/LICENSE"
 lib=$(find "$tmp/prefix" -name 'libhupmon.so*' -type f | head -n1)
 if [ -n "$lib" ]; then

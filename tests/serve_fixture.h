@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * serve_fixture: hupmon-serve (bench/serve.h) started in the test process,
- * the records it hands over, and a few blocking loopback client helpers,
- * for check_serve and check_serve_curl. Every wait is bounded; helpers that
- * cannot go on fail the running Check test.
+ * serve_fixture: hupmon-serve (bench/serve/server.h) started in the test
+ * process, the records it hands over, and a few blocking loopback client
+ * helpers, for check_serve and check_serve_curl. Every wait is bounded; helpers
+ * that cannot go on fail the running Check test.
  */
 #ifndef HUPMON_TEST_SERVE_FIXTURE_H
 #define HUPMON_TEST_SERVE_FIXTURE_H
@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "serve.h"
+#include "serve/server.h"
 
 #define SFX_RECORDS 256
 

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * serve_load: the abandon scenario's clients (see serve_load.h). One thread
+ * load: the abandon scenario's clients (see load.h). One thread
  * per client connection, blocking sockets, every wait bounded.
  */
-#include "serve_load.h"
+#include "load.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

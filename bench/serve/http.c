@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * serve_http: the small part of HTTP/1.1 that hupmon-serve and its load
+ * http: the small part of HTTP/1.1 that hupmon-serve and its load
  * generator speak. Requests: GET, no body, keep-alive by default (HTTP/1.0:
  * close by default), pipelining; lines end in CRLF or, as RFC 9112 lets a
  * recipient accept, in a bare LF (curl and browsers send CRLF; a hand-typed
@@ -8,7 +8,7 @@
  * connection until the header timeout). Responses: always with a
  * Content-Length.
  */
-#include "serve.h"
+#include "server.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * serve_metrics: names of the server's options, its counters' totals, and
- * the /metrics exposition of a snapshot of the server (serve.c takes it):
+ * metrics: names of the server's options, its counters' totals, and
+ * the /metrics exposition of a snapshot of the server (server.c takes it):
  * hupmon's own families (hupmon_stats_format) and then the server's
  * (hupmon_serve_*), one text exposition 0.0.4 in which no family appears twice.
  */
-#include "serve.h"
+#include "server.h"
 
 #include <errno.h>
 #include <inttypes.h>

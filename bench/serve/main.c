@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * hupmon-serve: the HTTP/1.1 server of serve.c as a program. Prints where it
+ * hupmon-serve: the HTTP/1.1 server of server.c as a program. Prints where it
  * listens on stdout, serves until SIGINT or SIGTERM, then prints its
- * counters on stderr. See --help and serve.h.
+ * counters on stderr. See --help and server.h.
  */
-#include "serve.h"
+#include "server.h"
 
 #include <getopt.h>
 #include <pthread.h>

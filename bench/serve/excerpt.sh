@@ -1,8 +1,9 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Fails unless every line of the README's hupmon-serve excerpt (between the
-# serve-excerpt markers) is a line of bench/serve.c: "..." elisions, "//"
+# Fails unless every line of the hupmon-serve excerpt in README (between the
+# serve-excerpt markers) is a line of SRC (server.c): "..." elisions, "//"
 # annotations and blank lines aside.
+# usage: excerpt.sh README SRC
 set -eu
 readme=$1
 src=$2
@@ -12,12 +13,12 @@ sed -n '/<!-- serve-excerpt:begin -->/,/<!-- serve-excerpt:end -->/p' \
 	"$readme" | grep -v -e '^<!--' -e '^```' -e '^[[:space:]]*\.\.\.$' \
 	-e '^[[:space:]]*//' -e '^$' >"$tmp/excerpt" || true
 if [ ! -s "$tmp/excerpt" ]; then
-	echo "README.md: no serve-excerpt block"
+	echo "$readme: no serve-excerpt block"
 	exit 1
 fi
 grep -v '^$' "$src" >"$tmp/src"
 if grep -F -x -v -f "$tmp/src" "$tmp/excerpt"; then
-	echo "README.md: the excerpt lines above are not in $src"
+	echo "$readme: the excerpt lines above are not in $src"
 	exit 1
 fi
-echo "README.md: $(wc -l <"$tmp/excerpt") excerpt lines, all in $src"
+echo "$readme: $(wc -l <"$tmp/excerpt") excerpt lines, all in $src"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * clock: nanosecond clocks, shared by hupmon-bench and hupmon-serve (and the
- * test suites that build hupmon-serve in).
+ * test suites that link hupmon-serve's library), in library hupmon-lab.
  */
 #ifndef HUPMON_BENCH_CLOCK_H
 #define HUPMON_BENCH_CLOCK_H

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * netns: a two-host lab for silent peer death (root only), shared by
- * check_silent_death.c and hupmon-bench's silent scenario (bench/silent.c). Two
+ * netns: a two-host lab for silent peer death and stalls (root only), used by
+ * hupmon-bench's silent and stall scenarios and by tests/check_silent_death.c
+ * and tests/check_stall_netns.c (library hupmon-lab, bench/lab/). Two
  * network namespaces joined by a veth pair, IPv6 off on both (no
  * autoconfiguration chatter beside the keepalive probes); the client's end of
  * the link can be taken down inside the client's namespace, so the server keeps

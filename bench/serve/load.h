@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * serve_load: the clients of the abandon scenario (issue 18), against a
- * hupmon-serve (serve.h) at a given address.
+ * load: the clients of the abandon scenario (issue 18), against a
+ * hupmon-serve (server.h) at a given address.
  *
  * C client connections at once, each running sessions one after another
  * until the duration is over. A session is one of these classes, drawn at
@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "serve.h"
+#include "server.h"
 
 enum load_class {
 	LOAD_WAIT,

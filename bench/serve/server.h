@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * hupmon-serve: a small HTTP/1.1 server that stops working for clients that
- * left, with hupmon (issue 18). serve.c is the server, serve_http.c the
- * subset of HTTP/1.1 it speaks, serve_metrics.c its /metrics, serve_main.c
- * the hupmon-serve program.
+ * left, with hupmon (issue 18). server.c is the server, http.c the subset of
+ * HTTP/1.1 it speaks, metrics.c its /metrics, main.c the hupmon-serve
+ * program; load.h the clients that hupmon-bench's abandon scenario runs
+ * against it. See README.md in this folder.
  *
  *   GET /work?ms=W  burns W ms of CPU in chunks of 0.25 ms, checking the
  *                   request's cancel flag between chunks, then answers 200
@@ -39,14 +40,14 @@
  * when one of its connections closes; meanwhile new clients wait in the
  * listen backlog.
  */
-#ifndef HUPMON_SERVE_H
-#define HUPMON_SERVE_H
+#ifndef HUPMON_SERVE_SERVER_H
+#define HUPMON_SERVE_SERVER_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "clock.h"
+#include "lab/clock.h"
 #include "hupmon.h"
 
 /* --hupmon: which detection runs. The sweep: TCP_INFO, a 10 ms period in 1
@@ -205,8 +206,8 @@ void serve_counters(struct serve *s, struct serve_counters *out);
  * frees it). Returns its length or -ENOMEM. */
 long serve_metrics(struct serve *s, char **out);
 
-/* What /metrics shows, taken at once (serve.c), then formatted
- * (serve_metrics.c) without calling back into the server. */
+/* What /metrics shows, taken at once (server.c), then formatted
+ * (metrics.c) without calling back into the server. */
 struct serve_snapshot {
 	struct serve_opts o;
 	unsigned workers;
@@ -226,7 +227,7 @@ int serve_mode_parse(const char *s);
 int serve_half_close_parse(const char *s);
 int serve_loop_parse(const char *s);
 
-/* --- the subset of HTTP/1.1 (serve_http.c) ----------------------------- */
+/* --- the subset of HTTP/1.1 (http.c) ----------------------------------- */
 
 enum http_route {
 	HTTP_WORK,	  /* GET /work?ms=W */

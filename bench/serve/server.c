@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * serve: the server behind hupmon-serve (see serve.h for what it does).
+ * server: the server behind hupmon-serve (see server.h for what it does).
  *
  * Threads
  *   acceptor   one epoll loop: accepts, reads requests, answers /metrics and
@@ -26,7 +26,7 @@
  * stops at its next chunk; a request the acceptor is about to queue is
  * dropped by the acceptor. Who drops it ends it: unwatch, count, close.
  *
- * Limits (see serve.h). The acceptor times the connections it holds: one
+ * Limits (see server.h). The acceptor times the connections it holds: one
  * list per timeout, in deadline order since each deadline is now + that
  * timeout; its epoll_wait() sleeps until the first deadline. What the
  * kernel does at the fd limit: accept4() fails with EMFILE (the process's
@@ -41,7 +41,7 @@
  * an accept per newcomer while the limit lasts and turns away clients that
  * a moment later could have been served.
  */
-#include "serve.h"
+#include "server.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
