@@ -13,8 +13,6 @@
 #include <string.h>
 #include <time.h>
 
-#define MS 1000000ull
-
 /* Creates the monitor (or raw loop) and watches every server end. */
 int path_watch(struct run *r)
 {
@@ -83,17 +81,18 @@ static void run_settle(const struct run *r)
 
 	if (!ms)
 		ms = sweeps(r->p) ? 2 * r->o->period_ms + 2 : 2;
-	sleep_ns(ms * MS);
+	sleep_ns(ms * NS_PER_MS);
 }
 
 static void run_wait(struct run *r, const size_t *idx, size_t k,
 		     uint64_t last_act)
 {
-	uint64_t period = (uint64_t)r->o->period_ms * MS;
+	uint64_t period = (uint64_t)r->o->period_ms * NS_PER_MS;
 	/* a sweep's duplicate would come a lap after the first report; an
 	 * event-driven path's at once */
-	uint64_t quiet = sweeps(r->p) ? period * 3 / 2 + 5 * MS : 5 * MS;
-	uint64_t hard = last_act + 2000 * MS + 3 * period;
+	uint64_t quiet =
+		sweeps(r->p) ? period * 3 / 2 + 5 * NS_PER_MS : 5 * NS_PER_MS;
+	uint64_t hard = last_act + 2000 * NS_PER_MS + 3 * period;
 	uint64_t settled = 0;
 
 	for (;;) {
@@ -108,7 +107,7 @@ static void run_wait(struct run *r, const size_t *idx, size_t k,
 		} else if (t - settled >= quiet) {
 			return;
 		}
-		sleep_ns(MS);
+		sleep_ns(NS_PER_MS);
 	}
 }
 
@@ -211,8 +210,8 @@ static uint64_t act_all(struct run *r, const size_t *idx, size_t k,
 {
 	const struct scenario *s = r->s;
 	uint64_t pace = (uint64_t)r->o->pace_us * 1000u;
-	uint64_t period = (uint64_t)r->o->period_ms * MS;
-	uint64_t wait = 3 * period + 50 * MS;
+	uint64_t period = (uint64_t)r->o->period_ms * NS_PER_MS;
+	uint64_t wait = 3 * period + 50 * NS_PER_MS;
 
 	for (size_t j = 0; j < k; j++) {
 		struct conn *c = &r->c[idx[j]];
@@ -298,7 +297,7 @@ void idle_round(struct run *r, unsigned round)
 	loop_snapshot(r);
 	cpu0 = self_cpu_ms();
 	t0 = now_ns();
-	sleep_ns((uint64_t)r->o->idle_ms * MS);
+	sleep_ns((uint64_t)r->o->idle_ms * NS_PER_MS);
 	loop_stop(r);
 	secs = (double)(now_ns() - t0) / 1e9;
 	v[FIG_CPU_MS] = self_cpu_ms() - cpu0;

@@ -34,12 +34,13 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#define MS	   1000000ull
-#define MARGIN_NS  (SILENT_MARGIN_MS * MS)
-#define STAGGER_NS (1000 * MS) /* opening spread: one keepalive interval */
-#define SETTLE_NS  (1200 * MS) /* then idle: every keepalive answered once */
-#define CONNS	   8	       /* connections per case and path by default */
-#define MAX_CONNS  32	       /* --closes is capped at this */
+#define MARGIN_NS (SILENT_MARGIN_MS * NS_PER_MS)
+#define STAGGER_NS                                                             \
+	(1000 * NS_PER_MS) /* opening spread: one keepalive interval */
+#define SETTLE_NS                                                              \
+	(1200 * NS_PER_MS) /* then idle: every keepalive answered once */
+#define CONNS	  8	   /* connections per case and path by default */
+#define MAX_CONNS 32	   /* --closes is capped at this */
 
 enum { SK_KA, SK_KA_UT, SK_UT_DATA, SK_NONE };
 
@@ -111,8 +112,8 @@ static uint64_t longest_bound_ns(void)
 	uint64_t b = 0;
 
 	for (int k = 0; k < SILENT_CASES; k++)
-		if (silent_cases[k].bound_ms * MS > b)
-			b = silent_cases[k].bound_ms * MS;
+		if (silent_cases[k].bound_ms * NS_PER_MS > b)
+			b = silent_cases[k].bound_ms * NS_PER_MS;
 	return b;
 }
 
@@ -120,7 +121,7 @@ static uint64_t longest_bound_ns(void)
  * longest one for a case that must stay silent; plus the margin. */
 static uint64_t allowed_ns(unsigned kase)
 {
-	uint64_t b = silent_cases[kase].bound_ms * MS;
+	uint64_t b = silent_cases[kase].bound_ms * NS_PER_MS;
 
 	return (b ? b : longest_bound_ns()) + MARGIN_NS;
 }
@@ -172,7 +173,8 @@ static void eval_conn(struct silent_res *s, const struct run *r,
 static bool wait_until(uint64_t until)
 {
 	for (uint64_t t; !stop_sig && (t = now_ns()) < until;)
-		sleep_ns(until - t < 100 * MS ? until - t : 100 * MS);
+		sleep_ns(until - t < 100 * NS_PER_MS ? until - t
+						     : 100 * NS_PER_MS);
 	return !stop_sig;
 }
 

@@ -28,7 +28,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MS	     1000000ull
 #define PERIOD_MS    100 /* the sweep, unless --period-ms / --tick-ms */
 #define TICK_MS	     10
 #define POLL_NS	     (200 * 1000ull)	   /* a worker's nap between passes */
@@ -366,7 +365,7 @@ static void act_due(struct worker *wk, uint64_t now)
 		wk->busy[wk->nbusy++] = i;
 		/* uniform in [pace, 3 pace]: two workers, one act per pace */
 		wk->next_act += pace + rng_next(&wk->rng) % (2 * pace + 1);
-		if (wk->next_act + 100 * MS < now)
+		if (wk->next_act + 100 * NS_PER_MS < now)
 			wk->next_act = now; /* no burst after a stall */
 	}
 }
@@ -482,7 +481,7 @@ static int soak_open_monitor(struct soak *s)
 
 	s->res->period_ms = cfg.sweep_period_ms;
 	s->res->tick_ms = cfg.sweep_tick_ms;
-	s->wait_ns = (3000 + 5ull * cfg.sweep_period_ms) * MS;
+	s->wait_ns = (3000 + 5ull * cfg.sweep_period_ms) * NS_PER_MS;
 	return hupmon_new(&cfg, &s->r.m);
 }
 
@@ -494,7 +493,7 @@ static void churn(struct soak *s)
 	worker_init(&wk[0], s, 0);
 	worker_init(&wk[1], s, 1);
 	s->t0 = now_ns();
-	s->t_end = s->t0 + (uint64_t)s->o->soak_s * 1000 * MS;
+	s->t_end = s->t0 + (uint64_t)s->o->soak_s * 1000 * NS_PER_MS;
 	sample(s, 0);
 	for (unsigned w = 0; w < 2; w++) {
 		int rc = pthread_create(&wk[w].thr, NULL, worker_main, &wk[w]);

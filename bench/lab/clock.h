@@ -9,6 +9,11 @@
 #include <stdint.h>
 #include <time.h>
 
+/* Nanoseconds in the units the clocks' readers speak. */
+#define NS_PER_US 1000ull
+#define NS_PER_MS 1000000ull
+#define NS_PER_S  1000000000ull
+
 uint64_t clock_ns(clockid_t id);
 /* CLOCK_MONOTONIC */
 uint64_t now_ns(void);
