@@ -277,6 +277,11 @@ enum child_how { HOW_FIN, HOW_RST, HOW_HALF, HOW_DATAFIN, HOW_DROP };
 
 struct silent_res;
 struct soak_res;
+struct stall_res;
+struct budget_res;
+struct shards_res;
+struct million_res;
+struct jw;
 
 struct results {
 	struct cell c[SC_COUNT][BP_COUNT];
@@ -285,6 +290,10 @@ struct results {
 	struct silent_res *silent;	   /* NULL: not requested */
 	struct soak_res *soak;		   /* NULL: not requested */
 	struct churn_res *churn;	   /* NULL: not requested */
+	struct stall_res *stall;	   /* NULL: not requested */
+	struct budget_res *budget;	   /* NULL: not requested */
+	struct shards_res *shards;	   /* NULL: not requested */
+	struct million_res *million;	   /* NULL: not requested */
 	struct verdicts v;		   /* every check judged */
 	bool ran[SC_COUNT];		   /* main: the scenario ran */
 	unsigned stall_failures;	   /* run_stall (stall.c) */
@@ -449,18 +458,28 @@ void abandon_free(struct results *res);
 /* silent.c */
 void run_silent(const struct bctx *x);
 /* million.c: one watch and memory per socket at a million synthetic
- * entries; prints its own table as it runs. */
+ * entries; prints its own table as it runs, keeps it in res->million. */
 void run_million(const struct bctx *x);
-/* stall.c: stall reports; prints its own table as it runs. */
+void million_json(struct jw *w, const struct million_res *m); /* or null */
+void million_free(struct results *res);
+/* stall.c: stall reports; prints its own table as it runs, keeps it in
+ * res->stall (stall.h). */
 void run_stall(const struct bctx *x);
+void stall_json(struct jw *w, const struct stall_res *s); /* or null */
+void stall_free(struct results *res);
 /* Its verdicts (into res->v). */
 void silent_analyse(struct results *res);
 void silent_free(struct results *res);
 
 /* budget.c: the sweep's CPU budget, and shards; print their own tables
- * as they run, and judge their checks (res->v) as they go. */
+ * as they run, keep them in res->budget and res->shards, and judge their
+ * checks (res->v) as they go. */
 void run_budget(const struct bctx *x);
 void run_shards(const struct bctx *x);
+void budget_json(struct jw *w, const struct budget_res *b); /* or null */
+void shards_json(struct jw *w, const struct shards_res *s); /* or null */
+void budget_free(struct results *res);
+void shards_free(struct results *res);
 
 /* soak.c */
 void run_soak(const struct bctx *x);

@@ -5,6 +5,7 @@
  */
 #include "apart.h"
 #include "abandon.h"
+#include "jw.h"
 
 #include <errno.h>
 #include <math.h>
@@ -438,6 +439,7 @@ int write_json(const char *file, const struct bopts *o,
 {
 	FILE *f = fopen(file, "w");
 	bool first = true;
+	struct jw w;
 
 	if (!f)
 		return -errno;
@@ -463,6 +465,18 @@ int write_json(const char *file, const struct bopts *o,
 	silent_json_summary(f, res);
 	soak_json(f, res->soak);
 	churn_json(f, res->churn);
+	fputs(",\n  \"stall\": ", f);
+	jw_init(&w, f, 1);
+	stall_json(&w, res->stall);
+	fputs(",\n  \"budget\": ", f);
+	jw_init(&w, f, 1);
+	budget_json(&w, res->budget);
+	fputs(",\n  \"shards\": ", f);
+	jw_init(&w, f, 1);
+	shards_json(&w, res->shards);
+	fputs(",\n  \"million\": ", f);
+	jw_init(&w, f, 1);
+	million_json(&w, res->million);
 	verdict_json(f, &res->v);
 	fputs("\n}\n", f);
 	return fclose(f) ? -errno : 0;

@@ -347,6 +347,10 @@ static void results_free(struct results *res)
 	silent_free(res);
 	soak_free(res);
 	churn_free(res);
+	stall_free(res);
+	budget_free(res);
+	shards_free(res);
+	million_free(res);
 	free(res);
 }
 

@@ -49,7 +49,7 @@ static int cmp_u32(const void *a, const void *b)
 }
 
 void stall_half_closed(const struct bctx *x, bool own_shutdown,
-		       struct stall_tally *failures)
+		       struct stall_res *sr)
 {
 	struct sconn c[CONNS];
 	struct slog l = {.c = c, .n = CONNS};
@@ -60,6 +60,7 @@ void stall_half_closed(const struct bctx *x, bool own_shutdown,
 	uint32_t queued[CONNS];
 	uint64_t gap, end;
 	char note[128];
+	struct stall_row *row;
 
 	memset(c, 0, sizeof(c));
 	for (unsigned i = 0; i < CONNS; i++) {
@@ -100,14 +101,16 @@ void stall_half_closed(const struct bctx *x, bool own_shutdown,
 	snprintf(note, sizeof(note), "(stall_ms 1000; %s, %.1f MB queued)",
 		 own_shutdown ? "LAST_ACK" : "CLOSE_WAIT",
 		 (double)queued[CONNS / 2] / 1e6);
-	stall_row(own_shutdown ? "our FIN queued: ZERO_WINDOW"
-			       : "half-closed: ZERO_WINDOW",
-		  &st, 1000 + 2.0 * (double)gap / 1e6, CONNS,
-		  bad + l.stray + (unsigned)s.stall_closed, note, failures);
+	row = stall_row(own_shutdown ? "our FIN queued: ZERO_WINDOW"
+				     : "half-closed: ZERO_WINDOW",
+			&st, 1000 + 2.0 * (double)gap / 1e6, CONNS,
+			bad + l.stray + (unsigned)s.stall_closed, note, sr);
+	stall_fig(row, "stall_ms", 1000, 0);
+	stall_fig(row, "queued_bytes_median", queued[CONNS / 2], 0);
 	stall_row(own_shutdown ? "our FIN queued: RECOVERED"
 			       : "half-closed: RECOVERED",
 		  &rec, (double)gap / 1e6, CONNS, l.recs - rec.n,
-		  "(from the drain)", failures);
+		  "(from the drain)", sr);
 	hupmon_free(m);
 	stall_close(c, CONNS);
 	vec_free(&st);

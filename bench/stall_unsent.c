@@ -42,7 +42,7 @@ static int tcp_sample(int fd, struct hupmon__tcp_info *ti)
 }
 
 /* The server's side of the lab broken (fails every send) or repaired. */
-static int server_side(bool link_down, bool broken)
+static int server_side(bool link_down, bool broken, struct stall_res *sr)
 {
 	char why[192];
 	int rc;
@@ -59,8 +59,8 @@ static int server_side(bool link_down, bool broken)
 				       "root",
 			      netns_name(NETNS_SRV), netns_dev(NETNS_SRV));
 	if (rc)
-		printf("stall: server side %s: %s\n",
-		       broken ? "broken" : "repaired", why);
+		stall_error(sr, "server side %s: %s",
+			    broken ? "broken" : "repaired", why);
 	return rc;
 }
 
@@ -78,7 +78,7 @@ static uint64_t next_attempt_ns(int fd)
 }
 
 void stall_never_sent(int lfd, uint16_t port, bool link_down,
-		      struct stall_tally *failures)
+		      struct stall_res *sr)
 {
 	struct sconn c[CONNS];
 	struct slog l = {.c = c, .n = CONNS};
@@ -88,6 +88,7 @@ void stall_never_sent(int lfd, uint16_t port, bool link_down,
 	unsigned bad = 0;
 	uint64_t gap, end, repaired, next = 0;
 	char note[96];
+	struct stall_row *row;
 
 	memset(c, 0, sizeof(c));
 	for (unsigned i = 0; i < CONNS; i++)
@@ -95,8 +96,8 @@ void stall_never_sent(int lfd, uint16_t port, bool link_down,
 			die("stall: lab pair", errno);
 	/* Broken before the watches, so that the command (which holds this
 	 * thread) leaves no gap in the probes the report depends on. */
-	if (server_side(link_down, true)) {
-		failures->failed++;
+	if (server_side(link_down, true, sr)) {
+		sr->failed++;
 		goto out;
 	}
 	for (unsigned i = 0; i < CONNS; i++) {
@@ -122,8 +123,8 @@ void stall_never_sent(int lfd, uint16_t port, bool link_down,
 
 		next = n > next ? n : next;
 	}
-	if (server_side(link_down, false))
-		failures->failed++;
+	if (server_side(link_down, false, sr))
+		sr->failed++;
 	repaired = now_ns();
 	end = repaired + 10000 * MS;
 	while (now_ns() < end && l.recs < CONNS) {
@@ -146,15 +147,18 @@ void stall_never_sent(int lfd, uint16_t port, bool link_down,
 	snprintf(note, sizeof(note),
 		 "(stall_ms 2000; 64 KiB each; worst probe gap %.0f ms)",
 		 (double)hs.sweep_gap_worst_ns / 1e6);
-	stall_row(link_down ? "unsent, link down: NO_ACK"
-			    : "unsent, qdisc: NO_ACK",
-		  &st, 2000 + 2.0 * (double)gap / 1e6, CONNS,
-		  bad + l.stray + l.hups, note, failures);
+	row = stall_row(link_down ? "unsent, link down: NO_ACK"
+				  : "unsent, qdisc: NO_ACK",
+			&st, 2000 + 2.0 * (double)gap / 1e6, CONNS,
+			bad + l.stray + l.hups, note, sr);
+	stall_fig(row, "stall_ms", 2000, 0);
+	stall_fig(row, "bytes_each", 65536, 0);
+	stall_fig(row, "probe_gap_worst_ms",
+		  (double)hs.sweep_gap_worst_ns / 1e6, 3);
 	stall_row(link_down ? "unsent, link down: RECOVERED"
 			    : "unsent, qdisc: RECOVERED",
 		  &rec, (double)(next + gap) / 1e6, CONNS, l.recs - rec.n,
-		  "(from the repair: the kernel's next attempt + gap)",
-		  failures);
+		  "(from the repair: the kernel's next attempt + gap)", sr);
 out:
 	hupmon_free(m);
 	stall_close(c, CONNS);
@@ -213,7 +217,7 @@ static bool la_shape(const struct hupmon__tcp_info *ti, enum lookalike k)
 }
 
 static void lookalike(const struct bctx *x, enum lookalike k,
-		      struct stall_tally *failures)
+		      struct stall_res *sr)
 {
 	struct sconn c[CONNS];
 	struct slog l = {.c = c, .n = CONNS};
@@ -221,6 +225,7 @@ static void lookalike(const struct bctx *x, enum lookalike k,
 	unsigned samples = 0, shaped = 0, probes = 0;
 	uint64_t end, next_write = 0, next_look = 0;
 	char note[128];
+	struct stall_row *row;
 
 	memset(c, 0, sizeof(c));
 	for (unsigned i = 0; i < CONNS; i++) {
@@ -267,14 +272,19 @@ static void lookalike(const struct bctx *x, enum lookalike k,
 		 "(stall_ms 1000, 5 s; the shape in %u of %u samples, "
 		 "tcpi_probes <= %u)",
 		 shaped, samples, probes);
-	stall_row_silent(la_name[k], l.stalls + l.recs + l.stray, !shaped, note,
-			 failures);
+	row = stall_row_silent(la_name[k], l.stalls + l.recs + l.stray, !shaped,
+			       note, sr);
+	stall_fig(row, "stall_ms", 1000, 0);
+	stall_fig(row, "window_s", 5, 0);
+	stall_fig(row, "samples", samples, 0);
+	stall_fig(row, "samples_shaped", shaped, 0);
+	stall_fig(row, "tcpi_probes_max", probes, 0);
 	hupmon_free(m);
 	stall_close(c, CONNS);
 }
 
-void stall_unsent_lookalikes(const struct bctx *x, struct stall_tally *failures)
+void stall_unsent_lookalikes(const struct bctx *x, struct stall_res *sr)
 {
 	for (int k = 0; k < LA_COUNT; k++)
-		lookalike(x, (enum lookalike)k, failures);
+		lookalike(x, (enum lookalike)k, sr);
 }
