@@ -499,13 +499,9 @@ void closure_plot(struct plot *pl, const void *res, const struct bctx *x);
 
 /* Every other scenario fills its ops in its own file. */
 extern const struct scenario_ops abandon_ops, silent_ops, soak_ops, churn_ops;
-
-/* stall.c, budget.c, million.c: print their own tables as they run, and
- * judge their checks (x->v) as they go. */
-void run_stall(const struct bctx *x);
-void run_budget(const struct bctx *x);
-void run_shards(const struct bctx *x);
-void run_million(const struct bctx *x);
+/* stall.c, budget.c, million.c: they still print their tables as they run
+ * and judge their checks (x->v) as they go. */
+extern const struct scenario_ops stall_ops, budget_ops, shards_ops, million_ops;
 
 /* explain.c: --explain */
 void explain(FILE *f);

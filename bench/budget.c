@@ -27,6 +27,7 @@
  *     on a small machine this is a lower bound.
  */
 #include "bench.h"
+#include "jw.h"
 
 #include <errno.h>
 #include <math.h>
@@ -39,7 +40,37 @@
 #define P99_RATIO    1.5
 #define JUDGE_CLOSES 1000 /* the p99 goal is judged from this many on */
 #define MAX_SHARDS   2
-#define MS	     1000000ull
+
+/* What budget measured (res->budget); [0]: quiet, [1]: budgeted. */
+struct budget_res {
+	size_t n;
+	unsigned period_ms, tick_ms;
+	/* cpu: the dispatch thread's share over the window, the effective
+	 * lap's range in it, and the monitor's counters at its end */
+	double share, window_s;
+	bool share_met;
+	double lap_min_ms, lap_max_ms, lap_last_ms, gap_bound_ms, gap_worst_ms;
+	double probes_per_s;
+	unsigned long long laps, overruns, piled_up;
+	/* rounds */
+	unsigned rounds, pace_us;
+	size_t k; /* closures per mode and round */
+	double p99_us[2][BENCH_MAX_ROUNDS], ratio[BENCH_MAX_ROUNDS];
+	double ratio_median, share_mean;
+	bool judged, p99_met, compare_met, reported_met;
+	unsigned long closes[2], late[2], missed_sweep, records;
+};
+
+/* What shards measured (res->shards), by the number of monitors. */
+struct shards_res {
+	size_t n;
+	unsigned period_ms, tick_ms;
+	struct shards_row {
+		size_t n_each;
+		double lap_ms, cpu_core, capacity;
+	} row[MAX_SHARDS]; /* [s - 1]: s monitors */
+	double capacity_ratio;
+};
 
 /* One monitor and its dispatch thread. */
 struct bmon {
@@ -168,11 +199,12 @@ static size_t budget_n(const struct bopts *o, const struct scenario *s)
 /* ---- budget, cpu --------------------------------------------------------- */
 
 static void cpu_window(const struct bctx *x, struct conn *c, size_t n,
-		       const size_t *all)
+		       const size_t *all, struct budget_res *br)
 {
 	const struct bopts *o = x->o;
-	uint64_t settle = (o->quick ? 300 : 1000) * MS;
-	uint64_t win = (o->quick ? 1000 : 4000) * MS, lo = UINT64_MAX, hi = 0;
+	uint64_t settle = (o->quick ? 300 : 1000) * NS_PER_MS;
+	uint64_t win = (o->quick ? 1000 : 4000) * NS_PER_MS, lo = UINT64_MAX,
+		 hi = 0;
 	struct hupmon_stats st;
 	struct bmon b = {0};
 	double share;
@@ -211,6 +243,22 @@ static void cpu_window(const struct bctx *x, struct conn *c, size_t n,
 	       (unsigned long long)st.sweep_overruns,
 	       (unsigned long long)st.sweep_piled_up);
 	fflush(stdout);
+	br->n = n;
+	br->period_ms = o->period_ms;
+	br->tick_ms = o->tick_ms;
+	br->share = share;
+	br->window_s = (double)win / 1e9;
+	br->share_met = ok;
+	br->lap_min_ms = (double)lo / 1e6;
+	br->lap_max_ms = (double)hi / 1e6;
+	br->lap_last_ms = (double)st.sweep_lap_last_ns / 1e6;
+	br->gap_bound_ms = (double)st.sweep_gap_bound_ns / 1e6;
+	br->gap_worst_ms = (double)st.sweep_gap_worst_ns / 1e6;
+	br->probes_per_s =
+		(double)st.sweep_probes / ((double)(settle + win) / 1e9);
+	br->laps = st.sweep_laps;
+	br->overruns = st.sweep_overruns;
+	br->piled_up = st.sweep_piled_up;
 }
 
 /* ---- budget, rounds ------------------------------------------------------ */
@@ -244,7 +292,7 @@ static void one_run(const struct bctx *x, struct child *ch, struct conn *c,
 	bmon_start(&b, o, budgeted ? HUPMON_PATHS_BOTH : HUPMON_PATH_EPOLL,
 		   budgeted ? BUDGET : 0, c, live, nl);
 	/* A budgeted sweep needs a few laps to measure its cost. */
-	sleep_ns((budgeted ? 1000 : 50) * MS);
+	sleep_ns((budgeted ? 1000 : 50) * NS_PER_MS);
 	bmon_mark(&b);
 	for (size_t j = 0; j < k && rs->next < n; j++) {
 		size_t i = rs->order[rs->next++];
@@ -257,10 +305,11 @@ static void one_run(const struct bctx *x, struct child *ch, struct conn *c,
 	}
 	/* Every report (budgeted: every compare record), within 5 s and
 	 * four effective laps. */
-	end = now_ns() + 5000 * MS + (budgeted ? 4 * lap_effective(&b) : 0);
+	end = now_ns() + 5000 * NS_PER_MS +
+	      (budgeted ? 4 * lap_effective(&b) : 0);
 	while (now_ns() < end && (budgeted ? atomic_load(&b.records)
 					   : atomic_load(&b.reports)) < k)
-		sleep_ns(MS);
+		sleep_ns(NS_PER_MS);
 	if (budgeted)
 		rs->share_sum += bmon_share(&b);
 	bmon_stop(&b, &st);
@@ -286,7 +335,7 @@ static void one_run(const struct bctx *x, struct child *ch, struct conn *c,
 }
 
 static void rounds(const struct bctx *x, struct child *ch, struct conn *c,
-		   size_t n)
+		   size_t n, struct budget_res *br)
 {
 	const struct bopts *o = x->o;
 	unsigned nr = o->rounds;
@@ -325,6 +374,8 @@ static void rounds(const struct bctx *x, struct child *ch, struct conn *c,
 		       rs.p99[1][r], rs.ratio[r]);
 		fflush(stdout);
 	}
+	/* median() sorts the ratios: the rounds' own, in order, first */
+	memcpy(br->ratio, rs.ratio, sizeof(br->ratio));
 	ratio = median(rs.ratio, nr);
 	judged = rs.closes[1] >= JUDGE_CLOSES;
 	if (judged)
@@ -348,31 +399,47 @@ static void rounds(const struct bctx *x, struct child *ch, struct conn *c,
 	       rs.share_sum / nr, rs.late[0], rs.late[1],
 	       all_ok ? "met" : check_miss_word(CK_BUDGET));
 	fflush(stdout);
+	br->rounds = nr;
+	br->pace_us = o->pace_us;
+	br->k = k;
+	memcpy(br->p99_us, rs.p99, sizeof(br->p99_us));
+	br->ratio_median = ratio;
+	br->share_mean = rs.share_sum / nr;
+	br->judged = judged;
+	br->p99_met = p99_ok;
+	br->compare_met = cmp_ok;
+	br->reported_met = all_ok;
+	memcpy(br->closes, rs.closes, sizeof(br->closes));
+	memcpy(br->late, rs.late, sizeof(br->late));
+	br->missed_sweep = rs.missed_sweep;
+	br->records = rs.records;
 	free(rs.closed);
 	free(rs.order);
 }
 
-void run_budget(const struct bctx *x)
+static void *budget_run(const struct bctx *x)
 {
 	size_t n = budget_n(x->o, x->s);
 	struct child *ch = child_start(x->port);
 	struct conn *c = xcalloc(n, sizeof(*c));
 	size_t *all = xcalloc(n, sizeof(*all));
+	struct budget_res *br = xcalloc(1, sizeof(*br));
 
 	for (size_t i = 0; i < n; i++)
 		all[i] = i;
 	open_all(x, ch, c, n);
-	cpu_window(x, c, n, all);
-	rounds(x, ch, c, n);
+	cpu_window(x, c, n, all, br);
+	rounds(x, ch, c, n, br);
 	conns_close(c, n);
 	child_end(ch);
 	free(all);
 	free(c);
+	return br;
 }
 
 /* ---- shards -------------------------------------------------------------- */
 
-void run_shards(const struct bctx *x)
+static void *shards_run(const struct bctx *x)
 {
 	const struct bopts *o = x->o;
 	size_t n = budget_n(o, x->s);
@@ -380,7 +447,11 @@ void run_shards(const struct bctx *x)
 	struct conn *c = xcalloc(n, sizeof(*c));
 	size_t *all = xcalloc(n, sizeof(*all));
 	double cap[MAX_SHARDS + 1] = {0};
+	struct shards_res *sr = xcalloc(1, sizeof(*sr));
 
+	sr->n = n;
+	sr->period_ms = o->period_ms;
+	sr->tick_ms = o->tick_ms;
 	for (size_t i = 0; i < n; i++)
 		all[i] = i;
 	open_all(x, ch, c, n);
@@ -400,10 +471,10 @@ void run_shards(const struct bctx *x)
 			bmon_start(&b[i], o, HUPMON_PATH_SWEEP, BUDGET, c,
 				   all + n * i / s,
 				   n * (i + 1) / s - n * i / s);
-		sleep_ns((o->quick ? 300 : 1000) * MS);
+		sleep_ns((o->quick ? 300 : 1000) * NS_PER_MS);
 		for (unsigned i = 0; i < s; i++)
 			bmon_mark(&b[i]);
-		sleep_ns((o->quick ? 1000 : 3000) * MS);
+		sleep_ns((o->quick ? 1000 : 3000) * NS_PER_MS);
 		for (unsigned i = 0; i < s; i++) {
 			size_t ni = n * (i + 1) / s - n * i / s;
 			uint64_t l = lap_effective(&b[i]);
@@ -419,11 +490,110 @@ void run_shards(const struct bctx *x)
 		printf("  %-6u %8zu %12.1f %10.3f %12.0f\n", s, n / s, lap,
 		       share, cap[s]);
 		fflush(stdout);
+		sr->row[s - 1] = (struct shards_row){n / s, lap, share, cap[s]};
 	}
 	printf("  2 shards / 1 shard: %.2fx the capacity\n", cap[2] / cap[1]);
+	sr->capacity_ratio = cap[2] / cap[1];
 	fflush(stdout);
 	conns_close(c, n);
 	child_end(ch);
 	free(all);
 	free(c);
+	return sr;
 }
+
+/* ---- JSON ---------------------------------------------------------------- */
+
+static void budget_json(struct jw *w, const void *res, const struct bctx *x)
+{
+	const struct budget_res *b = res;
+
+	(void)x;
+	jw_uint(w, "n", b->n);
+	jw_num(w, "budget_core", BUDGET);
+	jw_uint(w, "period_ms", b->period_ms);
+	jw_uint(w, "tick_ms", b->tick_ms);
+	jw_obj(w, "cpu");
+	jw_num(w, "share_core", b->share);
+	jw_num(w, "window_s", b->window_s);
+	jw_num(w, "goal_min_core", SHARE_MIN);
+	jw_num(w, "goal_max_core", SHARE_MAX);
+	jw_bool(w, "met", b->share_met);
+	jw_num(w, "lap_effective_min_ms", b->lap_min_ms);
+	jw_num(w, "lap_effective_max_ms", b->lap_max_ms);
+	jw_num(w, "lap_last_ms", b->lap_last_ms);
+	jw_num(w, "gap_bound_ms", b->gap_bound_ms);
+	jw_num(w, "gap_worst_ms", b->gap_worst_ms);
+	jw_num(w, "probes_per_s", b->probes_per_s);
+	jw_uint(w, "laps", b->laps);
+	jw_uint(w, "overruns", b->overruns);
+	jw_uint(w, "piled_up", b->piled_up);
+	jw_end(w);
+	jw_obj(w, "rounds");
+	jw_uint(w, "rounds", b->rounds);
+	jw_uint(w, "closes_per_mode_per_round", b->k);
+	jw_uint(w, "pace_us", b->pace_us);
+	jw_arr(w, "per_round");
+	for (unsigned r = 0; r < b->rounds && r < BENCH_MAX_ROUNDS; r++) {
+		jw_obj(w, NULL);
+		jw_uint(w, "round", r);
+		jw_num(w, "quiet_p99_us", b->p99_us[0][r]);
+		jw_num(w, "budgeted_p99_us", b->p99_us[1][r]);
+		jw_num(w, "ratio", b->ratio[r]);
+		jw_end(w);
+	}
+	jw_end(w);
+	jw_num(w, "ratio_median", b->ratio_median);
+	jw_num(w, "ratio_goal", P99_RATIO);
+	jw_uint(w, "judged_from_closes", JUDGE_CLOSES);
+	jw_bool(w, "judged", b->judged);
+	if (b->judged)
+		jw_bool(w, "p99_met", b->p99_met);
+	else
+		jw_null(w, "p99_met");
+	jw_uint(w, "closes_quiet", b->closes[0]);
+	jw_uint(w, "closes_budgeted", b->closes[1]);
+	jw_uint(w, "records", b->records);
+	jw_uint(w, "missed_by_sweep", b->missed_sweep);
+	jw_bool(w, "compare_met", b->compare_met);
+	jw_num(w, "budgeted_share_core_mean", b->share_mean);
+	jw_uint(w, "not_reported_quiet", b->late[0]);
+	jw_uint(w, "not_reported_budgeted", b->late[1]);
+	jw_bool(w, "reported_met", b->reported_met);
+	jw_end(w);
+}
+
+static void shards_json(struct jw *w, const void *res, const struct bctx *x)
+{
+	const struct shards_res *s = res;
+
+	(void)x;
+	jw_uint(w, "n", s->n);
+	jw_num(w, "budget_core", BUDGET);
+	jw_uint(w, "period_ms", s->period_ms);
+	jw_uint(w, "tick_ms", s->tick_ms);
+	jw_arr(w, "rows");
+	for (unsigned i = 0; i < MAX_SHARDS; i++) {
+		jw_obj(w, NULL);
+		jw_uint(w, "shards", i + 1);
+		jw_uint(w, "n_each", s->row[i].n_each);
+		jw_num(w, "lap_effective_ms", s->row[i].lap_ms);
+		jw_num(w, "cpu_core", s->row[i].cpu_core);
+		jw_num(w, "capacity_sockets", s->row[i].capacity);
+		jw_end(w);
+	}
+	jw_end(w);
+	jw_num(w, "capacity_ratio", s->capacity_ratio);
+}
+
+const struct scenario_ops budget_ops = {
+	.run = budget_run,
+	.json = budget_json,
+	.free = free,
+};
+
+const struct scenario_ops shards_ops = {
+	.run = shards_run,
+	.json = shards_json,
+	.free = free,
+};

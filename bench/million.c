@@ -20,6 +20,7 @@
  * whatever preempted the thread.
  */
 #include "bench.h"
+#include "jw.h"
 #include "state.h"
 
 #include <errno.h>
@@ -40,6 +41,9 @@ struct ops {
 	struct vec wall, cpu;
 	uint64_t wall_raw;
 	size_t worst_at; /* place of the worst CPU one (after report) */
+	/* the row: its name, and (ns) cpu p50, p99.9 and max, wall p99.9 */
+	const char *what;
+	double cpu_p50, cpu_p999, cpu_max, wall_p999;
 };
 
 struct million_res {
@@ -52,6 +56,10 @@ struct million_res {
 	uint32_t moved_max;
 	double real_worst_ns, real_p999_ns;
 	int err;
+	double synthetic_s; /* the synthetic repetitions' wall time */
+	/* report: the goals, judged when err is 0 (real: and real > 0) */
+	double worst_ns; /* the worst single watch's CPU at N */
+	bool entry_met, real_met, watch_met;
 };
 
 static void ops_push(struct ops *o, unsigned rep, size_t k, uint64_t wall,
@@ -232,6 +240,11 @@ static double line(const char *what, struct ops *o)
 	c9 = vec_pct(&o->cpu, 99.9);
 	cw = vec_pct(&o->cpu, 100);
 	w9 = vec_pct(&o->wall, 99.9);
+	o->what = what;
+	o->cpu_p50 = cm;
+	o->cpu_p999 = c9;
+	o->cpu_max = cw;
+	o->wall_p999 = w9;
 	printf("  %-26s %8.2f %8.2f %8.1f %9.2f %9.1f  %zu\n", what, cm / 1e3,
 	       c9 / 1e3, cw / 1e3, w9 / 1e3, (double)o->wall_raw / 1e3,
 	       o->worst_at + 1);
@@ -258,6 +271,7 @@ static void report(struct verdicts *v, struct million_res *r)
 	w2 = line("watch again, same fds", &r->readd);
 	if (w2 > worst)
 		worst = w2;
+	r->worst_ns = worst;
 	printf("  lookup by cookie + by fd: %.0f ns per pair (random "
 	       "cache misses at this size)\n",
 	       r->lookup_ns);
@@ -278,19 +292,23 @@ static void report(struct verdicts *v, struct million_res *r)
 		printf("FAIL million: error %s\n", strerror(-r->err));
 		return;
 	}
-	if (!check_ok(v, CK_MILLION, r->bytes_entry <= GOAL_BYTES)) {
+	r->entry_met = check_ok(v, CK_MILLION, r->bytes_entry <= GOAL_BYTES);
+	if (!r->entry_met) {
 		printf("%s million: %.1f B per entry at %zu > %.0f\n",
 		       check_miss_word(CK_MILLION), r->bytes_entry, r->n,
 		       GOAL_BYTES);
 		met = false;
 	}
-	if (r->real && !check_ok(v, CK_MILLION, r->bytes_real <= GOAL_BYTES)) {
+	r->real_met =
+		r->real && check_ok(v, CK_MILLION, r->bytes_real <= GOAL_BYTES);
+	if (r->real && !r->real_met) {
 		printf("%s million: %.1f B per socket at %zu real > %.0f\n",
 		       check_miss_word(CK_MILLION), r->bytes_real, r->real,
 		       GOAL_BYTES);
 		met = false;
 	}
-	if (!check_ok(v, CK_MILLION_WATCH, worst <= GOAL_NS)) {
+	r->watch_met = check_ok(v, CK_MILLION_WATCH, worst <= GOAL_NS);
+	if (!r->watch_met) {
 		printf("%s million: worst single watch %.1f us of CPU > "
 		       "%.0f us\n",
 		       check_miss_word(CK_MILLION_WATCH), worst / 1e3,
@@ -309,21 +327,101 @@ static void ops_free(struct ops *o)
 	vec_free(&o->cpu);
 }
 
-void run_million(const struct bctx *x)
+static void *million_run(const struct bctx *x)
 {
-	struct million_res r = {.n = x->o->quick ? 100000 : 1000000, .reps = 3};
+	struct million_res *r = xcalloc(1, sizeof(*r));
 	uint64_t t0 = now_ns();
 
-	for (unsigned rep = 0; !r.err && rep < r.reps; rep++)
-		r.err = synthetic(&r, rep);
+	r->n = x->o->quick ? 100000 : 1000000;
+	r->reps = 3;
+	for (unsigned rep = 0; !r->err && rep < r->reps; rep++)
+		r->err = synthetic(r, rep);
+	r->synthetic_s = (double)(now_ns() - t0) / 1e9;
 	fprintf(stderr, "hupmon-bench: million      synthetic done (%.1f s)\n",
-		(double)(now_ns() - t0) / 1e9);
-	if (!r.err)
-		r.err = real(x, &r, conns_for(x->o, x->s));
-	report(x->v, &r);
+		r->synthetic_s);
+	if (!r->err)
+		r->err = real(x, r, conns_for(x->o, x->s));
+	report(x->v, r);
 	fflush(stdout);
-	ops_free(&r.floor);
-	ops_free(&r.add);
-	ops_free(&r.del);
-	ops_free(&r.readd);
+	return r;
 }
+
+/* One row of the table, µs. */
+static void ops_json(struct jw *w, const struct ops *o)
+{
+	jw_obj(w, NULL);
+	jw_str(w, "op", o->what);
+	jw_num(w, "cpu_p50_us", o->cpu_p50 / 1e3);
+	jw_num(w, "cpu_p999_us", o->cpu_p999 / 1e3);
+	jw_num(w, "cpu_max_us", o->cpu_max / 1e3);
+	jw_num(w, "wall_p999_us", o->wall_p999 / 1e3);
+	jw_num(w, "wall_max_us", (double)o->wall_raw / 1e3);
+	jw_uint(w, "cpu_max_op", o->worst_at + 1);
+	jw_end(w);
+}
+
+/* A goal's verdict: null when it was not judged. */
+static void met_json(struct jw *w, const char *key, bool judged, bool met)
+{
+	if (judged)
+		jw_bool(w, key, met);
+	else
+		jw_null(w, key);
+}
+
+static void million_json(struct jw *w, const void *res, const struct bctx *x)
+{
+	const struct million_res *m = res;
+	bool judged = !m->err;
+
+	(void)x;
+	jw_uint(w, "n", m->n);
+	jw_uint(w, "reps", m->reps);
+	jw_num(w, "synthetic_s", m->synthetic_s);
+	jw_int(w, "error", m->err);
+	jw_str(w, "error_text", m->err ? strerror(-m->err) : NULL);
+	jw_arr(w, "ops");
+	ops_json(w, &m->floor);
+	ops_json(w, &m->add);
+	ops_json(w, &m->del);
+	ops_json(w, &m->readd);
+	jw_end(w);
+	jw_num(w, "lookup_pair_ns", m->lookup_ns);
+	jw_obj(w, "growth");
+	jw_uint(w, "grown_in_place", m->opened);
+	jw_uint(w, "moved", m->moves);
+	jw_uint(w, "move_pages_max", m->move_pages_max);
+	jw_uint(w, "copied_bytes_max", m->copied_max);
+	jw_uint(w, "cookie_entries_moved_max", m->moved_max);
+	jw_end(w);
+	jw_num(w, "bytes_per_entry", m->bytes_entry);
+	jw_num(w, "bytes_per_entry_worst", m->bytes_worst);
+	jw_uint(w, "bytes_per_entry_worst_at", m->bytes_worst_at);
+	jw_uint(w, "real_n", m->real);
+	jw_num(w, "bytes_per_socket", m->bytes_real);
+	jw_num(w, "real_watch_worst_us", m->real_worst_ns / 1e3);
+	jw_num(w, "real_watch_p999_us", m->real_p999_ns / 1e3);
+	jw_num(w, "goal_bytes_per_socket", GOAL_BYTES);
+	jw_num(w, "goal_watch_cpu_us", GOAL_NS / 1e3);
+	jw_num(w, "watch_cpu_worst_us", judged ? m->worst_ns / 1e3 : NAN);
+	met_json(w, "bytes_per_entry_met", judged, m->entry_met);
+	met_json(w, "bytes_per_socket_met", judged && m->real, m->real_met);
+	met_json(w, "watch_cpu_met", judged, m->watch_met);
+}
+
+static void million_free(void *res)
+{
+	struct million_res *r = res;
+
+	ops_free(&r->floor);
+	ops_free(&r->add);
+	ops_free(&r->del);
+	ops_free(&r->readd);
+	free(r);
+}
+
+const struct scenario_ops million_ops = {
+	.run = million_run,
+	.json = million_json,
+	.free = million_free,
+};

@@ -55,21 +55,6 @@ static const struct scenario_ops scale_ops = {
 	.free = closure_free,
 };
 
-/* stall, budget, shards and million print their tables as they run and
- * judge their checks as they go (for now). */
-#define AS_IT_RUNS(name, fn)                                                   \
-	static void *name##_run(const struct bctx *x)                          \
-	{                                                                      \
-		fn(x);                                                         \
-		return NULL;                                                   \
-	}                                                                      \
-	static const struct scenario_ops name##_ops = {.run = name##_run}
-
-AS_IT_RUNS(stall, run_stall);
-AS_IT_RUNS(budget, run_budget);
-AS_IT_RUNS(shards, run_shards);
-AS_IT_RUNS(million, run_million);
-
 /* The paths --paths names: each beside its floor in every loopback
  * scenario. */
 #define MAIN_PATHS                                                             \

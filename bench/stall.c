@@ -36,6 +36,7 @@
  * (exit status 1). The lab is removed at the end.
  */
 #include "stall.h"
+#include "jw.h"
 #include "lab/netns.h"
 
 #include <errno.h>
@@ -46,14 +47,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MS	   NS_PER_MS
 #define CONNS	   STALL_CONNS
 #define PERIOD	   STALL_PERIOD
 #define CPU_SOCK   500
 #define CPU_ROUNDS 9
 
 /* Loopback: ZERO_WINDOW, then RECOVERED. */
-static void zero_window(const struct bctx *x, struct stall_tally *failures)
+static void zero_window(const struct bctx *x, struct stall_res *sr)
 {
 	struct sconn c[CONNS];
 	struct slog l = {.c = c, .n = CONNS};
@@ -71,15 +71,15 @@ static void zero_window(const struct bctx *x, struct stall_tally *failures)
 		    hupmon_watch_ex(m, c[i].sfd, &o, &c[i].id))
 			die("stall: loopback pair", errno);
 	}
-	stall_dispatch_for(m, 3 * PERIOD * MS);
+	stall_dispatch_for(m, 3 * PERIOD * NS_PER_MS);
 	gap = stall_gap_bound(m);
 	/* The windows shut one by one, spread over a period. */
 	for (unsigned i = 0; i < CONNS; i++) {
 		c[i].sent = netns_fill(c[i].sfd, 1u << 24);
 		c[i].t_fail = now_ns();
-		stall_dispatch_for(m, PERIOD * MS / CONNS);
+		stall_dispatch_for(m, PERIOD * NS_PER_MS / CONNS);
 	}
-	end = now_ns() + 4000 * MS;
+	end = now_ns() + 4000 * NS_PER_MS;
 	while (now_ns() < end && l.stalls < CONNS)
 		hupmon_dispatch(m, 10);
 	for (unsigned i = 0; i < CONNS; i++) {
@@ -89,11 +89,13 @@ static void zero_window(const struct bctx *x, struct stall_tally *failures)
 		       c[i].reason != HUPMON_STALL_REASON_ZERO_WINDOW;
 	}
 	stall_drain_each(m, c, CONNS, &rec);
-	stall_dispatch_for(m, 1000 * MS);
-	stall_row("loopback ZERO_WINDOW", &st, 1000 + 2.0 * (double)gap / 1e6,
-		  CONNS, bad + l.stray, "(stall_ms 1000)", failures);
+	stall_dispatch_for(m, 1000 * NS_PER_MS);
+	stall_fig(stall_row("loopback ZERO_WINDOW", &st,
+			    1000 + 2.0 * (double)gap / 1e6, CONNS,
+			    bad + l.stray, "(stall_ms 1000)", sr),
+		  "stall_ms", 1000, 0);
 	stall_row("loopback RECOVERED", &rec, (double)gap / 1e6, CONNS,
-		  l.recs - rec.n, "(from the drain)", failures);
+		  l.recs - rec.n, "(from the drain)", sr);
 	hupmon_free(m);
 	stall_close(c, CONNS);
 	vec_free(&st);
@@ -101,7 +103,7 @@ static void zero_window(const struct bctx *x, struct stall_tally *failures)
 }
 
 /* Root: link down with data in flight; NO_ACK against TIMEOUT. */
-static void no_ack(int lfd, uint16_t port, struct stall_tally *failures)
+static void no_ack(int lfd, uint16_t port, struct stall_res *sr)
 {
 	struct sconn c[CONNS];
 	struct slog l = {.c = c, .n = CONNS};
@@ -119,15 +121,15 @@ static void no_ack(int lfd, uint16_t port, struct stall_tally *failures)
 		    hupmon_watch_ex(m, c[i].sfd, &o, &c[i].id))
 			die("stall: lab pair", errno);
 	}
-	stall_dispatch_for(m, 3 * PERIOD * MS);
+	stall_dispatch_for(m, 3 * PERIOD * NS_PER_MS);
 	gap = stall_gap_bound(m);
 	netns_link(false, NULL, 0);
 	for (unsigned i = 0; i < CONNS; i++) {
 		c[i].t_fail = now_ns();
 		netns_fill(c[i].sfd, 65536);
-		stall_dispatch_for(m, PERIOD * MS / CONNS);
+		stall_dispatch_for(m, PERIOD * NS_PER_MS / CONNS);
 	}
-	end = now_ns() + 14000 * MS;
+	end = now_ns() + 14000 * NS_PER_MS;
 	while (now_ns() < end && l.hups < CONNS)
 		hupmon_dispatch(m, 10);
 	for (unsigned i = 0; i < CONNS; i++) {
@@ -138,10 +140,13 @@ static void no_ack(int lfd, uint16_t port, struct stall_tally *failures)
 		bad += c[i].t_stall &&
 		       c[i].reason != HUPMON_STALL_REASON_NO_ACK;
 	}
-	stall_row("link down: NO_ACK", &st, 1000 + 2.0 * (double)gap / 1e6,
-		  CONNS, bad + l.recs, "(stall_ms 1000)", failures);
-	stall_row("link down: kernel TIMEOUT", &to, 10000 + 2000, CONNS, 0,
-		  "(TCP_USER_TIMEOUT 10 s)", failures);
+	stall_fig(stall_row("link down: NO_ACK", &st,
+			    1000 + 2.0 * (double)gap / 1e6, CONNS, bad + l.recs,
+			    "(stall_ms 1000)", sr),
+		  "stall_ms", 1000, 0);
+	stall_fig(stall_row("link down: kernel TIMEOUT", &to, 10000 + 2000,
+			    CONNS, 0, "(TCP_USER_TIMEOUT 10 s)", sr),
+		  "user_timeout_ms", 10000, 0);
 	netns_link(true, NULL, 0);
 	hupmon_free(m);
 	stall_close(c, CONNS);
@@ -151,7 +156,7 @@ static void no_ack(int lfd, uint16_t port, struct stall_tally *failures)
 
 /* Root: a continuous transfer over a tbf link: no stall may come. */
 static void lossy(int lfd, uint16_t port, const char *rate, unsigned lat_ms,
-		  uint32_t stall_ms, struct stall_tally *failures)
+		  uint32_t stall_ms, struct stall_res *sr)
 {
 	struct sconn c = {0};
 	struct slog l = {.c = &c, .n = 1};
@@ -159,6 +164,7 @@ static void lossy(int lfd, uint16_t port, const char *rate, unsigned lat_ms,
 	struct tcp_info ti;
 	socklen_t tl = sizeof(ti);
 	char why[192], name[64], note[128];
+	struct stall_row *row;
 	hupmon *m;
 	uint64_t end;
 	size_t got = 0;
@@ -170,15 +176,15 @@ static void lossy(int lfd, uint16_t port, const char *rate, unsigned lat_ms,
 		    "burst 32kbit latency %ums",
 		    netns_name(NETNS_SRV), netns_dev(NETNS_SRV), rate,
 		    lat_ms)) {
-		printf("stall: tbf %s: %s\n", rate, why);
-		failures->failed++;
+		stall_error(sr, "tbf %s: %s", rate, why);
+		sr->failed++;
 		return;
 	}
 	m = stall_monitor(&l, stall_ms);
 	if (stall_pair(lfd, true, port, 0, &c.sfd, &c.cfd) ||
 	    hupmon_watch_ex(m, c.sfd, &o, &c.id))
 		die("stall: lab pair", errno);
-	end = now_ns() + 10000 * MS;
+	end = now_ns() + 10000 * NS_PER_MS;
 	while (now_ns() < end) {
 		netns_fill(c.sfd, 1u << 20);
 		got += netns_drain(c.cfd);
@@ -193,8 +199,13 @@ static void lossy(int lfd, uint16_t port, const char *rate, unsigned lat_ms,
 		 stall_ms, (double)got * 8 / 10 / 1e6, drops,
 		 ti.tcpi_total_retrans);
 	/* A link that dropped nothing tested nothing. */
-	stall_row_silent(name, l.stalls + l.recs,
-			 drops <= 0 && !ti.tcpi_total_retrans, note, failures);
+	row = stall_row_silent(name, l.stalls + l.recs,
+			       drops <= 0 && !ti.tcpi_total_retrans, note, sr);
+	stall_fig(row, "stall_ms", stall_ms, 0);
+	stall_fig(row, "tbf_latency_ms", lat_ms, 0);
+	stall_fig(row, "mbit_per_s", (double)got * 8 / 10 / 1e6, 3);
+	stall_fig(row, "tc_drops", (double)drops, 0);
+	stall_fig(row, "retrans", ti.tcpi_total_retrans, 0);
 	hupmon_free(m);
 	stall_close(&c, 1);
 	netns_sh(NULL, 0, "ip netns exec %s tc qdisc del dev %s root",
@@ -224,11 +235,11 @@ static double cpu_per_probe(int *sfd, unsigned n, bool on)
 	for (unsigned i = 0; i < n; i++)
 		if (hupmon_watch(m, sfd[i], NULL, &id))
 			die("stall: watch", EINVAL);
-	stall_dispatch_for(m, 1 * PERIOD * MS);
+	stall_dispatch_for(m, 1 * PERIOD * NS_PER_MS);
 	hupmon_stats(m, &st);
 	p0 = st.sweep_probes;
 	cpu = cpu_ms();
-	stall_dispatch_for(m, 6 * PERIOD * MS);
+	stall_dispatch_for(m, 6 * PERIOD * NS_PER_MS);
 	cpu = cpu_ms() - cpu;
 	hupmon_stats(m, &st);
 	hupmon_free(m);
@@ -244,8 +255,8 @@ static int cmp_double(const void *a, const void *b)
 
 /* The kernel's side alone: getsockopt(TCP_INFO) of 8 bytes (a plain probe)
  * against 232 (a tracked socket's), over the same sockets, alternating;
- * the median per call of 9 rounds each. */
-static void syscall_cost(const int *sfd, unsigned n)
+ * the median per call of 9 rounds each, into sc. */
+static void syscall_cost(const int *sfd, unsigned n, struct stall_cpu *sc)
 {
 	double t[2][CPU_ROUNDS];
 	uint64_t ti[64]; /* the kernel's struct tcp_info: 280 bytes here */
@@ -269,19 +280,22 @@ static void syscall_cost(const int *sfd, unsigned n)
 	       "rounds)\n",
 	       "getsockopt(TCP_INFO)", t[0][CPU_ROUNDS / 2],
 	       t[1][CPU_ROUNDS / 2], CPU_ROUNDS);
+	sc->tcp_info_8_ns = t[0][CPU_ROUNDS / 2];
+	sc->tcp_info_232_ns = t[1][CPU_ROUNDS / 2];
 }
 
 /* Alternating rounds, off then on, on the same sockets: idle ones (the
  * classifier's shortest path) and ones whose window is shut (a streak
  * without progress: its longest path). The added CPU is the median over
  * rounds of (on / off) measured in the same round. */
-static void bookkeeping(const struct bctx *x)
+static void bookkeeping(const struct bctx *x, struct stall_res *sr)
 {
 	static int sfd[CPU_SOCK], cfd[CPU_SOCK];
 
 	for (int shut = 0; shut < 2; shut++) {
 		double off[CPU_ROUNDS], on[CPU_ROUNDS], ratio[CPU_ROUNDS];
 		int snd = 16384;
+		struct stall_cpu *sc = &sr->cpu[sr->ncpu++];
 
 		for (unsigned i = 0; i < CPU_SOCK; i++) {
 			if (stall_pair(x->lfd, false, x->port, shut ? 4096 : 0,
@@ -297,7 +311,7 @@ static void bookkeeping(const struct bctx *x)
 			on[r] = cpu_per_probe(sfd, CPU_SOCK, true);
 			ratio[r] = on[r] / off[r];
 		}
-		syscall_cost(sfd, CPU_SOCK);
+		syscall_cost(sfd, CPU_SOCK, sc);
 		qsort(off, CPU_ROUNDS, sizeof(off[0]), cmp_double);
 		qsort(on, CPU_ROUNDS, sizeof(on[0]), cmp_double);
 		qsort(ratio, CPU_ROUNDS, sizeof(ratio[0]), cmp_double);
@@ -309,6 +323,14 @@ static void bookkeeping(const struct bctx *x)
 		       CPU_ROUNDS, (ratio[0] - 1) * 100,
 		       (ratio[CPU_ROUNDS - 1] - 1) * 100, CPU_SOCK,
 		       shut ? "shut-window" : "idle");
+		sc->sockets = shut ? "shut-window" : "idle";
+		sc->n = CPU_SOCK;
+		sc->rounds = CPU_ROUNDS;
+		sc->off_ns = off[CPU_ROUNDS / 2];
+		sc->on_ns = on[CPU_ROUNDS / 2];
+		sc->added_pct = (ratio[CPU_ROUNDS / 2] - 1) * 100;
+		sc->added_min_pct = (ratio[0] - 1) * 100;
+		sc->added_max_pct = (ratio[CPU_ROUNDS - 1] - 1) * 100;
 		for (unsigned i = 0; i < CPU_SOCK; i++) {
 			close(sfd[i]);
 			close(cfd[i]);
@@ -316,9 +338,9 @@ static void bookkeeping(const struct bctx *x)
 	}
 }
 
-void run_stall(const struct bctx *x)
+static void *stall_run(const struct bctx *x)
 {
-	struct stall_tally failures = {0};
+	struct stall_res *sr = xcalloc(1, sizeof(*sr));
 	char why[192];
 	int lfd;
 	uint16_t port;
@@ -328,29 +350,107 @@ void run_stall(const struct bctx *x)
 	       PERIOD);
 	printf("%-30s %9s %9s %9s %9s %6s\n", "case", "reported", "p50", "max",
 	       "bound", "false");
-	zero_window(x, &failures);
-	stall_half_closed(x, false, &failures);
-	stall_half_closed(x, true, &failures);
-	stall_unsent_lookalikes(x, &failures);
-	bookkeeping(x);
+	zero_window(x, sr);
+	stall_half_closed(x, false, sr);
+	stall_half_closed(x, true, sr);
+	stall_unsent_lookalikes(x, sr);
+	bookkeeping(x, sr);
 	if (netns_up("hupstall", why, sizeof(why))) {
 		printf("stall: namespaces skipped: %s\n", why);
+		snprintf(sr->lab_skipped, sizeof(sr->lab_skipped), "%s", why);
 	} else {
+		sr->lab = true;
 		lfd = netns_socket(NETNS_SRV);
 		lfd = lfd < 0 ? lfd
 			      : listener_open(lfd, NETNS_SRV_ADDR, 64, &port);
 		if (lfd < 0)
 			die("stall: lab listener", -lfd);
-		no_ack(lfd, port, &failures);
-		stall_never_sent(lfd, port, false, &failures);
-		stall_never_sent(lfd, port, true, &failures);
-		lossy(lfd, port, "10mbit", 50, 1000, &failures);
-		lossy(lfd, port, "1mbit", 400, 3000, &failures);
+		no_ack(lfd, port, sr);
+		stall_never_sent(lfd, port, false, sr);
+		stall_never_sent(lfd, port, true, sr);
+		lossy(lfd, port, "10mbit", 50, 1000, sr);
+		lossy(lfd, port, "1mbit", 400, 3000, sr);
 		close(lfd);
 		netns_down();
 	}
-	printf("stall: %s%s\n", failures.failed ? "FAIL" : "PASS",
-	       failures.late ? " (rows late: see MISSED)" : "");
-	check_ok(x->v, CK_STALL, !failures.failed);
-	check_ok(x->v, CK_STALL_LATE, !failures.late);
+	printf("stall: %s%s\n", sr->failed ? "FAIL" : "PASS",
+	       sr->late ? " (rows late: see MISSED)" : "");
+	check_ok(x->v, CK_STALL, !sr->failed);
+	check_ok(x->v, CK_STALL_LATE, !sr->late);
+	return sr;
 }
+
+static void row_json(struct jw *w, const struct stall_row *r)
+{
+	jw_obj(w, NULL);
+	jw_str(w, "case", r->name);
+	jw_bool(w, "silent", r->silent);
+	if (r->silent) {
+		jw_null(w, "want");
+		jw_null(w, "reported");
+	} else {
+		jw_uint(w, "want", r->want);
+		jw_uint(w, "reported", r->reported);
+	}
+	jw_num(w, "p50_ms", r->p50_ms);
+	jw_num(w, "max_ms", r->max_ms);
+	jw_num(w, "bound_ms", r->bound_ms);
+	jw_uint(w, "false", r->fals);
+	jw_bool(w, "failed", r->failed);
+	jw_bool(w, "late", r->late);
+	jw_str(w, "note", r->note);
+	jw_obj(w, "figures");
+	for (unsigned i = 0; i < r->nfig; i++)
+		jw_nump(w, r->fig[i].key, r->fig[i].x, r->fig[i].prec);
+	jw_end(w);
+	jw_end(w);
+}
+
+static void cpu_json(struct jw *w, const struct stall_cpu *c)
+{
+	jw_obj(w, NULL);
+	jw_str(w, "sockets", c->sockets);
+	jw_uint(w, "n", c->n);
+	jw_uint(w, "rounds", c->rounds);
+	jw_num(w, "off_ns_per_probe", c->off_ns);
+	jw_num(w, "on_ns_per_probe", c->on_ns);
+	jw_num(w, "added_pct", c->added_pct);
+	jw_num(w, "added_min_pct", c->added_min_pct);
+	jw_num(w, "added_max_pct", c->added_max_pct);
+	jw_num(w, "goal_added_pct", 10);
+	jw_num(w, "tcp_info_8_bytes_ns", c->tcp_info_8_ns);
+	jw_num(w, "tcp_info_232_bytes_ns", c->tcp_info_232_ns);
+	jw_end(w);
+}
+
+static void stall_json(struct jw *w, const void *res, const struct bctx *x)
+{
+	const struct stall_res *s = res;
+
+	(void)x;
+	jw_uint(w, "period_ms", PERIOD);
+	jw_uint(w, "conns_per_case", CONNS);
+	jw_bool(w, "lab", s->lab);
+	jw_str(w, "lab_skipped", s->lab ? NULL : s->lab_skipped);
+	jw_arr(w, "rows");
+	for (unsigned i = 0; i < s->nrow; i++)
+		row_json(w, &s->row[i]);
+	jw_end(w);
+	jw_arr(w, "bookkeeping");
+	for (unsigned i = 0; i < s->ncpu; i++)
+		cpu_json(w, &s->cpu[i]);
+	jw_end(w);
+	jw_arr(w, "errors");
+	for (unsigned i = 0; i < s->nerror; i++)
+		jw_str(w, NULL, s->error[i]);
+	jw_end(w);
+	jw_uint(w, "failures", s->failed);
+	jw_uint(w, "late", s->late);
+	jw_str(w, "verdict", s->failed ? "FAIL" : "PASS");
+}
+
+const struct scenario_ops stall_ops = {
+	.run = stall_run,
+	.json = stall_json,
+	.free = free,
+};

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * hupmon-bench: the stall scenario's parts. stall.c runs the cases in
- * order and prints the table; stall_harness.c holds what every case uses
- * (the report log, the monitor, connection pairs, a table row); each group
+ * order, prints the table as it goes and writes what it kept (struct
+ * stall_res) as JSON; stall_harness.c holds what every case uses (the
+ * report log, the monitor, connection pairs, a table row); each group
  * of cases is a file of its own: stall_halfclose.c (stalls after a
  * half-close, ours or the peer's) and stall_unsent.c (data that never left,
  * and the live connections that look like it).
@@ -15,7 +16,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define NS_PER_MS    1000000ull
 #define STALL_CONNS  8
 #define STALL_PERIOD 100 /* sweep period, ms */
 
@@ -57,36 +57,85 @@ int stall_pair(int lfd, bool lab, uint16_t port, int rcvbuf, int *srv,
 void stall_drain_each(hupmon *m, struct sconn *c, unsigned n, struct vec *rec);
 /* The probe-gap bound of m now (ns). */
 uint64_t stall_gap_bound(hupmon *m);
-/* What the rows of the stall table found wrong: reports missing or false
- * (a count check), and reports later than their bound (a timing check:
- * it follows the machine's load). */
-struct stall_tally {
+#define STALL_MAX_ROWS	 24
+#define STALL_MAX_FIGS	 6
+#define STALL_MAX_ERRORS 8
+
+/* A figure of a row's note, by its JSON key; prec: its decimals. */
+struct stall_fig {
+	const char *key;
+	double x;
+	int prec;
+};
+
+/* A row of the table, as printed. silent: a case that must give no
+ * report (want, reported and the times are not its). */
+struct stall_row {
+	char name[48];
+	char note[128];
+	bool silent;
+	unsigned want, reported, fals;
+	double p50_ms, max_ms, bound_ms; /* NAN: no report */
+	bool failed, late;
+	struct stall_fig fig[STALL_MAX_FIGS];
+	unsigned nfig;
+};
+
+/* The bookkeeping lines of one kind of socket (idle, shut-window). */
+struct stall_cpu {
+	const char *sockets;
+	unsigned n, rounds;
+	double off_ns, on_ns; /* CPU per probe, medians over rounds */
+	/* (on / off - 1) x 100: the median and range of per-round ratios */
+	double added_pct, added_min_pct, added_max_pct;
+	double tcp_info_8_ns, tcp_info_232_ns; /* getsockopt, medians */
+};
+
+/* What the stall scenario measured (res->stall), and what its rows found
+ * wrong: reports missing or false (a count check), and reports later than
+ * their bound (a timing check: it follows the machine's load). */
+struct stall_res {
+	struct stall_row row[STALL_MAX_ROWS];
+	unsigned nrow;
+	struct stall_cpu cpu[2];
+	unsigned ncpu;
+	bool lab;			   /* the namespace cases ran */
+	char lab_skipped[192];		   /* why not ("": they ran) */
+	char error[STALL_MAX_ERRORS][224]; /* "stall: ..." lines, failures */
+	unsigned nerror;
 	unsigned failed, late;
 };
 
 /* A row of the table: how many of want were reported, p50 and max of v
  * (ns) against bound_ms, and the false reports; counts a failure when one
  * is missing or any is false, and a late row when one came after
- * bound_ms. */
-void stall_row(const char *name, struct vec *v, double bound_ms, unsigned want,
-	       unsigned fals, const char *note, struct stall_tally *failures);
+ * bound_ms. The row as recorded in sr (NULL when sr's rows are full), for
+ * the figures of its note. */
+struct stall_row *stall_row(const char *name, struct vec *v, double bound_ms,
+			    unsigned want, unsigned fals, const char *note,
+			    struct stall_res *sr);
 /* A row for a case that must give no report: its false reports. */
-void stall_row_silent(const char *name, unsigned fals, bool fail,
-		      const char *note, struct stall_tally *failures);
+struct stall_row *stall_row_silent(const char *name, unsigned fals, bool fail,
+				   const char *note, struct stall_res *sr);
+/* Adds a figure of its note to row (NULL: none). */
+void stall_fig(struct stall_row *row, const char *key, double x, int prec);
+/* Prints "stall: " and the message, and keeps the message in sr (the
+ * caller counts the failure). */
+void stall_error(struct stall_res *sr, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /* Closes both ends of every conn. */
 void stall_close(struct sconn *c, unsigned n);
 
 /* stall_halfclose.c: the half-closed reader, and our own shutdown behind
  * queued data (loopback). */
 void stall_half_closed(const struct bctx *x, bool own_shutdown,
-		       struct stall_tally *failures);
+		       struct stall_res *sr);
 
 /* stall_unsent.c: data that never left (root: the lab's server side
  * broken, by a qdisc that drops everything or its link down), and the live
  * connections of the same shape that must stay silent (loopback). */
 void stall_never_sent(int lfd, uint16_t port, bool link_down,
-		      struct stall_tally *failures);
-void stall_unsent_lookalikes(const struct bctx *x,
-			     struct stall_tally *failures);
+		      struct stall_res *sr);
+void stall_unsent_lookalikes(const struct bctx *x, struct stall_res *sr);
 
 #endif

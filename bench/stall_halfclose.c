@@ -29,13 +29,12 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define MS    NS_PER_MS
 #define CONNS STALL_CONNS
 
 /* Every conn reported a hangup (PEER_SHUTDOWN first), or 2 s passed. */
 static void wait_hangups(hupmon *m, const struct slog *l)
 {
-	uint64_t end = now_ns() + 2000 * MS;
+	uint64_t end = now_ns() + 2000 * NS_PER_MS;
 
 	while (now_ns() < end && l->hups < l->n)
 		hupmon_dispatch(m, 10);
@@ -49,7 +48,7 @@ static int cmp_u32(const void *a, const void *b)
 }
 
 void stall_half_closed(const struct bctx *x, bool own_shutdown,
-		       struct stall_tally *failures)
+		       struct stall_res *sr)
 {
 	struct sconn c[CONNS];
 	struct slog l = {.c = c, .n = CONNS};
@@ -60,6 +59,7 @@ void stall_half_closed(const struct bctx *x, bool own_shutdown,
 	uint32_t queued[CONNS];
 	uint64_t gap, end;
 	char note[128];
+	struct stall_row *row;
 
 	memset(c, 0, sizeof(c));
 	for (unsigned i = 0; i < CONNS; i++) {
@@ -80,9 +80,9 @@ void stall_half_closed(const struct bctx *x, bool own_shutdown,
 		c[i].t_fail = now_ns();
 		if (own_shutdown && shutdown(c[i].sfd, SHUT_WR))
 			die("stall: server shutdown", errno);
-		stall_dispatch_for(m, STALL_PERIOD * MS / CONNS);
+		stall_dispatch_for(m, STALL_PERIOD * NS_PER_MS / CONNS);
 	}
-	end = now_ns() + 4000 * MS;
+	end = now_ns() + 4000 * NS_PER_MS;
 	while (now_ns() < end && l.stalls < CONNS)
 		hupmon_dispatch(m, 10);
 	for (unsigned i = 0; i < CONNS; i++) {
@@ -94,20 +94,22 @@ void stall_half_closed(const struct bctx *x, bool own_shutdown,
 			c[i].stall_state != want || !c[i].stall_notsent);
 	}
 	stall_drain_each(m, c, CONNS, &rec);
-	stall_dispatch_for(m, 300 * MS);
+	stall_dispatch_for(m, 300 * NS_PER_MS);
 	hupmon_stats(m, &s);
 	qsort(queued, CONNS, sizeof(queued[0]), cmp_u32);
 	snprintf(note, sizeof(note), "(stall_ms 1000; %s, %.1f MB queued)",
 		 own_shutdown ? "LAST_ACK" : "CLOSE_WAIT",
 		 (double)queued[CONNS / 2] / 1e6);
-	stall_row(own_shutdown ? "our FIN queued: ZERO_WINDOW"
-			       : "half-closed: ZERO_WINDOW",
-		  &st, 1000 + 2.0 * (double)gap / 1e6, CONNS,
-		  bad + l.stray + (unsigned)s.stall_closed, note, failures);
+	row = stall_row(own_shutdown ? "our FIN queued: ZERO_WINDOW"
+				     : "half-closed: ZERO_WINDOW",
+			&st, 1000 + 2.0 * (double)gap / 1e6, CONNS,
+			bad + l.stray + (unsigned)s.stall_closed, note, sr);
+	stall_fig(row, "stall_ms", 1000, 0);
+	stall_fig(row, "queued_bytes_median", queued[CONNS / 2], 0);
 	stall_row(own_shutdown ? "our FIN queued: RECOVERED"
 			       : "half-closed: RECOVERED",
 		  &rec, (double)gap / 1e6, CONNS, l.recs - rec.n,
-		  "(from the drain)", failures);
+		  "(from the drain)", sr);
 	hupmon_free(m);
 	stall_close(c, CONNS);
 	vec_free(&st);

@@ -11,8 +11,10 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -118,11 +120,28 @@ uint64_t stall_gap_bound(hupmon *m)
 	return st.sweep_gap_bound_ns;
 }
 
-void stall_row(const char *name, struct vec *v, double bound_ms, unsigned want,
-	       unsigned fals, const char *note, struct stall_tally *failures)
+/* The next row of sr, named, with its note (NULL: sr's rows are full). */
+static struct stall_row *row_add(struct stall_res *sr, const char *name,
+				 const char *note)
+{
+	struct stall_row *row;
+
+	if (sr->nrow >= STALL_MAX_ROWS)
+		return NULL;
+	row = &sr->row[sr->nrow++];
+	memset(row, 0, sizeof(*row));
+	snprintf(row->name, sizeof(row->name), "%s", name);
+	snprintf(row->note, sizeof(row->note), "%s", note);
+	return row;
+}
+
+struct stall_row *stall_row(const char *name, struct vec *v, double bound_ms,
+			    unsigned want, unsigned fals, const char *note,
+			    struct stall_res *sr)
 {
 	struct dist d = dist_of(v, 1e6);
 	bool bad = d.n != want || fals, late = d.n && d.max > bound_ms;
+	struct stall_row *row = row_add(sr, name, note);
 
 	printf("%-30s %5zu/%-3u %9.0f %9.0f %9.0f %6u  %s%s\n", name, d.n, want,
 	       d.n ? d.p50 : 0.0, d.n ? d.max : 0.0, bound_ms, fals,
@@ -130,18 +149,57 @@ void stall_row(const char *name, struct vec *v, double bound_ms, unsigned want,
 	       : late ? "MISSED "
 		      : "",
 	       note);
-	failures->failed += bad;
-	failures->late += late;
+	sr->failed += bad;
+	sr->late += late;
+	if (row) {
+		row->want = want;
+		row->reported = (unsigned)d.n;
+		row->fals = fals;
+		row->p50_ms = d.p50;
+		row->max_ms = d.max;
+		row->bound_ms = bound_ms;
+		row->failed = bad;
+		row->late = late;
+	}
+	return row;
 }
 
-void stall_row_silent(const char *name, unsigned fals, bool fail,
-		      const char *note, struct stall_tally *failures)
+struct stall_row *stall_row_silent(const char *name, unsigned fals, bool fail,
+				   const char *note, struct stall_res *sr)
 {
 	bool bad = fals || fail;
+	struct stall_row *row = row_add(sr, name, note);
 
 	printf("%-30s %9s %9s %9s %9s %6u  %s%s\n", name, "-", "-", "-", "-",
 	       fals, bad ? "FAIL " : "", note);
-	failures->failed += bad;
+	sr->failed += bad;
+	if (row) {
+		row->silent = true;
+		row->fals = fals;
+		row->p50_ms = row->max_ms = row->bound_ms = NAN;
+		row->failed = bad;
+	}
+	return row;
+}
+
+void stall_fig(struct stall_row *row, const char *key, double x, int prec)
+{
+	if (!row || row->nfig >= STALL_MAX_FIGS)
+		return;
+	row->fig[row->nfig++] = (struct stall_fig){key, x, prec};
+}
+
+void stall_error(struct stall_res *sr, const char *fmt, ...)
+{
+	char msg[sizeof(sr->error[0])];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	printf("stall: %s\n", msg);
+	if (sr->nerror < STALL_MAX_ERRORS)
+		memcpy(sr->error[sr->nerror++], msg, sizeof(msg));
 }
 
 void stall_drain_each(hupmon *m, struct sconn *c, unsigned n, struct vec *rec)

@@ -30,7 +30,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#define MS    NS_PER_MS
 #define CONNS STALL_CONNS
 
 static int tcp_sample(int fd, struct hupmon__tcp_info *ti)
@@ -42,7 +41,7 @@ static int tcp_sample(int fd, struct hupmon__tcp_info *ti)
 }
 
 /* The server's side of the lab broken (fails every send) or repaired. */
-static int server_side(bool link_down, bool broken)
+static int server_side(bool link_down, bool broken, struct stall_res *sr)
 {
 	char why[192];
 	int rc;
@@ -59,8 +58,8 @@ static int server_side(bool link_down, bool broken)
 				       "root",
 			      netns_name(NETNS_SRV), netns_dev(NETNS_SRV));
 	if (rc)
-		printf("stall: server side %s: %s\n",
-		       broken ? "broken" : "repaired", why);
+		stall_error(sr, "server side %s: %s",
+			    broken ? "broken" : "repaired", why);
 	return rc;
 }
 
@@ -74,11 +73,11 @@ static uint64_t next_attempt_ns(int fd)
 	if (tcp_sample(fd, &ti))
 		return 0;
 	ns = (uint64_t)ti.rto_us * 1000u << (ti.backoff < 10 ? ti.backoff : 10);
-	return ns > 500 * MS ? ns : 500 * MS;
+	return ns > 500 * NS_PER_MS ? ns : 500 * NS_PER_MS;
 }
 
 void stall_never_sent(int lfd, uint16_t port, bool link_down,
-		      struct stall_tally *failures)
+		      struct stall_res *sr)
 {
 	struct sconn c[CONNS];
 	struct slog l = {.c = c, .n = CONNS};
@@ -88,6 +87,7 @@ void stall_never_sent(int lfd, uint16_t port, bool link_down,
 	unsigned bad = 0;
 	uint64_t gap, end, repaired, next = 0;
 	char note[96];
+	struct stall_row *row;
 
 	memset(c, 0, sizeof(c));
 	for (unsigned i = 0; i < CONNS; i++)
@@ -95,8 +95,8 @@ void stall_never_sent(int lfd, uint16_t port, bool link_down,
 			die("stall: lab pair", errno);
 	/* Broken before the watches, so that the command (which holds this
 	 * thread) leaves no gap in the probes the report depends on. */
-	if (server_side(link_down, true)) {
-		failures->failed++;
+	if (server_side(link_down, true, sr)) {
+		sr->failed++;
 		goto out;
 	}
 	for (unsigned i = 0; i < CONNS; i++) {
@@ -106,14 +106,14 @@ void stall_never_sent(int lfd, uint16_t port, bool link_down,
 		if (rc)
 			die("stall: watch", -rc);
 	}
-	stall_dispatch_for(m, 3 * STALL_PERIOD * MS);
+	stall_dispatch_for(m, 3 * STALL_PERIOD * NS_PER_MS);
 	gap = stall_gap_bound(m);
 	for (unsigned i = 0; i < CONNS; i++) {
 		c[i].t_fail = now_ns();
 		c[i].sent = netns_fill(c[i].sfd, 65536);
-		stall_dispatch_for(m, STALL_PERIOD * MS / CONNS);
+		stall_dispatch_for(m, STALL_PERIOD * NS_PER_MS / CONNS);
 	}
-	end = now_ns() + 6000 * MS;
+	end = now_ns() + 6000 * NS_PER_MS;
 	while (now_ns() < end && l.stalls < CONNS)
 		hupmon_dispatch(m, 10);
 	hupmon_stats(m, &hs);
@@ -122,10 +122,10 @@ void stall_never_sent(int lfd, uint16_t port, bool link_down,
 
 		next = n > next ? n : next;
 	}
-	if (server_side(link_down, false))
-		failures->failed++;
+	if (server_side(link_down, false, sr))
+		sr->failed++;
 	repaired = now_ns();
-	end = repaired + 10000 * MS;
+	end = repaired + 10000 * NS_PER_MS;
 	while (now_ns() < end && l.recs < CONNS) {
 		for (unsigned i = 0; i < CONNS; i++)
 			netns_drain(c[i].cfd);
@@ -146,15 +146,18 @@ void stall_never_sent(int lfd, uint16_t port, bool link_down,
 	snprintf(note, sizeof(note),
 		 "(stall_ms 2000; 64 KiB each; worst probe gap %.0f ms)",
 		 (double)hs.sweep_gap_worst_ns / 1e6);
-	stall_row(link_down ? "unsent, link down: NO_ACK"
-			    : "unsent, qdisc: NO_ACK",
-		  &st, 2000 + 2.0 * (double)gap / 1e6, CONNS,
-		  bad + l.stray + l.hups, note, failures);
+	row = stall_row(link_down ? "unsent, link down: NO_ACK"
+				  : "unsent, qdisc: NO_ACK",
+			&st, 2000 + 2.0 * (double)gap / 1e6, CONNS,
+			bad + l.stray + l.hups, note, sr);
+	stall_fig(row, "stall_ms", 2000, 0);
+	stall_fig(row, "bytes_each", 65536, 0);
+	stall_fig(row, "probe_gap_worst_ms",
+		  (double)hs.sweep_gap_worst_ns / 1e6, 3);
 	stall_row(link_down ? "unsent, link down: RECOVERED"
 			    : "unsent, qdisc: RECOVERED",
 		  &rec, (double)(next + gap) / 1e6, CONNS, l.recs - rec.n,
-		  "(from the repair: the kernel's next attempt + gap)",
-		  failures);
+		  "(from the repair: the kernel's next attempt + gap)", sr);
 out:
 	hupmon_free(m);
 	stall_close(c, CONNS);
@@ -185,7 +188,7 @@ static void la_setup(hupmon *m, struct sconn *c, enum lookalike k)
 		 * then the reader locks its buffer (no autotuning) and
 		 * clamps its window below one segment. */
 		netns_fill(c->sfd, 256 * 1024);
-		stall_dispatch_for(m, 50 * MS);
+		stall_dispatch_for(m, 50 * NS_PER_MS);
 		netns_drain(c->cfd);
 		setsockopt(c->cfd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
 		setsockopt(c->cfd, IPPROTO_TCP, TCP_WINDOW_CLAMP, &clamp,
@@ -213,7 +216,7 @@ static bool la_shape(const struct hupmon__tcp_info *ti, enum lookalike k)
 }
 
 static void lookalike(const struct bctx *x, enum lookalike k,
-		      struct stall_tally *failures)
+		      struct stall_res *sr)
 {
 	struct sconn c[CONNS];
 	struct slog l = {.c = c, .n = CONNS};
@@ -221,6 +224,7 @@ static void lookalike(const struct bctx *x, enum lookalike k,
 	unsigned samples = 0, shaped = 0, probes = 0;
 	uint64_t end, next_write = 0, next_look = 0;
 	char note[128];
+	struct stall_row *row;
 
 	memset(c, 0, sizeof(c));
 	for (unsigned i = 0; i < CONNS; i++) {
@@ -232,7 +236,7 @@ static void lookalike(const struct bctx *x, enum lookalike k,
 			die("stall: loopback pair", errno);
 		la_setup(m, &c[i], k);
 	}
-	end = now_ns() + 5000 * MS;
+	end = now_ns() + 5000 * NS_PER_MS;
 	while (now_ns() < end) {
 		uint64_t now = now_ns();
 
@@ -242,7 +246,7 @@ static void lookalike(const struct bctx *x, enum lookalike k,
 			for (unsigned i = 0; i < CONNS; i++)
 				send(c[i].sfd, small, sizeof(small),
 				     MSG_NOSIGNAL);
-			next_write = now + 300 * MS;
+			next_write = now + 300 * NS_PER_MS;
 		}
 		if (now >= next_look) {
 			for (unsigned i = 0; i < CONNS; i++) {
@@ -257,7 +261,7 @@ static void lookalike(const struct bctx *x, enum lookalike k,
 				probes =
 					ti.probes > probes ? ti.probes : probes;
 			}
-			next_look = now + 20 * MS;
+			next_look = now + 20 * NS_PER_MS;
 		}
 		for (unsigned i = 0; i < CONNS; i++)
 			netns_drain(c[i].cfd);
@@ -267,14 +271,19 @@ static void lookalike(const struct bctx *x, enum lookalike k,
 		 "(stall_ms 1000, 5 s; the shape in %u of %u samples, "
 		 "tcpi_probes <= %u)",
 		 shaped, samples, probes);
-	stall_row_silent(la_name[k], l.stalls + l.recs + l.stray, !shaped, note,
-			 failures);
+	row = stall_row_silent(la_name[k], l.stalls + l.recs + l.stray, !shaped,
+			       note, sr);
+	stall_fig(row, "stall_ms", 1000, 0);
+	stall_fig(row, "window_s", 5, 0);
+	stall_fig(row, "samples", samples, 0);
+	stall_fig(row, "samples_shaped", shaped, 0);
+	stall_fig(row, "tcpi_probes_max", probes, 0);
 	hupmon_free(m);
 	stall_close(c, CONNS);
 }
 
-void stall_unsent_lookalikes(const struct bctx *x, struct stall_tally *failures)
+void stall_unsent_lookalikes(const struct bctx *x, struct stall_res *sr)
 {
 	for (int k = 0; k < LA_COUNT; k++)
-		lookalike(x, (enum lookalike)k, failures);
+		lookalike(x, (enum lookalike)k, sr);
 }
