@@ -314,14 +314,17 @@ void abandon_plot(struct plot *pl, const void *res, const struct bctx *x)
 	const struct abandon_res *a = res;
 
 	(void)x;
-	plot_panel(pl,
-		   "abandon: client act -&gt; callback CDF in hupmon-serve, %u "
-		   "clients, sweep period %d ms / tick %d ms",
-		   a->lo.clients, SERVE_SWEEP_PERIOD_MS, SERVE_SWEEP_TICK_MS);
+	plot_panel(pl, PLOT_MS, "abandon: hupmon-serve, %u clients",
+		   a->lo.clients);
 	for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
 		plot_curve(pl, serve_mode_name(curves[i].mode),
-			   bench_paths[curves[i].like].colour, false,
+			   bench_paths[curves[i].like].colour,
+			   bench_paths[curves[i].like].dash, false,
 			   &a->m[curves[i].mode].act_cb);
+	/* the server's sweep (its sweep and compare modes) */
+	plot_mark(pl, PLOT_PERIOD, SERVE_SWEEP_PERIOD_MS * 1e6);
+	plot_mark(pl, PLOT_BOUND,
+		  (SERVE_SWEEP_PERIOD_MS + SERVE_SWEEP_TICK_MS) * 1e6);
 }
 
 const struct scenario_ops abandon_ops = {

@@ -114,7 +114,10 @@ extern const struct path_ops lib_ops, raw_ops;
 struct bpath {
 	const char *name;
 	const char *what;   /* one line for the legend */
-	const char *colour; /* its curves (a floor's dashed) */
+	const char *colour; /* its curves */
+	/* their stroke-dasharray (NULL: solid): a floor's dotted, a sweep's
+	 * other method dashed, so the two sweeps differ without colour */
+	const char *dash;
 	const struct path_ops *ops;
 	unsigned paths; /* a monitor's config.paths */
 	/* how a sweep probes; HUPMON_SWEEP_DEFAULT: it does not sweep */

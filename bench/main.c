@@ -337,6 +337,7 @@ static int write_plot(const char *file, const struct scen_run *runs)
 	struct plot *pl = xcalloc(1, sizeof(*pl));
 	int rc;
 
+	summary_plot(pl, runs); /* the answer first */
 	for (int sc = 0; sc < SC_COUNT; sc++)
 		if (runs[sc].ran && runs[sc].res && runs[sc].x.s->ops->plot)
 			runs[sc].x.s->ops->plot(pl, runs[sc].res, &runs[sc].x);

@@ -4,6 +4,7 @@
  */
 #include "summary.h"
 #include "jw.h"
+#include "plot.h"
 #include "tab.h"
 
 #include <math.h>
@@ -286,4 +287,39 @@ void summary_json(struct jw *w, const struct scen_run *runs,
 	jw_str(w, "verdict", verdict_status(v) ? "FAIL" : "PASS");
 	jw_int(w, "exit_status", verdict_status(v));
 	jw_end(w);
+}
+
+/* The picture's first panel: the summary's scenario, a row per path the
+ * table shows (its p50 to its p99, its floor's under it) on the µs axis,
+ * with the sweep period and the probe-gap bound when a path of it sweeps. */
+void summary_plot(struct plot *pl, const struct scen_run *runs)
+{
+	const struct scen_run *lat = latency_of(runs);
+	const struct closure_res *cr = lat ? lat->res : NULL;
+	const struct bopts *o = lat ? lat->x.o : NULL;
+	bool sweep = false;
+
+	if (!cr)
+		return;
+	plot_spans(pl, PLOT_US,
+		   "%s on loopback, N=%zu: latency from the client's act to "
+		   "the callback, p50 to p99 of each path, its floor's under "
+		   "it",
+		   lat->x.s->name,
+		   cr->c[BP_RAW_EPOLL].n ? cr->c[BP_RAW_EPOLL].n : o->n);
+	for (int p = 0; p < BP_COUNT; p++) {
+		enum bpath_id fl = bench_paths[p].floor;
+
+		if (!shown(runs, p) || !cr->c[p].ran)
+			continue;
+		plot_curve(pl, bench_paths[p].name, bench_paths[p].colour,
+			   bench_paths[p].dash, false, &cr->c[p].lat[0]);
+		plot_curve(pl, bench_paths[fl].name, bench_paths[fl].colour,
+			   bench_paths[fl].dash, true, &cr->c[fl].lat[0]);
+		sweep |= sweeps(&bench_paths[p]);
+	}
+	if (sweep) {
+		plot_mark(pl, PLOT_PERIOD, o->period_ms * 1e6);
+		plot_mark(pl, PLOT_BOUND, (o->period_ms + o->tick_ms) * 1e6);
+	}
 }

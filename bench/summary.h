@@ -20,5 +20,7 @@ void summary_text(FILE *f, const struct scen_run *runs,
 		  const struct verdicts *v);
 void summary_json(struct jw *w, const struct scen_run *runs,
 		  const struct verdicts *v);
+/* The picture's first panel (plot.h): the summary's latencies. */
+void summary_plot(struct plot *pl, const struct scen_run *runs);
 
 #endif
