@@ -393,7 +393,10 @@ enum table {
  * points. */
 struct scenario {
 	const char *name;
-	const char *does;   /* what the client does (--explain) */
+	const char *does; /* what the client does (--explain) */
+	/* --help's line of it (usage.c): what a reader learns from it, and
+	 * its run time at the defaults (measured, "~9 s") */
+	const char *shows, *takes;
 	const char *stage2; /* the second stage's row name */
 	const struct scenario_ops *ops;
 	/* run_one: one round of one path on fresh connections */

@@ -68,6 +68,8 @@ static const struct scenario_ops scale_ops = {
 const struct scenario scenarios[SC_COUNT] = {
 	[SC_FIN] = {.name = "fin",
 		    .does = "close()",
+		    .shows = "close(): latency of every path beside its floor",
+		    .takes = "~9 s",
 		    .ops = &closure_ops,
 		    .cells = true,
 		    .round = closure_round,
@@ -76,6 +78,8 @@ const struct scenario scenarios[SC_COUNT] = {
 		    .expect = {{.cause = {PS}}, {.cause = {PS}}}},
 	[SC_RST] = {.name = "rst",
 		    .does = "SO_LINGER {1,0} + close() (RST)",
+		    .shows = "an RST: latency per path, reported as reset",
+		    .takes = "~8 s",
 		    .ops = &closure_ops,
 		    .cells = true,
 		    .round = closure_round,
@@ -84,6 +88,8 @@ const struct scenario scenarios[SC_COUNT] = {
 		    .expect = {{.cause = {RESET}}, {.cause = {RESET}}}},
 	[SC_HALF] = {.name = "half",
 		     .does = "shutdown(SHUT_WR)",
+		     .shows = "shutdown(SHUT_WR): a half-close is a hangup too",
+		     .takes = "~8 s",
 		     .ops = &closure_ops,
 		     .cells = true,
 		     .round = closure_round,
@@ -92,6 +98,9 @@ const struct scenario scenarios[SC_COUNT] = {
 		     .expect = {{.cause = {PS}}, {.cause = {PS}}}},
 	[SC_DATAFIN] = {.name = "datafin",
 			.does = "send 16 B never read, then close()",
+			.shows = "unread data, then FIN: the peek sweep misses "
+				 "it",
+			.takes = "~8 s",
 			.ops = &closure_ops,
 			.cells = true,
 			.round = closure_round,
@@ -103,6 +112,9 @@ const struct scenario scenarios[SC_COUNT] = {
 			 .does = "close(); server sends 1 B; client answers "
 				 "RST",
 			 .stage2 = "escalate:rst",
+			 .shows = "FIN, then the RST it provokes: peek misses "
+				  "the RST",
+			 .takes = "~22 s",
 			 .ops = &closure_ops,
 			 .cells = true,
 			 .round = closure_round,
@@ -114,6 +126,8 @@ const struct scenario scenarios[SC_COUNT] = {
 				     .miss_ok = {false, true}}}},
 	[SC_BURST] = {.name = "burst",
 		      .does = "close() all N back to back",
+		      .shows = "all N closed at once: first act to last report",
+		      .takes = "~4 s",
 		      .ops = &closure_ops,
 		      .cells = true,
 		      .round = closure_round,
@@ -125,6 +139,9 @@ const struct scenario scenarios[SC_COUNT] = {
 	[SC_IDLE] = {.name = "idle",
 		     .does = "nothing: CPU and wakeups of watching N live "
 			     "sockets",
+		     .shows = "N quiet sockets watched: CPU and wakeups per "
+			      "second",
+		     .takes = "~17 s",
 		     .ops = &closure_ops,
 		     .cells = true,
 		     .round = idle_round,
@@ -134,6 +151,8 @@ const struct scenario scenarios[SC_COUNT] = {
 		     .window = true},
 	[SC_INTERF] = {.name = "interference",
 		       .does = "close() paced, N large, sweep on vs off",
+		       .shows = "epoll latency with a sweep beside it, N 4000",
+		       .takes = "~17 s",
 		       .ops = &closure_ops,
 		       .cells = true,
 		       .round = closure_round,
@@ -151,6 +170,9 @@ const struct scenario scenarios[SC_COUNT] = {
 	[SC_SCALE] = {.name = "scale",
 		      .does = "close() paced; clients in a child, N to the fd "
 			      "limit",
+		      .shows = "N to the fd limit: watch cost, bytes/socket, "
+			       "latency",
+		      .takes = "~87 s",
 		      .ops = &scale_ops,
 		      .cells = true,
 		      .round = scale_round,
@@ -165,6 +187,9 @@ const struct scenario scenarios[SC_COUNT] = {
 		{
 			.name = "abandon",
 			.does = "HTTP clients give up on hupmon-serve's work",
+			.shows = "HTTP server cancelling work of clients that "
+				 "left",
+			.takes = "~84 s",
 			.ops = &abandon_ops,
 			.table = TB_ABANDON,
 			.paths = PATH_BIT(BP_EPOLL) | PATH_BIT(BP_TCPINFO) |
@@ -179,6 +204,9 @@ const struct scenario scenarios[SC_COUNT] = {
 	[SC_SILENT] = {.name = "silent",
 		       .does = "client's link down in its netns: no FIN/RST "
 			       "(root)",
+		       .shows = "peer vanishes (root): keepalive/user timeout "
+				"vs bound",
+		       .takes = "~22 s",
 		       .ops = &silent_ops,
 		       .table = TB_SILENT,
 		       .paths = PATH_BIT(BP_EPOLL) | PATH_BIT(BP_TCPINFO) |
@@ -192,6 +220,9 @@ const struct scenario scenarios[SC_COUNT] = {
 	[SC_SOAK] = {.name = "soak",
 		     .does = "churn for --soak-s: every closure, RST after "
 			     "FIN, cut, live",
+		     .shows = "--soak-s of churn: no lost or false report, no "
+			      "growth",
+		     .takes = "~120 s",
 		     .ops = &soak_ops,
 		     .table = TB_SOAK,
 		     .paths = PATH_BIT(BP_COMPARE),
@@ -207,6 +238,9 @@ const struct scenario scenarios[SC_COUNT] = {
 	[SC_STALL] = {.name = "stall",
 		      .does = "client stops reading (half-closed too); link "
 			      "down; never sent; tbf (root)",
+		      .shows = "peer stops reading: what only the TCP_INFO "
+			       "sweep sees",
+		      .takes = "~89 s",
 		      .ops = &stall_ops,
 		      .table = TB_SILENT,
 		      .paths = PATH_BIT(BP_TCPINFO),
@@ -217,6 +251,9 @@ const struct scenario scenarios[SC_COUNT] = {
 	[SC_BUDGET] = {.name = "budget",
 		       .does = "sweep within a 0.2-core CPU budget; epoll "
 			       "p99 under it",
+		       .shows = "sweep held to 0.2 core: its CPU, epoll p99 "
+				"beside it",
+		       .takes = "~28 s",
 		       .ops = &budget_ops,
 		       .expect_text = {"CPU 0.17-0.23 core; compare: sweep "
 				       "misses none",
@@ -227,6 +264,9 @@ const struct scenario scenarios[SC_COUNT] = {
 		       .child = true},
 	[SC_SHARDS] = {.name = "shards",
 		       .does = "N split between 1 and 2 budgeted monitors",
+		       .shows = "N split over 1 and 2 budgeted monitors: "
+				"capacity",
+		       .takes = "~17 s",
 		       .ops = &shards_ops,
 		       .expect_text = {"sweep capacity per shard count "
 				       "(reported)",
@@ -238,6 +278,9 @@ const struct scenario scenarios[SC_COUNT] = {
 	[SC_MILLION] = {.name = "million",
 			.does = "nothing: 1M synthetic watches; real ones to "
 				"the fd limit",
+			.shows = "1M watches: worst single watch, bytes per "
+				 "socket",
+			.takes = "~62 s",
 			.ops = &million_ops,
 			.expect_text =
 				{"worst watch <= 1 ms CPU, <= 64 B/socket",
@@ -249,6 +292,9 @@ const struct scenario scenarios[SC_COUNT] = {
 	[SC_CHURN] = {.name = "churn",
 		      .does = "nothing: watch + unwatch of N live sockets vs "
 			      "epoll_ctl",
+		      .shows = "watch + unwatch cost per socket vs raw "
+			       "epoll_ctl",
+		      .takes = "~13 s",
 		      .ops = &churn_ops,
 		      .expect_text = {"(timing only: per-socket cost)",
 				      "(not run)"},

@@ -1,154 +1,213 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * hupmon-bench's --help: every option and scenario, and the exit status.
+ * hupmon-bench's --help: three examples, the scenarios, the options and
+ * the exit status. The scenario list is the registry's (scenarios.c: name,
+ * run by default or not, run time, what it shows), so a new scenario's
+ * line comes with its row. Every text is wrapped here to 80 columns,
+ * counted in characters ("µs" is two: UTF-8 takes two bytes for µ).
  */
 #include "bench.h"
 
 #include <stdlib.h>
+#include <string.h>
 
-static const char usage_text[] =
-	"usage: hupmon-bench [options]\n"
-	"Times hupmon's hangup reports on loopback TCP against minimal "
-	"hand-written loops.\n"
-	"\n"
-	"  --n N            connections per run (default 1000; interference "
-	"4000,\n"
-	"                   scale: the fd ceiling minus 100)\n"
-	"  --closes K       closures per scenario and path, over all rounds "
-	"(default 200;\n"
-	"                   silent: connections per case and path, default 8, "
-	"at most 32)\n"
-	"  --rounds R       rounds per scenario, paths alternating with their "
-	"floors (default 5)\n"
-	"  --period-ms P    sweep period: every socket probed once per P ms "
-	"(default 10)\n"
-	"  --tick-ms T      sweep tick: each tick probes N*T/P sockets "
-	"(default 1)\n"
-	"  --pace-us U      mean gap between closures, jittered +-50% (default "
-	"2000;\n"
-	"                   soak: between two acts of its two threads "
-	"together)\n"
-	"  --idle-ms M      length of one idle round (default 300)\n"
-	"  --settle-ms M    wait after watching, before acting or measuring "
-	"(default:\n"
-	"                   sweeping paths 2 periods + 2 ms, to reach the "
-	"steady state;\n"
-	"                   others 2 ms)\n"
-	"  --scenarios LIST "
-	"fin,rst,half,datafin,escalate,burst,idle,interference,scale,\n"
-	"                   silent, soak, abandon, stall, churn, budget, "
-	"shards, million or\n"
-	"                   all (default: all but interference, scale, "
-	"silent, soak,\n"
-	"                   abandon, stall, churn, budget, shards and "
-	"million)\n"
-	"                   million: the worst single watch and memory per "
-	"socket at\n"
-	"                   1 000 000 synthetic entries (100 000 with "
-	"--quick), "
-	"then\n"
-	"                   memory per socket with real ones to the fd limit\n"
-	"                   stall: zero window and recovery on loopback, "
-	"after a\n"
-	"                   half-close too, and live look-alikes; as root "
-	"also NO_ACK\n"
-	"                   vs TIMEOUT, data never sent and tbf links (~90 "
-	"s)\n"
-	"                   silent: root only (else skipped, exit status "
-	"unaffected); two\n"
-	"                   network namespaces and a veth pair, the client's "
-	"link taken\n"
-	"                   down: keepalive / TCP_USER_TIMEOUT detection time "
-	"vs its bound\n"
-	"                   for the epoll path, the TCP_INFO sweep and both "
-	"(~25 s)\n"
-	"                   soak: N connections (default 9900, clients in a "
-	"child) churned\n"
-	"                   in compare mode, two threads watching and "
-	"unwatching, every\n"
-	"                   closure mode, RST after FIN, unwatch at the "
-	"first report or\n"
-	"                   alive; judged: no lost, false, duplicate or "
-	"wrong report, the\n"
-	"                   counter identities, memory_bytes not growing "
-	"cycle to cycle\n"
-	"                   after the first (a cycle: N replacements); "
-	"sweep period 100 ms,\n"
-	"                   tick 10 ms unless --period-ms/--tick-ms are "
-	"given\n"
-	"                   budget: sweep CPU budget 0.2 core, N (default "
-	"19900, clients\n"
-	"                   in a child): the dispatch thread's CPU, "
-	"sweep only; epoll p99\n"
-	"                   budgeted / quiet over R rounds (--closes, "
-	"default 1000 per mode)\n"
-	"                   and compare mode's misses; shards: N split "
-	"between 1 and 2\n"
-	"                   budgeted monitors, sweep capacity of each "
-	"(~40 s together)\n"
-	"                   churn: watch + unwatch per socket vs a raw "
-	"epoll_ctl ADD + DEL,\n"
-	"                   N = 1000 and 9900 (--quick: 100, 1000; --n: "
-	"that N), 1 thread,\n"
-	"                   then 2 while the loop dispatches; 2R+1 rounds\n"
-	"  --soak-s S       soak: seconds of churn (default 120; --quick: 10)\n"
-	"  --paths LIST     "
-	"epoll,sweep-peek,sweep-tcpinfo,compare,raw-epoll,raw-peek,\n"
-	"                   raw-tcpinfo or all (default all; floors of chosen "
-	"paths always run)\n"
-	"  --abandon-ms M   abandon: length of a round per mode (default "
-	"2000); abandon runs\n"
-	"                   hupmon-serve in this process against --n clients "
-	"(default 64)\n"
-	"                   giving up on /work requests of 5-50 ms: hupmon "
-	"off, epoll,\n"
-	"                   sweep (TCP_INFO, 10 ms) and compare, R rounds "
-	"(~75 s)\n"
-	"  --abandon-pct P  abandon: share of sessions that give up, in % "
-	"(default 30)\n"
-	"  --seed S         seed of the closure order and pacing (default 1)\n"
-	"  --quick          small and fast: N=100, 20 closes, 2 rounds, 1 ms "
-	"pace;\n"
-	"                   idle skipped unless named (then 50 ms); abandon: "
-	"16 clients,\n"
-	"                   1 round of 500 ms\n"
-	"  --explain        print the expected-visibility table and exit\n"
-	"  --strict-timing  let timing goals decide the exit status too (for a "
-	"benchmark\n"
-	"                   run on a quiet machine; see Exit status below)\n"
-	"  --json FILE      write every figure and the machine facts as JSON\n"
-	"  --svg FILE       write the latency CDFs (log x) as an SVG chart\n"
-	"  --metrics FILE   write one monitor's counters (the last compare "
-	"run, else\n"
-	"                   the last library run) in Prometheus text format\n"
-	"  --metrics-format F  prometheus (default), json or text: "
-	"hupmon_stats_format's\n"
-	"                   formats, for --metrics\n"
-	"  --help           this text\n"
-	"\n"
-	"Exit status: 0 every count check met, 1 a count check failed (or, "
-	"with\n"
+#define WIDTH	 80
+#define OPT_COL	 19 /* where an option's text starts */
+#define EXAM_COL 6  /* where an example's text starts */
+
+struct help {
+	const char *head; /* an option and its argument, an example's command */
+	const char *text;
+};
+
+static const struct help examples[] = {
+	{"hupmon-bench --quick",
+	 "the quick run (ctest's bench_quick): the * scenarios but idle, and "
+	 "abandon, all small (~11 s)"},
+	{"hupmon-bench --scenarios fin --json fin.json --svg fin.svg",
+	 "one scenario: every figure as JSON, the summary first, and its "
+	 "latency CDFs as an SVG picture"},
+	{"sudo hupmon-bench --scenarios silent",
+	 "silent death, as root: the client's link cut in a network "
+	 "namespace, no FIN or RST (~22 s)"},
+};
+
+static const struct help options[] = {
+	{"--scenarios LIST",
+	 "scenarios to run, comma-separated, or all (default: the * ones)"},
+	{"--paths LIST",
+	 "epoll, sweep-peek, sweep-tcpinfo, compare, raw-epoll, raw-peek, "
+	 "raw-tcpinfo, comma-separated, or all (default all; the floors of "
+	 "the paths chosen always run)"},
+	{"--quick",
+	 "small and fast: N 100, 20 closes, 2 rounds, 1 ms pace; idle only "
+	 "if named (then 50 ms); abandon runs: 16 clients, 1 round of 500 ms"},
+	{"--n N",
+	 "connections per run (default 1000; interference 4000; soak 9900; "
+	 "budget, shards 19900; abandon 64 clients; churn 1000 and 9900; "
+	 "scale, million: the fd limit minus 100)"},
+	{"--closes K",
+	 "closures per scenario and path, over all rounds (default 200; "
+	 "silent: connections per case and path, default 8, at most 32; "
+	 "budget: per mode, default 1000)"},
+	{"--rounds R",
+	 "rounds per scenario, paths alternating with their floors "
+	 "(default 5)"},
+	{"--period-ms P",
+	 "sweep period: every socket probed once per P ms (default 10)"},
+	{"--tick-ms T",
+	 "sweep tick: each tick probes N*T/P sockets (default 1)"},
+	{"--pace-us U",
+	 "mean gap between closures, jittered +-50% (default 2000; soak: "
+	 "between two acts of its two threads together)"},
+	{"--idle-ms M", "length of one idle round (default 300)"},
+	{"--settle-ms M",
+	 "wait after watching, before acting or measuring (default: sweeping "
+	 "paths 2 periods + 2 ms, to reach the steady state; others 2 ms)"},
+	{"--soak-s S",
+	 "soak: seconds of churn (default 120; --quick 10); its sweep period "
+	 "is 100 ms, tick 10 ms, unless --period-ms or --tick-ms is given"},
+	{"--abandon-ms M",
+	 "abandon: length of a round per mode (default 2000; --quick 500)"},
+	{"--abandon-pct P",
+	 "abandon: share of sessions that give up, in % (default 30)"},
+	{"--seed S", "seed of the closure order and pacing (default 1)"},
+	{"--explain",
+	 "print what each path must report in each scenario, and exit"},
+	{"--strict-timing",
+	 "let timing checks decide the exit status too (for a run on a quiet "
+	 "machine; see Exit status)"},
+	{"--wide", "every column; default tables fit 100 columns"},
+	{"--json FILE", "write every figure as JSON, the summary first"},
+	{"--svg FILE",
+	 "draw the latency CDFs (log x) as SVG: the README's picture, "
+	 "bench/results/default.svg"},
+	{"--metrics FILE",
+	 "write one monitor's counters (the last compare run, else the last "
+	 "library run)"},
+	{"--metrics-format F",
+	 "prometheus (default), json or text: hupmon_stats_format's formats, "
+	 "for --metrics"},
+	{"--help", "this text"},
+};
+
+static const char exit_text[] =
+	"0 every count check met, 1 a count check failed (or, with "
 	"--strict-timing, a timing check missed), 2 error.\n"
-	"Count checks (FAIL): a path not behaving as --explain says (a lost, "
-	"false,\n"
-	"duplicate or wrong report), a failed call, counters that do not add "
-	"up,\n"
-	"memory that grows; abandon: a false cancellation or a lost response. "
-	"The same\n"
-	"on any machine. Timing checks (MISSED): latency percentiles, CPU "
-	"shares and\n"
-	"bands, ratios to floors or to off's (abandon: CPU after clients left "
-	"<= 5 % of\n"
-	"off's; budget: 0.17-0.23 of a core; churn: x/raw goals; ...). They "
-	"follow the\n"
-	"machine's load: always printed with value and goal, they make the "
-	"exit status 1\n"
+	"Count checks (FAIL) are the same on any machine: a path not "
+	"behaving as --explain says (a lost, false, duplicate or wrong "
+	"report), a failed call, counters that do not add up, memory that "
+	"grows; abandon: a false cancellation or a lost response.\n"
+	"Timing checks (MISSED) follow the machine's load: latency "
+	"percentiles, CPU shares and bands, ratios to floors or to off's. "
+	"Always printed with value and goal, they make the exit status 1 "
 	"only with --strict-timing. A run ends with every check it judged, "
-	"its kind and\n"
-	"its misses.\n";
+	"its kind and its misses.";
+
+/* Columns of the first len bytes of s: its characters (UTF-8: a byte
+ * 10xxxxxx continues a character). */
+static size_t cols(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		n += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return n;
+}
+
+/* text from column at (what is before it on the line already printed),
+ * its words wrapped to WIDTH, its further lines indented to indent; a
+ * '\n' in text starts a new line. Ends the line. */
+static void wrap(FILE *f, const char *text, size_t at, size_t indent)
+{
+	size_t col = at;
+	bool first = true; /* no word on this line yet */
+
+	while (*text) {
+		size_t len = strcspn(text, " \n"), w = cols(text, len);
+
+		if (!first && col + 1 + w > WIDTH) {
+			fprintf(f, "\n%*s", (int)indent, "");
+			col = indent;
+			first = true;
+		}
+		if (!first) {
+			fputc(' ', f);
+			col++;
+		}
+		fwrite(text, 1, len, f);
+		col += w;
+		first = false;
+		text += len;
+		if (*text == '\n' && text[1]) {
+			fprintf(f, "\n%*s", (int)indent, "");
+			col = indent;
+			first = true;
+		}
+		if (*text)
+			text++;
+	}
+	fputc('\n', f);
+}
+
+/* One line a scenario: name, '*' when it runs by default, its run time at
+ * the defaults and what it shows (wrapped under itself, if it must). */
+static void scenario_list(FILE *f)
+{
+	int name_w = 0, takes_w = 0;
+
+	for (int sc = 0; sc < SC_COUNT; sc++) {
+		const struct scenario *s = &scenarios[sc];
+
+		if ((int)strlen(s->name) > name_w)
+			name_w = (int)strlen(s->name);
+		if ((int)cols(s->takes, strlen(s->takes)) > takes_w)
+			takes_w = (int)cols(s->takes, strlen(s->takes));
+	}
+	for (int sc = 0; sc < SC_COUNT; sc++) {
+		const struct scenario *s = &scenarios[sc];
+		int at = 2 + name_w + 3 + takes_w + 2;
+
+		fprintf(f, "  %-*s %c %-*s  ", name_w, s->name,
+			s->optional ? ' ' : '*', takes_w, s->takes);
+		wrap(f, s->shows, (size_t)at, (size_t)at);
+	}
+}
+
+/* Each head, then its text: beside it from column col when the head
+ * leaves room (two columns before it), else on the next line. */
+static void list(FILE *f, const struct help *h, size_t n, size_t col)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t w = cols(h[i].head, strlen(h[i].head));
+
+		fprintf(f, "  %s", h[i].head);
+		if (2 + w + 1 <= col)
+			fprintf(f, "%*s", (int)(col - 2 - w), "");
+		else
+			fprintf(f, "\n%*s", (int)col, "");
+		wrap(f, h[i].text, col, col);
+	}
+}
 
 void usage(FILE *f, int status)
 {
-	fputs(usage_text, f);
+	fputs("usage: hupmon-bench [options]\n", f);
+	wrap(f,
+	     "Times hupmon's hangup reports on loopback TCP, each detection "
+	     "path beside a minimal hand-written loop doing the same (its "
+	     "floor). With no options: the * scenarios below (~72 s).",
+	     0, 0);
+	fputs("\nExamples:\n", f);
+	list(f, examples, sizeof(examples) / sizeof(examples[0]), EXAM_COL);
+	fputs("\nScenarios (* runs by default; run time at the defaults, "
+	      "2-core VM;\n--explain tells what each path must report in "
+	      "each):\n",
+	      f);
+	scenario_list(f);
+	fputs("\nOptions:\n", f);
+	list(f, options, sizeof(options) / sizeof(options[0]), OPT_COL);
+	fputs("\nExit status: ", f);
+	wrap(f, exit_text, 13, 0);
 	exit(status);
 }
