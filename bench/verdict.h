@@ -25,7 +25,7 @@
  * judgement of the named checks a miss whatever was measured (the summary
  * says so), so that a test shows what a miss of each kind does to the exit
  * status without a goal that a machine may or may not meet
- * (tests/bench_verdicts.sh). An unknown key is a usage error.
+ * (verdicts_check.sh). An unknown key is a usage error.
  */
 #ifndef HUPMON_BENCH_VERDICT_H
 #define HUPMON_BENCH_VERDICT_H

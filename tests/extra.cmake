@@ -47,54 +47,6 @@ if(TARGET check_serve_curl AND HUPMON_BUILD_BENCH)
     HUPMON_SERVE_BIN="$<TARGET_FILE:hupmon-serve>")
 endif()
 
-# The bench tests below judge counts and identities only: hupmon-bench
-# fails a run on its count checks (lost, false, duplicate, wrong reports,
-# failed calls, counters that do not add up); its timing checks (latency,
-# CPU shares, ratios) are printed, MISSED or met, and fail a run only under
-# --strict-timing, which only bench_verdict_kinds passes, on a goal out of
-# any machine's reach: they must pass on a slow or loaded machine and under
-# the sanitizers (bench/verdict.h).
-
-# hupmon-bench's soak, shortened (bench/soak.c): 5 s of churn in compare
-# mode; passes iff nothing is lost, false, duplicate or wrong, every counter
-# identity holds and memory_bytes stops growing after the first cycle (how
-# many cycles 5 s make is printed, not judged). Fewer connections under the
-# sanitizers (HUPMON_TEST_SCALE=small).
-if(HUPMON_BUILD_BENCH AND EXISTS ${PROJECT_SOURCE_DIR}/bench/CMakeLists.txt)
-  add_test(NAME bench_soak
-    COMMAND sh -c "n=500; [ \"$HUPMON_TEST_SCALE\" = small ] && n=200; exec \"$0\" --scenarios soak --soak-s 5 --n $n"
-            $<TARGET_FILE:hupmon-bench>)
-  set_tests_properties(bench_soak PROPERTIES LABELS bench TIMEOUT 60)
-  # hupmon-bench's churn, small (bench/churn.c): passes iff every watch,
-  # unwatch and epoll_ctl succeeds and the monitor's counters add up, one
-  # and two watching threads; its x/raw goals are printed, not judged.
-  add_test(NAME bench_churn
-    COMMAND $<TARGET_FILE:hupmon-bench> --scenarios churn --n 200 --rounds 1)
-  set_tests_properties(bench_churn PROPERTIES LABELS bench TIMEOUT 60)
-  # The exit status by kind (tests/bench_verdicts.sh): a timing goal out of
-  # reach (soak's 2 churn cycles of 200 connections in 1 s, at most one act
-  # per 100 ms per worker) leaves it 0 without --strict-timing and makes it
-  # 1 with it; a count check forced to miss (HUPMON_BENCH_FORCE_MISS) makes
-  # it 1 without.
-  add_test(NAME bench_verdict_kinds
-    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/bench_verdicts.sh
-            $<TARGET_FILE:hupmon-bench>)
-  set_tests_properties(bench_verdict_kinds PROPERTIES LABELS bench
-    TIMEOUT 60)
-endif()
-
-# hupmon-bench's budget and shards, small (--quick: 2 000 sockets, two
-# rounds of 50 closures, bench/budget.c): passes iff every closure is
-# reported and compare mode under a 0.2 budget misses none of the hangups
-# the sweep can see. The dispatch thread's CPU (goal 0.17-0.23 of a core)
-# and the shards' capacity are printed, not judged; the epoll p99 ratio
-# needs 1 000 closures to be judged at all.
-if(HUPMON_BUILD_BENCH AND EXISTS ${PROJECT_SOURCE_DIR}/bench/CMakeLists.txt)
-  add_test(NAME bench_budget
-    COMMAND hupmon-bench --scenarios budget,shards --quick)
-  set_tests_properties(bench_budget PROPERTIES LABELS bench TIMEOUT 120)
-endif()
-
 # Every hand-written file carries the SPDX line (tests/spdx.cmake), and the
 # check itself catches a file without it.
 file(RELATIVE_PATH spdx_build_dir ${PROJECT_SOURCE_DIR} ${PROJECT_BINARY_DIR})

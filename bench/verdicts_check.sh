@@ -13,7 +13,7 @@
 # HUPMON_BENCH_FORCE_MISS makes the named check miss whatever was measured
 # (churn: a count check; churn-ratio: a timing one, which forced stays
 # timing).
-# usage: bench_verdicts.sh PATH-TO-HUPMON-BENCH
+# usage: verdicts_check.sh PATH-TO-HUPMON-BENCH
 set -u
 bench=$1
 out=$(mktemp) || exit 1
