@@ -377,17 +377,10 @@ struct expect {
 	bool miss_ok[BENCH_STAGES];	       /* a miss is expected */
 };
 
-/* The tables of the text report, in the order they are printed. */
-enum table {
-	TB_CLOSURES,
-	TB_BURST,
-	TB_IDLE,
-	TB_INTERF,
-	TB_SCALE,
-	TB_SILENT,
-	TB_SOAK,
-	TB_ABANDON
-};
+/* The text tables of the closure family: a closure-family scenario prints
+ * its rows into one of them (closure_report.c), below the previous
+ * scenario's when they share it. */
+enum table { TB_CLOSURES, TB_BURST, TB_IDLE, TB_INTERF, TB_SCALE };
 
 /* A row of the registry (scenarios.c): what a scenario is, and its entry
  * points. */

@@ -191,7 +191,6 @@ const struct scenario scenarios[SC_COUNT] = {
 				 "left",
 			.takes = "~84 s",
 			.ops = &abandon_ops,
-			.table = TB_ABANDON,
 			.paths = PATH_BIT(BP_EPOLL) | PATH_BIT(BP_TCPINFO) |
 				 PATH_BIT(BP_COMPARE),
 			.expect_text = {"no false cancel, no lost response",
@@ -208,7 +207,6 @@ const struct scenario scenarios[SC_COUNT] = {
 				"vs bound",
 		       .takes = "~22 s",
 		       .ops = &silent_ops,
-		       .table = TB_SILENT,
 		       .paths = PATH_BIT(BP_EPOLL) | PATH_BIT(BP_TCPINFO) |
 				PATH_BIT(BP_BOTH),
 		       .expect = {{.cause = {HUPMON_CAUSE_TIMEOUT}}},
@@ -224,7 +222,6 @@ const struct scenario scenarios[SC_COUNT] = {
 			      "growth",
 		     .takes = "~120 s",
 		     .ops = &soak_ops,
-		     .table = TB_SOAK,
 		     .paths = PATH_BIT(BP_COMPARE),
 		     .always = PATH_BIT(BP_COMPARE),
 		     .expect = {{.cause = {PS}}},
@@ -242,7 +239,6 @@ const struct scenario scenarios[SC_COUNT] = {
 			       "sweep sees",
 		      .takes = "~89 s",
 		      .ops = &stall_ops,
-		      .table = TB_SILENT,
 		      .paths = PATH_BIT(BP_TCPINFO),
 		      .expect_text = {"epoll: never; sweep-tcpinfo: stall",
 				      "(not run: PEEK cannot track stalls)"},
