@@ -54,4 +54,7 @@ void abandon_fails(FILE *f, const void *res, const struct bctx *x);
 void abandon_json(struct jw *w, const void *res, const struct bctx *x);
 void abandon_plot(struct plot *pl, const void *res, const struct bctx *x);
 
+/* Its shape, named by its row of the registry (scenarios.c). */
+extern const struct scenario_ops abandon_ops;
+
 #endif

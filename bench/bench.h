@@ -44,26 +44,9 @@
 /* Bit in conn.seen for "a compare record arrived" (causes use bits 1..5). */
 #define SEEN_CMP (1u << 7)
 
-enum scen {
-	SC_FIN,
-	SC_RST,
-	SC_HALF,
-	SC_DATAFIN,
-	SC_ESCALATE,
-	SC_BURST,
-	SC_IDLE,
-	SC_INTERF,
-	SC_SCALE,
-	SC_ABANDON, /* apart: hupmon-serve and its clients (abandon.h) */
-	SC_SILENT,
-	SC_SOAK,
-	SC_STALL,
-	SC_BUDGET, /* apart: the sweep's CPU budget (budget.c) */
-	SC_SHARDS,
-	SC_MILLION,
-	SC_CHURN, /* apart: watch + unwatch cost (churn.h) */
-	SC_COUNT
-};
+/* The registry (scenarios.c) holds at most this many scenarios; a
+ * scenario is its index there. */
+#define SC_MAX 32
 
 enum bpath_id {
 	BP_EPOLL,
@@ -160,7 +143,7 @@ struct bopts {
 	bool quick, explain;
 	bool wide;	    /* every column of every table (default: <= 100) */
 	bool strict_timing; /* timing misses fail too (verdict.h) */
-	bool scen[SC_COUNT];
+	bool scen[SC_MAX];  /* by registry index */
 	bool path[BP_COUNT];
 	const char *json, *svg, *metrics;
 	unsigned abandon_ms, abandon_pct; /* abandon: round length, share */
@@ -290,7 +273,7 @@ struct closure_res {
 struct run {
 	const struct bopts *o;
 	const struct bpath *p;
-	enum scen sc;
+	int sc;			  /* its index in the registry */
 	const struct scenario *s; /* its row (struct bctx) */
 	struct cell *cell; /* the loop thread adds compare records to it */
 	struct conn *c;
@@ -337,7 +320,7 @@ struct plot;
  * row names never reads the registry. */
 struct bctx {
 	const struct bopts *o;
-	enum scen sc;
+	int sc;			  /* its index in the registry */
 	const struct scenario *s; /* scenarios[sc] */
 	struct verdicts *v;	  /* every check is judged into it */
 	int lfd;		  /* loopback listener */
@@ -415,7 +398,8 @@ struct scenario {
 };
 
 /* Read by main.c and the outputs; a scenario gets its row as an argument. */
-extern const struct scenario scenarios[SC_COUNT];
+extern const struct scenario scenarios[];
+extern const int scenario_count;
 
 /* What the driver keeps of one chosen scenario: its context and what its
  * run returned. */
@@ -496,8 +480,6 @@ void closure_fails(FILE *f, const void *res, const struct bctx *x);
 void closure_json(struct jw *w, const void *res, const struct bctx *x);
 void closure_plot(struct plot *pl, const void *res, const struct bctx *x);
 
-/* Every other scenario fills its ops in its own file. */
-extern const struct scenario_ops abandon_ops, silent_ops, soak_ops, churn_ops;
 /* stall.c, budget.c, million.c: they still print their tables as they run
  * and judge their checks (x->v) as they go. */
 extern const struct scenario_ops stall_ops, budget_ops, shards_ops, million_ops;

@@ -55,4 +55,7 @@ void churn_judge(void *res, const struct bctx *x); /* its checks */
 void churn_report(FILE *f, const void *res, const struct bctx *x);
 void churn_json(struct jw *w, const void *res, const struct bctx *x);
 
+/* Its shape, named by its row of the registry (scenarios.c). */
+extern const struct scenario_ops churn_ops;
+
 #endif

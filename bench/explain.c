@@ -9,7 +9,7 @@
 #include <string.h>
 
 /* What a row of the visibility table must see, as --explain says it. */
-static void expected(char *buf, size_t len, enum scen sc, enum vis v)
+static void expected(char *buf, size_t len, int sc, enum vis v)
 {
 	const struct expect *e = &scenarios[sc].expect[v];
 	int n = snprintf(buf, len, "nothing");
@@ -55,7 +55,7 @@ void explain(FILE *f)
 		"epoll-like: epoll, epoll-promise, sweep-tcpinfo, compare, "
 		"raw-epoll,\nraw-tcpinfo; peek-like: sweep-peek, "
 		"raw-peek.\n\n");
-	for (int sc = 0; sc < SC_COUNT; sc++) {
+	for (int sc = 0; sc < scenario_count; sc++) {
 		expected(epoll, sizeof(epoll), sc, VIS_EPOLL);
 		expected(peek, sizeof(peek), sc, VIS_PEEK);
 		fprintf(f, "%-13s %s\n%13s epoll-like: %s\n",
@@ -78,7 +78,7 @@ void explain(FILE *f)
 		   "touched (or with\nanother connection's id/fd) is FALSE, an "
 		   "expected report that does not come within\n2 s + 3 periods "
 		   "is MISS. Any of these makes the exit status 1.\n");
-	for (int sc = 0; sc < SC_COUNT; sc++)
+	for (int sc = 0; sc < scenario_count; sc++)
 		if (scenarios[sc].ops->explain)
 			fprintf(f, "\n%s", scenarios[sc].ops->explain);
 	fprintf(f, "\nstall (run only when named): what only the TCP_INFO "

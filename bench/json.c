@@ -67,7 +67,7 @@ int write_json(const char *file, const struct bopts *o,
 	machine(&w, o);
 	config(&w, o);
 	jw_obj(&w, "scenarios");
-	for (int sc = 0; sc < SC_COUNT; sc++) {
+	for (int sc = 0; sc < scenario_count; sc++) {
 		const struct scen_run *r = &runs[sc];
 
 		if (!r->ran)

@@ -104,7 +104,7 @@ static void defaults(struct bopts *o, bool quick)
 		.abandon_pct = 30,
 		.metrics_format = HUPMON_FORMAT_PROMETHEUS,
 	};
-	for (int sc = 0; sc < SC_COUNT; sc++)
+	for (int sc = 0; sc < scenario_count; sc++)
 		o->scen[sc] = (!scenarios[sc].optional ||
 			       (quick && scenarios[sc].quick_on)) &&
 			      !(quick && scenarios[sc].quick_off);
@@ -163,7 +163,7 @@ static int one_opt(struct bopts *o, const char *name, const char *a)
 	if (!strcmp(name, "n"))
 		o->n = number(a, name);
 	else if (!strcmp(name, "scenarios"))
-		return pick(a, scenario_name, SC_COUNT, o->scen);
+		return pick(a, scenario_name, scenario_count, o->scen);
 	else if (!strcmp(name, "paths"))
 		return pick(a, path_name, BP_COUNT, o->path);
 	else if (!strcmp(name, "seed"))
@@ -253,7 +253,7 @@ static void header(FILE *f, const struct bopts *o)
 {
 	bool loopback = false;
 
-	for (int sc = 0; sc < SC_COUNT; sc++)
+	for (int sc = 0; sc < scenario_count; sc++)
 		loopback |= o->scen[sc] && scenarios[sc].cells;
 	fprintf(f, "hupmon-bench %s: ", hupmon_version());
 	if (loopback)
@@ -279,7 +279,7 @@ static void header(FILE *f, const struct bopts *o)
 static void run_all(const struct bopts *o, struct scen_run *runs,
 		    struct verdicts *v, int lfd, uint16_t port)
 {
-	for (int sc = 0; sc < SC_COUNT; sc++) {
+	for (int sc = 0; sc < scenario_count; sc++) {
 		struct scen_run *r = &runs[sc];
 		struct verdicts before = *v;
 
@@ -295,7 +295,7 @@ static void run_all(const struct bopts *o, struct scen_run *runs,
 		r->res = r->x.s->ops->run(&r->x);
 		verdict_add(&r->v, &before, v);
 	}
-	for (int sc = 0; sc < SC_COUNT; sc++) {
+	for (int sc = 0; sc < scenario_count; sc++) {
 		struct scen_run *r = &runs[sc];
 		struct verdicts before = *v;
 
@@ -312,7 +312,7 @@ static void report(FILE *f, struct scen_run *runs, const struct verdicts *v)
 {
 	const struct scenario *prev = NULL;
 
-	for (int sc = 0; sc < SC_COUNT; sc++) {
+	for (int sc = 0; sc < scenario_count; sc++) {
 		struct scen_run *r = &runs[sc];
 		const struct scenario *s = r->x.s;
 
@@ -325,7 +325,7 @@ static void report(FILE *f, struct scen_run *runs, const struct verdicts *v)
 	}
 	summary_compare(f, runs);
 	fputc('\n', f);
-	for (int sc = 0; sc < SC_COUNT; sc++)
+	for (int sc = 0; sc < scenario_count; sc++)
 		if (runs[sc].ran && runs[sc].res && runs[sc].x.s->ops->fails)
 			runs[sc].x.s->ops->fails(f, runs[sc].res, &runs[sc].x);
 	verdict_summary(f, v);
@@ -338,7 +338,7 @@ static int write_plot(const char *file, const struct scen_run *runs)
 	int rc;
 
 	summary_plot(pl, runs); /* the answer first */
-	for (int sc = 0; sc < SC_COUNT; sc++)
+	for (int sc = 0; sc < scenario_count; sc++)
 		if (runs[sc].ran && runs[sc].res && runs[sc].x.s->ops->plot)
 			runs[sc].x.s->ops->plot(pl, runs[sc].res, &runs[sc].x);
 	rc = write_svg(file, pl);
@@ -349,7 +349,7 @@ static int write_plot(const char *file, const struct scen_run *runs)
 int main(int argc, char **argv)
 {
 	struct bopts o;
-	struct scen_run runs[SC_COUNT] = {0};
+	struct scen_run runs[SC_MAX] = {0};
 	struct verdicts v = {0};
 	uint16_t port;
 	int lfd, rc;
@@ -378,7 +378,7 @@ int main(int argc, char **argv)
 		die(o.metrics, -rc);
 	close(lfd);
 	rc = verdict_status(&v);
-	for (int sc = 0; sc < SC_COUNT; sc++)
+	for (int sc = 0; sc < scenario_count; sc++)
 		if (runs[sc].res)
 			runs[sc].x.s->ops->free(runs[sc].res);
 	return rc;

@@ -18,7 +18,7 @@ int write_metrics(const char *file, enum hupmon_format fmt,
 	int p = -1, len = 0;
 	FILE *f;
 
-	for (int sc = 0; sc < SC_COUNT; sc++) {
+	for (int sc = 0; sc < scenario_count; sc++) {
 		const struct closure_res *cr = cells_of(&runs[sc]);
 
 		for (int q = 0; cr && q < BP_COUNT; q++)

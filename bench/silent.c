@@ -184,7 +184,7 @@ static bool wait_until(uint64_t until)
 static bool open_all(struct run *r, unsigned conns, int lfd, uint16_t port,
 		     unsigned *errors)
 {
-	uint64_t rng = r->o->seed ^ ((uint64_t)SC_SILENT << 40) ^
+	uint64_t rng = r->o->seed ^ ((uint64_t)r->sc << 40) ^
 		       (uint64_t)(r->p - bench_paths);
 	size_t *order = shuffled(r->n, &rng);
 	uint64_t t0 = now_ns();

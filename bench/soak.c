@@ -425,7 +425,7 @@ static void worker_init(struct worker *wk, struct soak *s, unsigned w)
 	wk->busy = xcalloc(wk->own, sizeof(*wk->busy));
 	wk->closed = xcalloc(wk->own, sizeof(*wk->closed));
 	wk->tmp = xcalloc(wk->own, sizeof(*wk->tmp));
-	wk->rng = s->o->seed ^ ((uint64_t)SC_SOAK << 40) ^ w;
+	wk->rng = s->o->seed ^ ((uint64_t)s->r.sc << 40) ^ w;
 	/* its first connections, before any thread starts */
 	for (size_t j = 0; j < wk->own; j++)
 		wk->busy[j] = w + 2 * j;
@@ -514,7 +514,8 @@ void *soak_run(const struct bctx *x)
 	uint64_t t0 = now_ns();
 	int rc;
 
-	s.r = (struct run){.o = x->o, .p = &bench_paths[BP_COMPARE]};
+	s.r = (struct run){
+		.o = x->o, .p = &bench_paths[BP_COMPARE], .sc = x->sc};
 	s.n = conns_for(x->o, x->s);
 	s.conn = xcalloc(s.n, sizeof(*s.conn));
 	pthread_mutex_init(&s.open_lock, NULL);

@@ -14,7 +14,7 @@
  * closure-family scenario that ran with a latency to show. */
 static const struct scen_run *latency_of(const struct scen_run *runs)
 {
-	for (int sc = 0; sc < SC_COUNT; sc++) {
+	for (int sc = 0; sc < scenario_count; sc++) {
 		const struct closure_res *cr = cells_of(&runs[sc]);
 
 		if (cr && runs[sc].x.s->expect[VIS_EPOLL].cause[0] &&
@@ -24,9 +24,14 @@ static const struct scen_run *latency_of(const struct scen_run *runs)
 	return NULL;
 }
 
+/* The idle scenario's cells: the closure scenario that measures a
+ * window of nothing happening. */
 static const struct closure_res *idle_of(const struct scen_run *runs)
 {
-	return cells_of(&runs[SC_IDLE]);
+	for (int sc = 0; sc < scenario_count; sc++)
+		if (cells_of(&runs[sc]) && runs[sc].x.s->window)
+			return cells_of(&runs[sc]);
+	return NULL;
 }
 
 /* The paths a reader chose: those --paths names, that ran somewhere. */
@@ -34,7 +39,7 @@ static bool shown(const struct scen_run *runs, enum bpath_id p)
 {
 	if (bench_paths[p].hidden || is_floor(p))
 		return false;
-	for (int sc = 0; sc < SC_COUNT; sc++) {
+	for (int sc = 0; sc < scenario_count; sc++) {
 		const struct closure_res *cr = cells_of(&runs[sc]);
 
 		if (cr && cr->c[p].ran)
@@ -66,7 +71,7 @@ static void missed(char *buf, size_t len, const struct scen_run *runs,
 	unsigned kinds[2] = {0, 0};
 
 	for (int pass = 0; pass < 2; pass++) {
-		for (int sc = 0; sc < SC_COUNT; sc++) {
+		for (int sc = 0; sc < scenario_count; sc++) {
 			const struct closure_res *cr = cells_of(&runs[sc]);
 
 			for (unsigned s = 0; cr && s < BENCH_STAGES; s++) {
@@ -135,7 +140,7 @@ static struct cmp_total cmp_total(const struct scen_run *runs)
 {
 	struct cmp_total t = {0};
 
-	for (int sc = 0; sc < SC_COUNT; sc++) {
+	for (int sc = 0; sc < scenario_count; sc++) {
 		const struct closure_res *cr = cells_of(&runs[sc]);
 
 		for (int p = 0; cr && p < BP_COUNT; p++)
@@ -214,7 +219,7 @@ void summary_compare(FILE *f, const struct scen_run *runs)
 {
 	bool head = false;
 
-	for (int sc = 0; sc < SC_COUNT; sc++) {
+	for (int sc = 0; sc < scenario_count; sc++) {
 		const struct closure_res *cr = cells_of(&runs[sc]);
 
 		for (int p = 0; cr && p < BP_COUNT; p++) {

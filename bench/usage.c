@@ -156,7 +156,7 @@ static void scenario_list(FILE *f)
 {
 	int name_w = 0, takes_w = 0;
 
-	for (int sc = 0; sc < SC_COUNT; sc++) {
+	for (int sc = 0; sc < scenario_count; sc++) {
 		const struct scenario *s = &scenarios[sc];
 
 		if ((int)strlen(s->name) > name_w)
@@ -164,7 +164,7 @@ static void scenario_list(FILE *f)
 		if ((int)cols(s->takes, strlen(s->takes)) > takes_w)
 			takes_w = (int)cols(s->takes, strlen(s->takes));
 	}
-	for (int sc = 0; sc < SC_COUNT; sc++) {
+	for (int sc = 0; sc < scenario_count; sc++) {
 		const struct scenario *s = &scenarios[sc];
 		int at = 2 + name_w + 3 + takes_w + 2;
 
