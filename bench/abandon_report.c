@@ -314,7 +314,8 @@ void abandon_plot(struct plot *pl, const void *res, const struct bctx *x)
 	const struct abandon_res *a = res;
 
 	(void)x;
-	plot_panel(pl, PLOT_MS, "abandon: hupmon-serve, %u clients",
+	plot_panel(pl, PLOT_MS,
+		   "abandon: hupmon-serve, %u clients: act to callback",
 		   a->lo.clients);
 	for (size_t i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
 		plot_curve(pl, serve_mode_name(curves[i].mode),

@@ -21,7 +21,8 @@ void closure_plot(struct plot *pl, const void *res, const struct bctx *x)
 	for (unsigned s = 0; s < BENCH_STAGES; s++) {
 		if (!x->s->expect[VIS_EPOLL].cause[s])
 			continue;
-		plot_panel(pl, PLOT_US, "%s, N=%zu", stage_name(x->s, s), n);
+		plot_panel(pl, PLOT_US, "%s, N=%zu: act to callback",
+			   stage_name(x->s, s), n);
 		for (int p = 0; p < BP_COUNT; p++)
 			if (cr->c[p].ran && p != BP_RAW_EPOLL_AA)
 				/* sorted by closure_analyse() */

@@ -23,8 +23,8 @@
 
 /* The x axes of the picture, in the order they are drawn. */
 enum plot_group {
-	PLOT_US, /* the loopback closure family: µs to tens of ms */
-	PLOT_MS, /* anything timed in ms or s (hupmon-serve: abandon) */
+	PLOT_US, /* hangups on loopback (closures, soak): µs to tens of ms */
+	PLOT_MS, /* anything timed in ms or s: abandon, silent */
 	PLOT_GROUPS
 };
 

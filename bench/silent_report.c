@@ -4,6 +4,7 @@
  * and path with its verdict, its FAIL lines and its JSON.
  */
 #include "jw.h"
+#include "plot.h"
 #include "silent.h"
 #include "tab.h"
 
@@ -172,6 +173,29 @@ void silent_json(struct jw *w, const void *res, const struct bctx *x)
 	jw_end(w);
 }
 
+/* A panel per case that has a bound: link down (or the write) to the
+ * report, a curve per path, in the ms group. */
+static void silent_plot(struct plot *pl, const void *res, const struct bctx *x)
+{
+	const struct silent_res *s = res;
+
+	(void)x;
+	for (unsigned k = 0; s->ran && k < SILENT_CASES; k++) {
+		if (!silent_cases[k].bound_ms)
+			continue;
+		plot_panel(pl, PLOT_MS,
+			   "silent: %s, bound %llu ms: link down to report",
+			   silent_cases[k].name,
+			   (unsigned long long)silent_cases[k].bound_ms);
+		for (int p = 0; p < BP_COUNT; p++)
+			if (s->c[k][p].ran) /* sorted by silent_analyse() */
+				plot_curve(pl, bench_paths[p].name,
+					   bench_paths[p].colour,
+					   bench_paths[p].dash, false,
+					   &s->c[k][p].det);
+	}
+}
+
 const struct scenario_ops silent_ops = {
 	.explain = "silent (root only, run only when named): the peer vanishes "
 		   "without a FIN or RST.\n"
@@ -199,5 +223,6 @@ const struct scenario_ops silent_ops = {
 	.report = silent_report,
 	.fails = silent_fails,
 	.json = silent_json,
+	.plot = silent_plot,
 	.free = silent_free,
 };

@@ -4,6 +4,7 @@
  * its cycles and identities, its FAIL lines and its JSON.
  */
 #include "jw.h"
+#include "plot.h"
 #include "soak.h"
 #include "tab.h"
 
@@ -234,6 +235,27 @@ void soak_json(struct jw *w, const void *res, const struct bctx *x)
 	jw_uint(w, "memory_grew_in_cycle", s->grew_at);
 }
 
+/* One panel: the act to the first report, a curve per way of ending
+ * (Okabe-Ito colours), with the sweep's period and probe-gap bound. */
+static void soak_plot(struct plot *pl, const void *res, const struct bctx *x)
+{
+	static const char *const colour[SM_COUNT] = {
+		"#0072b2", "#d55e00", "#009e73", "#cc79a7",
+		"#e69f00", "#56b4e9", "#000000"};
+	const struct soak_res *s = res;
+
+	(void)x;
+	if (!s->ran)
+		return;
+	plot_panel(pl, PLOT_US, "soak: %zu connections: act to first report",
+		   s->n);
+	for (int m = 0; m < SM_COUNT; m++) /* sorted by soak_analyse() */
+		plot_curve(pl, soak_modes[m].name, colour[m], NULL, false,
+			   &s->t[m].lat);
+	plot_mark(pl, PLOT_PERIOD, s->period_ms * 1e6);
+	plot_mark(pl, PLOT_BOUND, (s->period_ms + s->tick_ms) * 1e6);
+}
+
 const struct scenario_ops soak_ops = {
 	.explain = "soak (run only when named): one monitor in compare mode; "
 		   "each connection ends in a\n"
@@ -255,5 +277,6 @@ const struct scenario_ops soak_ops = {
 	.report = soak_report,
 	.fails = soak_fails,
 	.json = soak_json,
+	.plot = soak_plot,
 	.free = soak_free,
 };

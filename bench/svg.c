@@ -46,8 +46,8 @@ static const struct {
 };
 
 static const char *const group_what[PLOT_GROUPS] = {
-	[PLOT_US] = "Closures on loopback",
-	[PLOT_MS] = "hupmon-serve under load",
+	[PLOT_US] = "Hangups on loopback",
+	[PLOT_MS] = "Slower: a server under load, silent peers",
 };
 
 static double xpos(const struct frame *fr, double us)
@@ -464,9 +464,9 @@ static void legend(FILE *f, const struct legend *lg, enum plot_group g,
 	val_us(b, sizeof(b), hi);
 	fprintf(f,
 		"<text x='20' y='%.1f'><tspan font-size='15' "
-		"font-weight='bold'>%s</tspan>: latency from the client's act "
-		"to the callback; every panel on one log x axis, %s to %s; y: "
-		"the fraction of detections at or below x</text>\n",
+		"font-weight='bold'>%s</tspan>: one log x axis for every "
+		"panel, %s to %s; y: the fraction of reports at or below "
+		"x</text>\n",
 		y0 + 18, group_what[g], a, b);
 	for (int i = 0; i < lg->n; i++) {
 		if (x + lg->e[i].w > W - 10 && x > 20) {
