@@ -128,7 +128,10 @@ static void verdict_line(FILE *f, const struct verdicts *v)
 		"verdict: %s, exit status %d: %u count check(s) failed, %u "
 		"timing goal(s) missed%s\n",
 		verdict_status(v) ? "FAIL" : "PASS", verdict_status(v), count,
-		timing, timing && !v->strict_timing ? " (not failing)" : "");
+		timing,
+		!timing		   ? ""
+		: v->strict_timing ? " (failing: --strict-timing)"
+				   : " (not failing)");
 }
 
 /* Compare mode over every closure scenario: records, who was first. */

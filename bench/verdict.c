@@ -5,6 +5,7 @@
  */
 #include "verdict.h"
 #include "jw.h"
+#include "tab.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -126,34 +127,34 @@ int verdict_status(const struct verdicts *v)
 	return deciding(v) ? 1 : 0;
 }
 
+static const struct col cols[] = {
+	{"kind", -6, 0, false},	  {"check", -15, 0, false},
+	{"judged", 6, 0, false},  {"missed", 6, 0, false},
+	{"result", -6, 0, false}, {NULL, 0, 0, false},
+};
+
 void verdict_summary(FILE *f, const struct verdicts *v)
 {
-	unsigned timing = misses(v, CK_KIND_TIMING);
-
 	fprintf(f,
 		"verdicts: count checks decide the exit status; timing "
 		"checks are printed and\ndecide it only with --strict-timing "
 		"(%s here)\n",
 		v->strict_timing ? "given" : "not given");
-	fprintf(f, "  %-6s %-15s %6s %6s %-6s  %s\n", "kind", "check", "judged",
-		"missed", "result", "what (where its figures are)");
+	tab_head(f, cols, false, "  what (where its figures are)");
 	for (int ck = 0; ck < CK_COUNT; ck++) {
+		struct tab t = {.f = f, .col = cols};
+
 		if (!v->judged[ck])
 			continue;
-		fprintf(f, "  %-6s %-15s %6u %6u %-6s  %s%s\n",
-			check_kind_name(ck), checks[ck].key, v->judged[ck],
-			v->missed[ck],
-			v->missed[ck] ? check_miss_word(ck) : "met",
-			checks[ck].what,
+		tab_s(&t, check_kind_name(ck));
+		tab_s(&t, checks[ck].key);
+		tab_u(&t, v->judged[ck]);
+		tab_u(&t, v->missed[ck]);
+		tab_s(&t, v->missed[ck] ? check_miss_word(ck) : "met");
+		fprintf(f, "  %s%s", checks[ck].what,
 			v->forced[ck] ? "; forced by " FORCE_ENV : "");
+		tab_end(&t, NULL);
 	}
-	fprintf(f, "exit status %d: %u count check(s) failed",
-		verdict_status(v), misses(v, CK_KIND_COUNT));
-	if (timing)
-		fprintf(f, "; %u timing goal(s) missed, %s", timing,
-			v->strict_timing ? "failing (--strict-timing)"
-					 : "not failing (no --strict-timing)");
-	fputc('\n', f);
 }
 
 void verdict_add(struct verdicts *d, const struct verdicts *before,

@@ -85,7 +85,8 @@ const char *check_kind_name(enum check ck);
 /* The exit status the misses make: 1 for any count miss, and for any
  * timing miss under --strict-timing; else 0. */
 int verdict_status(const struct verdicts *v);
-/* Every check judged, its kind and misses, and the exit status. */
+/* Every check judged, its kind and misses (the summary then says the
+ * exit status). */
 void verdict_summary(FILE *f, const struct verdicts *v);
 /* d += what was judged between before and after (a scenario's share). */
 void verdict_add(struct verdicts *d, const struct verdicts *before,

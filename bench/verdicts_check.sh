@@ -46,14 +46,14 @@ run()
 soak="--scenarios soak --soak-s 1 --n 200 --pace-us 100000"
 churn="--scenarios churn --n 200 --rounds 1"
 # A timing goal out of reach: printed, exit status 0 without the flag ...
-run 0 "" '^  timing soak-cycles .* MISSED ' $soak
+run 0 "" '^timing soak-cycles .* MISSED ' $soak
 # ... and 1 with it.
-run 1 "" '^exit status 1: 0 count .*failing (--strict-timing)' $soak \
+run 1 "" '^verdict: FAIL, exit status 1: 0 count .*(failing: --strict-timing)' $soak \
 	--strict-timing
 # A count miss, no flag: exit status 1.
-run 1 churn '^  count  churn .* FAIL .*forced by' $churn
+run 1 churn '^count  churn .* FAIL .*forced by' $churn
 # A timing check forced to miss is still timing: exit status 0.
-run 0 churn-ratio '^  timing churn-ratio .* MISSED .*forced by' $churn
+run 0 churn-ratio '^timing churn-ratio .* MISSED .*forced by' $churn
 # A name that is no check: a usage error, not a silent pass.
 run 2 no-such-check "no check 'no-such-check'" $churn
 exit $fails
