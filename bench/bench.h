@@ -140,12 +140,13 @@ struct bopts {
 	unsigned soak_s; /* soak: seconds of churn */
 	bool sweep_set;	 /* --period-ms or --tick-ms given */
 	unsigned long long seed;
-	bool quick, explain;
+	bool quick, explain, help;
 	bool wide;	    /* every column of every table (default: <= 100) */
 	bool strict_timing; /* timing misses fail too (verdict.h) */
 	bool scen[SC_MAX];  /* by registry index */
 	bool path[BP_COUNT];
 	const char *json, *svg, *metrics;
+	FILE *json_f, *svg_f, *metrics_f; /* opened before the run */
 	unsigned abandon_ms, abandon_pct; /* abandon: round length, share */
 	enum hupmon_format metrics_format;
 	unsigned fd_hard; /* RLIMIT_NOFILE hard limit */
@@ -310,6 +311,8 @@ double median(double *v, size_t n);
 void figs_reset(double *fig);
 void die(const char *what, int err) __attribute__((noreturn));
 void *xcalloc(size_t n, size_t size); /* dies when out of memory */
+/* Closes an output file: 0, or -errno of a write or of the close. */
+int file_close(FILE *f);
 
 struct scenario;
 struct jw;
@@ -395,6 +398,8 @@ struct scenario {
 	bool det_latency; /* latency to ev->detected_ns, not the callback */
 	bool netns;	  /* not on loopback: namespaces (root) */
 	bool child;	  /* a child process holds the client ends */
+	/* --closes means connections per case, at most this (0: closures) */
+	unsigned closes_max;
 };
 
 /* Read by main.c and the outputs; a scenario gets its row as an argument. */
@@ -487,13 +492,21 @@ extern const struct scenario_ops stall_ops, budget_ops, shards_ops, million_ops;
 /* explain.c: --explain */
 void explain(FILE *f);
 
+/* options.c: the command line into o, or exit 2 with "bad --X: value
+ * (why)" before any work; then, with the fd limit raised, what it allows
+ * (and the output files opened). */
+int options_parse(struct bopts *o, int argc, char **argv); /* -EINVAL: an
+							       unknown option */
+void options_fit(struct bopts *o);
+/* "min..max" of a number option into buf, NULL if it takes none. */
+const char *option_range(const char *name, char *buf, size_t len);
+
 /* json.c: the --json document: the summary, the machine, the options,
  * every scenario that ran under its name, the verdicts. */
-int write_json(const char *file, const struct bopts *o,
-	       const struct scen_run *runs, const struct verdicts *v);
+int write_json(FILE *f, const struct bopts *o, const struct scen_run *runs,
+	       const struct verdicts *v);
 /* metrics.c: --metrics, one monitor's counters */
-int write_metrics(const char *file, enum hupmon_format fmt,
-		  const struct scen_run *runs);
+int write_metrics(FILE *f, enum hupmon_format fmt, const struct scen_run *runs);
 
 /* Prints --help to f and exits with status (usage.c). */
 void __attribute__((noreturn)) usage(FILE *f, int status);

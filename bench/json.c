@@ -51,14 +51,11 @@ static void config(struct jw *w, const struct bopts *o)
 	jw_end(w);
 }
 
-int write_json(const char *file, const struct bopts *o,
-	       const struct scen_run *runs, const struct verdicts *v)
+int write_json(FILE *f, const struct bopts *o, const struct scen_run *runs,
+	       const struct verdicts *v)
 {
-	FILE *f = fopen(file, "w");
 	struct jw w;
 
-	if (!f)
-		return -errno;
 	jw_init(&w, f, 0);
 	jw_obj(&w, NULL);
 	summary_json(&w, runs, v);
@@ -83,5 +80,5 @@ int write_json(const char *file, const struct bopts *o,
 	verdict_json(&w, v);
 	jw_end(&w);
 	fputc('\n', f);
-	return fclose(f) ? -errno : 0;
+	return file_close(f);
 }

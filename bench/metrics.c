@@ -9,14 +9,12 @@
 
 #include <errno.h>
 
-int write_metrics(const char *file, enum hupmon_format fmt,
-		  const struct scen_run *runs)
+int write_metrics(FILE *f, enum hupmon_format fmt, const struct scen_run *runs)
 {
 	static char buf[1 << 16];
 	const struct cell *c = NULL;
 	const struct scen_run *at = NULL;
-	int p = -1, len = 0;
-	FILE *f;
+	int p = -1, len = 0, rc;
 
 	for (int sc = 0; sc < scenario_count; sc++) {
 		const struct closure_res *cr = cells_of(&runs[sc]);
@@ -29,9 +27,6 @@ int write_metrics(const char *file, enum hupmon_format fmt,
 				p = q;
 			}
 	}
-	f = fopen(file, "w");
-	if (!f)
-		return -errno;
 	if (c)
 		len = hupmon_stats_format(&c->stats, fmt, buf, sizeof(buf));
 	if (len >= (int)sizeof(buf))
@@ -43,7 +38,8 @@ int write_metrics(const char *file, enum hupmon_format fmt,
 			at->x.s->name, bench_paths[p].name, c->n);
 	if (len > 0)
 		fputs(buf, f);
-	if (fclose(f) && len >= 0)
-		len = -errno;
-	return len < 0 ? len : 0;
+	if (!c) /* options_fit() refuses a run without a monitor */
+		len = -ENODATA;
+	rc = file_close(f);
+	return len < 0 ? len : rc;
 }

@@ -75,7 +75,8 @@ void plot_curve(struct plot *pl, const char *label, const char *colour,
 /* A mark on the last panel's x axis, at ns. */
 void plot_mark(struct plot *pl, enum plot_mark_kind kind, double ns);
 
-/* svg.c: the panels in one SVG file; 0 or -errno. */
-int write_svg(const char *file, const struct plot *pl);
+/* svg.c: the panels into f as one SVG document, and f closed; 0 or
+ * -errno (a write error too). */
+int write_svg(FILE *f, const struct plot *pl);
 
 #endif

@@ -211,6 +211,7 @@ const struct scenario scenarios[] = {
 		  "vs bound",
 	 .takes = "~22 s",
 	 .ops = &silent_ops,
+	 .closes_max = 32,
 	 .paths = PATH_BIT(BP_EPOLL) | PATH_BIT(BP_TCPINFO) | PATH_BIT(BP_BOTH),
 	 .expect = {{.cause = {HUPMON_CAUSE_TIMEOUT}}},
 	 .expect_text = {"timeout if keepalive/user timeout, "

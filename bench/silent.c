@@ -39,8 +39,7 @@
 	(1000 * NS_PER_MS) /* opening spread: one keepalive interval */
 #define SETTLE_NS                                                              \
 	(1200 * NS_PER_MS) /* then idle: every keepalive answered once */
-#define CONNS	  8	   /* connections per case and path by default */
-#define MAX_CONNS 32	   /* --closes is capped at this */
+#define CONNS 8		   /* connections per case and path by default */
 
 enum { SK_KA, SK_KA_UT, SK_UT_DATA, SK_NONE };
 
@@ -302,7 +301,7 @@ void *silent_run(const struct bctx *x)
 	int lfd;
 
 	s->conns = x->o->closes_set ? x->o->closes : CONNS;
-	s->conns = s->conns < MAX_CONNS ? s->conns : MAX_CONNS;
+	s->conns = s->conns < x->s->closes_max ? s->conns : x->s->closes_max;
 	for (int p = 0; p < BP_COUNT; p++)
 		s->wall_ms[p] = NAN;
 	s->window_ns = longest_bound_ns() + MARGIN_NS;

@@ -603,26 +603,20 @@ static void draw_group(FILE *f, const struct plot *pl, enum plot_group g,
 			  y + (i / COLS) * CH, gr->lo, gr->hi);
 }
 
-int write_svg(const char *file, const struct plot *pl)
+int write_svg(FILE *f, const struct plot *pl)
 {
 	struct group *gr = calloc(PLOT_GROUPS, sizeof(*gr));
 	bool has[PLOT_GROUPS];
 	int h = 0;
 	double y = 0;
-	FILE *f;
 
-	if (!gr)
+	if (!gr) {
+		fclose(f);
 		return -ENOMEM;
+	}
 	for (int g = 0; g < PLOT_GROUPS; g++)
 		if ((has[g] = group_of(pl, g, &gr[g])))
 			h += gr[g].h;
-	f = fopen(file, "w");
-	if (!f) {
-		int err = -errno;
-
-		free(gr);
-		return err;
-	}
 	fprintf(f,
 		"<?xml version='1.0' encoding='UTF-8'?>\n<svg "
 		"xmlns='http://www.w3.org/2000/svg' width='%d' height='%d' "
@@ -638,5 +632,5 @@ int write_svg(const char *file, const struct plot *pl)
 		}
 	fputs("</svg>\n", f);
 	free(gr);
-	return fclose(f) ? -errno : 0;
+	return file_close(f);
 }

@@ -8,6 +8,7 @@
  */
 #include "bench.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,18 +176,28 @@ static void scenario_list(FILE *f)
 }
 
 /* Each head, then its text: beside it from column col when the head
- * leaves room (two columns before it), else on the next line. */
+ * leaves room (two columns before it), else on the next line. An option
+ * that takes a number says its range (options.c's, which refuses the
+ * others). */
 static void list(FILE *f, const struct help *h, size_t n, size_t col)
 {
 	for (size_t i = 0; i < n; i++) {
 		size_t w = cols(h[i].head, strlen(h[i].head));
+		char name[32], range[48], text[512];
 
+		sscanf(h[i].head, "--%31[a-z-]", name);
+		if (!strncmp(h[i].head, "--", 2) &&
+		    option_range(name, range, sizeof(range)))
+			snprintf(text, sizeof(text), "%s; range %s", h[i].text,
+				 range);
+		else
+			snprintf(text, sizeof(text), "%s", h[i].text);
 		fprintf(f, "  %s", h[i].head);
 		if (2 + w + 1 <= col)
 			fprintf(f, "%*s", (int)(col - 2 - w), "");
 		else
 			fprintf(f, "\n%*s", (int)col, "");
-		wrap(f, h[i].text, col, col);
+		wrap(f, text, col, col);
 	}
 }
 

@@ -150,3 +150,12 @@ void *xcalloc(size_t n, size_t size)
 		die("calloc", ENOMEM);
 	return p;
 }
+
+int file_close(FILE *f)
+{
+	int bad = ferror(f), rc = fclose(f);
+
+	if (bad || rc)
+		return errno ? -errno : -EIO;
+	return 0;
+}
