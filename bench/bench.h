@@ -503,10 +503,9 @@ void closure_fails(FILE *f, const void *res, const struct bctx *x);
 void closure_json(struct jw *w, const void *res, const struct bctx *x);
 void closure_plot(struct plot *pl, const void *res, const struct bctx *x);
 
-/* Every other scenario fills its ops in its own file. */
+/* Every other scenario fills its ops in its own <name>_report.c (budget's
+ * fills shards' too), beside the file that measures it. */
 extern const struct scenario_ops abandon_ops, silent_ops, soak_ops, churn_ops;
-/* stall.c, budget.c, million.c: they still print their tables as they run
- * and judge their checks (x->v) as they go. */
 extern const struct scenario_ops stall_ops, budget_ops, shards_ops, million_ops;
 
 /* explain.c: --explain */
