@@ -220,7 +220,7 @@ const struct scenario_ops million_ops = {
 		"fds and cookies: hupmon_watch under its lock, without its "
 		"syscalls), every other\n"
 		"one unwatched, new ones on those fds, each op timed (the "
-		"least of 3 repetitions);\n"
+		"least of 3 runs);\n"
 		"then real sockets up to the fd limit, and their fds watched "
 		"synthetically on a\n"
 		"monitor of their own (the twin). Count checks (else exit "
