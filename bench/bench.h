@@ -485,10 +485,6 @@ void closure_fails(FILE *f, const void *res, const struct bctx *x);
 void closure_json(struct jw *w, const void *res, const struct bctx *x);
 void closure_plot(struct plot *pl, const void *res, const struct bctx *x);
 
-/* stall.c, budget.c, million.c: they still print their tables as they run
- * and judge their checks (x->v) as they go. */
-extern const struct scenario_ops stall_ops, budget_ops, shards_ops, million_ops;
-
 /* explain.c: --explain */
 void explain(FILE *f);
 

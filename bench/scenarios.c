@@ -11,9 +11,12 @@
  */
 #include "abandon.h"
 #include "bench.h"
+#include "budget.h"
 #include "churn.h"
+#include "million.h"
 #include "silent.h"
 #include "soak.h"
+#include "stall.h"
 
 #include <stdlib.h>
 

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * hupmon-bench: the stall scenario's parts. stall.c runs the cases in
- * order, prints the table as it goes and writes what it kept (struct
- * stall_res) as JSON; stall_harness.c holds what every case uses (the
- * report log, the monitor, connection pairs, a table row); each group
- * of cases is a file of its own: stall_halfclose.c (stalls after a
- * half-close, ours or the peer's) and stall_unsent.c (data that never left,
- * and the live connections that look like it).
+ * order, keeping what each measured (struct stall_res), and judges the
+ * rows; stall_report.c prints them, their FAIL lines and their JSON;
+ * stall_harness.c holds what every case uses (the report log, the
+ * monitor, connection pairs, a row); each group of cases is a file of its
+ * own: stall_halfclose.c (stalls after a half-close, ours or the peer's)
+ * and stall_unsent.c (data that never left, and the live connections that
+ * look like it).
  */
 #ifndef HUPMON_BENCH_STALL_H
 #define HUPMON_BENCH_STALL_H
@@ -68,17 +69,23 @@ struct stall_fig {
 	int prec;
 };
 
-/* A row of the table, as printed. silent: a case that must give no
- * report (want, reported and the times are not its). */
+/* A row of the table. silent: a case that must give no report (want,
+ * reported and the times are not its). note: what the JSON and --wide
+ * show; brief: the default table's (at most STALL_BRIEF_MAX columns). */
+#define STALL_BRIEF_MAX 21
 struct stall_row {
 	char name[48];
 	char note[128];
+	char brief[STALL_BRIEF_MAX + 1];
 	bool silent;
+	bool untested; /* silent: the case never showed its shape */
 	unsigned want, reported, fals;
 	double p50_ms, max_ms, bound_ms; /* NAN: no report */
-	bool failed, late;
 	struct stall_fig fig[STALL_MAX_FIGS];
 	unsigned nfig;
+	/* analyse: a report missing or false (count), one past its bound
+	 * (timing) */
+	bool failed, late;
 };
 
 /* The bookkeeping lines of one kind of socket (idle, shut-window). */
@@ -91,9 +98,10 @@ struct stall_cpu {
 	double tcp_info_8_ns, tcp_info_232_ns; /* getsockopt, medians */
 };
 
-/* What the stall scenario measured (res->stall), and what its rows found
- * wrong: reports missing or false (a count check), and reports later than
- * their bound (a timing check: it follows the machine's load). */
+/* What the stall scenario measured, and what analysis found wrong in it:
+ * reports missing or false, or a case that could not be set up (a count
+ * check), and reports later than their bound (a timing check: it follows
+ * the machine's load). */
 struct stall_res {
 	struct stall_row row[STALL_MAX_ROWS];
 	unsigned nrow;
@@ -101,26 +109,31 @@ struct stall_res {
 	unsigned ncpu;
 	bool lab;			   /* the namespace cases ran */
 	char lab_skipped[192];		   /* why not ("": they ran) */
-	char error[STALL_MAX_ERRORS][224]; /* "stall: ..." lines, failures */
+	char error[STALL_MAX_ERRORS][224]; /* cases that could not be set up */
 	unsigned nerror;
-	unsigned failed, late;
+	unsigned setup_failed; /* such cases (error[] keeps the first) */
+	/* analyse */
+	unsigned failed, late; /* rows (and setup_failed), count and timing */
 };
 
-/* A row of the table: how many of want were reported, p50 and max of v
- * (ns) against bound_ms, and the false reports; counts a failure when one
- * is missing or any is false, and a late row when one came after
- * bound_ms. The row as recorded in sr (NULL when sr's rows are full), for
- * the figures of its note. */
+/* A row: how many of want were reported, p50 and max of v (ns) against
+ * bound_ms, and the false reports (stall_analyse judges it). Dies when
+ * sr's rows are full. */
 struct stall_row *stall_row(const char *name, struct vec *v, double bound_ms,
 			    unsigned want, unsigned fals, const char *note,
 			    struct stall_res *sr);
-/* A row for a case that must give no report: its false reports. */
-struct stall_row *stall_row_silent(const char *name, unsigned fals, bool fail,
-				   const char *note, struct stall_res *sr);
-/* Adds a figure of its note to row (NULL: none). */
+/* A row for a case that must give no report: its false reports, and
+ * whether it never showed its shape (it then tested nothing). */
+struct stall_row *stall_row_silent(const char *name, unsigned fals,
+				   bool untested, const char *note,
+				   struct stall_res *sr);
+/* Adds a figure of its note to row. */
 void stall_fig(struct stall_row *row, const char *key, double x, int prec);
-/* Prints "stall: " and the message, and keeps the message in sr (the
- * caller counts the failure). */
+/* Sets the row's brief note. */
+void stall_brief(struct stall_row *row, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* A case that could not be set up: counts a failure, and keeps the
+ * message in sr. */
 void stall_error(struct stall_res *sr, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* Closes both ends of every conn. */
@@ -137,5 +150,13 @@ void stall_half_closed(const struct bctx *x, bool own_shutdown,
 void stall_never_sent(int lfd, uint16_t port, bool link_down,
 		      struct stall_res *sr);
 void stall_unsent_lookalikes(const struct bctx *x, struct stall_res *sr);
+
+/* stall.c: what the scenario's ops run (stall_report.c fills them); a
+ * result is freed with free(). */
+void *stall_run(const struct bctx *x);
+void stall_analyse(void *res, const struct bctx *x);
+
+/* Its shape, named by its row of the registry (scenarios.c). */
+extern const struct scenario_ops stall_ops;
 
 #endif

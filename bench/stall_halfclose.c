@@ -106,10 +106,13 @@ void stall_half_closed(const struct bctx *x, bool own_shutdown,
 			bad + l.stray + (unsigned)s.stall_closed, note, sr);
 	stall_fig(row, "stall_ms", 1000, 0);
 	stall_fig(row, "queued_bytes_median", queued[CONNS / 2], 0);
-	stall_row(own_shutdown ? "our FIN queued: RECOVERED"
-			       : "half-closed: RECOVERED",
-		  &rec, (double)gap / 1e6, CONNS, l.recs - rec.n,
-		  "(from the drain)", sr);
+	stall_brief(row, "%.1f MB in %s", (double)queued[CONNS / 2] / 1e6,
+		    own_shutdown ? "LAST_ACK" : "CLOSE_WAIT");
+	row = stall_row(own_shutdown ? "our FIN queued: RECOVERED"
+				     : "half-closed: RECOVERED",
+			&rec, (double)gap / 1e6, CONNS, l.recs - rec.n,
+			"(from the drain)", sr);
+	stall_brief(row, "from the drain");
 	hupmon_free(m);
 	stall_close(c, CONNS);
 	vec_free(&st);

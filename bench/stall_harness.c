@@ -2,7 +2,7 @@
 /*
  * stall_harness: what every stall case uses (stall.h): the log its monitor
  * reports into, connection pairs on loopback or across the lab, and the
- * table's rows.
+ * rows it keeps.
  */
 #include "stall.h"
 #include "detect_stall.h"
@@ -120,14 +120,15 @@ uint64_t stall_gap_bound(hupmon *m)
 	return st.sweep_gap_bound_ns;
 }
 
-/* The next row of sr, named, with its note (NULL: sr's rows are full). */
+/* The next row of sr, named, with its note; dies when sr's rows are full
+ * (STALL_MAX_ROWS holds every case). */
 static struct stall_row *row_add(struct stall_res *sr, const char *name,
 				 const char *note)
 {
 	struct stall_row *row;
 
 	if (sr->nrow >= STALL_MAX_ROWS)
-		return NULL;
+		die("stall: rows", EOVERFLOW);
 	row = &sr->row[sr->nrow++];
 	memset(row, 0, sizeof(*row));
 	snprintf(row->name, sizeof(row->name), "%s", name);
@@ -140,66 +141,56 @@ struct stall_row *stall_row(const char *name, struct vec *v, double bound_ms,
 			    struct stall_res *sr)
 {
 	struct dist d = dist_of(v, 1e6);
-	bool bad = d.n != want || fals, late = d.n && d.max > bound_ms;
 	struct stall_row *row = row_add(sr, name, note);
 
-	printf("%-30s %5zu/%-3u %9.0f %9.0f %9.0f %6u  %s%s\n", name, d.n, want,
-	       d.n ? d.p50 : 0.0, d.n ? d.max : 0.0, bound_ms, fals,
-	       bad    ? "FAIL "
-	       : late ? "MISSED "
-		      : "",
-	       note);
-	sr->failed += bad;
-	sr->late += late;
-	if (row) {
-		row->want = want;
-		row->reported = (unsigned)d.n;
-		row->fals = fals;
-		row->p50_ms = d.p50;
-		row->max_ms = d.max;
-		row->bound_ms = bound_ms;
-		row->failed = bad;
-		row->late = late;
-	}
+	row->want = want;
+	row->reported = (unsigned)d.n;
+	row->fals = fals;
+	row->p50_ms = d.p50;
+	row->max_ms = d.max;
+	row->bound_ms = bound_ms;
 	return row;
 }
 
-struct stall_row *stall_row_silent(const char *name, unsigned fals, bool fail,
-				   const char *note, struct stall_res *sr)
+struct stall_row *stall_row_silent(const char *name, unsigned fals,
+				   bool untested, const char *note,
+				   struct stall_res *sr)
 {
-	bool bad = fals || fail;
 	struct stall_row *row = row_add(sr, name, note);
 
-	printf("%-30s %9s %9s %9s %9s %6u  %s%s\n", name, "-", "-", "-", "-",
-	       fals, bad ? "FAIL " : "", note);
-	sr->failed += bad;
-	if (row) {
-		row->silent = true;
-		row->fals = fals;
-		row->p50_ms = row->max_ms = row->bound_ms = NAN;
-		row->failed = bad;
-	}
+	row->silent = true;
+	row->untested = untested;
+	row->fals = fals;
+	row->p50_ms = row->max_ms = row->bound_ms = NAN;
 	return row;
 }
 
 void stall_fig(struct stall_row *row, const char *key, double x, int prec)
 {
-	if (!row || row->nfig >= STALL_MAX_FIGS)
-		return;
+	if (row->nfig >= STALL_MAX_FIGS)
+		die("stall: figures", EOVERFLOW);
 	row->fig[row->nfig++] = (struct stall_fig){key, x, prec};
+}
+
+void stall_brief(struct stall_row *row, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(row->brief, sizeof(row->brief), fmt, ap);
+	va_end(ap);
 }
 
 void stall_error(struct stall_res *sr, const char *fmt, ...)
 {
-	char msg[sizeof(sr->error[0])];
 	va_list ap;
 
+	sr->setup_failed++;
+	if (sr->nerror >= STALL_MAX_ERRORS)
+		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(sr->error[sr->nerror++], sizeof(sr->error[0]), fmt, ap);
 	va_end(ap);
-	printf("stall: %s\n", msg);
-	if (sr->nerror < STALL_MAX_ERRORS)
-		memcpy(sr->error[sr->nerror++], msg, sizeof(msg));
 }
 
 void stall_drain_each(hupmon *m, struct sconn *c, unsigned n, struct vec *rec)

@@ -95,10 +95,8 @@ void stall_never_sent(int lfd, uint16_t port, bool link_down,
 			die("stall: lab pair", errno);
 	/* Broken before the watches, so that the command (which holds this
 	 * thread) leaves no gap in the probes the report depends on. */
-	if (server_side(link_down, true, sr)) {
-		sr->failed++;
+	if (server_side(link_down, true, sr))
 		goto out;
-	}
 	for (unsigned i = 0; i < CONNS; i++) {
 		struct hupmon_watch_opts o = {.user = &c[i]};
 		int rc = hupmon_watch_ex(m, c[i].sfd, &o, &c[i].id);
@@ -122,8 +120,7 @@ void stall_never_sent(int lfd, uint16_t port, bool link_down,
 
 		next = n > next ? n : next;
 	}
-	if (server_side(link_down, false, sr))
-		sr->failed++;
+	server_side(link_down, false, sr);
 	repaired = now_ns();
 	end = repaired + 10000 * NS_PER_MS;
 	while (now_ns() < end && l.recs < CONNS) {
@@ -154,10 +151,14 @@ void stall_never_sent(int lfd, uint16_t port, bool link_down,
 	stall_fig(row, "bytes_each", 65536, 0);
 	stall_fig(row, "probe_gap_worst_ms",
 		  (double)hs.sweep_gap_worst_ns / 1e6, 3);
-	stall_row(link_down ? "unsent, link down: RECOVERED"
-			    : "unsent, qdisc: RECOVERED",
-		  &rec, (double)(next + gap) / 1e6, CONNS, l.recs - rec.n,
-		  "(from the repair: the kernel's next attempt + gap)", sr);
+	stall_brief(row, "worst gap %.0f ms",
+		    (double)hs.sweep_gap_worst_ns / 1e6);
+	row = stall_row(link_down ? "unsent, link down: RECOVERED"
+				  : "unsent, qdisc: RECOVERED",
+			&rec, (double)(next + gap) / 1e6, CONNS, l.recs - rec.n,
+			"(from the repair: the kernel's next attempt + gap)",
+			sr);
+	stall_brief(row, "from the repair");
 out:
 	hupmon_free(m);
 	stall_close(c, CONNS);
@@ -273,6 +274,7 @@ static void lookalike(const struct bctx *x, enum lookalike k,
 		 shaped, samples, probes);
 	row = stall_row_silent(la_name[k], l.stalls + l.recs + l.stray, !shaped,
 			       note, sr);
+	stall_brief(row, "shape in %u/%u", shaped, samples);
 	stall_fig(row, "stall_ms", 1000, 0);
 	stall_fig(row, "window_s", 5, 0);
 	stall_fig(row, "samples", samples, 0);

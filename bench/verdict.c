@@ -40,17 +40,18 @@ const struct check_def checks[CK_COUNT] = {
 	[CK_BUDGET] = {"budget", CK_KIND_COUNT,
 		       "every closure reported, compare mode misses none"},
 	[CK_BUDGET_CPU] = {"budget-cpu", CK_KIND_TIMING,
-			   "the dispatch thread's CPU share (budget cpu)"},
+			   "the dispatch thread's CPU share (budget goals)"},
 	[CK_BUDGET_P99] = {"budget-p99", CK_KIND_TIMING,
-			   "epoll p99 budgeted / quiet (budget rounds)"},
+			   "epoll p99 budgeted / quiet (budget goals)"},
 	[CK_MILLION] = {"million", CK_KIND_COUNT,
-			"no error, bytes per socket (million)"},
+			"no error, bytes per entry and socket (million goals)"},
 	[CK_MILLION_WATCH] = {"million-watch", CK_KIND_TIMING,
-			      "the worst single watch's CPU (million)"},
+			      "the worst single watch's CPU (million goals)"},
 	[CK_STALL] = {"stall", CK_KIND_COUNT,
-		      "stall reports missing or false (PASS/FAIL rows)"},
-	[CK_STALL_LATE] = {"stall-late", CK_KIND_TIMING,
-			   "within stall_ms + 2 x probe-gap bound (MISSED)"},
+		      "stall reports missing or false (FAIL rows)"},
+	[CK_STALL_LATE] =
+		{"stall-late", CK_KIND_TIMING,
+		 "within stall_ms + 2 x probe-gap bound (MISSED rows)"},
 };
 
 /* Whether the comma-separated list s names key. */
