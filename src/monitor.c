@@ -27,10 +27,18 @@
 #include "compare.h"
 #include "watch.h"
 #include "path.h"
+#include "sized.h"
 
 #define MAX_PERIOD_MS	  3600000u
 #define DEFAULT_PERIOD_MS 1000u
 #define DEFAULT_TICK_MS	  10u
+
+/* The sizes of a caller's struct hupmon_config (sized.h): 0.1.0, the first
+ * release, is today's struct; no field appended since. */
+static const struct hupmon__sized config_sized = {
+	.size = sizeof(struct hupmon_config),
+	.first = sizeof(struct hupmon_config),
+};
 
 const char *hupmon_version(void)
 {
@@ -156,10 +164,10 @@ int hupmon__new(const struct hupmon_config *ucfg, size_t cfg_size,
 		return -EINVAL;
 	*out = NULL;
 	memset(&cfg, 0, sizeof(cfg));
-	if (ucfg)
-		memcpy(&cfg, ucfg,
-		       cfg_size < sizeof(cfg) ? cfg_size : sizeof(cfg));
-	err = normalize_config(&cfg);
+	err = ucfg ? hupmon__sized_copy_in(&config_sized, &cfg, ucfg, cfg_size)
+		   : 0;
+	if (!err)
+		err = normalize_config(&cfg);
 	if (err)
 		return err;
 
