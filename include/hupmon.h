@@ -371,7 +371,8 @@ HUPMON_API void hupmon_free(hupmon *m);
  *
  * Errors: -EINVAL (m NULL; not a TCP socket over IPv4/IPv6: UDP, unix,
  * raw, MPTCP...; listening; not yet established: SYN_SENT, SYN_RECV),
- * -EBADF (fd negative or not open), -ENOTSOCK, -EEXIST (this socket is
+ * -EBADF (fd negative or not open), -ENOTSOCK (an open fd that is no
+ * socket, an O_PATH fd included, whatever it names), -EEXIST (this socket is
  * already watched, by this fd or a dup: same SO_COOKIE), -ENOMEM,
  * -EOPNOTSUPP (stall tracking on and the kernel's TCP_INFO shorter than
  * 232 bytes: tcpi_snd_wnd needs Linux 5.4), or an unexpected error from
