@@ -255,8 +255,8 @@ struct hupmon_config {
 	 * With both and compare off, the first path to see a cause reports
 	 * it and the other stays silent. */
 	unsigned paths;
-	/* default 0 (TCP_INFO); TCP_INFO, or PEEK unless no_touch is set with
-	 * the sweep path on: the sweep's probe. */
+	/* default 0 (TCP_INFO); TCP_INFO, or PEEK unless no_touch is set
+	 * (whatever the paths): the sweep's probe. */
 	enum hupmon_sweep_method sweep_method;
 	/* default 1000; 1..3600000 ms: the sweep period. A socket waits at
 	 * most a period plus a tick (stats.sweep_gap_bound_ns; the effective

@@ -70,9 +70,11 @@ static int normalize_config(struct hupmon_config *c)
 		return -EINVAL;
 	if (c->compare && c->paths != HUPMON_PATHS_BOTH)
 		return -EINVAL;
-	/* A recv clears the pending error: PEEK cannot keep its promise. */
-	if (c->no_touch && c->sweep_method == HUPMON_SWEEP_PEEK &&
-	    hupmon__has_path(c->paths, HUPMON_PATH_SWEEP))
+	/* A recv clears the pending error: PEEK cannot keep the promise of
+	 * no_touch. Refused whatever the paths, as every sweep setting is
+	 * checked on an epoll-only monitor too: a contradiction shows at the
+	 * first hupmon_new, not when the sweep is turned on later. */
+	if (c->no_touch && c->sweep_method == HUPMON_SWEEP_PEEK)
 		return -EINVAL;
 	/* A share of one core; false for NaN too. */
 	if (!(c->sweep_cpu_budget >= 0 && c->sweep_cpu_budget <= 1))

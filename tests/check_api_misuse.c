@@ -256,6 +256,11 @@ static void check_bad_configs(void)
 		{"compare with sweep only", HUPMON_PATH_SWEEP, 0, 0, 0, true,
 		 false},
 		{"PEEK with no_touch", 0, HUPMON_SWEEP_PEEK, 0, 0, false, true},
+		{"PEEK with no_touch, sweep only", HUPMON_PATH_SWEEP,
+		 HUPMON_SWEEP_PEEK, 0, 0, false, true},
+		/* a contradiction, whether the sweep runs or not */
+		{"PEEK with no_touch, epoll only", HUPMON_PATH_EPOLL,
+		 HUPMON_SWEEP_PEEK, 0, 0, false, true},
 		{"sweep method 9", 0, 9, 0, 0, false, false},
 	};
 
