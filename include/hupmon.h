@@ -34,7 +34,15 @@
  * grow at the end; the inline wrappers (hupmon_new, hupmon_watch_ex,
  * hupmon_stats, hupmon_stats_format) pass the caller's sizeof, so a program
  * built against an older header keeps working with a newer library (new
- * input fields read as zero: their default).
+ * input fields read as zero: their default). The size a *_sized function
+ * takes is a struct's size in some release of this header (0.1.0, the
+ * first, has the smallest: today's sizeof of each; every field appended
+ * since ends another), or a larger one. Any other size (smaller, or ending
+ * inside a field) is -EINVAL: nothing is read. A larger struct (a newer
+ * program) is accepted if every byte past the library's struct is zero,
+ * else -E2BIG (it set an option this library does not know), as openat2(2)
+ * and sched_setattr(2) do; above 4096 bytes, -E2BIG whatever it holds.
+ * hupmon_stats_sized cannot fail: see there.
  */
 #ifndef HUPMON_H
 #define HUPMON_H
@@ -247,8 +255,8 @@ struct hupmon_config {
 	 * With both and compare off, the first path to see a cause reports
 	 * it and the other stays silent. */
 	unsigned paths;
-	/* default 0 (TCP_INFO); TCP_INFO, or PEEK unless no_touch is set with
-	 * the sweep path on: the sweep's probe. */
+	/* default 0 (TCP_INFO); TCP_INFO, or PEEK unless no_touch is set
+	 * (whatever the paths): the sweep's probe. */
 	enum hupmon_sweep_method sweep_method;
 	/* default 1000; 1..3600000 ms: the sweep period. A socket waits at
 	 * most a period plus a tick (stats.sweep_gap_bound_ns; the effective
@@ -308,11 +316,14 @@ struct hupmon_config {
 };
 
 /*
- * Creates a monitor; cfg (NULL: all defaults) is copied. On success stores
- * it in *out and returns 0; on failure *out is set to NULL (if out is not
- * NULL) and nothing is leaked. Errors: -EINVAL (out NULL, or a config
- * field out of range or refused: see struct hupmon_config), -ENOMEM,
- * -EMFILE/-ENFILE (no fd for epoll, timerfd or eventfd). Any thread.
+ * Creates a monitor; cfg (NULL: all defaults, cfg_size not looked at) is
+ * copied. On success stores it in *out and returns 0; on failure *out is
+ * set to NULL (if out is not NULL) and nothing is leaked. Errors: -EINVAL
+ * (out NULL, a config field out of range or refused: see struct
+ * hupmon_config, or a cfg_size the ABI rule at the top refuses), -E2BIG (a
+ * larger struct with a byte set past the library's, or above 4096 bytes),
+ * -ENOMEM, -EMFILE/-ENFILE (no fd for epoll, timerfd or eventfd). Any
+ * thread.
  */
 HUPMON_API int hupmon_new_sized(const struct hupmon_config *cfg,
 				size_t cfg_size, hupmon **out);
@@ -360,7 +371,8 @@ HUPMON_API void hupmon_free(hupmon *m);
  *
  * Errors: -EINVAL (m NULL; not a TCP socket over IPv4/IPv6: UDP, unix,
  * raw, MPTCP...; listening; not yet established: SYN_SENT, SYN_RECV),
- * -EBADF (fd negative or not open), -ENOTSOCK, -EEXIST (this socket is
+ * -EBADF (fd negative or not open), -ENOTSOCK (an open fd that is no
+ * socket, an O_PATH fd included, whatever it names), -EEXIST (this socket is
  * already watched, by this fd or a dup: same SO_COOKIE), -ENOMEM,
  * -EOPNOTSUPP (stall tracking on and the kernel's TCP_INFO shorter than
  * 232 bytes: tcpi_snd_wnd needs Linux 5.4), or an unexpected error from
@@ -392,8 +404,11 @@ struct hupmon_watch_opts {
 
 /* hupmon_watch with options. Returns as hupmon_watch; also -EINVAL for an
  * invalid liveness value, checked before any setsockopt (the socket is then
- * untouched). opts NULL is hupmon_watch(m, fd, NULL, id). Any thread,
- * including from a callback. */
+ * untouched), and for an opts_size the ABI rule at the top refuses, -E2BIG
+ * for a larger struct with a byte set past the library's or above 4096
+ * bytes (both before the fd is looked at; counted in watch_rejected as
+ * einval and other). opts NULL is hupmon_watch(m, fd, NULL, id), opts_size
+ * not looked at. Any thread, including from a callback. */
 HUPMON_API int hupmon_watch_ex_sized(hupmon *m, int fd,
 				     const struct hupmon_watch_opts *opts,
 				     size_t opts_size, hupmon_id *id);
@@ -565,9 +580,15 @@ struct hupmon_stats {
 };
 
 /* Fills *out with a consistent snapshot, taken under the monitor's lock (no
- * per-socket walk; a field beyond the library's struct is zeroed). out
- * NULL: does nothing; m NULL: zeroes *out. Any thread, including from a
- * callback, while another thread dispatches. */
+ * per-socket walk). out_size follows the ABI rule at the top, save that a
+ * larger struct's bytes past the library's are output: zeroed, whatever
+ * they held. A size the rule refuses gets no snapshot but zeros, over its
+ * first out_size bytes, or sizeof(struct hupmon_stats) above 4096 (a size
+ * it cannot trust): never a torn field nor a write past a struct of the
+ * size claimed; hupmon_stats_format_sized(out, out_size, ...) tells such a
+ * size (-EINVAL, -E2BIG). out NULL: does nothing; m NULL: zeroes *out
+ * alike. Any thread, including from a callback, while another thread
+ * dispatches. */
 HUPMON_API void hupmon_stats_sized(const hupmon *m, struct hupmon_stats *out,
 				   size_t out_size);
 static inline void hupmon_stats(const hupmon *m, struct hupmon_stats *out)
@@ -589,8 +610,11 @@ enum hupmon_format {
  * (smaller s_size) formats its missing fields as 0. Every rendering emits
  * every field and label combination, zero or not. Keys and metric names
  * are only ever added, never renamed or removed. Returns -EINVAL for a bad
- * format, a NULL snapshot, or buf NULL with len > 0; -EOVERFLOW if the
- * output would exceed INT_MAX bytes. Pure function; any thread.
+ * format, a NULL snapshot, buf NULL with len > 0, or an s_size the ABI
+ * rule at the top refuses; -E2BIG for a larger struct with a byte set past
+ * the library's (a counter it could not show) or above 4096 bytes;
+ * -EOVERFLOW if the output would exceed INT_MAX bytes. buf is untouched
+ * on -EINVAL and -E2BIG. Pure function; any thread.
  *
  * JSON keys (one object on one line; a.b is key b in object a, a.{b c} is
  * a.b and a.c, [] an array's elements, <path> epoll and sweep, <cause>

@@ -17,12 +17,14 @@
 #include <string.h>
 
 #include "format.h"
+#include "stats.h"
 
 int hupmon_stats_format_sized(const struct hupmon_stats *s, size_t s_size,
 			      enum hupmon_format f, char *buf, size_t len)
 {
 	struct hupmon_stats local;
 	struct out o = {.buf = buf, .len = len};
+	int err;
 
 	if (!s || (!buf && len))
 		return -EINVAL;
@@ -30,9 +32,12 @@ int hupmon_stats_format_sized(const struct hupmon_stats *s, size_t s_size,
 	    f != HUPMON_FORMAT_PROMETHEUS)
 		return -EINVAL;
 
+	err = hupmon__stats_size_check(s, s_size);
+	if (err)
+		return err;
 	/* An older caller's struct is a prefix of ours: never read past its
 	 * end, and show the fields it does not know as 0. A newer caller's
-	 * extra fields are simply not shown. */
+	 * extra fields are zero (checked above): nothing is lost. */
 	if (s_size < sizeof(local)) {
 		memset(&local, 0, sizeof(local));
 		memcpy(&local, s, s_size);

@@ -27,10 +27,18 @@
 #include "compare.h"
 #include "watch.h"
 #include "path.h"
+#include "sized.h"
 
 #define MAX_PERIOD_MS	  3600000u
 #define DEFAULT_PERIOD_MS 1000u
 #define DEFAULT_TICK_MS	  10u
+
+/* The sizes of a caller's struct hupmon_config (sized.h): 0.1.0, the first
+ * release, is today's struct; no field appended since. */
+static const struct hupmon__sized config_sized = {
+	.size = sizeof(struct hupmon_config),
+	.first = sizeof(struct hupmon_config),
+};
 
 const char *hupmon_version(void)
 {
@@ -62,9 +70,11 @@ static int normalize_config(struct hupmon_config *c)
 		return -EINVAL;
 	if (c->compare && c->paths != HUPMON_PATHS_BOTH)
 		return -EINVAL;
-	/* A recv clears the pending error: PEEK cannot keep its promise. */
-	if (c->no_touch && c->sweep_method == HUPMON_SWEEP_PEEK &&
-	    hupmon__has_path(c->paths, HUPMON_PATH_SWEEP))
+	/* A recv clears the pending error: PEEK cannot keep the promise of
+	 * no_touch. Refused whatever the paths, as every sweep setting is
+	 * checked on an epoll-only monitor too: a contradiction shows at the
+	 * first hupmon_new, not when the sweep is turned on later. */
+	if (c->no_touch && c->sweep_method == HUPMON_SWEEP_PEEK)
 		return -EINVAL;
 	/* A share of one core; false for NaN too. */
 	if (!(c->sweep_cpu_budget >= 0 && c->sweep_cpu_budget <= 1))
@@ -156,10 +166,10 @@ int hupmon__new(const struct hupmon_config *ucfg, size_t cfg_size,
 		return -EINVAL;
 	*out = NULL;
 	memset(&cfg, 0, sizeof(cfg));
-	if (ucfg)
-		memcpy(&cfg, ucfg,
-		       cfg_size < sizeof(cfg) ? cfg_size : sizeof(cfg));
-	err = normalize_config(&cfg);
+	err = ucfg ? hupmon__sized_copy_in(&config_sized, &cfg, ucfg, cfg_size)
+		   : 0;
+	if (!err)
+		err = normalize_config(&cfg);
 	if (err)
 		return err;
 

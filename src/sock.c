@@ -6,6 +6,7 @@
 #include "sock.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdatomic.h>
@@ -17,12 +18,22 @@
 #include "state.h"
 #include "sweep.h"
 
-/* What TCP_INFO's failure means for a watch: EBADF and ENOTSOCK as they
- * are, anything else (EOPNOTSUPP, ENOPROTOOPT: a socket that is not TCP)
- * -EINVAL. */
-static int tcp_info_err(int err)
+/* A socket call's EBADF on fd for a watch: -EBADF if fd is not open,
+ * -ENOTSOCK if it is (opened with O_PATH: no socket call sees it). Else
+ * -err. */
+static int fd_err(int fd, int err)
 {
-	return err == EBADF || err == ENOTSOCK ? -err : -EINVAL;
+	if (err == EBADF && fcntl(fd, F_GETFD) >= 0)
+		return -ENOTSOCK;
+	return -err;
+}
+
+/* What TCP_INFO's failure means for a watch: EBADF (fd_err) and ENOTSOCK
+ * as they are, anything else (EOPNOTSUPP, ENOPROTOOPT: a socket that is
+ * not TCP) -EINVAL. */
+static int tcp_info_err(int fd, int err)
+{
+	return err == EBADF || err == ENOTSOCK ? fd_err(fd, err) : -EINVAL;
 }
 
 static int read_cookie(int fd, uint64_t *cookie)
@@ -58,7 +69,7 @@ static int check_socket(struct hupmon *m, int fd, bool stall, uint64_t *cookie,
 	int v;
 
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
-		return tcp_info_err(errno);
+		return tcp_info_err(fd, errno);
 	if (!len ||
 	    hupmon__tcp_state_verdict(ti.state) == HUPMON__STATE_NOT_CONNECTED)
 		return -EINVAL; /* listening, or connect still under way */
@@ -82,14 +93,16 @@ static int check_accepted(struct hupmon *m, int fd, bool stall,
 	socklen_t len = sizeof(ti);
 	int err = read_cookie(fd, cookie);
 
-	if (err || !stall)
-		return err;
+	if (err)
+		return fd_err(fd, -err);
+	if (!stall)
+		return 0;
 	*info_len =
 		atomic_load_explicit(&m->tcp_info_len, memory_order_relaxed);
 	if (*info_len)
 		return 0;
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
-		return tcp_info_err(errno); /* the caller was wrong */
+		return tcp_info_err(fd, errno); /* the caller was wrong */
 	*info_len = info_len_seen(m, fd, len);
 	return 0;
 }

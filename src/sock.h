@@ -14,17 +14,19 @@
  *   - getsockopt(IPPROTO_TCP, TCP_INFO) succeeds on TCP sockets only: it
  *     fails with EOPNOTSUPP (UDP, unix, raw) or ENOPROTOOPT (IPv6 UDP,
  *     netlink, packet) on other sockets, ENOTSOCK on what is no socket
- *     (pipes, files), EBADF on a closed fd. Its first byte, tcpi_state,
- *     tells a connected socket from a listening one (LISTEN) or one whose
- *     connect is under way (SYN_SENT, SYN_RECV); a socket never connected
- *     reads CLOSE, as one whose connection ended.
+ *     (pipes, files), EBADF on a closed fd, and EBADF too on an fd
+ *     opened with O_PATH: the socket calls look an fd up ignoring O_PATH
+ *     files, as if it were closed (fcntl(F_GETFD) does see it). Its first
+ *     byte, tcpi_state, tells a connected socket from a listening one (LISTEN)
+ * or one whose connect is under way (SYN_SENT, SYN_RECV); a socket never
+ * connected reads CLOSE, as one whose connection ended.
  *   - An MPTCP socket answers TCP_INFO too (with its first subflow's
  *     info): only SO_PROTOCOL (IPPROTO_MPTCP, 262, not IPPROTO_TCP) tells
  *     it apart. Nothing else answers TCP_INFO with protocol IPPROTO_TCP.
  *   - The length TCP_INFO returns is the kernel's struct tcp_info, the
  *     same for every socket: it is learnt once per monitor.
  *   - SO_COOKIE works on every socket and fails with ENOTSOCK or EBADF
- *     like any SOL_SOCKET option.
+ *     like any SOL_SOCKET option (EBADF on O_PATH too).
  *   - getsockopt(SO_ERROR) clears the pending error (sock_error()), so it is
  *     read at most once per socket and kept in the slot for both paths.
  */

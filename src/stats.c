@@ -2,8 +2,9 @@
 /*
  * stats: the counters of struct hupmon_stats. Their histograms' fixed log2
  * buckets (hupmon__hist_add and the public bounds, one rule in one place),
- * and hupmon_stats(), the snapshot copied under the monitor's lock. The
- * counters themselves are kept in struct hupmon by the module each belongs
+ * hupmon_stats(), the snapshot copied under the monitor's lock, and the
+ * sizes a caller's struct hupmon_stats may have (sized.h). The counters
+ * themselves are kept in struct hupmon by the module each belongs
  * to; format*.c renders a snapshot.
  */
 #include "stats.h"
@@ -11,8 +12,21 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "sized.h"
 #include "state.h"
 #include "sweep.h"
+
+/* The sizes of a caller's struct hupmon_stats (sized.h): 0.1.0, the first
+ * release, is today's struct; no field appended since. */
+static const struct hupmon__sized stats_sized = {
+	.size = sizeof(struct hupmon_stats),
+	.first = sizeof(struct hupmon_stats),
+};
+
+int hupmon__stats_size_check(const struct hupmon_stats *s, size_t size)
+{
+	return hupmon__sized_check(&stats_sized, s, size);
+}
 
 /* Bucket i holds (1024 << (i - 1), 1024 << i]: i = bits of (ns-1)/1024. */
 static unsigned bucket_of(uint64_t ns)
@@ -71,6 +85,14 @@ void hupmon_stats_sized(const hupmon *m, struct hupmon_stats *out,
 
 	if (!out)
 		return;
+	/* A size the rule refuses gets no snapshot: zeros, as for no monitor,
+	 * over what a struct of that size and ours have in common. The tail
+	 * of a larger struct is ours to write: its contents do not matter. */
+	if (hupmon__sized_check(&stats_sized, NULL, out_size)) {
+		memset(out, 0,
+		       out_size < sizeof(snap) ? out_size : sizeof(snap));
+		return;
+	}
 	if (!m) {
 		memset(out, 0, out_size);
 		return;

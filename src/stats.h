@@ -7,6 +7,7 @@
 #ifndef HUPMON_STATS_H
 #define HUPMON_STATS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "hupmon.h"
@@ -15,5 +16,9 @@
 void hupmon__hist_add(struct hupmon_hist *h, uint64_t ns);
 /* Takes back one hupmon__hist_add(h, ns). */
 void hupmon__hist_remove(struct hupmon_hist *h, uint64_t ns);
+
+/* Whether a caller's struct hupmon_stats of size bytes at s may be read
+ * (sized.h): 0, -EINVAL or -E2BIG. */
+int hupmon__stats_size_check(const struct hupmon_stats *s, size_t size);
 
 #endif

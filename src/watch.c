@@ -66,6 +66,14 @@
 #include "sock.h"
 #include "sweep.h"
 #include "path.h"
+#include "sized.h"
+
+/* The sizes of a caller's struct hupmon_watch_opts (sized.h): 0.1.0, the
+ * first release, is today's struct; no field appended since. */
+static const struct hupmon__sized opts_sized = {
+	.size = sizeof(struct hupmon_watch_opts),
+	.first = sizeof(struct hupmon_watch_opts),
+};
 
 int hupmon__watch_check_liveness(const struct hupmon_liveness *l)
 {
@@ -325,14 +333,14 @@ int hupmon_watch_ex_sized(hupmon *m, int fd,
 	if (!m)
 		return -EINVAL;
 	memset(&opts, 0, sizeof(opts));
-	if (uopts)
-		memcpy(&opts, uopts,
-		       opts_size < sizeof(opts) ? opts_size : sizeof(opts));
+	err = uopts ? hupmon__sized_copy_in(&opts_sized, &opts, uopts,
+					    opts_size)
+		    : 0;
 	live = opts.liveness ? *opts.liveness : m->cfg.liveness;
 	stall = stall_wanted(m, &opts);
-	if (fd < 0)
+	if (!err && fd < 0)
 		err = -EBADF;
-	else
+	else if (!err)
 		err = hupmon__sock_check(m, fd, opts.accepted, stall, &cookie,
 					 &info_len);
 	if (!err)

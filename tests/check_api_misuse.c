@@ -256,6 +256,11 @@ static void check_bad_configs(void)
 		{"compare with sweep only", HUPMON_PATH_SWEEP, 0, 0, 0, true,
 		 false},
 		{"PEEK with no_touch", 0, HUPMON_SWEEP_PEEK, 0, 0, false, true},
+		{"PEEK with no_touch, sweep only", HUPMON_PATH_SWEEP,
+		 HUPMON_SWEEP_PEEK, 0, 0, false, true},
+		/* a contradiction, whether the sweep runs or not */
+		{"PEEK with no_touch, epoll only", HUPMON_PATH_EPOLL,
+		 HUPMON_SWEEP_PEEK, 0, 0, false, true},
 		{"sweep method 9", 0, 9, 0, 0, false, false},
 	};
 
@@ -293,19 +298,45 @@ static void check_bad_configs(void)
 	hupmon_free(m);
 	ck_assert_int_eq(hupmon_new(NULL, &m), 0);
 	hupmon_free(m);
-	/* An older, shorter config: the missing fields read as zero. */
-	memset(&cfg, 0xff, sizeof(cfg));
-	cfg.on_hangup = NULL;
-	cfg.arg = NULL;
-	cfg.paths = HUPMON_PATH_EPOLL;
-	cfg.sweep_method = HUPMON_SWEEP_DEFAULT;
-	ck_assert_int_eq(hupmon_new_sized(&cfg,
-					  offsetof(struct hupmon_config,
-						   sweep_period_ms),
-					  &m),
-			 0);
-	hupmon_free(m);
+	/* The struct's size: check_sized. */
 	hupmon_free(NULL); /* no-op */
+}
+
+/* An fd opened with O_PATH is open but no socket call sees it (they answer
+ * EBADF, as for a closed fd): -ENOTSOCK, whatever file it names, a
+ * directory, a unix socket's path or the connected TCP socket s (through
+ * /proc/self/fd), with opts.accepted too. Returns the watches refused. */
+static int check_o_path(hupmon *m, int s)
+{
+	struct hupmon_watch_opts acc = {.accepted = true};
+	char dir[] = "/tmp/hupmon-opath-XXXXXX", path[64];
+	struct sockaddr_un sun = {.sun_family = AF_UNIX};
+	hupmon_id id = 0;
+	int fds[3], us, n = 0;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/s", dir);
+	us = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(us, 0);
+	ck_assert_int_eq(bind(us, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", s);
+	fds[0] = open("/", O_PATH | O_CLOEXEC);
+	fds[1] = open(sun.sun_path, O_PATH | O_CLOEXEC);
+	fds[2] = open(path, O_PATH | O_CLOEXEC);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_ge(fds[i], 0);
+		ck_assert_msg(hupmon_watch(m, fds[i], NULL, &id) == -ENOTSOCK,
+			      "O_PATH fd %d: not -ENOTSOCK", i);
+		ck_assert_int_eq(hupmon_watch_ex(m, fds[i], &acc, &id),
+				 -ENOTSOCK);
+		n += 2;
+		fx_close_ok(fds[i]);
+	}
+	ck_assert_uint_eq(id, 0);
+	fx_close_ok(us);
+	ck_assert_int_eq(unlink(sun.sun_path), 0);
+	ck_assert_int_eq(rmdir(dir), 0);
+	return n;
 }
 
 START_TEST(test_bad_input)
@@ -355,6 +386,7 @@ START_TEST(test_bad_input)
 	ck_assert_int_ge(devnull, 0);
 	ck_assert_int_eq(hupmon_watch(m, devnull, NULL, &id), -ENOTSOCK);
 	enotsock++;
+	enotsock += check_o_path(m, s);
 
 	/* Sockets that are not a connected TCP stream */
 	ck_assert_int_eq(

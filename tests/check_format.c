@@ -1445,72 +1445,6 @@ START_TEST(test_bad_args)
 }
 END_TEST
 
-/* ---- struct sizes ---------------------------------------------------- */
-
-static const size_t old_sizes[] = {
-	0,
-	OFF(swept),
-	OFF(watches),
-	OFF(hangups),
-	OFF(callback_duration) + 8,
-	OFF(cmp_first),
-	OFF(cmp_lag),
-	OFF(sweep_gap_worst_ns),     /* version 0.1's struct */
-	OFF(sweep_lap_effective_ns), /* before the CPU budget */
-	sizeof(struct hupmon_stats) - 8,
-};
-
-/*
- * An older caller's smaller struct: the library must not read past its end
- * (the copy sits in a malloc block of exactly that size, for ASan) and must
- * show the fields it lacks as zero.
- */
-START_TEST(test_smaller_struct)
-{
-	size_t size = old_sizes[_i % ARRAY_SIZE(old_sizes)];
-	enum hupmon_format f = formats[_i / ARRAY_SIZE(old_sizes)];
-	struct hupmon_stats full, want;
-	void *old = malloc(size ? size : 1);
-	char *got, *exp;
-
-	ck_assert_ptr_nonnull(old);
-	fill(&full);
-	memcpy(old, &full, size);
-	memset(&want, 0, sizeof(want));
-	memcpy(&want, &full, size);
-	got = render(old, size, f);
-	exp = render(&want, sizeof(want), f);
-	assert_same(got, exp);
-	if (f == HUPMON_FORMAT_JSON)
-		check_json(&want, got);
-	if (f == HUPMON_FORMAT_PROMETHEUS)
-		check_prom(&want, got);
-	free(got);
-	free(exp);
-	free(old);
-}
-END_TEST
-
-/* A newer caller's larger struct: the fields we do not know are ignored. */
-START_TEST(test_larger_struct)
-{
-	struct {
-		struct hupmon_stats s;
-		uint64_t extra[8];
-	} big;
-	char *got, *exp;
-
-	fill(&big.s);
-	for (size_t i = 0; i < ARRAY_SIZE(big.extra); i++)
-		big.extra[i] = POISON;
-	got = render(&big.s, sizeof(big), formats[_i]);
-	exp = render(&big.s, sizeof(big.s), formats[_i]);
-	assert_same(got, exp);
-	free(got);
-	free(exp);
-}
-END_TEST
-
 static Suite *format_suite(void)
 {
 	Suite *s = suite_create("format");
@@ -1563,12 +1497,6 @@ static Suite *format_suite(void)
 
 	tc = tcase_create("bad_args");
 	tcase_add_loop_test(tc, test_bad_args, 0, ARRAY_SIZE(bad_cases));
-	suite_add_tcase(s, tc);
-
-	tc = tcase_create("struct_size");
-	tcase_add_loop_test(tc, test_smaller_struct, 0,
-			    ARRAY_SIZE(old_sizes) * ARRAY_SIZE(formats));
-	tcase_add_loop_test(tc, test_larger_struct, 0, ARRAY_SIZE(formats));
 	suite_add_tcase(s, tc);
 
 	return s;

@@ -4,67 +4,92 @@
  * listens on stdout, serves until SIGINT or SIGTERM, then prints its
  * counters on stderr. See --help and server.h.
  */
+#include "addr.h"
 #include "server.h"
 
 #include <getopt.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* The ranges --help states; the refusals name them. */
+#define PORT_MAX     65535u
+#define WORKERS_MAX  4096u
+#define MS_MAX	     86400000u /* a day */
+#define MODES	     "off | epoll | sweep | compare"
+#define HALVES	     "cancel | wait"
+#define LOOPS	     "thread | acceptor"
+#define NEEDS_HUPMON "needs --hupmon epoll, sweep or compare"
+
 static const char usage[] =
 	"usage: hupmon-serve [options]\n"
-	"  --port N              TCP port; 0 (default): a free one, printed\n"
-	"  --bind ADDR           IPv4 or IPv6 address (default 127.0.0.1)\n"
-	"  --workers N           worker threads (default: one per CPU)\n"
-	"  --hupmon MODE         off | epoll (default) | sweep | compare\n"
-	"  --half-close P        cancel (default) | wait\n"
-	"  --loop L              thread (default) | acceptor\n"
-	"  --header-timeout MS   a request head not complete MS ms after its\n"
-	"                        first byte (after the accept, on a new\n"
-	"                        connection) is answered 408 and closed\n"
-	"                        (default 10000)\n"
-	"  --idle-timeout MS     a keep-alive connection without a request\n"
-	"                        for MS ms is closed (default 60000)\n"
+	"  --port N              TCP port, 0..65535; 0 (default): a free\n"
+	"                        one, printed\n"
+	"  --bind ADDR           IPv4 (a.b.c.d) or IPv6 address (default\n"
+	"                        127.0.0.1); IPv6 may end in %interface, a\n"
+	"                        link-local one must; no host names\n"
+	"  --workers N           worker threads, 0..4096; 0 (default): one\n"
+	"                        per CPU\n"
+	"  --hupmon MODE         " MODES " (default epoll)\n"
+	"  --half-close P        " HALVES " (default cancel); not with\n"
+	"                        --hupmon off\n"
+	"  --loop L              " LOOPS " (default thread); not with\n"
+	"                        --hupmon off\n"
+	"  --header-timeout MS   1..86400000 (a day): a request head not\n"
+	"                        complete MS ms after its first byte (after\n"
+	"                        the accept, on a new connection) is\n"
+	"                        answered 408 and closed (default 10000)\n"
+	"  --idle-timeout MS     1..86400000: a keep-alive connection\n"
+	"                        without a request for MS ms is closed\n"
+	"                        (default 60000)\n"
 	"  --workers-nice        workers at nice +10, not SCHED_IDLE (for a\n"
 	"                        machine that other processes keep busy)\n"
+	"Numbers are decimal digits only. A bad option or value exits 2\n"
+	"before anything starts: \"hupmon-serve: bad --X: value (range)\".\n"
+	"Exit 1: the server could not start (the address in use, say); 0:\n"
+	"stopped by SIGINT or SIGTERM.\n"
 	"GET /work?ms=W burns W ms of CPU (cancelled when the client "
 	"leaves);\nGET /metrics: hupmon's and the server's counters "
 	"(Prometheus).\nOut of fds, it stops accepting and retries every "
 	"0.1 s and when a\nconnection closes; new clients wait in the "
 	"listen backlog.\n";
 
-static unsigned long number(const char *opt, const char *arg, unsigned long max)
+static void bad(const char *opt, const char *arg, const char *range)
 {
-	char *end;
-	unsigned long v = strtoul(arg, &end, 10);
+	fprintf(stderr, "hupmon-serve: bad %s: %s (%s)\n", opt, arg, range);
+	exit(2);
+}
 
-	if (!*arg || *end || v > max) {
-		fprintf(stderr, "hupmon-serve: bad %s: %s\n", opt, arg);
-		exit(2);
+/* A decimal number in lo..hi: digits only, checked before it can wrap. */
+static uint64_t number(const char *opt, const char *arg, uint64_t lo,
+		       uint64_t hi)
+{
+	char range[64];
+	uint64_t v = 0;
+	const char *p = arg;
+
+	snprintf(range, sizeof(range), "range %" PRIu64 "..%" PRIu64, lo, hi);
+	if (!*p)
+		bad(opt, arg, range);
+	for (; *p; p++) {
+		unsigned d = (unsigned)(*p - '0');
+
+		if (*p < '0' || *p > '9' || v > (hi - d) / 10)
+			bad(opt, arg, range);
+		v = v * 10 + d;
 	}
+	if (v < lo)
+		bad(opt, arg, range);
 	return v;
 }
 
-/* A timeout in ms: 1 ms to a day. */
-static unsigned ms(const char *opt, const char *arg)
+static int name(const char *opt, int v, const char *arg, const char *names)
 {
-	unsigned long v = number(opt, arg, 86400000ul);
-
-	if (v == 0) {
-		fprintf(stderr, "hupmon-serve: bad %s: %s\n", opt, arg);
-		exit(2);
-	}
-	return (unsigned)v;
-}
-
-static int name(const char *opt, int v, const char *arg)
-{
-	if (v < 0) {
-		fprintf(stderr, "hupmon-serve: bad %s: %s\n", opt, arg);
-		exit(2);
-	}
+	if (v < 0)
+		bad(opt, arg, names);
 	return v;
 }
 
@@ -84,7 +109,10 @@ int main(int argc, char **argv)
 		{NULL, 0, NULL, 0},
 	};
 	struct serve_opts o = {.mode = SERVE_EPOLL};
+	const char *half_arg = NULL, *loop_arg = NULL;
 	struct serve_counters n;
+	struct sockaddr_storage ss;
+	socklen_t len;
 	struct serve *s;
 	sigset_t stop;
 	int opt, sig, rc;
@@ -92,32 +120,41 @@ int main(int argc, char **argv)
 	while ((opt = getopt_long(argc, argv, "", longs, NULL)) != -1) {
 		switch (opt) {
 		case 'p':
-			o.port = (uint16_t)number("--port", optarg, 65535);
+			o.port =
+				(uint16_t)number("--port", optarg, 0, PORT_MAX);
 			break;
 		case 'b':
+			rc = serve_addr_parse(optarg, 0, &ss, &len);
+			if (rc)
+				bad("--bind", optarg, serve_addr_why(rc));
 			o.bind = optarg;
 			break;
 		case 'w':
-			o.workers = (unsigned)number("--workers", optarg, 4096);
+			o.workers = (unsigned)number("--workers", optarg, 0,
+						     WORKERS_MAX);
 			break;
 		case 'm':
 			o.mode = name("--hupmon", serve_mode_parse(optarg),
-				      optarg);
+				      optarg, MODES);
 			break;
 		case 'c':
-			o.half_close =
-				name("--half-close",
-				     serve_half_close_parse(optarg), optarg);
+			o.half_close = name("--half-close",
+					    serve_half_close_parse(optarg),
+					    optarg, HALVES);
+			half_arg = optarg;
 			break;
 		case 'l':
 			o.loop = name("--loop", serve_loop_parse(optarg),
-				      optarg);
+				      optarg, LOOPS);
+			loop_arg = optarg;
 			break;
 		case 'H':
-			o.header_timeout_ms = ms("--header-timeout", optarg);
+			o.header_timeout_ms = (unsigned)number(
+				"--header-timeout", optarg, 1, MS_MAX);
 			break;
 		case 'I':
-			o.idle_timeout_ms = ms("--idle-timeout", optarg);
+			o.idle_timeout_ms = (unsigned)number("--idle-timeout",
+							     optarg, 1, MS_MAX);
 			break;
 		case 'n':
 			o.workers_nice = true;
@@ -134,6 +171,11 @@ int main(int argc, char **argv)
 		fputs(usage, stderr);
 		return 2;
 	}
+	/* What only hupmon's reports act on, asked for without hupmon. */
+	if (o.mode == SERVE_OFF && half_arg)
+		bad("--half-close", half_arg, NEEDS_HUPMON);
+	if (o.mode == SERVE_OFF && loop_arg)
+		bad("--loop", loop_arg, NEEDS_HUPMON);
 	/* Blocked here, so in every thread the server starts: sigwait()
 	 * below takes them. */
 	sigemptyset(&stop);
@@ -142,7 +184,9 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	rc = serve_start(&o, &s);
 	if (rc < 0) {
-		fprintf(stderr, "hupmon-serve: %s\n", strerror(-rc));
+		fprintf(stderr,
+			"hupmon-serve: cannot start on %s port %u: %s\n",
+			o.bind ? o.bind : "127.0.0.1", o.port, strerror(-rc));
 		return 1;
 	}
 	printf("hupmon-serve: listening on http://%s%s%s:%u/ (hupmon %s, "

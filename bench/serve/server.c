@@ -62,6 +62,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "addr.h"
+
 #define CHUNK_NS 250000u /* /work burns CPU in chunks of 0.25 ms */
 #define CONN_BUF 8192	 /* the largest request head taken */
 
@@ -961,25 +963,16 @@ static void *acceptor_main(void *arg)
 
 static int listen_on(struct serve *s)
 {
-	const char *host = s->o.bind ? s->o.bind : "127.0.0.1";
 	struct sockaddr_storage ss;
 	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
 	socklen_t len;
 	int one = 1, fd, err;
 
-	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
-		a4->sin_family = AF_INET;
-		a4->sin_port = htons(s->o.port);
-		len = sizeof(*a4);
-	} else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
-		a6->sin6_family = AF_INET6;
-		a6->sin6_port = htons(s->o.port);
-		len = sizeof(*a6);
-	} else {
-		return -EINVAL;
-	}
+	err = serve_addr_parse(s->o.bind ? s->o.bind : "127.0.0.1", s->o.port,
+			       &ss, &len);
+	if (err)
+		return err;
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 		    0);
 	if (fd < 0)

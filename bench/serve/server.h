@@ -136,7 +136,7 @@ typedef void serve_record_fn(const struct serve_record *rec, void *arg);
 uint64_t serve_cpu_after(const struct serve_record *rec, uint64_t t);
 
 struct serve_opts {
-	const char *bind; /* IPv4 or IPv6 literal; NULL: 127.0.0.1 */
+	const char *bind; /* as addr.h takes it; NULL: 127.0.0.1 */
 	uint16_t port;	  /* 0: a free port (see serve_port) */
 	unsigned workers; /* 0: one per online CPU */
 	enum serve_mode mode;
