@@ -108,8 +108,10 @@ static void report(FILE *f, struct scen_run *runs, const struct verdicts *v)
 }
 
 /* A failed write of an output file: exit 2, not a quiet exit 0. */
-static void __attribute__((noreturn))
-die_output(const char *opt, const char *path, int rc)
+static void die_output(const char *opt, const char *path, int rc)
+	__attribute__((noreturn));
+
+static void die_output(const char *opt, const char *path, int rc)
 {
 	fprintf(stderr, "hupmon-bench: write --%s %s: %s\n", opt, path,
 		strerror(-rc));

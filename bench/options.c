@@ -47,8 +47,10 @@ static const struct num {
 #undef NUM
 };
 
-static void __attribute__((noreturn, format(printf, 3, 4)))
-bad(const char *name, const char *value, const char *why, ...)
+static void bad(const char *name, const char *value, const char *why, ...)
+	__attribute__((noreturn, format(printf, 3, 4)));
+
+static void bad(const char *name, const char *value, const char *why, ...)
 {
 	va_list ap;
 

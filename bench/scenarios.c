@@ -303,6 +303,6 @@ const struct scenario scenarios[] = {
 	 .child = true},
 };
 
-const int scenario_count = sizeof(scenarios) / sizeof(scenarios[0]);
-_Static_assert(sizeof(scenarios) / sizeof(scenarios[0]) <= SC_MAX,
-	       "raise SC_MAX");
+#define ROWS (sizeof(scenarios) / sizeof(scenarios[0]))
+const int scenario_count = ROWS;
+_Static_assert(ROWS <= SC_MAX, "raise SC_MAX");

@@ -107,8 +107,10 @@ static bool sb_room(struct sb *b, size_t need)
 	return true;
 }
 
-static void __attribute__((format(printf, 2, 3)))
-sb_printf(struct sb *b, const char *fmt, ...)
+static void sb_printf(struct sb *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void sb_printf(struct sb *b, const char *fmt, ...)
 {
 	va_list ap;
 	int n;
