@@ -4,6 +4,7 @@
 # "scenarios" with its verdicts, and the run passed.
 #
 # usage: cmake -DDOC=run.json -DSCENARIOS=fin,rst -P json_keys.cmake
+cmake_minimum_required(VERSION 3.19) # string(JSON)
 file(READ "${DOC}" doc)
 string(JSON type ERROR_VARIABLE err TYPE "${doc}")
 if(err OR NOT type STREQUAL "OBJECT")

@@ -112,7 +112,7 @@ static const struct col cols[] = {
 	{"p99", 8, 1, false},	  {"floor50", 7, 1, false},
 	{"floor99", 7, 1, false}, {"x50", 5, 2, false},
 	{"x99", 5, 2, false},	  {"idle/1k", 7, 2, false},
-	{"missed", -6, 0, false}, {NULL, 0, 0, false},
+	{"missed", -1, 0, false}, {NULL, 0, 0, false},
 };
 
 static void verdict_line(FILE *f, const struct verdicts *v)
