@@ -229,6 +229,18 @@ static inline enum fig fig_stage(enum fig f, unsigned stage)
 }
 
 /* Everything measured for one scenario x path, summed over rounds. */
+/* A report that never came, as the FAIL line shows it (the first few of a
+ * cell): which connection and stage, and what that connection did get. */
+struct miss_note {
+	unsigned round;
+	uint32_t conn;		    /* index in the run */
+	uint8_t stage;		    /* 0: the first */
+	uint8_t want, top;	    /* the cause missed; the highest got */
+	uint64_t top_ns, stage2_ns; /* from the act to the report of top,
+				     * to the second stage's act; 0: none */
+};
+#define CELL_NOTES 4
+
 struct cell {
 	bool ran;
 	unsigned rounds;
@@ -249,6 +261,8 @@ struct cell {
 	struct vec cmp_lag;
 	bool have_stats;
 	struct hupmon_stats stats; /* the last round's monitor */
+	struct miss_note notes[CELL_NOTES];
+	unsigned nnotes;
 };
 
 /* A distribution of samples, in the unit asked for (NAN: no sample). */
