@@ -416,8 +416,9 @@ struct scenario {
 	/* run_one: one round of one path on fresh connections */
 	void (*round)(struct run *r, unsigned round);
 	void (*act)(struct conn *c); /* the client's act */
-	/* the second stage, once the first is seen or wait_ns passed */
-	void (*then)(struct conn *c, uint64_t wait_ns, uint64_t delay_ns);
+	/* the second stage, once the first is seen or wait_ns passed (then
+	 * it returns false) */
+	bool (*then)(struct conn *c, uint64_t wait_ns, uint64_t delay_ns);
 	enum table table;
 	unsigned paths;	 /* PATH_BITs that can run in it */
 	unsigned always; /* PATH_BITs that run whatever --paths says */
@@ -475,7 +476,7 @@ void act_close(struct conn *c);
 void act_rst(struct conn *c);
 void act_half(struct conn *c);
 void act_datafin(struct conn *c);
-void act_escalate(struct conn *c, uint64_t wait_ns, uint64_t delay_ns);
+bool act_escalate(struct conn *c, uint64_t wait_ns, uint64_t delay_ns);
 struct child *child_start(uint16_t port);
 void child_act(struct child *ch, struct conn *c, enum child_how how);
 void child_end(struct child *ch);
