@@ -213,6 +213,18 @@ static inline enum fig fig_stage(enum fig f, unsigned stage)
 }
 
 /* Everything measured for one scenario x path, summed over rounds. */
+/* A report that never came, as the FAIL line shows it (the first few of a
+ * cell): which connection and stage, and what that connection did get. */
+struct miss_note {
+	unsigned round;
+	uint32_t conn;		    /* index in the run */
+	uint8_t stage;		    /* 0: the first */
+	uint8_t want, top;	    /* the cause missed; the highest got */
+	uint64_t top_ns, stage2_ns; /* from the act to the report of top,
+				     * to the second stage's act; 0: none */
+};
+#define CELL_NOTES 4
+
 struct cell {
 	bool ran;
 	unsigned rounds;
@@ -233,6 +245,8 @@ struct cell {
 	struct vec cmp_lag;
 	bool have_stats;
 	struct hupmon_stats stats; /* the last round's monitor */
+	struct miss_note notes[CELL_NOTES];
+	unsigned nnotes;
 };
 
 /* A distribution of samples, in the unit asked for (NAN: no sample). */
@@ -381,8 +395,9 @@ struct scenario {
 	/* run_one: one round of one path on fresh connections */
 	void (*round)(struct run *r, unsigned round);
 	void (*act)(struct conn *c); /* the client's act */
-	/* the second stage, once the first is seen or wait_ns passed */
-	void (*then)(struct conn *c, uint64_t wait_ns, uint64_t delay_ns);
+	/* the second stage, once the first is seen or wait_ns passed (then
+	 * it returns false) */
+	bool (*then)(struct conn *c, uint64_t wait_ns, uint64_t delay_ns);
 	enum table table;
 	unsigned paths;	 /* PATH_BITs that can run in it */
 	unsigned always; /* PATH_BITs that run whatever --paths says */
@@ -443,7 +458,7 @@ void act_close(struct conn *c);
 void act_rst(struct conn *c);
 void act_half(struct conn *c);
 void act_datafin(struct conn *c);
-void act_escalate(struct conn *c, uint64_t wait_ns, uint64_t delay_ns);
+bool act_escalate(struct conn *c, uint64_t wait_ns, uint64_t delay_ns);
 struct child *child_start(uint16_t port);
 void child_act(struct child *ch, struct conn *c, enum child_how how);
 void child_end(struct child *ch);

@@ -263,6 +263,28 @@ void closure_report(FILE *f, const void *res, const struct bctx *x)
 		}
 }
 
+/* The first missed reports of a cell: what each connection got instead,
+ * in ms from its act (escalate: and when its second stage acted). */
+static void miss_notes(FILE *f, const struct cell *c)
+{
+	for (unsigned i = 0; i < c->nnotes; i++) {
+		const struct miss_note *n = &c->notes[i];
+
+		fprintf(f, "  round %u, conn %u: no %s", n->round + 1, n->conn,
+			hupmon_cause_name(n->want));
+		if (n->top)
+			fprintf(f, "; got %s at +%.1f ms",
+				hupmon_cause_name(n->top),
+				(double)n->top_ns / 1e6);
+		else
+			fprintf(f, "; got nothing");
+		if (n->stage2_ns)
+			fprintf(f, "; stage 2 acted at +%.1f ms",
+				(double)n->stage2_ns / 1e6);
+		fprintf(f, "\n");
+	}
+}
+
 void closure_fails(FILE *f, const void *res, const struct bctx *x)
 {
 	const struct closure_res *cr = res;
@@ -278,5 +300,6 @@ void closure_fails(FILE *f, const void *res, const struct bctx *x)
 			x->s->name, bench_paths[p].name,
 			c->miss[0] + c->miss[1], c->fals, c->dup, c->wrong,
 			c->errors);
+		miss_notes(f, c);
 	}
 }

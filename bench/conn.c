@@ -189,23 +189,33 @@ void act_datafin(struct conn *c)
 }
 
 /*
- * Second stage of escalate: once the FIN is reported (or wait_ns passed),
- * and delay_ns later, the server writes one byte; the client, closed,
- * answers with an RST that lands in CLOSE_WAIT (SO_ERROR EPIPE). A sweep
- * reports the FIN at a probe: without the random delay the write would
- * always come just after that probe, and the RST would wait a full period.
+ * Second stage of escalate: once the FIN is reported, and delay_ns later,
+ * the server writes one byte; the client, closed, answers with an RST that
+ * lands in CLOSE_WAIT (SO_ERROR EPIPE). A sweep reports the FIN at a probe:
+ * without the random delay the write would always come just after that
+ * probe, and the RST would wait a full period.
+ *
+ * The write must wait for the report: a path that has not looked at the
+ * socket by the time the RST is in finds it past CLOSE_WAIT (one epoll
+ * event, RDHUP|HUP|ERR; a probe sees CLOSE), reports RESET alone, and the
+ * FIN is never reported although nothing was lost. After wait_ns without
+ * the report it writes anyway (so a path that never reports cannot hold the
+ * run) and returns false.
  */
-void act_escalate(struct conn *c, uint64_t wait_ns, uint64_t delay_ns)
+bool act_escalate(struct conn *c, uint64_t wait_ns, uint64_t delay_ns)
 {
 	uint64_t end = now_ns() + wait_ns;
+	bool seen;
 
-	while (!(atomic_load(&c->seen) & (1u << HUPMON_CAUSE_PEER_SHUTDOWN)) &&
+	while (!(seen = atomic_load(&c->seen) &
+			(1u << HUPMON_CAUSE_PEER_SHUTDOWN)) &&
 	       now_ns() < end)
 		sleep_ns(50000);
 	if (delay_ns)
 		sleep_ns(delay_ns);
 	c->t_act[1] = now_ns();
 	send(c->sfd, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+	return seen;
 }
 
 /* ---- the child process of the scale and soak scenarios -----------------

@@ -5,9 +5,30 @@
  */
 #include "bench.h"
 
+/* Keeps what a connection whose stage s report never came did get. */
+static void note_miss(const struct run *r, const struct conn *c, unsigned s,
+		      unsigned round, struct cell *cell)
+{
+	struct miss_note *n = &cell->notes[cell->nnotes];
+	uint64_t a = c->t_act[0];
+
+	if (cell->nnotes == CELL_NOTES)
+		return;
+	cell->nnotes++;
+	*n = (struct miss_note){.round = round,
+				.conn = (uint32_t)(c - r->c),
+				.stage = (uint8_t)s,
+				.want = r->s->expect[r->p->vis].cause[s],
+				.top = c->top};
+	if (c->top && c->t_cb[c->top] > a)
+		n->top_ns = c->t_cb[c->top] - a;
+	if (c->t_act[1] > a)
+		n->stage2_ns = c->t_act[1] - a;
+}
+
 static void eval_stage(const struct run *r, const struct conn *c,
-		       const struct expect *e, unsigned s, struct cell *cell,
-		       struct vec *lat)
+		       const struct expect *e, unsigned s, unsigned round,
+		       struct cell *cell, struct vec *lat)
 {
 	enum hupmon_cause cause = e->cause[s];
 	uint32_t n = c->nrep[cause];
@@ -15,6 +36,8 @@ static void eval_stage(const struct run *r, const struct conn *c,
 
 	if (!n) {
 		(e->miss_ok[s] ? cell->xmiss : cell->miss)[s]++;
+		if (!e->miss_ok[s])
+			note_miss(r, c, s, round, cell);
 		return;
 	}
 	/* Reported before the act (t_act is taken before the syscall, so a
@@ -42,7 +65,7 @@ static void eval_stage(const struct run *r, const struct conn *c,
 		vec_push(&cell->det[s], t > c->t_act[s] ? t - c->t_act[s] : 0);
 }
 
-static void eval_conn(const struct run *r, const struct conn *c,
+static void eval_conn(const struct run *r, const struct conn *c, unsigned round,
 		      struct cell *cell, struct vec *lat)
 {
 	const struct expect *e = &r->s->expect[r->p->vis];
@@ -63,7 +86,7 @@ static void eval_conn(const struct run *r, const struct conn *c,
 	for (unsigned s = 0; s < BENCH_STAGES; s++) {
 		if (!e->cause[s])
 			continue;
-		eval_stage(r, c, e, s, cell, lat);
+		eval_stage(r, c, e, s, round, cell, lat);
 		total -= c->nrep[e->cause[s]];
 	}
 	cell->wrong += total + (c->order_bad ? 1 : 0);
@@ -75,7 +98,7 @@ void eval_run(const struct run *r, unsigned round)
 	struct cell *cell = r->cell;
 
 	for (size_t i = 0; i < r->n; i++)
-		eval_conn(r, &r->c[i], cell, lat);
+		eval_conn(r, &r->c[i], round, cell, lat);
 	for (unsigned s = 0; s < BENCH_STAGES; s++) {
 		cell->fig[round][fig_stage(FIG_P50, s)] = vec_pct(&lat[s], 50);
 		cell->fig[round][fig_stage(FIG_P99, s)] = vec_pct(&lat[s], 99);

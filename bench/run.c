@@ -84,6 +84,13 @@ static void run_settle(const struct run *r)
 	sleep_ns(ms * NS_PER_MS);
 }
 
+/* How long a report may take and still count: one that has not come this
+ * long after its act is missed. */
+static uint64_t report_wait(const struct run *r)
+{
+	return 2000 * NS_PER_MS + 3 * (uint64_t)r->o->period_ms * NS_PER_MS;
+}
+
 static void run_wait(struct run *r, const size_t *idx, size_t k,
 		     uint64_t last_act)
 {
@@ -92,7 +99,7 @@ static void run_wait(struct run *r, const size_t *idx, size_t k,
 	 * event-driven path's at once */
 	uint64_t quiet =
 		sweeps(r->p) ? period * 3 / 2 + 5 * NS_PER_MS : 5 * NS_PER_MS;
-	uint64_t hard = last_act + 2000 * NS_PER_MS + 3 * period;
+	uint64_t hard = last_act + report_wait(r);
 	uint64_t settled = 0;
 
 	for (;;) {
@@ -211,7 +218,12 @@ static uint64_t act_all(struct run *r, const size_t *idx, size_t k,
 	const struct scenario *s = r->s;
 	uint64_t pace = (uint64_t)r->o->pace_us * 1000u;
 	uint64_t period = (uint64_t)r->o->period_ms * NS_PER_MS;
-	uint64_t wait = 3 * period + 50 * NS_PER_MS;
+	/* escalate: its second stage waits for the first stage's report as
+	 * long as any report may take; once one has not come in that time
+	 * (the path is failing), 3 periods and 50 ms for the others, so that
+	 * a path that never reports costs one long wait a run, not one per
+	 * connection */
+	uint64_t wait = report_wait(r);
 
 	for (size_t j = 0; j < k; j++) {
 		struct conn *c = &r->c[idx[j]];
@@ -225,8 +237,8 @@ static uint64_t act_all(struct run *r, const size_t *idx, size_t k,
 			s->act(c);
 		/* every path gets the same delays: how long the machine
 		 * sat idle changes how fast it wakes up */
-		if (s->then)
-			s->then(c, wait, rng_next(rng) % period);
+		if (s->then && !s->then(c, wait, rng_next(rng) % period))
+			wait = 3 * period + 50 * NS_PER_MS;
 	}
 	return now_ns();
 }

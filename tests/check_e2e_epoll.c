@@ -158,6 +158,64 @@ START_TEST(test_fin_then_write)
 }
 END_TEST
 
+/* The same two steps with no dispatch between them: the FIN and the RST
+ * both reach the socket before the path first looks. The socket has one
+ * entry on epoll's ready list, so the look returns one event,
+ * RDHUP|HUP|ERR, and SO_ERROR holds EPIPE: the socket is past CLOSE_WAIT,
+ * and its one report is RESET (not an escalation), with nothing before or
+ * after it. hupmon-bench's escalate scenario ran into this when its loop
+ * thread waited for a CPU for longer than the bench waited for the FIN
+ * report before it wrote. */
+START_TEST(test_fin_then_write_unseen)
+{
+	int family = fx_family_of(_i);
+	struct fx_rec rec;
+	struct hupmon_event ev;
+	struct hupmon_stats st;
+	int s, c, tag;
+	short seen;
+	hupmon_id id;
+	uint64_t t;
+	hupmon *m;
+
+	if (!fx_family_available(family))
+		return;
+	fx_rec_init(&rec);
+	m = fx_new_epoll_monitor(&rec, false);
+	fx_pair_ok(family, &s, &c);
+	id = fx_watch_ok(m, s, &tag);
+
+	fx_close_fin(c);
+	seen = fx_wait_fd(s, POLLRDHUP, FX_DEADLINE_MS);
+	ck_assert_msg(seen & POLLRDHUP, "the FIN never arrived (revents %#x)",
+		      (unsigned)seen);
+	t = fx_now_ns();
+	ck_assert_int_eq(send(s, "x", 1, MSG_NOSIGNAL), 1);
+	/* poll() reads no error: it only tells us the RST has reached s */
+	seen = fx_wait_fd(s, POLLHUP, FX_DEADLINE_MS);
+	ck_assert_msg(seen & POLLHUP, "the RST never arrived (revents %#x)",
+		      (unsigned)seen);
+
+	ck_assert(fx_dispatch_until_count(m, &rec, 1, FX_DEADLINE_MS));
+	fx_dispatch_for(m, FX_QUIET_MS);
+	ck_assert_uint_eq(fx_rec_count(&rec), 1);
+	ck_assert(fx_rec_event(&rec, 0, &ev));
+	fx_check_event(&ev, HUPMON_PATH_EPOLL, id, s, &tag, HUPMON_CAUSE_RESET,
+		       EPIPE, false, t);
+	fx_get_stats(m, &st);
+	ck_assert_uint_eq(st.escalations, 0);
+	ck_assert_uint_eq(
+		st.hangups[HUPMON_PATH_EPOLL][HUPMON_CAUSE_PEER_SHUTDOWN], 0);
+	ck_assert_uint_eq(st.hangups[HUPMON_PATH_EPOLL][HUPMON_CAUSE_RESET], 1);
+	ck_assert_uint_eq(st.epoll_events, 1);
+
+	fx_unwatch_ok(m, id);
+	fx_close_ok(s);
+	hupmon_free(m);
+	fx_rec_destroy(&rec);
+}
+END_TEST
+
 /* --- watched only after the peer is gone -------------------------------- */
 
 static void watch_after(int family, bool rst)
@@ -634,6 +692,8 @@ static Suite *epoll_suite(void)
 	fx_add_case(su, "data_then_fin", test_data_then_fin, 2, 10);
 	fx_add_case(su, "rst", test_rst, 2, 10);
 	fx_add_case(su, "fin_then_write", test_fin_then_write, 2, 10);
+	fx_add_case(su, "fin_then_write_unseen", test_fin_then_write_unseen, 2,
+		    10);
 	fx_add_case(su, "watch_after_fin", test_watch_after_fin, 2, 10);
 	fx_add_case(su, "watch_after_rst", test_watch_after_rst, 2, 10);
 	fx_add_case(su, "alive_never_reported", test_alive_never_reported, 0,
