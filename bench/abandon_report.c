@@ -44,12 +44,14 @@ static void abandon_lat(struct tab *t, const struct load_lat *l, bool max)
 		tab_n(t, l->n ? l->max_ms : NAN);
 }
 
-/* A goal's line: met, or the check's word for a miss, and its kind. */
+/* A goal's line, its mode first. */
 static void abandon_goal(FILE *f, enum check ck, bool ok, const char *mode,
 			 const char *what)
 {
-	fprintf(f, "%-6s %-8s %s [%s]\n", ok ? "met" : check_miss_word(ck),
-		mode, what, check_kind_name(ck));
+	char line[200];
+
+	snprintf(line, sizeof(line), "%-8s %s", mode, what);
+	verdict_goal(f, ck, true, ok, line);
 }
 
 static void abandon_goals(FILE *f, const struct abandon_res *a)

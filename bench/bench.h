@@ -320,6 +320,9 @@ void vec_free(struct vec *v);
 double vec_pct(struct vec *v, double pct);
 /* The distribution of v (sorted in place), each sample divided by unit. */
 struct dist dist_of(struct vec *v, double unit);
+/* d as a JSON object under key: count, p50, p90, p99, max. */
+struct jw;
+void dist_json(struct jw *w, const char *key, const struct dist *d);
 double median(double *v, size_t n);
 /* Every figure of a round to NAN: not measured (yet). */
 void figs_reset(double *fig);

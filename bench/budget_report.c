@@ -37,25 +37,15 @@ static const struct col shards_cols[] = {
 };
 
 /* A goal's line: met, not judged, or the check's word for a miss. */
-static void goal(FILE *f, enum check ck, bool judged, bool ok, const char *what)
-{
-	fprintf(f, "%-6s %s [%s]\n",
-		!judged ? "-"
-		: ok	? "met"
-			: check_miss_word(ck),
-		what, check_kind_name(ck));
-}
-
 static void budget_goals(FILE *f, const struct budget_res *b)
 {
 	char buf[160];
 
-	fprintf(f, "goals ([count] decides the exit status, [timing] only with "
-		   "--strict-timing):\n");
+	verdict_goals_head(f);
 	snprintf(buf, sizeof(buf),
 		 "dispatch thread CPU %.3f core over %.1f s (%.2f-%.2f)",
 		 b->share, b->window_s, BUDGET_SHARE_MIN, BUDGET_SHARE_MAX);
-	goal(f, CK_BUDGET_CPU, true, b->share_met, buf);
+	verdict_goal(f, CK_BUDGET_CPU, true, b->share_met, buf);
 	if (b->judged)
 		snprintf(buf, sizeof(buf),
 			 "epoll p99 budgeted / quiet %.2f, median of the "
@@ -66,16 +56,16 @@ static void budget_goals(FILE *f, const struct budget_res *b)
 			 "epoll p99 budgeted / quiet %.2f: not judged, %lu "
 			 "closures (needs %d)",
 			 b->ratio_median, b->closes[1], BUDGET_JUDGE_CLOSES);
-	goal(f, CK_BUDGET_P99, b->judged, b->p99_met, buf);
+	verdict_goal(f, CK_BUDGET_P99, b->judged, b->p99_met, buf);
 	snprintf(buf, sizeof(buf),
 		 "compare under the budget: %lu closures, %lu records, %lu "
 		 "missed by the sweep",
 		 b->closes[1], b->records, b->missed_sweep);
-	goal(f, CK_BUDGET, true, b->compare_met, buf);
+	verdict_goal(f, CK_BUDGET, true, b->compare_met, buf);
 	snprintf(buf, sizeof(buf),
 		 "every closure reported: not reported quiet %lu, budgeted %lu",
 		 b->late[0], b->late[1]);
-	goal(f, CK_BUDGET, true, b->reported_met, buf);
+	verdict_goal(f, CK_BUDGET, true, b->reported_met, buf);
 }
 
 static void budget_report(FILE *f, const void *res, const struct bctx *x)

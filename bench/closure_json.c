@@ -9,17 +9,6 @@
 
 #include <math.h>
 
-static void dist(struct jw *w, const char *key, const struct dist *d)
-{
-	jw_obj(w, key);
-	jw_uint(w, "count", d->n);
-	jw_num(w, "p50", d->p50);
-	jw_num(w, "p90", d->p90);
-	jw_num(w, "p99", d->p99);
-	jw_num(w, "max", d->max);
-	jw_end(w);
-}
-
 static void stage(struct jw *w, const struct closure_res *cr,
 		  const struct scenario *sc, enum bpath_id p, unsigned s)
 {
@@ -33,8 +22,8 @@ static void stage(struct jw *w, const struct closure_res *cr,
 	jw_uint(w, "seen", c->seen[s]);
 	jw_uint(w, "missed", c->miss[s]);
 	jw_uint(w, "expected_missed", c->xmiss[s]);
-	dist(w, "latency_us", &a->lat[s]);
-	dist(w, "detected_us", &a->det[s]);
+	dist_json(w, "latency_us", &a->lat[s]);
+	dist_json(w, "detected_us", &a->det[s]);
 	jw_num(w, "ratio_p50", a->r_p50[s]);
 	jw_num(w, "ratio_p90", a->r_p90[s]);
 	jw_num(w, "ratio_p99", a->r_p99[s]);
@@ -95,7 +84,7 @@ static void compare(struct jw *w, const struct cell *c, const struct row *a)
 	jw_uint(w, "second_missed", c->cmp_missed);
 	jw_uint(w, "disagree", c->cmp_disagree);
 	jw_uint(w, "without_record", c->cmp_norecord);
-	dist(w, "lag_us", &a->lag);
+	dist_json(w, "lag_us", &a->lag);
 	jw_end(w);
 }
 

@@ -34,31 +34,21 @@ static void ops_row(FILE *f, const struct million_ops *o, bool wide)
 }
 
 /* A goal's line: met, not judged, or the check's word for a miss. */
-static void goal(FILE *f, enum check ck, bool judged, bool ok, const char *what)
-{
-	fprintf(f, "%-6s %s [%s]\n",
-		!judged ? "-"
-		: ok	? "met"
-			: check_miss_word(ck),
-		what, check_kind_name(ck));
-}
-
 static void million_goals(FILE *f, const struct million_res *r)
 {
 	char buf[160];
 
-	fprintf(f, "goals ([count] decides the exit status, [timing] only with "
-		   "--strict-timing):\n");
+	verdict_goals_head(f);
 	if (r->err) {
 		snprintf(buf, sizeof(buf), "error: %s", strerror(-r->err));
-		goal(f, CK_MILLION, true, false, buf);
+		verdict_goal(f, CK_MILLION, true, false, buf);
 		return;
 	}
 	snprintf(buf, sizeof(buf),
 		 "%.1f B per entry at %zu synthetic (at most %.0f%s)",
 		 r->bytes_entry, r->n, MILLION_GOAL_BYTES,
 		 r->n < MILLION_N ? "; a million's cookie-table load" : "");
-	goal(f, CK_MILLION, true, r->entry_met, buf);
+	verdict_goal(f, CK_MILLION, true, r->entry_met, buf);
 	if (r->real >= MILLION_GOAL_REAL_N)
 		snprintf(buf, sizeof(buf),
 			 "%.1f B per socket at %zu real sockets (at most %.0f)",
@@ -68,17 +58,18 @@ static void million_goals(FILE *f, const struct million_res *r)
 			 "%.1f B per socket at %zu real sockets: judged from "
 			 "%d on",
 			 r->bytes_real, r->real, MILLION_GOAL_REAL_N);
-	goal(f, CK_MILLION, r->real >= MILLION_GOAL_REAL_N, r->real_met, buf);
+	verdict_goal(f, CK_MILLION, r->real >= MILLION_GOAL_REAL_N, r->real_met,
+		     buf);
 	snprintf(buf, sizeof(buf),
 		 "real: %llu B for %zu sockets = the same fds' bookkeeping, "
 		 "%llu B",
 		 (unsigned long long)r->mem_real, r->real,
 		 (unsigned long long)r->mem_twin);
-	goal(f, CK_MILLION, r->real > 0, r->twin_met, buf);
+	verdict_goal(f, CK_MILLION, r->real > 0, r->twin_met, buf);
 	snprintf(buf, sizeof(buf),
 		 "worst single watch %.1f us of CPU (at most %.0f us)",
 		 r->worst_ns / 1e3, MILLION_GOAL_NS / 1e3);
-	goal(f, CK_MILLION_WATCH, true, r->watch_met, buf);
+	verdict_goal(f, CK_MILLION_WATCH, true, r->watch_met, buf);
 }
 
 static void million_report(FILE *f, const void *res, const struct bctx *x)

@@ -124,12 +124,7 @@ static void row_json(struct jw *w, const struct silent_res *s, unsigned k,
 	jw_uint(w, "wrong_cause", c->wrong);
 	jw_uint(w, "duplicate", c->dup);
 	jw_uint(w, "early", c->early);
-	jw_obj(w, "detected_ms");
-	jw_uint(w, "count", c->ms.n);
-	jw_num(w, "p50", c->ms.p50);
-	jw_num(w, "p90", c->ms.p90);
-	jw_num(w, "max", c->ms.max);
-	jw_end(w);
+	dist_json(w, "detected_ms", &c->ms);
 	jw_num(w, "bound_ms", bound);
 	jw_num(w, "margin_ms", SILENT_MARGIN_MS);
 	jw_num(w, "max_over_bound", c->ms.max / bound);

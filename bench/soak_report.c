@@ -178,13 +178,7 @@ static void tally_json(struct jw *w, const char *name,
 	jw_uint(w, "records_lost", t->rec_lost);
 	jw_uint(w, "second_missed", t->rec_missed);
 	jw_uint(w, "disagree", t->rec_disagree);
-	jw_obj(w, "latency_us");
-	jw_uint(w, "count", t->us.n);
-	jw_num(w, "p50", t->us.p50);
-	jw_num(w, "p90", t->us.p90);
-	jw_num(w, "p99", t->us.p99);
-	jw_num(w, "max", t->us.max);
-	jw_end(w);
+	dist_json(w, "latency_us", &t->us);
 	jw_end(w);
 }
 

@@ -3,6 +3,7 @@
  * util: clocks, a seeded RNG, sample vectors and their order statistics.
  */
 #include "bench.h"
+#include "jw.h"
 
 #include <errno.h>
 #include <math.h>
@@ -158,4 +159,15 @@ int file_close(FILE *f)
 	if (bad || rc)
 		return errno ? -errno : -EIO;
 	return 0;
+}
+
+void dist_json(struct jw *w, const char *key, const struct dist *d)
+{
+	jw_obj(w, key);
+	jw_uint(w, "count", d->n);
+	jw_num(w, "p50", d->p50);
+	jw_num(w, "p90", d->p90);
+	jw_num(w, "p99", d->p99);
+	jw_num(w, "max", d->max);
+	jw_end(w);
 }

@@ -158,6 +158,22 @@ void verdict_summary(FILE *f, const struct verdicts *v)
 	}
 }
 
+void verdict_goals_head(FILE *f)
+{
+	fprintf(f, "goals ([count] decides the exit status, [timing] only with "
+		   "--strict-timing):\n");
+}
+
+void verdict_goal(FILE *f, enum check ck, bool judged, bool ok,
+		  const char *what)
+{
+	fprintf(f, "%-6s %s [%s]\n",
+		!judged ? "-"
+		: ok	? "met"
+			: check_miss_word(ck),
+		what, check_kind_name(ck));
+}
+
 void verdict_add(struct verdicts *d, const struct verdicts *before,
 		 const struct verdicts *after)
 {

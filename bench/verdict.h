@@ -88,6 +88,11 @@ int verdict_status(const struct verdicts *v);
 /* Every check judged, its kind and misses (the summary then says the
  * exit status). */
 void verdict_summary(FILE *f, const struct verdicts *v);
+/* A scenario's goal lines: their head, then one a goal: "met", the miss
+ * word, or "-" when it was not judged; what (value and goal); its kind. */
+void verdict_goals_head(FILE *f);
+void verdict_goal(FILE *f, enum check ck, bool judged, bool ok,
+		  const char *what);
 /* d += what was judged between before and after (a scenario's share). */
 void verdict_add(struct verdicts *d, const struct verdicts *before,
 		 const struct verdicts *after);
