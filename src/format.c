@@ -32,17 +32,12 @@ int hupmon_stats_format_sized(const struct hupmon_stats *s, size_t s_size,
 	    f != HUPMON_FORMAT_PROMETHEUS)
 		return -EINVAL;
 
-	err = hupmon__stats_size_check(s, s_size);
+	/* Into our struct by the size rule (sized.h): an older caller's
+	 * missing counters read 0, a newer caller's extra ones are zero. */
+	err = hupmon__stats_copy_in(&local, s, s_size);
 	if (err)
 		return err;
-	/* An older caller's struct is a prefix of ours: never read past its
-	 * end, and show the fields it does not know as 0. A newer caller's
-	 * extra fields are zero (checked above): nothing is lost. */
-	if (s_size < sizeof(local)) {
-		memset(&local, 0, sizeof(local));
-		memcpy(&local, s, s_size);
-		s = &local;
-	}
+	s = &local;
 
 	switch (f) {
 	case HUPMON_FORMAT_TEXT:

@@ -16,10 +16,11 @@
  *     netlink, packet) on other sockets, ENOTSOCK on what is no socket
  *     (pipes, files), EBADF on a closed fd, and EBADF too on an fd
  *     opened with O_PATH: the socket calls look an fd up ignoring O_PATH
- *     files, as if it were closed (fcntl(F_GETFD) does see it). Its first
- *     byte, tcpi_state, tells a connected socket from a listening one (LISTEN)
- * or one whose connect is under way (SYN_SENT, SYN_RECV); a socket never
- * connected reads CLOSE, as one whose connection ended.
+ *     files, as if it were closed (fcntl(F_GETFD) does see it). Its
+ *     first byte, tcpi_state, tells a connected socket from a listening
+ *     one (LISTEN) or one whose connect is under way (SYN_SENT,
+ *     SYN_RECV); a socket never connected reads CLOSE, as one whose
+ *     connection ended.
  *   - An MPTCP socket answers TCP_INFO too (with its first subflow's
  *     info): only SO_PROTOCOL (IPPROTO_MPTCP, 262, not IPPROTO_TCP) tells
  *     it apart. Nothing else answers TCP_INFO with protocol IPPROTO_TCP.

@@ -23,9 +23,10 @@ static const struct hupmon__sized stats_sized = {
 	.first = sizeof(struct hupmon_stats),
 };
 
-int hupmon__stats_size_check(const struct hupmon_stats *s, size_t size)
+int hupmon__stats_copy_in(struct hupmon_stats *dst,
+			  const struct hupmon_stats *s, size_t size)
 {
-	return hupmon__sized_check(&stats_sized, s, size);
+	return hupmon__sized_copy_in(&stats_sized, dst, s, size);
 }
 
 /* Bucket i holds (1024 << (i - 1), 1024 << i]: i = bits of (ns-1)/1024. */

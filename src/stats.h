@@ -17,8 +17,9 @@ void hupmon__hist_add(struct hupmon_hist *h, uint64_t ns);
 /* Takes back one hupmon__hist_add(h, ns). */
 void hupmon__hist_remove(struct hupmon_hist *h, uint64_t ns);
 
-/* Whether a caller's struct hupmon_stats of size bytes at s may be read
- * (sized.h): 0, -EINVAL or -E2BIG. */
-int hupmon__stats_size_check(const struct hupmon_stats *s, size_t size);
+/* A caller's struct hupmon_stats of size bytes at s, into dst by the size
+ * rule (sized.h): 0, or -EINVAL / -E2BIG with dst untouched. */
+int hupmon__stats_copy_in(struct hupmon_stats *dst,
+			  const struct hupmon_stats *s, size_t size);
 
 #endif
