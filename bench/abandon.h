@@ -48,12 +48,6 @@ void *abandon_run(const struct bctx *x);
 void abandon_analyse(void *res, const struct bctx *x);
 void abandon_free(void *res);
 
-/* abandon_report.c */
-void abandon_report(FILE *f, const void *res, const struct bctx *x);
-void abandon_fails(FILE *f, const void *res, const struct bctx *x);
-void abandon_json(struct jw *w, const void *res, const struct bctx *x);
-void abandon_plot(struct plot *pl, const void *res, const struct bctx *x);
-
 /* Its shape, named by its row of the registry (scenarios.c). */
 extern const struct scenario_ops abandon_ops;
 

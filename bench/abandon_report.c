@@ -59,8 +59,7 @@ static void abandon_goals(FILE *f, const struct abandon_res *a)
 	const struct abandon_mode *off = &a->m[SERVE_OFF];
 	char buf[160];
 
-	fprintf(f, "goals (issue 18; [count] decides the exit status, [timing] "
-		   "only with --strict-timing):\n");
+	verdict_goals_head(f);
 	for (int i = SERVE_EPOLL; i < ABANDON_MODES; i++) {
 		const struct abandon_mode *w = &a->m[i];
 		const char *m = serve_mode_name((enum serve_mode)i);
@@ -109,7 +108,7 @@ static void abandon_goals(FILE *f, const struct abandon_res *a)
 	}
 }
 
-void abandon_report(FILE *f, const void *res, const struct bctx *x)
+static void abandon_report(FILE *f, const void *res, const struct bctx *x)
 {
 	const struct abandon_res *a = res;
 	const struct load_opts *lo = &a->lo;
@@ -177,7 +176,7 @@ void abandon_report(FILE *f, const void *res, const struct bctx *x)
 	abandon_goals(f, a);
 }
 
-void abandon_fails(FILE *f, const void *res, const struct bctx *x)
+static void abandon_fails(FILE *f, const void *res, const struct bctx *x)
 {
 	const struct abandon_res *a = res;
 
@@ -265,7 +264,7 @@ static void mode_json(struct jw *w, const struct abandon_mode *m, int i)
 }
 
 /* Its setup, then a row per mode that ran (or failed to). */
-void abandon_json(struct jw *w, const void *res, const struct bctx *x)
+static void abandon_json(struct jw *w, const void *res, const struct bctx *x)
 {
 	const struct abandon_res *a = res;
 
@@ -311,7 +310,7 @@ static const struct {
 	      {SERVE_SWEEP, BP_TCPINFO},
 	      {SERVE_COMPARE, BP_COMPARE}};
 
-void abandon_plot(struct plot *pl, const void *res, const struct bctx *x)
+static void abandon_plot(struct plot *pl, const void *res, const struct bctx *x)
 {
 	const struct abandon_res *a = res;
 

@@ -318,6 +318,8 @@ int vec_push(struct vec *v, uint64_t x);
 void vec_free(struct vec *v);
 /* Nearest-rank percentile of v (sorted in place), NAN if empty. */
 double vec_pct(struct vec *v, double pct);
+/* The same of a v already sorted (closure_analyse, dist_of sort theirs). */
+double pct_sorted(const struct vec *v, double pct);
 /* The distribution of v (sorted in place), each sample divided by unit. */
 struct dist dist_of(struct vec *v, double unit);
 /* d as a JSON object under key: count, p50, p90, p99, max. */

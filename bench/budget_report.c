@@ -171,10 +171,7 @@ static void budget_json(struct jw *w, const void *res, const struct bctx *x)
 	jw_num(w, "ratio_goal", BUDGET_P99_RATIO);
 	jw_uint(w, "judged_from_closes", BUDGET_JUDGE_CLOSES);
 	jw_bool(w, "judged", b->judged);
-	if (b->judged)
-		jw_bool(w, "p99_met", b->p99_met);
-	else
-		jw_null(w, "p99_met");
+	jw_met(w, "p99_met", b->judged, b->p99_met);
 	jw_uint(w, "closes_quiet", b->closes[0]);
 	jw_uint(w, "closes_budgeted", b->closes[1]);
 	jw_uint(w, "records", b->records);

@@ -51,10 +51,6 @@ extern const double churn_goal[CM_COUNT];
 void *churn_run(const struct bctx *x);
 void churn_judge(void *res, const struct bctx *x); /* its checks */
 
-/* churn_report.c */
-void churn_report(FILE *f, const void *res, const struct bctx *x);
-void churn_json(struct jw *w, const void *res, const struct bctx *x);
-
 /* Its shape, named by its row of the registry (scenarios.c). */
 extern const struct scenario_ops churn_ops;
 

@@ -17,7 +17,7 @@ static const struct col churn_cols[] = {
 	{NULL, 0, 0, false},
 };
 
-void churn_report(FILE *f, const void *res, const struct bctx *x)
+static void churn_report(FILE *f, const void *res, const struct bctx *x)
 {
 	const struct churn_res *cr = res;
 
@@ -73,10 +73,7 @@ static void method_json(struct jw *w, const struct churn_res *cr,
 	jw_nump(w, "pair_ns", s->med_pair[k], 1);
 	jw_nump(w, "ratio_to_raw", s->ratio[k], 4);
 	jw_nump(w, "goal_ratio", churn_goal[k], 2);
-	if (isfinite(churn_goal[k]))
-		jw_bool(w, "goal_met", s->met[k]);
-	else
-		jw_null(w, "goal_met");
+	jw_met(w, "goal_met", isfinite(churn_goal[k]), s->met[k]);
 	jw_arr(w, "rounds_pair_ns");
 	for (unsigned r = 0; r < cr->rounds; r++)
 		jw_nump(w, NULL, s->watch[k][r] + s->unwatch[k][r], 1);
@@ -84,7 +81,7 @@ static void method_json(struct jw *w, const struct churn_res *cr,
 	jw_end(w);
 }
 
-void churn_json(struct jw *w, const void *res, const struct bctx *x)
+static void churn_json(struct jw *w, const void *res, const struct bctx *x)
 {
 	const struct churn_res *cr = res;
 

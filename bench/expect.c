@@ -101,8 +101,10 @@ void eval_run(const struct run *r, unsigned round)
 		eval_conn(r, &r->c[i], round, cell, lat);
 	for (unsigned s = 0; s < BENCH_STAGES; s++) {
 		cell->fig[round][fig_stage(FIG_P50, s)] = vec_pct(&lat[s], 50);
-		cell->fig[round][fig_stage(FIG_P99, s)] = vec_pct(&lat[s], 99);
-		cell->fig[round][fig_stage(FIG_P90, s)] = vec_pct(&lat[s], 90);
+		cell->fig[round][fig_stage(FIG_P99, s)] =
+			pct_sorted(&lat[s], 99);
+		cell->fig[round][fig_stage(FIG_P90, s)] =
+			pct_sorted(&lat[s], 90);
 		vec_free(&lat[s]);
 	}
 }

@@ -121,3 +121,11 @@ void jw_null(struct jw *w, const char *key)
 	member(w, key);
 	fputs("null", w->f);
 }
+
+void jw_met(struct jw *w, const char *key, bool judged, bool met)
+{
+	if (judged)
+		jw_bool(w, key, met);
+	else
+		jw_null(w, key);
+}

@@ -44,5 +44,7 @@ void jw_int(struct jw *w, const char *key, long long x);
 void jw_str(struct jw *w, const char *key, const char *s); /* NULL: null */
 void jw_bool(struct jw *w, const char *key, bool b);
 void jw_null(struct jw *w, const char *key);
+/* A goal's verdict: met or not, null when it was not judged. */
+void jw_met(struct jw *w, const char *key, bool judged, bool met);
 
 #endif

@@ -227,7 +227,7 @@ static int real(const struct bctx *x, struct million_res *r, size_t want)
 		r->bytes_real = (double)st.memory_bytes / (double)st.watched;
 	}
 	r->real_p999_ns = vec_pct(&t, 99.9);
-	r->real_worst_ns = vec_pct(&t, 100);
+	r->real_worst_ns = pct_sorted(&t, 100);
 	vec_free(&t);
 	hupmon_free(m);
 	if (!err)
@@ -270,8 +270,8 @@ static double ops_figures(struct million_ops *o)
 		if (o->cpu.v[k] > o->cpu.v[o->worst_at])
 			o->worst_at = k;
 	o->cpu_p50 = vec_pct(&o->cpu, 50);
-	o->cpu_p999 = vec_pct(&o->cpu, 99.9);
-	o->cpu_max = vec_pct(&o->cpu, 100);
+	o->cpu_p999 = pct_sorted(&o->cpu, 99.9);
+	o->cpu_max = pct_sorted(&o->cpu, 100);
 	o->wall_p999 = vec_pct(&o->wall, 99.9);
 	return o->cpu_max;
 }

@@ -148,15 +148,6 @@ static void ops_json(struct jw *w, const struct million_ops *o)
 	jw_end(w);
 }
 
-/* A goal's verdict: null when it was not judged. */
-static void met_json(struct jw *w, const char *key, bool judged, bool met)
-{
-	if (judged)
-		jw_bool(w, key, met);
-	else
-		jw_null(w, key);
-}
-
 static void million_json(struct jw *w, const void *res, const struct bctx *x)
 {
 	const struct million_res *m = res;
@@ -195,11 +186,11 @@ static void million_json(struct jw *w, const void *res, const struct bctx *x)
 	jw_uint(w, "goal_real_from_n", MILLION_GOAL_REAL_N);
 	jw_num(w, "goal_watch_cpu_us", MILLION_GOAL_NS / 1e3);
 	jw_num(w, "watch_cpu_worst_us", judged ? m->worst_ns / 1e3 : NAN);
-	met_json(w, "bytes_per_entry_met", judged, m->entry_met);
-	met_json(w, "bytes_per_socket_met",
-		 judged && m->real >= MILLION_GOAL_REAL_N, m->real_met);
-	met_json(w, "twin_met", judged && m->real, m->twin_met);
-	met_json(w, "watch_cpu_met", judged, m->watch_met);
+	jw_met(w, "bytes_per_entry_met", judged, m->entry_met);
+	jw_met(w, "bytes_per_socket_met",
+	       judged && m->real >= MILLION_GOAL_REAL_N, m->real_met);
+	jw_met(w, "twin_met", judged && m->real, m->twin_met);
+	jw_met(w, "watch_cpu_met", judged, m->watch_met);
 }
 
 const struct scenario_ops million_ops = {

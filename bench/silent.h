@@ -61,11 +61,6 @@ void *silent_run(const struct bctx *x);
 void silent_analyse(void *res, const struct bctx *x);
 void silent_free(void *res);
 
-/* silent_report.c */
-void silent_report(FILE *f, const void *res, const struct bctx *x);
-void silent_fails(FILE *f, const void *res, const struct bctx *x);
-void silent_json(struct jw *w, const void *res, const struct bctx *x);
-
 /* Its shape, named by its row of the registry (scenarios.c). */
 extern const struct scenario_ops silent_ops;
 

@@ -20,7 +20,7 @@ static const struct col silent_cols[] = {
 	{NULL, 0, 0, false},
 };
 
-void silent_report(FILE *f, const void *res, const struct bctx *x)
+static void silent_report(FILE *f, const void *res, const struct bctx *x)
 {
 	const struct silent_res *s = res;
 	unsigned ep = 0, sw = 0;
@@ -74,7 +74,7 @@ void silent_report(FILE *f, const void *res, const struct bctx *x)
 		ep, sw);
 }
 
-void silent_fails(FILE *f, const void *res, const struct bctx *x)
+static void silent_fails(FILE *f, const void *res, const struct bctx *x)
 {
 	const struct silent_res *s = res;
 
@@ -139,7 +139,7 @@ static void row_json(struct jw *w, const struct silent_res *s, unsigned k,
 }
 
 /* Whether it ran (or why not), its paths, then a row per case and path. */
-void silent_json(struct jw *w, const void *res, const struct bctx *x)
+static void silent_json(struct jw *w, const void *res, const struct bctx *x)
 {
 	const struct silent_res *s = res;
 

@@ -85,11 +85,6 @@ void *soak_run(const struct bctx *x);
 void soak_analyse(void *res, const struct bctx *x);
 void soak_free(void *res);
 
-/* soak_report.c */
-void soak_report(FILE *f, const void *res, const struct bctx *x);
-void soak_fails(FILE *f, const void *res, const struct bctx *x);
-void soak_json(struct jw *w, const void *res, const struct bctx *x);
-
 /* Its shape, named by its row of the registry (scenarios.c). */
 extern const struct scenario_ops soak_ops;
 

@@ -74,7 +74,7 @@ static void soak_cycles(FILE *f, const struct soak_res *s)
 	}
 }
 
-void soak_report(FILE *f, const void *res, const struct bctx *x)
+static void soak_report(FILE *f, const void *res, const struct bctx *x)
 {
 	const struct soak_res *s = res;
 	const struct hupmon_stats *st;
@@ -123,7 +123,7 @@ void soak_report(FILE *f, const void *res, const struct bctx *x)
 		(unsigned long long)s->rss_max_kib);
 }
 
-void soak_fails(FILE *f, const void *res, const struct bctx *x)
+static void soak_fails(FILE *f, const void *res, const struct bctx *x)
 {
 	const struct soak_res *s = res;
 	const struct soak_tally *a;
@@ -183,7 +183,7 @@ static void tally_json(struct jw *w, const char *name,
 }
 
 /* Its modes, its cycles and its identities. */
-void soak_json(struct jw *w, const void *res, const struct bctx *x)
+static void soak_json(struct jw *w, const void *res, const struct bctx *x)
 {
 	const struct soak_res *s = res;
 

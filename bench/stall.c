@@ -217,14 +217,6 @@ static void lossy(int lfd, uint16_t port, const char *rate, unsigned lat_ms,
 		 netns_name(NETNS_SRV), netns_dev(NETNS_SRV));
 }
 
-static double cpu_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 /* CPU per probe of a TCP_INFO sweep over the sockets, stall tracking on
  * (stall_ms at its maximum, so no report is made: the classifier's cost
  * alone) or off. */
@@ -243,9 +235,9 @@ static double cpu_per_probe(int *sfd, unsigned n, bool on)
 	stall_dispatch_for(m, 1 * PERIOD * NS_PER_MS);
 	hupmon_stats(m, &st);
 	p0 = st.sweep_probes;
-	cpu = cpu_ms();
+	cpu = self_cpu_ms();
 	stall_dispatch_for(m, 6 * PERIOD * NS_PER_MS);
-	cpu = cpu_ms() - cpu;
+	cpu = self_cpu_ms() - cpu;
 	hupmon_stats(m, &st);
 	hupmon_free(m);
 	return cpu * 1e6 / (double)(st.sweep_probes - p0);

@@ -81,13 +81,7 @@ static void val_us(char *buf, size_t len, double us)
 /* Nearest-rank percentile of sorted ns samples, in µs (as dist_of()). */
 static double pct_us(const struct vec *v, double pct)
 {
-	size_t rank = (size_t)ceil(pct / 100.0 * (double)v->n);
-
-	if (rank < 1)
-		rank = 1;
-	if (rank > v->n)
-		rank = v->n;
-	return (double)v->v[rank - 1] / 1e3;
+	return pct_sorted(v, pct) / 1e3;
 }
 
 /* A guess at the width in px of a label set in px-high sans-serif. */

@@ -87,19 +87,24 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-double vec_pct(struct vec *v, double pct)
+double pct_sorted(const struct vec *v, double pct)
 {
 	size_t rank;
 
 	if (!v->n)
 		return NAN;
-	qsort(v->v, v->n, sizeof(*v->v), cmp_u64);
 	rank = (size_t)ceil(pct / 100.0 * (double)v->n);
 	if (rank < 1)
 		rank = 1;
 	if (rank > v->n)
 		rank = v->n;
 	return (double)v->v[rank - 1];
+}
+
+double vec_pct(struct vec *v, double pct)
+{
+	qsort(v->v, v->n, sizeof(*v->v), cmp_u64);
+	return pct_sorted(v, pct);
 }
 
 static int cmp_dbl(const void *a, const void *b)
@@ -111,16 +116,15 @@ static int cmp_dbl(const void *a, const void *b)
 
 struct dist dist_of(struct vec *v, double unit)
 {
-	struct dist d = {
+	qsort(v->v, v->n, sizeof(*v->v), cmp_u64);
+	return (struct dist){
 		.n = v->n,
-		.min = vec_pct(v, 0) / unit,
-		.p50 = vec_pct(v, 50) / unit,
-		.p90 = vec_pct(v, 90) / unit,
-		.p99 = vec_pct(v, 99) / unit,
-		.max = vec_pct(v, 100) / unit,
+		.min = pct_sorted(v, 0) / unit,
+		.p50 = pct_sorted(v, 50) / unit,
+		.p90 = pct_sorted(v, 90) / unit,
+		.p99 = pct_sorted(v, 99) / unit,
+		.max = pct_sorted(v, 100) / unit,
 	};
-
-	return d;
 }
 
 double median(double *v, size_t n)
