@@ -362,6 +362,7 @@ struct scenario_ops {
 	/* --explain's paragraph: what it does and how it is judged (NULL:
 	 * the visibility table says it all) */
 	const char *explain;
+	bool cells; /* the closure family: what run returns is a closure_res */
 	void *(*run)(const struct bctx *x);
 	/* its figures from its samples, its checks (x->v) */
 	void (*analyse)(void *res, const struct bctx *x);
@@ -416,7 +417,6 @@ struct scenario {
 	bool burst;  /* all N acted back to back, unpaced */
 	bool window; /* measures a fixed-length window (idle) */
 	bool det_latency; /* latency to ev->detected_ns, not the callback */
-	bool netns;	  /* not on loopback: namespaces (root) */
 	bool child;	  /* a child process holds the client ends */
 	/* --closes means connections per case, at most this (0: closures) */
 	unsigned closes_max;
@@ -438,7 +438,7 @@ struct scen_run {
 /* The cells of a closure-family scenario that ran, else NULL. */
 static inline const struct closure_res *cells_of(const struct scen_run *r)
 {
-	return r->ran && r->res && r->x.s->cells ? r->res : NULL;
+	return r->ran && r->res && r->x.s->ops->cells ? r->res : NULL;
 }
 
 /* paths.c */

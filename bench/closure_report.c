@@ -296,10 +296,11 @@ void closure_fails(FILE *f, const void *res, const struct bctx *x)
 			continue;
 		fprintf(f,
 			"FAIL %s/%s: %llu missed, %llu false, %llu duplicate, "
-			"%llu wrong-cause, %llu errors\n",
+			"%llu wrong-cause, %llu errors, %llu compare records "
+			"that disagree, %llu reports without one\n",
 			x->s->name, bench_paths[p].name,
 			c->miss[0] + c->miss[1], c->fals, c->dup, c->wrong,
-			c->errors);
+			c->errors, c->cmp_disagree, c->cmp_norecord);
 		miss_notes(f, c);
 	}
 }

@@ -12,13 +12,13 @@
 static void expected(char *buf, size_t len, int sc, enum vis v)
 {
 	const struct expect *e = &scenarios[sc].expect[v];
-	int n = snprintf(buf, len, "nothing");
+	int n = 0;
 
+	snprintf(buf, len, "nothing");
 	if (scenarios[sc].expect_text[v]) {
 		snprintf(buf, len, "%s", scenarios[sc].expect_text[v]);
 		return;
 	}
-	n = 0;
 	for (unsigned s = 0; s < BENCH_STAGES && e->cause[s]; s++)
 		n += snprintf(buf + n, len - (size_t)n,
 			      e->miss_ok[s] ? "%s(miss %s)" : "%s%s",

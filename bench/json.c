@@ -47,7 +47,6 @@ static void config(struct jw *w, const struct bopts *o)
 	jw_uint(w, "idle_ms", o->idle_ms);
 	jw_uint(w, "seed", o->seed);
 	jw_bool(w, "quick", o->quick);
-	jw_bool(w, "strict_timing", o->strict_timing);
 	jw_end(w);
 }
 
@@ -56,7 +55,7 @@ int write_json(FILE *f, const struct bopts *o, const struct scen_run *runs,
 {
 	struct jw w;
 
-	jw_init(&w, f, 0);
+	jw_init(&w, f);
 	jw_obj(&w, NULL);
 	summary_json(&w, runs, v);
 	jw_str(&w, "tool", "hupmon-bench");

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Checks a hupmon-bench --json document: it parses, the summary is its first
 # member, every scenario of SCENARIOS (comma-separated) is under
-# "scenarios" with its verdicts, and the run passed.
+# "scenarios" with its verdicts (check_run.sh has already required exit 0).
 #
 # usage: cmake -DDOC=run.json -DSCENARIOS=fin,rst -P json_keys.cmake
 cmake_minimum_required(VERSION 3.19) # string(JSON)
@@ -35,9 +35,5 @@ string(JSON n LENGTH "${doc}" scenarios)
 list(LENGTH scenarios want)
 if(NOT n EQUAL want)
   message(FATAL_ERROR "${DOC}: ${n} scenarios, ${want} expected")
-endif()
-string(JSON pass GET "${doc}" pass)
-if(NOT pass)
-  message(FATAL_ERROR "${DOC}: the run did not pass")
 endif()
 message(STATUS "${DOC}: summary first, ${n} scenario(s) with verdicts")

@@ -7,11 +7,10 @@
 #include <math.h>
 #include <string.h>
 
-void jw_init(struct jw *w, FILE *f, int depth)
+void jw_init(struct jw *w, FILE *f)
 {
 	memset(w, 0, sizeof(*w));
 	w->f = f;
-	w->depth = depth < JW_MAX_DEPTH ? depth : JW_MAX_DEPTH - 1;
 }
 
 static void string(FILE *f, const char *s)

@@ -30,9 +30,8 @@ struct jw {
 	char close[JW_MAX_DEPTH];
 };
 
-/* A writer of one value into f at depth (0: a document of its own; more: a
- * value that a hand-written enclosing document continues). */
-void jw_init(struct jw *w, FILE *f, int depth);
+/* A writer of one document into f. */
+void jw_init(struct jw *w, FILE *f);
 void jw_obj(struct jw *w, const char *key);
 void jw_arr(struct jw *w, const char *key);
 void jw_end(struct jw *w); /* closes the innermost object or array */

@@ -29,7 +29,7 @@ static void header(FILE *f, const struct bopts *o)
 	bool loopback = false;
 
 	for (int sc = 0; sc < scenario_count; sc++)
-		loopback |= o->scen[sc] && scenarios[sc].cells;
+		loopback |= o->scen[sc] && scenarios[sc].ops->cells;
 	fprintf(f, "hupmon-bench %s: ", hupmon_version());
 	if (loopback)
 		fprintf(f,

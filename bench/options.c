@@ -282,14 +282,16 @@ int options_parse(struct bopts *o, int argc, char **argv)
  * counters --metrics writes. */
 static bool monitor_runs(const struct bopts *o)
 {
-	for (int sc = 0; sc < scenario_count; sc++)
-		for (int p = 0;
-		     o->scen[sc] && scenarios[sc].cells && p < BP_COUNT; p++)
-			if ((scenarios[sc].paths & PATH_BIT(p)) &&
-			    bench_paths[p].ops == &lib_ops &&
-			    (o->path[p] ||
-			     (scenarios[sc].always & PATH_BIT(p))))
+	for (int sc = 0; sc < scenario_count; sc++) {
+		enum bpath_id order[BP_COUNT];
+		size_t n = 0;
+
+		if (o->scen[sc] && scenarios[sc].ops->cells)
+			run_order(&scenarios[sc], o, 0, order, &n);
+		for (size_t i = 0; i < n; i++)
+			if (bench_paths[order[i]].ops == &lib_ops)
 				return true;
+	}
 	return false;
 }
 
@@ -306,13 +308,13 @@ static void fit(const struct bopts *o)
 		if (!o->scen[sc])
 			continue;
 		snprintf(v, sizeof(v), "%zu", o->n);
-		if (o->n_set && s->cells && n < o->n)
+		if (o->n_set && s->ops->cells && n < o->n)
 			bad("n", v, "%s: at most %zu with the fd limit %u, %s",
 			    s->name, n, o->fd_hard,
 			    s->child ? "one fd a connection"
 				     : "two fds a connection");
 		snprintf(v, sizeof(v), "%u", o->closes);
-		if (s->cells && !s->burst && !s->window &&
+		if (s->ops->cells && !s->burst && !s->window &&
 		    (o->closes + o->rounds - 1) / o->rounds > n)
 			bad("closes", v,
 			    "%s: at most --n x --rounds = %zu x %u", s->name, n,

@@ -82,7 +82,6 @@ check 2 "write --json /dev/full: No space left" \
 	--quick --scenarios fin --paths epoll --json /dev/full
 check 2 "write --svg /dev/full: No space left" \
 	--quick --scenarios fin --paths epoll --svg /dev/full
-# an unknown option is a usage error; --help is not
+# an unknown option is a usage error (--help: help_check.sh)
 check 2 "unrecognized option" --no-such-option
-check 0 "" --help
 exit $fails

@@ -43,6 +43,7 @@ static void closure_free(void *res)
 }
 
 static const struct scenario_ops closure_ops = {
+	.cells = true,
 	.run = closure_run,
 	.analyse = closure_analyse,
 	.report = closure_report,
@@ -53,6 +54,7 @@ static const struct scenario_ops closure_ops = {
 };
 
 static const struct scenario_ops scale_ops = {
+	.cells = true,
 	.run = scale_run,
 	.analyse = closure_analyse,
 	.report = closure_report,
@@ -78,7 +80,6 @@ const struct scenario scenarios[] = {
 	 .shows = "close(): latency of every path beside its floor",
 	 .takes = "~9 s",
 	 .ops = &closure_ops,
-	 .cells = true,
 	 .round = closure_round,
 	 .act = act_close,
 	 .paths = MAIN_PATHS,
@@ -88,7 +89,6 @@ const struct scenario scenarios[] = {
 	 .shows = "an RST: latency per path, reported as reset",
 	 .takes = "~8 s",
 	 .ops = &closure_ops,
-	 .cells = true,
 	 .round = closure_round,
 	 .act = act_rst,
 	 .paths = MAIN_PATHS,
@@ -98,7 +98,6 @@ const struct scenario scenarios[] = {
 	 .shows = "shutdown(SHUT_WR): a half-close is a hangup too",
 	 .takes = "~8 s",
 	 .ops = &closure_ops,
-	 .cells = true,
 	 .round = closure_round,
 	 .act = act_half,
 	 .paths = MAIN_PATHS,
@@ -109,7 +108,6 @@ const struct scenario scenarios[] = {
 		  "it",
 	 .takes = "~8 s",
 	 .ops = &closure_ops,
-	 .cells = true,
 	 .round = closure_round,
 	 .act = act_datafin,
 	 .paths = MAIN_PATHS,
@@ -122,7 +120,6 @@ const struct scenario scenarios[] = {
 		  "the RST",
 	 .takes = "~22 s",
 	 .ops = &closure_ops,
-	 .cells = true,
 	 .round = closure_round,
 	 .act = act_close,
 	 .then = act_escalate,
@@ -134,7 +131,6 @@ const struct scenario scenarios[] = {
 	 .shows = "all N closed at once: first act to last report",
 	 .takes = "~4 s",
 	 .ops = &closure_ops,
-	 .cells = true,
 	 .round = closure_round,
 	 .act = act_close,
 	 .table = TB_BURST,
@@ -148,7 +144,6 @@ const struct scenario scenarios[] = {
 		  "second",
 	 .takes = "~17 s",
 	 .ops = &closure_ops,
-	 .cells = true,
 	 .round = idle_round,
 	 .table = TB_IDLE,
 	 .paths = MAIN_PATHS,
@@ -159,7 +154,6 @@ const struct scenario scenarios[] = {
 	 .shows = "epoll latency with a sweep beside it, N 4000",
 	 .takes = "~17 s",
 	 .ops = &closure_ops,
-	 .cells = true,
 	 .round = closure_round,
 	 .act = act_close,
 	 .table = TB_INTERF,
@@ -179,7 +173,6 @@ const struct scenario scenarios[] = {
 		  "latency",
 	 .takes = "~87 s",
 	 .ops = &scale_ops,
-	 .cells = true,
 	 .round = scale_round,
 	 .table = TB_SCALE,
 	 .paths = MAIN_PATHS,
@@ -207,21 +200,23 @@ const struct scenario scenarios[] = {
 		.optional = true,
 		.quick_on = true,
 	},
-	{.name = "silent",
-	 .does = "client's link down in its netns: no FIN/RST "
-		 "(root)",
-	 .shows = "peer vanishes (root): keepalive/user timeout "
-		  "vs bound",
-	 .takes = "~22 s",
-	 .ops = &silent_ops,
-	 .closes_max = 32,
-	 .paths = PATH_BIT(BP_EPOLL) | PATH_BIT(BP_TCPINFO) | PATH_BIT(BP_BOTH),
-	 .expect = {{.cause = {HUPMON_CAUSE_TIMEOUT}}},
-	 .expect_text = {"timeout if keepalive/user timeout, "
-			 "else none",
-			 "(not run)"},
-	 .optional = true,
-	 .netns = true},
+	{
+		.name = "silent",
+		.does = "client's link down in its netns: no FIN/RST "
+			"(root)",
+		.shows = "peer vanishes (root): keepalive/user timeout "
+			 "vs bound",
+		.takes = "~22 s",
+		.ops = &silent_ops,
+		.closes_max = 32,
+		.paths = PATH_BIT(BP_EPOLL) | PATH_BIT(BP_TCPINFO) |
+			 PATH_BIT(BP_BOTH),
+		.expect = {{.cause = {HUPMON_CAUSE_TIMEOUT}}},
+		.expect_text = {"timeout if keepalive/user timeout, "
+				"else none",
+				"(not run)"},
+		.optional = true,
+	},
 	{.name = "soak",
 	 .does = "churn for --soak-s: every closure, RST after "
 		 "FIN, cut, live",
@@ -239,18 +234,19 @@ const struct scenario scenarios[] = {
 	 .n_quick = 1000,
 	 .optional = true,
 	 .child = true},
-	{.name = "stall",
-	 .does = "client stops reading (half-closed too); link "
-		 "down; never sent; tbf (root)",
-	 .shows = "peer stops reading: what only the TCP_INFO "
-		  "sweep sees",
-	 .takes = "~89 s",
-	 .ops = &stall_ops,
-	 .paths = PATH_BIT(BP_TCPINFO),
-	 .expect_text = {"epoll: never; sweep-tcpinfo: stall",
-			 "(not run: PEEK cannot track stalls)"},
-	 .optional = true,
-	 .netns = true},
+	{
+		.name = "stall",
+		.does = "client stops reading (half-closed too); link "
+			"down; never sent; tbf (root)",
+		.shows = "peer stops reading: what only the TCP_INFO "
+			 "sweep sees",
+		.takes = "~89 s",
+		.ops = &stall_ops,
+		.paths = PATH_BIT(BP_TCPINFO),
+		.expect_text = {"epoll: never; sweep-tcpinfo: stall",
+				"(not run: PEEK cannot track stalls)"},
+		.optional = true,
+	},
 	{.name = "budget",
 	 .does = "sweep within a 0.2-core CPU budget; epoll "
 		 "p99 under it",

@@ -117,13 +117,8 @@ static const struct col cols[] = {
 
 static void verdict_line(FILE *f, const struct verdicts *v)
 {
-	unsigned count = 0, timing = 0;
-
-	for (int ck = 0; ck < CK_COUNT; ck++)
-		if (checks[ck].kind == CK_KIND_COUNT)
-			count += v->missed[ck];
-		else
-			timing += v->missed[ck];
+	unsigned count = verdict_misses(v, CK_KIND_COUNT),
+		 timing = verdict_misses(v, CK_KIND_TIMING);
 	fprintf(f,
 		"verdict: %s, exit status %d: %u count check(s) failed, %u "
 		"timing goal(s) missed%s\n",

@@ -31,6 +31,7 @@ foreach(f IN LISTS FILES)
   math(EXPR a "${a} + ${skip}")
   math(EXPR n "${b} - ${a}")
   string(SUBSTRING "${text}" ${a} ${n} block)
+  string(REGEX REPLACE "[ \t]+\n" "\n" block "${block}")
   if(NOT block STREQUAL summary)
     message(FATAL_ERROR "${f}: its bench-summary block is not the summary "
                         "of ${RUN}:\n${block}\n--- the run's:\n${summary}")

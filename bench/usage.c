@@ -37,9 +37,8 @@ static const struct help options[] = {
 	{"--scenarios LIST",
 	 "scenarios to run, comma-separated, or all (default: the * ones)"},
 	{"--paths LIST",
-	 "epoll, sweep-peek, sweep-tcpinfo, compare, raw-epoll, raw-peek, "
-	 "raw-tcpinfo, comma-separated, or all (default all; the floors of "
-	 "the paths chosen always run)"},
+	 "paths (listed above), comma-separated, or all (default all; the "
+	 "floors of the paths chosen always run)"},
 	{"--quick",
 	 "small and fast: N 100, 20 closes, 2 rounds, 1 ms pace; idle only "
 	 "if named (then 50 ms); abandon runs: 16 clients, 1 round of 500 ms"},
@@ -175,6 +174,16 @@ static void scenario_list(FILE *f)
 	}
 }
 
+/* One line a path --paths names (paths.c): its name, what it is. */
+static void path_list(FILE *f)
+{
+	for (int p = 0; p < BP_COUNT; p++)
+		if (!bench_paths[p].hidden) {
+			fprintf(f, "  %-14s ", bench_paths[p].name);
+			wrap(f, bench_paths[p].what, 17, 17);
+		}
+}
+
 /* Each head, then its text: beside it from column col when the head
  * leaves room (two columns before it), else on the next line. An option
  * that takes a number says its range (options.c's, which refuses the
@@ -216,6 +225,8 @@ void usage(FILE *f, int status)
 	      "each):\n",
 	      f);
 	scenario_list(f);
+	fputs("\nPaths (--paths; each runs beside its floor):\n", f);
+	path_list(f);
 	fputs("\nOptions:\n", f);
 	list(f, options, sizeof(options) / sizeof(options[0]), OPT_COL);
 	fputs("\nExit status: ", f);

@@ -101,13 +101,12 @@ const char *check_miss_word(enum check ck)
 	return checks[ck].kind == CK_KIND_COUNT ? "FAIL" : "MISSED";
 }
 
-const char *check_kind_name(enum check ck)
+static const char *check_kind_name(enum check ck)
 {
 	return checks[ck].kind == CK_KIND_COUNT ? "count" : "timing";
 }
 
-/* The misses of a kind. */
-static unsigned misses(const struct verdicts *v, enum check_kind kind)
+unsigned verdict_misses(const struct verdicts *v, enum check_kind kind)
 {
 	unsigned n = 0;
 
@@ -119,8 +118,8 @@ static unsigned misses(const struct verdicts *v, enum check_kind kind)
 /* The misses that decide the exit status. */
 static unsigned deciding(const struct verdicts *v)
 {
-	return misses(v, CK_KIND_COUNT) +
-	       (v->strict_timing ? misses(v, CK_KIND_TIMING) : 0);
+	return verdict_misses(v, CK_KIND_COUNT) +
+	       (v->strict_timing ? verdict_misses(v, CK_KIND_TIMING) : 0);
 }
 
 int verdict_status(const struct verdicts *v)
@@ -180,7 +179,9 @@ void verdict_add(struct verdicts *d, const struct verdicts *before,
 	for (int ck = 0; ck < CK_COUNT; ck++) {
 		d->judged[ck] += after->judged[ck] - before->judged[ck];
 		d->missed[ck] += after->missed[ck] - before->missed[ck];
-		d->forced[ck] |= after->forced[ck];
+		/* forced where this share judged it, not by another's */
+		if (after->judged[ck] > before->judged[ck])
+			d->forced[ck] |= after->forced[ck];
 	}
 	d->strict_timing = after->strict_timing;
 }
@@ -201,6 +202,6 @@ void verdict_json(struct jw *w, const struct verdicts *v)
 	}
 	jw_end(w);
 	jw_uint(w, "failures", deciding(v));
-	jw_uint(w, "timing_missed", misses(v, CK_KIND_TIMING));
+	jw_uint(w, "timing_missed", verdict_misses(v, CK_KIND_TIMING));
 	jw_bool(w, "pass", !verdict_status(v));
 }

@@ -80,8 +80,8 @@ int verdict_env_check(void);
 bool check_ok(struct verdicts *v, enum check ck, bool ok);
 /* "FAIL" for a count check, "MISSED" for a timing one. */
 const char *check_miss_word(enum check ck);
-/* "count" or "timing". */
-const char *check_kind_name(enum check ck);
+/* The misses of a kind. */
+unsigned verdict_misses(const struct verdicts *v, enum check_kind kind);
 /* The exit status the misses make: 1 for any count miss, and for any
  * timing miss under --strict-timing; else 0. */
 int verdict_status(const struct verdicts *v);
