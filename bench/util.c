@@ -87,6 +87,13 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* An empty vector has no array to sort (qsort wants one). */
+static void vec_sort(struct vec *v)
+{
+	if (v->n)
+		qsort(v->v, v->n, sizeof(*v->v), cmp_u64);
+}
+
 double pct_sorted(const struct vec *v, double pct)
 {
 	size_t rank;
@@ -103,7 +110,7 @@ double pct_sorted(const struct vec *v, double pct)
 
 double vec_pct(struct vec *v, double pct)
 {
-	qsort(v->v, v->n, sizeof(*v->v), cmp_u64);
+	vec_sort(v);
 	return pct_sorted(v, pct);
 }
 
@@ -116,7 +123,7 @@ static int cmp_dbl(const void *a, const void *b)
 
 struct dist dist_of(struct vec *v, double unit)
 {
-	qsort(v->v, v->n, sizeof(*v->v), cmp_u64);
+	vec_sort(v);
 	return (struct dist){
 		.n = v->n,
 		.min = pct_sorted(v, 0) / unit,
