@@ -62,9 +62,9 @@ extern "C" {
 #endif
 
 #define HUPMON_VERSION_MAJOR  0
-#define HUPMON_VERSION_MINOR  1
+#define HUPMON_VERSION_MINOR  2
 #define HUPMON_VERSION_PATCH  0
-#define HUPMON_VERSION_STRING "0.1.0"
+#define HUPMON_VERSION_STRING "0.2.0"
 /* One number that grows with every release: major * 10000 + minor * 100 +
  * patch. */
 #define HUPMON_VERSION                                                         \
@@ -86,7 +86,7 @@ enum hupmon_path {
 	HUPMON_PATH_EPOLL = 1,
 	HUPMON_PATH_SWEEP = 2,
 };
-/* struct hupmon_config.paths: a mask of hupmon_path bits; 0 means both. */
+/* struct hupmon_config.paths: a mask of hupmon_path bits; 0: see there. */
 #define HUPMON_PATHS_BOTH (HUPMON_PATH_EPOLL | HUPMON_PATH_SWEEP)
 /* Size of the arrays indexed by path in struct hupmon_stats ([0] unused). */
 #define HUPMON_PATH_COUNT 3
@@ -251,9 +251,23 @@ struct hupmon_config {
 	hupmon_callback *on_hangup;
 	/* default NULL; any: passed to on_hangup, on_compare and on_stall. */
 	void *arg;
-	/* default 0 (both); EPOLL, SWEEP or both: the paths on each socket.
+	/* default 0; 0, EPOLL, SWEEP or both: the paths on each socket.
 	 * With both and compare off, the first path to see a cause reports
-	 * it and the other stays silent. */
+	 * it and the other stays silent. 0 chooses from the other fields:
+	 *
+	 *   fields set (non-zero)                       paths 0 means
+	 *   none of those below                         EPOLL (no timerfd)
+	 *   sweep_method, sweep_period_ms,              EPOLL | SWEEP
+	 *   sweep_tick_ms, sweep_cpu_budget,
+	 *   stall_ms, on_stall, compare,
+	 *   compare_deadline_ms, on_compare (any one)
+	 *
+	 * So the default costs nothing per idle socket, and no sweep a config
+	 * asks for is dropped. 0.1.0 read 0 as both paths always: a program
+	 * that set none of these fields now runs without the sweep (README
+	 * "Defaults"). An explicit EPOLL with any of them set behaves as the
+	 * field says (stall_ms, compare: -EINVAL; the others are checked and
+	 * unused). */
 	unsigned paths;
 	/* default 0 (TCP_INFO); TCP_INFO, or PEEK unless no_touch is set
 	 * (whatever the paths): the sweep's probe. */

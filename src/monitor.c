@@ -45,12 +45,27 @@ const char *hupmon_version(void)
 	return HUPMON_VERSION_STRING;
 }
 
+/* paths 0: the epoll path alone, which costs nothing per idle socket,
+ * unless a field only the sweep uses is set (non-zero): then both paths,
+ * so no sweep a config asks for is dropped, and a config written for 0.1.0
+ * (whose paths 0 meant both) that set one keeps its sweep. The table is in
+ * hupmon.h at struct hupmon_config.paths. */
+static unsigned default_paths(const struct hupmon_config *c)
+{
+	bool sweep = c->sweep_method || c->sweep_period_ms ||
+		     c->sweep_tick_ms || c->sweep_cpu_budget != 0 ||
+		     c->stall_ms || c->on_stall || c->compare ||
+		     c->compare_deadline_ms || c->on_compare;
+
+	return sweep ? HUPMON_PATHS_BOTH : HUPMON_PATH_EPOLL;
+}
+
 static int normalize_config(struct hupmon_config *c)
 {
 	if (hupmon__watch_check_liveness(&c->liveness))
 		return -EINVAL;
 	if (!c->paths)
-		c->paths = HUPMON_PATHS_BOTH;
+		c->paths = default_paths(c);
 	if (c->paths & ~(unsigned)HUPMON_PATHS_BOTH)
 		return -EINVAL;
 	if (c->sweep_method == HUPMON_SWEEP_DEFAULT)

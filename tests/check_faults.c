@@ -237,22 +237,23 @@ static int limit_with_free(int n)
 	return -1;
 }
 
-/* No fd left for the epoll fd, the eventfd or the timerfd. */
-START_TEST(test_new_emfile)
+/* No fd left for the epoll fd, the eventfd or the timerfd: with both
+ * paths, three fds; the epoll path alone (the default) needs no timerfd. */
+static void new_emfile(const struct hupmon_config *cfg, int fds)
 {
 	struct rlimit old, lim;
 	int nfd = fx_count_fds(), results[4];
 
 	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &old), 0);
-	/* Allow 0, 1, 2 and 3 more fds: the first three must fail at each
-	 * of epoll, eventfd and timerfd, the last must succeed. */
-	for (int extra = 0; extra < 4; extra++) {
+	/* Allow 0 .. fds more fds: each short of fds must fail at the fd it
+	 * lacks, the last must succeed. */
+	for (int extra = 0; extra <= fds; extra++) {
 		hupmon *m = NULL;
 
 		lim = old;
 		lim.rlim_cur = (rlim_t)limit_with_free(extra);
 		ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &lim), 0);
-		results[extra] = hupmon_new(NULL, &m);
+		results[extra] = hupmon_new(cfg, &m);
 		ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &old), 0);
 		if (results[extra] == 0)
 			hupmon_free(m);
@@ -260,10 +261,17 @@ START_TEST(test_new_emfile)
 			ck_assert_ptr_null(m);
 		ck_assert_int_eq(fx_count_fds(), nfd);
 	}
-	ck_assert_int_eq(results[0], -EMFILE);
-	ck_assert_int_eq(results[1], -EMFILE);
-	ck_assert_int_eq(results[2], -EMFILE);
-	ck_assert_int_eq(results[3], 0);
+	for (int extra = 0; extra < fds; extra++)
+		ck_assert_int_eq(results[extra], -EMFILE);
+	ck_assert_int_eq(results[fds], 0);
+}
+
+START_TEST(test_new_emfile)
+{
+	struct hupmon_config both = {.paths = HUPMON_PATHS_BOTH};
+
+	new_emfile(&both, 3);
+	new_emfile(NULL, 2);
 }
 END_TEST
 
