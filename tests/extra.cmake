@@ -21,6 +21,19 @@ add_test(NAME install_components
   COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/install_components.sh
           ${PROJECT_BINARY_DIR} ${install_tools})
 set_tests_properties(install_components PROPERTIES RESOURCE_LOCK hupmon_install)
+# The Debian packages (src/deb_packages.cmake): three, each with its files
+# and dependencies, unpacked into a temporary root that serves the consumer
+# and runs the tools. Prints why and skips (77) in sanitizer builds and
+# without cpack, dpkg-deb, dpkg-shlibdeps or file. Serial: cpack runs the
+# build's preinstall step and writes install manifests into the build tree.
+add_test(NAME deb_packages
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/deb_packages.sh
+          ${PROJECT_BINARY_DIR} ${PROJECT_SOURCE_DIR} ${CMAKE_C_COMPILER}
+          ${CMAKE_CPACK_COMMAND} ${PROJECT_VERSION} ${PROJECT_VERSION_MAJOR}
+          ${CMAKE_INSTALL_LIBDIR} ${HUPMON_SANITIZED} ${BUILD_SHARED_LIBS}
+          ${install_tools})
+set_tests_properties(deb_packages PROPERTIES RUN_SERIAL ON
+  SKIP_RETURN_CODE 77 TIMEOUT 300)
 
 # The README's embedding example and tests/example_embed.c are one text.
 add_test(NAME readme_example_in_sync
