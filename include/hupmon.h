@@ -159,7 +159,8 @@ struct hupmon_compare {
 typedef void hupmon_compare_callback(const struct hupmon_compare *rec,
 				     void *arg);
 
-/* What each method can and cannot see: README "Results". */
+/* What each method can and cannot see: README "What the kernel shows, and
+ * what hupmon reports". */
 enum hupmon_sweep_method {
 	HUPMON_SWEEP_DEFAULT = 0, /* TCP_INFO */
 	/* getsockopt(TCP_INFO), tcpi_state. Sees data-then-FIN and an RST
@@ -276,7 +277,7 @@ struct hupmon_config {
 	 * most a period plus a tick (stats.sweep_gap_bound_ns; the effective
 	 * lap under a CPU budget) between two probes, and from its watch to
 	 * its first, whatever the churn, while the dispatching thread keeps
-	 * up. README "The sweep's schedule: the probe-gap bound". */
+	 * up. README "The sweep's schedule and its CPU budget". */
 	uint32_t sweep_period_ms;
 	/* default 10, or the period if shorter; 1..sweep_period_ms ms: the
 	 * tick. With fewer sockets than ticks per period the tick stretches:
@@ -289,8 +290,8 @@ struct hupmon_config {
 	/* default 0 (two laps); any, in ms: the compare deadline. 0: missed
 	 * once the sweep completed two full laps after the one under way at
 	 * the first report, however long laps take; else this many ms after
-	 * the first report. README "The sweep's schedule: the probe-gap
-	 * bound". */
+	 * the first report. README "The sweep's schedule and its CPU
+	 * budget". */
 	uint32_t compare_deadline_ms;
 	/* default NULL; any: gets each compare outcome; NULL: counted. */
 	hupmon_compare_callback *on_compare;
@@ -315,7 +316,7 @@ struct hupmon_config {
 	 * share of one core: the dispatching thread's CPU time in its slices,
 	 * callbacks included. Past it the lap stretches (never below the
 	 * period: stats.sweep_lap_effective_ns); ticks keep their interval.
-	 * README "The sweep's schedule: the probe-gap bound". */
+	 * README "The sweep's schedule and its CPU budget". */
 	double sweep_cpu_budget;
 	/* default false; any. true: the caller promises to close a watched fd
 	 * only after hupmon_unwatch returned for it. No report then reads
@@ -374,7 +375,7 @@ HUPMON_API void hupmon_free(hupmon *m);
  * socket through a dup, retires the old slot (stats.retired; its id then
  * gets -ENOENT). Cost: one SO_COOKIE read per report and per PEEK probe,
  * none with unwatch_before_close (which gives these checks up). README
- * "Watch and unwatch cost".
+ * "fd reuse", "Watch and unwatch cost".
  *
  * Liveness options are written after the socket is registered: a failed
  * watch leaves them as they were, except that a failure while writing them
@@ -451,7 +452,8 @@ HUPMON_API int hupmon_unwatch(hupmon *m, hupmon_id id);
  * readability in your own loop and call hupmon_dispatch(m, 0) when it is
  * readable; with an edge-triggered loop, call it until it returns 0 (that
  * ends: ticks are not counted). hupmon owns the fd for the monitor's life:
- * do not read from, close or add to it. README "Embedding example". */
+ * do not read from, close or add to it. README "The server pattern" (and
+ * other event loops: libuv, libevent, io_uring). */
 HUPMON_API int hupmon_fd(const hupmon *m);
 
 /* Waits up to timeout_ms (-1: forever, 0: not at all) for kernel events,
@@ -460,7 +462,8 @@ HUPMON_API int hupmon_fd(const hupmon *m);
  * stops; 0 on timeout or a signal: EINTR is no error), or -EINVAL (NULL),
  * -EBUSY (another thread dispatches), -EDEADLK (from a callback), or
  * epoll_wait's -EBADF, -EFAULT, -EINVAL (the monitor's fd closed or
- * replaced: misuse), even after handling some. One thread at a time. */
+ * replaced: misuse), even after handling some. One thread at a time: to
+ * use more cores, one monitor per thread (README "More than one core"). */
 HUPMON_API int hupmon_dispatch(hupmon *m, int timeout_ms);
 
 /* Dispatches on the calling thread until hupmon_stop(). Returns 0 after a
@@ -506,8 +509,7 @@ HUPMON_API const char *hupmon_reject_name(unsigned reject);
 /* A consistent snapshot of the counters. Arrays are indexed by path
  * [EPOLL], [SWEEP], by cause [PEER_SHUTDOWN .. ERROR], by stall reason
  * [ZERO_WINDOW], [NO_ACK]; index 0 is unused. Counters count up from
- * hupmon_new; fields marked gauge go up and down. README "Counters: struct,
- * text, JSON, Prometheus". */
+ * hupmon_new; fields marked gauge go up and down. README "Counters". */
 struct hupmon_stats {
 	/* gauges */
 	uint64_t watched; /* sockets watched now */
@@ -583,7 +585,7 @@ struct hupmon_stats {
 
 	/* getsockopt beyond the probes, by path: SO_COOKIE before a report
 	 * (fd reuse), SO_ERROR to tell RESET, TIMEOUT and ERROR apart (once
-	 * per socket). README "Churn and overload: the goals in one run". */
+	 * per socket). README "Watch and unwatch cost". */
 	uint64_t epoll_cookie_reads;
 	uint64_t epoll_error_reads;
 	uint64_t sweep_cookie_reads;
