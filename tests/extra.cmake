@@ -105,3 +105,9 @@ add_test(NAME module_graph_catches_a_cycle
   COMMAND_EXPAND_LISTS)
 set_tests_properties(module_graph_catches_a_cycle PROPERTIES
   PASS_REGULAR_EXPRESSION "calls both ways: ping <-> pong")
+
+# The server pattern (tests/example_server.c), a program built against the
+# public library alone, as a user's.
+add_executable(example_server example_server.c)
+target_compile_options(example_server PRIVATE ${HUPMON_WARNINGS})
+target_link_libraries(example_server PRIVATE hupmon)
