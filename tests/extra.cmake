@@ -118,3 +118,18 @@ add_test(NAME module_graph_catches_a_cycle
   COMMAND_EXPAND_LISTS)
 set_tests_properties(module_graph_catches_a_cycle PROPERTIES
   PASS_REGULAR_EXPRESSION "calls both ways: ping <-> pong")
+
+# The server pattern (tests/example_server.c), a program built against the
+# public library alone, as a user's: check_example_server runs it against
+# loopback clients, readme_server_excerpt holds its heart, the README's
+# excerpt, to its source (tests/readme_excerpt.cmake).
+add_executable(example_server example_server.c)
+target_compile_options(example_server PRIVATE ${HUPMON_WARNINGS})
+target_link_libraries(example_server PRIVATE hupmon)
+target_compile_definitions(check_example_server PRIVATE
+  EXAMPLE_SERVER_BIN="$<TARGET_FILE:example_server>")
+add_dependencies(check_example_server example_server)
+add_test(NAME readme_server_excerpt
+  COMMAND ${CMAKE_COMMAND} -DREADME=${PROJECT_SOURCE_DIR}/README.md
+          -DEXAMPLE=${CMAKE_CURRENT_SOURCE_DIR}/example_server.c
+          -P ${CMAKE_CURRENT_SOURCE_DIR}/readme_excerpt.cmake)
