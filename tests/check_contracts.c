@@ -545,7 +545,7 @@ START_TEST(test_edge_triggered_drain_ends)
 		p.fd = hupmon_fd(m);
 		p.events = POLLIN;
 		ck_assert_int_eq(poll(&p, 1, 2000), 1);
-		/* The README's pattern for an edge-triggered outer loop. */
+		/* hupmon_fd()'s pattern for an edge-triggered outer loop. */
 		while (hupmon_dispatch(m, 0) > 0)
 			ck_assert_msg(++calls < 50,
 				      "dispatch(m, 0) never returned 0");

@@ -35,12 +35,6 @@ add_test(NAME deb_packages
 set_tests_properties(deb_packages PROPERTIES RUN_SERIAL ON
   SKIP_RETURN_CODE 77 TIMEOUT 300)
 
-# The README's embedding example and tests/example_embed.c are one text.
-add_test(NAME readme_example_in_sync
-  COMMAND ${CMAKE_COMMAND} -DREADME=${PROJECT_SOURCE_DIR}/README.md
-          -DEXAMPLE=${CMAKE_CURRENT_SOURCE_DIR}/example_embed.c
-          -P ${CMAKE_CURRENT_SOURCE_DIR}/readme_sync.cmake)
-
 # The two-namespace lab (bench/lab/netns.h), which hupmon-bench's silent and
 # stall scenarios use too: the suites link bench/'s library hupmon-lab.
 target_link_libraries(check_silent_death PRIVATE hupmon-lab)
