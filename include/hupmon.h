@@ -22,27 +22,30 @@
  *   - Unwatch a socket before closing it; if not, see "fd reuse" at
  *     hupmon_watch() and unwatch_before_close.
  *   - Threads: one thread dispatches (hupmon_dispatch or hupmon_run); any
- *     thread may watch, unwatch, take stats, stop and call hupmon_fd at the
- *     same time. Each function states its rule.
+ *     thread may watch, unwatch, query, take stats, stop and call hupmon_fd
+ *     at the same time. Each function states its rule.
  *   - Callbacks (on_hangup, on_compare, on_stall) run on the dispatching
  *     thread, one at a time, with no internal lock held. They may call
- *     hupmon_watch, hupmon_unwatch, hupmon_stats, hupmon_stop and
- *     hupmon_free (deferred), not hupmon_dispatch or hupmon_run (-EDEADLK).
- *     What they are passed is valid only during the call.
+ *     hupmon_watch, hupmon_unwatch, hupmon_query, hupmon_stats,
+ *     hupmon_stop and hupmon_free (deferred), not hupmon_dispatch or
+ *     hupmon_run (-EDEADLK). What they are passed is valid only during the
+ *     call.
  *
- * ABI: struct hupmon_config, hupmon_watch_opts and hupmon_stats only ever
- * grow at the end; the inline wrappers (hupmon_new, hupmon_watch_ex,
- * hupmon_stats, hupmon_stats_format) pass the caller's sizeof, so a program
- * built against an older header keeps working with a newer library (new
- * input fields read as zero: their default). The size a *_sized function
- * takes is a struct's size in some release of this header (0.1.0, the
- * first, has the smallest: today's sizeof of each; every field appended
- * since ends another), or a larger one. Any other size (smaller, or ending
- * inside a field) is -EINVAL: nothing is read. A larger struct (a newer
- * program) is accepted if every byte past the library's struct is zero,
- * else -E2BIG (it set an option this library does not know), as openat2(2)
- * and sched_setattr(2) do; above 4096 bytes, -E2BIG whatever it holds.
- * hupmon_stats_sized cannot fail: see there.
+ * ABI: struct hupmon_config, hupmon_watch_opts, hupmon_stats and
+ * hupmon_status only ever grow at the end; the inline wrappers (hupmon_new,
+ * hupmon_watch_ex, hupmon_query, hupmon_stats, hupmon_stats_format) pass
+ * the caller's sizeof, so a program built against an older header keeps
+ * working with a newer library (new input fields read as zero: their
+ * default). The size a *_sized function takes is a struct's size in some
+ * release of this header (0.1.0, the first, has the smallest: today's
+ * sizeof of each; every field appended since ends another), or a larger
+ * one. Any other size (smaller, or ending inside a field) is -EINVAL:
+ * nothing is read. A larger struct (a newer program) is accepted if every
+ * byte past the library's struct is zero, else -E2BIG (it set an option
+ * this library does not know), as openat2(2) and sched_setattr(2) do;
+ * above 4096 bytes, -E2BIG whatever it holds. The structs the library
+ * fills in (hupmon_stats, hupmon_status) take a larger struct's bytes past
+ * its own as output: zeroed. hupmon_stats_sized cannot fail: see there.
  */
 #ifndef HUPMON_H
 #define HUPMON_H
@@ -447,6 +450,54 @@ static inline int hupmon_watch_ex(hupmon *m, int fd,
  * a thread that runs no callback.
  */
 HUPMON_API int hupmon_unwatch(hupmon *m, hupmon_id id);
+
+/* What the monitor has reported about one watched socket so far, filled in
+ * by hupmon_query(). New fields are only added at the end. */
+struct hupmon_status {
+	/* The highest cause reported so far, as on_hangup is told it (with
+	 * no on_hangup, as stats.hangups counts it); compare mode: the first
+	 * path's. NONE: nothing reported yet. */
+	enum hupmon_cause cause;
+	int error;	       /* errno behind it, as event.error; 0 if none */
+	enum hupmon_path path; /* the path that reported it; 0 if none */
+	/* A stall episode is open: STALLED reported, and neither RECOVERED
+	 * nor the end of the connection since. */
+	bool stalled;
+	/* Its reason (NO_ACK once escalated); NONE when none is open. */
+	enum hupmon_stall_reason stall_reason;
+};
+
+/*
+ * Fills *out with what the monitor knows about id now: for a server that
+ * asks "is the client still there?" before costly work, instead of
+ * handling callbacks. No syscall: it does not look at the socket but tells
+ * what dispatches have seen, so it is only as fresh as the last event or
+ * probe of that socket the dispatching thread handled (a FIN that arrived
+ * since shows once a dispatch has handled it; while no thread dispatches,
+ * nothing new shows), and it may be stale by the time the caller acts on
+ * it: the peer may leave right after. A cause or an episode shows from the
+ * moment the dispatching thread decides to report it, before on_hangup or
+ * on_stall runs: inside on_hangup, while ev->id is watched, it gives ev's
+ * cause, error and path; inside on_stall, ev's episode (stalled false
+ * after RECOVERED). Once the fd no longer holds the socket (fd reuse: see
+ * hupmon_watch) the sweep stops probing it, and stalled is false.
+ *
+ * Returns 0, or -ENOENT for 0, a stale or unknown id (as hupmon_unwatch),
+ * -EINVAL for m or out NULL or an out_size the ABI rule at the top
+ * refuses, -E2BIG for an out_size above 4096; *out is untouched on error,
+ * and a larger struct's bytes past the library's are zeroed. Any thread,
+ * including from a callback, while another thread dispatches: it takes the
+ * monitor's lock for a few loads, so it waits for the dispatching thread's
+ * batch of events or probes under way (never for a callback), and it is
+ * not async-signal-safe.
+ */
+HUPMON_API int hupmon_query_sized(const hupmon *m, hupmon_id id,
+				  struct hupmon_status *out, size_t out_size);
+static inline int hupmon_query(const hupmon *m, hupmon_id id,
+			       struct hupmon_status *out)
+{
+	return hupmon_query_sized(m, id, out, sizeof(*out));
+}
 
 /* The monitor's epoll fd, or -EINVAL for NULL. Any thread. Poll it for
  * readability in your own loop and call hupmon_dispatch(m, 0) when it is

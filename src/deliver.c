@@ -126,6 +126,10 @@ static void observe(struct hupmon *m, uint32_t idx, enum hupmon_path path,
 
 		s->level = (uint8_t)level;
 		s->cause = (uint8_t)cause;
+		if (path == HUPMON_PATH_SWEEP)
+			s->flags |= HUPMON__SLOT_BY_SWEEP;
+		else
+			s->flags &= (uint8_t)~HUPMON__SLOT_BY_SWEEP;
 		m->st.hangups[path][cause]++;
 		if (escalation)
 			m->st.escalations++;

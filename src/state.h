@@ -96,6 +96,22 @@ struct hupmon {
 	atomic_uint tcp_info_len;
 };
 
+/*
+ * The monitor's lock, for the readers of a const monitor (hupmon_stats,
+ * hupmon_query). The lock is the one member such a reader changes, and C
+ * has no "mutable": the cast is confined to it. It is defined behaviour,
+ * since a monitor only ever comes from hupmon_new's allocation, never from
+ * an object defined const. Removing it would mean dropping const from the
+ * public prototypes (an API change for every caller holding a const hupmon
+ * *), or a pointer to the lock kept in struct hupmon by hupmon_new: no
+ * cast, but a field and an indirection whose only use is to hide the same
+ * fact.
+ */
+static inline pthread_mutex_t *hupmon__lock_of(const struct hupmon *m)
+{
+	return (pthread_mutex_t *)&m->lock;
+}
+
 /* Waits once on m->cb_done, counted in m->waiters so that whoever changes
  * what a waiter waits for knows to broadcast. Under m->lock. */
 static inline void hupmon__wait(struct hupmon *m)

@@ -65,20 +65,6 @@ uint64_t hupmon_hist_bound_ns(unsigned i)
 	return UINT64_C(1024) << i;
 }
 
-/*
- * The lock is the one member a reader of a const monitor changes, and C has
- * no "mutable": the cast is confined to it. It is defined behaviour, since a
- * monitor only ever comes from hupmon_new's allocation, never from an object
- * defined const. Removing it would mean dropping const from the public
- * prototype (an API change for every caller holding a const hupmon *), or a
- * pointer to the lock kept in struct hupmon by hupmon_new: no cast, but a
- * field and an indirection whose only use is to hide the same fact.
- */
-static pthread_mutex_t *lock_of(const struct hupmon *m)
-{
-	return (pthread_mutex_t *)&m->lock;
-}
-
 void hupmon_stats_sized(const hupmon *m, struct hupmon_stats *out,
 			size_t out_size)
 {
@@ -98,12 +84,12 @@ void hupmon_stats_sized(const hupmon *m, struct hupmon_stats *out,
 		memset(out, 0, out_size);
 		return;
 	}
-	pthread_mutex_lock(lock_of(m));
+	pthread_mutex_lock(hupmon__lock_of(m));
 	snap = m->st;
 	snap.watched = m->reg.live;
 	snap.memory_bytes = m->mem.bytes;
 	hupmon__sweep_snapshot(m, &snap);
-	pthread_mutex_unlock(lock_of(m));
+	pthread_mutex_unlock(hupmon__lock_of(m));
 	if (out_size > sizeof(snap)) {
 		memset((char *)out + sizeof(snap), 0, out_size - sizeof(snap));
 		out_size = sizeof(snap);

@@ -146,5 +146,11 @@ void hupmon__sweep_fini(struct hupmon *m);
  * (HUPMON__SLOT_STALL), else NULL. Reset when the slot joins the sweep.
  * Under m->lock. */
 struct hupmon__stall *hupmon__sweep_stall(struct hupmon *m, uint32_t idx);
+/* The reason of the slot's open stall episode (NO_ACK once escalated), or
+ * NONE: no episode open, no stall tracking for it, or an orphan (never
+ * probed again; its last sample may have been another socket's, so an
+ * episode its state shows may never have been reported). Under m->lock. */
+enum hupmon_stall_reason hupmon__sweep_stall_reason(const struct hupmon *m,
+						    uint32_t idx);
 
 #endif

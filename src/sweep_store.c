@@ -59,6 +59,25 @@ struct hupmon__stall *hupmon__sweep_stall(struct hupmon *m, uint32_t idx)
 	return &sw->stall[idx];
 }
 
+enum hupmon_stall_reason hupmon__sweep_stall_reason(const struct hupmon *m,
+						    uint32_t idx)
+{
+	const struct hupmon__sweep *sw = &m->sweep;
+	uint8_t flags = m->reg.slots[idx].flags;
+
+	if (idx >= sw->stall_cap || !(flags & HUPMON__SLOT_STALL) ||
+	    (flags & HUPMON__SLOT_ORPHAN))
+		return HUPMON_STALL_REASON_NONE;
+	switch (hupmon__stall_episode(&sw->stall[idx])) {
+	case HUPMON__STALL_ZERO_WINDOW:
+		return HUPMON_STALL_REASON_ZERO_WINDOW;
+	case HUPMON__STALL_NO_ACK:
+		return HUPMON_STALL_REASON_NO_ACK;
+	default:
+		return HUPMON_STALL_REASON_NONE;
+	}
+}
+
 /* The duration of the lap under way so far, 0: none. */
 static uint64_t lap_age(const struct hupmon *m, uint64_t now)
 {

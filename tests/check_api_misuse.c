@@ -344,6 +344,7 @@ START_TEST(test_bad_input)
 	struct fx_rec rec;
 	struct hupmon_stats st;
 	struct hupmon_event ev;
+	struct hupmon_status qs;
 	int pfd[2], usp[2];
 	int closed, memfd, devnull, unconn, s, c;
 	int ebadf = 0, enotsock = 0, einval = 0;
@@ -359,6 +360,7 @@ START_TEST(test_bad_input)
 	fx_pair_ok(AF_INET, &s, &c);
 	ck_assert_int_eq(hupmon_watch(NULL, s, NULL, &id), -EINVAL);
 	ck_assert_int_eq(hupmon_unwatch(NULL, 1), -EINVAL);
+	ck_assert_int_eq(hupmon_query(NULL, 1, &qs), -EINVAL);
 	ck_assert_int_eq(hupmon_dispatch(NULL, 0), -EINVAL);
 	ck_assert_int_eq(hupmon_fd(NULL), -EINVAL);
 	ck_assert_int_eq(hupmon_run(NULL), -EINVAL);
@@ -451,6 +453,11 @@ START_TEST(test_bad_input)
 	stale = fx_watch_ok(m, s, NULL);
 	fx_unwatch_ok(m, stale);
 	ck_assert_int_eq(hupmon_unwatch(m, stale), -ENOENT);
+	/* A query of them: -ENOENT too, and no unwatch counted. */
+	ck_assert_int_eq(hupmon_query(m, 0, &qs), -ENOENT);
+	ck_assert_int_eq(hupmon_query(m, ((hupmon_id)77 << 32) | 12345, &qs),
+			 -ENOENT);
+	ck_assert_int_eq(hupmon_query(m, stale, &qs), -ENOENT);
 	fx_get_stats(m, &st);
 	ck_assert_uint_eq(st.unwatch_rejected, 3);
 

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * check_sized: the size of the caller's struct at the four *_sized entry
- * points (hupmon_new_sized, hupmon_watch_ex_sized, hupmon_stats_sized,
- * hupmon_stats_format_sized). Every size of one table is tried at each: no
- * size below the first release's (0.1.0: today's struct) or cutting a
- * field is read (-EINVAL: a pointer torn in half used to crash the watch);
- * a larger struct is accepted only with a zero tail (-E2BIG, as
- * openat2(2)), and never above 4096 bytes. The rule itself (sized.c) is
- * also run on a layout with fields appended after its first release.
+ * check_sized: the size of the caller's struct at the five *_sized entry
+ * points (hupmon_new_sized, hupmon_watch_ex_sized, hupmon_query_sized,
+ * hupmon_stats_sized, hupmon_stats_format_sized). Every size of one table
+ * is tried at each: no size below the first release's (0.1.0: today's
+ * struct) or cutting a field is read (-EINVAL: a pointer torn in half used
+ * to crash the watch); a larger struct is accepted only with a zero tail
+ * (-E2BIG, as openat2(2); the tail of a struct the library fills in is
+ * output instead, zeroed), and never above 4096 bytes. The rule itself
+ * (sized.c) is also run on a layout with fields appended after its first
+ * release.
  * Real loopback sockets for the watches.
  */
 #include <check.h>
@@ -329,6 +331,70 @@ START_TEST(test_stats_format_sized)
 }
 END_TEST
 
+/* ---- hupmon_query_sized ------------------------------------------------ */
+
+#define STS_OFF(f) offsetof(struct hupmon_status, f)
+
+static const struct size_case status_cases[] = {
+	{"cause only", STS_OFF(error), 0, -EINVAL},
+	{"half of error", STS_OFF(error) + 2, 0, -EINVAL},
+	{"up to stalled", STS_OFF(stalled), 0, -EINVAL},
+	{"to stalled's end", HUPMON__SIZED_END(struct hupmon_status, stalled),
+	 0, -EINVAL},
+	{"up to stall_reason", STS_OFF(stall_reason), 0, -EINVAL},
+};
+
+/* An output, as hupmon_stats_sized's, that can fail: a refused size
+ * (-EINVAL, or -E2BIG above 4096 bytes) gets nothing written; an accepted
+ * one the status, its tail past ours zeroed (ours to write: the case's
+ * tail byte does not matter to an output). */
+START_TEST(test_query_sized)
+{
+	size_t n = sizeof(struct hupmon_status);
+	struct size_case c =
+		pick(status_cases, ARRAY_SIZE(status_cases), _i, n);
+	int want = c.want == -EINVAL ? -EINVAL : c.size > CAP ? -E2BIG : 0;
+	struct hupmon_status *st;
+	struct fx_rec rec;
+	unsigned char *b = malloc(ROOM);
+	size_t written;
+	hupmon_id id;
+	hupmon *m;
+	int s, cl, rc;
+
+	ck_assert_ptr_nonnull(b);
+	fx_rec_init(&rec);
+	m = fx_new_epoll_monitor(&rec, false);
+	fx_pair_ok(AF_INET, &s, &cl);
+	id = fx_watch_ok(m, s, NULL);
+
+	memset(b, POISON, ROOM);
+	st = (struct hupmon_status *)b;
+	rc = hupmon_query_sized(m, id, st, c.size);
+	ck_assert_msg(rc == want, "status of %zu bytes (%s): %d, want %d",
+		      c.size, c.what, rc, want);
+	written = rc ? 0 : c.size;
+	if (!rc) {
+		ck_assert_int_eq(st->cause, HUPMON_CAUSE_NONE);
+		ck_assert(!st->stalled);
+		for (size_t k = n; k < written; k++)
+			ck_assert_msg(b[k] == 0, "byte %zu of %zu: %#x", k,
+				      c.size, b[k]);
+	}
+	for (size_t k = written; k < ROOM; k++)
+		ck_assert_msg(b[k] == POISON,
+			      "byte %zu written, past %zu (%s): %#x", k,
+			      written, c.what, b[k]);
+
+	fx_unwatch_ok(m, id);
+	fx_close_ok(s);
+	fx_close_ok(cl);
+	hupmon_free(m);
+	fx_rec_destroy(&rec);
+	free(b);
+}
+END_TEST
+
 /* ---- the rule on a struct that grew after its first release ----------- */
 
 struct grown {
@@ -409,6 +475,8 @@ static Suite *sized_suite(void)
 		    (int)(common + ARRAY_SIZE(stats_cases)), 10);
 	fx_add_case(su, "stats_format_sized", test_stats_format_sized,
 		    (int)(common + ARRAY_SIZE(stats_cases)), 30);
+	fx_add_case(su, "query_sized", test_query_sized,
+		    (int)(common + ARRAY_SIZE(status_cases)), 10);
 	fx_add_case(su, "rule_on_grown_struct", test_rule_on_grown_struct, 0,
 		    10);
 	return su;

@@ -20,7 +20,6 @@
  */
 #include <check.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -52,67 +51,6 @@ static hupmon *new_monitor(struct fx_stall_log *l, unsigned paths)
 	memset(l, 0, sizeof(*l));
 	ck_assert_int_eq(hupmon_new(&cfg, &m), 0);
 	return m;
-}
-
-/* A loopback pair whose client has a small receive buffer (set before
- * connect, so the window scale stays small): the server's writes shut its
- * window within a few KiB. The server end is non-blocking. */
-static void small_pair(int *srv, int *cli)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET,
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t alen = sizeof(a);
-	int rcv = 4096, snd = 16384;
-	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	ck_assert_int_ge(lfd, 0);
-	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(listen(lfd, 4), 0);
-	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
-	*cli = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_ge(*cli, 0);
-	ck_assert_int_eq(
-		setsockopt(*cli, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv)), 0);
-	ck_assert_int_eq(connect(*cli, (struct sockaddr *)&a, sizeof(a)), 0);
-	*srv = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-	ck_assert_int_ge(*srv, 0);
-	ck_assert_int_eq(
-		setsockopt(*srv, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd)), 0);
-	close(lfd);
-	ck_assert_int_eq(fcntl(*cli, F_SETFL, O_NONBLOCK), 0);
-}
-
-/* Writes until the send buffer is full (EAGAIN); returns bytes written. */
-static size_t fill(int fd)
-{
-	static char buf[4096];
-	size_t total = 0;
-
-	for (int i = 0; i < 100000; i++) {
-		ssize_t n = send(fd, buf, sizeof(buf), MSG_NOSIGNAL);
-
-		if (n < 0) {
-			ck_assert_int_eq(errno, EAGAIN);
-			break;
-		}
-		total += (size_t)n;
-	}
-	return total;
-}
-
-/* Reads what is there (non-blocking); returns bytes read. */
-static size_t drain(int fd)
-{
-	char buf[65536];
-	size_t total = 0;
-
-	for (;;) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-
-		if (n <= 0)
-			return total;
-		total += (size_t)n;
-	}
 }
 
 static size_t count(const struct fx_stall_log *l, hupmon_id id,
@@ -149,13 +87,13 @@ START_TEST(test_zero_window_recovered)
 	size_t sent, got = 0;
 	uint64_t t0, end;
 
-	small_pair(&srv, &cli);
+	fx_small_pair(&srv, &cli);
 	id = fx_watch_ok(m, srv, &l);
 	fx_dispatch_for(m, 2 * PERIOD_MS); /* idle: nothing */
 	ck_assert_uint_eq(l.nst, 0);
 
 	t0 = fx_now_ns();
-	sent = fill(srv);
+	sent = fx_fill(srv);
 	ck_assert_uint_gt(sent, 0);
 	ck_assert_msg(until_stall(m, &l, id, HUPMON_STALL_KIND_STALLED,
 				  HUPMON_STALL_REASON_ZERO_WINDOW, DETECT_MS),
@@ -172,7 +110,7 @@ START_TEST(test_zero_window_recovered)
 	/* The client drains everything: progress, RECOVERED. */
 	end = fx_now_ns() + 5000u * 1000000u;
 	while (got < sent && fx_now_ns() < end) {
-		got += drain(cli);
+		got += fx_drain(cli);
 		ck_assert_int_ge(hupmon_dispatch(m, 5), 0);
 	}
 	ck_assert_uint_eq(got, sent);
@@ -288,9 +226,9 @@ START_TEST(test_hangup_closes_episode)
 	int srv, cli;
 	hupmon_id id;
 
-	small_pair(&srv, &cli);
+	fx_small_pair(&srv, &cli);
 	id = fx_watch_ok(m, srv, NULL);
-	ck_assert_uint_gt(fill(srv), 0);
+	ck_assert_uint_gt(fx_fill(srv), 0);
 	ck_assert(until_stall(m, &l, id, HUPMON_STALL_KIND_STALLED,
 			      HUPMON_STALL_REASON_ZERO_WINDOW, DETECT_MS));
 	/* The client goes with unread data: the kernel sends an RST. */
@@ -365,14 +303,14 @@ START_TEST(test_half_closed_reader)
 	size_t sent, got = 0;
 	uint64_t t0, end;
 
-	small_pair(&srv, &cli);
+	fx_small_pair(&srv, &cli);
 	id = fx_watch_ok(m, srv, &l);
 	fx_half_close(cli);
 	ck_assert_msg(until_hangup(m, &l, id, HUPMON_CAUSE_PEER_SHUTDOWN,
 				   FX_SWEEP_REPORT_MS),
 		      "no PEER_SHUTDOWN");
 	t0 = fx_now_ns();
-	sent = fill(srv);
+	sent = fx_fill(srv);
 	ck_assert_uint_gt(sent, 0);
 	if (own_shutdown) {
 		ck_assert_int_eq(shutdown(srv, SHUT_WR), 0);
@@ -398,7 +336,7 @@ START_TEST(test_half_closed_reader)
 	 * progress). */
 	end = fx_now_ns() + 5000u * 1000000u;
 	while (got < sent && fx_now_ns() < end) {
-		got += drain(cli);
+		got += fx_drain(cli);
 		ck_assert_int_ge(hupmon_dispatch(m, 5), 0);
 	}
 	ck_assert_uint_eq(got, sent);
@@ -430,13 +368,13 @@ START_TEST(test_per_watch_off)
 	hupmon_id id[2];
 
 	for (int i = 0; i < 2; i++)
-		small_pair(&srv[i], &cli[i]);
+		fx_small_pair(&srv[i], &cli[i]);
 	ck_assert_int_eq(hupmon_watch_ex(m, srv[0], &off, &id[0]), 0);
 	id[1] = fx_watch_ok(m, srv[1], NULL);
 	ck_assert_ptr_null(hupmon__sweep_stall(m, (uint32_t)id[0]));
 	ck_assert_ptr_nonnull(hupmon__sweep_stall(m, (uint32_t)id[1]));
 	for (int i = 0; i < 2; i++)
-		ck_assert_uint_gt(fill(srv[i]), 0);
+		ck_assert_uint_gt(fx_fill(srv[i]), 0);
 	ck_assert(until_stall(m, &l, id[1], HUPMON_STALL_KIND_STALLED,
 			      HUPMON_STALL_REASON_ZERO_WINDOW, DETECT_MS));
 	fx_dispatch_for(m, 3 * STALL_MS);
@@ -461,7 +399,7 @@ START_TEST(test_off_by_default)
 	hupmon_id id;
 
 	ck_assert_int_eq(hupmon_new(&cfg, &m), 0);
-	small_pair(&srv, &cli);
+	fx_small_pair(&srv, &cli);
 	id = fx_watch_ok(m, srv, NULL);
 	ck_assert_ptr_null(m->sweep.stall);
 	ck_assert_ptr_null(hupmon__sweep_stall(m, (uint32_t)id));
@@ -483,11 +421,11 @@ START_TEST(test_busy_no_stall)
 	int srv, cli;
 	hupmon_id id;
 
-	small_pair(&srv, &cli);
+	fx_small_pair(&srv, &cli);
 	id = fx_watch_ok(m, srv, NULL);
 	while (fx_now_ns() < end) {
-		sent += fill(srv);
-		got += drain(cli);
+		sent += fx_fill(srv);
+		got += fx_drain(cli);
 		ck_assert_int_ge(hupmon_dispatch(m, 0), 0);
 	}
 	ck_assert_uint_gt(got, 0);

@@ -13,6 +13,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -847,4 +848,65 @@ void fx_stall_log_on_hangup(const struct hupmon_event *ev, void *arg)
 
 	if (l->nhup < FX_STALL_LOG_MAX)
 		l->hup[l->nhup++] = *ev;
+}
+
+/* A loopback pair whose client has a small receive buffer (set before
+ * connect, so the window scale stays small): the server's writes shut its
+ * window within a few KiB. Both ends are non-blocking. */
+void fx_small_pair(int *srv, int *cli)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	int rcv = 4096, snd = 16384;
+	int lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(lfd, 0);
+	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(lfd, 4), 0);
+	ck_assert_int_eq(getsockname(lfd, (struct sockaddr *)&a, &alen), 0);
+	*cli = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_ge(*cli, 0);
+	ck_assert_int_eq(
+		setsockopt(*cli, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv)), 0);
+	ck_assert_int_eq(connect(*cli, (struct sockaddr *)&a, sizeof(a)), 0);
+	*srv = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	ck_assert_int_ge(*srv, 0);
+	ck_assert_int_eq(
+		setsockopt(*srv, SOL_SOCKET, SO_SNDBUF, &snd, sizeof(snd)), 0);
+	close(lfd);
+	ck_assert_int_eq(fcntl(*cli, F_SETFL, O_NONBLOCK), 0);
+}
+
+/* Writes until the send buffer is full (EAGAIN); returns bytes written. */
+size_t fx_fill(int fd)
+{
+	static char buf[4096];
+	size_t total = 0;
+
+	for (int i = 0; i < 100000; i++) {
+		ssize_t n = send(fd, buf, sizeof(buf), MSG_NOSIGNAL);
+
+		if (n < 0) {
+			ck_assert_int_eq(errno, EAGAIN);
+			break;
+		}
+		total += (size_t)n;
+	}
+	return total;
+}
+
+/* Reads what is there (non-blocking); returns bytes read. */
+size_t fx_drain(int fd)
+{
+	char buf[65536];
+	size_t total = 0;
+
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+		if (n <= 0)
+			return total;
+		total += (size_t)n;
+	}
 }

@@ -146,6 +146,16 @@ struct fx_stall_log {
 void fx_stall_log_on_stall(const struct hupmon_stall_event *ev, void *arg);
 void fx_stall_log_on_hangup(const struct hupmon_event *ev, void *arg);
 
+/* An IPv4 loopback pair whose client has a small receive buffer (4 KiB, set
+ * before connect, so the window scale stays small) and the server a small
+ * send buffer: once the client stops reading, the server's writes shut its
+ * window within a few KiB. Both ends are non-blocking. */
+void fx_small_pair(int *srv, int *cli);
+/* Writes until the send buffer is full (EAGAIN); returns bytes written. */
+size_t fx_fill(int fd);
+/* Reads what is there (non-blocking); returns bytes read. */
+size_t fx_drain(int fd);
+
 /* --- dispatching ------------------------------------------------------- */
 
 typedef bool fx_pred(hupmon *m, struct fx_rec *rec, void *arg);

@@ -10,14 +10,15 @@
  * One thread dispatches (hupmon_dispatch with random timeouts, or
  * hupmon_run until someone calls hupmon_stop); T - 1 workers watch (plain,
  * accepted, no_stall, with liveness options, and with a bad liveness value
- * that must be refused), unwatch live, stale, running and made-up ids, take
- * stats in every format, stop the loop, try to dispatch (-EBUSY), and act
+ * that must be refused), unwatch and query live, stale, running and made-up
+ * ids, take stats in every format, stop the loop, try to dispatch (-EBUSY),
+ * and act
  * as the peers of a pool of loopback pairs: FIN, RST, half-close, send data
  * the server never reads, or stop reading while the server writes. The
  * callbacks act too: they unwatch, close and reconnect their own socket
  * (the fd number is usually reused at once) and watch the new one, close a
- * socket without unwatching it, unwatch others, watch, take stats, stop,
- * and try to dispatch from inside (-EDEADLK). At the end of a run the
+ * socket without unwatching it, unwatch others, watch, query, take stats,
+ * stop, and try to dispatch from inside (-EDEADLK). At the end of a run the
  * callback of one socket frees the monitor while another thread waits in
  * an unwatch for that callback.
  *
@@ -26,6 +27,11 @@
  *   - no callback for an id starts after an unwatch of that id returned;
  *   - a watch's first cause is reported at most once, and an escalation
  *     only after it;
+ *   - a query of a callback's own id from inside it gives what the
+ *     callback is told (on_hangup: cause, error and path; on_stall: the
+ *     episode open, or not after RECOVERED), or -ENOENT once another
+ *     thread's watch retired it; every query answers 0 or -ENOENT, with a
+ *     status that holds together;
  *   - a report's fd is the number the socket was watched on while the
  *     socket is open, and -1 once the fuzzer closed it before the report
  *     was made (closes happen only in callbacks, or once the run is over,
@@ -632,6 +638,79 @@ static void do_watch(int i)
 	pthread_mutex_unlock(&fz.lock);
 }
 
+/* A status that holds together: a path with a cause and none without,
+ * one the monitor runs; an error only behind a final cause; stalled with a
+ * reason, and only with stall tracking on. */
+static void check_status(hupmon_id id, const struct hupmon_status *st)
+{
+	bool ok = st->cause <= HUPMON_CAUSE_MAX &&
+		  (st->cause == HUPMON_CAUSE_NONE) == (st->path == 0) &&
+		  (st->path == 0 || (st->path & fz.cfg->paths)) &&
+		  (st->error == 0 || st->cause >= HUPMON_CAUSE_RESET) &&
+		  st->stall_reason <= HUPMON_STALL_REASON_MAX &&
+		  st->stalled == (st->stall_reason != 0) &&
+		  (!st->stalled || fz.cfg->stall_ms);
+
+	if (!ok)
+		broken("hupmon_query(%#" PRIx64 "): cause %d error %d path %d "
+		       "stalled %d reason %d",
+		       id, st->cause, st->error, st->path, st->stalled,
+		       st->stall_reason);
+}
+
+/* Queries id, now and then through a struct larger than ours (a newer
+ * header: its tail must come back zeroed) or of a size the rule refuses. */
+static void do_query(hupmon_id id)
+{
+	unsigned char b[sizeof(struct hupmon_status) + 16];
+	struct hupmon_status *st = (struct hupmon_status *)b;
+	size_t size = sizeof(*st);
+	unsigned how = pick(8);
+	int rc;
+
+	memset(b, 0x5a, sizeof(b));
+	if (how == 0)
+		size = sizeof(b);
+	else if (how == 1)
+		size = sizeof(*st) - 1;
+	call_begin("hupmon_query", id);
+	rc = hupmon_query_sized(fz.m, id, st, size);
+	call_end();
+	if (how == 1) {
+		if (rc != -EINVAL)
+			broken("hupmon_query_sized(%#" PRIx64 ", %zu) = %d", id,
+			       size, rc);
+		return;
+	}
+	if (rc == -ENOENT)
+		return;
+	if (rc != 0)
+		broken("hupmon_query(%#" PRIx64 ") = %d", id, rc);
+	check_status(id, st);
+	for (size_t k = sizeof(*st); k < size; k++)
+		if (b[k])
+			broken("hupmon_query_sized(%zu): byte %zu not zeroed",
+			       size, k);
+}
+
+/* A callback's own id, queried from inside it (before cb_begin: no
+ * hupmon call under fz.lock). -ENOENT: retired by another thread's watch
+ * of its fd number, which does not wait for the callback. */
+static int query_own(hupmon_id id, struct hupmon_status *st)
+{
+	int rc;
+
+	call_begin("hupmon_query", id);
+	rc = hupmon_query(fz.m, id, st);
+	call_end();
+	if (rc != 0 && rc != -ENOENT)
+		broken("hupmon_query(%#" PRIx64 ") in its callback = %d", id,
+		       rc);
+	if (rc == 0)
+		check_status(id, st);
+	return rc;
+}
+
 /* Formats a snapshot in every format into buffers of random sizes. */
 static void do_stats(void)
 {
@@ -933,6 +1012,9 @@ static void cb_act(struct rec *r)
 		hupmon_stop(fz.m);
 		call_end();
 		break;
+	case 16:
+		do_query(some_id());
+		break;
 	case 15:
 		i = (int)pick(POOL);
 		if (slot_take(i, true)) {
@@ -947,9 +1029,17 @@ static void cb_act(struct rec *r)
 
 static void on_hangup(const struct hupmon_event *ev, void *arg)
 {
+	struct hupmon_status st;
+	int qrc = query_own(ev->id, &st);
 	struct rec *r = cb_begin(ev->id, "on_hangup");
 
 	(void)arg;
+	if (qrc == 0 && (st.cause != ev->cause || st.error != ev->error ||
+			 st.path != ev->path))
+		broken("hupmon_query in on_hangup for id %#" PRIx64
+		       ": cause %d error %d path %d, told %d %d %d",
+		       ev->id, st.cause, st.error, st.path, ev->cause,
+		       ev->error, ev->path);
 	fz.cb_hangup++;
 	if (!ev->escalation && ++r->firsts > 1)
 		broken("a second first report for id %#" PRIx64, ev->id);
@@ -976,9 +1066,18 @@ static void on_compare(const struct hupmon_compare *c, void *arg)
 
 static void on_stall(const struct hupmon_stall_event *ev, void *arg)
 {
+	struct hupmon_status st;
+	int qrc = query_own(ev->id, &st);
 	struct rec *r = cb_begin(ev->id, "on_stall");
+	bool open = ev->kind == HUPMON_STALL_KIND_STALLED;
 
 	(void)arg;
+	if (qrc == 0 &&
+	    (st.stalled != open || (open && st.stall_reason != ev->reason)))
+		broken("hupmon_query in on_stall for id %#" PRIx64
+		       ": stalled %d reason %d, told kind %d reason %d",
+		       ev->id, st.stalled, st.stall_reason, ev->kind,
+		       ev->reason);
 	fz.cb_stall++;
 	check_fd(r, "on_stall", ev->fd, ev->detected_ns);
 	cb_act(r);
@@ -1059,6 +1158,8 @@ static void *worker(void *arg)
 			call_begin("hupmon_stop", 0);
 			hupmon_stop(fz.m);
 			call_end();
+		} else if (op < 37) {
+			do_query(some_id());
 		} else {
 			sched_yield();
 		}
