@@ -33,6 +33,7 @@ enum {
 	HUPMON__SLOT_CLOSED = 1u << 4,	 /* TCP_INFO saw CLOSE: terminal */
 	HUPMON__SLOT_PEEK_OFF = 1u << 5, /* SO_PEEK_OFF on: never peeked */
 	HUPMON__SLOT_STALL = 1u << 6,	 /* stall tracking on (sweep.h) */
+	HUPMON__SLOT_UNIX = 1u << 7,	 /* a Unix socket: polled, no TCP */
 };
 
 /* One watched socket; 32 bytes. All fields under the monitor's lock. */
