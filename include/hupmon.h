@@ -618,6 +618,12 @@ struct hupmon_stats {
 	/* gauge: the lap the sweep keeps now: the period, or longer while
 	 * sweep_cpu_budget stretches it; 0 while disarmed. */
 	uint64_t sweep_lap_effective_ns;
+
+	/* Since 0.2.0 (0.1.0's struct ends above). gauges: of the sockets
+	 * watched now, the TCP ones and the Unix ones (stream and seqpacket):
+	 * watched = watched_tcp + watched_unix */
+	uint64_t watched_tcp;
+	uint64_t watched_unix;
 };
 
 /* Fills *out with a consistent snapshot, taken under the monitor's lock (no
@@ -660,7 +666,8 @@ enum hupmon_format {
  * JSON keys (one object on one line; a.b is key b in object a, a.{b c} is
  * a.b and a.c, [] an array's elements, <path> epoll and sweep, <cause>
  * peer_shutdown, hangup, reset, timeout and error):
- *   {watched swept memory_bytes escalations callbacks}
+ *   {watched watched_tcp watched_unix swept memory_bytes escalations
+ *     callbacks}
  *   registry.{watches unwatches unwatch_rejected retired
  *     watch_rejected.{ebadf enotsock einval eexist enomem other}}
  *   hangups.<path>.<cause>
@@ -682,7 +689,8 @@ enum hupmon_format {
  * counts per bucket (not cumulative), le_seconds null for the last one.
  *
  * Prometheus families ([a,b]: labels a and b):
- *   gauges hupmon_{watched_sockets swept_sockets memory_bytes}
+ *   gauges hupmon_{watched_sockets watched_tcp_sockets
+ *     watched_unix_sockets swept_sockets memory_bytes}
  *     hupmon_sweep_{lap_last lap_worst slice_worst tick gap_worst gap_bound
  *     lap_effective}_seconds
  *   counters hupmon_{watches unwatches unwatch_rejected retired escalations

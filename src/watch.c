@@ -232,6 +232,15 @@ static void count_reject(struct hupmon *m, int err)
 	m->st.watch_rejected[r]++;
 }
 
+/* A watch ends (unwatch or retire): the slot leaves the registry and the
+ * count of its family. */
+static void forget(struct hupmon *m, uint32_t idx)
+{
+	if (m->reg.slots[idx].flags & HUPMON__SLOT_UNIX)
+		m->st.watched_unix--;
+	hupmon__registry_remove(&m->reg, idx);
+}
+
 /* The slot's fd number now holds another socket: drop the slot. Its epoll
  * registration belongs to the old file, so no EPOLL_CTL_DEL by fd number
  * here (that would remove the new socket's); events the old file may still
@@ -241,7 +250,7 @@ static void retire(struct hupmon *m, uint32_t idx)
 	hupmon__sweep_remove(m, idx);
 	hupmon__compare_cut_short(m, idx);
 	m->st.retired++;
-	hupmon__registry_remove(&m->reg, idx);
+	forget(m, idx);
 }
 
 /* Undoes an insert whose registration or options failed. */
@@ -310,6 +319,8 @@ static int watch_locked(struct hupmon *m, int fd, void *user, uint64_t cookie,
 		retire(m, old);
 	if (same != HUPMON__NO_SLOT && same != old)
 		retire(m, same);
+	if (flags & HUPMON__SLOT_UNIX)
+		m->st.watched_unix++;
 	hupmon__compare_watch(m, idx);
 	if (hupmon__has_path(m->paths, HUPMON_PATH_SWEEP))
 		hupmon__sweep_add(m, idx);
@@ -479,7 +490,7 @@ int hupmon_unwatch(hupmon *m, hupmon_id id)
 		del.next = m->dels;
 		m->dels = &del;
 	}
-	hupmon__registry_remove(&m->reg, idx);
+	forget(m, idx);
 	m->st.unwatches++;
 	if (del.fd >= 0) {
 		pthread_mutex_unlock(&m->lock);

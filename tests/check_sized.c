@@ -225,7 +225,9 @@ END_TEST
 /* ---- hupmon_stats_sized and hupmon_stats_format_sized ------------------ */
 
 #define ST_OFF(f) offsetof(struct hupmon_stats, f)
-#define ST_0_1_0 sizeof(struct hupmon_stats)
+/* 0.1.0's struct ended at sweep_lap_effective_ns; 0.2.0 appended
+ * watched_tcp and watched_unix. */
+#define ST_0_1_0 ST_OFF(watched_tcp)
 
 static const struct size_case stats_cases[] = {
 	{"watched only", ST_OFF(swept), 0, -EINVAL},
@@ -233,6 +235,9 @@ static const struct size_case stats_cases[] = {
 	{"up to sweep_gap_worst_ns", ST_OFF(sweep_gap_worst_ns), 0, -EINVAL},
 	{"up to sweep_lap_effective_ns", ST_OFF(sweep_lap_effective_ns), 0,
 	 -EINVAL},
+	{"half of watched_tcp", ST_OFF(watched_tcp) + 4, 0, -EINVAL},
+	{"to watched_tcp's end", ST_OFF(watched_unix), 0, 0},
+	{"half of watched_unix", ST_OFF(watched_unix) + 4, 0, -EINVAL},
 };
 
 #define POISON 0xa5
@@ -270,6 +275,9 @@ START_TEST(test_stats_sized)
 		written = c.size;
 		ck_assert_uint_eq(st->watched, 1);
 		ck_assert_uint_eq(st->watches, 1);
+		/* an older struct gets what it has room for, no more */
+		if (written >= ST_OFF(watched_unix))
+			ck_assert_uint_eq(st->watched_tcp, 1);
 		for (size_t k = n; k < written; k++)
 			ck_assert_msg(b[k] == 0, "byte %zu of %zu: %#x", k,
 				      c.size, b[k]);
@@ -317,6 +325,8 @@ START_TEST(test_stats_format_sized)
 	full.watched = 3;
 	full.watches = 5;
 	full.sweep_lap_effective_ns = 1000000000;
+	full.watched_tcp = 2;
+	full.watched_unix = 1;
 	b = make(&full, n, &c);
 	/* An older struct's missing counters are shown as 0. */
 	shown = full;
