@@ -38,8 +38,9 @@
  * built against an older header keeps working with a newer library (new
  * input fields read as zero: their default). The size a *_sized function
  * takes is a struct's size in some release of this header (0.1.0, the
- * first, has the smallest: today's sizeof of each; every field appended
- * since ends another), or a larger one. Any other size (smaller, or ending
+ * first, has the smallest; every field appended since ends another: 0.2.0
+ * appended hupmon_watch_opts.family and hupmon_stats.watched_tcp and
+ * watched_unix), or a larger one. Any other size (smaller, or ending
  * inside a field) is -EINVAL: nothing is read. A larger struct (a newer
  * program) is accepted if every byte past the library's struct is zero,
  * else -E2BIG (it set an option this library does not know), as openat2(2)
