@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * hupmon: tell a Linux server, as fast as the kernel allows, that the peer of
- * a TCP connection has gone, by two paths: epoll (edge-triggered
- * EPOLLRDHUP|EPOLLHUP|EPOLLERR, never EPOLLIN) and timerfd-driven sweeps
- * that probe every socket once per period (MSG_PEEK or TCP_INFO); compare
- * mode runs both. This header states contracts; README.md explains them,
- * in the sections named here (README "section").
+ * a TCP connection, or of a Unix-domain stream one, has gone, by two
+ * paths: epoll (edge-triggered EPOLLRDHUP|EPOLLHUP|EPOLLERR, never
+ * EPOLLIN) and timerfd-driven sweeps that probe every socket once per
+ * period (MSG_PEEK or TCP_INFO; a Unix socket with poll); compare mode
+ * runs both. This header states contracts; README.md explains them, in
+ * the sections named here (README "section").
  *
  * Conventions
  *   - Errors: a function that can fail returns 0, a count or a negative
@@ -14,11 +15,12 @@
  *     NULL (hupmon_version, hupmon_*_name), or a bound (hupmon_hist_bound_ns).
  *   - No global state: everything lives in a struct hupmon.
  *   - Ownership: the caller keeps every fd it watches; hupmon never reads,
- *     writes, closes or shuts one down. It peeks (PEEK method only), reads
- *     TCP_INFO and SO_COOKIE, and by default SO_ERROR once the socket
- *     reports an error (see no_touch). hupmon owns the fds it creates, all
- *     close-on-exec, until hupmon_free. Structs passed in are copied before
- *     the call returns; user and arg are handed back, never dereferenced.
+ *     writes, closes or shuts one down. It peeks (PEEK method, TCP only),
+ *     reads TCP_INFO and SO_COOKIE, polls (Unix sockets), and by default
+ *     SO_ERROR once the socket reports an error (see no_touch). hupmon
+ *     owns the fds it creates, all close-on-exec, until hupmon_free.
+ *     Structs passed in are copied before the call returns; user and arg
+ *     are handed back, never dereferenced.
  *   - Unwatch a socket before closing it; if not, see "fd reuse" at
  *     hupmon_watch() and unwatch_before_close.
  *   - Threads: one thread dispatches (hupmon_dispatch or hupmon_run); any
@@ -37,15 +39,17 @@
  * the caller's sizeof, so a program built against an older header keeps
  * working with a newer library (new input fields read as zero: their
  * default). The size a *_sized function takes is a struct's size in some
- * release of this header (0.1.0, the first, has the smallest: today's
- * sizeof of each; every field appended since ends another), or a larger
- * one. Any other size (smaller, or ending inside a field) is -EINVAL:
- * nothing is read. A larger struct (a newer program) is accepted if every
- * byte past the library's struct is zero, else -E2BIG (it set an option
- * this library does not know), as openat2(2) and sched_setattr(2) do;
- * above 4096 bytes, -E2BIG whatever it holds. The structs the library
- * fills in (hupmon_stats, hupmon_status) take a larger struct's bytes past
- * its own as output: zeroed. hupmon_stats_sized cannot fail: see there.
+ * release of this header (the first release that had it has the smallest:
+ * 0.1.0 for all but hupmon_status, which came in 0.2.0; every field
+ * appended since ends another: 0.2.0 appended hupmon_watch_opts.family and
+ * hupmon_stats.watched_tcp and watched_unix), or a larger one. Any other
+ * size (smaller, or ending inside a field) is -EINVAL: nothing is read. A
+ * larger struct (a newer program) is accepted if every byte past the
+ * library's struct is zero, else -E2BIG (it set an option this library
+ * does not know), as openat2(2) and sched_setattr(2) do; above 4096 bytes,
+ * -E2BIG whatever it holds. The structs the library fills in (hupmon_stats,
+ * hupmon_status) take a larger struct's bytes past its own as output:
+ * zeroed. hupmon_stats_sized cannot fail: see there.
  */
 #ifndef HUPMON_H
 #define HUPMON_H
@@ -100,6 +104,12 @@ enum hupmon_path {
  * (RESET, TIMEOUT or ERROR, whichever is known first). Never the same cause
  * twice, never a lower cause after a higher one, nothing after a final one.
  * README "What the kernel shows, and what hupmon reports".
+ *
+ * A Unix-domain peer (stream or seqpacket) is a process on this host: its
+ * end closes when the last process holding it closes it or exits (a forked
+ * child holding it keeps it open). What each cause means for it is said
+ * below ("Unix:"); a write of ours after its close fails with EPIPE but
+ * changes nothing the kernel shows, so nothing more is reported.
  */
 enum hupmon_cause {
 	HUPMON_CAUSE_NONE = 0,
@@ -107,16 +117,22 @@ enum hupmon_cause {
 	 * data may still flow towards the peer. The epoll path cannot tell
 	 * it from the application's own shutdown(SHUT_RD): do not shut down
 	 * reading on a watched socket. A soft error without the end of the
-	 * connection (ICMP queued with IP_RECVERR) is no hangup at all. */
+	 * connection (ICMP queued with IP_RECVERR) is no hangup at all.
+	 * Unix: shutdown(SHUT_WR) only; its close is HANGUP or RESET. Its
+	 * shutdown(SHUT_RD) shows nothing (our next write gets EPIPE). */
 	HUPMON_CAUSE_PEER_SHUTDOWN = 1,
 	/* Both directions are shut down and no error is known (we shut down
-	 * our side too, or no_touch hid the error). */
+	 * our side too, or no_touch hid the error). Unix: the peer's end
+	 * closed (close, exit, shutdown(SHUT_RDWR)) with nothing of ours
+	 * left unread in it. */
 	HUPMON_CAUSE_HANGUP = 2,
-	/* ECONNRESET, or EPIPE after a FIN (an RST received in CLOSE_WAIT). */
+	/* ECONNRESET, or EPIPE after a FIN (an RST received in CLOSE_WAIT).
+	 * Unix: the peer's end closed with data of ours unread in it
+	 * (ECONNRESET), after a PEER_SHUTDOWN too. */
 	HUPMON_CAUSE_RESET = 3,
-	/* ETIMEDOUT: keepalive or TCP_USER_TIMEOUT gave up. */
+	/* ETIMEDOUT: keepalive or TCP_USER_TIMEOUT gave up. Never for Unix. */
 	HUPMON_CAUSE_TIMEOUT = 4,
-	/* Any other socket error (event.error holds it). */
+	/* Any other socket error (event.error holds it). Not seen for Unix. */
 	HUPMON_CAUSE_ERROR = 5,
 };
 /* Naming: *_MAX is the largest value of an enum, *_COUNT the size of an
@@ -163,7 +179,10 @@ typedef void hupmon_compare_callback(const struct hupmon_compare *rec,
 				     void *arg);
 
 /* What each method can and cannot see: README "What the kernel shows, and
- * what hupmon reports". */
+ * what hupmon reports". The method is TCP's: a Unix socket is probed with
+ * poll(fd, POLLRDHUP, 0) whatever it is (one syscall; it changes nothing,
+ * so no_touch holds; the bits it returns are the epoll path's and are
+ * classified alike, so compare mode sees the same causes on both paths). */
 enum hupmon_sweep_method {
 	HUPMON_SWEEP_DEFAULT = 0, /* TCP_INFO */
 	/* getsockopt(TCP_INFO), tcpi_state. Sees data-then-FIN and an RST
@@ -186,8 +205,11 @@ enum hupmon_sweep_method {
  * setsockopt() at watch time, never restored on unwatch. A user timeout
  * alone never fires on an idle connection, and aborts a live peer that
  * keeps its window shut longer. Interval and count need keepalive_idle_s;
- * out of range: -EINVAL. README "Silent peer death: keepalive and
- * TCP_USER_TIMEOUT". */
+ * out of range: -EINVAL (for a Unix socket too). Not written to a Unix
+ * socket, which is watched all the same: a peer on the same host cannot
+ * die silently (the kernel closes its end when its process exits), and
+ * Unix sockets take none of these options. README "Silent peer death:
+ * keepalive and TCP_USER_TIMEOUT". */
 struct hupmon_liveness {
 	uint32_t keepalive_idle_s;     /* 1..32767; 0: keepalive untouched */
 	uint32_t keepalive_interval_s; /* 1..32767; 0: kernel default (75 s) */
@@ -205,7 +227,10 @@ struct hupmon_liveness {
  * short of the socket's end; a final cause or a probe that finds CLOSE
  * ends an open episode without RECOVERED (stats.stall_closed; RECOVERED
  * first if that probe shows progress), an unwatch with no report. README
- * "Stalls: what only the sweep can see".
+ * "Stalls: what only the sweep can see". A Unix socket has no progress
+ * counter (nothing tells a peer that stopped reading from one that reads
+ * as fast as we write): it is watched as with opts.no_stall, whatever
+ * stall_ms says.
  */
 enum hupmon_stall_kind {
 	HUPMON_STALL_KIND_STALLED = 1,
@@ -274,7 +299,8 @@ struct hupmon_config {
 	 * unused). */
 	unsigned paths;
 	/* default 0 (TCP_INFO); TCP_INFO, or PEEK unless no_touch is set
-	 * (whatever the paths): the sweep's probe. */
+	 * (whatever the paths): the sweep's probe of a TCP socket (a Unix
+	 * one is polled: see enum hupmon_sweep_method). */
 	enum hupmon_sweep_method sweep_method;
 	/* default 1000; 1..3600000 ms: the sweep period. A socket waits at
 	 * most a period plus a tick (stats.sweep_gap_bound_ns; the effective
@@ -311,7 +337,8 @@ struct hupmon_config {
 	 * sweep path and TCP_INFO: the stall threshold. A report comes within
 	 * stall_ms + 2 x the probe-gap bound of the last progress (data that
 	 * never left: not before the kernel's third failed send). 8 bytes per
-	 * watched socket. README "Stalls: what only the sweep can see". */
+	 * watched socket. TCP only: a Unix socket is watched without it.
+	 * README "Stalls: what only the sweep can see". */
 	uint32_t stall_ms;
 	/* default NULL; any: called per stall report; NULL: counted. */
 	hupmon_stall_callback *on_stall;
@@ -362,11 +389,13 @@ static inline int hupmon_new(const struct hupmon_config *cfg, hupmon **out)
 HUPMON_API void hupmon_free(hupmon *m);
 
 /*
- * Starts watching the connected TCP socket fd (IPv4 or IPv6). The caller
- * keeps fd; user is handed back in reports. On success stores the new id in
- * *id (may be NULL) and returns 0; on failure *id is left untouched and the
- * monitor unchanged. Any thread, including from a callback. Syscalls per
- * watch: README "Watch and unwatch cost".
+ * Starts watching fd, a connected TCP socket (IPv4 or IPv6) or a connected
+ * Unix-domain stream or seqpacket socket (from accept(), connect() or
+ * socketpair(); both ends of one pair are two sockets, each may be
+ * watched). The caller keeps fd; user is handed back in reports. On
+ * success stores the new id in *id (may be NULL) and returns 0; on failure
+ * *id is left untouched and the monitor unchanged. Any thread, including
+ * from a callback. Syscalls per watch: README "Watch and unwatch cost".
  *
  * fd reuse. If a watched fd is closed anyway and its number reused while
  * the socket lives on (a dup elsewhere), then on both paths: its identity
@@ -387,14 +416,15 @@ HUPMON_API void hupmon_free(hupmon *m);
  * which the kernel cannot tell apart) is accepted and reported on the next
  * dispatch (epoll path) or at its first probe.
  *
- * Errors: -EINVAL (m NULL; not a TCP socket over IPv4/IPv6: UDP, unix,
- * raw, MPTCP...; listening; not yet established: SYN_SENT, SYN_RECV),
+ * Errors: -EINVAL (m NULL; neither a TCP socket over IPv4/IPv6 nor a Unix
+ * stream or seqpacket one: UDP, Unix datagram, raw, MPTCP...; listening;
+ * not yet established: SYN_SENT, SYN_RECV; never connected),
  * -EBADF (fd negative or not open), -ENOTSOCK (an open fd that is no
  * socket, an O_PATH fd included, whatever it names), -EEXIST (this socket is
  * already watched, by this fd or a dup: same SO_COOKIE), -ENOMEM,
- * -EOPNOTSUPP (stall tracking on and the kernel's TCP_INFO shorter than
- * 232 bytes: tcpi_snd_wnd needs Linux 5.4), or an unexpected error from
- * epoll_ctl or getsockopt.
+ * -EOPNOTSUPP (stall tracking on, a TCP socket, and the kernel's TCP_INFO
+ * shorter than 232 bytes: tcpi_snd_wnd needs Linux 5.4), or an unexpected
+ * error from epoll_ctl, getsockopt or getpeername.
  */
 HUPMON_API int hupmon_watch(hupmon *m, int fd, void *user, hupmon_id *id);
 
@@ -408,25 +438,37 @@ struct hupmon_watch_opts {
 	 * stall_ms is set (no stall reports, 8-byte probes; its slot's 8
 	 * bytes of state stay allocated with the monitor's others). */
 	bool no_stall;
-	/* true: the caller vouches that fd is a connected TCP socket over
-	 * IPv4/IPv6 (not MPTCP) just got from accept(); the watch skips the
-	 * TCP_INFO and SO_PROTOCOL checks and reads only SO_COOKIE (-EBADF,
-	 * -ENOTSOCK, -EEXIST still come; with stall tracking the monitor's
-	 * first such watch reads TCP_INFO once, for its length). If the
-	 * caller is wrong, the watch may succeed where hupmon_watch says
-	 * -EINVAL and that socket's reports may be wrong or missing (fd -1,
-	 * no more probes); nothing else is harmed. README "Watch and unwatch
-	 * cost". */
+	/* true: the caller vouches that fd is a connected socket just got
+	 * from accept() on a listening socket of the family given below: a
+	 * TCP socket over IPv4/IPv6 (not MPTCP), or a Unix stream or
+	 * seqpacket socket. The watch skips the checks (TCP_INFO and
+	 * SO_PROTOCOL; for Unix getpeername and SO_TYPE) and reads only
+	 * SO_COOKIE (-EBADF, -ENOTSOCK, -EEXIST still come; with stall
+	 * tracking the monitor's first such TCP watch reads TCP_INFO once,
+	 * for its length). If the caller is wrong (a socket of another
+	 * family or kind, or not connected), the watch may succeed where
+	 * hupmon_watch says -EINVAL and that socket's reports may be wrong
+	 * or missing (fd -1, no more probes); nothing else is harmed. README
+	 * "Watch and unwatch cost". */
 	bool accepted;
+	/* 0.1.0's struct ends here; these bytes were its padding: never
+	 * read, leave them zero. */
+	unsigned char reserved[6];
+	/* Since 0.2.0. With accepted: the family of the listening socket:
+	 * 0 (TCP, as in 0.1.0), AF_INET or AF_INET6 (TCP), or AF_UNIX (a
+	 * Unix stream or seqpacket socket); any other value -EINVAL. Not
+	 * looked at without accepted: the checks learn the family. */
+	int family;
 };
 
 /* hupmon_watch with options. Returns as hupmon_watch; also -EINVAL for an
  * invalid liveness value, checked before any setsockopt (the socket is then
- * untouched), and for an opts_size the ABI rule at the top refuses, -E2BIG
- * for a larger struct with a byte set past the library's or above 4096
- * bytes (both before the fd is looked at; counted in watch_rejected as
- * einval and other). opts NULL is hupmon_watch(m, fd, NULL, id), opts_size
- * not looked at. Any thread, including from a callback. */
+ * untouched), for a family that accepted does not know, and for an
+ * opts_size the ABI rule at the top refuses, -E2BIG for a larger struct
+ * with a byte set past the library's or above 4096 bytes (both before the
+ * fd is looked at; counted in watch_rejected as einval and other). opts
+ * NULL is hupmon_watch(m, fd, NULL, id), opts_size not looked at. Any
+ * thread, including from a callback. */
 HUPMON_API int hupmon_watch_ex_sized(hupmon *m, int fd,
 				     const struct hupmon_watch_opts *opts,
 				     size_t opts_size, hupmon_id *id);
@@ -644,6 +686,12 @@ struct hupmon_stats {
 	/* gauge: the lap the sweep keeps now: the period, or longer while
 	 * sweep_cpu_budget stretches it; 0 while disarmed. */
 	uint64_t sweep_lap_effective_ns;
+
+	/* Since 0.2.0 (0.1.0's struct ends above). gauges: of the sockets
+	 * watched now, the TCP ones and the Unix ones (stream and seqpacket):
+	 * watched = watched_tcp + watched_unix */
+	uint64_t watched_tcp;
+	uint64_t watched_unix;
 };
 
 /* Fills *out with a consistent snapshot, taken under the monitor's lock (no
@@ -686,7 +734,8 @@ enum hupmon_format {
  * JSON keys (one object on one line; a.b is key b in object a, a.{b c} is
  * a.b and a.c, [] an array's elements, <path> epoll and sweep, <cause>
  * peer_shutdown, hangup, reset, timeout and error):
- *   {watched swept memory_bytes escalations callbacks}
+ *   {watched watched_tcp watched_unix swept memory_bytes escalations
+ *     callbacks}
  *   registry.{watches unwatches unwatch_rejected retired
  *     watch_rejected.{ebadf enotsock einval eexist enomem other}}
  *   hangups.<path>.<cause>
@@ -708,7 +757,8 @@ enum hupmon_format {
  * counts per bucket (not cumulative), le_seconds null for the last one.
  *
  * Prometheus families ([a,b]: labels a and b):
- *   gauges hupmon_{watched_sockets swept_sockets memory_bytes}
+ *   gauges hupmon_{watched_sockets watched_tcp_sockets
+ *     watched_unix_sockets swept_sockets memory_bytes}
  *     hupmon_sweep_{lap_last lap_worst slice_worst tick gap_worst gap_bound
  *     lap_effective}_seconds
  *   counters hupmon_{watches unwatches unwatch_rejected retired escalations

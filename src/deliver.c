@@ -100,7 +100,7 @@ static bool is_news(const struct hupmon *m, uint32_t idx, enum hupmon_path path,
 	const struct hupmon__slot *s = &m->reg.slots[idx];
 	int level = hupmon__cause_level(cause);
 
-	if (level > s->level)
+	if (level > hupmon__cause_level(s->cause))
 		return true;
 	/* compare: a level this path has not seen yet is news to it */
 	return level && hupmon__compare_unseen(m, idx, path, level);
@@ -119,17 +119,15 @@ static void observe(struct hupmon *m, uint32_t idx, enum hupmon_path path,
 		return;
 	if (cause == HUPMON_CAUSE_PEER_SHUTDOWN)
 		s->flags |= HUPMON__SLOT_FIN;
-	hupmon__compare_observe(m, idx, path, cause, level, now, laps,
-				level > s->level);
-	if (level > s->level) {
-		bool escalation = s->level != HUPMON__LEVEL_NONE;
+	int had = hupmon__cause_level(s->cause);
 
-		s->level = (uint8_t)level;
+	hupmon__compare_observe(m, idx, path, cause, level, now, laps,
+				level > had);
+	if (level > had) {
+		bool escalation = had != HUPMON__LEVEL_NONE;
+
 		s->cause = (uint8_t)cause;
-		if (path == HUPMON_PATH_SWEEP)
-			s->flags |= HUPMON__SLOT_BY_SWEEP;
-		else
-			s->flags &= (uint8_t)~HUPMON__SLOT_BY_SWEEP;
+		s->path = (uint8_t)path;
 		m->st.hangups[path][cause]++;
 		if (escalation)
 			m->st.escalations++;

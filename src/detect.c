@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/epoll.h>
 
 int hupmon__cause_level(enum hupmon_cause cause)
@@ -65,6 +66,15 @@ enum hupmon_cause hupmon__classify_epoll(uint32_t events, int err,
 	/* EPOLLERR alone: a queued error-queue message (timestamps,
 	 * zerocopy) or a soft error on a live connection. Not a hangup. */
 	return HUPMON_CAUSE_NONE;
+}
+
+enum hupmon_cause hupmon__classify_poll(short revents, int err, bool fin_seen)
+{
+	uint32_t events = (revents & POLLRDHUP ? EPOLLRDHUP : 0) |
+			  (revents & POLLHUP ? EPOLLHUP : 0) |
+			  (revents & POLLERR ? EPOLLERR : 0);
+
+	return hupmon__classify_epoll(events, err, fin_seen);
 }
 
 enum hupmon_cause hupmon__classify_peek(long rc, int err, bool fin_seen)

@@ -13,6 +13,20 @@
  *   - Keepalive / TCP_USER_TIMEOUT give up with SO_ERROR ETIMEDOUT.
  *   - EPOLLERR also fires for a non-empty error queue (timestamps, zerocopy)
  *     with SO_ERROR 0: that is not a hangup.
+ *
+ * A Unix stream or seqpacket socket, measured on Linux 6.18 with the same
+ * registration (socketpair, accept and connect ends alike):
+ *   - The peer's shutdown(SHUT_WR) shows as EPOLLRDHUP alone, as a FIN.
+ *   - Its end closing (close, exit, shutdown(SHUT_RDWR); only when the
+ *     last process holding it lets go) shows as EPOLLRDHUP|EPOLLHUP at
+ *     once: no FIN-then-close in two steps. With data of ours unread in
+ *     its queue, EPOLLERR too and SO_ERROR ECONNRESET, after a SHUT_WR as
+ *     well. So the TCP table above reads right for it: HANGUP, RESET,
+ *     PEER_SHUTDOWN. ETIMEDOUT and EPIPE never come as its SO_ERROR.
+ *   - Its shutdown(SHUT_RD) shows nothing; a write of ours after its close
+ *     fails with EPIPE and shows nothing either (no new event, no error).
+ *   - poll() returns the same bits as the event mask, so the sweep's probe
+ *     of a Unix socket is classified by the same table.
  */
 #ifndef HUPMON_DETECT_H
 #define HUPMON_DETECT_H
@@ -43,6 +57,10 @@ enum hupmon_cause hupmon__classify_error(int err, bool fin_seen);
  * fin_seen: a FIN is known from an earlier report. */
 enum hupmon_cause hupmon__classify_epoll(uint32_t events, int err,
 					 bool fin_seen);
+
+/* poll() revents of a Unix socket (asked for POLLRDHUP) plus its known
+ * error: classified as the epoll mask with the same bits. */
+enum hupmon_cause hupmon__classify_poll(short revents, int err, bool fin_seen);
 
 /* A 1-byte recv(MSG_PEEK|MSG_DONTWAIT) result: rc and its errno (when rc < 0)
  * to a cause; NONE means alive (data, or EAGAIN). */

@@ -116,6 +116,11 @@ struct num hupmon__format_seconds(uint64_t ns)
 static const struct scalar sockets[] = {
 	{"watched", "watched", "watched_sockets", "Sockets watched now.",
 	 FIELD(watched), true, UNIT_COUNT},
+	{"watched_tcp", "watched tcp", "watched_tcp_sockets",
+	 "TCP sockets watched now.", FIELD(watched_tcp), true, UNIT_COUNT},
+	{"watched_unix", "watched unix", "watched_unix_sockets",
+	 "Unix-domain stream and seqpacket sockets watched now.",
+	 FIELD(watched_unix), true, UNIT_COUNT},
 	{"swept", "under the sweep", "swept_sockets",
 	 "Watched sockets under the sweep path now.", FIELD(swept), true,
 	 UNIT_COUNT},

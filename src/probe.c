@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * probe: the sweep's work. Works off the open slice one socket at a time,
- * probes each with recv(MSG_PEEK) or getsockopt(TCP_INFO), and hands what
- * the probe saw to the delivery (hupmon__deliver_report). The schedule
- * (which socket, when) is sweep.c's.
+ * probes each with recv(MSG_PEEK) or getsockopt(TCP_INFO) (a Unix socket
+ * with poll()), and hands what the probe saw to the delivery
+ * (hupmon__deliver_report). The schedule (which socket, when) is
+ * sweep.c's.
  *
  * Kernel facts relied on:
  *   - recv(MSG_PEEK|MSG_DONTWAIT) returns data or EAGAIN on a live socket,
@@ -26,6 +27,24 @@
  *     the final count (the last sample shows the progress); after an RST
  *     or a timeout the queues are purged and nothing moves again.
  *
+ *   - A Unix stream or seqpacket socket has no TCP_INFO (EOPNOTSUPP) and
+ *     no progress counter (SIOCOUTQ counts the memory of our unread
+ *     buffers, 768 bytes for one unread byte, not bytes), and a peek
+ *     serves it badly: it returns 0 for the peer's shutdown(SHUT_WR) and
+ *     for its close alike, consumes the ECONNRESET its close may leave,
+ *     and reads an empty seqpacket message as end of file. poll(fd,
+ *     POLLRDHUP, 0) reads what the epoll path sees (detect.h) and changes
+ *     nothing, pending error included: a Unix socket is polled, whatever
+ *     the method, so no_touch holds. A seqpacket socket answers poll()
+ *     and epoll as a stream one does for every act of its peer, and an
+ *     empty message shows nothing: hupmon watches both kinds. A closed
+ *     fd polls POLLNVAL.
+ *   - A Unix socket shows HUP for good once its peer's end closed, but
+ *     also after our own shutdown of both directions, and the peer's
+ *     close may then still bring ECONNRESET: no probe tells a finished
+ *     Unix connection, so unlike TCP's CLOSE nothing ends its probes
+ *     short of a final cause (or the unwatch).
+ *
  * Stall tracking of a socket therefore goes on through PEER_SHUTDOWN and
  * HANGUP, and ends when the connection is over: a final cause (RESET,
  * TIMEOUT, ERROR, from either path) or CLOSE seen by a probe (deliver.c
@@ -37,6 +56,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include "clock.h"
@@ -135,6 +155,31 @@ static bool probe_peek(struct hupmon *m, struct hupmon__slot *s,
 	return true;
 }
 
+/* poll(POLLRDHUP) of a Unix socket. The error is read, as on the epoll
+ * path, only once the peer's end is gone (ERR with HUP), and only from
+ * the socket watched. */
+static bool probe_poll(struct hupmon *m, struct hupmon__slot *s,
+		       struct hupmon__report *r)
+{
+	struct pollfd p = {.fd = s->fd, .events = POLLRDHUP};
+
+	r->cause = HUPMON_CAUSE_NONE;
+	if (poll(&p, 1, 0) < 0)
+		return true; /* ENOMEM, EINTR: nothing seen this lap */
+	if (p.revents & POLLNVAL)
+		return false; /* closed: it holds no socket */
+	if ((p.revents & POLLERR) && (p.revents & POLLHUP) && !s->error &&
+	    !m->cfg.no_touch) {
+		if (!hupmon__sock_confirm(m, s, HUPMON_PATH_SWEEP))
+			return false;
+		r->identified = true;
+		hupmon__sock_keep_error(m, s, HUPMON_PATH_SWEEP);
+	}
+	r->cause = hupmon__classify_poll(p.revents, s->error,
+					 (s->flags & HUPMON__SLOT_FIN) != 0);
+	return true;
+}
+
 /* getsockopt(TCP_INFO); with st, the whole sample into ti (*full: all of
  * it came). */
 static bool probe_tcp_info(struct hupmon *m, struct hupmon__slot *s,
@@ -175,7 +220,7 @@ static void stall_look(struct hupmon *m, const struct hupmon__slot *s,
 	bool escalation, over;
 
 	over = (s->flags & HUPMON__SLOT_CLOSED) ||
-	       s->level >= HUPMON__LEVEL_FINAL ||
+	       hupmon__cause_level(s->cause) >= HUPMON__LEVEL_FINAL ||
 	       hupmon__cause_level(r->cause) >= HUPMON__LEVEL_FINAL;
 	if (over && open == HUPMON__STALL_NONE)
 		return;
@@ -219,8 +264,10 @@ static int probe(struct hupmon *m, uint32_t idx)
 	if (m->probe_hook)
 		m->probe_hook(m, idx, m->probe_hook_arg);
 	st = hupmon__sweep_stall(m, idx); /* NULL: not tracked */
-	if (m->cfg.sweep_method == HUPMON_SWEEP_PEEK &&
-	    !(s->flags & HUPMON__SLOT_PEEK_OFF))
+	if (s->flags & HUPMON__SLOT_UNIX)
+		same = probe_poll(m, s, &r);
+	else if (m->cfg.sweep_method == HUPMON_SWEEP_PEEK &&
+		 !(s->flags & HUPMON__SLOT_PEEK_OFF))
 		same = probe_peek(m, s, &r);
 	else
 		same = probe_tcp_info(m, s, st, &ti, &full, &r);

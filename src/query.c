@@ -38,10 +38,7 @@ static void status_of(const struct hupmon *m, uint32_t idx,
 
 	memset(st, 0, sizeof(*st));
 	st->cause = (enum hupmon_cause)s->cause;
-	if (st->cause != HUPMON_CAUSE_NONE)
-		st->path = (s->flags & HUPMON__SLOT_BY_SWEEP)
-				   ? HUPMON_PATH_SWEEP
-				   : HUPMON_PATH_EPOLL;
+	st->path = (enum hupmon_path)s->path;
 	/* as the event carries it (deliver.c) */
 	st->error = st->cause >= HUPMON_CAUSE_RESET ? s->error : 0;
 	st->stall_reason = hupmon__sweep_stall_reason(m, idx);

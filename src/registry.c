@@ -238,7 +238,7 @@ uint32_t hupmon__registry_insert(struct hupmon__registry *r, int fd,
 	s->fd = fd;
 	s->link = HUPMON__NO_SLOT;
 	s->error = 0;
-	s->level = 0;
+	s->path = 0;
 	s->cause = 0;
 	s->flags = HUPMON__SLOT_LIVE;
 	s->cookie = cookie;

@@ -33,8 +33,7 @@ enum {
 	HUPMON__SLOT_CLOSED = 1u << 4,	 /* TCP_INFO saw CLOSE: terminal */
 	HUPMON__SLOT_PEEK_OFF = 1u << 5, /* SO_PEEK_OFF on: never peeked */
 	HUPMON__SLOT_STALL = 1u << 6,	 /* stall tracking on (sweep.h) */
-	/* the cause reported came from the sweep (else: epoll, or none) */
-	HUPMON__SLOT_BY_SWEEP = 1u << 7,
+	HUPMON__SLOT_UNIX = 1u << 7,	 /* a Unix socket: polled, no TCP */
 };
 
 /* One watched socket; 32 bytes. All fields under the monitor's lock. */
@@ -43,8 +42,8 @@ struct hupmon__slot {
 	int32_t fd;	 /* the watched fd, -1 when free */
 	uint32_t link;	 /* free: next free slot; live: HUPMON__NO_SLOT */
 	uint8_t error;	 /* SO_ERROR kept by either path, 0 if none */
-	uint8_t level;	 /* highest level reported (enum hupmon__level) */
-	uint8_t cause;	 /* highest cause reported (its path: BY_SWEEP) */
+	uint8_t path;	 /* the path that reported cause; 0: none */
+	uint8_t cause;	 /* highest cause reported; its level: detect.h */
 	uint8_t flags;	 /* HUPMON__SLOT_* */
 	uint64_t cookie; /* SO_COOKIE: the socket's identity */
 	void *user;	 /* as given to hupmon_watch */

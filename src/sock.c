@@ -56,62 +56,98 @@ static unsigned info_len_seen(struct hupmon *m, int fd, socklen_t len)
 	return got;
 }
 
-/* Checks that fd is a connected TCP socket, not MPTCP, and reads its
- * identity: three getsockopt. With stall (tracking applies to it) the
- * one TCP_INFO read is a whole sample, whose length the stall check
- * wants (*info_len). */
-static int check_socket(struct hupmon *m, int fd, bool stall, uint64_t *cookie,
-			unsigned *info_len)
+/* A socket whose TCP_INFO failed with EOPNOTSUPP: a connected Unix
+ * stream or seqpacket socket, or -EINVAL. getpeername tells the family
+ * and that it is connected (ENOTCONN: listening or never connected; the
+ * address is cut short, only the family is wanted), SO_TYPE the kind. */
+static int check_unix(int fd)
+{
+	struct sockaddr sa;
+	socklen_t len = sizeof(sa);
+	int type;
+
+	if (getpeername(fd, &sa, &len) < 0)
+		return errno == ENOTCONN ? -EINVAL : fd_err(fd, errno);
+	if (len < sizeof(sa.sa_family) || sa.sa_family != AF_UNIX)
+		return -EINVAL;
+	len = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return fd_err(fd, errno);
+	return type == SOCK_STREAM || type == SOCK_SEQPACKET ? 0 : -EINVAL;
+}
+
+/* Checks that fd is a connected TCP socket, not MPTCP, or a connected
+ * Unix stream or seqpacket socket, and reads its identity: three
+ * getsockopt for TCP; for Unix the failed TCP_INFO, getpeername and two
+ * getsockopt. With stall (tracking wanted) a TCP socket's one TCP_INFO
+ * read is a whole sample, whose length the stall check wants. */
+static int check_socket(struct hupmon *m, int fd, bool stall,
+			struct hupmon__sock_seen *seen)
 {
 	struct hupmon__tcp_info ti;
 	/* tcpi_state is the first byte; 8 is what a sweep probe reads */
 	socklen_t len = stall ? sizeof(ti) : 8;
-	int v;
+	int v, err;
 
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
-		return tcp_info_err(fd, errno);
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0) {
+		if (errno != EOPNOTSUPP)
+			return tcp_info_err(fd, errno);
+		err = check_unix(fd);
+		if (err)
+			return err;
+		seen->unix_sock = true;
+		return read_cookie(fd, &seen->cookie);
+	}
 	if (!len ||
 	    hupmon__tcp_state_verdict(ti.state) == HUPMON__STATE_NOT_CONNECTED)
 		return -EINVAL; /* listening, or connect still under way */
 	if (stall)
-		*info_len = info_len_seen(m, fd, len);
+		seen->info_len = info_len_seen(m, fd, len);
 	len = sizeof(v);
 	if (getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &v, &len) < 0)
 		return -errno;
 	if (v != IPPROTO_TCP)
 		return -EINVAL; /* MPTCP */
-	return read_cookie(fd, cookie);
+	return read_cookie(fd, &seen->cookie);
 }
 
-/* opts.accepted: the caller vouches for what check_socket checks; only
- * the identity is read. Stall tracking needs TCP_INFO's length: known
- * for the monitor after its first read, else read here (once). */
-static int check_accepted(struct hupmon *m, int fd, bool stall,
-			  uint64_t *cookie, unsigned *info_len)
+/* opts.accepted: the caller vouches for what check_socket checks, and
+ * for the family; only the identity is read. Stall tracking of a TCP
+ * socket needs TCP_INFO's length: known for the monitor after its first
+ * read, else read here (once). */
+static int check_accepted(struct hupmon *m, int fd, int family, bool stall,
+			  struct hupmon__sock_seen *seen)
 {
 	struct hupmon__tcp_info ti;
 	socklen_t len = sizeof(ti);
-	int err = read_cookie(fd, cookie);
+	int err;
 
+	if (family != 0 && family != AF_INET && family != AF_INET6 &&
+	    family != AF_UNIX)
+		return -EINVAL;
+	err = read_cookie(fd, &seen->cookie);
 	if (err)
 		return fd_err(fd, -err);
-	if (!stall)
+	seen->unix_sock = family == AF_UNIX;
+	if (!stall || seen->unix_sock)
 		return 0;
-	*info_len =
+	seen->info_len =
 		atomic_load_explicit(&m->tcp_info_len, memory_order_relaxed);
-	if (*info_len)
+	if (seen->info_len)
 		return 0;
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0)
 		return tcp_info_err(fd, errno); /* the caller was wrong */
-	*info_len = info_len_seen(m, fd, len);
+	seen->info_len = info_len_seen(m, fd, len);
 	return 0;
 }
 
-int hupmon__sock_check(struct hupmon *m, int fd, bool accepted, bool stall,
-		       uint64_t *cookie, unsigned *info_len)
+int hupmon__sock_check(struct hupmon *m, int fd,
+		       const struct hupmon_watch_opts *opts, bool stall,
+		       struct hupmon__sock_seen *seen)
 {
-	return accepted ? check_accepted(m, fd, stall, cookie, info_len)
-			: check_socket(m, fd, stall, cookie, info_len);
+	*seen = (struct hupmon__sock_seen){0};
+	return opts->accepted ? check_accepted(m, fd, opts->family, stall, seen)
+			      : check_socket(m, fd, stall, seen);
 }
 
 static bool same(const struct hupmon__slot *s)

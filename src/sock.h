@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sock: a watched socket seen through its fd number. What a watch checks
- * (a connected TCP socket, its identity), whether the fd still holds the
- * socket that was watched, the socket's pending error, kept once
+ * (a connected TCP or Unix stream socket, its identity), whether the fd still
+ * holds the socket that was watched, the socket's pending error, kept once
  * read, and what becomes of a watch whose fd lost its socket (an orphan).
  *
  * Kernel facts relied on:
@@ -27,7 +27,21 @@
  *   - The length TCP_INFO returns is the kernel's struct tcp_info, the
  *     same for every socket: it is learnt once per monitor.
  *   - SO_COOKIE works on every socket and fails with ENOTSOCK or EBADF
- *     like any SOL_SOCKET option (EBADF on O_PATH too).
+ *     like any SOL_SOCKET option (EBADF on O_PATH too). The two ends of
+ *     a socketpair() are two sockets with two cookies.
+ *   - A Unix-domain socket answers TCP_INFO with EOPNOTSUPP (as UDP and
+ *     raw IPv4 do). getpeername() on it fails with ENOTCONN while it is
+ *     not connected, listening included, and succeeds with family
+ *     AF_UNIX once connected, from accept(), connect() or socketpair(),
+ *     even after the peer closed (the socket keeps its peer). SO_TYPE
+ *     tells a stream (SOCK_STREAM) or seqpacket (SOCK_SEQPACKET) socket
+ *     from a datagram one, which getpeername() answers too once
+ *     connected. A Unix connect() completes at once: no "under way".
+ *     So a Unix socket costs one syscall more than a TCP one: on this
+ *     VM (Linux 6.18) getpeername, SO_TYPE, SO_ACCEPTCONN, SO_DOMAIN and
+ *     SO_COOKIE each take 1.3-1.6 us; getpeername alone refuses both the
+ *     listening and the never-connected socket, which SO_ACCEPTCONN
+ *     cannot. SOCK_SEQPACKET: see probe.c.
  *   - getsockopt(SO_ERROR) clears the pending error (sock_error()), so it is
  *     read at most once per socket and kept in the slot for both paths.
  */
@@ -42,15 +56,25 @@
 struct hupmon;
 struct hupmon__slot;
 
-/* The checks of a watch; reads the socket's identity (SO_COOKIE) into
- * *cookie. accepted false: fd must be a connected TCP socket, not MPTCP
- * (three getsockopt); accepted true: the caller vouched for that, only the
- * identity is read. With stall (tracking applies to the socket) *info_len
- * gets the length of TCP_INFO as stall tracking sees it (read by the
- * check, or once per monitor when accepted). 0, -EBADF, -ENOTSOCK,
- * -EINVAL, or getsockopt's -errno. Without the lock. */
-int hupmon__sock_check(struct hupmon *m, int fd, bool accepted, bool stall,
-		       uint64_t *cookie, unsigned *info_len);
+/* What the checks of a watch learnt of its socket. */
+struct hupmon__sock_seen {
+	uint64_t cookie;   /* SO_COOKIE: the socket's identity */
+	unsigned info_len; /* TCP with stall: TCP_INFO's length */
+	bool unix_sock;	   /* a Unix stream or seqpacket socket */
+};
+
+/* The checks of a watch; fills *seen. Without opts->accepted fd must be a
+ * connected TCP socket, not MPTCP (three getsockopt), or a connected Unix
+ * stream or seqpacket socket (TCP_INFO's failure, getpeername, two
+ * getsockopt); with it the caller vouched for that and opts->family
+ * (0, AF_INET, AF_INET6 or AF_UNIX, else -EINVAL) says which: only the
+ * identity is read. With stall (tracking wanted) a TCP socket's
+ * seen->info_len gets the length of TCP_INFO as stall tracking sees it
+ * (read by the check, or once per monitor when accepted). 0, -EBADF,
+ * -ENOTSOCK, -EINVAL, or getsockopt's -errno. Without the lock. */
+int hupmon__sock_check(struct hupmon *m, int fd,
+		       const struct hupmon_watch_opts *opts, bool stall,
+		       struct hupmon__sock_seen *seen);
 
 /* Whether s->fd still holds the socket watched (SO_COOKIE), counted in
  * the stats of the path that asks; true without a read when the config

@@ -10,17 +10,25 @@
 #include "stats.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "sized.h"
 #include "state.h"
 #include "sweep.h"
 
-/* The sizes of a caller's struct hupmon_stats (sized.h): 0.1.0, the first
- * release, is today's struct; no field appended since. */
+/* The sizes of a caller's struct hupmon_stats (sized.h): 0.1.0's, the
+ * first release, ends where watched_tcp starts; 0.2.0 appended it and
+ * watched_unix. */
+static const size_t stats_ends[] = {
+	HUPMON__SIZED_END(struct hupmon_stats, watched_tcp),
+	HUPMON__SIZED_END(struct hupmon_stats, watched_unix),
+};
 static const struct hupmon__sized stats_sized = {
 	.size = sizeof(struct hupmon_stats),
-	.first = sizeof(struct hupmon_stats),
+	.first = offsetof(struct hupmon_stats, watched_tcp),
+	.ends = stats_ends,
+	.n_ends = sizeof(stats_ends) / sizeof(stats_ends[0]),
 };
 
 int hupmon__stats_copy_in(struct hupmon_stats *dst,
@@ -87,6 +95,8 @@ void hupmon_stats_sized(const hupmon *m, struct hupmon_stats *out,
 	pthread_mutex_lock(hupmon__lock_of(m));
 	snap = m->st;
 	snap.watched = m->reg.live;
+	/* watch.c counts the Unix ones; the others are TCP */
+	snap.watched_tcp = m->reg.live - m->st.watched_unix;
 	snap.memory_bytes = m->mem.bytes;
 	hupmon__sweep_snapshot(m, &snap);
 	pthread_mutex_unlock(hupmon__lock_of(m));

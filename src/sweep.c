@@ -229,7 +229,7 @@ static bool wanted(const struct hupmon *m, uint32_t idx)
 		return false;
 	if (s->flags & HUPMON__SLOT_CMP)
 		return true;
-	return s->level < HUPMON__LEVEL_FINAL &&
+	return hupmon__cause_level(s->cause) < HUPMON__LEVEL_FINAL &&
 	       !(s->flags & HUPMON__SLOT_CLOSED);
 }
 

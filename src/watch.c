@@ -8,7 +8,10 @@
  *
  * What a watch costs in syscalls (each getsockopt about a third of an
  * EPOLL_CTL_ADD + DEL pair): TCP_INFO, SO_PROTOCOL and SO_COOKIE, then
- * EPOLL_CTL_ADD; with opts.accepted only SO_COOKIE and EPOLL_CTL_ADD. An
+ * EPOLL_CTL_ADD; a Unix socket TCP_INFO (which fails), getpeername,
+ * SO_TYPE and SO_COOKIE; with opts.accepted only SO_COOKIE and
+ * EPOLL_CTL_ADD, for either family (the caller names it: an option, as
+ * a read of SO_DOMAIN would cost a vouched TCP watch a third more). An
  * unwatch is one EPOLL_CTL_DEL. The checks and the kernel facts behind
  * them: sock.h.
  *
@@ -24,7 +27,11 @@
  *     watched socket.
  *   - TCP_KEEPIDLE and TCP_KEEPINTVL take 1..32767 s, TCP_KEEPCNT 1..127
  *     (the kernel's MAX_TCP_KEEP* limits); TCP_USER_TIMEOUT takes ms as an
- *     int.
+ *     int. A Unix socket refuses each of them with EOPNOTSUPP (it takes
+ *     SO_KEEPALIVE, which does nothing there): its liveness options are
+ *     not written. They are not needed: a Unix peer is a process on this
+ *     host, and the kernel closes its end (HANGUP or RESET) when the last
+ *     holder closes it or exits, however it dies.
  *
  * Locking and waiting. m->lock is never held across a callback, a blocking
  * syscall or a wait (pthread_cond_wait gives it up). Four waits exist, all
@@ -54,6 +61,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
@@ -68,11 +76,28 @@
 #include "path.h"
 #include "sized.h"
 
-/* The sizes of a caller's struct hupmon_watch_opts (sized.h): 0.1.0, the
- * first release, is today's struct; no field appended since. */
+/* 0.1.0's struct hupmon_watch_opts, the first release: its size is the
+ * smallest a caller may pass. */
+struct opts_0_1_0 {
+	void *user;
+	const struct hupmon_liveness *liveness;
+	bool no_stall;
+	bool accepted;
+};
+_Static_assert(offsetof(struct hupmon_watch_opts, family) >=
+		       sizeof(struct opts_0_1_0),
+	       "a field appended starts past 0.1.0's padding (sized.h)");
+
+/* The sizes of a caller's struct hupmon_watch_opts (sized.h): 0.1.0's,
+ * then 0.2.0 appended family (reserved fills 0.1.0's padding). */
+static const size_t opts_ends[] = {
+	HUPMON__SIZED_END(struct hupmon_watch_opts, family),
+};
 static const struct hupmon__sized opts_sized = {
 	.size = sizeof(struct hupmon_watch_opts),
-	.first = sizeof(struct hupmon_watch_opts),
+	.first = sizeof(struct opts_0_1_0),
+	.ends = opts_ends,
+	.n_ends = sizeof(opts_ends) / sizeof(opts_ends[0]),
 };
 
 int hupmon__watch_check_liveness(const struct hupmon_liveness *l)
@@ -136,7 +161,9 @@ int hupmon__watch_check_stall(const struct hupmon_config *c)
 	return 0;
 }
 
-/* Whether stall tracking applies to the socket. */
+/* Whether stall tracking applies to the socket, as far as the options
+ * say: the checks may still find a Unix socket, which never has it (no
+ * progress counter: hupmon.h). */
 static bool stall_wanted(const struct hupmon *m,
 			 const struct hupmon_watch_opts *opts)
 {
@@ -167,6 +194,17 @@ static uint8_t peek_offset_on(const struct hupmon *m, int fd)
 	return HUPMON__SLOT_PEEK_OFF;
 }
 
+/* The slot's flags for what the checks found: a Unix socket is polled by
+ * the sweep, never peeked nor stall-tracked. */
+static uint8_t slot_flags(const struct hupmon *m, int fd, bool unix_sock,
+			  bool stall)
+{
+	if (unix_sock)
+		return HUPMON__SLOT_UNIX;
+	return (uint8_t)(peek_offset_on(m, fd) |
+			 (stall ? HUPMON__SLOT_STALL : 0));
+}
+
 static void count_reject(struct hupmon *m, int err)
 {
 	unsigned r;
@@ -194,6 +232,15 @@ static void count_reject(struct hupmon *m, int err)
 	m->st.watch_rejected[r]++;
 }
 
+/* A watch ends (unwatch or retire): the slot leaves the registry and the
+ * count of its family. */
+static void forget(struct hupmon *m, uint32_t idx)
+{
+	if (m->reg.slots[idx].flags & HUPMON__SLOT_UNIX)
+		m->st.watched_unix--;
+	hupmon__registry_remove(&m->reg, idx);
+}
+
 /* The slot's fd number now holds another socket: drop the slot. Its epoll
  * registration belongs to the old file, so no EPOLL_CTL_DEL by fd number
  * here (that would remove the new socket's); events the old file may still
@@ -203,7 +250,7 @@ static void retire(struct hupmon *m, uint32_t idx)
 	hupmon__sweep_remove(m, idx);
 	hupmon__compare_cut_short(m, idx);
 	m->st.retired++;
-	hupmon__registry_remove(&m->reg, idx);
+	forget(m, idx);
 }
 
 /* Undoes an insert whose registration or options failed. */
@@ -259,7 +306,9 @@ static int watch_locked(struct hupmon *m, int fd, void *user, uint64_t cookie,
 			return err;
 		}
 	}
-	err = apply_liveness(fd, live);
+	/* Not for a Unix socket, which takes none of them (top of file). */
+	if (!(flags & HUPMON__SLOT_UNIX))
+		err = apply_liveness(fd, live);
 	if (err) {
 		if (hupmon__has_path(m->paths, HUPMON_PATH_EPOLL))
 			ctl(m, EPOLL_CTL_DEL, fd, NULL);
@@ -270,6 +319,8 @@ static int watch_locked(struct hupmon *m, int fd, void *user, uint64_t cookie,
 		retire(m, old);
 	if (same != HUPMON__NO_SLOT && same != old)
 		retire(m, same);
+	if (flags & HUPMON__SLOT_UNIX)
+		m->st.watched_unix++;
 	hupmon__compare_watch(m, idx);
 	if (hupmon__has_path(m->paths, HUPMON_PATH_SWEEP))
 		hupmon__sweep_add(m, idx);
@@ -325,8 +376,8 @@ int hupmon_watch_ex_sized(hupmon *m, int fd,
 {
 	struct hupmon_watch_opts opts;
 	struct hupmon_liveness live;
-	uint64_t cookie = 0;
-	unsigned info_len = 0;
+	struct hupmon__sock_seen seen = {0};
+	uint8_t flags = 0;
 	bool stall;
 	int err;
 
@@ -341,20 +392,20 @@ int hupmon_watch_ex_sized(hupmon *m, int fd,
 	if (!err && fd < 0)
 		err = -EBADF;
 	else if (!err)
-		err = hupmon__sock_check(m, fd, opts.accepted, stall, &cookie,
-					 &info_len);
+		err = hupmon__sock_check(m, fd, &opts, stall, &seen);
+	stall = stall && !seen.unix_sock;
 	if (!err)
 		err = hupmon__watch_check_liveness(&live);
 	if (!err && stall)
-		err = stall_check(info_len);
+		err = stall_check(seen.info_len);
+	if (!err)
+		flags = slot_flags(m, fd, seen.unix_sock, stall);
 	pthread_mutex_lock(&m->lock);
 	call_enter(m);
 	if (!err)
 		wait_del(m, fd, 0);
 	if (!err)
-		err = watch_locked(m, fd, opts.user, cookie, &live,
-				   (uint8_t)(peek_offset_on(m, fd) |
-					     (stall ? HUPMON__SLOT_STALL : 0)),
+		err = watch_locked(m, fd, opts.user, seen.cookie, &live, flags,
 				   id);
 	if (err)
 		count_reject(m, err);
@@ -439,7 +490,7 @@ int hupmon_unwatch(hupmon *m, hupmon_id id)
 		del.next = m->dels;
 		m->dels = &del;
 	}
-	hupmon__registry_remove(&m->reg, idx);
+	forget(m, idx);
 	m->st.unwatches++;
 	if (del.fd >= 0) {
 		pthread_mutex_unlock(&m->lock);

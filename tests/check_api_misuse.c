@@ -390,9 +390,10 @@ START_TEST(test_bad_input)
 	enotsock++;
 	enotsock += check_o_path(m, s);
 
-	/* Sockets that are not a connected TCP stream */
-	ck_assert_int_eq(
-		socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, usp), 0);
+	/* Sockets that are neither a connected TCP stream nor a connected
+	 * Unix stream (a Unix stream pair is watched: check_unix) */
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, usp),
+			 0);
 	ck_assert_int_eq(hupmon_watch(m, usp[0], NULL, &id), -EINVAL);
 	einval++;
 	for (int f = 0; f < 2; f++) {

@@ -7,6 +7,7 @@
 #include "fixture.h"
 #include <errno.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 
@@ -54,6 +55,53 @@ START_TEST(test_epoll_table)
 					     epoll_rows[_i].fin) ==
 			      epoll_rows[_i].want,
 		      "row %d: events %#x err %d", _i, ev, epoll_rows[_i].err);
+}
+END_TEST
+
+/* poll() of a Unix socket: what its peer's acts show (detect.h), as
+ * measured; the bits a probe does not ask for change nothing. */
+static const struct {
+	short revents;
+	int err;
+	enum hupmon_cause want;
+} poll_rows[] = {
+	{0, 0, HUPMON_CAUSE_NONE},		       /* alive, or SHUT_RD */
+	{POLLRDHUP, 0, HUPMON_CAUSE_PEER_SHUTDOWN},    /* shutdown(SHUT_WR) */
+	{POLLRDHUP | POLLHUP, 0, HUPMON_CAUSE_HANGUP}, /* close, SHUT_RDWR */
+	/* close with our data unread */
+	{POLLRDHUP | POLLHUP | POLLERR, ECONNRESET, HUPMON_CAUSE_RESET},
+	/* ... its error read by the epoll path: ERR gone */
+	{POLLRDHUP | POLLHUP, ECONNRESET, HUPMON_CAUSE_RESET},
+	/* ... no_touch: the error unknown */
+	{POLLRDHUP | POLLHUP | POLLERR, 0, HUPMON_CAUSE_HANGUP},
+	{POLLHUP, 0, HUPMON_CAUSE_HANGUP}, /* unconnected */
+	{POLLIN | POLLOUT | POLLPRI, ECONNRESET, HUPMON_CAUSE_NONE},
+	{POLLNVAL, 0, HUPMON_CAUSE_NONE}, /* the probe's own business */
+};
+
+START_TEST(test_poll_table)
+{
+	ck_assert_msg(hupmon__classify_poll(poll_rows[_i].revents,
+					    poll_rows[_i].err,
+					    false) == poll_rows[_i].want,
+		      "row %d: revents %#x err %d", _i,
+		      (unsigned)poll_rows[_i].revents, poll_rows[_i].err);
+}
+END_TEST
+
+/* Every row of the epoll table, in poll bits: the same cause. */
+START_TEST(test_poll_as_epoll)
+{
+	uint32_t ev = epoll_rows[_i].events;
+	short revents = (short)((ev & EPOLLRDHUP ? POLLRDHUP : 0) |
+				(ev & EPOLLHUP ? POLLHUP : 0) |
+				(ev & EPOLLERR ? POLLERR : 0) |
+				(ev & EPOLLIN ? POLLIN : 0) |
+				(ev & EPOLLOUT ? POLLOUT : 0));
+
+	ck_assert_int_eq(hupmon__classify_poll(revents, epoll_rows[_i].err,
+					       epoll_rows[_i].fin),
+			 epoll_rows[_i].want);
 }
 END_TEST
 
@@ -153,6 +201,10 @@ static Suite *detect_suite(void)
 	TCase *tc = tcase_create("epoll");
 
 	tcase_add_loop_test(tc, test_epoll_table, 0, N(epoll_rows));
+	suite_add_tcase(s, tc);
+	tc = tcase_create("poll");
+	tcase_add_loop_test(tc, test_poll_table, 0, N(poll_rows));
+	tcase_add_loop_test(tc, test_poll_as_epoll, 0, N(epoll_rows));
 	suite_add_tcase(s, tc);
 	tc = tcase_create("peek");
 	tcase_add_loop_test(tc, test_peek_table, 0, N(peek_rows));

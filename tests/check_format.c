@@ -98,6 +98,8 @@ static void fill(struct hupmon_stats *s)
 	s->sweep_cookie_reads = 155;
 	s->sweep_error_reads = 156;
 	s->sweep_lap_effective_ns = 56789012;
+	s->watched_tcp = 100;
+	s->watched_unix = 1;
 	fill_matrix(s->cmp_first, 2000);
 	fill_matrix(s->cmp_second, 3000);
 	fill_matrix(s->cmp_missed, 4000);
@@ -535,6 +537,9 @@ static const struct {
 	bool secs; /* ns in the snapshot, seconds in the output */
 } scalars[] = {
 	{"watched", "hupmon_watched_sockets", OFF(watched), false},
+	{"watched_tcp", "hupmon_watched_tcp_sockets", OFF(watched_tcp), false},
+	{"watched_unix", "hupmon_watched_unix_sockets", OFF(watched_unix),
+	 false},
 	{"swept", "hupmon_swept_sockets", OFF(swept), false},
 	{"memory_bytes", "hupmon_memory_bytes", OFF(memory_bytes), false},
 	{"registry.watches", "hupmon_watches_total", OFF(watches), false},

@@ -3,14 +3,13 @@
  * check_sized: the size of the caller's struct at the five *_sized entry
  * points (hupmon_new_sized, hupmon_watch_ex_sized, hupmon_query_sized,
  * hupmon_stats_sized, hupmon_stats_format_sized). Every size of one table
- * is tried at each: no size below the first release's (0.1.0: today's
- * struct) or cutting a field is read (-EINVAL: a pointer torn in half used
- * to crash the watch); a larger struct is accepted only with a zero tail
- * (-E2BIG, as openat2(2); the tail of a struct the library fills in is
- * output instead, zeroed), and never above 4096 bytes. The rule itself
- * (sized.c) is also run on a layout with fields appended after its first
- * release.
- * Real loopback sockets for the watches.
+ * is tried at each: no size below the first release's (0.1.0; 0.2.0 for
+ * hupmon_status) or cutting a field is read (-EINVAL: a pointer torn in
+ * half used to crash the watch); a larger struct is accepted only with a
+ * zero tail (-E2BIG, as openat2(2); the tail of a struct the library fills
+ * in is output instead, zeroed), and never above 4096 bytes. The rule
+ * itself (sized.c) is also run on a layout with fields appended after its
+ * first release. Real loopback sockets for the watches.
  */
 #include <check.h>
 #include <errno.h>
@@ -41,14 +40,17 @@ struct size_case {
 	int want; /* 0, -EINVAL or -E2BIG */
 };
 
-/* The cases of every entry point, around its struct's size s. */
-#define N_COMMON 13
-static struct size_case common_case(size_t i, size_t s)
+/* The cases of every entry point, around its struct's size s and the
+ * first release's size first (s itself for a struct that never grew). */
+#define N_COMMON 15
+static struct size_case common_case(size_t i, size_t s, size_t first)
 {
 	const struct size_case t[N_COMMON] = {
 		{"0 bytes", 0, 0, -EINVAL},
 		{"1 byte", 1, 0, -EINVAL},
-		{"a word short", s - 8, 0, -EINVAL},
+		{"a word short of 0.1.0's", first - 8, 0, -EINVAL},
+		{"a byte short of 0.1.0's", first - 1, 0, -EINVAL},
+		{"0.1.0's", first, 0, 0},
 		{"a byte short", s - 1, 0, -EINVAL},
 		{"ours", s, 0, 0},
 		{"a byte more, zero", s + 1, 0, 0},
@@ -66,10 +68,10 @@ static struct size_case common_case(size_t i, size_t s)
 
 /* Case i of the common cases, then the entry point's own. */
 static struct size_case pick(const struct size_case *own, size_t n_own,
-			     size_t i, size_t s)
+			     size_t i, size_t s, size_t first)
 {
 	ck_assert_uint_lt(i, N_COMMON + n_own);
-	return i < N_COMMON ? common_case(i, s) : own[i - N_COMMON];
+	return i < N_COMMON ? common_case(i, s, first) : own[i - N_COMMON];
 }
 
 /* The caller's struct: ours in a zeroed buffer, the case's tail byte set. */
@@ -108,8 +110,8 @@ static const struct size_case config_cases[] = {
 START_TEST(test_new_sized)
 {
 	struct hupmon_config cfg;
-	struct size_case c =
-		pick(config_cases, ARRAY_SIZE(config_cases), _i, sizeof(cfg));
+	struct size_case c = pick(config_cases, ARRAY_SIZE(config_cases), _i,
+				  sizeof(cfg), sizeof(cfg));
 	unsigned char *b;
 	hupmon *m = (hupmon *)&cfg; /* must become NULL on failure */
 	int rc;
@@ -139,6 +141,10 @@ END_TEST
 /* ---- hupmon_watch_ex_sized -------------------------------------------- */
 
 #define OPTS_OFF(f) offsetof(struct hupmon_watch_opts, f)
+#define OPTS_END(f) HUPMON__SIZED_END(struct hupmon_watch_opts, f)
+/* 0.1.0's struct ended at accepted, padded to the pointers' alignment;
+ * 0.2.0 appended family (reserved fills the old padding). */
+#define OPTS_0_1_0 OPTS_OFF(family)
 
 static const struct size_case opts_cases[] = {
 	{"user only", OPTS_OFF(liveness), 0, -EINVAL},
@@ -146,8 +152,14 @@ static const struct size_case opts_cases[] = {
 	{"user, half of liveness", 12, 0, -EINVAL},
 	{"up to no_stall", OPTS_OFF(no_stall), 0, -EINVAL},
 	{"up to accepted", OPTS_OFF(accepted), 0, -EINVAL},
-	{"to the last field's end",
-	 HUPMON__SIZED_END(struct hupmon_watch_opts, accepted), 0, -EINVAL},
+	{"to accepted's end", OPTS_END(accepted), 0, -EINVAL},
+	{"inside reserved", OPTS_OFF(reserved) + 3, 0, -EINVAL},
+	/* 0.1.0's padding holds anything: never read */
+	{"0.1.0's, its padding set", OPTS_0_1_0, OPTS_OFF(reserved) + 1, 0},
+	{"ours, reserved set", sizeof(struct hupmon_watch_opts),
+	 OPTS_OFF(reserved), 0},
+	{"inside family", OPTS_OFF(family) + 2, 0, -EINVAL},
+	{"to family's end (0.2.0)", OPTS_END(family), 0, 0},
 };
 
 static int keepalive_of(int fd)
@@ -163,8 +175,8 @@ START_TEST(test_watch_ex_sized)
 {
 	struct hupmon_watch_opts opts;
 	struct hupmon_liveness live = {.keepalive_idle_s = 30};
-	struct size_case c =
-		pick(opts_cases, ARRAY_SIZE(opts_cases), _i, sizeof(opts));
+	struct size_case c = pick(opts_cases, ARRAY_SIZE(opts_cases), _i,
+				  sizeof(opts), OPTS_0_1_0);
 	struct hupmon_stats st;
 	struct fx_rec rec;
 	unsigned char *b;
@@ -215,6 +227,9 @@ END_TEST
 /* ---- hupmon_stats_sized and hupmon_stats_format_sized ------------------ */
 
 #define ST_OFF(f) offsetof(struct hupmon_stats, f)
+/* 0.1.0's struct ended at sweep_lap_effective_ns; 0.2.0 appended
+ * watched_tcp and watched_unix. */
+#define ST_0_1_0 ST_OFF(watched_tcp)
 
 static const struct size_case stats_cases[] = {
 	{"watched only", ST_OFF(swept), 0, -EINVAL},
@@ -222,6 +237,9 @@ static const struct size_case stats_cases[] = {
 	{"up to sweep_gap_worst_ns", ST_OFF(sweep_gap_worst_ns), 0, -EINVAL},
 	{"up to sweep_lap_effective_ns", ST_OFF(sweep_lap_effective_ns), 0,
 	 -EINVAL},
+	{"half of watched_tcp", ST_OFF(watched_tcp) + 4, 0, -EINVAL},
+	{"to watched_tcp's end", ST_OFF(watched_unix), 0, 0},
+	{"half of watched_unix", ST_OFF(watched_unix) + 4, 0, -EINVAL},
 };
 
 #define POISON 0xa5
@@ -233,7 +251,8 @@ static const struct size_case stats_cases[] = {
 START_TEST(test_stats_sized)
 {
 	size_t n = sizeof(struct hupmon_stats);
-	struct size_case c = pick(stats_cases, ARRAY_SIZE(stats_cases), _i, n);
+	struct size_case c =
+		pick(stats_cases, ARRAY_SIZE(stats_cases), _i, n, ST_0_1_0);
 	struct hupmon_stats *st;
 	struct fx_rec rec;
 	unsigned char *b = malloc(ROOM);
@@ -258,6 +277,9 @@ START_TEST(test_stats_sized)
 		written = c.size;
 		ck_assert_uint_eq(st->watched, 1);
 		ck_assert_uint_eq(st->watches, 1);
+		/* an older struct gets what it has room for, no more */
+		if (written >= ST_OFF(watched_unix))
+			ck_assert_uint_eq(st->watched_tcp, 1);
 		for (size_t k = n; k < written; k++)
 			ck_assert_msg(b[k] == 0, "byte %zu of %zu: %#x", k,
 				      c.size, b[k]);
@@ -288,13 +310,14 @@ END_TEST
 START_TEST(test_stats_format_sized)
 {
 	size_t n = sizeof(struct hupmon_stats);
-	struct size_case c = pick(stats_cases, ARRAY_SIZE(stats_cases), _i, n);
+	struct size_case c =
+		pick(stats_cases, ARRAY_SIZE(stats_cases), _i, n, ST_0_1_0);
 	static const enum hupmon_format fmts[] = {
 		HUPMON_FORMAT_TEXT,
 		HUPMON_FORMAT_JSON,
 		HUPMON_FORMAT_PROMETHEUS,
 	};
-	struct hupmon_stats full;
+	struct hupmon_stats full, shown;
 	unsigned char *b;
 	char *want = malloc(1 << 16), *got = malloc(1 << 16);
 
@@ -304,9 +327,15 @@ START_TEST(test_stats_format_sized)
 	full.watched = 3;
 	full.watches = 5;
 	full.sweep_lap_effective_ns = 1000000000;
+	full.watched_tcp = 2;
+	full.watched_unix = 1;
 	b = make(&full, n, &c);
+	/* An older struct's missing counters are shown as 0. */
+	shown = full;
+	if (c.size < n)
+		memset((char *)&shown + c.size, 0, n - c.size);
 	for (size_t f = 0; f < ARRAY_SIZE(fmts); f++) {
-		int w = hupmon_stats_format(&full, fmts[f], want, 1 << 16);
+		int w = hupmon_stats_format(&shown, fmts[f], want, 1 << 16);
 		int rc;
 
 		ck_assert_int_gt(w, 0);
@@ -352,7 +381,7 @@ START_TEST(test_query_sized)
 {
 	size_t n = sizeof(struct hupmon_status);
 	struct size_case c =
-		pick(status_cases, ARRAY_SIZE(status_cases), _i, n);
+		pick(status_cases, ARRAY_SIZE(status_cases), _i, n, n);
 	int want = c.want == -EINVAL ? -EINVAL : c.size > CAP ? -E2BIG : 0;
 	struct hupmon_status *st;
 	struct fx_rec rec;

@@ -82,7 +82,9 @@ static void move_fd(int *from, int to)
 /* ---- the validated watch and opts.accepted: refusals -------------------- */
 
 /* What a validated watch refuses with -EINVAL, and opts.accepted does not
- * check: sockets that are not TCP (TCP_INFO: EOPNOTSUPP or ENOPROTOOPT). */
+ * check: sockets that are not TCP (TCP_INFO: EOPNOTSUPP or ENOPROTOOPT)
+ * nor a connected Unix stream (case 2: a Unix stream never connected;
+ * check_unix has the other Unix refusals). */
 static int not_tcp(int i)
 {
 	switch (i) {
@@ -282,9 +284,10 @@ END_TEST
 
 enum { LIES = 4 };
 
-/* Sockets that are not connected TCP ones, passed with accepted: a UDP
- * socket, a listening one, a unix stream end (*peer: its other end), a
- * TCP socket never connected. */
+/* Sockets that are not connected TCP ones, passed with accepted and family
+ * 0 (vouched for as TCP): a UDP socket, a listening one, a unix stream end
+ * (*peer: its other end; a lie only about its family, check_unix has the
+ * truth), a TCP socket never connected. */
 static int lie(int i, int *peer)
 {
 	int fd = -1, sv[2];

@@ -12,9 +12,9 @@
  * accepted, no_stall, with liveness options, and with a bad liveness value
  * that must be refused), unwatch and query live, stale, running and made-up
  * ids, take stats in every format, stop the loop, try to dispatch (-EBUSY),
- * and act
- * as the peers of a pool of loopback pairs: FIN, RST, half-close, send data
- * the server never reads, or stop reading while the server writes. The
+ * and act as the peers of a pool of loopback pairs (TCP, and a third of
+ * the others Unix stream socketpairs): FIN, RST, half-close, send data the
+ * server never reads, or stop reading while the server writes. The
  * callbacks act too: they unwatch, close and reconnect their own socket
  * (the fd number is usually reused at once) and watch the new one, close a
  * socket without unwatching it, unwatch others, watch, query, take stats,
@@ -38,7 +38,7 @@
  *     so they are ordered with the reports);
  *   - at the end, every watched socket whose peer left in a way the
  *     configured path sees is reported within a bound (PEEK is blind to a
- *     FIN behind unread data);
+ *     FIN behind unread data; a Unix socket is polled, never blind);
  *   - the counter identities of hupmon.h, and the fuzzer's own counts;
  *   - memory_bytes does not grow from one cycle of identical work to the
  *     next after the first;
@@ -77,7 +77,11 @@ enum { EXIT_USAGE = 2, EXIT_BROKEN = 3, EXIT_HANG = 4 };
 /* Slots [0, STEADY) keep their connection and, mostly, their watch: the
  * server writes into a peer with a small window that reads now and then,
  * so stall tracking has episodes to report and end. */
-#define STEADY	    4
+#define STEADY 4
+/* Slots past STEADY whose index is a multiple of UNIX_EVERY hold Unix
+ * stream socketpairs: watched (with family AF_UNIX when accepted), never
+ * stalled, never blind to a close. */
+#define UNIX_EVERY  3
 #define MAX_THREADS 4
 #define PERIOD_MS   50
 #define TICK_MS	    5
@@ -459,8 +463,24 @@ static void listener_open(void)
 		die("listener", errno);
 }
 
-static void pair_make(int *srv, int *cli)
+static bool unix_slot(int i)
 {
+	return i >= STEADY && i % UNIX_EVERY == 0;
+}
+
+static void pair_make(int i, int *srv, int *cli)
+{
+	int sv[2];
+
+	if (unix_slot(i)) {
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv))
+			die("socketpair", errno);
+		*srv = sv[0];
+		*cli = sv[1];
+		note("socketpair", *srv, 0, 0);
+		note("socketpair", *cli, 0, 0);
+		return;
+	}
 	pthread_mutex_lock(&fz.pair_lock);
 	int rcvbuf = 4096;
 
@@ -581,6 +601,7 @@ static void do_watch(int i)
 	switch (pick(6)) {
 	case 0:
 		o.accepted = true;
+		o.family = unix_slot(i) ? AF_UNIX : pick(2) ? AF_INET : 0;
 		break;
 	case 1:
 		o.no_stall = true;
@@ -831,7 +852,7 @@ static void do_reconnect(int i, bool abandon)
 	s->nown = 0;
 	s->live = -1;
 	pthread_mutex_unlock(&fz.lock);
-	pair_make(&srv, &cli);
+	pair_make(i, &srv, &cli);
 	pthread_mutex_lock(&fz.lock);
 	s->srv = srv;
 	s->cli = cli;
@@ -1188,16 +1209,18 @@ static bool dispatch_until(bool (*pred)(void), int ms)
 	return ok;
 }
 
-/* Whether a watch of slot s must report: its peer left in a way the
- * configured paths see. PEEK alone does not see a FIN behind unread data. */
-static bool must_report(const struct slot *s)
+/* Whether a watch of slot i must report: its peer left in a way the
+ * configured paths see. PEEK alone does not see a FIN behind unread data
+ * (a Unix socket is polled whatever the method). */
+static bool must_report(int i)
 {
+	const struct slot *s = &fz.slot[i];
 	bool peek_only = fz.cfg->paths == HUPMON_PATH_SWEEP &&
 			 fz.cfg->method == HUPMON_SWEEP_PEEK;
 
 	if (!s->peer_gone && !s->peer_half)
 		return false;
-	return !(peek_only && s->peer_sent);
+	return !(peek_only && s->peer_sent && !unix_slot(i));
 }
 
 static struct rec missing; /* the first watch owed a report */
@@ -1211,7 +1234,7 @@ static bool all_reported(void)
 		struct slot *s = &fz.slot[i];
 		struct rec *r = s->live >= 0 ? &fz.rec[s->live] : NULL;
 
-		if (r && !r->unwatched && !r->t_closed && must_report(s) &&
+		if (r && !r->unwatched && !r->t_closed && must_report(i) &&
 		    !r->reported) {
 			missing = *r;
 			ok = false;
@@ -1248,6 +1271,8 @@ static void check_counts(bool all_unwatched)
 	} while (0)
 	SAME(st.watched, st.watches - st.unwatches - st.retired,
 	     "watched = watches - unwatches - retired");
+	SAME(st.watched, st.watched_tcp + st.watched_unix,
+	     "watched = watched_tcp + watched_unix");
 	SAME(st.watches, fz.watch_ok, "watches = the fuzzer's watches");
 	SAME(st.unwatches, fz.unwatch_ok, "unwatches = the fuzzer's");
 	SAME(st.unwatch_rejected, fz.unwatch_enoent,
@@ -1448,7 +1473,7 @@ int main(int argc, char **argv)
 	me = thr_add("main", 0);
 	listener_open();
 	for (int i = 0; i < POOL; i++) {
-		pair_make(&fz.slot[i].srv, &fz.slot[i].cli);
+		pair_make(i, &fz.slot[i].srv, &fz.slot[i].cli);
 		fz.slot[i].live = -1;
 	}
 	cfg.on_hangup = on_hangup;
