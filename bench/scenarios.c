@@ -17,6 +17,7 @@
 #include "silent.h"
 #include "soak.h"
 #include "stall.h"
+#include "unix.h"
 
 #include <stdlib.h>
 
@@ -297,6 +298,18 @@ const struct scenario scenarios[] = {
 	 .expect_text = {"(timing only: per-socket cost)", "(not run)"},
 	 .optional = true,
 	 .child = true},
+	{.name = "unix",
+	 .does = "Unix stream peers: close, unread, SHUT_WR, RDWR, RD, "
+		 "escalation",
+	 .shows = "Unix stream peers: each act's cause, beside a raw floor",
+	 .takes = "~53 s",
+	 .ops = &unix_ops,
+	 .paths = PATH_BIT(BP_EPOLL) | PATH_BIT(BP_PEEK) |
+		  PATH_BIT(BP_TCPINFO) | PATH_BIT(BP_COMPARE),
+	 .always = PATH_BIT(BP_EPOLL),
+	 .expect_text = {"per act: unix's paragraph below",
+			 "per act: unix's paragraph below"},
+	 .optional = true},
 };
 
 #define ROWS (sizeof(scenarios) / sizeof(scenarios[0]))
