@@ -8,11 +8,16 @@
  * with a NUL) makes no file and is freed when the socket closes. connect()
  * to a socket file nobody listens on fails with ECONNREFUSED at once; to a
  * listener it succeeds (or EAGAIN on a non-blocking socket when the
- * backlog is full) without the listener accepting.
+ * backlog is full) without the listener accepting. A socket file cannot be
+ * opened for I/O, but open(O_PATH) takes it. A file removed frees its
+ * inode number once nothing refers to it, and the next file made on that
+ * file system may get it at once (seen on tmpfs and ext4): a name's device
+ * and inode tell files apart only while the old one is held open.
  */
 #include "listener.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -27,12 +32,11 @@
 #define SOCK_FLAGS (SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC)
 
 /* Starts l on fd, bound to sa, listening. With l->path, the file bind()
- * made is noted (removed again if listen() fails). On failure fd is
- * closed and l is left with nothing (fd -1, no path). */
+ * made is held (removed again if listen() fails). On failure fd is closed
+ * and l is left with nothing (fd -1, no path). */
 static int bind_listen(struct serve_listener *l, int fd, int family,
 		       const struct sockaddr *sa, socklen_t len)
 {
-	struct stat st;
 	int err;
 
 	if (bind(fd, sa, len) < 0) {
@@ -44,9 +48,14 @@ static int bind_listen(struct serve_listener *l, int fd, int family,
 	}
 	l->fd = fd;
 	l->family = family;
-	if (l->path && lstat(l->path, &st) == 0) {
-		l->dev = st.st_dev;
-		l->ino = st.st_ino;
+	if (l->path)
+		l->file = open(l->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (l->path && l->file < 0) {
+		err = -errno; /* EMFILE, say: unheld, it could not be told
+			       * apart at exit: removed now */
+		unlink(l->path);
+		serve_listener_close(l);
+		return err;
 	}
 	if (listen(fd, SOMAXCONN) < 0) {
 		err = -errno;
@@ -65,7 +74,7 @@ int serve_listen_tcp(struct serve_listener *l, const char *addr, uint16_t port)
 	int one = 1, fd, err;
 
 	memset(l, 0, sizeof(*l));
-	l->fd = -1;
+	l->fd = l->file = -1;
 	err = serve_addr_parse(addr ? addr : "127.0.0.1", port, &ss, &len);
 	if (err)
 		return err;
@@ -125,7 +134,7 @@ int serve_listen_unix(struct serve_listener *l, const char *path)
 	int fd, err;
 
 	memset(l, 0, sizeof(*l));
-	l->fd = -1;
+	l->fd = l->file = -1;
 	err = serve_unix_parse(path, &sun, &len);
 	if (err)
 		return err;
@@ -149,17 +158,20 @@ int serve_listen_unix(struct serve_listener *l, const char *path)
 
 void serve_listener_close(struct serve_listener *l)
 {
-	struct stat st;
+	struct stat now, ours;
 
 	if (l->fd < 0)
 		return;
-	/* ours while it is the file bind() made: not one a later server put
-	 * in its place */
-	if (l->path && lstat(l->path, &st) == 0 && S_ISSOCK(st.st_mode) &&
-	    st.st_dev == l->dev && st.st_ino == l->ino)
+	/* ours while it is the file bind() made (held: its inode number is
+	 * no other's), not one put in its place */
+	if (l->file >= 0 && lstat(l->path, &now) == 0 &&
+	    fstat(l->file, &ours) == 0 && now.st_dev == ours.st_dev &&
+	    now.st_ino == ours.st_ino)
 		unlink(l->path);
+	if (l->file >= 0)
+		close(l->file);
 	close(l->fd);
-	l->fd = -1;
+	l->fd = l->file = -1;
 	free(l->path);
 	l->path = NULL;
 }

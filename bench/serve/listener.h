@@ -8,18 +8,17 @@
 #define HUPMON_SERVE_LISTENER_H
 
 #include <stdint.h>
-#include <sys/types.h>
 
 struct serve_listener {
 	int fd;	       /* non-blocking, close-on-exec; -1: none */
 	int family;    /* AF_INET, AF_INET6 or AF_UNIX: its accepted sockets' */
 	uint16_t port; /* TCP: the port bound */
-	/* Unix with a file name: the file bind() made (a copy of the name,
-	 * its device and inode), removed on close while it is still that
-	 * one; NULL otherwise. */
+	/* Unix with a file name: the name (a copy) of the file bind() made
+	 * and an O_PATH fd of that file, which keeps its inode number from
+	 * being given to another; removed on close while it is still that
+	 * one. NULL and -1 otherwise. */
 	char *path;
-	dev_t dev;
-	ino_t ino;
+	int file;
 };
 
 /* Listens over TCP on addr (addr.h; NULL: 127.0.0.1) and port (0: a free
@@ -40,7 +39,7 @@ int serve_listen_tcp(struct serve_listener *l, const char *addr, uint16_t port);
 int serve_listen_unix(struct serve_listener *l, const char *path);
 
 /* Closes l (nothing if l->fd is -1) and removes its file if it is still
- * the one bound (not when another has replaced it). l->fd is -1 after. */
+ * the one bound, not another put in its place. l->fd is -1 after. */
 void serve_listener_close(struct serve_listener *l);
 
 #endif
