@@ -8,17 +8,30 @@
  * with no false cancellation and no lost response. curl, promtool and
  * Prometheus are in check_serve_curl.
  *
+ * The --unix listener (serve_opts.unix_path), in a short folder under /tmp
+ * or at an abstract name: its clients watched as Unix sockets (the stats'
+ * watched_unix), each peer act with the cause the kernel gives for it
+ * (close: HANGUP; shutdown(SHUT_WR): PEER_SHUTDOWN; close with our answer
+ * unread: RESET), beside a TCP listener; which file at its path it takes
+ * over (a stale socket file), which it refuses and leaves (a regular file,
+ * a directory, a live server's socket), and its file removed at stop.
+ *
  * Every wait is bounded and generous ("within 2 s"); nothing sleeps to let
  * something happen.
  */
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "fixture.h"
+#include "serve/addr.h"
 #include "serve/server.h"
 #include "serve_fixture.h"
 #include "serve/load.h"
@@ -412,6 +425,300 @@ START_TEST(test_stop_with_work)
 }
 END_TEST
 
+/* ---- the Unix listener ---------------------------------------------- */
+
+/* Requests cancelled for cause c, queued or running (a request watched may
+ * not have reached its worker yet when its client leaves). */
+static uint64_t cancelled_by(const struct serve_counters *n,
+			     enum hupmon_cause c)
+{
+	return n->cancelled[c][0] + n->cancelled[c][1];
+}
+
+/* A server with the Unix listener only, at dir/s. */
+static void start_unix(struct sfx *x, const char *dir, char path[64],
+		       enum serve_mode mode, enum serve_loop loop,
+		       enum serve_half_close half)
+{
+	struct serve_opts o = {
+		.mode = mode,
+		.loop = loop,
+		.half_close = half,
+		.workers = 1,
+		.unix_path = sfx_dir_path(dir, "s", path),
+		.no_tcp = true,
+	};
+
+	sfx_start_opts(x, &o);
+	ck_assert_uint_eq(sfx_port(x), 0); /* no TCP listener */
+}
+
+/* Over the Unix listener, in every watching mode and both loops: an answer
+ * to a client that waits; a close in flight is HANGUP (not PEER_SHUTDOWN
+ * as over TCP) and a close with our answer unread RESET, each cancelled
+ * within 2 s; the watches counted as Unix ones; the socket file gone
+ * after the stop. */
+START_TEST(test_unix_peer_acts)
+{
+	struct sfx x;
+	struct sfx_reader rd = {0};
+	struct http_resp h;
+	struct serve_record r;
+	struct serve_counters n;
+	char dir[32], path[64];
+	int fd;
+
+	sfx_dir_make(dir);
+	start_unix(&x, dir, path, on_mode_of(_i), on_loop_of(_i),
+		   SERVE_HALF_CANCEL);
+	rd.fd = sfx_dial(&x);
+	sfx_send_work(rd.fd, 5, 1, 1);
+	ck_assert_int_eq(sfx_read(&rd, 10000, &h), 200);
+	ck_assert_uint_eq(h.id, 1);
+	ck_assert(sfx_record(&x, 1, SOON_MS, &r));
+	ck_assert_int_eq(r.outcome, SERVE_COMPLETED);
+	close(rd.fd);
+
+	fd = in_flight(&x, LONG_MS, 2, 1);
+	ck_assert(sfx_watched_by_family(&x, 0, 1, SOON_MS));
+	close(fd);
+	expect_cancelled(&x, 2, HUPMON_CAUSE_HANGUP, &r);
+	ck_assert(!r.half_closed); /* no PEER_SHUTDOWN before it */
+
+	/* 3 is answered and left unread; 4 runs when the client closes */
+	fd = sfx_dial(&x);
+	sfx_send(fd, "GET /work?ms=1 HTTP/1.1\r\nX-Request-Id: 3\r\n\r\n"
+		     "GET /work?ms=5000 HTTP/1.1\r\nX-Request-Id: 4\r\n\r\n");
+	ck_assert(sfx_requests(&x, 4, SOON_MS));
+	ck_assert(sfx_watched(&x, 1, SOON_MS)); /* 4's watch: 3 unwatched */
+	close(fd);
+	expect_cancelled(&x, 4, HUPMON_CAUSE_RESET, &r);
+	ck_assert(sfx_record(&x, 3, 0, &r));
+	ck_assert_int_eq(r.outcome, SERVE_COMPLETED);
+
+	ck_assert(sfx_watched_by_family(&x, 0, 0, SOON_MS));
+	n = sfx_counters(&x);
+	ck_assert_uint_eq(serve_completed(&n), 2);
+	ck_assert_uint_eq(cancelled_by(&n, HUPMON_CAUSE_HANGUP), 1);
+	ck_assert_uint_eq(cancelled_by(&n, HUPMON_CAUSE_RESET), 1);
+	ck_assert_uint_eq(n.half_close[0] + n.half_close[1], 0);
+	expect_adds_up(&x);
+	sfx_stop(&x);
+	sfx_dir_remove(dir); /* empty: the socket file went with the server */
+}
+END_TEST
+
+/* shutdown(SHUT_WR) over Unix is PEER_SHUTDOWN, as over TCP: cancelled
+ * under the cancel policy, answered under wait. Under wait a close is
+ * still cancelled (HANGUP): over Unix the two are told apart. */
+START_TEST(test_unix_half_close)
+{
+	enum serve_half_close half = _i ? SERVE_HALF_WAIT : SERVE_HALF_CANCEL;
+	struct sfx x;
+	struct sfx_reader rd = {0};
+	struct http_resp h;
+	struct serve_record r;
+	struct serve_counters n;
+	char dir[32], path[64];
+
+	sfx_dir_make(dir);
+	start_unix(&x, dir, path, SERVE_EPOLL, SERVE_LOOP_THREAD, half);
+	rd.fd = sfx_dial(&x);
+	sfx_send_work(rd.fd, half == SERVE_HALF_WAIT ? 50 : LONG_MS, 1, 1);
+	ck_assert(sfx_watched(&x, 1, SOON_MS));
+	shutdown(rd.fd, SHUT_WR);
+	if (half == SERVE_HALF_CANCEL) {
+		expect_cancelled(&x, 1, HUPMON_CAUSE_PEER_SHUTDOWN, &r);
+		ck_assert_int_eq(sfx_read(&rd, SOON_MS, &h), 0);
+	} else {
+		ck_assert_int_eq(sfx_read(&rd, 10000, &h), 200);
+		ck_assert(!h.keep_alive);
+		ck_assert(sfx_record(&x, 1, SOON_MS, &r));
+		ck_assert_int_eq(r.outcome, SERVE_COMPLETED);
+	}
+	ck_assert(r.half_closed);
+	close(rd.fd);
+	close(in_flight(&x, LONG_MS, 2, 1));
+	expect_cancelled(&x, 2, HUPMON_CAUSE_HANGUP, &r);
+	n = sfx_counters(&x);
+	ck_assert_uint_eq(n.half_close[half == SERVE_HALF_WAIT], 1);
+	ck_assert_uint_eq(cancelled_by(&n, HUPMON_CAUSE_HANGUP), 1);
+	sfx_stop(&x);
+	sfx_dir_remove(dir);
+}
+END_TEST
+
+/* Both listeners: a TCP client and a Unix one in flight at once, counted
+ * by family (the stats and /metrics' gauges); a close of each cancels its
+ * request with its family's cause. An abstract name leaves no file. */
+START_TEST(test_unix_beside_tcp)
+{
+	char name[64];
+	struct serve_opts o = {
+		.mode = SERVE_EPOLL,
+		.workers = 2,
+		.unix_path = name,
+	};
+	struct sfx x;
+	struct sfx_reader m = {0};
+	struct serve_record r;
+	uint64_t v;
+	int t, u;
+
+	snprintf(name, sizeof(name), "@hupmon-check-serve-%d", (int)getpid());
+	sfx_start_opts(&x, &o);
+	ck_assert_uint_ne(sfx_port(&x), 0);
+	t = sfx_dial(&x); /* TCP */
+	sfx_send_work(t, LONG_MS, 1, 1);
+	u = sfx_dial_unix(&x);
+	sfx_send_work(u, LONG_MS, 2, 1);
+	ck_assert(sfx_watched_by_family(&x, 1, 1, SOON_MS));
+	m.fd = sfx_dial_unix(&x);
+	ck_assert(sfx_metric(&m, "hupmon_watched_unix_sockets", &v));
+	ck_assert_uint_eq(v, 1);
+	ck_assert(sfx_metric(&m, "hupmon_watched_tcp_sockets", &v));
+	ck_assert_uint_eq(v, 1);
+	ck_assert(sfx_metric(&m, "hupmon_watched_sockets", &v));
+	ck_assert_uint_eq(v, 2);
+	close(t);
+	expect_cancelled(&x, 1, HUPMON_CAUSE_PEER_SHUTDOWN, &r);
+	close(u);
+	expect_cancelled(&x, 2, HUPMON_CAUSE_HANGUP, &r);
+	ck_assert(sfx_watched_by_family(&x, 0, 0, SOON_MS));
+	close(m.fd);
+	expect_adds_up(&x);
+	sfx_stop(&x);
+}
+END_TEST
+
+/* A file of size n at path, written with n bytes of 'z'. */
+static void put_file(const char *path, size_t n)
+{
+	char buf[64];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	ck_assert_msg(fd >= 0, "open %s: %s", path, strerror(errno));
+	memset(buf, 'z', sizeof(buf));
+	ck_assert_int_eq(write(fd, buf, n), (ssize_t)n);
+	close(fd);
+}
+
+/* A socket file at path that nobody listens on: bound, then closed. */
+static void put_stale_socket(const char *path)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	close(fd);
+}
+
+/* The errno of a connect() to the socket file at path (0 if it connects). */
+static int connect_errno(const char *path)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), rc;
+
+	ck_assert_int_ge(fd, 0);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	rc = connect(fd, (struct sockaddr *)&a, sizeof(a)) ? errno : 0;
+	close(fd);
+	return rc;
+}
+
+/* serve_start() with the Unix listener only, at path. */
+static int try_start(const char *path, struct serve **out)
+{
+	struct serve_opts o = {
+		.mode = SERVE_EPOLL,
+		.workers = 1,
+		.workers_nice = true,
+		.unix_path = path,
+		.no_tcp = true,
+	};
+
+	return serve_start(&o, out);
+}
+
+/* What the listener does with the file at its path: a stale socket file
+ * is replaced (and served); a regular file, a directory and a live
+ * server's socket are refused and left as they were; no fd is left open
+ * by a refusal (the fixture counts them). */
+START_TEST(test_unix_path_rules)
+{
+	struct sfx x;
+	struct sfx_reader rd = {0};
+	struct http_resp h;
+	struct serve *s = NULL;
+	struct stat st, st2;
+	char dir[32], path[64], other[64];
+	char longer[SERVE_UNIX_NAME_MAX + 3]; /* 109 bytes and a NUL */
+
+	sfx_dir_make(dir);
+	sfx_dir_path(dir, "s", path);
+	put_stale_socket(path);
+	ck_assert_int_eq(connect_errno(path), ECONNREFUSED);
+	start_unix(&x, dir, path, SERVE_EPOLL, SERVE_LOOP_THREAD,
+		   SERVE_HALF_CANCEL);
+	ck_assert_int_eq(lstat(path, &st2), 0);
+	ck_assert(S_ISSOCK(st2.st_mode));
+	rd.fd = sfx_dial(&x); /* a listener there now */
+	sfx_send_work(rd.fd, 1, 1, 1);
+	ck_assert_int_eq(sfx_read(&rd, 10000, &h), 200);
+	close(rd.fd);
+
+	/* a live server's socket: refused, that server's file and service
+	 * untouched */
+	ck_assert_int_eq(try_start(path, &s), -EADDRINUSE);
+	ck_assert_ptr_null(s);
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert_uint_eq(st.st_ino, st2.st_ino);
+	ck_assert_int_eq(st.st_ctim.tv_nsec, st2.st_ctim.tv_nsec);
+	rd.fd = sfx_dial(&x);
+	sfx_send_work(rd.fd, 1, 2, 1);
+	ck_assert_int_eq(sfx_read(&rd, 10000, &h), 200);
+	close(rd.fd);
+
+	/* its file replaced by another socket file while it runs (which
+	 * may well get the freed inode's number): not removed at stop */
+	ck_assert_int_eq(unlink(path), 0);
+	put_stale_socket(path);
+	sfx_stop(&x);
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert(S_ISSOCK(st.st_mode));
+
+	/* a regular file, a directory: refused, left in place */
+	ck_assert_int_eq(unlink(path), 0);
+	put_file(path, 3);
+	ck_assert_int_eq(try_start(path, &s), -EEXIST);
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert(S_ISREG(st.st_mode));
+	ck_assert_int_eq(st.st_size, 3);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	ck_assert_int_eq(try_start(path, &s), -EEXIST);
+	ck_assert_int_eq(lstat(path, &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_int_eq(rmdir(path), 0);
+
+	/* no such folder; names of 108 bytes (107 fit); nowhere to listen */
+	ck_assert_int_eq(try_start(sfx_dir_path(dir, "no/s", other), &s),
+			 -ENOENT);
+	memset(longer, 'n', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	longer[0] = '@'; /* and 108 bytes */
+	ck_assert_int_eq(try_start(longer, &s), -ENAMETOOLONG);
+	longer[0] = '/';
+	longer[SERVE_UNIX_NAME_MAX + 1] = '\0'; /* 108 bytes */
+	ck_assert_int_eq(try_start(longer, &s), -ENAMETOOLONG);
+	ck_assert_int_eq(try_start(NULL, &s), -EINVAL);
+	ck_assert_ptr_null(s);
+	sfx_dir_remove(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("serve");
@@ -430,6 +737,10 @@ int main(void)
 	tcase_add_loop_test(tc, test_metrics_one_exposition, 0, 4);
 	tcase_add_loop_test(tc, test_abandon_load, 0, 8);
 	tcase_add_loop_test(tc, test_stop_with_work, 0, 8);
+	tcase_add_loop_test(tc, test_unix_peer_acts, 0, 6);
+	tcase_add_loop_test(tc, test_unix_half_close, 0, 2);
+	tcase_add_test(tc, test_unix_beside_tcp);
+	tcase_add_test(tc, test_unix_path_rules);
 	suite_add_tcase(s, tc);
 	return fx_run_suite(s);
 }

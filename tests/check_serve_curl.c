@@ -12,11 +12,17 @@
  *   - requests curl waits for complete and are never cancelled;
  *   - /metrics passes promtool check metrics;
  *   - Prometheus (scrape_interval 1s, storage in a temporary folder, a free
- *     loopback port) sees the server up and the same cancellation count.
+ *     loopback port) sees the server up and the same cancellation count;
+ *   - over the --unix listener (curl --unix-socket, a short folder under
+ *     /tmp): curl giving up is a close, HANGUP, cancelled within 2 s under
+ *     either half-close policy; a patient curl is answered; the program
+ *     replaces a stale socket file, removes its own at SIGINT and SIGTERM,
+ *     refuses a regular file (exit 1, left in place) and a name too long
+ *     for sun_path (exit 2).
  *
- * Without curl or promtool on PATH the suite prints why and exits 77 (the
- * CTest skip code). Without the prometheus binary that one test says so
- * and passes. Loopback only; every wait bounded.
+ * Without curl (or a curl without --unix-socket) or promtool on PATH the
+ * suite prints why and exits 77 (the CTest skip code). Without the prometheus
+ * binary that one test says so and passes. Loopback only; every wait bounded.
  */
 #include <check.h>
 #include <errno.h>
@@ -30,6 +36,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -99,9 +106,10 @@ static char *slurp(const char *path, char *buf, size_t cap)
 	return buf;
 }
 
-/* curl with its options, the URL http://127.0.0.1:port<path> last. */
-static int curl(uint16_t port, const char *path, const char *max_time,
-		const char *out)
+/* curl with its options, the URL http://127.0.0.1:port<path> last; with
+ * sock, through the Unix socket at sock (the URL's host then unused). */
+static int curl_via(const char *sock, uint16_t port, const char *path,
+		    const char *max_time, const char *out)
 {
 	char url[320];
 	char *argv[] = {"curl",
@@ -114,10 +122,18 @@ static int curl(uint16_t port, const char *path, const char *max_time,
 			"-H",
 			"X-Request-Id: 7",
 			url,
+			sock ? "--unix-socket" : NULL,
+			(char *)sock,
 			NULL};
 
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port, path);
 	return run(argv, out);
+}
+
+static int curl(uint16_t port, const char *path, const char *max_time,
+		const char *out)
+{
+	return curl_via(NULL, port, path, max_time, out);
 }
 
 static char tmpdir[64]; /* this test's scratch folder */
@@ -451,6 +467,196 @@ START_TEST(test_program)
 }
 END_TEST
 
+/* ---- over the Unix listener ------------------------------------------ */
+
+/* Requests cancelled for cause c, queued or running. */
+static uint64_t cancelled_by(const struct serve_counters *n,
+			     enum hupmon_cause c)
+{
+	return n->cancelled[c][0] + n->cancelled[c][1];
+}
+
+/* A server listening on scratch("s") only. */
+static void start_unix(struct sfx *x, enum serve_mode mode,
+		       enum serve_loop loop, enum serve_half_close half,
+		       unsigned workers)
+{
+	struct serve_opts o = {
+		.mode = mode,
+		.loop = loop,
+		.half_close = half,
+		.workers = workers,
+		.unix_path = scratch("s"),
+		.no_tcp = true,
+	};
+
+	sfx_start_opts(x, &o);
+}
+
+/* curl --unix-socket --max-time 0.3 gives up: over Unix that is a close,
+ * HANGUP, not PEER_SHUTDOWN; the request is cancelled within 2 s, in every
+ * watching mode and loop, and under the wait policy too (_i 6, 7): a close
+ * is no half-close over Unix. */
+START_TEST(test_curl_unix_cancel)
+{
+	/* _i 0..5: each watching mode in each loop; 6, 7: the wait policy,
+	 * epoll, in each loop */
+	enum serve_mode mode =
+		_i < 6 ? (enum serve_mode)(1 + _i % 3) : SERVE_EPOLL;
+	enum serve_loop loop =
+		_i < 3 || _i == 6 ? SERVE_LOOP_THREAD : SERVE_LOOP_ACCEPTOR;
+	enum serve_half_close half =
+		_i < 6 ? SERVE_HALF_CANCEL : SERVE_HALF_WAIT;
+	struct serve_counters n;
+	struct serve_record r;
+	struct sfx x;
+
+	scratch_make();
+	start_unix(&x, mode, loop, half, 1);
+	ck_assert_int_eq(
+		curl_via(scratch("s"), 0, "/work?ms=5000", "0.3", NULL), 28);
+	ck_assert_msg(sfx_record(&x, 7, SOON_MS, &r),
+		      "no cancellation within 2 s of curl's departure");
+	ck_assert_int_eq(r.outcome, SERVE_CANCELLED);
+	ck_assert_str_eq(hupmon_cause_name(r.cause),
+			 hupmon_cause_name(HUPMON_CAUSE_HANGUP));
+	ck_assert(!r.half_closed);
+	ck_assert_uint_lt(r.cpu_ns, 5000000000u);
+	n = sfx_counters(&x);
+	ck_assert_uint_eq(cancelled_by(&n, HUPMON_CAUSE_HANGUP), 1);
+	ck_assert_uint_eq(serve_cancelled(&n), 1);
+	ck_assert_uint_eq(n.half_close[0] + n.half_close[1], 0);
+	sfx_stop(&x);
+	scratch_remove(); /* the socket file went with the server */
+}
+END_TEST
+
+/* Two requests a patient curl makes over the Unix socket, on one
+ * connection: both answered, none cancelled, each watched as a Unix
+ * socket only while in flight. */
+START_TEST(test_curl_unix_completes)
+{
+	char url2[64], body[256];
+	char *argv[] = {"curl", "-sS", "--max-time", "30", "--unix-socket",
+			NULL,	url2,  url2,	     NULL};
+	struct serve_counters n;
+	struct hupmon_stats st;
+	struct sfx x;
+
+	scratch_make();
+	start_unix(&x, (enum serve_mode)(1 + _i), SERVE_LOOP_THREAD,
+		   SERVE_HALF_CANCEL, 0);
+	argv[5] = (char *)scratch("s");
+	snprintf(url2, sizeof(url2), "http://x/work?ms=20");
+	ck_assert_int_eq(run(argv, scratch("out")), 0);
+	ck_assert_str_eq(slurp(scratch("out"), body, sizeof(body)),
+			 "worked 20 ms\nworked 20 ms\n");
+	n = sfx_counters(&x);
+	ck_assert_uint_eq(n.completed[0], 2);
+	ck_assert_uint_eq(serve_cancelled(&n) + serve_failed(&n), 0);
+	hupmon_stats(serve_monitor(x.srv), &st);
+	ck_assert_uint_eq(st.watches, 2);
+	ck_assert_uint_eq(st.watched + st.watched_unix + st.watched_tcp, 0);
+	sfx_stop(&x);
+	scratch_remove();
+}
+END_TEST
+
+#ifdef HUPMON_SERVE_BIN
+/* A socket file at path nobody listens on: bound, then closed. */
+static void put_stale_socket(const char *path)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	close(fd);
+}
+#endif
+
+/* hupmon-serve --unix PATH, PATH a stale socket file: served there (a
+ * patient curl answered, one that gives up cancelled as HANGUP, the
+ * Unix gauge in /metrics), stopped by SIGINT (_i 0) or SIGTERM (_i 1):
+ * exit 0, the file gone. A regular file at PATH: exit 1, left as it was.
+ * A name of 108 bytes: exit 2. */
+START_TEST(test_program_unix)
+{
+#ifdef HUPMON_SERVE_BIN
+	char path[64], longer[112];
+	char *argv[] = {HUPMON_SERVE_BIN, "--unix", path, "--workers", "1",
+			"--workers-nice", NULL};
+	static char buf[65536]; /* a whole /metrics */
+	char want[160];
+	uint64_t end = fx_now_ns() + 10000000000u;
+	struct timespec pause = {0, 10000000};
+	struct stat st;
+	pid_t pid;
+	FILE *f;
+
+	scratch_make();
+	snprintf(path, sizeof(path), "%s", scratch("s"));
+	put_stale_socket(path);
+	pid = spawn(argv, scratch("serve.log"));
+	ck_assert_int_gt(pid, 0);
+	snprintf(want, sizeof(want), "listening on unix:%s (", path);
+	while (!strstr(slurp(scratch("serve.log"), buf, sizeof(buf)), want) &&
+	       fx_now_ns() < end)
+		nanosleep(&pause, NULL);
+	ck_assert_msg(strstr(buf, want), "not listening:\n%s", buf);
+	ck_assert_int_eq(curl_via(path, 0, "/work?ms=5", "30", scratch("out")),
+			 0);
+	ck_assert_str_eq(slurp(scratch("out"), buf, sizeof(buf)),
+			 "worked 5 ms\n");
+	ck_assert_int_eq(curl_via(path, 0, "/work?ms=5000", "0.3", NULL), 28);
+	/* counted within 2 s of curl's departure: poll for it */
+	end = fx_now_ns() + 2000000000u;
+	do
+		curl_via(path, 0, "/metrics", "30", scratch("m"));
+	while (!strstr(slurp(scratch("m"), buf, sizeof(buf)),
+		       "cause=\"hangup\",stage=\"running\"} 1\n") &&
+	       fx_now_ns() < end);
+	ck_assert_msg(strstr(buf, "cause=\"hangup\",stage=\"running\"} 1\n"),
+		      "no hangup cancellation within 2 s");
+	ck_assert(strstr(buf, "\nhupmon_watched_unix_sockets 0\n"));
+	ck_assert(strstr(buf, "\nhupmon_watches_total 2\n"));
+	kill(pid, _i ? SIGTERM : SIGINT);
+	ck_assert_int_eq(reap(pid, 10000), 0);
+	ck_assert(strstr(slurp(scratch("serve.log"), buf, sizeof(buf)),
+			 "2 requests: 1 completed, 1 cancelled, 0 failed, 0 "
+			 "in flight"));
+	ck_assert_msg(lstat(path, &st) < 0 && errno == ENOENT,
+		      "%s still there after the exit", path);
+
+	/* a regular file there: refused at start, left as it was */
+	f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("keep\n", f);
+	fclose(f);
+	ck_assert_int_eq(run(argv, scratch("serve.log")), 1);
+	snprintf(want, sizeof(want),
+		 "hupmon-serve: cannot start on unix:%s: a file that is not a "
+		 "socket is there (left in place)\n",
+		 path);
+	ck_assert_str_eq(slurp(scratch("serve.log"), buf, sizeof(buf)), want);
+	ck_assert_str_eq(slurp(path, buf, sizeof(buf)), "keep\n");
+
+	/* 108 bytes: refused before anything starts */
+	memset(longer, 'n', 108);
+	longer[0] = '/';
+	longer[108] = '\0';
+	argv[2] = longer;
+	ck_assert_int_eq(run(argv, scratch("serve.log")), 2);
+	ck_assert(strstr(slurp(scratch("serve.log"), buf, sizeof(buf)),
+			 "hupmon-serve: bad --unix: /nnn"));
+	scratch_remove();
+#else
+	printf("test_program_unix: skipped: hupmon-serve not built\n");
+#endif
+}
+END_TEST
+
 /* Whether argv runs and exits 0; else says why the suite is skipped. */
 static bool have(char *const argv[], const char *why)
 {
@@ -463,6 +669,9 @@ static bool have(char *const argv[], const char *why)
 int main(void)
 {
 	char *curl_v[] = {"curl", "--version", NULL};
+	/* connects nowhere (7) where the option is known, else exits 2 */
+	char *curl_unix[] = {"curl",	     "-s",	  "--unix-socket",
+			     "/dev/null/no", "http://x/", NULL};
 	char *promtool_v[] = {"promtool", "--version", NULL};
 	Suite *s = suite_create("serve_curl");
 	TCase *tc = tcase_create("serve_curl");
@@ -471,6 +680,11 @@ int main(void)
 	    !have(promtool_v,
 		  "no promtool on PATH (apt-get install prometheus)"))
 		return 77;
+	if (run(curl_unix, NULL) != 7) {
+		printf("check_serve_curl: skipped: curl has no --unix-socket "
+		       "(curl 7.40 or later has it)\n");
+		return 77;
+	}
 	tcase_add_checked_fixture(tc, fx_setup, fx_teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_curl_cancel, 0, 6);
@@ -479,6 +693,9 @@ int main(void)
 	tcase_add_loop_test(tc, test_metrics_promtool, 0, 4);
 	tcase_add_test(tc, test_prometheus_scrapes);
 	tcase_add_test(tc, test_program);
+	tcase_add_loop_test(tc, test_curl_unix_cancel, 0, 8);
+	tcase_add_loop_test(tc, test_curl_unix_completes, 0, 3);
+	tcase_add_loop_test(tc, test_program_unix, 0, 2);
 	suite_add_tcase(s, tc);
 	return fx_run_suite(s);
 }

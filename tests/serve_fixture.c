@@ -11,11 +11,14 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fixture.h"
+#include "serve/addr.h"
 
 static void on_record(const struct serve_record *rec, void *arg)
 {
@@ -111,8 +114,29 @@ bool sfx_record(struct sfx *x, uint64_t id, int ms, struct serve_record *out)
 	return found;
 }
 
-/* Waits at most ms until watched (or requests, watched false) is n. */
-static bool wait_count(struct sfx *x, bool watched, uint64_t n, int ms)
+/* What wait_counts() waits for. */
+enum sfx_count { SFX_WATCHED, SFX_REQUESTS, SFX_WATCHED_TCP, SFX_WATCHED_UNIX };
+
+static uint64_t count_of(const struct hupmon_stats *st,
+			 const struct serve_counters *c, enum sfx_count w)
+{
+	switch (w) {
+	case SFX_WATCHED:
+		return st->watched;
+	case SFX_REQUESTS:
+		return c->requests;
+	case SFX_WATCHED_TCP:
+		return st->watched_tcp;
+	case SFX_WATCHED_UNIX:
+		return st->watched_unix;
+	}
+	return UINT64_MAX;
+}
+
+/* Waits at most ms until the counts asked for (what[i] is want[i] for i <
+ * k) hold at once. */
+static bool wait_counts(struct sfx *x, const enum sfx_count *what,
+			const uint64_t *want, int k, int ms)
 {
 	uint64_t end = fx_now_ns() + (uint64_t)ms * 1000000u;
 	struct timespec pause = {0, 1000000};
@@ -120,10 +144,13 @@ static bool wait_count(struct sfx *x, bool watched, uint64_t n, int ms)
 	for (;;) {
 		struct hupmon_stats st;
 		struct serve_counters c;
+		bool all = true;
 
 		hupmon_stats(serve_monitor(x->srv), &st);
 		serve_counters(x->srv, &c);
-		if ((watched ? st.watched : c.requests) == n)
+		for (int i = 0; i < k; i++)
+			all &= count_of(&st, &c, what[i]) == want[i];
+		if (all)
 			return true;
 		if (fx_now_ns() > end)
 			return false;
@@ -133,12 +160,57 @@ static bool wait_count(struct sfx *x, bool watched, uint64_t n, int ms)
 
 bool sfx_watched(struct sfx *x, uint64_t n, int ms)
 {
-	return wait_count(x, true, n, ms);
+	const enum sfx_count what = SFX_WATCHED;
+
+	return wait_counts(x, &what, &n, 1, ms);
 }
 
 bool sfx_requests(struct sfx *x, uint64_t n, int ms)
 {
-	return wait_count(x, false, n, ms);
+	const enum sfx_count what = SFX_REQUESTS;
+
+	return wait_counts(x, &what, &n, 1, ms);
+}
+
+bool sfx_watched_by_family(struct sfx *x, uint64_t tcp, uint64_t unix_n, int ms)
+{
+	const enum sfx_count what[] = {SFX_WATCHED_TCP, SFX_WATCHED_UNIX};
+	const uint64_t want[] = {tcp, unix_n};
+
+	return wait_counts(x, what, want, 2, ms);
+}
+
+void sfx_dir_make(char dir[32])
+{
+	snprintf(dir, 32, "/tmp/hsfx-XXXXXX");
+	ck_assert_msg(mkdtemp(dir), "mkdtemp: %s", strerror(errno));
+}
+
+const char *sfx_dir_path(const char *dir, const char *name, char path[64])
+{
+	snprintf(path, 64, "%s/%s", dir, name);
+	return path;
+}
+
+void sfx_dir_remove(const char *dir)
+{
+	ck_assert_msg(rmdir(dir) == 0, "rmdir %s: %s (a file left in it?)", dir,
+		      strerror(errno));
+}
+
+int sfx_dial_unix(const struct sfx *x)
+{
+	const char *path = serve_options(x->srv)->unix_path;
+	struct sockaddr_un a;
+	socklen_t len;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_msg(path, "the server has no Unix listener");
+	ck_assert_int_eq(serve_unix_parse(path, &a, &len), 0);
+	ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
+	ck_assert_msg(connect(fd, (struct sockaddr *)&a, len) == 0,
+		      "connect %s: %s", path, strerror(errno));
+	return fd;
 }
 
 int sfx_dial(const struct sfx *x)
@@ -148,8 +220,11 @@ int sfx_dial(const struct sfx *x)
 		.sin_port = htons(serve_port(x->srv)),
 		.sin_addr.s_addr = htonl(INADDR_LOOPBACK),
 	};
-	int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int one = 1, fd;
 
+	if (serve_options(x->srv)->no_tcp)
+		return sfx_dial_unix(x);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	ck_assert_msg(fd >= 0, "socket: %s", strerror(errno));
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	ck_assert_msg(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0,

@@ -2,8 +2,9 @@
 /*
  * serve_fixture: hupmon-serve (bench/serve/server.h) started in the test
  * process, the records it hands over, and a few blocking loopback client
- * helpers, for check_serve and check_serve_curl. Every wait is bounded; helpers
- * that cannot go on fail the running Check test.
+ * helpers (TCP, and Unix-domain for its --unix listener), for check_serve
+ * and check_serve_curl. Every wait is bounded; helpers that cannot go on
+ * fail the running Check test.
  */
 #ifndef HUPMON_TEST_SERVE_FIXTURE_H
 #define HUPMON_TEST_SERVE_FIXTURE_H
@@ -48,8 +49,24 @@ bool sfx_watched(struct sfx *x, uint64_t n, int ms);
 /* Waits at most ms until the server has read n requests. */
 bool sfx_requests(struct sfx *x, uint64_t n, int ms);
 
-/* A blocking client connected to the server. */
+/* Waits at most ms until hupmon watches exactly tcp TCP sockets and unix
+ * Unix ones (the stats' watched_tcp and watched_unix). */
+bool sfx_watched_by_family(struct sfx *x, uint64_t tcp, uint64_t unix_n,
+			   int ms);
+
+/* A short scratch folder for socket files (mkdtemp under /tmp: a Unix
+ * socket's name holds at most 107 bytes) into dir, and dir/name in path;
+ * sfx_dir_remove() fails the test unless dir is empty then (a server
+ * stopped has removed its socket file). */
+void sfx_dir_make(char dir[32]);
+const char *sfx_dir_path(const char *dir, const char *name, char path[64]);
+void sfx_dir_remove(const char *dir);
+
+/* A blocking client connected to the server: over TCP, or to its Unix
+ * listener when it has no TCP one. */
 int sfx_dial(const struct sfx *x);
+/* A blocking client connected to the server's Unix listener. */
+int sfx_dial_unix(const struct sfx *x);
 void sfx_send(int fd, const char *s);
 /* Sends k requests for /work?ms=ms with ids id, id+1, ... in one write. */
 void sfx_send_work(int fd, unsigned ms, uint64_t id, int k);

@@ -5,7 +5,10 @@
  * Facts relied on: inet_pton(AF_INET) takes the dotted quad only, with no
  * leading zeros (glibc), unlike inet_aton; bind() of a link-local IPv6
  * address fails (EINVAL) without sin6_scope_id, and ignores the scope of
- * any other IPv6 address.
+ * any other IPv6 address. A Unix-domain address is sun_family and
+ * sun_path[108]: a file name ends with a NUL inside it; an abstract name
+ * starts with a NUL and is exactly as long as the length bind() and
+ * connect() are given says (so "@a" is not "@a" plus a NUL).
  */
 #include "addr.h"
 
@@ -13,6 +16,7 @@
 #include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,4 +81,35 @@ const char *serve_addr_why(int err)
 	if (err == -EDESTADDRREQ)
 		return "a link-local address needs %interface";
 	return "an IPv4 or IPv6 address";
+}
+
+bool serve_unix_abstract(const char *path)
+{
+	return path[0] == '@';
+}
+
+int serve_unix_parse(const char *path, struct sockaddr_un *sun, socklen_t *len)
+{
+	bool abstract = serve_unix_abstract(path);
+	size_t n = strlen(path + abstract);
+
+	_Static_assert(sizeof(sun->sun_path) == SERVE_UNIX_NAME_MAX + 1,
+		       "sun_path: a name and a NUL");
+	memset(sun, 0, sizeof(*sun));
+	if (!n)
+		return -EINVAL;
+	if (n > SERVE_UNIX_NAME_MAX)
+		return -ENAMETOOLONG;
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path + abstract, path + abstract, n);
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + abstract +
+			   n + !abstract);
+	return 0;
+}
+
+const char *serve_unix_why(int err)
+{
+	if (err == -ENAMETOOLONG)
+		return "at most 107 bytes, the @ of an abstract name aside";
+	return "a file name, or @name for an abstract one";
 }

@@ -7,6 +7,7 @@
 #include "addr.h"
 #include "server.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -31,11 +32,22 @@ static const char usage[] =
 	"  --bind ADDR           IPv4 (a.b.c.d) or IPv6 address (default\n"
 	"                        127.0.0.1); IPv6 may end in %interface, a\n"
 	"                        link-local one must; no host names\n"
+	"  --unix PATH           listen on a Unix stream socket too: a file\n"
+	"                        name of at most 107 bytes, or @NAME (an\n"
+	"                        abstract name, no file); a stale socket\n"
+	"                        file there is replaced, any other file\n"
+	"                        refused; the file is removed at exit.\n"
+	"                        Without --port and --bind: no TCP\n"
+	"                        listener, the Unix one only\n"
 	"  --workers N           worker threads, 0..4096; 0 (default): one\n"
 	"                        per CPU\n"
 	"  --hupmon MODE         " MODES " (default epoll)\n"
-	"  --half-close P        " HALVES " (default cancel); not with\n"
-	"                        --hupmon off\n"
+	"  --half-close P        " HALVES " (default cancel): what a\n"
+	"                        client's FIN (peer_shutdown) means: gone\n"
+	"                        (cancel), or waiting for its answer\n"
+	"                        (wait); over Unix only shutdown(SHUT_WR)\n"
+	"                        is that, a close is hangup (cancelled\n"
+	"                        under both); not with --hupmon off\n"
 	"  --loop L              " LOOPS " (default thread); not with\n"
 	"                        --hupmon off\n"
 	"  --header-timeout MS   1..86400000 (a day): a request head not\n"
@@ -49,8 +61,9 @@ static const char usage[] =
 	"                        machine that other processes keep busy)\n"
 	"Numbers are decimal digits only. A bad option or value exits 2\n"
 	"before anything starts: \"hupmon-serve: bad --X: value (range)\".\n"
-	"Exit 1: the server could not start (the address in use, say); 0:\n"
-	"stopped by SIGINT or SIGTERM.\n"
+	"Exit 1: the server could not start (the address in use, a file\n"
+	"at --unix's PATH that is not a socket...); 0: stopped by SIGINT or\n"
+	"SIGTERM (a --unix file is removed then too).\n"
 	"GET /work?ms=W burns W ms of CPU (cancelled when the client "
 	"leaves);\nGET /metrics: hupmon's and the server's counters "
 	"(Prometheus).\nOut of fds, it stops accepting and retries every "
@@ -93,11 +106,22 @@ static int name(const char *opt, int v, const char *arg, const char *names)
 	return v;
 }
 
+/* Where the server listens, or tried to: tcp (the TCP listener as the
+ * caller words it) unless o->no_tcp, then "unix:PATH" with o->unix_path. */
+static void listeners(char *buf, size_t cap, const struct serve_opts *o,
+		      const char *tcp)
+{
+	snprintf(buf, cap, "%s%s%s%s", o->no_tcp ? "" : tcp,
+		 !o->no_tcp && o->unix_path ? " and " : "",
+		 o->unix_path ? "unix:" : "", o->unix_path ? o->unix_path : "");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longs[] = {
 		{"port", required_argument, NULL, 'p'},
 		{"bind", required_argument, NULL, 'b'},
+		{"unix", required_argument, NULL, 'u'},
 		{"workers", required_argument, NULL, 'w'},
 		{"hupmon", required_argument, NULL, 'm'},
 		{"half-close", required_argument, NULL, 'c'},
@@ -110,8 +134,11 @@ int main(int argc, char **argv)
 	};
 	struct serve_opts o = {.mode = SERVE_EPOLL};
 	const char *half_arg = NULL, *loop_arg = NULL;
+	bool tcp_asked = false; /* --port or --bind */
+	char where[512], tcp[128];
 	struct serve_counters n;
 	struct sockaddr_storage ss;
+	struct sockaddr_un sun;
 	socklen_t len;
 	struct serve *s;
 	sigset_t stop;
@@ -122,12 +149,20 @@ int main(int argc, char **argv)
 		case 'p':
 			o.port =
 				(uint16_t)number("--port", optarg, 0, PORT_MAX);
+			tcp_asked = true;
 			break;
 		case 'b':
 			rc = serve_addr_parse(optarg, 0, &ss, &len);
 			if (rc)
 				bad("--bind", optarg, serve_addr_why(rc));
 			o.bind = optarg;
+			tcp_asked = true;
+			break;
+		case 'u':
+			rc = serve_unix_parse(optarg, &sun, &len);
+			if (rc)
+				bad("--unix", optarg, serve_unix_why(rc));
+			o.unix_path = optarg;
 			break;
 		case 'w':
 			o.workers = (unsigned)number("--workers", optarg, 0,
@@ -176,6 +211,7 @@ int main(int argc, char **argv)
 		bad("--half-close", half_arg, NEEDS_HUPMON);
 	if (o.mode == SERVE_OFF && loop_arg)
 		bad("--loop", loop_arg, NEEDS_HUPMON);
+	o.no_tcp = o.unix_path && !tcp_asked;
 	/* Blocked here, so in every thread the server starts: sigwait()
 	 * below takes them. */
 	sigemptyset(&stop);
@@ -184,19 +220,27 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	rc = serve_start(&o, &s);
 	if (rc < 0) {
-		fprintf(stderr,
-			"hupmon-serve: cannot start on %s port %u: %s\n",
-			o.bind ? o.bind : "127.0.0.1", o.port, strerror(-rc));
+		snprintf(tcp, sizeof(tcp), "%s port %u",
+			 o.bind ? o.bind : "127.0.0.1", o.port);
+		listeners(where, sizeof(where), &o, tcp);
+		/* only the Unix listener says EEXIST */
+		fprintf(stderr, "hupmon-serve: cannot start on %s: %s\n", where,
+			rc == -EEXIST ? "a file that is not a socket is there "
+					"(left in place)"
+				      : strerror(-rc));
 		return 1;
 	}
-	printf("hupmon-serve: listening on http://%s%s%s:%u/ (hupmon %s, "
+	snprintf(tcp, sizeof(tcp), "http://%s%s%s:%u/",
+		 o.bind && strchr(o.bind, ':') ? "[" : "",
+		 o.bind ? o.bind : "127.0.0.1",
+		 o.bind && strchr(o.bind, ':') ? "]" : "", serve_port(s));
+	listeners(where, sizeof(where), &o, tcp);
+	printf("hupmon-serve: listening on %s (hupmon %s, "
 	       "half-close %s, loop %s, %u workers at %s, timeouts: header "
 	       "%u ms, idle %u ms)\n",
-	       o.bind && strchr(o.bind, ':') ? "[" : "",
-	       o.bind ? o.bind : "127.0.0.1",
-	       o.bind && strchr(o.bind, ':') ? "]" : "", serve_port(s),
-	       serve_mode_name(o.mode), serve_half_close_name(o.half_close),
-	       serve_loop_name(o.loop), serve_workers(s), serve_worker_sched(s),
+	       where, serve_mode_name(o.mode),
+	       serve_half_close_name(o.half_close), serve_loop_name(o.loop),
+	       serve_workers(s), serve_worker_sched(s),
 	       serve_options(s)->header_timeout_ms,
 	       serve_options(s)->idle_timeout_ms);
 	fflush(stdout);

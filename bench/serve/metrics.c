@@ -184,8 +184,9 @@ static void server_families(struct sb *b, const struct serve_snapshot *v)
 				  hupmon_cause_name(c), stage[r],
 				  n->cancelled[c][r]);
 	family(b, "half_closed_total", "counter",
-	       "Requests in flight whose client sent a FIN (peer_shutdown), "
-	       "by what the half-close policy did.");
+	       "Requests in flight whose client shut down its sending side "
+	       "(peer_shutdown: a TCP FIN, a Unix shutdown(SHUT_WR)), by "
+	       "what the half-close policy did.");
 	for (int i = 0; i < 2; i++)
 		sb_printf(b,
 			  "hupmon_serve_half_closed_total{policy=\"%s\"} "

@@ -5,13 +5,16 @@
 # "hupmon-serve: bad --X: value (range)" on stderr, before anything starts
 # (nothing on stdout, no "listening on"); a usage error exits 2 with the
 # usage on stderr. A few values on the edge of the rule are accepted: each
-# such server prints "listening on" and exits 0 on SIGTERM.
+# such server prints "listening on" and exits 0 on SIGTERM; one with
+# --unix PATH has made its socket file by then and removed it at exit.
 # usage: options_check.sh PATH-TO-HUPMON-SERVE
 set -u
 serve=$1
 out=$(mktemp) || exit 1
 err=$(mktemp) || exit 1
-trap 'rm -f "$out" "$err"' EXIT
+# short: a --unix name holds at most 107 bytes
+dir=$(mktemp -d /tmp/hs-XXXXXX) || exit 1
+trap 'rm -f "$out" "$err"; rm -rf "$dir"' EXIT
 fails=0
 
 fail()
@@ -44,13 +47,16 @@ usage_error()
 	grep -q '^usage: hupmon-serve' "$err" || fail "$*: no usage on stderr"
 }
 
-# accepted ARG...: listens within 10 s, exits 0 on SIGTERM.
-accepted()
+# listens ARG...: listens within 10 s, exits 0 on SIGTERM. Runs sock_check
+# (set by the caller) while it listens, sock_gone after it exited.
+sock_check=true
+sock_gone=true
+listens()
 {
 	# emptied here: the child's own redirection may come after the first
 	# look below, which would then find the previous server's line
 	: >"$out"
-	"$serve" --port 0 --workers 1 "$@" >"$out" 2>"$err" &
+	"$serve" --workers 1 "$@" >"$out" 2>"$err" &
 	pid=$!
 	i=0
 	while ! grep -q 'listening on' "$out" && [ $i -lt 200 ] &&
@@ -60,10 +66,47 @@ accepted()
 	done
 	grep -q 'listening on' "$out" ||
 		fail "$*: not listening: $(cat "$out" "$err")"
+	$sock_check || fail "$*: $sock_check failed while listening"
 	kill -TERM $pid 2>/dev/null
 	wait $pid
 	rc=$?
 	[ "$rc" = 0 ] || fail "$*: exit status $rc after SIGTERM, want 0"
+	$sock_gone || fail "$*: $sock_gone failed after the exit"
+}
+
+# accepted ARG...: listens on a free TCP port (and whatever ARG adds).
+accepted()
+{
+	listens --port 0 "$@"
+}
+
+# accepted_unix PATH ARG...: listens on PATH, a socket file there while it
+# runs, none after.
+accepted_unix()
+{
+	path=$1
+	shift
+	sock_check="test -S $path"
+	sock_gone="test ! -e $path"
+	listens --unix "$path" "$@"
+	grep -q "listening on .*unix:$path " "$out" ||
+		fail "--unix $path $*: not on unix:$path: $(cat "$out")"
+	sock_check=true
+	sock_gone=true
+}
+
+# name N: a name of N bytes in $dir, made of x's after "$dir/".
+name()
+{
+	printf '%s/%s' "$dir" "$(head -c $(($1 - ${#dir} - 1)) /dev/zero |
+		tr '\0' x)"
+}
+
+# abstract N: "@" and an abstract name of N bytes.
+abstract()
+{
+	printf '@hupmon-serve-%s-%s' $$ "$(head -c $(($1 - 14 - ${#$})) \
+		/dev/zero | tr '\0' y)"
 }
 
 p='(range 0..65535)'
@@ -123,6 +166,15 @@ refused "bad --loop: thread $n" --loop thread --hupmon off
 refused "bad --half-close: wait $n" --half-close wait --hupmon off
 refused "bad --half-close: cancel $n" --hupmon off --half-close cancel
 
+# --unix: at most 107 bytes (sun_path holds 108 with the NUL), the @ of an
+# abstract name not counted; never empty.
+u='(at most 107 bytes, the @ of an abstract name aside)'
+refused "bad --unix: $(name 108) $u" --unix "$(name 108)"
+refused "bad --unix: $(name 200) $u" --unix "$(name 200)"
+refused "bad --unix: $(abstract 108) $u" --unix "$(abstract 108)"
+refused 'bad --unix:  (a file name, or @name for an abstract one)' --unix ''
+refused 'bad --unix: @ (a file name, or @name for an abstract one)' --unix @
+
 usage_error --no-such-option
 usage_error --port
 usage_error --port 0 extra
@@ -130,6 +182,13 @@ usage_error --help=yes
 
 accepted --bind 127.0.0.1 --header-timeout 86400000 --idle-timeout 1
 accepted --hupmon off
+# the longest names; Unix alone, then beside TCP
+accepted_unix "$(name 107)"
+accepted_unix "$dir/s" --port 0
+grep -q 'listening on http://127.0.0.1:[0-9]*/ and unix:' "$out" ||
+	fail "--unix with --port: not on both: $(cat "$out")"
+accepted_unix "$dir/s" --bind 127.0.0.1
+listens --unix "$(abstract 107)"
 if grep -q '^0\{31\}1 ' /proc/net/if_inet6 2>/dev/null; then
 	accepted --bind ::1
 	accepted --bind ::1%lo

@@ -62,7 +62,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "addr.h"
+#include "listener.h"
 
 #define CHUNK_NS 250000u /* /work burns CPU in chunks of 0.25 ms */
 #define CONN_BUF 8192	 /* the largest request head taken */
@@ -75,6 +75,7 @@ enum conn_state {
 
 struct conn {
 	int fd;
+	int family; /* its listener's: AF_INET, AF_INET6 or AF_UNIX */
 	enum conn_state state;	  /* under s->lock */
 	struct conn *prev, *next; /* queue or returned list, under s->lock */
 	struct conn *all_prev, *all_next; /* every connection, s->lock */
@@ -106,8 +107,10 @@ struct conn {
 struct serve {
 	struct serve_opts o;
 	hupmon *mon; /* NULL with SERVE_OFF */
-	int lfd, ep, wake;
-	uint16_t port;
+	/* TCP first, if any; then Unix, if any: nls of them */
+	struct serve_listener ls[2];
+	unsigned nls;
+	int ep, wake;
 	atomic_bool stopping;
 	bool nice_workers; /* else SCHED_IDLE, see start_workers(); lock */
 	pthread_t acceptor, hupmon_thread, *workers;
@@ -128,7 +131,7 @@ struct serve {
 		*wait_tail[SERVE_TIMEOUT_MAX];
 	uint64_t timeout_ns[SERVE_TIMEOUT_MAX];
 	uint64_t accept_retry_ns;
-	atomic_bool accept_paused; /* the listener is out of the poll */
+	atomic_bool accept_paused; /* the listeners are out of the poll */
 	atomic_bool fd_freed;	   /* a connection closed since accept_all() */
 };
 
@@ -659,9 +662,16 @@ static void reply_error(struct serve *s, struct conn *c, int status)
 }
 
 /* Queues the /work request just read on c. Watched first, so that a client
- * that leaves while its request waits is seen. */
+ * that leaves while its request waits is seen. c came from accept4() on one
+ * of our listeners, whose family it has: hupmon's accepted watch may skip
+ * its checks. */
 static void hand_off(struct serve *s, struct conn *c, const struct http_req *q)
 {
+	struct hupmon_watch_opts wo = {
+		.user = c,
+		.accepted = true,
+		.family = c->family,
+	};
 	bool gone;
 	int rc;
 
@@ -675,8 +685,9 @@ static void hand_off(struct serve *s, struct conn *c, const struct http_req *q)
 	c->keep_alive = q->keep_alive;
 	atomic_store(&c->cancel, false);
 	count_request(s);
-	if (s->mon && (rc = hupmon_watch(s->mon, c->fd, c, &c->watch)) < 0) {
-		fprintf(stderr, "hupmon-serve: hupmon_watch: %s\n",
+	if (s->mon &&
+	    (rc = hupmon_watch_ex(s->mon, c->fd, &wo, &c->watch)) < 0) {
+		fprintf(stderr, "hupmon-serve: hupmon_watch_ex: %s\n",
 			strerror(-rc));
 		c->watch = 0; /* served unwatched */
 	}
@@ -787,46 +798,57 @@ static int accept_shortage(int err)
 	}
 }
 
-/* Puts the listener in the acceptor's poll, or takes it out (events 0).
- * Returns true if it did. */
+/* Puts the listeners in the acceptor's poll, or takes them out (events
+ * 0). Returns true if it did. */
 static bool listener_poll(struct serve *s, bool on)
 {
-	struct epoll_event ev = {.events = on ? EPOLLIN : 0,
-				 .data.ptr = &s->lfd};
+	bool done = true;
 
-	return epoll_ctl(s->ep, EPOLL_CTL_MOD, s->lfd, &ev) == 0;
+	for (unsigned i = 0; i < s->nls; i++) {
+		struct epoll_event ev = {.events = on ? EPOLLIN : 0,
+					 .data.ptr = &s->ls[i]};
+
+		done &= epoll_ctl(s->ep, EPOLL_CTL_MOD, s->ls[i].fd, &ev) == 0;
+	}
+	return done;
 }
 
-/* Accepts until the backlog is empty, or pauses accepting (see the top of
- * this file) at a shortage of fds or memory; a paused acceptor calls it
- * again at its retry time, or when a connection closed. */
-static void accept_all(struct serve *s)
+/* The listener that tag (an epoll event's data.ptr) is, or NULL. */
+static struct serve_listener *listener_of(struct serve *s, void *tag)
 {
-	bool paused = atomic_load(&s->accept_paused);
-	uint64_t calls = 0;
-	int short_of = -1;
+	for (unsigned i = 0; i < s->nls; i++) {
+		if (tag == &s->ls[i])
+			return &s->ls[i];
+	}
+	return NULL;
+}
 
-	atomic_store(&s->fd_freed, false);
+/* Accepts from l until its backlog is empty, counting the calls in
+ * *calls. Returns -1, or the shortage (enum serve_accept_fail) that
+ * stopped it. */
+static int accept_from(struct serve *s, struct serve_listener *l,
+		       uint64_t *calls)
+{
 	for (;;) {
-		int one = 1, fd = accept4(s->lfd, NULL, NULL,
+		int one = 1, fd = accept4(l->fd, NULL, NULL,
 					  SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct conn *c;
 
-		calls++;
+		++*calls;
 		if (fd < 0 && (errno == EINTR || errno == ECONNABORTED))
 			continue;
-		if (fd < 0) { /* EAGAIN: all taken; or a shortage */
-			short_of = accept_shortage(errno);
-			break;
-		}
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		if (fd < 0) /* EAGAIN: all taken; or a shortage */
+			return accept_shortage(errno);
+		if (l->family != AF_UNIX)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+				   sizeof(one));
 		c = calloc(1, sizeof(*c));
 		if (!c) { /* as short of memory as ENOMEM */
 			close(fd);
-			short_of = SERVE_ACCEPT_ENOMEM;
-			break;
+			return SERVE_ACCEPT_ENOMEM;
 		}
 		c->fd = fd;
+		c->family = l->family;
 		pthread_mutex_lock(&s->lock);
 		c->all_next = s->conns;
 		if (s->conns)
@@ -837,6 +859,24 @@ static void accept_all(struct serve *s)
 		conn_time(s, c, SERVE_TIMEOUT_HEADER, true);
 		if (conn_arm(s, c, EPOLLIN) < 0)
 			conn_close(s, c);
+	}
+}
+
+/* Accepts until the backlog of l (NULL: of every listener) is empty, or
+ * pauses accepting (see the top of this file) at a shortage of fds or
+ * memory, on every listener: the shortage is the process's. A paused
+ * acceptor calls it again, for every listener, at its retry time or when a
+ * connection closed. */
+static void accept_all(struct serve *s, struct serve_listener *l)
+{
+	bool paused = atomic_load(&s->accept_paused);
+	uint64_t calls = 0;
+	int short_of = -1;
+
+	atomic_store(&s->fd_freed, false);
+	for (unsigned i = 0; i < s->nls && short_of < 0; i++) {
+		if (!l || l == &s->ls[i])
+			short_of = accept_from(s, &s->ls[i], &calls);
 	}
 	if (short_of >= 0 && !paused)
 		paused = listener_poll(s, false);
@@ -937,10 +977,11 @@ static void *acceptor_main(void *arg)
 
 		for (int i = 0; i < n; i++) {
 			void *p = ev[i].data.ptr;
+			struct serve_listener *l = listener_of(s, p);
 			struct conn *c = p;
 
-			if (p == &s->lfd)
-				accept_all(s);
+			if (l)
+				accept_all(s, l);
 			else if (p == &s->wake)
 				resume_returned(s);
 			else if (p == &s->mon) /* --loop acceptor */
@@ -954,39 +995,29 @@ static void *acceptor_main(void *arg)
 		expire(s, now);
 		if (atomic_load(&s->accept_paused) &&
 		    (now >= s->accept_retry_ns || atomic_load(&s->fd_freed)))
-			accept_all(s);
+			accept_all(s, NULL);
 	}
 	return NULL;
 }
 
 /* ---- start, stop ------------------------------------------------------- */
 
+/* Opens the listeners serve_opts asks for: TCP unless no_tcp, Unix with
+ * unix_path. */
 static int listen_on(struct serve *s)
 {
-	struct sockaddr_storage ss;
-	struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
-	socklen_t len;
-	int one = 1, fd, err;
+	int rc;
 
-	err = serve_addr_parse(s->o.bind ? s->o.bind : "127.0.0.1", s->o.port,
-			       &ss, &len);
-	if (err)
-		return err;
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
-	if (fd < 0)
-		return -errno;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, len) < 0 ||
-	    listen(fd, SOMAXCONN) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	s->port = ntohs(ss.ss_family == AF_INET ? a4->sin_port : a6->sin6_port);
-	s->lfd = fd;
+	if (s->o.no_tcp && !s->o.unix_path)
+		return -EINVAL; /* nowhere to listen */
+	if (!s->o.no_tcp &&
+	    (rc = serve_listen_tcp(&s->ls[s->nls], s->o.bind, s->o.port)))
+		return rc;
+	s->nls += !s->o.no_tcp;
+	if (s->o.unix_path &&
+	    (rc = serve_listen_unix(&s->ls[s->nls], s->o.unix_path)))
+		return rc;
+	s->nls += !!s->o.unix_path;
 	return 0;
 }
 
@@ -1008,8 +1039,11 @@ static int setup(struct serve *s)
 	s->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (s->ep < 0 || s->wake < 0)
 		return -errno;
-	if ((rc = ep_add(s, s->lfd, &s->lfd)) ||
-	    (rc = ep_add(s, s->wake, &s->wake)) || (rc = monitor_new(s)))
+	for (unsigned i = 0; i < s->nls; i++) {
+		if ((rc = ep_add(s, s->ls[i].fd, &s->ls[i])))
+			return rc;
+	}
+	if ((rc = ep_add(s, s->wake, &s->wake)) || (rc = monitor_new(s)))
 		return rc;
 	/* --loop acceptor: hupmon's epoll fd is readable while it has work;
 	 * level-triggered here, so one hupmon_dispatch(m, 0) per wake-up. */
@@ -1049,7 +1083,8 @@ int serve_start(const struct serve_opts *o, struct serve **out)
 		(uint64_t)s->o.idle_timeout_ms * 1000000u;
 	s->timeout_ns[SERVE_TIMEOUT_WRITE] =
 		(uint64_t)SERVE_WRITE_TIMEOUT_MS * 1000000u;
-	s->lfd = s->ep = s->wake = -1;
+	s->ls[0].fd = s->ls[1].fd = -1;
+	s->ep = s->wake = -1;
 	s->nworkers = o->workers ? o->workers : cpus > 0 ? (unsigned)cpus : 1;
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->queued, NULL);
@@ -1095,8 +1130,8 @@ void serve_stop(struct serve *s)
 		conn_close(s, c);
 	}
 	hupmon_free(s->mon);
-	if (s->lfd >= 0)
-		close(s->lfd);
+	for (unsigned i = 0; i < 2; i++)
+		serve_listener_close(&s->ls[i]); /* and its socket file */
 	if (s->ep >= 0)
 		close(s->ep);
 	if (s->wake >= 0)
@@ -1109,7 +1144,7 @@ void serve_stop(struct serve *s)
 
 uint16_t serve_port(const struct serve *s)
 {
-	return s->port;
+	return s->nls && s->ls[0].family != AF_UNIX ? s->ls[0].port : 0;
 }
 
 unsigned serve_workers(const struct serve *s)

@@ -21,10 +21,13 @@
  *
  * The half-close policy decides what a FIN means (HUPMON_CAUSE_PEER_SHUTDOWN):
  * a client that closed, or one that sent its request, shut down its write side
- * and still waits for the answer? The server cannot tell them apart.
+ * and still waits for the answer? Over TCP the server cannot tell them apart.
  * SERVE_HALF_CANCEL (the default, like nginx's 499) cancels; SERVE_HALF_WAIT
  * keeps working and answers (Go issue 18527), and cancels only on a harder
- * cause (RESET, HANGUP, TIMEOUT, ERROR).
+ * cause (RESET, HANGUP, TIMEOUT, ERROR). A client over the Unix listener
+ * (serve_opts.unix_path) is told apart: its shutdown(SHUT_WR) is
+ * PEER_SHUTDOWN, as over TCP, but its close is HANGUP (RESET if our answer
+ * was left unread), so it is cancelled under either policy.
  *
  * Every request the server parsed ends exactly once: completed, cancelled
  * or failed, so requests = completed + cancelled + failed + in flight.
@@ -138,6 +141,13 @@ uint64_t serve_cpu_after(const struct serve_record *rec, uint64_t t);
 struct serve_opts {
 	const char *bind; /* as addr.h takes it; NULL: 127.0.0.1 */
 	uint16_t port;	  /* 0: a free port (see serve_port) */
+	/* A Unix-domain stream listener too, at this name (addr.h's
+	 * serve_unix_parse: a file name or "@name", abstract); NULL: none.
+	 * A stale socket file there is replaced, any other file refused
+	 * (-EEXIST); the file is removed by serve_stop(). */
+	const char *unix_path;
+	/* No TCP listener (bind and port unused): unix_path only. */
+	bool no_tcp;
 	unsigned workers; /* 0: one per online CPU */
 	enum serve_mode mode;
 	enum serve_half_close half_close;
@@ -188,12 +198,14 @@ uint64_t serve_failed(const struct serve_counters *n);
 
 struct serve;
 
-/* Starts a server (all its threads). Returns 0 or a negative errno. */
+/* Starts a server (all its threads). Returns 0 or a negative errno
+ * (-EINVAL: no_tcp without unix_path; listener.h's for each listener). */
 int serve_start(const struct serve_opts *o, struct serve **out);
 /* Stops every thread, ends what is still queued (FAILED, SHUTDOWN), closes
  * every connection and frees the server. NULL is a no-op. */
 void serve_stop(struct serve *s);
 
+/* The TCP listener's port; 0 without one. */
 uint16_t serve_port(const struct serve *s);
 unsigned serve_workers(const struct serve *s);
 const struct serve_opts *serve_options(const struct serve *s);
