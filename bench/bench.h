@@ -418,6 +418,9 @@ struct scenario {
 	bool window; /* measures a fixed-length window (idle) */
 	bool det_latency; /* latency to ev->detected_ns, not the callback */
 	bool child;	  /* a child process holds the client ends */
+	/* not of the closure family, yet opens conns_for() connections and
+	 * acts on --closes of them a round: both are fitted to it */
+	bool conns;
 	/* --closes means connections per case, at most this (0: closures) */
 	unsigned closes_max;
 };

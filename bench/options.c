@@ -304,17 +304,18 @@ static void fit(const struct bopts *o)
 	for (int sc = 0; sc < scenario_count; sc++) {
 		const struct scenario *s = &scenarios[sc];
 		size_t n = conns_for(o, s);
+		bool fits = s->ops->cells || s->conns;
 
 		if (!o->scen[sc])
 			continue;
 		snprintf(v, sizeof(v), "%zu", o->n);
-		if (o->n_set && s->ops->cells && n < o->n)
+		if (o->n_set && fits && n < o->n)
 			bad("n", v, "%s: at most %zu with the fd limit %u, %s",
 			    s->name, n, o->fd_hard,
 			    s->child ? "one fd a connection"
 				     : "two fds a connection");
 		snprintf(v, sizeof(v), "%u", o->closes);
-		if (s->ops->cells && !s->burst && !s->window &&
+		if (fits && !s->burst && !s->window &&
 		    (o->closes + o->rounds - 1) / o->rounds > n)
 			bad("closes", v,
 			    "%s: at most --n x --rounds = %zu x %u", s->name, n,

@@ -61,6 +61,9 @@ check 2 "bad --tick-ms: '20' (at most --period-ms, 10)" --tick-ms 20
 check 2 "bad --closes: '500' (fin: at most --n x --rounds = 100 x 2)" \
 	--quick --closes 500 --n 100
 check 2 "bad --n: '1000000' (fin: at most" --n 1000000
+check 2 "bad --n: '1000000' (unix: at most" --scenarios unix --n 1000000
+check 2 "bad --closes: '500' (unix: at most --n x --rounds = 100 x 2)" \
+	--scenarios unix --quick --closes 500 --n 100
 check 2 "bad --closes: '33' (silent: connections a case, at most 32)" \
 	--scenarios silent --closes 33
 check 2 "bad --metrics: '$tmp/m' (no library path" \

@@ -309,7 +309,8 @@ const struct scenario scenarios[] = {
 	 .always = PATH_BIT(BP_EPOLL),
 	 .expect_text = {"per act: unix's paragraph below",
 			 "per act: unix's paragraph below"},
-	 .optional = true},
+	 .optional = true,
+	 .conns = true},
 };
 
 #define ROWS (sizeof(scenarios) / sizeof(scenarios[0]))

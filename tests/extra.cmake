@@ -127,3 +127,10 @@ add_test(NAME readme_server_excerpt
   COMMAND ${CMAKE_COMMAND} -DREADME=${PROJECT_SOURCE_DIR}/README.md
           -DEXAMPLE=${CMAKE_CURRENT_SOURCE_DIR}/example_server.c
           -P ${CMAKE_CURRENT_SOURCE_DIR}/readme_excerpt.cmake)
+
+# The README's shape: at most 500 lines; it, bench/README.md and the
+# changelog within 100 characters a line (tests/readme_shape.sh).
+add_test(NAME readme_shape
+  COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/readme_shape.sh 500
+          ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/bench/README.md
+          ${PROJECT_SOURCE_DIR}/CHANGELOG.md)
