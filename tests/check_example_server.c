@@ -32,7 +32,7 @@
 #include "fixture.h"
 
 #ifndef EXAMPLE_SERVER_BIN
-#error "EXAMPLE_SERVER_BIN: the example_server program (tests/extra.cmake)"
+#error "EXAMPLE_SERVER_BIN: the example_server program (tests/CMakeLists.txt)"
 #endif
 
 #define LINE_MS	  10000	  /* a line the server owes us: within 10 s */
