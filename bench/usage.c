@@ -214,7 +214,8 @@ void usage(FILE *f, int status)
 {
 	fputs("usage: hupmon-bench [options]\n", f);
 	wrap(f,
-	     "Times hupmon's hangup reports on loopback TCP, each detection "
+	     "Times hupmon's hangup reports on loopback TCP (and Unix stream "
+	     "sockets), each detection "
 	     "path beside a minimal hand-written loop doing the same (its "
 	     "floor). With no options: the * scenarios below (~72 s).",
 	     0, 0);
