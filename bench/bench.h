@@ -92,7 +92,7 @@ struct path_ops {
 	void (*close)(struct run *r);
 };
 
-extern const struct path_ops lib_ops, raw_ops;
+extern const struct path_ops lib_ops, raw_ops, raw_poll_ops;
 
 struct bpath {
 	const char *name;

@@ -12,6 +12,13 @@
  *     probed once per period. Fewer sockets than ticks per period stretch the
  *     tick, as hupmon's sweep does. A tick that finds the timer expired more
  *     than once still probes one slice.
+ *   - raw-poll (raw_poll_ops): the same sweep for Unix stream sockets,
+ *     which have no TCP_INFO and whose peek tells the peer's close from its
+ *     SHUT_WR no better than a FIN: poll(fd, POLLRDHUP, 0), which returns
+ *     the bits an epoll registration would (POLLRDHUP after SHUT_WR,
+ *     POLLHUP too once the peer's end closed, POLLERR and SO_ERROR
+ *     ECONNRESET when data of ours was left unread in it) and changes
+ *     nothing.
  * Each socket reports each level of the cause ladder once (shutdown, hangup,
  * final), like hupmon; a socket with a final cause leaves the sweep.
  */
@@ -20,6 +27,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -130,6 +138,18 @@ static void probe_tcpinfo(struct conn *c)
 	}
 }
 
+/* A Unix stream socket, polled: its bits read as on_epoll() reads them. */
+_Static_assert(POLLRDHUP == EPOLLRDHUP && POLLHUP == EPOLLHUP &&
+		       POLLERR == EPOLLERR,
+	       "poll and epoll share their bits");
+static void probe_poll(struct conn *c)
+{
+	struct pollfd p = {.fd = c->sfd, .events = POLLRDHUP};
+
+	if (poll(&p, 1, 0) > 0)
+		on_epoll(c, (uint32_t)p.revents);
+}
+
 /* The next slice of the sweep; its overrun and lap figures as hupmon
  * measures its own. */
 static void on_tick(struct run *r)
@@ -237,6 +257,15 @@ static int raw_open(struct run *r)
 	return sweeps(r->p) ? arm_timer(r) : 0;
 }
 
+/* raw-poll: raw_open's sweep, probing with poll(). */
+static int raw_poll_open(struct run *r)
+{
+	int rc = raw_open(r);
+
+	r->raw->probe = probe_poll;
+	return rc;
+}
+
 /* raw-epoll watches each server end; a sweep probes them from its timer. */
 static int raw_watch(struct run *r, struct conn *c)
 {
@@ -286,6 +315,16 @@ static void raw_close(struct run *r)
 
 const struct path_ops raw_ops = {
 	.open = raw_open,
+	.watch = raw_watch,
+	.unwatch = raw_unwatch,
+	.loop = raw_loop,
+	.stop = raw_stop,
+	.counters = raw_counters,
+	.close = raw_close,
+};
+
+const struct path_ops raw_poll_ops = {
+	.open = raw_poll_open,
 	.watch = raw_watch,
 	.unwatch = raw_unwatch,
 	.loop = raw_loop,

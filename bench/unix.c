@@ -10,7 +10,7 @@
  * report checks of expect.c), on hupmon's paths and their floors: raw-epoll
  * (raw.c, the same edge-triggered EPOLLRDHUP|EPOLLHUP|EPOLLERR
  * registration) for the epoll path and compare mode, raw-poll
- * (unix_floor.c) for the sweep. Paths and floors alternate, forward on
+ * (raw.c's raw_poll_ops) for the sweep. Paths and floors alternate, forward on
  * even rounds and reversed on odd ones, each on fresh connections.
  *
  * Kernel facts relied on (Linux 6.x; the library's src/detect.h states
@@ -60,7 +60,7 @@ static const struct bpath raw_poll = {
 	.what = "floor: minimal timerfd poll(POLLRDHUP) sweep",
 	.colour = "#d55e00",
 	.dash = "2 3",
-	.ops = &unix_poll_ops,
+	.ops = &raw_poll_ops,
 	.method = HUPMON_SWEEP_TCP_INFO,
 };
 

@@ -5,7 +5,7 @@
  * unread, shutdown SHUT_WR, SHUT_RDWR, SHUT_RD, SHUT_WR then close with
  * data unread) and for a live idle control, what hupmon's epoll path, its
  * sweep and compare mode report, each beside a raw floor (unix.c runs it,
- * unix_floor.c is the sweep's floor, unix_report.c shows it).
+ * raw.c's raw_poll_ops is the sweep's floor, unix_report.c shows it).
  *
  * (GNU C defines the macro "unix": no identifier here is that word alone.)
  */
@@ -68,10 +68,6 @@ struct unix_res {
 void *unix_run(const struct bctx *x);
 void unix_analyse(void *res, const struct bctx *x);
 void unix_free(void *res);
-
-/* unix_floor.c: raw-poll, the sweep's floor: a timerfd sweep that polls
- * each socket once a period (run.c drives it as it drives raw_ops). */
-extern const struct path_ops unix_poll_ops;
 
 /* Its shape, named by its row of the registry (scenarios.c). */
 extern const struct scenario_ops unix_ops;
