@@ -174,33 +174,40 @@ START_TEST(test_queued_dropped)
 }
 END_TEST
 
-/* Request, shutdown(SHUT_WR), wait. Policy cancel: cancelled, no answer.
- * Policy wait: answered, counted as answered to a half-closed client. */
-START_TEST(test_half_close)
+/* Request 1 on a new connection, shutdown(SHUT_WR), wait. Policy cancel:
+ * cancelled, no answer. Policy wait: answered, to a half-closed client.
+ * Over TCP and over Unix alike. */
+static void half_close_request(struct sfx *x, enum serve_half_close half)
 {
-	enum serve_half_close half = _i ? SERVE_HALF_WAIT : SERVE_HALF_CANCEL;
-	struct sfx x;
 	struct sfx_reader rd = {0};
 	struct http_resp h;
 	struct serve_record r;
-	struct serve_counters n;
 
-	sfx_start(&x, SERVE_EPOLL, SERVE_LOOP_THREAD, half, 1);
-	rd.fd = sfx_dial(&x);
+	rd.fd = sfx_dial(x);
 	sfx_send_work(rd.fd, half == SERVE_HALF_WAIT ? 50 : LONG_MS, 1, 1);
-	ck_assert(sfx_watched(&x, 1, SOON_MS));
+	ck_assert(sfx_watched(x, 1, SOON_MS));
 	shutdown(rd.fd, SHUT_WR);
 	if (half == SERVE_HALF_CANCEL) {
-		expect_cancelled(&x, 1, HUPMON_CAUSE_PEER_SHUTDOWN, &r);
+		expect_cancelled(x, 1, HUPMON_CAUSE_PEER_SHUTDOWN, &r);
 		ck_assert_int_eq(sfx_read(&rd, SOON_MS, &h), 0);
 	} else {
 		ck_assert_int_eq(sfx_read(&rd, 10000, &h), 200);
 		ck_assert(!h.keep_alive);
-		ck_assert(sfx_record(&x, 1, SOON_MS, &r));
+		ck_assert(sfx_record(x, 1, SOON_MS, &r));
 		ck_assert_int_eq(r.outcome, SERVE_COMPLETED);
-		ck_assert(r.half_closed);
 	}
+	ck_assert(r.half_closed);
 	close(rd.fd);
+}
+
+START_TEST(test_half_close)
+{
+	enum serve_half_close half = _i ? SERVE_HALF_WAIT : SERVE_HALF_CANCEL;
+	struct sfx x;
+	struct serve_counters n;
+
+	sfx_start(&x, SERVE_EPOLL, SERVE_LOOP_THREAD, half, 1);
+	half_close_request(&x, half);
 	n = sfx_counters(&x);
 	ck_assert_uint_eq(n.half_close[half == SERVE_HALF_WAIT], 1);
 	ck_assert_uint_eq(n.completed[1], half == SERVE_HALF_WAIT);
@@ -519,29 +526,13 @@ START_TEST(test_unix_half_close)
 {
 	enum serve_half_close half = _i ? SERVE_HALF_WAIT : SERVE_HALF_CANCEL;
 	struct sfx x;
-	struct sfx_reader rd = {0};
-	struct http_resp h;
 	struct serve_record r;
 	struct serve_counters n;
 	char dir[32], path[64];
 
 	sfx_dir_make(dir);
 	start_unix(&x, dir, path, SERVE_EPOLL, SERVE_LOOP_THREAD, half);
-	rd.fd = sfx_dial(&x);
-	sfx_send_work(rd.fd, half == SERVE_HALF_WAIT ? 50 : LONG_MS, 1, 1);
-	ck_assert(sfx_watched(&x, 1, SOON_MS));
-	shutdown(rd.fd, SHUT_WR);
-	if (half == SERVE_HALF_CANCEL) {
-		expect_cancelled(&x, 1, HUPMON_CAUSE_PEER_SHUTDOWN, &r);
-		ck_assert_int_eq(sfx_read(&rd, SOON_MS, &h), 0);
-	} else {
-		ck_assert_int_eq(sfx_read(&rd, 10000, &h), 200);
-		ck_assert(!h.keep_alive);
-		ck_assert(sfx_record(&x, 1, SOON_MS, &r));
-		ck_assert_int_eq(r.outcome, SERVE_COMPLETED);
-	}
-	ck_assert(r.half_closed);
-	close(rd.fd);
+	half_close_request(&x, half);
 	close(in_flight(&x, LONG_MS, 2, 1));
 	expect_cancelled(&x, 2, HUPMON_CAUSE_HANGUP, &r);
 	n = sfx_counters(&x);
