@@ -123,8 +123,11 @@ enum hupmon_cause {
 	HUPMON_CAUSE_PEER_SHUTDOWN = 1,
 	/* Both directions are shut down and no error is known (we shut down
 	 * our side too, or no_touch hid the error). Unix: the peer's end
-	 * closed (close, exit, shutdown(SHUT_RDWR)) with nothing of ours
-	 * left unread in it. */
+	 * closed (close, exit) with nothing of ours left unread in it, or
+	 * the peer shut down both ways (shutdown(SHUT_RDWR), whatever is
+	 * unread: a shutdown sets no error; its close with data of ours
+	 * unread then escalates to RESET). A Unix socket stays under the
+	 * sweep after HANGUP (one poll a lap), so that RESET is seen. */
 	HUPMON_CAUSE_HANGUP = 2,
 	/* ECONNRESET, or EPIPE after a FIN (an RST received in CLOSE_WAIT).
 	 * Unix: the peer's end closed with data of ours unread in it
@@ -459,6 +462,10 @@ struct hupmon_watch_opts {
 	 * Unix stream or seqpacket socket); any other value -EINVAL. Not
 	 * looked at without accepted: the checks learn the family. */
 	int family;
+	/* The struct's tail, a field so that an initializer zeroes it (an
+	 * older library refuses a non-zero byte past its struct): never
+	 * read, leave it zero. */
+	unsigned char reserved_tail[4];
 };
 
 /* hupmon_watch with options. Returns as hupmon_watch; also -EINVAL for an
@@ -689,7 +696,8 @@ struct hupmon_stats {
 
 	/* Since 0.2.0 (0.1.0's struct ends above). gauges: of the sockets
 	 * watched now, the TCP ones and the Unix ones (stream and seqpacket):
-	 * watched = watched_tcp + watched_unix */
+	 * watched = watched_tcp + watched_unix (a snapshot of 0.1.0's size,
+	 * formatted, shows both as 0: the fields it lacks) */
 	uint64_t watched_tcp;
 	uint64_t watched_unix;
 };

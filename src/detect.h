@@ -17,12 +17,15 @@
  * A Unix stream or seqpacket socket, measured on Linux 6.18 with the same
  * registration (socketpair, accept and connect ends alike):
  *   - The peer's shutdown(SHUT_WR) shows as EPOLLRDHUP alone, as a FIN.
- *   - Its end closing (close, exit, shutdown(SHUT_RDWR); only when the
- *     last process holding it lets go) shows as EPOLLRDHUP|EPOLLHUP at
- *     once: no FIN-then-close in two steps. With data of ours unread in
- *     its queue, EPOLLERR too and SO_ERROR ECONNRESET, after a SHUT_WR as
- *     well. So the TCP table above reads right for it: HANGUP, RESET,
- *     PEER_SHUTDOWN. ETIMEDOUT and EPIPE never come as its SO_ERROR.
+ *   - Its end closing (close, exit; only when the last process holding
+ *     it lets go) shows as EPOLLRDHUP|EPOLLHUP at once: no FIN-then-close
+ *     in two steps. With data of ours unread in its queue, EPOLLERR too
+ *     and SO_ERROR ECONNRESET, after a SHUT_WR as well. Its
+ *     shutdown(SHUT_RDWR) shows EPOLLRDHUP|EPOLLHUP and sets no error,
+ *     whatever is unread; the close after it adds EPOLLERR and
+ *     ECONNRESET if data of ours is still unread. So the TCP table above reads
+ * right for it: HANGUP, RESET, PEER_SHUTDOWN. ETIMEDOUT and EPIPE never come as
+ * its SO_ERROR.
  *   - Its shutdown(SHUT_RD) shows nothing; a write of ours after its close
  *     fails with EPIPE and shows nothing either (no new event, no error).
  *   - poll() returns the same bits as the event mask, so the sweep's probe

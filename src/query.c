@@ -9,8 +9,9 @@
  * inside a callback the report it is about. No syscall: nothing here
  * looks at the socket.
  *
- * Nothing is kept for the query alone: the slot stays 32 bytes (its one
- * spare flag bit holds the reporting path), so the detection time is the
+ * Nothing is kept for the query alone: the slot stays 32 bytes (the
+ * path that reported its cause takes the byte the cause's level used to,
+ * the level following from the cause), so the detection time is the
  * callbacks' (event.detected_ns), not the query's.
  */
 #include <errno.h>
@@ -23,8 +24,8 @@
 #include "state.h"
 #include "sweep.h"
 
-/* The sizes of a caller's struct hupmon_status (sized.h): 0.1.0, the first
- * release, is today's struct; no field appended since. */
+/* The sizes of a caller's struct hupmon_status (sized.h): 0.2.0, the
+ * first release that has it, is today's struct; no field appended since. */
 static const struct hupmon__sized status_sized = {
 	.size = sizeof(struct hupmon_status),
 	.first = sizeof(struct hupmon_status),

@@ -89,9 +89,11 @@ _Static_assert(offsetof(struct hupmon_watch_opts, family) >=
 	       "a field appended starts past 0.1.0's padding (sized.h)");
 
 /* The sizes of a caller's struct hupmon_watch_opts (sized.h): 0.1.0's,
- * then 0.2.0 appended family (reserved fills 0.1.0's padding). */
+ * then 0.2.0 appended family and its tail (reserved fills 0.1.0's
+ * padding, reserved_tail the struct's own). */
 static const size_t opts_ends[] = {
 	HUPMON__SIZED_END(struct hupmon_watch_opts, family),
+	HUPMON__SIZED_END(struct hupmon_watch_opts, reserved_tail),
 };
 static const struct hupmon__sized opts_sized = {
 	.size = sizeof(struct hupmon_watch_opts),

@@ -36,7 +36,7 @@
 #include "state.h"
 
 #define STALL_MS	1000
-#define STALL_DETECT_MS 3000 /* stall_ms + two probe-gap bounds, and more */
+#define STALL_DETECT_MS 5000 /* stall_ms + two probe-gap bounds, and more */
 #define LOG_MAX		16
 
 /* --- what the callbacks were told, and what a query said then ---------- */

@@ -345,6 +345,27 @@ static void act_shut_rdwr(struct run *r)
 	quiet(r, 1);
 }
 
+/* shutdown(SHUT_RDWR) with our data unread: HANGUP all the same (a
+ * shutdown sets no error); its close then drops the data: RESET, an
+ * escalation (under no_touch, HANGUP again: nothing more). */
+static void act_shut_rdwr_unread_then_close(struct run *r)
+{
+	uint64_t t;
+
+	send_byte(r->ours);
+	t = fx_now_ns();
+	ck_assert_int_eq(shutdown(r->peer, SHUT_RDWR), 0);
+	expect(r, 0, HUPMON_CAUSE_HANGUP, t);
+	t = fx_now_ns();
+	close_peer(r);
+	if (seen_as(r, HUPMON_CAUSE_RESET) == HUPMON_CAUSE_HANGUP) {
+		quiet(r, 1);
+		return;
+	}
+	expect(r, 1, HUPMON_CAUSE_RESET, t);
+	quiet(r, 2);
+}
+
 /* shutdown(SHUT_RD): nothing shows, not even after our write's EPIPE. */
 static void act_shut_rd(struct run *r)
 {
@@ -449,6 +470,8 @@ static const struct {
 	{"close, our data unread", act_close_unread},
 	{"shutdown(SHUT_WR)", act_shut_wr},
 	{"shutdown(SHUT_RDWR)", act_shut_rdwr},
+	{"SHUT_RDWR with our data unread, then close",
+	 act_shut_rdwr_unread_then_close},
 	{"shutdown(SHUT_RD)", act_shut_rd},
 	{"its data unread, close", act_data_then_close},
 	{"SHUT_WR, then close with our data unread",
