@@ -10,22 +10,6 @@
 #include <poll.h>
 #include <sys/epoll.h>
 
-int hupmon__cause_level(enum hupmon_cause cause)
-{
-	switch (cause) {
-	case HUPMON_CAUSE_PEER_SHUTDOWN:
-		return HUPMON__LEVEL_SHUTDOWN;
-	case HUPMON_CAUSE_HANGUP:
-		return HUPMON__LEVEL_HANGUP;
-	case HUPMON_CAUSE_RESET:
-	case HUPMON_CAUSE_TIMEOUT:
-	case HUPMON_CAUSE_ERROR:
-		return HUPMON__LEVEL_FINAL;
-	default:
-		return HUPMON__LEVEL_NONE;
-	}
-}
-
 enum hupmon_cause hupmon__classify_error(int err, bool fin_seen)
 {
 	switch (err) {

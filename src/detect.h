@@ -47,8 +47,24 @@ enum hupmon__level {
 	HUPMON__LEVEL_FINAL = 3,    /* RESET, TIMEOUT, ERROR */
 };
 
-/* The level of a cause (NONE for HUPMON_CAUSE_NONE or junk). */
-int hupmon__cause_level(enum hupmon_cause cause);
+/* The level of a cause (NONE for HUPMON_CAUSE_NONE or junk). Inline: the
+ * slot keeps only the cause, so every report and every stall-tracked probe
+ * asks it. */
+static inline int hupmon__cause_level(enum hupmon_cause cause)
+{
+	switch (cause) {
+	case HUPMON_CAUSE_PEER_SHUTDOWN:
+		return HUPMON__LEVEL_SHUTDOWN;
+	case HUPMON_CAUSE_HANGUP:
+		return HUPMON__LEVEL_HANGUP;
+	case HUPMON_CAUSE_RESET:
+	case HUPMON_CAUSE_TIMEOUT:
+	case HUPMON_CAUSE_ERROR:
+		return HUPMON__LEVEL_FINAL;
+	default:
+		return HUPMON__LEVEL_NONE;
+	}
+}
 
 /* A socket error to a final cause: ECONNRESET -> RESET, EPIPE -> RESET if a
  * FIN was seen (else ERROR), ETIMEDOUT -> TIMEOUT, other non-zero -> ERROR,
