@@ -509,10 +509,9 @@ struct hupmon_status {
 	enum hupmon_cause cause;
 	int error;	       /* errno behind it, as event.error; 0 if none */
 	enum hupmon_path path; /* the path that reported it; 0 if none */
-	/* A stall episode is open: STALLED reported, and neither RECOVERED
-	 * nor the end of the connection since. */
-	bool stalled;
-	/* Its reason (NO_ACK once escalated); NONE when none is open. */
+	/* The reason of the stall episode open now (STALLED reported, and
+	 * neither RECOVERED nor the end of the connection since; NO_ACK once
+	 * escalated), NONE when none is open. */
 	enum hupmon_stall_reason stall_reason;
 };
 
@@ -527,9 +526,9 @@ struct hupmon_status {
  * it: the peer may leave right after. A cause or an episode shows from the
  * moment the dispatching thread decides to report it, before on_hangup or
  * on_stall runs: inside on_hangup, while ev->id is watched, it gives ev's
- * cause, error and path; inside on_stall, ev's episode (stalled false
- * after RECOVERED). Once the fd no longer holds the socket (fd reuse: see
- * hupmon_watch) the sweep stops probing it, and stalled is false.
+ * cause, error and path; inside on_stall, ev's episode (stall_reason
+ * NONE after RECOVERED). Once the fd no longer holds the socket (fd reuse:
+ * see hupmon_watch) the sweep stops probing it, and stall_reason is NONE.
  *
  * Returns 0, or -ENOENT for 0, a stale or unknown id (as hupmon_unwatch),
  * -EINVAL for m or out NULL or an out_size the ABI rule at the top

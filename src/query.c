@@ -43,7 +43,6 @@ static void status_of(const struct hupmon *m, uint32_t idx,
 	/* as the event carries it (deliver.c) */
 	st->error = st->cause >= HUPMON_CAUSE_RESET ? s->error : 0;
 	st->stall_reason = hupmon__sweep_stall_reason(m, idx);
-	st->stalled = st->stall_reason != HUPMON_STALL_REASON_NONE;
 }
 
 int hupmon_query_sized(const hupmon *m, hupmon_id id, struct hupmon_status *out,

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * check_query: hupmon_query end to end on loopback. A live idle socket
- * reads NONE, not stalled; a FIN that reached the socket but no dispatch
+ * reads NONE, no stall; a FIN that reached the socket but no dispatch
  * yet still reads NONE (the query makes no syscall); after the FIN is
  * dispatched it reads PEER_SHUTDOWN, after our write draws the peer's RST
  * RESET/EPIPE, each matching what on_hangup is told, compared inside the
@@ -10,8 +10,8 @@
  * the path is the one whose report the status shows, whichever came first
  * (observations handed to the delivery in a chosen order). Reports only
  * counted (no on_hangup) show too. A stall (a peer that stops reading, its
- * window shut) reads stalled/ZERO_WINDOW inside on_stall and after, then
- * not stalled after RECOVERED, or after an RST ends the episode. Ids not
+ * window shut) reads ZERO_WINDOW inside on_stall and after, then NONE
+ * after RECOVERED, or after an RST ends the episode. Ids not
  * watched are -ENOENT, NULLs and sizes the ABI rule refuses -EINVAL or
  * -E2BIG, *out untouched. One thread queries every socket while another
  * runs the monitor and the peers leave: the causes it reads only ever
@@ -119,7 +119,7 @@ static int report_ms(int which)
 }
 
 static void expect(const struct hupmon_status *st, enum hupmon_cause cause,
-		   int error, enum hupmon_path path, bool stalled,
+		   int error, enum hupmon_path path,
 		   enum hupmon_stall_reason reason, const char *when)
 {
 	ck_assert_msg(st->cause == cause, "%s: cause %s, want %s", when,
@@ -128,8 +128,6 @@ static void expect(const struct hupmon_status *st, enum hupmon_cause cause,
 		      st->error, error);
 	ck_assert_msg(st->path == path, "%s: path %s, want %s", when,
 		      hupmon_path_name(st->path), hupmon_path_name(path));
-	ck_assert_msg(st->stalled == stalled, "%s: stalled %d, want %d", when,
-		      st->stalled, stalled);
 	ck_assert_msg(st->stall_reason == reason,
 		      "%s: stall reason %s, want %s", when,
 		      hupmon_stall_reason_name(st->stall_reason),
@@ -154,7 +152,7 @@ static void expect_in_callback(const struct seen *s, size_t i)
 	const struct hupmon_event *ev = &s->hup[i];
 
 	ck_assert_int_eq(s->hup_rc[i], 0);
-	expect(&s->hup_q[i], ev->cause, ev->error, ev->path, false,
+	expect(&s->hup_q[i], ev->cause, ev->error, ev->path,
 	       HUPMON_STALL_REASON_NONE, "inside on_hangup");
 }
 
@@ -192,7 +190,7 @@ START_TEST(test_idle)
 	fx_pair_ok(AF_INET, &srv, &cli);
 	id = fx_watch_ok(m, srv, NULL);
 	st = query_ok(m, id);
-	expect(&st, HUPMON_CAUSE_NONE, 0, 0, false, HUPMON_STALL_REASON_NONE,
+	expect(&st, HUPMON_CAUSE_NONE, 0, 0, HUPMON_STALL_REASON_NONE,
 	       "just watched");
 	/* Looked at: every path has had its say (the sweep probed it). */
 	if (_i == CFG_EPOLL)
@@ -203,7 +201,7 @@ START_TEST(test_idle)
 	ck_assert(_i == CFG_EPOLL || stats.sweep_probes >= 2);
 	ck_assert_uint_eq(s.nhup, 0);
 	st = query_ok(m, id);
-	expect(&st, HUPMON_CAUSE_NONE, 0, 0, false, HUPMON_STALL_REASON_NONE,
+	expect(&st, HUPMON_CAUSE_NONE, 0, 0, HUPMON_STALL_REASON_NONE,
 	       "idle, looked at");
 
 	fx_unwatch_ok(m, id);
@@ -232,7 +230,7 @@ START_TEST(test_fin_then_reset)
 	fx_close_fin(cli);
 	ck_assert(fx_wait_fd(srv, POLLRDHUP, FX_DEADLINE_MS) & POLLRDHUP);
 	st = query_ok(m, id);
-	expect(&st, HUPMON_CAUSE_NONE, 0, 0, false, HUPMON_STALL_REASON_NONE,
+	expect(&st, HUPMON_CAUSE_NONE, 0, 0, HUPMON_STALL_REASON_NONE,
 	       "FIN not dispatched yet");
 
 	ck_assert_msg(until_hangups(&s, 1, report_ms(_i)), "%s: no FIN report",
@@ -246,7 +244,7 @@ START_TEST(test_fin_then_reset)
 		ck_assert_int_eq(first, HUPMON_PATH_SWEEP);
 	expect_in_callback(&s, 0);
 	st = query_ok(m, id);
-	expect(&st, HUPMON_CAUSE_PEER_SHUTDOWN, 0, first, false,
+	expect(&st, HUPMON_CAUSE_PEER_SHUTDOWN, 0, first,
 	       HUPMON_STALL_REASON_NONE, "after the FIN's report");
 
 	/* The client's socket is closed: our byte draws an RST, which the
@@ -259,7 +257,7 @@ START_TEST(test_fin_then_reset)
 	ck_assert(s.hup[1].escalation);
 	expect_in_callback(&s, 1);
 	st = query_ok(m, id);
-	expect(&st, HUPMON_CAUSE_RESET, EPIPE, s.hup[1].path, false,
+	expect(&st, HUPMON_CAUSE_RESET, EPIPE, s.hup[1].path,
 	       HUPMON_STALL_REASON_NONE, "after the RST's report");
 
 	/* Compare mode: the second path's look at the same causes changes
@@ -286,7 +284,7 @@ START_TEST(test_fin_then_reset)
 	}
 	ck_assert_uint_eq(s.nhup, 2);
 	st = query_ok(m, id);
-	expect(&st, HUPMON_CAUSE_RESET, EPIPE, s.hup[1].path, false,
+	expect(&st, HUPMON_CAUSE_RESET, EPIPE, s.hup[1].path,
 	       HUPMON_STALL_REASON_NONE, "later");
 
 	fx_unwatch_ok(m, id);
@@ -336,20 +334,20 @@ START_TEST(test_path_follows_report)
 	ck_assert_uint_eq(s.nhup, 1);
 	expect_in_callback(&s, 0);
 	st = query_ok(m, id);
-	expect(&st, HUPMON_CAUSE_PEER_SHUTDOWN, 0, a, false,
-	       HUPMON_STALL_REASON_NONE, "first report");
+	expect(&st, HUPMON_CAUSE_PEER_SHUTDOWN, 0, a, HUPMON_STALL_REASON_NONE,
+	       "first report");
 
 	observe(m, id, b, HUPMON_CAUSE_HANGUP);
 	ck_assert_uint_eq(s.nhup, 2);
 	ck_assert_int_eq(s.hup[1].path, b);
 	expect_in_callback(&s, 1);
 	st = query_ok(m, id);
-	expect(&st, HUPMON_CAUSE_HANGUP, 0, b, false, HUPMON_STALL_REASON_NONE,
+	expect(&st, HUPMON_CAUSE_HANGUP, 0, b, HUPMON_STALL_REASON_NONE,
 	       "escalated by the other path");
 
 	observe(m, id, a, HUPMON_CAUSE_HANGUP); /* not news */
 	st = query_ok(m, id);
-	expect(&st, HUPMON_CAUSE_HANGUP, 0, b, false, HUPMON_STALL_REASON_NONE,
+	expect(&st, HUPMON_CAUSE_HANGUP, 0, b, HUPMON_STALL_REASON_NONE,
 	       "the first path again, nothing new");
 
 	fx_unwatch_ok(m, id);
@@ -382,7 +380,7 @@ START_TEST(test_counted_only)
 	ck_assert_uint_eq(stats.hangups[path][HUPMON_CAUSE_RESET], 1);
 	ck_assert_uint_eq(stats.callbacks, 0);
 	st = query_ok(m, id);
-	expect(&st, HUPMON_CAUSE_RESET, ECONNRESET, path, false,
+	expect(&st, HUPMON_CAUSE_RESET, ECONNRESET, path,
 	       HUPMON_STALL_REASON_NONE, "counted, no on_hangup");
 
 	fx_unwatch_ok(m, id);
@@ -409,7 +407,7 @@ START_TEST(test_stall)
 	sent = fx_fill(srv);
 	ck_assert_uint_gt(sent, 0);
 	st = query_ok(m, id);
-	expect(&st, HUPMON_CAUSE_NONE, 0, 0, false, HUPMON_STALL_REASON_NONE,
+	expect(&st, HUPMON_CAUSE_NONE, 0, 0, HUPMON_STALL_REASON_NONE,
 	       "window just shut");
 
 	ck_assert_msg(until_stalls(&s, 1, STALL_DETECT_MS),
@@ -417,11 +415,11 @@ START_TEST(test_stall)
 	ck_assert_int_eq(s.st[0].kind, HUPMON_STALL_KIND_STALLED);
 	ck_assert_int_eq(s.st[0].reason, HUPMON_STALL_REASON_ZERO_WINDOW);
 	ck_assert_int_eq(s.st_rc[0], 0);
-	expect(&s.st_q[0], HUPMON_CAUSE_NONE, 0, 0, true,
+	expect(&s.st_q[0], HUPMON_CAUSE_NONE, 0, 0,
 	       HUPMON_STALL_REASON_ZERO_WINDOW, "inside on_stall, STALLED");
 	st = query_ok(m, id);
-	expect(&st, HUPMON_CAUSE_NONE, 0, 0, true,
-	       HUPMON_STALL_REASON_ZERO_WINDOW, "stalled");
+	expect(&st, HUPMON_CAUSE_NONE, 0, 0, HUPMON_STALL_REASON_ZERO_WINDOW,
+	       "stalled");
 
 	if (_i == 0) {
 		uint64_t end = fx_now_ns() + 5000u * 1000000u;
@@ -435,11 +433,11 @@ START_TEST(test_stall)
 			      "no RECOVERED within %d ms", STALL_DETECT_MS);
 		ck_assert_int_eq(s.st[1].kind, HUPMON_STALL_KIND_RECOVERED);
 		ck_assert_int_eq(s.st_rc[1], 0);
-		expect(&s.st_q[1], HUPMON_CAUSE_NONE, 0, 0, false,
+		expect(&s.st_q[1], HUPMON_CAUSE_NONE, 0, 0,
 		       HUPMON_STALL_REASON_NONE, "inside on_stall, RECOVERED");
 		st = query_ok(m, id);
-		expect(&st, HUPMON_CAUSE_NONE, 0, 0, false,
-		       HUPMON_STALL_REASON_NONE, "recovered");
+		expect(&st, HUPMON_CAUSE_NONE, 0, 0, HUPMON_STALL_REASON_NONE,
+		       "recovered");
 		fx_close_ok(cli);
 	} else {
 		size_t k;
@@ -453,12 +451,11 @@ START_TEST(test_stall)
 		ck_assert_int_eq(s.hup_rc[k], 0);
 		/* The report ends the episode before on_hangup runs. */
 		expect(&s.hup_q[k], HUPMON_CAUSE_RESET, s.hup[k].error,
-		       HUPMON_PATH_SWEEP, false, HUPMON_STALL_REASON_NONE,
+		       HUPMON_PATH_SWEEP, HUPMON_STALL_REASON_NONE,
 		       "inside on_hangup, RESET");
 		st = query_ok(m, id);
 		expect(&st, HUPMON_CAUSE_RESET, s.hup[k].error,
-		       HUPMON_PATH_SWEEP, false, HUPMON_STALL_REASON_NONE,
-		       "reset");
+		       HUPMON_PATH_SWEEP, HUPMON_STALL_REASON_NONE, "reset");
 		ck_assert_uint_eq(s.nst, 1); /* no RECOVERED */
 	}
 
@@ -520,7 +517,7 @@ START_TEST(test_bad_calls)
 
 	/* A larger struct (a newer header): ours, then zeros, nothing past. */
 	ck_assert_int_eq(hupmon_query_sized(m, id, st, n + 8), 0);
-	expect(st, HUPMON_CAUSE_NONE, 0, 0, false, HUPMON_STALL_REASON_NONE,
+	expect(st, HUPMON_CAUSE_NONE, 0, 0, HUPMON_STALL_REASON_NONE,
 	       "a larger struct");
 	for (size_t k = n; k < n + 8; k++)
 		ck_assert_uint_eq(b[k], 0);
@@ -565,10 +562,11 @@ static void conc_broken(struct conc *c, const char *what, hupmon_id id,
 	if (!c->bad[0])
 		snprintf(c->bad, sizeof(c->bad),
 			 "%s: id %#llx rc %d cause %s error %d path %s "
-			 "stalled %d",
+			 "stall %s",
 			 what, (unsigned long long)id, rc,
 			 hupmon_cause_name(st->cause), st->error,
-			 hupmon_path_name(st->path), st->stalled);
+			 hupmon_path_name(st->path),
+			 hupmon_stall_reason_name(st->stall_reason));
 	pthread_mutex_unlock(&c->lock);
 }
 
@@ -581,7 +579,7 @@ static void conc_on_hangup(const struct hupmon_event *ev, void *arg)
 	int i = conc_index(c, ev->id);
 
 	if (rc != 0 || st.cause != ev->cause || st.error != ev->error ||
-	    st.path != ev->path || st.stalled)
+	    st.path != ev->path || st.stall_reason)
 		conc_broken(c, "inside on_hangup", ev->id, &st, rc);
 	pthread_mutex_lock(&c->lock);
 	if (i >= 0)
@@ -615,7 +613,7 @@ static void *querier(void *arg)
 			q++;
 			if (rc != 0 || (st.cause == 0) != (st.path == 0) ||
 			    (st.error && st.cause < HUPMON_CAUSE_RESET) ||
-			    st.stalled ||
+			    st.stall_reason ||
 			    level(st.cause) < level(prev[i].cause) ||
 			    (final && (st.cause != prev[i].cause ||
 				       st.error != prev[i].error)))

@@ -367,10 +367,9 @@ END_TEST
 static const struct size_case status_cases[] = {
 	{"cause only", STS_OFF(error), 0, -EINVAL},
 	{"half of error", STS_OFF(error) + 2, 0, -EINVAL},
-	{"up to stalled", STS_OFF(stalled), 0, -EINVAL},
-	{"to stalled's end", HUPMON__SIZED_END(struct hupmon_status, stalled),
-	 0, -EINVAL},
+	{"up to path", STS_OFF(path), 0, -EINVAL},
 	{"up to stall_reason", STS_OFF(stall_reason), 0, -EINVAL},
+	{"half of stall_reason", STS_OFF(stall_reason) + 2, 0, -EINVAL},
 };
 
 /* An output, as hupmon_stats_sized's, that can fail: a refused size
@@ -405,7 +404,7 @@ START_TEST(test_query_sized)
 	written = rc ? 0 : c.size;
 	if (!rc) {
 		ck_assert_int_eq(st->cause, HUPMON_CAUSE_NONE);
-		ck_assert(!st->stalled);
+		ck_assert_int_eq(st->stall_reason, HUPMON_STALL_REASON_NONE);
 		for (size_t k = n; k < written; k++)
 			ck_assert_msg(b[k] == 0, "byte %zu of %zu: %#x", k,
 				      c.size, b[k]);

@@ -669,14 +669,12 @@ static void check_status(hupmon_id id, const struct hupmon_status *st)
 		  (st->path == 0 || (st->path & fz.cfg->paths)) &&
 		  (st->error == 0 || st->cause >= HUPMON_CAUSE_RESET) &&
 		  st->stall_reason <= HUPMON_STALL_REASON_MAX &&
-		  st->stalled == (st->stall_reason != 0) &&
-		  (!st->stalled || fz.cfg->stall_ms);
+		  (!st->stall_reason || fz.cfg->stall_ms);
 
 	if (!ok)
 		broken("hupmon_query(%#" PRIx64 "): cause %d error %d path %d "
-		       "stalled %d reason %d",
-		       id, st->cause, st->error, st->path, st->stalled,
-		       st->stall_reason);
+		       "stall reason %d",
+		       id, st->cause, st->error, st->path, st->stall_reason);
 }
 
 /* Queries id, now and then through a struct larger than ours (a newer
@@ -1094,11 +1092,10 @@ static void on_stall(const struct hupmon_stall_event *ev, void *arg)
 
 	(void)arg;
 	if (qrc == 0 &&
-	    (st.stalled != open || (open && st.stall_reason != ev->reason)))
+	    st.stall_reason != (open ? ev->reason : HUPMON_STALL_REASON_NONE))
 		broken("hupmon_query in on_stall for id %#" PRIx64
-		       ": stalled %d reason %d, told kind %d reason %d",
-		       ev->id, st.stalled, st.stall_reason, ev->kind,
-		       ev->reason);
+		       ": stall reason %d, told kind %d reason %d",
+		       ev->id, st.stall_reason, ev->kind, ev->reason);
 	fz.cb_stall++;
 	check_fd(r, "on_stall", ev->fd, ev->detected_ns);
 	cb_act(r);
