@@ -506,6 +506,9 @@ void closure_analyse(void *res, const struct bctx *x);
 void closure_report(FILE *f, const void *res, const struct bctx *x);
 void closure_fails(FILE *f, const void *res, const struct bctx *x);
 void closure_json(struct jw *w, const void *res, const struct bctx *x);
+/* A cell's stage s, round by round: "rounds": [{p50_us, p90_us, p99_us}]
+ * (closure_json.c; unix_report.c's cells are the family's too). */
+void cell_rounds_json(struct jw *w, const struct cell *c, unsigned s);
 void closure_plot(struct plot *pl, const void *res, const struct bctx *x);
 
 /* explain.c: --explain */

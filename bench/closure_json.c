@@ -9,6 +9,19 @@
 
 #include <math.h>
 
+void cell_rounds_json(struct jw *w, const struct cell *c, unsigned s)
+{
+	jw_arr(w, "rounds");
+	for (unsigned r = 0; r < c->rounds; r++) {
+		jw_obj(w, NULL);
+		jw_num(w, "p50_us", c->fig[r][fig_stage(FIG_P50, s)] / 1e3);
+		jw_num(w, "p90_us", c->fig[r][fig_stage(FIG_P90, s)] / 1e3);
+		jw_num(w, "p99_us", c->fig[r][fig_stage(FIG_P99, s)] / 1e3);
+		jw_end(w);
+	}
+	jw_end(w);
+}
+
 static void stage(struct jw *w, const struct closure_res *cr,
 		  const struct scenario *sc, enum bpath_id p, unsigned s)
 {
@@ -27,15 +40,7 @@ static void stage(struct jw *w, const struct closure_res *cr,
 	jw_num(w, "ratio_p50", a->r_p50[s]);
 	jw_num(w, "ratio_p90", a->r_p90[s]);
 	jw_num(w, "ratio_p99", a->r_p99[s]);
-	jw_arr(w, "rounds");
-	for (unsigned r = 0; r < c->rounds; r++) {
-		jw_obj(w, NULL);
-		jw_num(w, "p50_us", c->fig[r][fig_stage(FIG_P50, s)] / 1e3);
-		jw_num(w, "p90_us", c->fig[r][fig_stage(FIG_P90, s)] / 1e3);
-		jw_num(w, "p99_us", c->fig[r][fig_stage(FIG_P99, s)] / 1e3);
-		jw_end(w);
-	}
-	jw_end(w);
+	cell_rounds_json(w, c, s);
 	jw_end(w);
 }
 

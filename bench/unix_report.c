@@ -151,14 +151,7 @@ static void stage_json(struct jw *w, const struct cell *c,
 	dist_json(w, "latency_us", &r->lat[s]);
 	jw_num(w, "ratio_p50", r->r_p50[s]);
 	jw_num(w, "ratio_p99", r->r_p99[s]);
-	jw_arr(w, "rounds");
-	for (unsigned i = 0; i < c->rounds; i++) {
-		jw_obj(w, NULL);
-		jw_num(w, "p50_us", c->fig[i][fig_stage(FIG_P50, s)] / 1e3);
-		jw_num(w, "p99_us", c->fig[i][fig_stage(FIG_P99, s)] / 1e3);
-		jw_end(w);
-	}
-	jw_end(w);
+	cell_rounds_json(w, c, s);
 	jw_end(w);
 }
 
